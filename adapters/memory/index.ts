@@ -1,0 +1,234 @@
+/**
+ * genledger's in-memory store: records in `Map`s inside this process.
+ *
+ * For tests, demos, single-process tools and as the reference every other adapter is compared
+ * with: each write runs the domain reducer itself. Records are lost when the process exits, and
+ * two processes never share them (`capabilities.sharedAcrossProcesses` is `false`).
+ *
+ * ```ts
+ * import { createTracker } from 'genledger';
+ * import { memoryRepository } from 'genledger/memory';
+ *
+ * const tracker = createTracker({ repository: memoryRepository() });
+ * ```
+ *
+ * @module
+ */
+import { recordGenerationDelivery, finishGeneration, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
+import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
+import { isTerminalGenerationStatus } from '../../src/domain/status.js';
+import type { GenerationQuery, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import { MultiIndex } from './multi-index.js';
+import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
+import { snapshotJson, Table } from './table.js';
+
+/** Options of {@link memoryRepository}. None are needed today; the object is kept for symmetry with the other adapters. */
+export interface MemoryRepositoryOptions {
+  /**
+   * Name used in error messages.
+   * @default 'memory'
+   */
+  readonly name?: string;
+}
+
+/** The memory store, with a few inspection helpers for tests. */
+export interface MemoryRepository extends LedgerRepository {
+  /** How many records of each kind are stored. */
+  count(): { generations: number; casts: number; cooks: number };
+  /** Forgets every record. */
+  clear(): void;
+}
+
+export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
+  const generationsByCast = new MultiIndex();
+  const generationsByCook = new MultiIndex();
+  const generationsByAccount = new MultiIndex();
+  const castsByCook = new MultiIndex();
+  const openGenerationIds = new Set<string>();
+  // Parents maintenance may need to visit: open entries, or still running (and so possibly idle).
+  const castsToWatch = new Set<string>();
+  const cooksToWatch = new Set<string>();
+
+  const generations = new Table<Generation>('generation', (previous, next) => {
+    if (!previous) {
+      if (next.castId !== null) generationsByCast.add(next.castId, next.id);
+      if (next.cookId !== null) generationsByCook.add(next.cookId, next.id);
+      generationsByAccount.add(next.masterAccountId, next.id);
+    }
+    if (isTerminalGenerationStatus(next.status)) openGenerationIds.delete(next.id);
+    else openGenerationIds.add(next.id);
+  });
+  const casts = new Table<Cast>('cast', (previous, next) => {
+    if (!previous && next.cookId !== null) castsByCook.add(next.cookId, next.id);
+    if (next.openSteps.length > 0 || next.status === 'running') castsToWatch.add(next.id);
+    else castsToWatch.delete(next.id);
+  });
+  const cooks = new Table<Cook>('cook', (_previous, next) => {
+    if (next.openPieces.length > 0 || next.openGenerations.length > 0 || next.status === 'running') cooksToWatch.add(next.id);
+    else cooksToWatch.delete(next.id);
+  });
+
+  function listGenerations(query: GenerationQuery): Generation[] {
+    const candidateSets = [
+      query.castId === undefined ? undefined : generationsByCast.get(query.castId),
+      query.cookId === undefined ? undefined : generationsByCook.get(query.cookId),
+      query.masterAccountId === undefined ? undefined : generationsByAccount.get(query.masterAccountId),
+    ].filter((set): set is ReadonlySet<string> => set !== undefined);
+    const smallest = candidateSets.sort((left, right) => left.size - right.size)[0];
+    const candidates = smallest ? generations.get([...smallest]) : [...generations.values()];
+    const direction = query.order === 'asc' ? 1 : -1;
+    const compare = (left: Generation, right: Generation) =>
+      direction * (left.requestTimestamp.getTime() - right.requestTimestamp.getTime() || (left.id < right.id ? -1 : left.id > right.id ? 1 : 0));
+    const after = query.after;
+    const afterRecord = after ? ({ requestTimestamp: after.requestTimestamp, id: after.id } as Generation) : null;
+    return candidates
+      .filter(
+        (generation) =>
+          (query.castId === undefined || generation.castId === query.castId) &&
+          (query.cookId === undefined || generation.cookId === query.cookId) &&
+          (query.masterAccountId === undefined || generation.masterAccountId === query.masterAccountId) &&
+          (query.statuses === undefined || query.statuses.includes(generation.status)) &&
+          (afterRecord === null || compare(generation, afterRecord) > 0),
+      )
+      .sort(compare)
+      .slice(0, query.limit);
+  }
+
+  function parentsForMaintenance<T extends Cast | Cook>(
+    watched: ReadonlySet<string>,
+    table: Table<T>,
+    hasOpenEntries: (parent: T) => boolean,
+    { idleBefore, afterId, limit }: MaintenanceQuery,
+  ): T[] {
+    const ids = [...watched].filter((id) => afterId === undefined || id > afterId).sort();
+    const page: T[] = [];
+    for (const parent of table.get(ids)) {
+      const idle = parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < idleBefore;
+      if (hasOpenEntries(parent) || idle) page.push(parent);
+      if (page.length === limit) break;
+    }
+    return page;
+  }
+
+  return {
+    name: options.name ?? 'memory',
+    capabilities: { sharedAcrossProcesses: false },
+
+    generations: {
+      async insert(generation) {
+        return generations.insert({
+          ...generation,
+          requestPayload: snapshotJson(generation.requestPayload),
+          metadata: snapshotJson(generation.metadata),
+        });
+      },
+      async get(ids) {
+        return generations.get(ids);
+      },
+      async list(query) {
+        return listGenerations(query);
+      },
+      async findStale({ updatedBefore, limit }) {
+        return generations
+          .get([...openGenerationIds])
+          .filter((generation) => generation.updatedAt < updatedBefore)
+          .sort((left, right) => left.updatedAt.getTime() - right.updatedAt.getTime())
+          .slice(0, limit);
+      },
+      async start(id, at) {
+        return generations.write(id, (generation) => startGeneration(generation, at));
+      },
+      async recordProgress(id, report) {
+        return generations.write(id, (generation) => recordGenerationProgress(generation, report));
+      },
+      async finish(id, outcome) {
+        const snapshot = {
+          ...outcome,
+          responsePayload: snapshotJson(outcome.responsePayload),
+          errorDetails: snapshotJson(outcome.errorDetails),
+        };
+        return generations.write(id, (generation) => finishGeneration(generation, snapshot));
+      },
+      async recordDelivery(id, report) {
+        return generations.write(id, (generation) => recordGenerationDelivery(generation, report));
+      },
+    },
+
+    casts: {
+      async insert(cast) {
+        return casts.insert({ ...cast, metadata: snapshotJson(cast.metadata) });
+      },
+      async get(ids) {
+        return casts.get(ids);
+      },
+      async attach(id, attachment) {
+        return casts.attach(id, (cast) => attachToCast(cast, attachment));
+      },
+      async detach(id, childId, at) {
+        return casts.write(id, (cast) => detachFromCast(cast, childId, at));
+      },
+      async apply(id, contribution, at) {
+        return casts.write(id, (cast) => applyToCast(cast, contribution, at));
+      },
+      async transition(id, transition, at) {
+        return casts.write(id, (cast) => transitionCast(cast, transition, at));
+      },
+      async summarizeChildren(id, { maxEmbeddedIds }) {
+        return summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds);
+      },
+      async replaceAggregates(id, expectedVersion, recomputed, at) {
+        return casts.replaceIfVersion(id, expectedVersion, { ...recomputed, version: expectedVersion + 1, updatedAt: at });
+      },
+      async findForMaintenance(query) {
+        return parentsForMaintenance(castsToWatch, casts, (cast) => cast.openSteps.length > 0, query);
+      },
+    },
+
+    cooks: {
+      async insert(cook) {
+        return cooks.insert({ ...cook, metadata: snapshotJson(cook.metadata) });
+      },
+      async get(ids) {
+        return cooks.get(ids);
+      },
+      async attach(id, attachment) {
+        return cooks.attach(id, (cook) => attachToCook(cook, attachment));
+      },
+      async detach(id, childId, at) {
+        return cooks.write(id, (cook) => detachFromCook(cook, childId, at));
+      },
+      async apply(id, contribution, at) {
+        return cooks.write(id, (cook) => applyToCook(cook, contribution, at));
+      },
+      async transition(id, transition, at) {
+        return cooks.write(id, (cook) => transitionCook(cook, transition, at));
+      },
+      async summarizeChildren(id, { maxEmbeddedIds }) {
+        return summarizeCookChildren(
+          generations.get([...(generationsByCook.get(id) ?? [])]),
+          casts.get([...(castsByCook.get(id) ?? [])]),
+          maxEmbeddedIds,
+        );
+      },
+      async replaceAggregates(id, expectedVersion, recomputed, at) {
+        return cooks.replaceIfVersion(id, expectedVersion, { ...recomputed, version: expectedVersion + 1, updatedAt: at });
+      },
+      async findForMaintenance(query) {
+        return parentsForMaintenance(cooksToWatch, cooks, (cook) => cook.openPieces.length > 0 || cook.openGenerations.length > 0, query);
+      },
+    },
+
+    count() {
+      return { generations: generations.size, casts: casts.size, cooks: cooks.size };
+    },
+    clear() {
+      for (const index of [generationsByCast, generationsByCook, generationsByAccount, castsByCook]) index.clear();
+      for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
+      generations.clear();
+      casts.clear();
+      cooks.clear();
+    },
+  } satisfies MemoryRepository;
+}

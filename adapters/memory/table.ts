@@ -1,0 +1,118 @@
+/**
+ * One in-memory table: records by id, an idempotency-key index, and a write primitive that runs a
+ * reducer synchronously. JavaScript runs each write to completion before any other code, so every
+ * write is atomic however many async calls are in flight, which is the guarantee a database gives
+ * the other adapters with a conditional update.
+ *
+ * Stored records are frozen snapshots: reducers build new objects, so a record handed to a caller
+ * can never change under it, and a caller cannot change the store through it.
+ */
+import { ConflictError } from '../../src/errors.js';
+import type { AttachResult, Insertion, WriteResult } from '../../src/port.js';
+
+export interface TableRecord {
+  readonly id: string;
+  readonly idempotencyKey: string | null;
+  readonly status: string;
+}
+
+export class Table<T extends TableRecord> {
+  private readonly rows = new Map<string, T>();
+  private readonly byIdempotencyKey = new Map<string, string>();
+
+  constructor(
+    private readonly entity: string,
+    private readonly onStore: (previous: T | undefined, next: T) => void,
+  ) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  values(): IterableIterator<T> {
+    return this.rows.values();
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.byIdempotencyKey.clear();
+  }
+
+  get(ids: readonly string[]): T[] {
+    const found: T[] = [];
+    for (const id of new Set(ids)) {
+      const record = this.rows.get(id);
+      if (record) found.push(record);
+    }
+    return found;
+  }
+
+  insert(record: T): Insertion<T> {
+    if (record.idempotencyKey !== null) {
+      const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
+      if (existingId !== undefined) return { created: false, record: this.rows.get(existingId)! };
+    }
+    if (this.rows.has(record.id)) throw new ConflictError('id', `a ${this.entity} with id "${record.id}" already exists`);
+    this.store(undefined, record);
+    if (record.idempotencyKey !== null) this.byIdempotencyKey.set(record.idempotencyKey, record.id);
+    return { created: true, record: this.rows.get(record.id)! };
+  }
+
+  /** Runs `reduce` on the stored record and stores its result if it changed; `null` when missing. */
+  write(id: string, reduce: (record: T) => WriteResult<T>): WriteResult<T> | null {
+    const current = this.rows.get(id);
+    if (!current) return null;
+    const result = reduce(current);
+    if (!result.changed) return result;
+    this.store(current, result.record);
+    return { ...result, record: this.rows.get(id)! };
+  }
+
+  attach(id: string, reduce: (record: T) => AttachResult<T>): AttachResult<T> | null {
+    const current = this.rows.get(id);
+    if (!current) return null;
+    const result = reduce(current);
+    if (result.outcome !== 'attached') return result;
+    this.store(current, result.record);
+    return { outcome: 'attached', record: this.rows.get(id)! };
+  }
+
+  /** Replaces a record only if its version is still `expectedVersion`. */
+  replaceIfVersion(id: string, expectedVersion: number, next: T & { version: number }): T | null {
+    const current = this.rows.get(id) as (T & { version: number }) | undefined;
+    if (!current || current.version !== expectedVersion) return null;
+    this.store(current, next);
+    return this.rows.get(id)!;
+  }
+
+  private store(previous: T | undefined, next: T): void {
+    const frozen = freezeRecord(next);
+    this.rows.set(next.id, frozen);
+    this.onStore(previous, frozen);
+  }
+}
+
+/** Freezes a record, its arrays and the objects in them. JSON fields are frozen by {@link snapshotJson}. */
+function freezeRecord<T>(record: T): T {
+  for (const value of Object.values(record as object)) {
+    if (Array.isArray(value) && !Object.isFrozen(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) Object.freeze(item);
+      Object.freeze(value);
+    }
+  }
+  return Object.freeze(record);
+}
+
+/** A deep, frozen copy of a JSON value, so the caller's object and the stored one never alias. */
+export function snapshotJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  return deepFreeze(structuredClone(value));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value as object)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

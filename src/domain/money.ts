@@ -1,0 +1,142 @@
+/**
+ * Exact US-dollar amounts.
+ *
+ * The system this library replaces summed costs with `parseFloat`, so 0.1 + 0.2 came out as
+ * 0.30000000000000004 and long sums drifted. Here an amount is a canonical decimal string at every
+ * boundary (records, the repository port, events) and a `bigint` count of 10^-18 dollars inside
+ * arithmetic, so sums are exact however many terms they have.
+ *
+ * Canonical form: no sign, no exponent, no leading zeros in the integer part, no trailing zeros in
+ * the fraction, and no dot when the fraction is empty: `"0"`, `"12"`, `"0.0001"`.
+ */
+
+/** A canonical decimal string of US dollars, e.g. `"0.0042"`. See {@link toUsdAmount}. */
+export type UsdAmount = string;
+
+/** Most fraction digits an amount may carry (10^-18 dollars); more would be silently rounded, so it is refused. */
+export const USD_FRACTION_DIGITS = 18;
+
+/** Largest cost a single generation may report, in dollars. Sums of many may exceed it. */
+export const MAX_SINGLE_COST_USD = '1000000000';
+
+const SCALE = 10n ** BigInt(USD_FRACTION_DIGITS);
+const DECIMAL_PATTERN = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i;
+
+/** Why an amount could not be read; the caller turns it into a typed error naming its field. */
+export class InvalidAmountError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'InvalidAmountError';
+  }
+}
+
+/**
+ * Reads an amount given as a decimal string or a JS number into 10^-18 dollar units.
+ *
+ * Numbers are read through their shortest round-trip spelling (`String(0.1)` is `"0.1"`), which is
+ * the value the caller wrote in source; a float that has already drifted (`0.1 + 0.2`) is kept as
+ * the drifted value it is, never rounded behind the caller's back.
+ */
+export function parseUsdUnits(input: string | number): bigint {
+  let text: string;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) throw new InvalidAmountError(`must be a finite number, got ${String(input)}`);
+    text = String(input);
+  } else if (typeof input === 'string') {
+    text = input.trim();
+  } else {
+    throw new InvalidAmountError(`must be a decimal string or a number, got ${typeof input}`);
+  }
+  if (text.startsWith('-')) {
+    // "-0" is still zero; anything else negative is not a cost.
+    if (/^-0*(\.0*)?$/.test(text)) return 0n;
+    throw new InvalidAmountError(`must not be negative, got "${text}"`);
+  }
+  if (text.startsWith('+')) text = text.slice(1);
+  const match = DECIMAL_PATTERN.exec(text);
+  if (!match) throw new InvalidAmountError(`must be a plain decimal like "0.0042", got "${truncate(text)}"`);
+  const [, integerDigits = '0', fractionDigits = '', exponentText = '0'] = match;
+  const exponent = Number(exponentText);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) {
+    throw new InvalidAmountError(`exponent out of range in "${truncate(text)}"`);
+  }
+  // Shift the decimal point by the exponent, then pad or check the fraction to the fixed scale.
+  let digits = integerDigits + fractionDigits;
+  let pointPosition = integerDigits.length + exponent;
+  if (pointPosition < 0) {
+    digits = '0'.repeat(-pointPosition) + digits;
+    pointPosition = 0;
+  }
+  if (pointPosition > digits.length) {
+    digits = digits + '0'.repeat(pointPosition - digits.length);
+  }
+  const whole = digits.slice(0, pointPosition) || '0';
+  const fraction = digits.slice(pointPosition).replace(/0+$/, '');
+  if (fraction.length > USD_FRACTION_DIGITS) {
+    throw new InvalidAmountError(
+      `has more than ${USD_FRACTION_DIGITS} fraction digits ("${truncate(text)}"); round it explicitly before recording`,
+    );
+  }
+  return BigInt(whole) * SCALE + BigInt(fraction.padEnd(USD_FRACTION_DIGITS, '0') || '0');
+}
+
+/** Formats 10^-18 dollar units as a canonical {@link UsdAmount}. */
+export function formatUsdUnits(units: bigint): UsdAmount {
+  const negative = units < 0n;
+  const magnitude = negative ? -units : units;
+  const whole = magnitude / SCALE;
+  const fraction = (magnitude % SCALE).toString().padStart(USD_FRACTION_DIGITS, '0').replace(/0+$/, '');
+  const text = fraction ? `${whole}.${fraction}` : whole.toString();
+  return negative ? `-${text}` : text;
+}
+
+/** Reads any accepted spelling into the canonical one: `toUsdAmount(0.1)` is `"0.1"`, `toUsdAmount("1.50")` is `"1.5"`. */
+export function toUsdAmount(input: string | number): UsdAmount {
+  return formatUsdUnits(parseUsdUnits(input));
+}
+
+/** Exact sum of amounts. `sumUsd(["0.1", "0.2"])` is `"0.3"`. */
+export function sumUsd(amounts: Iterable<UsdAmount>): UsdAmount {
+  let total = 0n;
+  for (const amount of amounts) total += parseUsdUnits(amount);
+  return formatUsdUnits(total);
+}
+
+/** Exact sum of two amounts. */
+export function addUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
+  return formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
+}
+
+/** Compares two amounts: negative when left < right, 0 when equal, positive when left > right. */
+export function compareUsd(left: UsdAmount, right: UsdAmount): number {
+  const difference = parseUsdUnits(left) - parseUsdUnits(right);
+  return difference === 0n ? 0 : difference < 0n ? -1 : 1;
+}
+
+/** Whether the text is already a canonical {@link UsdAmount}. */
+export function isCanonicalUsd(text: string): boolean {
+  try {
+    return toUsdAmount(text) === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Converts an amount to a JS number for display or JSON to a browser (the production websocket
+ * messages carry `costUsd` as a number). Never feed the result back into arithmetic.
+ */
+export function usdToNumber(amount: UsdAmount): number {
+  return Number(amount);
+}
+
+/** `ceil(amount * rate)` computed exactly; used to derive points from a cost. */
+export function ceilUsdTimes(amount: UsdAmount, rate: UsdAmount): bigint {
+  const product = parseUsdUnits(amount) * parseUsdUnits(rate);
+  const denominator = SCALE * SCALE;
+  return (product + denominator - 1n) / denominator;
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

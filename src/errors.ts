@@ -1,0 +1,122 @@
+/**
+ * Typed errors. Every error genledger throws is a {@link GenledgerError} with a machine-readable
+ * `code`, the offending `field` (a dotted path into the call's input, or `null`) and a plain
+ * `reason`. Switch on `code` (or `instanceof`) rather than on messages.
+ */
+import type { z } from 'zod';
+import type { EntityKind } from './domain/records.js';
+
+export type GenledgerErrorCode = 'VALIDATION_FAILED' | 'NOT_FOUND' | 'ILLEGAL_TRANSITION' | 'CONFLICT' | 'REPOSITORY_FAILURE';
+
+export interface GenledgerErrorOptions {
+  readonly field?: string | null;
+  readonly reason: string;
+  readonly cause?: unknown;
+}
+
+export class GenledgerError extends Error {
+  /** What kind of failure this is; stable across versions. */
+  readonly code: GenledgerErrorCode;
+  /** The input field at fault, as a dotted path (`"metadata.$set"`), or `null`. */
+  readonly field: string | null;
+  /** Why, in words; the message is `[genledger] <field>: <reason>`. */
+  readonly reason: string;
+
+  constructor(code: GenledgerErrorCode, options: GenledgerErrorOptions, prefix = '[genledger]') {
+    const field = options.field ?? null;
+    super(`${prefix} ${field ? `${field}: ` : ''}${options.reason}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.field = field;
+    this.reason = options.reason;
+  }
+}
+
+/** One problem with an input, from zod or from a domain rule. */
+export interface ValidationIssue {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/**
+ * The input was refused; nothing was written. Fix the input: `issues` lists every problem, and
+ * `field`/`reason` repeat the first.
+ */
+export class ValidationError extends GenledgerError {
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(issues: readonly ValidationIssue[], cause?: unknown) {
+    const first = issues[0] ?? { field: '', reason: 'is invalid' };
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super('VALIDATION_FAILED', { field: first.field || null, reason: `${first.reason}${more}`, cause });
+    this.issues = issues;
+  }
+
+  /** Builds the error from a zod error, prefixing each path with the argument's name. */
+  static fromZod(error: z.ZodError, argument: string): ValidationError {
+    const issues = error.issues.map((issue) => ({
+      field: [argument, ...issue.path.map(String)].filter(Boolean).join('.'),
+      reason: issue.message,
+    }));
+    return new ValidationError(issues, error);
+  }
+}
+
+/** No record with that id. Nothing was written. */
+export class NotFoundError extends GenledgerError {
+  constructor(
+    readonly entity: EntityKind,
+    readonly id: string,
+    field: string,
+  ) {
+    super('NOT_FOUND', { field, reason: `no ${entity} with id "${id}"` });
+  }
+}
+
+/**
+ * The record is not in a state that allows the call (finishing a generation that already ended
+ * differently, adding a step to a completed cast, pausing a cancelled cook). Nothing was written.
+ */
+export class IllegalTransitionError extends GenledgerError {
+  constructor(
+    readonly entity: EntityKind,
+    readonly id: string,
+    readonly from: string,
+    readonly to: string,
+    field = 'status',
+    reason?: string,
+  ) {
+    super('ILLEGAL_TRANSITION', { field, reason: reason ?? `${entity} "${id}" cannot go from "${from}" to "${to}"` });
+  }
+}
+
+/**
+ * The call disagrees with what is already stored: a repeated completion with different figures, a
+ * parent with too many children in flight, an id already taken. Nothing (more) was written; the
+ * stored record stands.
+ */
+export class ConflictError extends GenledgerError {
+  constructor(field: string | null, reason: string, cause?: unknown) {
+    super('CONFLICT', { field, reason, cause });
+  }
+}
+
+/**
+ * The store failed (network, timeout, server error). The write may or may not have landed: retry
+ * the same call (with the same `idempotencyKey` for creations); a retry never counts anything twice.
+ * `cause` is the driver's error.
+ */
+export class RepositoryError extends GenledgerError {
+  constructor(
+    readonly repository: string,
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('REPOSITORY_FAILURE', { reason: `${operation} failed: ${detail}`, cause }, `[genledger] [${repository}]`);
+  }
+}
+
+export function isGenledgerError(error: unknown): error is GenledgerError {
+  return error instanceof GenledgerError;
+}

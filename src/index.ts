@@ -1,0 +1,151 @@
+/**
+ * genledger: the books of AI generation work.
+ *
+ * ```ts
+ * import { createTracker } from 'genledger';
+ * import { memoryRepository } from 'genledger/memory';
+ * const tracker = createTracker({ repository: memoryRepository() });
+ * ```
+ *
+ * @module
+ */
+export { createTracker } from './tracker/create-tracker.js';
+export type {
+  Tracker,
+  TrackerOptions,
+  TrackerLimits,
+  ListGenerationsPage,
+  SweepStaleOptions,
+  ReconcileOptions,
+} from './tracker/create-tracker.js';
+export type { Clock } from './tracker/clock.js';
+export { systemClock } from './tracker/clock.js';
+export type { Logger } from './tracker/context.js';
+export { objectIdGenerator } from './tracker/ids.js';
+export type {
+  TrackerEvents,
+  TrackerEventName,
+  TrackerListener,
+  ListenerErrorHandler,
+  GenerationUpdateEvent,
+  GenerationProgressEvent,
+  GenerationFinishedEvent,
+  CastUpdateEvent,
+  CastFinishedEvent,
+  CookUpdateEvent,
+  CookFinishedEvent,
+  ParentChange,
+} from './tracker/events.js';
+export type { SweepReport, ReconcileReport } from './tracker/maintenance.js';
+
+// Records: schemas and the types inferred from them.
+export {
+  generationSchema,
+  castSchema,
+  cookSchema,
+  openChildSchema,
+  outcomeCountsSchema,
+  generationStatusSchema,
+  terminalGenerationStatusSchema,
+  deliveryStatusSchema,
+  castStatusSchema,
+  cookStatusSchema,
+} from './domain/records.js';
+export type { Generation, Cast, Cook, OpenChild, OutcomeCounts, ParentKind, EntityKind } from './domain/records.js';
+
+// Inputs: schemas and types.
+export {
+  recordGenerationInputSchema,
+  completeGenerationInputSchema,
+  progressInputSchema,
+  deliveryInputSchema,
+  startCastInputSchema,
+  startCookInputSchema,
+  listGenerationsInputSchema,
+  sweepInputSchema,
+  reconcileInputSchema,
+} from './domain/inputs.js';
+export type {
+  RecordGenerationInput,
+  CompleteGenerationInput,
+  ProgressInput,
+  DeliveryInput,
+  StartCastInput,
+  StartCookInput,
+  ListGenerationsInput,
+  SweepInput,
+  ReconcileInput,
+} from './domain/inputs.js';
+
+// Vocabularies.
+export {
+  GENERATION_STATUSES,
+  TERMINAL_GENERATION_STATUSES,
+  DELIVERY_STATUSES,
+  CAST_STATUSES,
+  COOK_STATUSES,
+  normalizeGenerationStatus,
+  normalizeDeliveryStatus,
+  normalizeCastStatus,
+  normalizeCookStatus,
+  isLegacyGenerationStatusWord,
+  isTerminalGenerationStatus,
+  isTerminalParentStatus,
+  canTransitionGeneration,
+} from './domain/status.js';
+export type {
+  GenerationStatus,
+  TerminalGenerationStatus,
+  DeliveryStatus,
+  DeliveryOutcome,
+  CastStatus,
+  CookStatus,
+  TerminalParentStatus,
+} from './domain/status.js';
+
+// Money, progress, messages.
+export { toUsdAmount, addUsd, sumUsd, compareUsd, usdToNumber, USD_FRACTION_DIGITS, MAX_SINGLE_COST_USD } from './domain/money.js';
+export type { UsdAmount } from './domain/money.js';
+export { castProgress, cookProgress } from './domain/progress.js';
+export type { CastProgress, CookProgress } from './domain/progress.js';
+export { toGenerationProgressMessage, toGenerationUpdateMessage } from './domain/messages.js';
+export type { GenerationProgressMessage, GenerationUpdateMessage } from './domain/messages.js';
+export { LIMITS } from './domain/limits.js';
+export type { JsonValue, JsonObject, JsonPrimitive } from './domain/json.js';
+
+// Errors.
+export {
+  GenledgerError,
+  ValidationError,
+  NotFoundError,
+  IllegalTransitionError,
+  ConflictError,
+  RepositoryError,
+  isGenledgerError,
+} from './errors.js';
+export type { GenledgerErrorCode, ValidationIssue } from './errors.js';
+
+// The repository port, for adapter authors. See docs/writing-an-adapter.md.
+export type {
+  LedgerRepository,
+  GenerationStore,
+  ParentStore,
+  RepositoryCapabilities,
+  Insertion,
+  GenerationQuery,
+  StaleQuery,
+  MaintenanceQuery,
+  SummaryOptions,
+  IdGenerator,
+  AttachResult,
+  WriteResult,
+  ParentTransition,
+  ChildrenSummary,
+  ChildAttachment,
+  ChildContribution,
+  GenerationContribution,
+  CastPieceContribution,
+  DeliveryReport,
+  GenerationOutcome,
+  ProgressReport,
+} from './port.js';

@@ -1,0 +1,142 @@
+/**
+ * The repository port: everything the tracker asks of a store, and nothing more.
+ *
+ * Each write names one record and is one atomic, conditional write on that record: a MongoDB
+ * `findOneAndUpdate` with a filter, a PostgreSQL `UPDATE ... WHERE ... RETURNING`, a synchronous
+ * step in memory. No write reads first and no write spans two records, so no adapter needs a
+ * multi-document transaction, and a retried or duplicated write is safe:
+ *
+ * - a child is *attached* to each parent (an open entry in the parent) before it is stored, in
+ *   the same write that checks the parent still takes children;
+ * - a finished child is *applied* to each parent once: the write is conditional on the child's
+ *   open entry and removes it while adding the child's figures, so a second apply changes nothing;
+ * - the parent's status rules are evaluated inside that same write.
+ *
+ * What each write does is defined by the pure reducers in `src/domain` (`applyToCast`,
+ * `attachToCook`, `finishGeneration`, ...). An adapter must do exactly what they do; the shared
+ * conformance suite (`genledger/conformance`) checks it. Values cross the port as validated domain
+ * records: money as canonical decimal strings, points as integers, timestamps as `Date`s.
+ *
+ * Every method returns a promise. A write on a record that does not exist resolves to `null`.
+ * Errors are thrown as they come; the tracker turns them into `RepositoryError`s.
+ */
+import type { ChildAttachment, CastPieceContribution, ChildContribution, GenerationContribution } from './domain/rollup/contribution.js';
+import type { DeliveryReport, GenerationOutcome, ProgressReport } from './domain/generation-reducer.js';
+import type { Cast, Cook, EntityKind, Generation } from './domain/records.js';
+import type { ChildrenSummary } from './domain/rollup/recompute.js';
+import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
+import type { GenerationStatus } from './domain/status.js';
+
+export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
+export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution };
+export type { DeliveryReport, GenerationOutcome, ProgressReport };
+
+/** What a store can do, declared as data. */
+export interface RepositoryCapabilities {
+  /**
+   * Whether several processes (several trackers) may share the store. `false` for the memory
+   * store, whose records live in one process.
+   */
+  readonly sharedAcrossProcesses: boolean;
+}
+
+/**
+ * The result of a creation. `created: false` means a record with the same `idempotencyKey`
+ * already existed; `record` is that record and nothing was written. The key check and the write
+ * are one atomic operation (a unique index on a database), never check-then-write.
+ */
+export interface Insertion<T> {
+  readonly created: boolean;
+  readonly record: T;
+}
+
+/** A page of generations, by (`requestTimestamp`, `id`). */
+export interface GenerationQuery {
+  readonly castId?: string | undefined;
+  readonly cookId?: string | undefined;
+  readonly masterAccountId?: string | undefined;
+  readonly statuses?: readonly GenerationStatus[] | undefined;
+  readonly order: 'asc' | 'desc';
+  readonly limit: number;
+  /** Return only generations strictly after this position in `order`. */
+  readonly after?: { readonly requestTimestamp: Date; readonly id: string } | undefined;
+}
+
+/** Open generations with no write since `updatedBefore`, oldest first. */
+export interface StaleQuery {
+  readonly updatedBefore: Date;
+  readonly limit: number;
+}
+
+/**
+ * Parents that maintenance must look at, by id for paging: those with open child entries (in any
+ * status), and running ones with nothing in flight and no write since `idleBefore`.
+ */
+export interface MaintenanceQuery {
+  readonly idleBefore: Date;
+  readonly afterId?: string | undefined;
+  readonly limit: number;
+}
+
+export interface SummaryOptions {
+  /** How many child ids to return in `firstIds`. */
+  readonly maxEmbeddedIds: number;
+}
+
+/** Generations: created once, moved through their status machine by conditional writes. */
+export interface GenerationStore {
+  insert(generation: Generation): Promise<Insertion<Generation>>;
+  /** The generations among `ids` that exist, in any order. */
+  get(ids: readonly string[]): Promise<Generation[]>;
+  list(query: GenerationQuery): Promise<Generation[]>;
+  findStale(query: StaleQuery): Promise<Generation[]>;
+  /** See `startGeneration` in the domain. */
+  start(id: string, at: Date): Promise<WriteResult<Generation> | null>;
+  /** See `recordGenerationProgress`. */
+  recordProgress(id: string, report: ProgressReport): Promise<WriteResult<Generation> | null>;
+  /** See `finishGeneration`. Sets the terminal status and every derived figure once. */
+  finish(id: string, outcome: GenerationOutcome): Promise<WriteResult<Generation> | null>;
+  /** See `recordGenerationDelivery`. */
+  recordDelivery(id: string, report: DeliveryReport): Promise<WriteResult<Generation> | null>;
+}
+
+/**
+ * Casts or cooks: the parents. `TContribution` is what a finished child hands over: a cast takes
+ * finished generations; a cook takes finished generations and finished cast pieces.
+ */
+export interface ParentStore<TRecord extends Cast | Cook, TContribution extends ChildContribution> {
+  insert(record: TRecord): Promise<Insertion<TRecord>>;
+  get(ids: readonly string[]): Promise<TRecord[]>;
+  /** See `attachToCast` / `attachToCook`. */
+  attach(id: string, attachment: ChildAttachment): Promise<AttachResult<TRecord> | null>;
+  /** See `detachFromCast` / `detachFromCook`: forgets an open entry whose child was never stored. */
+  detach(id: string, childId: string, at: Date): Promise<WriteResult<TRecord> | null>;
+  /** See `applyToCast` / `applyToCook`: applies a finished child once. */
+  apply(id: string, contribution: TContribution, at: Date): Promise<WriteResult<TRecord> | null>;
+  /** See `transitionCast` / `transitionCook`. */
+  transition(id: string, transition: ParentTransition, at: Date): Promise<WriteResult<TRecord> | null>;
+  /** Sums the parent's children as stored (for reconcile). */
+  summarizeChildren(id: string, options: SummaryOptions): Promise<ChildrenSummary>;
+  /**
+   * Replaces the parent's aggregate fields (status, completion, counts, money, open entries, id
+   * lists) with `recomputed`, only if the parent's `version` is still `expectedVersion`; `null`
+   * when it moved (the caller recomputes and tries again).
+   */
+  replaceAggregates(id: string, expectedVersion: number, recomputed: TRecord, at: Date): Promise<TRecord | null>;
+  findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
+}
+
+/** Makes ids for new records; a store may prefer a format (the MongoDB adapter prefers ObjectIds). */
+export type IdGenerator = (kind: EntityKind) => string;
+
+/** The one port every store implements. */
+export interface LedgerRepository {
+  /** Short name used in error messages, e.g. `"memory"`, `"mongo"`. */
+  readonly name: string;
+  readonly capabilities: RepositoryCapabilities;
+  /** The id format this store prefers; the tracker uses it unless given its own. */
+  readonly ids?: IdGenerator | undefined;
+  readonly generations: GenerationStore;
+  readonly casts: ParentStore<Cast, GenerationContribution>;
+  readonly cooks: ParentStore<Cook, ChildContribution>;
+}

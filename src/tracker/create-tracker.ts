@@ -1,0 +1,466 @@
+/**
+ * `createTracker()`: the API host services call. It validates every input at the edge (invalid
+ * input writes nothing), makes ids and times from the injected generator and clock, drives the
+ * repository port, and emits typed events after each write lands.
+ */
+import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
+import { checkDelivery } from '../domain/delivery.js';
+import {
+  completeGenerationInputSchema,
+  deliveryInputSchema,
+  listGenerationsInputSchema,
+  progressInputSchema,
+  reconcileInputSchema,
+  recordGenerationInputSchema,
+  startCastInputSchema,
+  startCookInputSchema,
+  sweepInputSchema,
+  type CompleteGenerationInput,
+  type DeliveryInput,
+  type ListGenerationsInput,
+  type ProgressInput,
+  type ReconcileInput,
+  type RecordGenerationInput,
+  type StartCastInput,
+  type StartCookInput,
+  type SweepInput,
+} from '../domain/inputs.js';
+import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
+import { derivePointsSpent } from '../domain/points.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import type { ParentCaps } from '../domain/rollup/contribution.js';
+import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
+import { isTerminalGenerationStatus } from '../domain/status.js';
+import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import type { IdGenerator, LedgerRepository } from '../port.js';
+import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Logger, TrackerContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type TrackerListener } from './events.js';
+import { guardRepository } from './guard.js';
+import { objectIdGenerator } from './ids.js';
+import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
+import { parseId, parseInput } from './parse.js';
+import { attachChild, detachEverywhere, emitCastWrite, emitCookWrite, emitGenerationChange, settleCastPiece, settleGeneration } from './rollup.js';
+
+export interface TrackerLimits {
+  /**
+   * Most children a cast or cook may have in flight at once; recording one more throws a
+   * `ConflictError`. Bounds the parent document, whose open entries are its in-flight children.
+   * @default 10000
+   */
+  readonly maxInFlightChildren?: number;
+  /**
+   * Most child ids embedded in a parent (`stepGenerationIds`, `generationIds`, `castIds`); the
+   * rest are found with `listGenerations`.
+   * @default 1000
+   */
+  readonly maxEmbeddedChildIds?: number;
+}
+
+export interface TrackerOptions {
+  /** The store: `memoryRepository()`, `mongoRepository(db)`, or your own adapter. */
+  readonly repository: LedgerRepository;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** @default the repository's preferred ids, else ObjectId-shaped hex ids */
+  readonly ids?: IdGenerator;
+  /**
+   * Points charged per dollar of cost, used when `completeGeneration` is given a cost but no
+   * points: `pointsSpent = ceil(costUsd * pointsPerUsd)`, computed exactly. Without it, omitted
+   * points are 0.
+   */
+  readonly pointsPerUsd?: string | number;
+  readonly limits?: TrackerLimits;
+  /** @default warnings and errors to `console` */
+  readonly logger?: Logger;
+  /** Where a throwing event listener's error goes. @default `logger.error` */
+  readonly onListenerError?: ListenerErrorHandler;
+}
+
+export interface ListGenerationsPage {
+  readonly items: readonly Generation[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface SweepStaleOptions extends SweepInput {
+  /**
+   * Also finish parents left idle: running, nothing in flight, no write for `olderThanMs`. A cook
+   * is finished as by `finishCook`; a cast completes if it declared no `totalSteps`, else fails.
+   * @default true
+   */
+  readonly finishIdleParents?: boolean;
+}
+
+export interface ReconcileOptions {
+  /** Open entries without a stored child younger than this are recordings under way, and kept. @default 60000 */
+  readonly graceMs?: number;
+}
+
+/** The tracker: every method validates its input and throws typed errors (`GenledgerError`). */
+export interface Tracker {
+  /** Starts a cook toward a collection's target supply. */
+  startCook(input: StartCookInput): Promise<Cook>;
+  /** Starts a cast of a spell, optionally as a piece of a running cook. */
+  startCast(input: StartCastInput): Promise<Cast>;
+  /** Records a generation (pending, or processing), optionally as a cast step or a cook piece. */
+  recordGeneration(input: RecordGenerationInput): Promise<Generation>;
+  /** Moves a pending generation to processing. Repeated or late calls change nothing. */
+  startGeneration(generationId: string): Promise<Generation>;
+  /** Records progress (0..1). Progress only moves forward; reports after the end are ignored. */
+  reportProgress(generationId: string, input: ProgressInput): Promise<Generation>;
+  /**
+   * Ends a generation with a terminal status, its points, exact cost and payloads, and rolls it up
+   * into its cast and cook once. Repeating the same completion returns the stored record and counts
+   * nothing twice; a completion that contradicts the stored one throws.
+   */
+  completeGeneration(generationId: string, input: CompleteGenerationInput): Promise<Generation>;
+  /** Records whether the finished generation's result reached the user. Never touches status or parents. */
+  recordDelivery(generationId: string, input: DeliveryInput): Promise<Generation>;
+  /** Completes a running cast (steps still in flight keep running, and still count when they end). */
+  finishCast(castId: string): Promise<Cast>;
+  /** Cancels a running cast and its open steps. */
+  cancelCast(castId: string): Promise<Cast>;
+  /** Finishes a cook early: `completed` if any piece succeeded, else `failed`. */
+  finishCook(cookId: string): Promise<Cook>;
+  /** Cancels a cook, its open pieces and everything open below them. */
+  cancelCook(cookId: string): Promise<Cook>;
+  /** Pauses a running cook: it takes no new pieces until resumed; pieces in flight go on. */
+  pauseCook(cookId: string): Promise<Cook>;
+  resumeCook(cookId: string): Promise<Cook>;
+  getGeneration(generationId: string): Promise<Generation | null>;
+  getCast(castId: string): Promise<Cast | null>;
+  getCook(cookId: string): Promise<Cook | null>;
+  /** Pages through generations by cast, cook, account and status, by `requestTimestamp`. */
+  listGenerations(input?: ListGenerationsInput): Promise<ListGenerationsPage>;
+  /**
+   * Times out generations with no write for `olderThanMs`, settles them into their parents, and
+   * repairs parents a crash left behind (children not yet applied, abandoned entries, children of
+   * cancelled parents still open, idle parents). Run it on a schedule.
+   */
+  sweepStale(options: SweepStaleOptions): Promise<SweepReport>;
+  /** Recomputes a parent's aggregates from its children and repairs any difference. */
+  reconcile(input: ReconcileInput, options?: ReconcileOptions): Promise<ReconcileReport>;
+  on<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
+  once<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
+  off<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): void;
+}
+
+const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 10_000, maxEmbeddedChildIds: 1_000 };
+
+/** Console-backed default logger; inject your own through `createTracker({ logger })`. */
+const consoleLogger: Logger = {
+  warn: (message, details) => console.warn(message, details ?? ''),
+  error: (message, details) => console.error(message, details ?? ''),
+};
+
+function resolveCaps(limits: TrackerLimits | undefined): ParentCaps {
+  const maxInFlight = limits?.maxInFlightChildren ?? DEFAULT_LIMITS.maxInFlightChildren;
+  const maxEmbeddedIds = limits?.maxEmbeddedChildIds ?? DEFAULT_LIMITS.maxEmbeddedChildIds;
+  for (const [field, value] of [['maxInFlightChildren', maxInFlight], ['maxEmbeddedChildIds', maxEmbeddedIds]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ValidationError([{ field: `options.limits.${field}`, reason: 'must be a whole number of at least 1' }]);
+    }
+  }
+  return { maxInFlight, maxEmbeddedIds };
+}
+
+function resolvePointsRate(rate: string | number | undefined): UsdAmount | null {
+  if (rate === undefined) return null;
+  try {
+    return toUsdAmount(rate);
+  } catch (error) {
+    throw new ValidationError([{ field: 'options.pointsPerUsd', reason: error instanceof Error ? error.message : 'is not a decimal' }]);
+  }
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  if (!options || typeof options !== 'object' || !options.repository) {
+    throw new ValidationError([{ field: 'options.repository', reason: 'is required: pass memoryRepository(), mongoRepository(db) or your own adapter' }]);
+  }
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? consoleLogger;
+  const onListenerError: ListenerErrorHandler =
+    options.onListenerError ?? ((error, event) => logger.error(`[genledger] a "${event}" listener threw`, { error }));
+  const context: TrackerContext = {
+    repository: guardRepository(options.repository),
+    clock,
+    ids: options.ids ?? options.repository.ids ?? objectIdGenerator(clock),
+    bus: new TrackerEventBus(onListenerError),
+    caps: resolveCaps(options.limits),
+    pointsPerUsd: resolvePointsRate(options.pointsPerUsd),
+    logger,
+  };
+  const { repository } = context;
+
+  async function getOne<T>(store: { get(ids: readonly string[]): Promise<T[]> }, id: string): Promise<T | null> {
+    const [record] = await store.get([id]);
+    return record ?? null;
+  }
+
+  function requireWrite<T extends { status: string }>(result: WriteResult<T> | null, entity: 'generation' | 'cast' | 'cook', id: string, field: string): WriteResult<T> {
+    if (result === null) throw new NotFoundError(entity, id, field);
+    return result;
+  }
+
+  /**
+   * Host-driven cast transitions. A repeat of a transition that already happened is a success
+   * (and finishes what a crash may have left); anything else from a terminal status is illegal.
+   */
+  async function transitionCastByHost(castIdInput: string, transition: ParentTransition, accepted: readonly Cast['status'][]): Promise<Cast> {
+    const castId = parseId(castIdInput, 'castId');
+    const result = requireWrite(await repository.casts.transition(castId, transition, clock.now()), 'cast', castId, 'castId');
+    const cast = result.record;
+    if (!result.changed && !accepted.includes(cast.status)) {
+      throw new IllegalTransitionError('cast', castId, cast.status, accepted[0]!);
+    }
+    if (result.changed) emitCastWrite(context, transition === 'cancel' ? 'cancelled' : 'finished', result);
+    if (cast.status === 'cancelled') await cancelCastChildren(context, cast);
+    else await settleCastPiece(context, cast);
+    return (await getOne(repository.casts, castId)) ?? cast;
+  }
+
+  async function transitionCookByHost(cookIdInput: string, transition: ParentTransition, accepted: readonly Cook['status'][]): Promise<Cook> {
+    const cookId = parseId(cookIdInput, 'cookId');
+    const result = requireWrite(await repository.cooks.transition(cookId, transition, clock.now()), 'cook', cookId, 'cookId');
+    const cook = result.record;
+    if (!result.changed && !accepted.includes(cook.status)) {
+      throw new IllegalTransitionError('cook', cookId, cook.status, accepted[0]!);
+    }
+    const change = { finish: 'finished', cancel: 'cancelled', pause: 'paused', resume: 'resumed', expire: 'finished' } as const;
+    if (result.changed) emitCookWrite(context, change[transition], result);
+    if (cook.status !== 'cancelled') return cook;
+    await cancelCookChildren(context, cook);
+    return (await getOne(repository.cooks, cookId)) ?? cook;
+  }
+
+  return {
+    async startCook(input) {
+      const parsed = parseInput(startCookInputSchema, input, 'input');
+      const cook = newCook(parsed, context.ids('cook'), clock.now());
+      const inserted = await repository.cooks.insert(cook);
+      if (inserted.created) emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
+      return inserted.record;
+    },
+
+    async startCast(input) {
+      const parsed = parseInput(startCastInputSchema, input, 'input');
+      const id = context.ids('cast');
+      const now = clock.now();
+      let cook: Cook | null = null;
+      if (parsed.cookId) {
+        cook = await attachChild(context, 'cook', repository.cooks, parsed.cookId, { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps }, 'input.cookId');
+      }
+      const inserted = await repository.casts.insert(newCast(parsed, id, now, cook));
+      if (!inserted.created) {
+        // Same idempotency key as an earlier call: that call's cast stands, and this call's
+        // attachment is forgotten so the cook does not wait for a cast that will never exist.
+        if (cook) await detachEverywhere(context, id, [{ kind: 'cook', id: cook.id }]);
+        return inserted.record;
+      }
+      emitCastWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
+      if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
+      return inserted.record;
+    },
+
+    async recordGeneration(input) {
+      const parsed = parseInput(recordGenerationInputSchema, input, 'input');
+      const id = context.ids('generation');
+      const now = clock.now();
+      const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = { castId: null, cookId: null, spellId: null, collectionId: null };
+      const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
+      let cast: Cast | null = null;
+      let cook: Cook | null = null;
+      if (parsed.castId && parsed.cookId) {
+        // Checked before any write, so a mismatch writes nothing.
+        const existing = await getOne(repository.casts, parsed.castId);
+        if (existing && existing.cookId !== parsed.cookId) {
+          throw new ValidationError([{ field: 'input.cookId', reason: `cast "${parsed.castId}" belongs to cook ${existing.cookId === null ? 'none' : `"${existing.cookId}"`}` }]);
+        }
+      }
+      try {
+        if (parsed.castId) {
+          cast = await attachChild(context, 'cast', repository.casts, parsed.castId, { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps }, 'input.castId');
+          attachedTo.push({ kind: 'cast', id: cast.id });
+          Object.assign(links, { castId: cast.id, spellId: cast.spellId, cookId: cast.cookId, collectionId: cast.collectionId });
+        }
+        const cookId = links.cookId ?? parsed.cookId ?? null;
+        if (cookId) {
+          const piece = cast === null;
+          cook = await attachChild(context, 'cook', repository.cooks, cookId, { childId: id, kind: 'generation', piece, at: now, caps: context.caps }, piece ? 'input.cookId' : 'input.castId');
+          attachedTo.push({ kind: 'cook', id: cook.id });
+          Object.assign(links, { cookId: cook.id, collectionId: cook.collectionId });
+        }
+      } catch (error) {
+        // A refusal by the second parent: forget the first attachment, so nothing is left behind.
+        await detachEverywhere(context, id, attachedTo);
+        throw error;
+      }
+      const inserted = await repository.generations.insert(newGeneration(parsed, id, now, links));
+      if (!inserted.created) {
+        await detachEverywhere(context, id, attachedTo);
+        return inserted.record;
+      }
+      emitGenerationChange(context, 'recorded', inserted.record);
+      if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
+      if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
+      return inserted.record;
+    },
+
+    async startGeneration(generationIdInput) {
+      const generationId = parseId(generationIdInput, 'generationId');
+      const result = requireWrite(await repository.generations.start(generationId, clock.now()), 'generation', generationId, 'generationId');
+      if (result.changed) emitGenerationChange(context, 'started', result.record);
+      return result.record;
+    },
+
+    async reportProgress(generationIdInput, input) {
+      const generationId = parseId(generationIdInput, 'generationId');
+      const parsed = parseInput(progressInputSchema, input, 'input');
+      const at = clock.now();
+      const result = requireWrite(await repository.generations.recordProgress(generationId, { progress: parsed.progress, at }), 'generation', generationId, 'generationId');
+      const generation = result.record;
+      if (result.changed) {
+        if (result.previousStatus === 'pending') emitGenerationChange(context, 'started', generation);
+        context.bus.emit('generationProgress', {
+          generation,
+          progress: generation.progress,
+          liveStatus: parsed.liveStatus ?? null,
+          castId: generation.castId,
+          cookId: generation.cookId,
+        });
+      }
+      return generation;
+    },
+
+    async completeGeneration(generationIdInput, input) {
+      const generationId = parseId(generationIdInput, 'generationId');
+      const parsed = parseInput(completeGenerationInputSchema, input, 'input');
+      const now = clock.now();
+      const costUsd = parsed.costUsd ?? '0';
+      const pointsSpent = derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });
+      const result = requireWrite(
+        await repository.generations.finish(generationId, {
+          status: parsed.status,
+          pointsSpent,
+          protocolNetPoints: parsed.protocolNetPoints ?? 0,
+          costUsd,
+          responseTimestamp: parsed.responseTimestamp ?? now,
+          responsePayload: parsed.responsePayload,
+          artifactUrls: parsed.artifactUrls,
+          errorDetails: parsed.errorDetails,
+          platformSpecificRunId: parsed.platformSpecificRunId,
+          at: now,
+        }),
+        'generation',
+        generationId,
+        'generationId',
+      );
+      const generation = result.record;
+      if (result.changed) {
+        emitGenerationChange(context, 'finished', generation);
+        await settleGeneration(context, generation);
+        return generation;
+      }
+      // Already finished. Finish the roll-up in case the call that finished it crashed before
+      // its parents heard (every step is a no-op if they did), then decide if this is a repeat.
+      if (isTerminalGenerationStatus(generation.status)) await settleGeneration(context, generation);
+      if (generation.status !== parsed.status) {
+        throw new IllegalTransitionError('generation', generationId, generation.status, parsed.status, 'input.status');
+      }
+      const mismatch =
+        generation.pointsSpent !== pointsSpent
+          ? ['input.pointsSpent', String(generation.pointsSpent), String(pointsSpent)]
+          : generation.protocolNetPoints !== (parsed.protocolNetPoints ?? 0)
+            ? ['input.protocolNetPoints', String(generation.protocolNetPoints), String(parsed.protocolNetPoints ?? 0)]
+            : compareUsd(generation.costUsd, costUsd) !== 0
+              ? ['input.costUsd', generation.costUsd, costUsd]
+              : null;
+      if (mismatch) {
+        const [field, stored, given] = mismatch as [string, string, string];
+        throw new ConflictError(field, `generation "${generationId}" already finished with ${field.slice(6)} ${stored}; this call says ${given}. The first completion stands.`);
+      }
+      return generation;
+    },
+
+    async recordDelivery(generationIdInput, input) {
+      const generationId = parseId(generationIdInput, 'generationId');
+      const parsed = parseInput(deliveryInputSchema, input, 'input');
+      const result = requireWrite(
+        await repository.generations.recordDelivery(generationId, { outcome: parsed.status, attempts: parsed.attempts, error: parsed.error ?? null, at: clock.now() }),
+        'generation',
+        generationId,
+        'generationId',
+      );
+      if (result.changed) {
+        emitGenerationChange(context, 'delivery', result.record);
+        return result.record;
+      }
+      const check = checkDelivery(result.record, parsed.status);
+      if (!check.allowed && !check.repeat) {
+        throw new IllegalTransitionError('generation', generationId, result.record.deliveryStatus, parsed.status, 'input.status', check.reason);
+      }
+      return result.record;
+    },
+
+    finishCast: (castId) => transitionCastByHost(castId, 'finish', ['completed']),
+    cancelCast: (castId) => transitionCastByHost(castId, 'cancel', ['cancelled']),
+    finishCook: (cookId) => transitionCookByHost(cookId, 'finish', ['completed', 'failed']),
+    cancelCook: (cookId) => transitionCookByHost(cookId, 'cancel', ['cancelled']),
+    pauseCook: (cookId) => transitionCookByHost(cookId, 'pause', ['paused']),
+    resumeCook: (cookId) => transitionCookByHost(cookId, 'resume', ['running']),
+
+    async getGeneration(generationId) {
+      return getOne(repository.generations, parseId(generationId, 'generationId'));
+    },
+    async getCast(castId) {
+      return getOne(repository.casts, parseId(castId, 'castId'));
+    },
+    async getCook(cookId) {
+      return getOne(repository.cooks, parseId(cookId, 'cookId'));
+    },
+
+    async listGenerations(input = {}) {
+      const parsed = parseInput(listGenerationsInputSchema, input, 'input');
+      const limit = parsed.limit ?? 50;
+      const statuses = parsed.status === undefined ? undefined : Array.isArray(parsed.status) ? parsed.status : [parsed.status];
+      const rows = await repository.generations.list({
+        castId: parsed.castId,
+        cookId: parsed.cookId,
+        masterAccountId: parsed.masterAccountId,
+        statuses,
+        order: parsed.order ?? 'desc',
+        limit: limit + 1,
+        after: parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor),
+      });
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+
+    async sweepStale(input) {
+      const { finishIdleParents, ...rest } = input ?? ({} as SweepStaleOptions);
+      const parsed = parseInput(sweepInputSchema, rest, 'options');
+      if (finishIdleParents !== undefined && typeof finishIdleParents !== 'boolean') {
+        throw new ValidationError([{ field: 'options.finishIdleParents', reason: 'must be a boolean' }]);
+      }
+      return sweepStale(context, { olderThanMs: parsed.olderThanMs, limit: parsed.limit ?? 1000, finishIdleParents: finishIdleParents ?? true });
+    },
+
+    async reconcile(input, reconcileOptions = {}) {
+      const parsed = parseInput(reconcileInputSchema, input, 'input');
+      const graceMs = reconcileOptions.graceMs ?? 60_000;
+      if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
+        throw new ValidationError([{ field: 'options.graceMs', reason: 'must be a whole number of milliseconds, at least 0' }]);
+      }
+      return 'castId' in parsed ? reconcileCast(context, parsed.castId, { graceMs }) : reconcileCook(context, parsed.cookId, { graceMs });
+    },
+
+    on: (event, listener) => context.bus.on(event, listener),
+    once: (event, listener) => context.bus.once(event, listener),
+    off: (event, listener) => context.bus.off(event, listener),
+  };
+}
+

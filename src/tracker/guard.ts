@@ -1,0 +1,42 @@
+/**
+ * The one boundary where store failures become typed errors: every port call goes through here,
+ * so a driver error always reaches the host as a `RepositoryError` that names the store and the
+ * operation, with the driver's error kept as `cause`. Genledger's own errors pass through.
+ */
+import { GenledgerError, RepositoryError } from '../errors.js';
+import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js';
+
+const GENERATION_METHODS = ['insert', 'get', 'list', 'findStale', 'start', 'recordProgress', 'finish', 'recordDelivery'] as const satisfies readonly (keyof GenerationStore)[];
+const PARENT_METHODS = [
+  'insert', 'get', 'attach', 'detach', 'apply', 'transition', 'summarizeChildren', 'replaceAggregates', 'findForMaintenance',
+] as const satisfies readonly (keyof ParentStore<never, never>)[];
+
+function guardStore<T extends object>(repositoryName: string, storeName: string, store: T, methods: readonly (keyof T & string)[]): T {
+  const guarded: Partial<Record<keyof T, unknown>> = {};
+  for (const key of methods) {
+    const method = store[key];
+    if (typeof method !== 'function') {
+      throw new TypeError(`[genledger] repository "${repositoryName}" does not implement ${storeName}.${key}()`);
+    }
+    guarded[key] = async (...args: unknown[]) => {
+      try {
+        return await (method as (...parameters: unknown[]) => Promise<unknown>).apply(store, args);
+      } catch (error) {
+        if (error instanceof GenledgerError) throw error;
+        throw new RepositoryError(repositoryName, `${storeName}.${key}`, error);
+      }
+    };
+  }
+  return guarded as T;
+}
+
+export function guardRepository(repository: LedgerRepository): LedgerRepository {
+  return {
+    name: repository.name,
+    capabilities: repository.capabilities,
+    ids: repository.ids,
+    generations: guardStore(repository.name, 'generations', repository.generations, GENERATION_METHODS),
+    casts: guardStore(repository.name, 'casts', repository.casts, PARENT_METHODS),
+    cooks: guardStore(repository.name, 'cooks', repository.cooks, PARENT_METHODS),
+  };
+}

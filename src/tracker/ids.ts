@@ -1,0 +1,19 @@
+/**
+ * The default id generator: 24 lowercase hex characters laid out like a MongoDB ObjectId (4 bytes
+ * of seconds, 5 random bytes, a 3-byte counter), so ids sort roughly by creation time and fit the
+ * MongoDB adapter's `_id`s as they are. Any store accepts them as opaque strings.
+ */
+import type { IdGenerator } from '../port.js';
+import type { Clock } from './clock.js';
+
+export function objectIdGenerator(clock: Clock): IdGenerator {
+  const random = new Uint8Array(5);
+  globalThis.crypto.getRandomValues(random);
+  const processPart = Array.from(random, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  let counter = Math.floor(Math.random() * 0xffffff);
+  return () => {
+    counter = (counter + 1) % 0x1000000;
+    const seconds = Math.floor(clock.now().getTime() / 1000) >>> 0;
+    return seconds.toString(16).padStart(8, '0') + processPart + counter.toString(16).padStart(6, '0');
+  };
+}

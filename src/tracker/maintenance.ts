@@ -1,0 +1,242 @@
+/**
+ * Maintenance: the sweeper and reconcile. They are what makes "a worker died" and "the process
+ * crashed between two writes" recoverable: stuck generations time out, parents get the children a
+ * crash kept from them, abandoned open entries are dropped, and a parent's aggregates can always be
+ * rebuilt from its children.
+ */
+import type { Cast, Cook, Generation, OpenChild } from '../domain/records.js';
+import { diffAggregates, recomputeCast, recomputeCook, type AggregateDifference } from '../domain/rollup/recompute.js';
+import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { ParentStore } from '../port.js';
+import { cancelCastCascade, cancelOpenGeneration } from './cancellation.js';
+import { forEachLimited } from './concurrency.js';
+import type { TrackerContext } from './context.js';
+import { emitCastWrite, emitCookWrite, emitGenerationChange, settleCastPiece, settleGeneration } from './rollup.js';
+
+const FAN_OUT = 8;
+const PAGE = 200;
+
+/** What a sweep changed. */
+export interface SweepReport {
+  /** Generations moved to `timeout`. */
+  readonly timedOut: readonly string[];
+  /** Finished children a crash had kept from their parents, now applied. */
+  readonly settled: readonly string[];
+  /** Open entries dropped because their child was never stored. */
+  readonly abandoned: readonly string[];
+  /** Children cancelled because their parent was cancelled. */
+  readonly cancelled: readonly string[];
+  /** Idle parents (nothing in flight, no write within the threshold) the sweep finished. */
+  readonly expired: readonly { readonly kind: 'cast' | 'cook'; readonly id: string }[];
+}
+
+export interface SweepOptions {
+  readonly olderThanMs: number;
+  readonly limit: number;
+  readonly finishIdleParents: boolean;
+}
+
+interface SweepLog {
+  timedOut: string[];
+  settled: string[];
+  abandoned: string[];
+  cancelled: string[];
+  expired: { kind: 'cast' | 'cook'; id: string }[];
+}
+
+export async function sweepStale(context: TrackerContext, options: SweepOptions): Promise<SweepReport> {
+  const now = context.clock.now();
+  const cutoff = new Date(now.getTime() - options.olderThanMs);
+  const log: SweepLog = { timedOut: [], settled: [], abandoned: [], cancelled: [], expired: [] };
+
+  const stale = await context.repository.generations.findStale({ updatedBefore: cutoff, limit: options.limit });
+  await forEachLimited(stale, FAN_OUT, async (generation) => {
+    const at = context.clock.now();
+    const result = await context.repository.generations.finish(generation.id, {
+      status: 'timeout',
+      pointsSpent: generation.pointsSpent,
+      protocolNetPoints: generation.protocolNetPoints,
+      costUsd: generation.costUsd,
+      responseTimestamp: at,
+      errorDetails: { reason: 'stale', message: `no update for ${options.olderThanMs} ms; swept to timeout` },
+      at,
+      onlyIfUpdatedBefore: cutoff,
+    });
+    if (!result?.changed) return;
+    log.timedOut.push(generation.id);
+    emitGenerationChange(context, 'finished', result.record);
+    await settleGeneration(context, result.record);
+  });
+
+  await forEachParent(context, context.repository.casts, cutoff, (cast) => repairCast(context, cast, cutoff, options, log));
+  await forEachParent(context, context.repository.cooks, cutoff, (cook) => repairCook(context, cook, cutoff, options, log));
+  return log;
+}
+
+async function forEachParent<T extends Cast | Cook>(
+  context: TrackerContext,
+  store: ParentStore<T, never>,
+  idleBefore: Date,
+  visit: (parent: T) => Promise<void>,
+): Promise<void> {
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await store.findForMaintenance({ idleBefore, afterId, limit: PAGE });
+    await forEachLimited(page, FAN_OUT, visit);
+    if (page.length < PAGE) return;
+    afterId = page[page.length - 1]!.id;
+  }
+}
+
+/**
+ * Brings one open generation entry of a parent up to date: a finished child is settled, a child
+ * that was never stored is dropped once it is older than the cut-off, and an open child of a
+ * cancelled parent is cancelled.
+ */
+async function repairGenerationEntries(
+  context: TrackerContext,
+  parent: { kind: 'cast' | 'cook'; id: string; cancelled: boolean },
+  entries: readonly OpenChild[],
+  store: ParentStore<Cast | Cook, never>,
+  cutoff: Date,
+  log: SweepLog,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const children = new Map((await context.repository.generations.get(entries.map((entry) => entry.id))).map((child) => [child.id, child]));
+  await forEachLimited(entries, FAN_OUT, async (entry) => {
+    const child: Generation | undefined = children.get(entry.id);
+    if (!child) {
+      if (entry.since < cutoff) {
+        const result = await store.detach(parent.id, entry.id, context.clock.now());
+        if (result?.changed) log.abandoned.push(entry.id);
+      }
+    } else if (isTerminalGenerationStatus(child.status)) {
+      await settleGeneration(context, child);
+      log.settled.push(child.id);
+    } else if (parent.cancelled && (await cancelOpenGeneration(context, child.id))) {
+      log.cancelled.push(child.id);
+    }
+  });
+}
+
+async function repairCast(context: TrackerContext, cast: Cast, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
+  const parent = { kind: 'cast' as const, id: cast.id, cancelled: cast.status === 'cancelled' };
+  await repairGenerationEntries(context, parent, cast.openSteps, context.repository.casts, cutoff, log);
+  let latest = cast;
+  if (options.finishIdleParents && cast.status === 'running' && cast.inFlightCount === 0 && cast.updatedAt < cutoff) {
+    const result = await context.repository.casts.transition(cast.id, 'expire', context.clock.now());
+    if (result?.changed) {
+      log.expired.push({ kind: 'cast', id: cast.id });
+      emitCastWrite(context, 'finished', result);
+      latest = result.record;
+    }
+  }
+  if (isTerminalParentStatus(latest.status)) await settleCastPiece(context, latest);
+}
+
+async function repairCook(context: TrackerContext, cook: Cook, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
+  const parent = { kind: 'cook' as const, id: cook.id, cancelled: cook.status === 'cancelled' };
+  await repairGenerationEntries(context, parent, cook.openGenerations, context.repository.cooks, cutoff, log);
+  const castEntries = cook.openPieces.filter((entry) => entry.kind === 'cast');
+  if (castEntries.length > 0) {
+    const casts = new Map((await context.repository.casts.get(castEntries.map((entry) => entry.id))).map((cast) => [cast.id, cast]));
+    await forEachLimited(castEntries, FAN_OUT, async (entry) => {
+      const cast = casts.get(entry.id);
+      if (!cast) {
+        if (entry.since < cutoff) {
+          const result = await context.repository.cooks.detach(cook.id, entry.id, context.clock.now());
+          if (result?.changed) log.abandoned.push(entry.id);
+        }
+      } else if (isTerminalParentStatus(cast.status)) {
+        await settleCastPiece(context, cast);
+        log.settled.push(cast.id);
+      } else if (parent.cancelled) {
+        await cancelCastCascade(context, cast.id);
+        log.cancelled.push(cast.id);
+      }
+    });
+  }
+  if (options.finishIdleParents && cook.status === 'running' && cook.inFlightCount === 0 && cook.updatedAt < cutoff) {
+    const result = await context.repository.cooks.transition(cook.id, 'expire', context.clock.now());
+    if (result?.changed) {
+      log.expired.push({ kind: 'cook', id: cook.id });
+      emitCookWrite(context, 'finished', result);
+    }
+  }
+}
+
+/** What reconcile found and did. */
+export interface ReconcileReport {
+  readonly kind: 'cast' | 'cook';
+  readonly id: string;
+  /** Fields whose stored value differed from the value recomputed from the children. */
+  readonly differences: readonly AggregateDifference[];
+  /** Whether the stored parent was rewritten. */
+  readonly repaired: boolean;
+}
+
+export interface ReconcileOptions {
+  /** Open entries with no stored child younger than this are recordings still under way, and kept. */
+  readonly graceMs: number;
+}
+
+const RECONCILE_ATTEMPTS = 5;
+
+export async function reconcileCast(context: TrackerContext, castId: string, options: ReconcileOptions): Promise<ReconcileReport> {
+  const store = context.repository.casts;
+  for (let attempt = 0; attempt < RECONCILE_ATTEMPTS; attempt += 1) {
+    const [cast] = await store.get([castId]);
+    if (!cast) throw new NotFoundError('cast', castId, 'input.castId');
+    const summary = await store.summarizeChildren(castId, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
+    const unfinished = new Set(summary.generations.unfinished.map((child) => child.id));
+    const missingChildIds = await missingGenerations(context, cast.openSteps.filter((entry) => !unfinished.has(entry.id)));
+    const recomputed = recomputeCast(cast, summary, { missingChildIds, now: context.clock.now(), graceMs: options.graceMs, maxEmbeddedIds: context.caps.maxEmbeddedIds });
+    const differences = diffAggregates(cast, recomputed);
+    if (differences.length === 0) return { kind: 'cast', id: castId, differences, repaired: false };
+    const replaced = await store.replaceAggregates(castId, cast.version, recomputed, context.clock.now());
+    if (replaced === null) continue; // a live write landed meanwhile: recompute from the new state
+    emitCastWrite(context, 'repaired', { changed: true, record: replaced, previousStatus: cast.status });
+    await settleCastPiece(context, replaced);
+    return { kind: 'cast', id: castId, differences, repaired: true };
+  }
+  throw new ConflictError('input.castId', `cast "${castId}" kept changing while it was reconciled; try again when it is quieter`);
+}
+
+export async function reconcileCook(context: TrackerContext, cookId: string, options: ReconcileOptions): Promise<ReconcileReport> {
+  const store = context.repository.cooks;
+  for (let attempt = 0; attempt < RECONCILE_ATTEMPTS; attempt += 1) {
+    const [cook] = await store.get([cookId]);
+    if (!cook) throw new NotFoundError('cook', cookId, 'input.cookId');
+    const summary = await store.summarizeChildren(cookId, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
+    const unfinished = new Set([
+      ...summary.generations.unfinished.map((child) => child.id),
+      ...(summary.casts?.unfinished ?? []).map((child) => child.id),
+    ]);
+    const entries = [...cook.openGenerations, ...cook.openPieces].filter((entry) => !unfinished.has(entry.id));
+    const missingChildIds = new Set([
+      ...(await missingGenerations(context, entries.filter((entry) => entry.kind === 'generation'))),
+      ...(await missingCasts(context, entries.filter((entry) => entry.kind === 'cast'))),
+    ]);
+    const recomputed = recomputeCook(cook, summary, { missingChildIds, now: context.clock.now(), graceMs: options.graceMs, maxEmbeddedIds: context.caps.maxEmbeddedIds });
+    const differences = diffAggregates(cook, recomputed);
+    if (differences.length === 0) return { kind: 'cook', id: cookId, differences, repaired: false };
+    const replaced = await store.replaceAggregates(cookId, cook.version, recomputed, context.clock.now());
+    if (replaced === null) continue;
+    emitCookWrite(context, 'repaired', { changed: true, record: replaced, previousStatus: cook.status });
+    return { kind: 'cook', id: cookId, differences, repaired: true };
+  }
+  throw new ConflictError('input.cookId', `cook "${cookId}" kept changing while it was reconciled; try again when it is quieter`);
+}
+
+async function missingGenerations(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const found = new Set((await context.repository.generations.get(entries.map((entry) => entry.id))).map((child) => child.id));
+  return new Set(entries.map((entry) => entry.id).filter((id) => !found.has(id)));
+}
+
+async function missingCasts(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const found = new Set((await context.repository.casts.get(entries.map((entry) => entry.id))).map((cast) => cast.id));
+  return new Set(entries.map((entry) => entry.id).filter((id) => !found.has(id)));
+}

@@ -1,0 +1,116 @@
+/**
+ * Driving the roll-up through the port: attaching a new child to its parents, and settling a
+ * finished child into them. Every step is one conditional write that is safe to repeat, so each
+ * function here may be called again after a crash, a lost reply or a duplicate event, and it
+ * finishes whatever the earlier call left undone without counting anything twice.
+ */
+import { castProgress, cookProgress } from '../domain/progress.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import { castPieceContribution, generationContribution, type ChildAttachment } from '../domain/rollup/contribution.js';
+import type { WriteResult } from '../domain/rollup/write-result.js';
+import { isTerminalParentStatus } from '../domain/status.js';
+import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
+import type { ChildContribution, ParentStore } from '../port.js';
+import type { TrackerContext } from './context.js';
+import type { ParentChange } from './events.js';
+
+export function emitGenerationChange(context: TrackerContext, change: 'recorded' | 'started' | 'finished' | 'delivery', generation: Generation): void {
+  const links = { castId: generation.castId, cookId: generation.cookId };
+  context.bus.emit('generationUpdate', { change, generation, ...links });
+  if (change === 'finished') context.bus.emit('generationFinished', { generation, ...links });
+}
+
+/** Emits a cast's update, and its finished event if this write ended it. */
+export function emitCastWrite(context: TrackerContext, change: ParentChange, result: WriteResult<Cast>): void {
+  const cast = result.record;
+  const progress = castProgress(cast);
+  context.bus.emit('castUpdate', { change, cast, progress });
+  if (result.previousStatus === 'running' && isTerminalParentStatus(cast.status)) context.bus.emit('castFinished', { cast, progress });
+}
+
+/** Emits a cook's update, and its finished event if this write ended it. */
+export function emitCookWrite(context: TrackerContext, change: ParentChange, result: WriteResult<Cook>): void {
+  const cook = result.record;
+  const progress = cookProgress(cook);
+  context.bus.emit('cookUpdate', { change, cook, progress });
+  const wasOpen = result.previousStatus === 'running' || result.previousStatus === 'paused';
+  if (wasOpen && isTerminalParentStatus(cook.status)) context.bus.emit('cookFinished', { cook, progress });
+}
+
+/**
+ * Attaches a child that is about to be stored; throws the typed error that explains a refusal.
+ * `field` names the input that pointed at the parent.
+ */
+export async function attachChild<T extends Cast | Cook>(
+  context: TrackerContext,
+  entity: 'cast' | 'cook',
+  store: ParentStore<T, never>,
+  parentId: string,
+  attachment: ChildAttachment,
+  field: string,
+): Promise<T> {
+  const result = await store.attach(parentId, attachment);
+  if (result === null) throw new NotFoundError(entity, parentId, field);
+  switch (result.outcome) {
+    case 'attached':
+    case 'already-attached':
+      return result.record;
+    case 'closed': {
+      const what = attachment.piece ? 'new pieces' : 'new children';
+      throw new IllegalTransitionError(entity, parentId, result.record.status, 'add a child', field, `${entity} "${parentId}" is ${result.record.status} and takes no ${what}`);
+    }
+    case 'full':
+      throw new ConflictError(
+        field,
+        `${entity} "${parentId}" already has ${context.caps.maxInFlight} children in flight (limits.maxInFlightChildren); finish some first`,
+      );
+  }
+}
+
+/** Forgets open entries for a child that will never be stored (a lost idempotency race). */
+export async function detachEverywhere(context: TrackerContext, childId: string, parents: readonly { kind: 'cast' | 'cook'; id: string }[]): Promise<void> {
+  const at = context.clock.now();
+  for (const parent of parents) {
+    const store: ParentStore<Cast | Cook, never> = parent.kind === 'cast' ? context.repository.casts : context.repository.cooks;
+    await store.detach(parent.id, childId, at);
+  }
+}
+
+/**
+ * Applies a finished generation to its cast and its cook, once each, then a cast that has ended
+ * to its cook. Money first, so a cook that completes on its last piece already holds that
+ * piece's cost. Safe to repeat.
+ */
+export async function settleGeneration(context: TrackerContext, generation: Generation): Promise<void> {
+  const at = context.clock.now();
+  const contribution = generationContribution(generation);
+  let cast: Cast | null = null;
+  if (generation.castId !== null) {
+    const result = await context.repository.casts.apply(generation.castId, contribution, at);
+    if (result === null) warnMissingParent(context, 'cast', generation.castId, generation.id);
+    else {
+      if (result.changed) emitCastWrite(context, 'childFinished', result);
+      cast = result.record;
+    }
+  }
+  if (generation.cookId !== null) await applyToCook(context, generation.cookId, contribution, generation.id);
+  if (cast !== null) await settleCastPiece(context, cast);
+}
+
+/** Applies an ended cast to its cook as a finished piece, once. Does nothing for a running cast or one without a cook. */
+export async function settleCastPiece(context: TrackerContext, cast: Cast): Promise<void> {
+  if (cast.cookId === null || !isTerminalParentStatus(cast.status)) return;
+  await applyToCook(context, cast.cookId, castPieceContribution(cast), cast.id);
+}
+
+async function applyToCook(context: TrackerContext, cookId: string, contribution: ChildContribution, childId: string): Promise<void> {
+  const result = await context.repository.cooks.apply(cookId, contribution, context.clock.now());
+  if (result === null) warnMissingParent(context, 'cook', cookId, childId);
+  else if (result.changed) emitCookWrite(context, 'childFinished', result);
+}
+
+function warnMissingParent(context: TrackerContext, kind: 'cast' | 'cook', parentId: string, childId: string): void {
+  // A child only ever links to a parent that accepted it, so this means the parent was deleted
+  // behind the library's back. The child's own record stands; there is nothing to roll up into.
+  context.logger.warn(`[genledger] ${kind} "${parentId}" of "${childId}" no longer exists; nothing rolled up`, { kind, parentId, childId });
+}
