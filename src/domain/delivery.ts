@@ -12,9 +12,7 @@ export function initialDeliveryStatus(notificationPlatform: string | null | unde
 }
 
 /** Whether a delivery outcome may be recorded on a generation now. */
-export type DeliveryCheck =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly repeat: boolean; readonly reason: string };
+export type DeliveryCheck = { readonly allowed: true } | { readonly allowed: false; readonly repeat: boolean; readonly reason: string };
 
 export function checkDelivery(
   generation: { status: string; deliveryStatus: DeliveryStatus; notificationPlatform: string },

@@ -41,10 +41,7 @@ export const netPointsSchema = z
 /** A whole-number total of points on a record; sums may exceed one generation's limit. */
 export const pointsTotalSchema = z.number().int().refine(Number.isSafeInteger, 'must be a safe integer');
 
-export const progressSchema = z
-  .number({ error: 'must be a number' })
-  .min(0, 'must be between 0 and 1')
-  .max(1, 'must be between 0 and 1');
+export const progressSchema = z.number({ error: 'must be a number' }).min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 
 export const countSchema = z.number().int().min(0);
 

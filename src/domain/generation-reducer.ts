@@ -62,12 +62,12 @@ export function recordGenerationProgress(generation: Generation, report: Progres
     return unchanged(generation);
   }
   return changedFrom(generation, {
-      ...generation,
-      status: 'processing',
-      startedAt: generation.startedAt ?? report.at,
-      progress: report.progress,
-      ...touch(generation, report.at),
-    });
+    ...generation,
+    status: 'processing',
+    startedAt: generation.startedAt ?? report.at,
+    progress: report.progress,
+    ...touch(generation, report.at),
+  });
 }
 
 /**
@@ -80,31 +80,31 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
     return unchanged(generation);
   }
   return changedFrom(generation, {
-      ...generation,
-      status: outcome.status,
-      pointsSpent: outcome.pointsSpent,
-      protocolNetPoints: outcome.protocolNetPoints,
-      costUsd: outcome.costUsd,
-      responseTimestamp: outcome.responseTimestamp,
-      durationMs: elapsedMs(generation.requestTimestamp, outcome.responseTimestamp),
-      progress: outcome.status === 'success' ? 1 : generation.progress,
-      responsePayload: outcome.responsePayload === undefined ? generation.responsePayload : outcome.responsePayload,
-      artifactUrls: outcome.artifactUrls ?? generation.artifactUrls,
-      errorDetails: outcome.errorDetails === undefined ? generation.errorDetails : outcome.errorDetails,
-      platformSpecificRunId: outcome.platformSpecificRunId ?? generation.platformSpecificRunId,
-      ...touch(generation, outcome.at),
-    });
+    ...generation,
+    status: outcome.status,
+    pointsSpent: outcome.pointsSpent,
+    protocolNetPoints: outcome.protocolNetPoints,
+    costUsd: outcome.costUsd,
+    responseTimestamp: outcome.responseTimestamp,
+    durationMs: elapsedMs(generation.requestTimestamp, outcome.responseTimestamp),
+    progress: outcome.status === 'success' ? 1 : generation.progress,
+    responsePayload: outcome.responsePayload === undefined ? generation.responsePayload : outcome.responsePayload,
+    artifactUrls: outcome.artifactUrls ?? generation.artifactUrls,
+    errorDetails: outcome.errorDetails === undefined ? generation.errorDetails : outcome.errorDetails,
+    platformSpecificRunId: outcome.platformSpecificRunId ?? generation.platformSpecificRunId,
+    ...touch(generation, outcome.at),
+  });
 }
 
 /** Records the delivery outcome on a finished generation that has someone to notify. Status and parents are untouched. */
 export function recordGenerationDelivery(generation: Generation, report: DeliveryReport): WriteResult<Generation> {
   if (!checkDelivery(generation, report.outcome).allowed) return unchanged(generation);
   return changedFrom(generation, {
-      ...generation,
-      deliveryStatus: report.outcome,
-      deliveryAttempts: report.attempts ?? generation.deliveryAttempts + 1,
-      deliveryTimestamp: report.at,
-      deliveryError: report.error,
-      ...touch(generation, report.at),
-    });
+    ...generation,
+    deliveryStatus: report.outcome,
+    deliveryAttempts: report.attempts ?? generation.deliveryAttempts + 1,
+    deliveryTimestamp: report.at,
+    deliveryError: report.error,
+    ...touch(generation, report.at),
+  });
 }

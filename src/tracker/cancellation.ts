@@ -5,29 +5,13 @@
  * Everything here is safe to repeat: a retried cancel finishes what a crash interrupted.
  */
 import type { Cast, Cook } from '../domain/records.js';
-import { isTerminalGenerationStatus } from '../domain/status.js';
 import { forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
-import { emitCastWrite, emitGenerationChange, settleCastPiece, settleGeneration } from './rollup.js';
+import { cancelOpenGeneration, emitCastWrite, settleCastPiece } from './rollup.js';
+
+export { cancelOpenGeneration };
 
 const FAN_OUT = 8;
-
-/** Cancels one generation if it is still open, and settles it into its parents. */
-export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
-  const at = context.clock.now();
-  const result = await context.repository.generations.finish(generationId, {
-    status: 'cancelled_by_user',
-    pointsSpent: 0,
-    protocolNetPoints: 0,
-    costUsd: '0',
-    responseTimestamp: at,
-    at,
-  });
-  if (result === null || !isTerminalGenerationStatus(result.record.status)) return false;
-  if (result.changed) emitGenerationChange(context, 'finished', result.record);
-  await settleGeneration(context, result.record);
-  return result.changed;
-}
 
 /** Cancels the open steps of a cancelled cast, then settles the cast into its cook. */
 export async function cancelCastChildren(context: TrackerContext, cast: Cast): Promise<void> {

@@ -8,7 +8,7 @@ import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import { castPieceContribution, generationContribution, type ChildAttachment } from '../domain/rollup/contribution.js';
 import type { WriteResult } from '../domain/rollup/write-result.js';
-import { isTerminalParentStatus } from '../domain/status.js';
+import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { ChildContribution, ParentStore } from '../port.js';
 import type { TrackerContext } from './context.js';
@@ -91,10 +91,34 @@ export async function settleGeneration(context: TrackerContext, generation: Gene
     else {
       if (result.changed) emitCastWrite(context, 'childFinished', result);
       cast = result.record;
+      // A step cancelled by the user cancels its cast, and a cancelled cast cancels its other
+      // open steps, as cancelCast() would. (A crash here is finished by the sweeper.)
+      if (result.previousStatus === 'running' && cast.status === 'cancelled') await cancelOpenSteps(context, cast);
     }
   }
   if (generation.cookId !== null) await applyToCook(context, generation.cookId, contribution, generation.id);
   if (cast !== null) await settleCastPiece(context, cast);
+}
+
+async function cancelOpenSteps(context: TrackerContext, cast: Cast): Promise<void> {
+  for (const step of cast.openSteps) await cancelOpenGeneration(context, step.id);
+}
+
+/** Cancels one generation if it is still open (as its user would), and settles it into its parents. */
+export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
+  const at = context.clock.now();
+  const result = await context.repository.generations.finish(generationId, {
+    status: 'cancelled_by_user',
+    pointsSpent: 0,
+    protocolNetPoints: 0,
+    costUsd: '0',
+    responseTimestamp: at,
+    at,
+  });
+  if (result === null || !isTerminalGenerationStatus(result.record.status)) return false;
+  if (result.changed) emitGenerationChange(context, 'finished', result.record);
+  await settleGeneration(context, result.record);
+  return result.changed;
 }
 
 /** Applies an ended cast to its cook as a finished piece, once. Does nothing for a running cast or one without a cook. */

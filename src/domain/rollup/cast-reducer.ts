@@ -31,12 +31,12 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
 export function detachFromCast(cast: Cast, childId: string, at: Date): WriteResult<Cast> {
   if (!cast.openSteps.some((open) => open.id === childId)) return unchanged(cast);
   return changedFrom(cast, {
-      ...cast,
-      openSteps: cast.openSteps.filter((open) => open.id !== childId),
-      stepGenerationIds: cast.stepGenerationIds.filter((id) => id !== childId),
-      inFlightCount: cast.inFlightCount - 1,
-      ...touch(cast, at),
-    });
+    ...cast,
+    openSteps: cast.openSteps.filter((open) => open.id !== childId),
+    stepGenerationIds: cast.stepGenerationIds.filter((id) => id !== childId),
+    inFlightCount: cast.inFlightCount - 1,
+    ...touch(cast, at),
+  });
 }
 
 /**
@@ -50,18 +50,18 @@ export function applyToCast(cast: Cast, contribution: GenerationContribution, at
   const status = cast.status === 'running' ? castStatusAfterStep(contribution.status, outcomes, cast.totalSteps) : cast.status;
   const ends = cast.status === 'running' && status !== 'running';
   return changedFrom(cast, {
-      ...cast,
-      status,
-      outcomes,
-      openSteps: cast.openSteps.filter((open) => open.id !== contribution.childId),
-      inFlightCount: cast.inFlightCount - 1,
-      pointsSpent: cast.pointsSpent + contribution.pointsSpent,
-      protocolNetPoints: cast.protocolNetPoints + contribution.protocolNetPoints,
-      costUsd: addUsd(cast.costUsd, contribution.costUsd),
-      completedAt: ends ? contribution.finishedAt : cast.completedAt,
-      durationMs: ends ? elapsedMs(cast.startedAt, contribution.finishedAt) : cast.durationMs,
-      ...touch(cast, at),
-    });
+    ...cast,
+    status,
+    outcomes,
+    openSteps: cast.openSteps.filter((open) => open.id !== contribution.childId),
+    inFlightCount: cast.inFlightCount - 1,
+    pointsSpent: cast.pointsSpent + contribution.pointsSpent,
+    protocolNetPoints: cast.protocolNetPoints + contribution.protocolNetPoints,
+    costUsd: addUsd(cast.costUsd, contribution.costUsd),
+    completedAt: ends ? contribution.finishedAt : cast.completedAt,
+    durationMs: ends ? elapsedMs(cast.startedAt, contribution.finishedAt) : cast.durationMs,
+    ...touch(cast, at),
+  });
 }
 
 /**

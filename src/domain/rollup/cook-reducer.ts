@@ -46,20 +46,28 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
   };
 }
 
-/** Forgets a child that was attached but never stored. */
+/**
+ * Forgets a child that was attached but never stored. If that leaves a cook with its supply made
+ * and nothing in flight, it completes in the same write, as it would have on its last piece.
+ */
 export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResult<Cook> {
   const wasPiece = hasOpen(cook.openPieces, childId);
   const wasGeneration = hasOpen(cook.openGenerations, childId);
   if (!wasPiece && !wasGeneration) return unchanged(cook);
+  const inFlightCount = wasPiece ? cook.inFlightCount - 1 : cook.inFlightCount;
+  const completes = wasPiece && cookIsOpen(cook.status) && cookReachedSupply({ ...cook, inFlightCount });
   return changedFrom(cook, {
-      ...cook,
-      openPieces: cook.openPieces.filter((open) => open.id !== childId),
-      openGenerations: cook.openGenerations.filter((open) => open.id !== childId),
-      generationIds: cook.generationIds.filter((id) => id !== childId),
-      castIds: cook.castIds.filter((id) => id !== childId),
-      inFlightCount: wasPiece ? cook.inFlightCount - 1 : cook.inFlightCount,
-      ...touch(cook, at),
-    });
+    ...cook,
+    status: completes ? 'completed' : cook.status,
+    completedAt: completes ? at : cook.completedAt,
+    durationMs: completes ? elapsedMs(cook.startedAt, at) : cook.durationMs,
+    openPieces: cook.openPieces.filter((open) => open.id !== childId),
+    openGenerations: cook.openGenerations.filter((open) => open.id !== childId),
+    generationIds: cook.generationIds.filter((id) => id !== childId),
+    castIds: cook.castIds.filter((id) => id !== childId),
+    inFlightCount,
+    ...touch(cook, at),
+  });
 }
 
 /**
@@ -88,12 +96,12 @@ export function applyToCook(cook: Cook, contribution: ChildContribution, at: Dat
   }
   const completes = cookIsOpen(cook.status) && cookReachedSupply(next);
   return changedFrom(cook, {
-      ...next,
-      status: completes ? 'completed' : cook.status,
-      completedAt: completes ? contribution.finishedAt : cook.completedAt,
-      durationMs: completes ? elapsedMs(cook.startedAt, contribution.finishedAt) : cook.durationMs,
-      ...touch(cook, at),
-    });
+    ...next,
+    status: completes ? 'completed' : cook.status,
+    completedAt: completes ? contribution.finishedAt : cook.completedAt,
+    durationMs: completes ? elapsedMs(cook.startedAt, contribution.finishedAt) : cook.durationMs,
+    ...touch(cook, at),
+  });
 }
 
 function closePiece(cook: Cook, pieceId: string, counter: ReturnType<typeof pieceCounterFor>): Cook {
@@ -117,14 +125,15 @@ export function transitionCook(cook: Cook, transition: ParentTransition, at: Dat
   else if (transition === 'cancel' && cookIsOpen(cook.status)) status = 'cancelled';
   else if (transition === 'pause' && cook.status === 'running') status = 'paused';
   else if (transition === 'resume' && cook.status === 'paused') status = 'running';
-  else if (transition === 'expire' && cook.status === 'running' && cook.inFlightCount === 0) status = cookStatusOnFinish(cook.generatedCount);
+  else if (transition === 'expire' && cook.status === 'running' && cook.inFlightCount === 0)
+    status = cookStatusOnFinish(cook.generatedCount);
   if (status === null) return unchanged(cook);
   const ends = status === 'completed' || status === 'failed' || status === 'cancelled';
   return changedFrom(cook, {
-      ...cook,
-      status,
-      completedAt: ends ? at : cook.completedAt,
-      durationMs: ends ? elapsedMs(cook.startedAt, at) : cook.durationMs,
-      ...touch(cook, at),
-    });
+    ...cook,
+    status,
+    completedAt: ends ? at : cook.completedAt,
+    durationMs: ends ? elapsedMs(cook.startedAt, at) : cook.durationMs,
+    ...touch(cook, at),
+  });
 }

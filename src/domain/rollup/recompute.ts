@@ -94,11 +94,7 @@ function keptPhantoms(open: readonly OpenChild[], context: RecomputeContext): Op
   return open.filter((entry) => context.missingChildIds.has(entry.id) && entry.since.getTime() >= cutoff);
 }
 
-function openEntries(
-  stored: readonly OpenChild[],
-  unfinished: readonly UnfinishedChild[],
-  kind: OpenChild['kind'],
-): OpenChild[] {
+function openEntries(stored: readonly OpenChild[], unfinished: readonly UnfinishedChild[], kind: OpenChild['kind']): OpenChild[] {
   const storedSince = new Map(stored.map((entry) => [entry.id, entry.since]));
   return unfinished.map((child) => ({ id: child.id, kind, since: storedSince.get(child.id) ?? child.since }));
 }
@@ -152,7 +148,11 @@ export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: Rec
   const phantomPieces = keptPhantoms(cook.openPieces, context);
   const openGenerations = [...openEntries(cook.openGenerations, summary.generations.unfinished, 'generation'), ...phantomGenerations];
   const openPieces = [
-    ...openEntries(cook.openPieces, summary.generations.unfinished.filter((child) => child.piece), 'generation'),
+    ...openEntries(
+      cook.openPieces,
+      summary.generations.unfinished.filter((child) => child.piece),
+      'generation',
+    ),
     ...openEntries(cook.openPieces, casts.unfinished, 'cast'),
     ...phantomPieces,
   ];
@@ -193,10 +193,30 @@ function latest(left: Date | null, right: Date | null): Date | null {
   return left > right ? left : right;
 }
 
-const COMPARED_CAST_FIELDS = ['status', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'inFlightCount', 'openSteps', 'stepGenerationIds'] as const;
+const COMPARED_CAST_FIELDS = [
+  'status',
+  'outcomes',
+  'pointsSpent',
+  'protocolNetPoints',
+  'costUsd',
+  'inFlightCount',
+  'openSteps',
+  'stepGenerationIds',
+] as const;
 const COMPARED_COOK_FIELDS = [
-  'status', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'generatedCount', 'failedCount', 'cancelledCount',
-  'inFlightCount', 'openPieces', 'openGenerations', 'generationIds', 'castIds',
+  'status',
+  'outcomes',
+  'pointsSpent',
+  'protocolNetPoints',
+  'costUsd',
+  'generatedCount',
+  'failedCount',
+  'cancelledCount',
+  'inFlightCount',
+  'openPieces',
+  'openGenerations',
+  'generationIds',
+  'castIds',
 ] as const;
 
 /** The aggregate fields that differ between a stored parent and its recomputed form. */

@@ -1,0 +1,55 @@
+/**
+ * genledger/conformance: the shared suite every repository adapter must pass, run once per
+ * adapter (`runRepositoryConformance`), with its parts exported by name for adapters that want to
+ * run them separately. It needs vitest (an optional peer dependency of genledger).
+ *
+ * ```ts
+ * import { runRepositoryConformance } from 'genledger/conformance';
+ * runRepositoryConformance({ name: 'my-store', create: () => myRepository(client), reset, inspect });
+ * ```
+ *
+ * @module
+ */
+import { describe, it } from 'vitest';
+import { eventTests } from './part-events.js';
+import { idempotencyTests } from './part-idempotency.js';
+import { lifecycleTests } from './part-lifecycle.js';
+import { maintenanceTests } from './part-maintenance.js';
+import { portTests } from './part-port.js';
+import { propertyTests } from './part-property.js';
+import { rollupTests } from './part-rollup.js';
+import { validationTests } from './part-validation.js';
+import { CONFORMANCE_PARTS, type ConformancePart, type ConformanceTarget } from './types.js';
+
+export type { ConformanceTarget, ConformancePart, StoreInspector } from './types.js';
+export { CONFORMANCE_PARTS } from './types.js';
+export { auditLedger, auditCast, auditCook } from './ledger-audit.js';
+
+/** Each part of the suite, by name. */
+export const conformanceParts: Readonly<Record<ConformancePart, (target: ConformanceTarget) => void>> = {
+  port: portTests,
+  lifecycle: lifecycleTests,
+  rollup: rollupTests,
+  idempotency: idempotencyTests,
+  validation: validationTests,
+  events: eventTests,
+  concurrency: () => {},
+  maintenance: maintenanceTests,
+  property: propertyTests,
+};
+
+export { portTests, lifecycleTests, rollupTests, idempotencyTests, validationTests, eventTests, maintenanceTests, propertyTests };
+
+/** Runs every part against one adapter. Skipped parts print their reason in the test output. */
+export function runRepositoryConformance(target: ConformanceTarget): void {
+  describe(`genledger conformance: ${target.name}`, () => {
+    for (const part of CONFORMANCE_PARTS) {
+      const reason = target.skip?.[part];
+      if (reason) {
+        it.skip(`${part}: skipped for ${target.name}: ${reason}`, () => {});
+        continue;
+      }
+      conformanceParts[part](target);
+    }
+  });
+}

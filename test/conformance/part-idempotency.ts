@@ -1,0 +1,68 @@
+/**
+ * Idempotent creation and repeated calls: a retry after a lost reply, a duplicate job or a race
+ * returns what the first call made and writes nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHarness, generationInput } from './harness.js';
+import type { ConformanceTarget } from './types.js';
+
+export function idempotencyTests(target: ConformanceTarget): void {
+  describe(`${target.name}: idempotency`, () => {
+    it('recordGeneration() twice with one idempotencyKey returns the first generation and writes nothing', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3 });
+      const first = await harness.tracker.recordGeneration(generationInput({ cookId: cook.id, idempotencyKey: 'job-42' }));
+      const cookAfterFirst = (await harness.tracker.getCook(cook.id))!;
+      const second = await harness.tracker.recordGeneration(generationInput({ cookId: cook.id, idempotencyKey: 'job-42' }));
+      expect(second).toEqual(first);
+      const cookAfterSecond = (await harness.tracker.getCook(cook.id))!;
+      expect(cookAfterSecond.openPieces.map((piece) => piece.id)).toEqual([first.id]);
+      expect(cookAfterSecond.inFlightCount).toBe(cookAfterFirst.inFlightCount);
+      expect(cookAfterSecond.generationIds).toEqual([first.id]);
+      expect(await harness.inspect.count()).toEqual({ generations: 1, casts: 0, cooks: 1 });
+      expect(harness.eventsNamed('generationUpdate').filter((event) => event.change === 'recorded')).toHaveLength(1);
+    });
+
+    it('startCast() and startCook() are idempotent by key', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3, idempotencyKey: 'cook-key' });
+      expect(await harness.tracker.startCook({ collectionId: 'collection-2', initiatorAccountId: 'account-1', targetSupply: 9, idempotencyKey: 'cook-key' })).toEqual(cook);
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: 'cast-key' });
+      const again = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: 'cast-key' });
+      expect(again).toEqual(cast);
+      const stored = (await harness.tracker.getCook(cook.id))!;
+      expect(stored.openPieces.map((piece) => piece.id)).toEqual([cast.id]);
+      expect(stored.castIds).toEqual([cast.id]);
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 1, cooks: 1 });
+    });
+
+    it('racing recordGeneration() calls with one key make one generation', async () => {
+      const harness = await createHarness(target);
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1' });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => harness.tracker.recordGeneration(generationInput({ castId: cast.id, idempotencyKey: 'race' }))),
+      );
+      expect(new Set(results.map((generation) => generation.id)).size).toBe(1);
+      const stored = (await harness.tracker.getCast(cast.id))!;
+      expect(stored.openSteps.map((step) => step.id)).toEqual([results[0]!.id]);
+      expect(stored.inFlightCount).toBe(1);
+      expect(await harness.inspect.count()).toEqual({ generations: 1, casts: 1, cooks: 0 });
+    });
+
+    it('racing completeGeneration() calls count the cost once', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 1 });
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, totalSteps: 1 });
+      const step = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, () => harness.tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.125', pointsSpent: 5 })),
+      );
+      expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+      expect(await harness.inspect.cast(cast.id)).toMatchObject({ status: 'completed', costUsd: '0.125', pointsSpent: 5, outcomes: { success: 1 } });
+      expect(await harness.inspect.cook(cook.id)).toMatchObject({ status: 'completed', costUsd: '0.125', pointsSpent: 5, generatedCount: 1 });
+      expect(harness.eventsNamed('generationFinished')).toHaveLength(1);
+      expect(harness.eventsNamed('castFinished')).toHaveLength(1);
+      expect(harness.eventsNamed('cookFinished')).toHaveLength(1);
+    });
+  });
+}

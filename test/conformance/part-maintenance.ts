@@ -1,0 +1,95 @@
+/**
+ * Maintenance: the sweeper times out stuck work and repairs parents a crash left behind;
+ * reconcile rebuilds a parent's aggregates from its children.
+ */
+import { describe, expect, it } from 'vitest';
+import { auditLedger } from './ledger-audit.js';
+import { createHarness, generationInput } from './harness.js';
+import type { ConformanceTarget } from './types.js';
+
+const MINUTE = 60_000;
+
+export function maintenanceTests(target: ConformanceTarget): void {
+  describe(`${target.name}: sweeper and reconcile`, () => {
+    it('1. sweepStale() times out generations stuck in pending or processing, and their parents finish', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 2 });
+      const done = await harness.tracker.recordGeneration(generationInput({ cookId: cook.id }));
+      await harness.tracker.completeGeneration(done.id, { status: 'success', costUsd: '0.5' });
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, totalSteps: 2 });
+      const stuckStep = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
+      await harness.tracker.startGeneration(stuckStep.id);
+      const stuckPiece = await harness.tracker.recordGeneration(generationInput({ cookId: cook.id }));
+      harness.clock.advance(30 * MINUTE);
+      const alive = await harness.tracker.recordGeneration(generationInput());
+      expect([...(await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE })).timedOut].sort()).toEqual([stuckStep.id, stuckPiece.id].sort());
+      for (const id of [stuckStep.id, stuckPiece.id]) {
+        const swept = (await harness.tracker.getGeneration(id))!;
+        expect(swept).toMatchObject({ status: 'timeout', costUsd: '0' });
+        expect(swept.durationMs).toBeGreaterThanOrEqual(30 * MINUTE);
+      }
+      expect((await harness.tracker.getGeneration(alive.id))!.status).toBe('pending');
+      expect(await harness.tracker.getCast(cast.id)).toMatchObject({ status: 'failed', inFlightCount: 0 });
+      harness.clock.advance(30 * MINUTE);
+      const second = await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE });
+      expect(second.expired).toEqual([{ kind: 'cook', id: cook.id }]);
+      expect(second.timedOut).toEqual([alive.id]);
+      expect(await harness.tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 1, failedCount: 2, inFlightCount: 0, costUsd: '0.5' });
+      expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).toEqual([]);
+      const third = await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE });
+      expect(third).toEqual({ timedOut: [], settled: [], abandoned: [], cancelled: [], expired: [] });
+    });
+
+    it('sweepStale() spares a generation that reported progress within the threshold', async () => {
+      const harness = await createHarness(target);
+      const generation = await harness.tracker.recordGeneration(generationInput());
+      harness.clock.advance(30 * MINUTE);
+      await harness.tracker.reportProgress(generation.id, { progress: 0.3 });
+      harness.clock.advance(5 * MINUTE);
+      expect((await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE })).timedOut).toEqual([]);
+      expect((await harness.tracker.getGeneration(generation.id))!.status).toBe('processing');
+    });
+
+    it('sweepStale() settles a finished child a crash kept from its parents, and drops entries never stored', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 1 });
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, totalSteps: 1 });
+      const step = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
+      // The crash: the step finished, and the process died before telling its parents.
+      const now = harness.clock.now();
+      await harness.repository.generations.finish(step.id, { status: 'success', pointsSpent: 3, protocolNetPoints: 0, costUsd: '0.25', responseTimestamp: now, at: now });
+      // And another crash: a piece attached to the cook, never stored.
+      await harness.repository.cooks.attach(cook.id, { childId: 'never-stored', kind: 'generation', piece: true, at: now, caps: { maxInFlight: 100, maxEmbeddedIds: 100 } });
+      expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).not.toEqual([]);
+      harness.clock.advance(20 * MINUTE);
+      const report = await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE });
+      expect(report.settled).toContain(step.id);
+      expect(report.abandoned).toEqual(['never-stored']);
+      expect(await harness.tracker.getCast(cast.id)).toMatchObject({ status: 'completed', costUsd: '0.25', pointsSpent: 3 });
+      expect(await harness.tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 1, costUsd: '0.25', inFlightCount: 0 });
+      expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).toEqual([]);
+    });
+
+    it('reconcile() rebuilds aggregates from the children and reports each difference', async () => {
+      const harness = await createHarness(target);
+      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 5 });
+      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id });
+      for (const cost of ['0.1', '0.2']) {
+        const step = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
+        await harness.tracker.completeGeneration(step.id, { status: 'success', costUsd: cost, pointsSpent: 2 });
+      }
+      expect(await harness.tracker.reconcile({ castId: cast.id })).toEqual({ kind: 'cast', id: cast.id, differences: [], repaired: false });
+      // Corrupt the stored aggregates, as a buggy writer would.
+      const stored = (await harness.tracker.getCast(cast.id))!;
+      await harness.repository.casts.replaceAggregates(cast.id, stored.version, { ...stored, costUsd: '9', pointsSpent: 1, outcomes: { ...stored.outcomes, success: 7 } }, harness.clock.now());
+      const report = await harness.tracker.reconcile({ castId: cast.id });
+      expect(report.repaired).toBe(true);
+      expect(report.differences.map((difference) => difference.field).sort()).toEqual(['costUsd', 'outcomes', 'pointsSpent']);
+      expect(report.differences.find((difference) => difference.field === 'costUsd')).toMatchObject({ stored: '9', recomputed: '0.3' });
+      expect(await harness.tracker.getCast(cast.id)).toMatchObject({ costUsd: '0.3', pointsSpent: 4, outcomes: { success: 2 } });
+      expect((await harness.tracker.reconcile({ cookId: cook.id })).differences).toEqual([]);
+      expect(harness.eventsNamed('castUpdate').at(-1)).toMatchObject({ change: 'repaired' });
+      await expect(harness.tracker.reconcile({ castId: 'no-such-cast' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * What an adapter hands the conformance suite. Modelled on Keyv's shared suite and Auth.js's
+ * adapter tests: a factory per test, a reset between tests, and a raw back door (`inspect`) to
+ * what was really stored.
+ */
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import type { LedgerRepository } from '../../src/port.js';
+
+/** Reads straight from the store, around the repository's own read path. */
+export interface StoreInspector {
+  generation(id: string): Promise<Generation | null>;
+  cast(id: string): Promise<Cast | null>;
+  cook(id: string): Promise<Cook | null>;
+  /** How many records of each kind the store holds. */
+  count(): Promise<{ generations: number; casts: number; cooks: number }>;
+}
+
+export const CONFORMANCE_PARTS = [
+  'port',
+  'lifecycle',
+  'rollup',
+  'idempotency',
+  'validation',
+  'events',
+  'concurrency',
+  'maintenance',
+  'property',
+] as const;
+export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
+
+export interface ConformanceTarget {
+  /** Shown in every test title. */
+  readonly name: string;
+  /** A repository for one test. Called before every test, after `reset`. */
+  create(): LedgerRepository | Promise<LedgerRepository>;
+  /** Clears the store between tests, so no test sees another's records. */
+  reset?(): void | Promise<void>;
+  /** Runs once after the whole suite (close clients, stop servers). */
+  teardown?(): void | Promise<void>;
+  /** Raw reads for the current repository (the last one `create` returned). */
+  inspect(): StoreInspector;
+  /**
+   * Parts to skip, each with the reason, printed in the test output. Skip by capability only,
+   * never to hide a failure.
+   */
+  readonly skip?: Partial<Record<ConformancePart, string>>;
+  /** Multiplies the size of randomized and concurrent runs; below 1 for slow stores. @default 1 */
+  readonly scale?: number;
+  /** Ids the store needs from the tracker. @default 'readable' */
+  readonly idFormat?: 'readable' | 'objectId';
+  /** Per-test timeout for the heavier parts, in ms. @default 60000 */
+  readonly timeoutMs?: number;
+}
