@@ -126,6 +126,18 @@ export interface ParentStore<TRecord extends Cast | Cook, TContribution extends 
   findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
 }
 
+/** What {@link LedgerRepository.settleGeneration} did, write by write. */
+export interface Settlement {
+  /** The terminal write on the generation (`changed: false` when it had already finished, or was not stale). */
+  readonly generation: WriteResult<Generation>;
+  /** The apply to its cast; `null` when it has no cast (or the cast is gone, or the generation is still open). */
+  readonly cast: WriteResult<Cast> | null;
+  /** The apply of its money (and, for a piece, its outcome) to its cook; `null` likewise. */
+  readonly cook: WriteResult<Cook> | null;
+  /** The apply of its cast, when that cast has ended and is a cook piece, to the cook; `null` otherwise. */
+  readonly castPiece: WriteResult<Cook> | null;
+}
+
 /** Makes ids for new records; a store may prefer a format (the MongoDB adapter prefers ObjectIds). */
 export type IdGenerator = (kind: EntityKind) => string;
 
@@ -139,4 +151,13 @@ export interface LedgerRepository {
   readonly generations: GenerationStore;
   readonly casts: ParentStore<Cast, GenerationContribution>;
   readonly cooks: ParentStore<Cook, ChildContribution>;
+  /**
+   * Optional, for stores that can do it in one round trip (one SQL statement): `generations.finish`,
+   * then, if the generation is finished (by this write or an earlier one), `casts.apply` of it,
+   * `cooks.apply` of it, and, when its cast has ended and is a cook piece, `cooks.apply` of that
+   * cast, all as one atomic operation. It must leave exactly what that sequence of port calls
+   * leaves; the tracker uses it instead of the sequence when present.
+   * @experimental
+   */
+  readonly settleGeneration?: ((id: string, outcome: GenerationOutcome, at: Date) => Promise<Settlement | null>) | undefined;
 }

@@ -30,7 +30,6 @@ import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { ParentCaps } from '../domain/rollup/contribution.js';
 import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
-import { isTerminalGenerationStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import type { IdGenerator, LedgerRepository } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
@@ -42,7 +41,7 @@ import { guardRepository } from './guard.js';
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput } from './parse.js';
-import { attachChild, detachEverywhere, emitCastWrite, emitCookWrite, emitGenerationChange, settleCastPiece, settleGeneration } from './rollup.js';
+import { attachChild, detachEverywhere, emitCastWrite, emitCookWrite, emitGenerationChange, finishAndSettle, settleCastPiece } from './rollup.js';
 
 export interface TrackerLimits {
   /**
@@ -342,7 +341,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       const costUsd = parsed.costUsd ?? '0';
       const pointsSpent = derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });
       const result = requireWrite(
-        await repository.generations.finish(generationId, {
+        await finishAndSettle(context, generationId, {
           status: parsed.status,
           pointsSpent,
           protocolNetPoints: parsed.protocolNetPoints ?? 0,
@@ -358,15 +357,10 @@ export function createTracker(options: TrackerOptions): Tracker {
         generationId,
         'generationId',
       );
+      // Finished now, or finished before: the roll-up was driven either way (a retry finishes
+      // what a crash interrupted). A repeat must match the stored completion.
       const generation = result.record;
-      if (result.changed) {
-        emitGenerationChange(context, 'finished', generation);
-        await settleGeneration(context, generation);
-        return generation;
-      }
-      // Already finished. Finish the roll-up in case the call that finished it crashed before
-      // its parents heard (every step is a no-op if they did), then decide if this is a repeat.
-      if (isTerminalGenerationStatus(generation.status)) await settleGeneration(context, generation);
+      if (result.changed) return generation;
       if (generation.status !== parsed.status) {
         throw new IllegalTransitionError('generation', generationId, generation.status, parsed.status, 'input.status');
       }

@@ -31,7 +31,18 @@ function guardStore<T extends object>(repositoryName: string, storeName: string,
 }
 
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
+  const settle = repository.settleGeneration;
   return {
+    settleGeneration: settle
+      ? async (...args) => {
+          try {
+            return await settle.apply(repository, args);
+          } catch (error) {
+            if (error instanceof GenledgerError) throw error;
+            throw new RepositoryError(repository.name, 'settleGeneration', error);
+          }
+        }
+      : undefined,
     name: repository.name,
     capabilities: repository.capabilities,
     ids: repository.ids,

@@ -12,7 +12,7 @@ import type { ParentStore } from '../port.js';
 import { cancelCastCascade, cancelOpenGeneration } from './cancellation.js';
 import { forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
-import { emitCastWrite, emitCookWrite, emitGenerationChange, settleCastPiece, settleGeneration } from './rollup.js';
+import { emitCastWrite, emitCookWrite, finishAndSettle, settleCastPiece, settleGeneration } from './rollup.js';
 
 const FAN_OUT = 8;
 const PAGE = 200;
@@ -53,7 +53,7 @@ export async function sweepStale(context: TrackerContext, options: SweepOptions)
   const stale = await context.repository.generations.findStale({ updatedBefore: cutoff, limit: options.limit });
   await forEachLimited(stale, FAN_OUT, async (generation) => {
     const at = context.clock.now();
-    const result = await context.repository.generations.finish(generation.id, {
+    const result = await finishAndSettle(context, generation.id, {
       status: 'timeout',
       pointsSpent: generation.pointsSpent,
       protocolNetPoints: generation.protocolNetPoints,
@@ -63,10 +63,7 @@ export async function sweepStale(context: TrackerContext, options: SweepOptions)
       at,
       onlyIfUpdatedBefore: cutoff,
     });
-    if (!result?.changed) return;
-    log.timedOut.push(generation.id);
-    emitGenerationChange(context, 'finished', result.record);
-    await settleGeneration(context, result.record);
+    if (result?.changed) log.timedOut.push(generation.id);
   });
 
   await forEachParent(context, context.repository.casts, cutoff, (cast) => repairCast(context, cast, cutoff, options, log));

@@ -10,7 +10,7 @@ import { castPieceContribution, generationContribution, type ChildAttachment } f
 import type { WriteResult } from '../domain/rollup/write-result.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
-import type { ChildContribution, ParentStore } from '../port.js';
+import type { ChildContribution, GenerationOutcome, ParentStore } from '../port.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
 
@@ -107,7 +107,7 @@ async function cancelOpenSteps(context: TrackerContext, cast: Cast): Promise<voi
 /** Cancels one generation if it is still open (as its user would), and settles it into its parents. */
 export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
   const at = context.clock.now();
-  const result = await context.repository.generations.finish(generationId, {
+  const result = await finishAndSettle(context, generationId, {
     status: 'cancelled_by_user',
     pointsSpent: 0,
     protocolNetPoints: 0,
@@ -115,10 +115,33 @@ export async function cancelOpenGeneration(context: TrackerContext, generationId
     responseTimestamp: at,
     at,
   });
-  if (result === null || !isTerminalGenerationStatus(result.record.status)) return false;
+  return result?.changed ?? false;
+}
+
+/**
+ * The terminal transition of a generation and its roll-up, in one atomic store operation when the
+ * store offers `settleGeneration`, else as the sequence of conditional writes. When the generation
+ * had already finished, the roll-up is driven again (each write a no-op if it landed before), so a
+ * retry finishes what a crash interrupted. `null` when the generation does not exist.
+ */
+export async function finishAndSettle(context: TrackerContext, generationId: string, outcome: GenerationOutcome): Promise<WriteResult<Generation> | null> {
+  const { repository } = context;
+  if (repository.settleGeneration) {
+    const settlement = await repository.settleGeneration(generationId, outcome, outcome.at);
+    if (settlement === null) return null;
+    const { generation, cast, cook, castPiece } = settlement;
+    if (generation.changed) emitGenerationChange(context, 'finished', generation.record);
+    if (cast?.changed) emitCastWrite(context, 'childFinished', cast);
+    if (cook?.changed) emitCookWrite(context, 'childFinished', cook);
+    if (castPiece?.changed) emitCookWrite(context, 'childFinished', castPiece);
+    if (cast && cast.previousStatus === 'running' && cast.record.status === 'cancelled') await cancelOpenSteps(context, cast.record);
+    return generation;
+  }
+  const result = await repository.generations.finish(generationId, outcome);
+  if (result === null) return null;
   if (result.changed) emitGenerationChange(context, 'finished', result.record);
-  await settleGeneration(context, result.record);
-  return result.changed;
+  if (isTerminalGenerationStatus(result.record.status)) await settleGeneration(context, result.record);
+  return result;
 }
 
 /** Applies an ended cast to its cook as a finished piece, once. Does nothing for a running cast or one without a cook. */

@@ -141,12 +141,16 @@ export function propertyTests(target: ConformanceTarget): void {
                   await runOperation(harness, world, operation);
                 }
               }
+              // Money, counts and open entries match the children right away, whatever raced.
+              expect(await auditLedger(harness.tracker, [world.cookId], world.castIds, { requireCancelCascade: false })).toEqual([]);
+              // A child recorded while its parent was being cancelled is cancelled by the next sweep.
+              await harness.tracker.sweepStale({ olderThanMs: 365 * 24 * 3_600_000 });
               expect(await auditLedger(harness.tracker, [world.cookId], world.castIds)).toEqual([]);
               for (const castId of world.castIds) expect((await harness.tracker.reconcile({ castId })).differences).toEqual([]);
               expect((await harness.tracker.reconcile({ cookId: world.cookId })).differences).toEqual([]);
             },
           ),
-          { numRuns: Math.max(5, Math.round(100 * scale)) },
+          { numRuns: Number(process.env.GENLEDGER_PROPERTY_RUNS) || Math.max(5, Math.round(100 * scale)) },
         );
       },
       (target.timeoutMs ?? 60_000) * 3,

@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsup';
+
+// One entry per subpath export. Shared code is split into chunks so every entry sees the same
+// classes (an error thrown by an adapter is `instanceof` the class exported from 'genledger').
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    memory: 'adapters/memory/index.ts',
+    testing: 'src/testing/index.ts',
+    conformance: 'test/conformance/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+  target: 'node20',
+  // Drivers and test frameworks are optional peers: never bundled. fast-check (a dev dependency) is
+  // bundled into genledger/conformance so adapter authors need only vitest.
+  external: ['mongodb', 'pg', 'vitest', '@opentelemetry/api'],
+});
