@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { addUsd, ceilUsdTimes, compareUsd, formatUsdUnits, parseUsdUnits, sumUsd, toUsdAmount, usdToNumber } from '../../src/domain/money.js';
+
+describe('money', () => {
+  it('sums 10,000 costs of 0.0001 to exactly 1', () => {
+    expect(sumUsd(Array.from({ length: 10_000 }, () => '0.0001'))).toBe('1');
+  });
+
+  it('adds 0.1 and 0.2 to exactly 0.3, from strings or numbers', () => {
+    expect(addUsd('0.1', '0.2')).toBe('0.3');
+    expect(addUsd(toUsdAmount(0.1), toUsdAmount(0.2))).toBe('0.3');
+    expect(0.1 + 0.2).not.toBe(0.3);
+  });
+
+  it.each([
+    ['0', '0'],
+    ['0.10', '0.1'],
+    ['007.5000', '7.5'],
+    ['1e-7', '0.0000001'],
+    ['1.5E3', '1500'],
+    ['+2', '2'],
+    ['-0', '0'],
+    [' 3.25 ', '3.25'],
+    ['0.000000000000000001', '0.000000000000000001'],
+    ['123456789012345.123456789012345678', '123456789012345.123456789012345678'],
+  ])('reads %j as %j', (input, canonical) => {
+    expect(toUsdAmount(input)).toBe(canonical);
+  });
+
+  it.each([
+    [1e-7, '0.0000001'],
+    [0.30000000000000004, '0.30000000000000004'],
+    [12, '12'],
+    [1e21, '1000000000000000000000'],
+  ])('reads the number %d through its shortest spelling as %j', (input, canonical) => {
+    expect(toUsdAmount(input)).toBe(canonical);
+  });
+
+  it.each([['-1'], ['abc'], ['1.2.3'], [''], ['0x10'], ['1e-19'], ['0.0000000000000000001'], ['Infinity'], ['1e500']])('refuses %j', (input) => {
+    expect(() => toUsdAmount(input)).toThrow();
+  });
+
+  it.each([[Number.NaN], [Number.POSITIVE_INFINITY], [-0.5]])('refuses the number %d', (input) => {
+    expect(() => toUsdAmount(input)).toThrow();
+  });
+
+  it('round-trips every amount of up to 18 fraction digits exactly', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), (units) => {
+        expect(parseUsdUnits(formatUsdUnits(units))).toBe(units);
+      }),
+    );
+  });
+
+  it('sums are associative and exact for any order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.bigInt({ min: 0n, max: 10n ** 24n }), { maxLength: 50 }), (unitsList) => {
+        const amounts = unitsList.map(formatUsdUnits);
+        const expected = formatUsdUnits(unitsList.reduce((sum, units) => sum + units, 0n));
+        expect(sumUsd(amounts)).toBe(expected);
+        expect(sumUsd([...amounts].reverse())).toBe(expected);
+      }),
+    );
+  });
+
+  it('compares and converts for display', () => {
+    expect(compareUsd('0.1', '0.10')).toBe(0);
+    expect(compareUsd('0.1', '0.2')).toBe(-1);
+    expect(compareUsd('2', '0.2')).toBe(1);
+    expect(usdToNumber('0.0042')).toBe(0.0042);
+  });
+
+  it('ceilUsdTimes rounds up exactly', () => {
+    expect(ceilUsdTimes('0.0123', '1000')).toBe(13n);
+    expect(ceilUsdTimes('0.012', '1000')).toBe(12n);
+    expect(ceilUsdTimes('0', '1000')).toBe(0n);
+    expect(ceilUsdTimes('0.000000000000000001', '1')).toBe(1n);
+  });
+});
