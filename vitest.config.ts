@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests and examples import the package by name, as users do; in the repo that is the source.
+    alias: [
+      { find: /^genledger$/, replacement: here('./src/index.ts') },
+      { find: /^genledger\/memory$/, replacement: here('./adapters/memory/index.ts') },
+      { find: /^genledger\/testing$/, replacement: here('./src/testing/index.ts') },
+      { find: /^genledger\/conformance$/, replacement: here('./test/conformance/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
