@@ -87,39 +87,49 @@ async function forEachParent<T extends Cast | Cook>(
 }
 
 /**
- * Brings one open generation entry of a parent up to date: a finished child is settled, a child
- * that was never stored is dropped once it is older than the cut-off, and an open child of a
- * cancelled parent is cancelled.
+ * Brings the open generation entries of a parent up to date: a finished child is settled, an open
+ * child of a cancelled parent is cancelled. Returns the entries whose child was never stored and
+ * that are older than the cut-off (a recording that died between its two writes).
  */
 async function repairGenerationEntries(
   context: TrackerContext,
-  parent: { kind: 'cast' | 'cook'; id: string; cancelled: boolean },
+  cancelled: boolean,
   entries: readonly OpenChild[],
-  store: ParentStore<Cast | Cook, never>,
   cutoff: Date,
   log: SweepLog,
-): Promise<void> {
-  if (entries.length === 0) return;
+): Promise<string[]> {
+  if (entries.length === 0) return [];
   const children = new Map((await context.repository.generations.get(entries.map((entry) => entry.id))).map((child) => [child.id, child]));
+  const abandoned: string[] = [];
   await forEachLimited(entries, FAN_OUT, async (entry) => {
     const child: Generation | undefined = children.get(entry.id);
     if (!child) {
-      if (entry.since < cutoff) {
-        const result = await store.detach(parent.id, entry.id, context.clock.now());
-        if (result?.changed) log.abandoned.push(entry.id);
-      }
+      if (entry.since < cutoff) abandoned.push(entry.id);
     } else if (isTerminalGenerationStatus(child.status)) {
       await settleGeneration(context, child);
       log.settled.push(child.id);
-    } else if (parent.cancelled && (await cancelOpenGeneration(context, child.id))) {
+    } else if (cancelled && (await cancelOpenGeneration(context, child.id))) {
       log.cancelled.push(child.id);
     }
   });
+  return abandoned;
+}
+
+/**
+ * Drops abandoned entries by reconciling the parent from its children, rather than detaching them
+ * one by one: a parent whose completion an abandoned entry held back then completes at the time
+ * its children say, exactly as it would have without the crash.
+ */
+async function dropAbandoned(context: TrackerContext, kind: 'cast' | 'cook', id: string, abandoned: readonly string[], options: SweepOptions, log: SweepLog): Promise<void> {
+  if (abandoned.length === 0) return;
+  const reconcile = kind === 'cast' ? reconcileCast : reconcileCook;
+  await reconcile(context, id, { graceMs: options.olderThanMs });
+  log.abandoned.push(...abandoned);
 }
 
 async function repairCast(context: TrackerContext, cast: Cast, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
-  const parent = { kind: 'cast' as const, id: cast.id, cancelled: cast.status === 'cancelled' };
-  await repairGenerationEntries(context, parent, cast.openSteps, context.repository.casts, cutoff, log);
+  const abandoned = await repairGenerationEntries(context, cast.status === 'cancelled', cast.openSteps, cutoff, log);
+  await dropAbandoned(context, 'cast', cast.id, abandoned, options, log);
   let latest = cast;
   if (options.finishIdleParents && cast.status === 'running' && cast.inFlightCount === 0 && cast.updatedAt < cutoff) {
     const result = await context.repository.casts.transition(cast.id, 'expire', context.clock.now());
@@ -133,27 +143,25 @@ async function repairCast(context: TrackerContext, cast: Cast, cutoff: Date, opt
 }
 
 async function repairCook(context: TrackerContext, cook: Cook, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
-  const parent = { kind: 'cook' as const, id: cook.id, cancelled: cook.status === 'cancelled' };
-  await repairGenerationEntries(context, parent, cook.openGenerations, context.repository.cooks, cutoff, log);
+  const cancelled = cook.status === 'cancelled';
+  const abandoned = await repairGenerationEntries(context, cancelled, cook.openGenerations, cutoff, log);
   const castEntries = cook.openPieces.filter((entry) => entry.kind === 'cast');
   if (castEntries.length > 0) {
     const casts = new Map((await context.repository.casts.get(castEntries.map((entry) => entry.id))).map((cast) => [cast.id, cast]));
     await forEachLimited(castEntries, FAN_OUT, async (entry) => {
       const cast = casts.get(entry.id);
       if (!cast) {
-        if (entry.since < cutoff) {
-          const result = await context.repository.cooks.detach(cook.id, entry.id, context.clock.now());
-          if (result?.changed) log.abandoned.push(entry.id);
-        }
+        if (entry.since < cutoff) abandoned.push(entry.id);
       } else if (isTerminalParentStatus(cast.status)) {
         await settleCastPiece(context, cast);
         log.settled.push(cast.id);
-      } else if (parent.cancelled) {
+      } else if (cancelled) {
         await cancelCastCascade(context, cast.id);
         log.cancelled.push(cast.id);
       }
     });
   }
+  await dropAbandoned(context, 'cook', cook.id, abandoned, options, log);
   if (options.finishIdleParents && cook.status === 'running' && cook.inFlightCount === 0 && cook.updatedAt < cutoff) {
     const result = await context.repository.cooks.transition(cook.id, 'expire', context.clock.now());
     if (result?.changed) {

@@ -11,10 +11,14 @@
  * @module
  */
 import { describe, it } from 'vitest';
+import { concurrencyTests } from './part-concurrency.js';
+import { crashTests } from './part-crash.js';
 import { eventTests } from './part-events.js';
 import { idempotencyTests } from './part-idempotency.js';
 import { lifecycleTests } from './part-lifecycle.js';
+import { hostileInputTests } from './part-hostile-input.js';
 import { maintenanceTests } from './part-maintenance.js';
+import { outOfOrderTests } from './part-out-of-order.js';
 import { portTests } from './part-port.js';
 import { propertyTests } from './part-property.js';
 import { rollupTests } from './part-rollup.js';
@@ -33,12 +37,28 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   idempotency: idempotencyTests,
   validation: validationTests,
   events: eventTests,
-  concurrency: () => {},
   maintenance: maintenanceTests,
   property: propertyTests,
+  concurrency: concurrencyTests,
+  crash: crashTests,
+  outOfOrder: outOfOrderTests,
+  hostileInput: hostileInputTests,
 };
 
-export { portTests, lifecycleTests, rollupTests, idempotencyTests, validationTests, eventTests, maintenanceTests, propertyTests };
+export {
+  portTests,
+  lifecycleTests,
+  rollupTests,
+  idempotencyTests,
+  validationTests,
+  eventTests,
+  maintenanceTests,
+  propertyTests,
+  concurrencyTests,
+  crashTests,
+  outOfOrderTests,
+  hostileInputTests,
+};
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */
 export function runRepositoryConformance(target: ConformanceTarget): void {

@@ -22,9 +22,12 @@ export const CONFORMANCE_PARTS = [
   'idempotency',
   'validation',
   'events',
-  'concurrency',
   'maintenance',
   'property',
+  'concurrency',
+  'crash',
+  'outOfOrder',
+  'hostileInput',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 
