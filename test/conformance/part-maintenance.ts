@@ -40,6 +40,60 @@ export function maintenanceTests(target: ConformanceTarget): void {
       expect(third).toEqual({ timedOut: [], settled: [], abandoned: [], cancelled: [], expired: [] });
     });
 
+    it('stuck work: every generation abandoned in pending or processing is swept to timeout, and every parent finishes', async () => {
+      const harness = await createHarness(target);
+      const { tracker } = harness;
+      const cooks: string[] = [];
+      const casts: string[] = [];
+      let abandoned = 0;
+      for (let cookIndex = 0; cookIndex < 3; cookIndex += 1) {
+        const cook = await tracker.startCook({ collectionId: `collection-${cookIndex}`, initiatorAccountId: 'account-s', targetSupply: 4 });
+        cooks.push(cook.id);
+        for (let piece = 0; piece < 4; piece += 1) {
+          if (piece % 2 === 0) {
+            // A generation piece: half done, half left in pending or processing by a dead worker.
+            const generation = await tracker.recordGeneration(generationInput({ cookId: cook.id }));
+            if (piece === 0) await tracker.completeGeneration(generation.id, { status: 'success', costUsd: '0.01' });
+            else {
+              await tracker.startGeneration(generation.id);
+              abandoned += 1;
+            }
+          } else {
+            // A cast piece of 3 steps: the first done, the second stuck in processing, the third pending.
+            const cast = await tracker.startCast({ spellId: 'spell-s', initiatorAccountId: 'account-s', cookId: cook.id, totalSteps: 3 });
+            casts.push(cast.id);
+            const steps = [];
+            for (let step = 0; step < 3; step += 1) steps.push(await tracker.recordGeneration(generationInput({ castId: cast.id })));
+            await tracker.completeGeneration(steps[0]!.id, { status: 'success', costUsd: '0.02', pointsSpent: 2 });
+            await tracker.startGeneration(steps[1]!.id);
+            abandoned += 2;
+          }
+        }
+      }
+      const loneCast = await tracker.startCast({ spellId: 'spell-s', initiatorAccountId: 'account-s' });
+      casts.push(loneCast.id);
+      await tracker.recordGeneration(generationInput({ castId: loneCast.id }));
+      abandoned += 1;
+
+      harness.clock.advance(2 * 60 * MINUTE);
+      const first = await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      harness.clock.advance(2 * 60 * MINUTE);
+      const second = await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      expect(first.timedOut).toHaveLength(abandoned);
+      const open = await tracker.listGenerations({ masterAccountId: 'account-1', status: ['pending', 'processing'], limit: 1000 });
+      expect(open.items).toEqual([]);
+      const parents = [...(await Promise.all(casts.map((id) => tracker.getCast(id)))), ...(await Promise.all(cooks.map((id) => tracker.getCook(id))))];
+      const unfinished = parents.filter((parent) => parent!.status === 'running' || parent!.status === 'paused');
+      expect(unfinished).toEqual([]);
+      expect(await auditLedger(tracker, cooks, casts)).toEqual([]);
+      const statuses = parents.map((parent) => parent!.status);
+      console.log(
+        `[genledger conformance] ${target.name} stuck work: ${abandoned} abandoned generations swept to timeout, ` +
+          `${parents.length} parents all finished (${['completed', 'failed', 'cancelled'].map((status) => `${statuses.filter((s) => s === status).length} ${status}`).join(', ')}; ` +
+          `${second.expired.length} idle parents finished by the second sweep), audit clean`,
+      );
+    });
+
     it('sweepStale() spares a generation that reported progress within the threshold', async () => {
       const harness = await createHarness(target);
       const generation = await harness.tracker.recordGeneration(generationInput());
