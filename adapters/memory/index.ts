@@ -14,7 +14,12 @@
  *
  * @module
  */
-import { recordGenerationDelivery, finishGeneration, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
+import {
+  recordGenerationDelivery,
+  finishGeneration,
+  recordGenerationProgress,
+  startGeneration,
+} from '../../src/domain/generation-reducer.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
@@ -80,7 +85,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     const candidates = smallest ? generations.get([...smallest]) : [...generations.values()];
     const direction = query.order === 'asc' ? 1 : -1;
     const compare = (left: Generation, right: Generation) =>
-      direction * (left.requestTimestamp.getTime() - right.requestTimestamp.getTime() || (left.id < right.id ? -1 : left.id > right.id ? 1 : 0));
+      direction *
+      (left.requestTimestamp.getTime() - right.requestTimestamp.getTime() || (left.id < right.id ? -1 : left.id > right.id ? 1 : 0));
     const after = query.after;
     const afterRecord = after ? ({ requestTimestamp: after.requestTimestamp, id: after.id } as Generation) : null;
     return candidates
@@ -144,11 +150,12 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         return generations.write(id, (generation) => recordGenerationProgress(generation, report));
       },
       async finish(id, outcome) {
-        const snapshot = {
-          ...outcome,
-          responsePayload: snapshotJson(outcome.responsePayload),
-          errorDetails: snapshotJson(outcome.errorDetails),
-        };
+        const hasJson =
+          (outcome.responsePayload !== undefined && outcome.responsePayload !== null) ||
+          (outcome.errorDetails !== undefined && outcome.errorDetails !== null);
+        const snapshot = hasJson
+          ? { ...outcome, responsePayload: snapshotJson(outcome.responsePayload), errorDetails: snapshotJson(outcome.errorDetails) }
+          : outcome;
         return generations.write(id, (generation) => finishGeneration(generation, snapshot));
       },
       async recordDelivery(id, report) {

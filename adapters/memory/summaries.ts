@@ -52,7 +52,14 @@ function summarizeGenerations(children: readonly Generation[], maxEmbeddedIds: n
 export function summarizeCastChildren(steps: readonly Generation[], maxEmbeddedIds: number): ChildrenSummary {
   const generations = summarizeGenerations(steps, maxEmbeddedIds);
   // Steps are never cook pieces, whatever links they carry.
-  return { generations: { ...generations, finishedPieces: ZERO_OUTCOMES, unfinished: generations.unfinished.map((step) => ({ ...step, piece: false })) }, casts: null };
+  return {
+    generations: {
+      ...generations,
+      finishedPieces: ZERO_OUTCOMES,
+      unfinished: generations.unfinished.map((step) => ({ ...step, piece: false })),
+    },
+    casts: null,
+  };
 }
 
 export function summarizeCookChildren(

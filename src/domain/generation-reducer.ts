@@ -9,7 +9,7 @@ import { elapsedMs } from './duration.js';
 import type { JsonObject, JsonValue } from './json.js';
 import type { UsdAmount } from './money.js';
 import type { Generation } from './records.js';
-import { changedFrom, touch, unchanged, type WriteResult } from './rollup/write-result.js';
+import { changedFrom, unchanged, type WriteResult } from './rollup/write-result.js';
 import { isTerminalGenerationStatus, type DeliveryOutcome, type TerminalGenerationStatus } from './status.js';
 
 /** The terminal transition, with every figure already derived and validated. */
@@ -49,7 +49,7 @@ export interface DeliveryReport {
 /** pending -> processing, stamping `startedAt`. Already started or finished: unchanged. */
 export function startGeneration(generation: Generation, at: Date): WriteResult<Generation> {
   if (generation.status !== 'pending') return unchanged(generation);
-  return changedFrom(generation, { ...generation, status: 'processing', startedAt: at, ...touch(generation, at) });
+  return changedFrom(generation, { ...generation, status: 'processing', startedAt: at, version: generation.version + 1, updatedAt: at });
 }
 
 /**
@@ -66,7 +66,8 @@ export function recordGenerationProgress(generation: Generation, report: Progres
     status: 'processing',
     startedAt: generation.startedAt ?? report.at,
     progress: report.progress,
-    ...touch(generation, report.at),
+    version: generation.version + 1,
+    updatedAt: report.at,
   });
 }
 
@@ -92,7 +93,8 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
     artifactUrls: outcome.artifactUrls ?? generation.artifactUrls,
     errorDetails: outcome.errorDetails === undefined ? generation.errorDetails : outcome.errorDetails,
     platformSpecificRunId: outcome.platformSpecificRunId ?? generation.platformSpecificRunId,
-    ...touch(generation, outcome.at),
+    version: generation.version + 1,
+    updatedAt: outcome.at,
   });
 }
 
@@ -105,6 +107,7 @@ export function recordGenerationDelivery(generation: Generation, report: Deliver
     deliveryAttempts: report.attempts ?? generation.deliveryAttempts + 1,
     deliveryTimestamp: report.at,
     deliveryError: report.error,
-    ...touch(generation, report.at),
+    version: generation.version + 1,
+    updatedAt: report.at,
   });
 }

@@ -21,6 +21,8 @@ export const MAX_SINGLE_COST_USD = '1000000000';
 
 const SCALE = 10n ** BigInt(USD_FRACTION_DIGITS);
 const DECIMAL_PATTERN = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i;
+/** The spelling every stored amount has; read without the general path (it is on every roll-up). */
+const PLAIN_PATTERN = /^(\d{1,21})(?:\.(\d{1,18}))?$/;
 
 /** Why an amount could not be read; the caller turns it into a typed error naming its field. */
 export class InvalidAmountError extends Error {
@@ -38,6 +40,13 @@ export class InvalidAmountError extends Error {
  * the drifted value it is, never rounded behind the caller's back.
  */
 export function parseUsdUnits(input: string | number): bigint {
+  if (typeof input === 'string') {
+    const plain = PLAIN_PATTERN.exec(input);
+    if (plain) {
+      const fraction = plain[2];
+      return BigInt(plain[1]!) * SCALE + (fraction === undefined ? 0n : BigInt(fraction.padEnd(USD_FRACTION_DIGITS, '0')));
+    }
+  }
   let text: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) throw new InvalidAmountError(`must be a finite number, got ${String(input)}`);
@@ -102,8 +111,18 @@ export function sumUsd(amounts: Iterable<UsdAmount>): UsdAmount {
   return formatUsdUnits(total);
 }
 
-/** Exact sum of two amounts. */
-export function addUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
+/** Exact sum of two amounts, in canonical form. */
+export function addUsd(left: UsdAmount | number, right: UsdAmount | number): UsdAmount {
+  return formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
+}
+
+/**
+ * Exact sum of two amounts already in canonical form (stored amounts), for the roll-up reducers:
+ * most costs roll into a parent still at zero, or are zero themselves, and skip the arithmetic.
+ */
+export function addCanonicalUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
+  if (right === '0') return left;
+  if (left === '0') return right;
   return formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
 }
 

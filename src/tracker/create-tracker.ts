@@ -41,7 +41,15 @@ import { guardRepository } from './guard.js';
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput } from './parse.js';
-import { attachChild, detachEverywhere, emitCastWrite, emitCookWrite, emitGenerationChange, finishAndSettle, settleCastPiece } from './rollup.js';
+import {
+  attachChild,
+  detachEverywhere,
+  emitCastWrite,
+  emitCookWrite,
+  emitGenerationChange,
+  finishAndSettle,
+  settleCastPiece,
+} from './rollup.js';
 
 export interface TrackerLimits {
   /**
@@ -158,7 +166,10 @@ const consoleLogger: Logger = {
 function resolveCaps(limits: TrackerLimits | undefined): ParentCaps {
   const maxInFlight = limits?.maxInFlightChildren ?? DEFAULT_LIMITS.maxInFlightChildren;
   const maxEmbeddedIds = limits?.maxEmbeddedChildIds ?? DEFAULT_LIMITS.maxEmbeddedChildIds;
-  for (const [field, value] of [['maxInFlightChildren', maxInFlight], ['maxEmbeddedChildIds', maxEmbeddedIds]] as const) {
+  for (const [field, value] of [
+    ['maxInFlightChildren', maxInFlight],
+    ['maxEmbeddedChildIds', maxEmbeddedIds],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new ValidationError([{ field: `options.limits.${field}`, reason: 'must be a whole number of at least 1' }]);
     }
@@ -177,7 +188,9 @@ function resolvePointsRate(rate: string | number | undefined): UsdAmount | null 
 
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options || typeof options !== 'object' || !options.repository) {
-    throw new ValidationError([{ field: 'options.repository', reason: 'is required: pass memoryRepository(), mongoRepository(db) or your own adapter' }]);
+    throw new ValidationError([
+      { field: 'options.repository', reason: 'is required: pass memoryRepository(), mongoRepository(db) or your own adapter' },
+    ]);
   }
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? consoleLogger;
@@ -199,7 +212,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     return record ?? null;
   }
 
-  function requireWrite<T extends { status: string }>(result: WriteResult<T> | null, entity: 'generation' | 'cast' | 'cook', id: string, field: string): WriteResult<T> {
+  function requireWrite<T extends { status: string }>(
+    result: WriteResult<T> | null,
+    entity: 'generation' | 'cast' | 'cook',
+    id: string,
+    field: string,
+  ): WriteResult<T> {
     if (result === null) throw new NotFoundError(entity, id, field);
     return result;
   }
@@ -208,7 +226,11 @@ export function createTracker(options: TrackerOptions): Tracker {
    * Host-driven cast transitions. A repeat of a transition that already happened is a success
    * (and finishes what a crash may have left); anything else from a terminal status is illegal.
    */
-  async function transitionCastByHost(castIdInput: string, transition: ParentTransition, accepted: readonly Cast['status'][]): Promise<Cast> {
+  async function transitionCastByHost(
+    castIdInput: string,
+    transition: ParentTransition,
+    accepted: readonly Cast['status'][],
+  ): Promise<Cast> {
     const castId = parseId(castIdInput, 'castId');
     const result = requireWrite(await repository.casts.transition(castId, transition, clock.now()), 'cast', castId, 'castId');
     const cast = result.record;
@@ -221,7 +243,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     return (await getOne(repository.casts, castId)) ?? cast;
   }
 
-  async function transitionCookByHost(cookIdInput: string, transition: ParentTransition, accepted: readonly Cook['status'][]): Promise<Cook> {
+  async function transitionCookByHost(
+    cookIdInput: string,
+    transition: ParentTransition,
+    accepted: readonly Cook['status'][],
+  ): Promise<Cook> {
     const cookId = parseId(cookIdInput, 'cookId');
     const result = requireWrite(await repository.cooks.transition(cookId, transition, clock.now()), 'cook', cookId, 'cookId');
     const cook = result.record;
@@ -250,7 +276,14 @@ export function createTracker(options: TrackerOptions): Tracker {
       const now = clock.now();
       let cook: Cook | null = null;
       if (parsed.cookId) {
-        cook = await attachChild(context, 'cook', repository.cooks, parsed.cookId, { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps }, 'input.cookId');
+        cook = await attachChild(
+          context,
+          'cook',
+          repository.cooks,
+          parsed.cookId,
+          { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps },
+          'input.cookId',
+        );
       }
       const inserted = await repository.casts.insert(newCast(parsed, id, now, cook));
       if (!inserted.created) {
@@ -268,7 +301,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       const parsed = parseInput(recordGenerationInputSchema, input, 'input');
       const id = context.ids('generation');
       const now = clock.now();
-      const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = { castId: null, cookId: null, spellId: null, collectionId: null };
+      const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = {
+        castId: null,
+        cookId: null,
+        spellId: null,
+        collectionId: null,
+      };
       const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
       let cast: Cast | null = null;
       let cook: Cook | null = null;
@@ -276,19 +314,38 @@ export function createTracker(options: TrackerOptions): Tracker {
         // Checked before any write, so a mismatch writes nothing.
         const existing = await getOne(repository.casts, parsed.castId);
         if (existing && existing.cookId !== parsed.cookId) {
-          throw new ValidationError([{ field: 'input.cookId', reason: `cast "${parsed.castId}" belongs to cook ${existing.cookId === null ? 'none' : `"${existing.cookId}"`}` }]);
+          throw new ValidationError([
+            {
+              field: 'input.cookId',
+              reason: `cast "${parsed.castId}" belongs to cook ${existing.cookId === null ? 'none' : `"${existing.cookId}"`}`,
+            },
+          ]);
         }
       }
       try {
         if (parsed.castId) {
-          cast = await attachChild(context, 'cast', repository.casts, parsed.castId, { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps }, 'input.castId');
+          cast = await attachChild(
+            context,
+            'cast',
+            repository.casts,
+            parsed.castId,
+            { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps },
+            'input.castId',
+          );
           attachedTo.push({ kind: 'cast', id: cast.id });
           Object.assign(links, { castId: cast.id, spellId: cast.spellId, cookId: cast.cookId, collectionId: cast.collectionId });
         }
         const cookId = links.cookId ?? parsed.cookId ?? null;
         if (cookId) {
           const piece = cast === null;
-          cook = await attachChild(context, 'cook', repository.cooks, cookId, { childId: id, kind: 'generation', piece, at: now, caps: context.caps }, piece ? 'input.cookId' : 'input.castId');
+          cook = await attachChild(
+            context,
+            'cook',
+            repository.cooks,
+            cookId,
+            { childId: id, kind: 'generation', piece, at: now, caps: context.caps },
+            piece ? 'input.cookId' : 'input.castId',
+          );
           attachedTo.push({ kind: 'cook', id: cook.id });
           Object.assign(links, { cookId: cook.id, collectionId: cook.collectionId });
         }
@@ -310,7 +367,12 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async startGeneration(generationIdInput) {
       const generationId = parseId(generationIdInput, 'generationId');
-      const result = requireWrite(await repository.generations.start(generationId, clock.now()), 'generation', generationId, 'generationId');
+      const result = requireWrite(
+        await repository.generations.start(generationId, clock.now()),
+        'generation',
+        generationId,
+        'generationId',
+      );
       if (result.changed) emitGenerationChange(context, 'started', result.record);
       return result.record;
     },
@@ -319,17 +381,23 @@ export function createTracker(options: TrackerOptions): Tracker {
       const generationId = parseId(generationIdInput, 'generationId');
       const parsed = parseInput(progressInputSchema, input, 'input');
       const at = clock.now();
-      const result = requireWrite(await repository.generations.recordProgress(generationId, { progress: parsed.progress, at }), 'generation', generationId, 'generationId');
+      const result = requireWrite(
+        await repository.generations.recordProgress(generationId, { progress: parsed.progress, at }),
+        'generation',
+        generationId,
+        'generationId',
+      );
       const generation = result.record;
       if (result.changed) {
         if (result.previousStatus === 'pending') emitGenerationChange(context, 'started', generation);
-        context.bus.emit('generationProgress', {
-          generation,
-          progress: generation.progress,
-          liveStatus: parsed.liveStatus ?? null,
-          castId: generation.castId,
-          cookId: generation.cookId,
-        });
+        if (context.bus.has('generationProgress'))
+          context.bus.emit('generationProgress', {
+            generation,
+            progress: generation.progress,
+            liveStatus: parsed.liveStatus ?? null,
+            castId: generation.castId,
+            cookId: generation.cookId,
+          });
       }
       return generation;
     },
@@ -374,7 +442,10 @@ export function createTracker(options: TrackerOptions): Tracker {
               : null;
       if (mismatch) {
         const [field, stored, given] = mismatch as [string, string, string];
-        throw new ConflictError(field, `generation "${generationId}" already finished with ${field.slice(6)} ${stored}; this call says ${given}. The first completion stands.`);
+        throw new ConflictError(
+          field,
+          `generation "${generationId}" already finished with ${field.slice(6)} ${stored}; this call says ${given}. The first completion stands.`,
+        );
       }
       return generation;
     },
@@ -383,7 +454,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       const generationId = parseId(generationIdInput, 'generationId');
       const parsed = parseInput(deliveryInputSchema, input, 'input');
       const result = requireWrite(
-        await repository.generations.recordDelivery(generationId, { outcome: parsed.status, attempts: parsed.attempts, error: parsed.error ?? null, at: clock.now() }),
+        await repository.generations.recordDelivery(generationId, {
+          outcome: parsed.status,
+          attempts: parsed.attempts,
+          error: parsed.error ?? null,
+          at: clock.now(),
+        }),
         'generation',
         generationId,
         'generationId',
@@ -394,7 +470,14 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       const check = checkDelivery(result.record, parsed.status);
       if (!check.allowed && !check.repeat) {
-        throw new IllegalTransitionError('generation', generationId, result.record.deliveryStatus, parsed.status, 'input.status', check.reason);
+        throw new IllegalTransitionError(
+          'generation',
+          generationId,
+          result.record.deliveryStatus,
+          parsed.status,
+          'input.status',
+          check.reason,
+        );
       }
       return result.record;
     },
@@ -440,7 +523,11 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (finishIdleParents !== undefined && typeof finishIdleParents !== 'boolean') {
         throw new ValidationError([{ field: 'options.finishIdleParents', reason: 'must be a boolean' }]);
       }
-      return sweepStale(context, { olderThanMs: parsed.olderThanMs, limit: parsed.limit ?? 1000, finishIdleParents: finishIdleParents ?? true });
+      return sweepStale(context, {
+        olderThanMs: parsed.olderThanMs,
+        limit: parsed.limit ?? 1000,
+        finishIdleParents: finishIdleParents ?? true,
+      });
     },
 
     async reconcile(input, reconcileOptions = {}) {
@@ -457,4 +544,3 @@ export function createTracker(options: TrackerOptions): Tracker {
     off: (event, listener) => context.bus.off(event, listener),
   };
 }
-

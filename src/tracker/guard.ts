@@ -18,16 +18,24 @@ function guardStore<T extends object>(repositoryName: string, storeName: string,
     if (typeof method !== 'function') {
       throw new TypeError(`[genledger] repository "${repositoryName}" does not implement ${storeName}.${key}()`);
     }
-    guarded[key] = async (...args: unknown[]) => {
+    const toTypedError = (error: unknown): never => {
+      if (error instanceof GenledgerError) throw error;
+      throw new RepositoryError(repositoryName, `${storeName}.${key}`, error);
+    };
+    // Not an async function: one promise per call instead of two, on every port call.
+    guarded[key] = (...args: unknown[]) => {
       try {
-        return await (method as (...parameters: unknown[]) => Promise<unknown>).apply(store, args);
+        return (method as (...parameters: unknown[]) => Promise<unknown>).apply(store, args).then(undefined, toTypedError);
       } catch (error) {
-        if (error instanceof GenledgerError) throw error;
-        throw new RepositoryError(repositoryName, `${storeName}.${key}`, error);
+        return Promise.reject(toTypedErrorSync(error, repositoryName, `${storeName}.${key}`));
       }
     };
   }
   return guarded as T;
+}
+
+function toTypedErrorSync(error: unknown, repositoryName: string, operation: string): unknown {
+  return error instanceof GenledgerError ? error : new RepositoryError(repositoryName, operation, error);
 }
 
 export function guardRepository(repository: LedgerRepository): LedgerRepository {

@@ -9,6 +9,13 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, argum
   return result.data;
 }
 
+const PLAIN_ID = /^[^\u0000-\u001f\u007f]{1,128}$/;
+
+/**
+ * Validates an id argument. Ids arrive on every call, so a well-formed one is accepted without
+ * going through zod; anything else gets zod's exact issue, so the two paths never disagree.
+ */
 export function parseId(value: unknown, argument: string): string {
+  if (typeof value === 'string' && PLAIN_ID.test(value)) return value;
   return parseInput(idSchema, value, argument);
 }

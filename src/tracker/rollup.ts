@@ -14,27 +14,38 @@ import type { ChildContribution, GenerationOutcome, ParentStore } from '../port.
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
 
+// Each emitter checks for listeners first: with none, building the payload is wasted work on the
+// hot path (progress views are computed per event).
+
 export function emitGenerationChange(context: TrackerContext, change: 'recorded' | 'started' | 'finished' | 'delivery', generation: Generation): void {
-  const links = { castId: generation.castId, cookId: generation.cookId };
-  context.bus.emit('generationUpdate', { change, generation, ...links });
-  if (change === 'finished') context.bus.emit('generationFinished', { generation, ...links });
+  const { bus } = context;
+  if (bus.has('generationUpdate')) bus.emit('generationUpdate', { change, generation, castId: generation.castId, cookId: generation.cookId });
+  if (change === 'finished' && bus.has('generationFinished')) {
+    bus.emit('generationFinished', { generation, castId: generation.castId, cookId: generation.cookId });
+  }
 }
 
 /** Emits a cast's update, and its finished event if this write ended it. */
 export function emitCastWrite(context: TrackerContext, change: ParentChange, result: WriteResult<Cast>): void {
+  const { bus } = context;
+  const ended = result.previousStatus === 'running' && isTerminalParentStatus(result.record.status);
+  if (!bus.has('castUpdate') && !(ended && bus.has('castFinished'))) return;
   const cast = result.record;
   const progress = castProgress(cast);
-  context.bus.emit('castUpdate', { change, cast, progress });
-  if (result.previousStatus === 'running' && isTerminalParentStatus(cast.status)) context.bus.emit('castFinished', { cast, progress });
+  bus.emit('castUpdate', { change, cast, progress });
+  if (ended) bus.emit('castFinished', { cast, progress });
 }
 
 /** Emits a cook's update, and its finished event if this write ended it. */
 export function emitCookWrite(context: TrackerContext, change: ParentChange, result: WriteResult<Cook>): void {
+  const { bus } = context;
+  const wasOpen = result.previousStatus === 'running' || result.previousStatus === 'paused';
+  const ended = wasOpen && isTerminalParentStatus(result.record.status);
+  if (!bus.has('cookUpdate') && !(ended && bus.has('cookFinished'))) return;
   const cook = result.record;
   const progress = cookProgress(cook);
-  context.bus.emit('cookUpdate', { change, cook, progress });
-  const wasOpen = result.previousStatus === 'running' || result.previousStatus === 'paused';
-  if (wasOpen && isTerminalParentStatus(cook.status)) context.bus.emit('cookFinished', { cook, progress });
+  bus.emit('cookUpdate', { change, cook, progress });
+  if (ended) bus.emit('cookFinished', { cook, progress });
 }
 
 /**

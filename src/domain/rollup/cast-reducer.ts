@@ -3,10 +3,10 @@
  * the database adapters' conditional updates are checked against them.
  */
 import { elapsedMs } from '../duration.js';
-import { addUsd } from '../money.js';
+import { addCanonicalUsd } from '../money.js';
 import { addOutcome, type Cast } from '../records.js';
 import type { ChildAttachment, GenerationContribution } from './contribution.js';
-import { changedFrom, touch, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
+import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { castStatusAfterStep } from './rules.js';
 
 /** Records a step under a running cast that has room for it. */
@@ -22,7 +22,8 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
       openSteps: [...cast.openSteps, { id: attachment.childId, kind: 'generation', since: attachment.at }],
       stepGenerationIds: embed ? [...cast.stepGenerationIds, attachment.childId] : cast.stepGenerationIds,
       inFlightCount: cast.inFlightCount + 1,
-      ...touch(cast, attachment.at),
+      version: cast.version + 1,
+      updatedAt: attachment.at,
     },
   };
 }
@@ -35,7 +36,8 @@ export function detachFromCast(cast: Cast, childId: string, at: Date): WriteResu
     openSteps: cast.openSteps.filter((open) => open.id !== childId),
     stepGenerationIds: cast.stepGenerationIds.filter((id) => id !== childId),
     inFlightCount: cast.inFlightCount - 1,
-    ...touch(cast, at),
+    version: cast.version + 1,
+    updatedAt: at,
   });
 }
 
@@ -57,10 +59,11 @@ export function applyToCast(cast: Cast, contribution: GenerationContribution, at
     inFlightCount: cast.inFlightCount - 1,
     pointsSpent: cast.pointsSpent + contribution.pointsSpent,
     protocolNetPoints: cast.protocolNetPoints + contribution.protocolNetPoints,
-    costUsd: addUsd(cast.costUsd, contribution.costUsd),
+    costUsd: addCanonicalUsd(cast.costUsd, contribution.costUsd),
     completedAt: ends ? contribution.finishedAt : cast.completedAt,
     durationMs: ends ? elapsedMs(cast.startedAt, contribution.finishedAt) : cast.durationMs,
-    ...touch(cast, at),
+    version: cast.version + 1,
+    updatedAt: at,
   });
 }
 
@@ -76,5 +79,12 @@ export function transitionCast(cast: Cast, transition: ParentTransition, at: Dat
   else if (transition === 'cancel') status = 'cancelled';
   else if (transition === 'expire' && cast.inFlightCount === 0) status = cast.totalSteps === null ? 'completed' : 'failed';
   else return unchanged(cast);
-  return changedFrom(cast, { ...cast, status, completedAt: at, durationMs: elapsedMs(cast.startedAt, at), ...touch(cast, at) });
+  return changedFrom(cast, {
+    ...cast,
+    status,
+    completedAt: at,
+    durationMs: elapsedMs(cast.startedAt, at),
+    version: cast.version + 1,
+    updatedAt: at,
+  });
 }

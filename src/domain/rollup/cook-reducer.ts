@@ -5,10 +5,10 @@
  * cast piece adds its points and cost to the cook exactly once.
  */
 import { elapsedMs } from '../duration.js';
-import { addUsd } from '../money.js';
+import { addCanonicalUsd } from '../money.js';
 import { addOutcome, type Cook, type OpenChild } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
-import { changedFrom, touch, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
+import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { cookIsOpen, cookReachedSupply, cookStatusOnFinish, pieceCounterFor } from './rules.js';
 
 function hasOpen(list: readonly OpenChild[], id: string): boolean {
@@ -41,7 +41,8 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
       generationIds: embedGeneration ? [...cook.generationIds, childId] : cook.generationIds,
       castIds: embedCast ? [...cook.castIds, childId] : cook.castIds,
       inFlightCount: piece ? cook.inFlightCount + 1 : cook.inFlightCount,
-      ...touch(cook, at),
+      version: cook.version + 1,
+      updatedAt: at,
     },
   };
 }
@@ -66,7 +67,8 @@ export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResu
     generationIds: cook.generationIds.filter((id) => id !== childId),
     castIds: cook.castIds.filter((id) => id !== childId),
     inFlightCount,
-    ...touch(cook, at),
+    version: cook.version + 1,
+    updatedAt: at,
   });
 }
 
@@ -86,7 +88,7 @@ export function applyToCook(cook: Cook, contribution: ChildContribution, at: Dat
       outcomes: addOutcome(cook.outcomes, contribution.status),
       pointsSpent: cook.pointsSpent + contribution.pointsSpent,
       protocolNetPoints: cook.protocolNetPoints + contribution.protocolNetPoints,
-      costUsd: addUsd(cook.costUsd, contribution.costUsd),
+      costUsd: addCanonicalUsd(cook.costUsd, contribution.costUsd),
       openGenerations: cook.openGenerations.filter((open) => open.id !== contribution.childId),
     };
     if (closesPiece) next = closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
@@ -100,7 +102,8 @@ export function applyToCook(cook: Cook, contribution: ChildContribution, at: Dat
     status: completes ? 'completed' : cook.status,
     completedAt: completes ? contribution.finishedAt : cook.completedAt,
     durationMs: completes ? elapsedMs(cook.startedAt, contribution.finishedAt) : cook.durationMs,
-    ...touch(cook, at),
+    version: cook.version + 1,
+    updatedAt: at,
   });
 }
 
@@ -134,6 +137,7 @@ export function transitionCook(cook: Cook, transition: ParentTransition, at: Dat
     status,
     completedAt: ends ? at : cook.completedAt,
     durationMs: ends ? elapsedMs(cook.startedAt, at) : cook.durationMs,
-    ...touch(cook, at),
+    version: cook.version + 1,
+    updatedAt: at,
   });
 }
