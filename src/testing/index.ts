@@ -1,7 +1,13 @@
 /**
- * genledger/testing: what a host needs in its own tests. No test framework is imported here.
+ * genledger/testing: what a host needs in its own tests: a ready in-memory tracker with a manual
+ * clock, predictable ids and recorded events, and helpers that drive a generation, cast or cook
+ * through its lifecycle. No test framework is imported here. See docs/testing.md.
  * @module
  */
+export { createTestTracker } from './test-tracker.js';
+export type { TestTracker, TestTrackerOptions, RecordedEvent } from './test-tracker.js';
+export { runGeneration, runCast, runCook } from './drivers.js';
+export type { GenerationScript, CastScript, CookScript } from './drivers.js';
 export { manualClock } from './manual-clock.js';
 export type { ManualClock, ManualClockOptions } from './manual-clock.js';
 export { sequentialIds } from './sequential-ids.js';
