@@ -8,6 +8,7 @@ export default defineConfig({
     memory: 'adapters/memory/index.ts',
     testing: 'src/testing/index.ts',
     conformance: 'test/conformance/index.ts',
+    otel: 'src/otel/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

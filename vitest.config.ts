@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^genledger\/memory$/, replacement: here('./adapters/memory/index.ts') },
       { find: /^genledger\/testing$/, replacement: here('./src/testing/index.ts') },
       { find: /^genledger\/conformance$/, replacement: here('./test/conformance/index.ts') },
+      { find: /^genledger\/otel$/, replacement: here('./src/otel/index.ts') },
     ],
   },
   test: {
