@@ -37,6 +37,7 @@ export type {
   ParentChange,
 } from './tracker/events.js';
 export type { SweepReport, ReconcileReport } from './tracker/maintenance.js';
+export type { Watch, WatchFilter, WatchOptions, WatchedEvent } from './tracker/watch.js';
 
 // Records: schemas and the types inferred from them.
 export {
@@ -148,4 +149,9 @@ export type {
   DeliveryReport,
   GenerationOutcome,
   ProgressReport,
+  ChangeFeed,
+  ChangeFeedOptions,
+  ChangeNotice,
+  ChangeSubscription,
+  Settlement,
 } from './port.js';

@@ -126,6 +126,41 @@ export interface ParentStore<TRecord extends Cast | Cook, TContribution extends 
   findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
 }
 
+/** One change to one record, as a change feed reports it: small, so the listener reads the record itself. */
+export interface ChangeNotice {
+  readonly kind: EntityKind;
+  readonly id: string;
+  /** The record's version after the change. */
+  readonly version: number;
+  /** Where this change sits in the feed: opaque, increasing; resume after it. */
+  readonly position: string;
+}
+
+export interface ChangeFeedOptions {
+  /** Resume after this position (from an earlier notice); omitted: only changes from now on. */
+  readonly after?: string | undefined;
+  /** Called for every change, in the feed's order. Must not throw. */
+  readonly onChange: (notice: ChangeNotice) => void;
+  /** Errors the feed could not recover from by itself (reconnecting is the feed's own job). */
+  readonly onError: (error: unknown) => void;
+}
+
+export interface ChangeSubscription {
+  /** Stops the feed and releases its connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * A feed of every change made to the store by any process sharing it: PostgreSQL LISTEN/NOTIFY,
+ * MongoDB change streams, in-process for the memory store. After a dropped connection a feed
+ * reconnects and catches up from the last position it delivered, so no change is missed (changes
+ * to one record may be coalesced: the listener reads the record's latest version).
+ * @experimental
+ */
+export interface ChangeFeed {
+  subscribe(options: ChangeFeedOptions): Promise<ChangeSubscription>;
+}
+
 /** What {@link LedgerRepository.settleGeneration} did, write by write. */
 export interface Settlement {
   /** The terminal write on the generation (`changed: false` when it had already finished, or was not stale). */
@@ -160,4 +195,10 @@ export interface LedgerRepository {
    * @experimental
    */
   readonly settleGeneration?: ((id: string, outcome: GenerationOutcome, at: Date) => Promise<Settlement | null>) | undefined;
+  /**
+   * Optional: the store's change feed, which `tracker.watch()` reads to see changes made by other
+   * processes. Without it, `watch()` throws.
+   * @experimental
+   */
+  readonly changes?: ChangeFeed | undefined;
 }

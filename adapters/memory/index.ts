@@ -25,6 +25,7 @@ import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../..
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
 import { isTerminalGenerationStatus } from '../../src/domain/status.js';
 import type { GenerationQuery, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 import { snapshotJson, Table } from './table.js';
@@ -55,6 +56,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   // Parents maintenance may need to visit: open entries, or still running (and so possibly idle).
   const castsToWatch = new Set<string>();
   const cooksToWatch = new Set<string>();
+  const changes = new InProcessChangeFeed();
 
   const generations = new Table<Generation>('generation', (previous, next) => {
     if (!previous) {
@@ -64,15 +66,18 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     }
     if (isTerminalGenerationStatus(next.status)) openGenerationIds.delete(next.id);
     else openGenerationIds.add(next.id);
+    changes.record('generation', next.id, next.version);
   });
   const casts = new Table<Cast>('cast', (previous, next) => {
     if (!previous && next.cookId !== null) castsByCook.add(next.cookId, next.id);
     if (next.openSteps.length > 0 || next.status === 'running') castsToWatch.add(next.id);
     else castsToWatch.delete(next.id);
+    changes.record('cast', next.id, next.version);
   });
   const cooks = new Table<Cook>('cook', (_previous, next) => {
     if (next.openPieces.length > 0 || next.openGenerations.length > 0 || next.status === 'running') cooksToWatch.add(next.id);
     else cooksToWatch.delete(next.id);
+    changes.record('cook', next.id, next.version);
   });
 
   function listGenerations(query: GenerationQuery): Generation[] {
@@ -121,6 +126,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   return {
     name: options.name ?? 'memory',
     capabilities: { sharedAcrossProcesses: false },
+    changes,
 
     generations: {
       async insert(generation) {

@@ -3,7 +3,9 @@
  * input writes nothing), makes ids and times from the injected generator and clock, drives the
  * repository port, and emits typed events after each write lands.
  */
+import { z } from 'zod';
 import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
+import { idSchema } from '../domain/fields.js';
 import { checkDelivery } from '../domain/delivery.js';
 import {
   completeGenerationInputSchema,
@@ -38,6 +40,7 @@ import type { Logger, TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type TrackerListener } from './events.js';
 import { guardRepository } from './guard.js';
+import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput } from './parse.js';
@@ -153,7 +156,16 @@ export interface Tracker {
   on<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
   once<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
   off<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): void;
+  /**
+   * The same events as `on()`, for changes made by any tracker sharing the store (other
+   * processes included), read from the store's change feed; as listeners or an async iterator.
+   * Throws a `ConflictError` when the repository has no change feed.
+   * @experimental
+   */
+  watch(filter?: WatchFilter, options?: WatchOptions): Watch;
 }
+
+const watchFilterSchema = z.strictObject({ cookId: idSchema.optional(), castId: idSchema.optional(), masterAccountId: idSchema.optional() });
 
 const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 10_000, maxEmbeddedChildIds: 1_000 };
 
@@ -537,6 +549,11 @@ export function createTracker(options: TrackerOptions): Tracker {
         throw new ValidationError([{ field: 'options.graceMs', reason: 'must be a whole number of milliseconds, at least 0' }]);
       }
       return 'castId' in parsed ? reconcileCast(context, parsed.castId, { graceMs }) : reconcileCook(context, parsed.cookId, { graceMs });
+    },
+
+    watch(filter = {}, watchOptions = {}) {
+      const parsedFilter = parseInput(watchFilterSchema, filter, 'filter');
+      return watchChanges(context, parsedFilter, watchOptions);
     },
 
     on: (event, listener) => context.bus.on(event, listener),

@@ -41,6 +41,8 @@ function toTypedErrorSync(error: unknown, repositoryName: string, operation: str
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
   const settle = repository.settleGeneration;
   return {
+    // The feed is passed through: its errors reach `onError`, not a caller.
+    changes: repository.changes,
     settleGeneration: settle
       ? async (...args) => {
           try {

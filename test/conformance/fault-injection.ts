@@ -68,6 +68,7 @@ export function faultyRepository(inner: LedgerRepository, plan: FaultPlan): Faul
     generations: wrapStore('generations', inner.generations),
     casts: wrapStore('casts', inner.casts),
     cooks: wrapStore('cooks', inner.cooks),
+    changes: inner.changes,
     settleGeneration: inner.settleGeneration ? wrap('settleGeneration', inner.settleGeneration as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['settleGeneration'] : undefined,
   };
   return { repository, calls: () => count, fired: () => fired };

@@ -28,6 +28,7 @@ export const CONFORMANCE_PARTS = [
   'crash',
   'outOfOrder',
   'hostileInput',
+  'changeFeed',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 
@@ -40,6 +41,13 @@ export interface ConformanceTarget {
   reset?(): void | Promise<void>;
   /** Runs once after the whole suite (close clients, stop servers). */
   teardown?(): void | Promise<void>;
+  /**
+   * A second repository on the same store through its own client (another process's view), for
+   * the change-feed part. @default the repository `create` returned
+   */
+  createSecond?(): Promise<LedgerRepository>;
+  /** Drops the change feed's connection of `repository`, to prove the feed reconnects and catches up. */
+  forceReconnect?(repository: LedgerRepository): Promise<void>;
   /** Raw reads for the current repository (the last one `create` returned). */
   inspect(): StoreInspector;
   /**

@@ -1,0 +1,73 @@
+/**
+ * The memory store's change feed: every stored write becomes a notice, delivered to subscribers
+ * in write order on a later microtask (never inside the write). Each subscriber reads a bounded
+ * log from the last position it was given, so resuming after a position and live delivery are one
+ * and the same path, and nothing between them can be skipped.
+ */
+import type { EntityKind } from '../../src/domain/records.js';
+import type { ChangeFeed, ChangeFeedOptions, ChangeNotice } from '../../src/port.js';
+
+interface Subscriber {
+  readonly options: ChangeFeedOptions;
+  delivered: number;
+  scheduled: boolean;
+  closed: boolean;
+}
+
+export class InProcessChangeFeed implements ChangeFeed {
+  private sequence = 0;
+  private readonly log: ChangeNotice[] = [];
+  private readonly subscribers = new Set<Subscriber>();
+
+  /** @param retained notices kept for subscribers that are behind or resume after a position */
+  constructor(private readonly retained = 10_000) {}
+
+  record(kind: EntityKind, id: string, version: number): void {
+    this.sequence += 1;
+    this.log.push({ kind, id, version, position: String(this.sequence) });
+    if (this.log.length > this.retained) this.log.splice(0, this.log.length - this.retained);
+    for (const subscriber of this.subscribers) this.schedule(subscriber);
+  }
+
+  async subscribe(options: ChangeFeedOptions) {
+    const after = options.after === undefined ? this.sequence : Number(options.after);
+    if (!Number.isSafeInteger(after) || after < 0 || after > this.sequence) {
+      throw new Error(`[genledger] [memory] position ${String(options.after)} is not one this feed gave`);
+    }
+    const subscriber: Subscriber = { options, delivered: after, scheduled: false, closed: false };
+    this.subscribers.add(subscriber);
+    this.schedule(subscriber);
+    return {
+      close: async () => {
+        subscriber.closed = true;
+        this.subscribers.delete(subscriber);
+      },
+    };
+  }
+
+  private schedule(subscriber: Subscriber): void {
+    if (subscriber.scheduled) return;
+    subscriber.scheduled = true;
+    queueMicrotask(() => {
+      subscriber.scheduled = false;
+      this.flush(subscriber);
+    });
+  }
+
+  private flush(subscriber: Subscriber): void {
+    if (subscriber.closed || subscriber.delivered >= this.sequence) return;
+    const first = this.log[0];
+    if (!first || Number(first.position) > subscriber.delivered + 1) {
+      subscriber.options.onError(
+        new Error(`[genledger] [memory] a change feed subscriber fell more than ${this.retained} changes behind; changes were lost to it`),
+      );
+      subscriber.delivered = first ? Number(first.position) - 1 : this.sequence;
+    }
+    const start = this.log.findIndex((notice) => Number(notice.position) > subscriber.delivered);
+    for (const notice of this.log.slice(start)) {
+      if (subscriber.closed) return;
+      subscriber.delivered = Number(notice.position);
+      subscriber.options.onChange(notice);
+    }
+  }
+}
