@@ -1,0 +1,81 @@
+/**
+ * A small HTTP and WebSocket server that forwards a tracker's change feed to browsers, in the
+ * message shapes the production front-ends already listen for (`generationProgress`,
+ * `generationUpdate`, sent to the generation's account), plus `cookProgress` and `castProgress`
+ * messages for progress bars. It serves one static page (index.html) that shows a running cook.
+ *
+ * The feed comes from `tracker.watch()`, so the work can be done by any process sharing the store:
+ * the bridge only reads.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { castProgress, cookProgress, toGenerationProgressMessage, toGenerationUpdateMessage, type Tracker, type Watch } from 'genledger';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface BridgeOptions {
+  readonly tracker: Tracker;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+}
+
+export interface Bridge {
+  readonly url: string;
+  readonly watch: Watch;
+  close(): Promise<void>;
+}
+
+const page = new URL('./index.html', import.meta.url);
+
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const html = await readFile(page, 'utf8');
+  const server: Server = createServer((request, response) => {
+    if (request.url === '/' || request.url?.startsWith('/?')) {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(html);
+      return;
+    }
+    response.writeHead(404).end();
+  });
+  const sockets = new WebSocketServer({ server, path: '/ws' });
+  /** Connected browsers by account id: messages go to the account the record belongs to. */
+  const byAccount = new Map<string, Set<WebSocket>>();
+  sockets.on('connection', (socket, request) => {
+    const accountId = new URL(request.url ?? '/', 'http://bridge').searchParams.get('accountId') ?? '';
+    const set = byAccount.get(accountId) ?? new Set();
+    set.add(socket);
+    byAccount.set(accountId, set);
+    socket.on('close', () => set.delete(socket));
+    socket.send(JSON.stringify({ type: 'hello', payload: { accountId } }));
+  });
+  const send = (accountId: string, message: unknown) => {
+    const text = JSON.stringify(message);
+    for (const socket of byAccount.get(accountId) ?? []) if (socket.readyState === socket.OPEN) socket.send(text);
+  };
+
+  const watch = options.tracker.watch();
+  watch.on('generationProgress', ({ generation }) => send(generation.masterAccountId, toGenerationProgressMessage(generation)));
+  watch.on('generationUpdate', ({ generation, change }) => {
+    // Production sent generationUpdate at the terminal transition; progress bars need the rest.
+    if (change === 'finished') send(generation.masterAccountId, toGenerationUpdateMessage(generation));
+    else send(generation.masterAccountId, toGenerationProgressMessage(generation));
+  });
+  watch.on('castUpdate', ({ cast }) => send(cast.initiatorAccountId, { type: 'castProgress', payload: { ...castProgress(cast), cookId: cast.cookId, spellId: cast.spellId } }));
+  watch.on('cookUpdate', ({ cook }) => send(cook.initiatorAccountId, { type: 'cookProgress', payload: { ...cookProgress(cook), collectionId: cook.collectionId } }));
+  await watch.ready;
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.address}:${address.port}/`,
+    watch,
+    async close() {
+      await watch.close();
+      for (const socket of sockets.clients) socket.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
