@@ -25,7 +25,8 @@ export class InProcessChangeFeed implements ChangeFeed {
   record(kind: EntityKind, id: string, version: number): void {
     this.sequence += 1;
     this.log.push({ kind, id, version, position: String(this.sequence) });
-    if (this.log.length > this.retained) this.log.splice(0, this.log.length - this.retained);
+    // Trimmed in batches: dropping one notice per write would shift the whole log every time.
+    if (this.log.length >= this.retained * 2) this.log.splice(0, this.log.length - this.retained);
     for (const subscriber of this.subscribers) this.schedule(subscriber);
   }
 
