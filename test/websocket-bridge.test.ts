@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The websocket bridge example, end to end in a real headless browser: the bridge forwards one
  * tracker's change feed; a second tracker drives a cook of casts; the page must end showing the

@@ -41,6 +41,8 @@ export class InvalidAmountError extends Error {
  */
 export function parseUsdUnits(input: string | number): bigint {
   if (typeof input === 'string') {
+    const cached = recentlyFormatted.get(input);
+    if (cached !== undefined) return cached;
     const plain = PLAIN_PATTERN.exec(input);
     if (plain) {
       const fraction = plain[2];
@@ -89,6 +91,14 @@ export function parseUsdUnits(input: string | number): bigint {
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(USD_FRACTION_DIGITS, '0') || '0');
 }
 
+/**
+ * Amounts formatted lately, with their units. A parent's running total is formatted by one write
+ * and parsed again by the next; remembering it skips the parse on every roll-up. Bounded: cleared
+ * when full.
+ */
+const recentlyFormatted = new Map<string, bigint>();
+const RECENT_LIMIT = 4096;
+
 /** Formats 10^-18 dollar units as a canonical {@link UsdAmount}. */
 export function formatUsdUnits(units: bigint): UsdAmount {
   const negative = units < 0n;
@@ -96,7 +106,10 @@ export function formatUsdUnits(units: bigint): UsdAmount {
   const whole = magnitude / SCALE;
   const fraction = (magnitude % SCALE).toString().padStart(USD_FRACTION_DIGITS, '0').replace(/0+$/, '');
   const text = fraction ? `${whole}.${fraction}` : whole.toString();
-  return negative ? `-${text}` : text;
+  const amount = negative ? `-${text}` : text;
+  if (recentlyFormatted.size >= RECENT_LIMIT) recentlyFormatted.clear();
+  recentlyFormatted.set(amount, units);
+  return amount;
 }
 
 /** Reads any accepted spelling into the canonical one: `toUsdAmount(0.1)` is `"0.1"`, `toUsdAmount("1.50")` is `"1.5"`. */

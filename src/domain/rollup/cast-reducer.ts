@@ -19,8 +19,8 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
     outcome: 'attached',
     record: {
       ...cast,
-      openSteps: [...cast.openSteps, { id: attachment.childId, kind: 'generation', since: attachment.at }],
-      stepGenerationIds: embed ? [...cast.stepGenerationIds, attachment.childId] : cast.stepGenerationIds,
+      openSteps: cast.openSteps.concat({ id: attachment.childId, kind: 'generation', since: attachment.at }),
+      stepGenerationIds: embed ? cast.stepGenerationIds.concat(attachment.childId) : cast.stepGenerationIds,
       inFlightCount: cast.inFlightCount + 1,
       version: cast.version + 1,
       updatedAt: attachment.at,
