@@ -1,0 +1,129 @@
+/**
+ * The driver boundary: what the adapter needs from a `pg` pool, how a statement is named and
+ * bound, and the one place where a statement is sent (and, on a deadlock or a serialization
+ * failure, sent again).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../src/tracker/context.js';
+import { EXACT_TYPES, type Row, type SqlType, type SqlValue } from './rows.js';
+
+/** One query as `pg` takes it (`pool.query(config)`). */
+export interface PostgresQueryConfig {
+  readonly text: string;
+  readonly values?: unknown[];
+  /** Prepared-statement name: `pg` parses the text once per connection and reuses the plan. */
+  readonly name?: string;
+  readonly types?: { getTypeParser(oid: number, format?: string): (value: string) => unknown };
+}
+
+/** The part of a `pg` result the adapter reads. */
+export interface PostgresQueryResult {
+  readonly rows: Row[];
+}
+
+/** Anything with `pg`'s `query(config)`: a `Pool`, a `Client`, a `PoolClient`. */
+export interface PostgresQueryable {
+  query(config: PostgresQueryConfig): Promise<PostgresQueryResult>;
+}
+
+/** A checked-out connection (`pool.connect()`), returned with `release()`. */
+export interface PostgresPoolClient extends PostgresQueryable {
+  release(error?: Error | boolean): void;
+}
+
+/**
+ * What `postgresRepository` takes: a `pg.Pool` (recommended), or any object with its `query`.
+ * `connect` is used only by `migrate()`, to run a migration in one transaction on one connection.
+ */
+export interface PostgresPool extends PostgresQueryable {
+  connect?(): Promise<PostgresPoolClient>;
+}
+
+/** A SQL statement with named parameters bound to `$1..$n` in {@link Statement.parameters} order. */
+export interface Statement {
+  /** Prepared-statement name, unique per text. */
+  readonly name: string;
+  readonly text: string;
+  readonly parameters: readonly string[];
+}
+
+/** Returns the `$n::type` placeholder for a named parameter (the same `$n` every time it is named). */
+export type Parameter = (name: string, type: SqlType) => string;
+
+/**
+ * Builds a statement from a template that names its parameters, so the SQL reads `${param('at',
+ * 'timestamptz')}` rather than `$7`. The text is fixed per repository, so `pg` prepares it once per
+ * connection.
+ */
+export function defineStatement(label: string, build: (param: Parameter) => string): Statement {
+  const parameters: string[] = [];
+  const types = new Map<string, SqlType>();
+  const param: Parameter = (name, type) => {
+    const known = types.get(name);
+    if (known !== undefined && known !== type) throw new Error(`[genledger] [postgres] parameter ${name} used as ${known} and ${type}`);
+    if (known === undefined) {
+      types.set(name, type);
+      parameters.push(name);
+    }
+    return `$${parameters.indexOf(name) + 1}::${type}`;
+  };
+  const text = build(param).trim();
+  const digest = createHash('sha1').update(text).digest('hex').slice(0, 12);
+  return { name: `genledger_${label}_${digest}`, text, parameters };
+}
+
+/** SQLSTATEs after which the same statement may simply be sent again: nothing of it was applied. */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  '40001', // serialization_failure (a host running REPEATABLE READ or SERIALIZABLE by default)
+  '40P01', // deadlock_detected
+]);
+
+export function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+}
+
+export interface ExecutorOptions {
+  readonly preparedStatements: boolean;
+  readonly maxAttempts: number;
+  readonly logger: Logger | undefined;
+}
+
+/** Sends statements: bound by name, read with exact types, retried when the server says so. */
+export class Executor {
+  constructor(
+    private readonly pool: PostgresQueryable,
+    private readonly options: ExecutorOptions,
+  ) {}
+
+  async rows(statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>): Promise<Row[]> {
+    const bound = statement.parameters.map((name) => {
+      if (!(name in values)) throw new Error(`[genledger] [postgres] statement ${statement.name} needs parameter ${name}`);
+      return values[name] ?? null;
+    });
+    const config: PostgresQueryConfig = {
+      text: statement.text,
+      values: bound,
+      types: EXACT_TYPES,
+      ...(this.options.preparedStatements ? { name: statement.name } : {}),
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return (await this.pool.query(config)).rows;
+      } catch (error) {
+        // Every statement is one atomic, conditional write (or a read) in its own implicit
+        // transaction, so one the server aborted left nothing behind and is safe to send again.
+        if (!isRetryable(error) || attempt >= this.options.maxAttempts) throw error;
+        this.options.logger?.warn(`[genledger] [postgres] ${statement.name} was aborted by the server (${String((error as { code: string }).code)}); retrying`, {
+          attempt,
+          statement: statement.name,
+        });
+        await sleep(Math.random() * 5 * 2 ** attempt);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,374 @@
+/**
+ * genledger's PostgreSQL store: generations, casts and cooks as rows of three tables, on the
+ * `pg` driver, with the roll-up done by the database.
+ *
+ * What it stores: one row per generation, cast and cook. Money is `numeric` (exact), points
+ * `bigint`, times `timestamptz`, metadata and payloads `jsonb`. A parent's open children and its
+ * embedded id lists live in its row, so every port write is one conditional `UPDATE` of one row,
+ * with the reducer's gate in its WHERE clause and its status rules in CASE expressions, and
+ * `settleGeneration` (a finished generation and its roll-up into its cast and cook) is one
+ * statement: one round trip per state change. See docs/postgres.md.
+ *
+ * Install (`pg` is an optional peer dependency of genledger):
+ *
+ * ```sh
+ * npm install genledger pg
+ * ```
+ *
+ * Set up: the host owns the pool; the schema is created by an explicit, re-runnable `migrate()`
+ * (run it at deploy time, or apply the SQL files in `dist/postgres/migrations/` yourself).
+ *
+ * ```ts
+ * import pg from 'pg';
+ * import { createTracker } from 'genledger';
+ * import { postgresRepository } from 'genledger/postgres';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const repository = postgresRepository(pool, { schema: 'public', tablePrefix: 'genledger_' });
+ * await repository.migrate();
+ * const tracker = createTracker({ repository });
+ * ```
+ *
+ * @module
+ */
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
+import type { ChildContribution } from '../../src/domain/rollup/contribution.js';
+import { ConflictError, ValidationError } from '../../src/errors.js';
+import type { Logger } from '../../src/tracker/context.js';
+import type { Insertion, LedgerRepository, ParentTransition, Settlement, WriteResult } from '../../src/port.js';
+import { Executor, type PostgresPool } from './client.js';
+import { quoteIdentifier, runMigrations, type MigrationReport } from './migrate.js';
+import {
+  castAggregatesToRow,
+  castFromRow,
+  castToRow,
+  childrenSummaryFromRow,
+  cookAggregatesToRow,
+  cookFromRow,
+  cookToRow,
+  generationFromRow,
+  generationToRow,
+  jsonParam,
+  storableText,
+  timestampParam,
+  writeResultFromRow,
+  type Row,
+  type SqlValue,
+} from './rows.js';
+import { buildStatements, type TableNames } from './statements.js';
+
+export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig, PostgresQueryResult } from './client.js';
+export type { Migration, MigrationReport } from './migrate.js';
+export { POSTGRES_MIGRATIONS, renderMigration } from './migrate.js';
+export type { TableNames } from './statements.js';
+
+/** Options of {@link postgresRepository}. */
+export interface PostgresRepositoryOptions {
+  /**
+   * The schema that holds genledger's tables; `migrate()` creates it if it is missing. Lower-case
+   * letters, digits and underscores.
+   * @default 'public'
+   */
+  readonly schema?: string;
+  /**
+   * Prefix of every table, index and constraint name, so genledger's tables sit beside the host's.
+   * Lower-case letters, digits and underscores, at most 24 characters; may be empty.
+   * @default 'genledger_'
+   */
+  readonly tablePrefix?: string;
+  /**
+   * Name used in error messages.
+   * @default 'postgres'
+   */
+  readonly name?: string;
+  /**
+   * Send statements as named prepared statements, parsed and planned once per connection. Turn
+   * off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before
+   * 1.21).
+   * @default true
+   */
+  readonly preparedStatements?: boolean;
+  /**
+   * How many times in all a statement is sent when the server aborts it with a deadlock
+   * (`40P01`) or a serialization failure (`40001`). Every statement is one atomic write in its own
+   * transaction, so sending it again is safe. genledger's own statements lock rows in one order
+   * and do not deadlock each other; this covers other writers and non-default isolation levels.
+   * @default 5
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Told about each retried statement. Silent when absent.
+   * @default undefined
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** The defaults of {@link PostgresRepositoryOptions}. */
+export const DEFAULT_POSTGRES_OPTIONS = {
+  schema: 'public',
+  tablePrefix: 'genledger_',
+  name: 'postgres',
+  preparedStatements: true,
+  maxAttempts: 5,
+} as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger'>>;
+
+/** The PostgreSQL store: the repository port, plus its schema. */
+export interface PostgresRepository extends LedgerRepository {
+  /** One finished generation and its roll-up, in one SQL statement. */
+  readonly settleGeneration: NonNullable<LedgerRepository['settleGeneration']>;
+  /** The qualified table names, for hosts' own queries and for tests. */
+  readonly tables: TableNames;
+  /**
+   * Creates or upgrades the schema: applies, in one transaction, every migration not yet recorded
+   * in `<prefix>migrations`. Safe to call on every start and from several processes at once.
+   */
+  migrate(): Promise<MigrationReport>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const PREFIX = /^([a-z_][a-z0-9_]{0,23})?$/;
+
+function resolveOptions(options: PostgresRepositoryOptions) {
+  const resolved = { ...DEFAULT_POSTGRES_OPTIONS, ...stripUndefined(options) };
+  const issues = [];
+  if (!IDENTIFIER.test(resolved.schema)) issues.push({ field: 'options.schema', reason: 'must be lower-case letters, digits and underscores, starting with a letter or underscore' });
+  if (!PREFIX.test(resolved.tablePrefix)) issues.push({ field: 'options.tablePrefix', reason: 'must be at most 24 lower-case letters, digits and underscores, starting with a letter or underscore' });
+  if (!Number.isSafeInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) issues.push({ field: 'options.maxAttempts', reason: 'must be a whole number of at least 1' });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+
+/** The unique index on `id` refused an insert: a record with that id exists (not an idempotent repeat). */
+function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string) {
+  return (error: unknown): never => {
+    if ((error as { code?: unknown } | null)?.code === '23505') {
+      throw new ConflictError('id', `a ${entity} with id "${id}" already exists`, error);
+    }
+    throw error;
+  };
+}
+
+function one<T>(rows: readonly Row[], map: (row: Row) => T): T | null {
+  const [row] = rows;
+  return row === undefined ? null : map(row);
+}
+
+/**
+ * The PostgreSQL repository. Takes the host's `pg.Pool` (use at least as many connections as
+ * the concurrency you expect); does nothing until called, and `migrate()` must have run once.
+ */
+export function postgresRepository(pool: PostgresPool, options: PostgresRepositoryOptions = {}): PostgresRepository {
+  const { schema, tablePrefix, name, preparedStatements, maxAttempts } = resolveOptions(options);
+  const qualified = (table: string) => `${quoteIdentifier(schema)}.${tablePrefix}${table}`;
+  const tables: TableNames = {
+    generations: qualified('generations'),
+    casts: qualified('casts'),
+    cooks: qualified('cooks'),
+    migrations: qualified('migrations'),
+  };
+  const statements = buildStatements(tables);
+  const executor = new Executor(pool, { preparedStatements, maxAttempts, logger: options.logger });
+  const run = (statement: Parameters<Executor['rows']>[0], values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
+
+  async function insertOnce<T extends { id: string; idempotencyKey: string | null }>(
+    entity: 'generation' | 'cast' | 'cook',
+    set: { insert: Parameters<Executor['rows']>[0]; byIdempotencyKey: Parameters<Executor['rows']>[0] },
+    record: T,
+    row: Record<string, SqlValue>,
+    fromRow: (row: Row) => T,
+  ): Promise<Insertion<T>> {
+    const [inserted] = await run(set.insert, row).catch(conflictOnId(entity, record.id));
+    if (inserted) return { created: inserted.created === true, record: fromRow(inserted) };
+    // The key was taken by a transaction that committed after the insert began: read its record.
+    const [existing] = await run(set.byIdempotencyKey, { idempotency_key: record.idempotencyKey });
+    if (!existing) throw new Error(`[genledger] [postgres] ${entity} "${record.id}" was neither inserted nor found by its idempotency key`);
+    return { created: false, record: fromRow(existing) };
+  }
+
+  function finishValues(id: string, outcome: GenerationOutcome): Record<string, SqlValue> {
+    return {
+      id,
+      status: outcome.status,
+      points_spent: outcome.pointsSpent,
+      protocol_net_points: outcome.protocolNetPoints,
+      cost_usd: outcome.costUsd,
+      response_timestamp: timestampParam(outcome.responseTimestamp),
+      only_if_updated_before: outcome.onlyIfUpdatedBefore ? timestampParam(outcome.onlyIfUpdatedBefore) : null,
+      set_response_payload: outcome.responsePayload !== undefined,
+      response_payload: jsonParam(outcome.responsePayload, 'responsePayload'),
+      artifact_urls: outcome.artifactUrls === undefined ? null : jsonParam(outcome.artifactUrls, 'artifactUrls'),
+      set_error_details: outcome.errorDetails !== undefined,
+      error_details: jsonParam(outcome.errorDetails, 'errorDetails'),
+      platform_specific_run_id: storableText(outcome.platformSpecificRunId ?? null, 'platformSpecificRunId'),
+      at: timestampParam(outcome.at),
+    };
+  }
+
+  function contributionValues(id: string, contribution: ChildContribution, at: Date): Record<string, SqlValue> {
+    const isGeneration = contribution.kind === 'generation';
+    return {
+      id,
+      kind: contribution.kind,
+      child_id: contribution.childId,
+      child_status: contribution.status,
+      points_spent: isGeneration ? contribution.pointsSpent : 0,
+      protocol_net_points: isGeneration ? contribution.protocolNetPoints : 0,
+      cost_usd: isGeneration ? contribution.costUsd : '0',
+      finished_at: timestampParam(contribution.finishedAt),
+      piece: isGeneration ? contribution.piece : null,
+      at: timestampParam(at),
+    };
+  }
+
+  const writeOf =
+    <T extends { status: string }>(fromRow: (row: Row, prefix: string) => T) =>
+    (rows: readonly Row[]): WriteResult<T> | null =>
+      one(rows, (row) => writeResultFromRow(row, fromRow));
+
+  const generationWrite = writeOf(generationFromRow);
+
+  function attachValues(id: string, attachment: { childId: string; kind: string; piece: boolean; at: Date; caps: { maxInFlight: number; maxEmbeddedIds: number } }) {
+    return {
+      id,
+      child_id: storableText(attachment.childId, 'childId'),
+      kind: attachment.kind,
+      piece: attachment.piece,
+      since: attachment.at.toISOString(),
+      at: timestampParam(attachment.at),
+      max_in_flight: attachment.caps.maxInFlight,
+      max_embedded_ids: attachment.caps.maxEmbeddedIds,
+    };
+  }
+
+  function parentStore<T extends Cast | Cook>(
+    entity: 'cast' | 'cook',
+    set: ReturnType<typeof buildStatements>['casts' | 'cooks'],
+    fromRow: (row: Row, prefix?: string) => T,
+    toRow: (record: T) => Record<string, SqlValue>,
+    aggregatesToRow: (record: T) => Record<string, SqlValue>,
+  ) {
+    const write = writeOf<T>(fromRow);
+    return {
+      async insert(record: T): Promise<Insertion<T>> {
+        return insertOnce(entity, set, record, toRow(record), (row) => fromRow(row));
+      },
+      async get(ids: readonly string[]): Promise<T[]> {
+        if (ids.length === 0) return [];
+        return (await run(set.byIds, { ids: [...ids] })).map((row) => fromRow(row));
+      },
+      async attach(id: string, attachment: Parameters<LedgerRepository['casts']['attach']>[1]) {
+        return one(await run(set.attach, attachValues(id, attachment)), (row) => ({
+          outcome: row.outcome as 'attached' | 'already-attached' | 'closed' | 'full',
+          record: fromRow(row),
+        }));
+      },
+      async detach(id: string, childId: string, at: Date) {
+        return write(await run(set.detach, { id, child_id: childId, at: timestampParam(at) }));
+      },
+      async transition(id: string, transition: ParentTransition, at: Date) {
+        return write(await run(set.transition, { id, transition, at: timestampParam(at) }));
+      },
+      async summarizeChildren(id: string, { maxEmbeddedIds }: { maxEmbeddedIds: number }) {
+        const [row] = await run(set.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
+        if (!row) throw new Error(`[genledger] [postgres] the summary of ${entity} "${id}" returned no row`);
+        return childrenSummaryFromRow(row, entity === 'cook');
+      },
+      async replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date) {
+        const values = { ...aggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
+        return one(await run(set.replaceAggregates, values), (row) => fromRow(row));
+      },
+      async findForMaintenance({ idleBefore, afterId, limit }: { idleBefore: Date; afterId?: string | undefined; limit: number }) {
+        const values = { idle_before: timestampParam(idleBefore), limit, after_id: afterId ?? null };
+        return (await run(afterId === undefined ? set.maintenance.first : set.maintenance.after, values)).map((row) => fromRow(row));
+      },
+      async applyRows(id: string, contribution: ChildContribution, at: Date) {
+        return write(await run(set.apply, contributionValues(id, contribution, at)));
+      },
+    };
+  }
+
+  const castStore = parentStore<Cast>('cast', statements.casts, castFromRow, castToRow, castAggregatesToRow);
+  const cookStore = parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow);
+  const { applyRows: applyToCast, ...castMethods } = castStore;
+  const { applyRows: applyToCook, ...cookMethods } = cookStore;
+
+  return {
+    name,
+    capabilities: { sharedAcrossProcesses: true },
+    tables,
+
+    migrate: () => runMigrations(pool, { schema, tablePrefix }),
+
+    generations: {
+      async insert(generation) {
+        return insertOnce('generation', statements.generations, generation, generationToRow(generation), (row) => generationFromRow(row));
+      },
+      async get(ids) {
+        if (ids.length === 0) return [];
+        return (await run(statements.generations.byIds, { ids: [...ids] })).map((row) => generationFromRow(row));
+      },
+      async list(query) {
+        const statement = statements.generations.list({
+          castId: query.castId !== undefined,
+          cookId: query.cookId !== undefined,
+          masterAccountId: query.masterAccountId !== undefined,
+          statuses: query.statuses !== undefined,
+          after: query.after !== undefined,
+          order: query.order,
+        });
+        const rows = await run(statement, {
+          cast_id: query.castId,
+          cook_id: query.cookId,
+          master_account_id: query.masterAccountId,
+          statuses: query.statuses === undefined ? undefined : [...query.statuses],
+          after_timestamp: query.after ? timestampParam(query.after.requestTimestamp) : undefined,
+          after_id: query.after?.id,
+          limit: query.limit,
+        });
+        return rows.map((row) => generationFromRow(row));
+      },
+      async findStale({ updatedBefore, limit }) {
+        return (await run(statements.generations.findStale, { updated_before: timestampParam(updatedBefore), limit })).map((row) => generationFromRow(row));
+      },
+      async start(id, at) {
+        return generationWrite(await run(statements.generations.start, { id, at: timestampParam(at) }));
+      },
+      async recordProgress(id, report) {
+        return generationWrite(await run(statements.generations.recordProgress, { id, progress: report.progress, at: timestampParam(report.at) }));
+      },
+      async finish(id, outcome) {
+        return generationWrite(await run(statements.generations.finish, finishValues(id, outcome)));
+      },
+      async recordDelivery(id, report) {
+        return generationWrite(
+          await run(statements.generations.recordDelivery, {
+            id,
+            outcome: report.outcome,
+            attempts: report.attempts ?? null,
+            error: storableText(report.error, 'deliveryError'),
+            at: timestampParam(report.at),
+          }),
+        );
+      },
+    },
+
+    casts: { ...castMethods, apply: (id, contribution, at) => applyToCast(id, contribution, at) },
+    cooks: { ...cookMethods, apply: (id, contribution, at) => applyToCook(id, contribution, at) },
+
+    async settleGeneration(id, outcome, at): Promise<Settlement | null> {
+      const [row] = await run(statements.settleGeneration, { ...finishValues(id, outcome), apply_at: timestampParam(at) });
+      if (!row) return null;
+      return {
+        generation: writeResultFromRow(row, generationFromRow, 'g_'),
+        cast: row.c_present === true ? writeResultFromRow(row, castFromRow, 'c_') : null,
+        cook: row.k1_present === true ? writeResultFromRow(row, cookFromRow, 'k1_') : null,
+        castPiece: row.k2_present === true ? writeResultFromRow(row, cookFromRow, 'k2_') : null,
+      };
+    },
+  } satisfies PostgresRepository;
+}

@@ -1,0 +1,170 @@
+/**
+ * The domain reducers, in SQL. Each function here returns a fragment that computes, from the row
+ * as it stands (locked by the statement that embeds it), what the reducer of the same name
+ * computes: `applyToCast`, `applyToCook`, `finishGeneration`. The statements in `statements.ts`
+ * embed them, the single port writes once, and `settleGeneration` several times in one statement,
+ * so both paths share one definition of each write.
+ *
+ * A stage is a SELECT over the previous state `p` and a contribution `c` (LEFT JOINed, so a row
+ * the contribution does not concern passes through unchanged) that yields `applies` and the new
+ * value of every column the write may change, under the column's own name. Because its output has
+ * the shape of its input, stages chain: `settleGeneration` applies a generation to a cook and then
+ * that generation's ended cast to the same cook, as two stages feeding one UPDATE.
+ */
+import type { Parameter } from './client.js';
+import { CAST_APPLY_COLUMNS, COOK_APPLY_COLUMNS } from './rows.js';
+
+/** Whether a jsonb array of open entries holds one for `childId`. */
+export function holdsEntry(list: string, childId: string): string {
+  return `(${list} @> jsonb_build_array(jsonb_build_object('id', ${childId})))`;
+}
+
+/** The jsonb array of open entries without those for `childId`, order kept. */
+export function withoutEntry(list: string, childId: string): string {
+  return `jsonb_path_query_array(${list}, '$[*] ? (@.id != $child)', jsonb_build_object('child', ${childId}))`;
+}
+
+/** A one-element jsonb array holding a new open entry. */
+export function newEntry(childId: string, kind: string, since: string): string {
+  return `jsonb_build_array(jsonb_build_object('id', ${childId}, 'kind', ${kind}, 'since', ${since}))`;
+}
+
+/** `elapsedMs(from, to)`: whole milliseconds, never negative. Exact: `extract(epoch ...)` is numeric. */
+export function elapsedMs(from: string, to: string): string {
+  return `greatest(0, round((extract(epoch FROM ${to}) - extract(epoch FROM ${from})) * 1000))::bigint`;
+}
+
+/**
+ * Columns of a contribution relation, as the stages read them: `kind` ('generation' | 'cast'),
+ * `child_id`, `status`, `points_spent`, `protocol_net_points`, `cost_usd`, `finished_at`, `piece`.
+ */
+export function contributionFromParameters(param: Parameter): string {
+  return `SELECT ${param('kind', 'text')} AS kind, ${param('child_id', 'text')} AS child_id, ${param('child_status', 'text')} AS status,
+    ${param('points_spent', 'bigint')} AS points_spent, ${param('protocol_net_points', 'bigint')} AS protocol_net_points,
+    ${param('cost_usd', 'numeric')} AS cost_usd, ${param('finished_at', 'timestamptz')} AS finished_at, ${param('piece', 'boolean')} AS piece`;
+}
+
+/**
+ * `applyToCast`: a finished step lands once, only while its entry is open, and the entry leaves in
+ * the same write. Money always lands; the status moves only while the cast runs
+ * (`castStatusAfterStep`), and `completedAt`/`durationMs` are set when this write ends it.
+ */
+export function applyToCastStage(previous: string, contribution: string, joinOn: string, at: string): string {
+  return `
+    SELECT p.id, p.status AS previous_status, f.applies,
+      n.status,
+      p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
+      p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
+      p.outcome_cancelled_by_user + (f.applies AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+      p.outcome_timeout + (f.applies AND c.status = 'timeout')::int AS outcome_timeout,
+      CASE WHEN f.applies THEN ${withoutEntry('p.open_steps', 'c.child_id')} ELSE p.open_steps END AS open_steps,
+      p.in_flight_count - f.applies::int AS in_flight_count,
+      p.points_spent + CASE WHEN f.applies THEN c.points_spent ELSE 0 END AS points_spent,
+      p.protocol_net_points + CASE WHEN f.applies THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+      CASE WHEN f.applies THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+      CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
+      CASE WHEN e.ends THEN ${elapsedMs('p.started_at', 'c.finished_at')} ELSE p.duration_ms END AS duration_ms,
+      p.version + f.applies::int AS version,
+      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
+    FROM ${previous} AS p
+    LEFT JOIN ${contribution} AS c ON ${joinOn}
+    CROSS JOIN LATERAL (SELECT coalesce(${holdsEntry('p.open_steps', 'c.child_id')}, false) AS applies) AS f
+    CROSS JOIN LATERAL (
+      SELECT CASE
+        WHEN NOT f.applies OR p.status <> 'running' THEN p.status
+        WHEN c.status IN ('failed', 'timeout') THEN 'failed'
+        WHEN c.status = 'cancelled_by_user' THEN 'cancelled'
+        WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
+        ELSE 'running'
+      END AS status
+    ) AS n
+    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e`;
+}
+
+/** The columns {@link applyToCastStage} computes, for `UPDATE ... SET column = stage.column`. */
+export const CAST_APPLY_STAGE_COLUMNS: readonly string[] = CAST_APPLY_COLUMNS.map((column) => column.name);
+
+/**
+ * `applyToCook`: a generation is gated by the open-generations set and adds its money and outcome
+ * (and, if it is a piece still open, closes the piece); a cast is gated by the open-pieces set and
+ * moves only the piece counts. The cook completes in the same write once it has its supply and
+ * nothing is in flight (`cookReachedSupply`), from `running` or `paused`.
+ *
+ * Passes `id`, `target_supply` and `started_at` through, so a stage can feed the next.
+ */
+export function applyToCookStage(previous: string, contribution: string, joinOn: string, at: string): string {
+  return `
+    SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
+      CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
+      p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
+      p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
+      p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+      p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
+      p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
+      p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+      CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+      CASE WHEN f.adds_money THEN ${withoutEntry('p.open_generations', 'c.child_id')} ELSE p.open_generations END AS open_generations,
+      CASE WHEN f.closes_piece THEN ${withoutEntry('p.open_pieces', 'c.child_id')} ELSE p.open_pieces END AS open_pieces,
+      n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
+      CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
+      CASE WHEN d.completes THEN ${elapsedMs('p.started_at', 'c.finished_at')} ELSE p.duration_ms END AS duration_ms,
+      p.version + f.applies::int AS version,
+      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
+    FROM ${previous} AS p
+    LEFT JOIN ${contribution} AS c ON ${joinOn}
+    CROSS JOIN LATERAL (
+      SELECT coalesce(CASE WHEN c.kind = 'generation' THEN ${holdsEntry('p.open_generations', 'c.child_id')}
+                           ELSE ${holdsEntry('p.open_pieces', 'c.child_id')} END, false) AS applies
+    ) AS g
+    CROSS JOIN LATERAL (
+      SELECT g.applies,
+        g.applies AND c.kind = 'generation' AS adds_money,
+        g.applies AND (c.kind = 'cast' OR coalesce(c.piece AND ${holdsEntry('p.open_pieces', 'c.child_id')}, false)) AS closes_piece
+    ) AS f
+    CROSS JOIN LATERAL (
+      SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
+        p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
+        p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
+        p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+    ) AS n
+    CROSS JOIN LATERAL (
+      SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+    ) AS d`;
+}
+
+/** The columns {@link applyToCookStage} computes. */
+export const COOK_APPLY_STAGE_COLUMNS: readonly string[] = COOK_APPLY_COLUMNS.map((column) => column.name);
+
+/** `SET a = source.a, b = source.b, ...` */
+export function assignFrom(source: string, columnNames: readonly string[]): string {
+  return columnNames.map((name) => `${name} = ${source}.${name}`).join(',\n      ');
+}
+
+/**
+ * `finishGeneration`: the terminal transition, only from `pending`/`processing` (and, for the
+ * sweeper, only if nothing was written since its cut-off). Sets the status and every derived figure
+ * once: `durationMs` from the stored `requestTimestamp`, progress 1 on success, payloads and urls
+ * only when given. `old` is the locked row.
+ */
+export function finishGeneration(old: string, param: Parameter): { readonly gate: string; readonly assignments: string } {
+  const status = param('status', 'text');
+  const responseTimestamp = param('response_timestamp', 'timestamptz');
+  const cutoff = param('only_if_updated_before', 'timestamptz');
+  return {
+    gate: `${old}.status IN ('pending', 'processing') AND (${cutoff} IS NULL OR ${old}.updated_at < ${cutoff})`,
+    assignments: `
+      status = ${status},
+      points_spent = ${param('points_spent', 'bigint')},
+      protocol_net_points = ${param('protocol_net_points', 'bigint')},
+      cost_usd = ${param('cost_usd', 'numeric')},
+      response_timestamp = ${responseTimestamp},
+      duration_ms = ${elapsedMs(`${old}.request_timestamp`, responseTimestamp)},
+      progress = CASE WHEN ${status} = 'success' THEN 1 ELSE ${old}.progress END,
+      response_payload = CASE WHEN ${param('set_response_payload', 'boolean')} THEN ${param('response_payload', 'jsonb')} ELSE ${old}.response_payload END,
+      artifact_urls = coalesce(${param('artifact_urls', 'jsonb')}, ${old}.artifact_urls),
+      error_details = CASE WHEN ${param('set_error_details', 'boolean')} THEN ${param('error_details', 'jsonb')} ELSE ${old}.error_details END,
+      platform_specific_run_id = coalesce(${param('platform_specific_run_id', 'text')}, ${old}.platform_specific_run_id),
+      version = ${old}.version + 1,
+      updated_at = ${param('at', 'timestamptz')}`,
+  };
+}

@@ -1,0 +1,510 @@
+/**
+ * Every statement the adapter sends, built once per repository from its table names.
+ *
+ * Each port write is ONE statement on one row, shaped the same way:
+ *
+ * ```sql
+ * WITH old AS (SELECT * FROM t WHERE id = $id FOR UPDATE),         -- lock the row, read its latest version
+ *      written AS (UPDATE t SET ... FROM old WHERE t.id = old.id AND <gate> RETURNING t.*)
+ * SELECT true, old.status, written.* FROM written, old             -- changed: the row as written
+ * UNION ALL
+ * SELECT false, old.status, old.* FROM old WHERE NOT EXISTS (SELECT FROM written)  -- unchanged: as it stands
+ * ```
+ *
+ * The gate (the reducer's "if ... return unchanged") is in the WHERE clause, the new values (the
+ * reducer's body) in SET, the status rules in CASE expressions, and `old.status` is the status
+ * before the write (`WriteResult.previousStatus`). Zero rows means the record does not exist.
+ * Because `old` locks the row first, the UPDATE works on the newest version even under contention,
+ * and a repeated write finds its gate closed: nothing counts twice.
+ */
+import { defineStatement, type Parameter, type Statement } from './client.js';
+import {
+  CAST_COLUMNS,
+  COOK_COLUMNS,
+  COOK_APPLY_COLUMNS,
+  GENERATION_COLUMNS,
+  CAST_AGGREGATE_COLUMNS,
+  COOK_AGGREGATE_COLUMNS,
+  epochMs,
+  selectList,
+  type Column,
+} from './rows.js';
+import {
+  applyToCastStage,
+  applyToCookStage,
+  assignFrom,
+  CAST_APPLY_STAGE_COLUMNS,
+  contributionFromParameters,
+  COOK_APPLY_STAGE_COLUMNS,
+  elapsedMs,
+  finishGeneration,
+  holdsEntry,
+  newEntry,
+  withoutEntry,
+} from './rollup-sql.js';
+
+/** Fully qualified table names, ready to splice into SQL. */
+export interface TableNames {
+  readonly generations: string;
+  readonly casts: string;
+  readonly cooks: string;
+  readonly migrations: string;
+}
+
+const OPEN_GENERATION = `('pending', 'processing')`;
+
+/** The `old` CTE: the row, locked, at its newest committed version. */
+function lockedRow(table: string, param: Parameter): string {
+  return `old AS (SELECT * FROM ${table} WHERE id = ${param('id', 'text')} FOR UPDATE)`;
+}
+
+/** The final SELECT of a conditional write: the written row, or the row as it stands. */
+function writeResult(columns: readonly Column[], extra: { changed?: string; unchanged?: string } = {}): string {
+  return `
+    SELECT true AS changed, old.status AS previous_status${extra.changed ? `, ${extra.changed}` : ''}, ${selectList('written', columns)}
+    FROM written CROSS JOIN old
+    UNION ALL
+    SELECT false AS changed, old.status AS previous_status${extra.unchanged ? `, ${extra.unchanged}` : ''}, ${selectList('old', columns)}
+    FROM old WHERE NOT EXISTS (SELECT 1 FROM written)`;
+}
+
+/** One conditional write on one row, with the gate and the assignments over `old`. */
+function conditionalWrite(label: string, table: string, columns: readonly Column[], body: (param: Parameter) => { gate: string; assignments: string; from?: string }): Statement {
+  return defineStatement(label, (param) => {
+    const lock = lockedRow(table, param);
+    const { gate, assignments, from } = body(param);
+    return `
+      WITH ${lock},
+      written AS (
+        UPDATE ${table} AS t SET ${assignments}
+        FROM old${from ? ` ${from}` : ''}
+        WHERE t.id = old.id AND (${gate})
+        RETURNING t.*
+      )
+      ${writeResult(columns)}`;
+  });
+}
+
+function insertStatement(label: string, table: string, columns: readonly Column[]): Statement {
+  return defineStatement(label, (param) => {
+    const values = columns.map((column) => param(column.name, column.type)).join(', ');
+    // A key already used returns the first record and writes nothing: the unique index makes the
+    // check and the write one atomic step. A key taken by a transaction that committed after this
+    // statement began is not visible here; the caller reads it with `selectByIdempotencyKey`.
+    return `
+      WITH inserted AS (
+        INSERT INTO ${table} (${columns.map((column) => column.name).join(', ')})
+        VALUES (${values})
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING *
+      )
+      SELECT true AS created, ${selectList('inserted', columns)} FROM inserted
+      UNION ALL
+      SELECT false AS created, ${selectList('existing', columns)} FROM ${table} AS existing
+      WHERE existing.idempotency_key = ${param('idempotency_key', 'text')} AND NOT EXISTS (SELECT 1 FROM inserted)`;
+  });
+}
+
+function selectStatements(label: string, table: string, columns: readonly Column[]) {
+  return {
+    byIds: defineStatement(`${label}_get`, (param) => `SELECT ${selectList('t', columns)} FROM ${table} AS t WHERE t.id = ANY(${param('ids', 'text[]')})`),
+    byIdempotencyKey: defineStatement(
+      `${label}_by_key`,
+      (param) => `SELECT false AS created, ${selectList('t', columns)} FROM ${table} AS t WHERE t.idempotency_key = ${param('idempotency_key', 'text')}`,
+    ),
+  };
+}
+
+function replaceAggregatesStatement(label: string, table: string, columns: readonly Column[], aggregates: readonly Column[]): Statement {
+  return defineStatement(label, (param) => {
+    const expected = param('expected_version', 'integer');
+    const assignments = aggregates
+      .filter((column) => column.name !== 'version')
+      .map((column) => `${column.name} = ${param(column.name, column.type)}`)
+      .join(', ');
+    return `
+      UPDATE ${table} AS t SET ${assignments}, version = ${expected} + 1
+      WHERE t.id = ${param('id', 'text')} AND t.version = ${expected}
+      RETURNING ${selectList('t', columns)}`;
+  });
+}
+
+/** Parents maintenance must visit: open entries in any status, or running, idle and empty. */
+function maintenanceStatements(label: string, table: string, columns: readonly Column[], hasOpenEntries: string) {
+  const build = (paged: boolean) =>
+    defineStatement(`${label}_maintenance${paged ? '_after' : ''}`, (param) => `
+      SELECT ${selectList('t', columns)} FROM ${table} AS t
+      WHERE (t.status = 'running' OR ${hasOpenEntries})
+        AND (${hasOpenEntries} OR (t.status = 'running' AND t.in_flight_count = 0 AND t.updated_at < ${param('idle_before', 'timestamptz')}))
+        ${paged ? `AND t.id > ${param('after_id', 'text')}` : ''}
+      ORDER BY t.id
+      LIMIT ${param('limit', 'integer')}`);
+  return { first: build(false), after: build(true) };
+}
+
+export interface GenerationListShape {
+  readonly castId: boolean;
+  readonly cookId: boolean;
+  readonly masterAccountId: boolean;
+  readonly statuses: boolean;
+  readonly after: boolean;
+  readonly order: 'asc' | 'desc';
+}
+
+export function buildStatements(tables: TableNames) {
+  const { generations: G, casts: C, cooks: K } = tables;
+
+  const listCache = new Map<string, Statement>();
+  /** One statement per combination of filters, so each uses its own index. */
+  function listGenerations(shape: GenerationListShape): Statement {
+    const key = JSON.stringify(shape);
+    let statement = listCache.get(key);
+    if (!statement) {
+      statement = defineStatement(`generations_list`, (param) => {
+        const conditions: string[] = [];
+        if (shape.castId) conditions.push(`t.cast_id = ${param('cast_id', 'text')}`);
+        if (shape.cookId) conditions.push(`t.cook_id = ${param('cook_id', 'text')}`);
+        if (shape.masterAccountId) conditions.push(`t.master_account_id = ${param('master_account_id', 'text')}`);
+        if (shape.statuses) conditions.push(`t.status = ANY(${param('statuses', 'text[]')})`);
+        const direction = shape.order === 'asc' ? 'ASC' : 'DESC';
+        if (shape.after) {
+          conditions.push(`(t.request_timestamp, t.id) ${shape.order === 'asc' ? '>' : '<'} (${param('after_timestamp', 'timestamptz')}, ${param('after_id', 'text')})`);
+        }
+        return `
+          SELECT ${selectList('t', GENERATION_COLUMNS)} FROM ${G} AS t
+          ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+          ORDER BY t.request_timestamp ${direction}, t.id ${direction}
+          LIMIT ${param('limit', 'integer')}`;
+      });
+      listCache.set(key, statement);
+    }
+    return statement;
+  }
+
+  const generations = {
+    insert: insertStatement('generations_insert', G, GENERATION_COLUMNS),
+    ...selectStatements('generations', G, GENERATION_COLUMNS),
+    list: listGenerations,
+    findStale: defineStatement('generations_stale', (param) => `
+      SELECT ${selectList('t', GENERATION_COLUMNS)} FROM ${G} AS t
+      WHERE t.status IN ${OPEN_GENERATION} AND t.updated_at < ${param('updated_before', 'timestamptz')}
+      ORDER BY t.updated_at, t.id
+      LIMIT ${param('limit', 'integer')}`),
+    // startGeneration: pending -> processing.
+    start: conditionalWrite('generations_start', G, GENERATION_COLUMNS, (param) => ({
+      gate: `old.status = 'pending'`,
+      assignments: `status = 'processing', started_at = ${param('at', 'timestamptz')}, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
+    })),
+    // recordGenerationProgress: forward only, while open; starts a pending generation.
+    recordProgress: conditionalWrite('generations_progress', G, GENERATION_COLUMNS, (param) => ({
+      gate: `old.status IN ${OPEN_GENERATION} AND ${param('progress', 'double precision')} >= old.progress`,
+      assignments: `status = 'processing', started_at = coalesce(old.started_at, ${param('at', 'timestamptz')}),
+        progress = ${param('progress', 'double precision')}, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
+    })),
+    finish: conditionalWrite('generations_finish', G, GENERATION_COLUMNS, (param) => finishGeneration('old', param)),
+    // recordGenerationDelivery (checkDelivery): finished, with someone to notify, not yet recorded.
+    recordDelivery: conditionalWrite('generations_delivery', G, GENERATION_COLUMNS, (param) => ({
+      gate: `old.status NOT IN ${OPEN_GENERATION} AND old.delivery_status = 'pending'`,
+      assignments: `delivery_status = ${param('outcome', 'text')},
+        delivery_attempts = coalesce(${param('attempts', 'integer')}, old.delivery_attempts + 1),
+        delivery_timestamp = ${param('at', 'timestamptz')}, delivery_error = ${param('error', 'text')},
+        version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
+    })),
+  };
+
+  const casts = {
+    insert: insertStatement('casts_insert', C, CAST_COLUMNS),
+    ...selectStatements('casts', C, CAST_COLUMNS),
+    // attachToCast: not yet open, cast running, room under the in-flight cap.
+    attach: defineStatement('casts_attach', (param) => {
+      const child = param('child_id', 'text');
+      const at = param('at', 'timestamptz');
+      return `
+        WITH ${lockedRow(C, param)},
+        written AS (
+          UPDATE ${C} AS t SET
+            open_steps = old.open_steps || ${newEntry(child, param('kind', 'text'), param('since', 'text'))},
+            step_generation_ids = CASE WHEN jsonb_array_length(old.step_generation_ids) < ${param('max_embedded_ids', 'integer')}
+              THEN old.step_generation_ids || jsonb_build_array(${child}) ELSE old.step_generation_ids END,
+            in_flight_count = old.in_flight_count + 1,
+            version = old.version + 1, updated_at = ${at}
+          FROM old
+          WHERE t.id = old.id AND NOT ${holdsEntry('old.open_steps', child)} AND old.status = 'running'
+            AND old.in_flight_count < ${param('max_in_flight', 'integer')}
+          RETURNING t.*
+        )
+        ${writeResult(CAST_COLUMNS, {
+          changed: `'attached' AS outcome`,
+          unchanged: `CASE WHEN ${holdsEntry('old.open_steps', child)} THEN 'already-attached' WHEN old.status <> 'running' THEN 'closed' ELSE 'full' END AS outcome`,
+        })}`;
+    }),
+    // detachFromCast: forget an open step that was never stored.
+    detach: conditionalWrite('casts_detach', C, CAST_COLUMNS, (param) => {
+      const child = param('child_id', 'text');
+      return {
+        gate: holdsEntry('old.open_steps', child),
+        assignments: `open_steps = ${withoutEntry('old.open_steps', child)}, step_generation_ids = old.step_generation_ids - ${child},
+          in_flight_count = old.in_flight_count - 1, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
+      };
+    }),
+    apply: defineStatement('casts_apply', (param) => `
+      WITH ${lockedRow(C, param)},
+      contribution AS (${contributionFromParameters(param)}),
+      next AS (${applyToCastStage('old', 'contribution', 'true', param('at', 'timestamptz'))}),
+      written AS (
+        UPDATE ${C} AS t SET ${assignFrom('next', CAST_APPLY_STAGE_COLUMNS)}
+        FROM next WHERE t.id = next.id AND next.applies
+        RETURNING t.*
+      )
+      ${writeResult(CAST_COLUMNS)}`),
+    // transitionCast: only a running cast moves; expire needs nothing in flight.
+    transition: conditionalWrite('casts_transition', C, CAST_COLUMNS, (param) => {
+      const transition = param('transition', 'text');
+      const at = param('at', 'timestamptz');
+      return {
+        from: `CROSS JOIN LATERAL (
+          SELECT CASE
+            WHEN old.status <> 'running' THEN NULL
+            WHEN ${transition} = 'finish' THEN 'completed'
+            WHEN ${transition} = 'cancel' THEN 'cancelled'
+            WHEN ${transition} = 'expire' AND old.in_flight_count = 0 THEN CASE WHEN old.total_steps IS NULL THEN 'completed' ELSE 'failed' END
+          END AS status
+        ) AS next`,
+        gate: `next.status IS NOT NULL`,
+        assignments: `status = next.status, completed_at = ${at}, duration_ms = ${elapsedMs('old.started_at', at)},
+          version = old.version + 1, updated_at = ${at}`,
+      };
+    }),
+    replaceAggregates: replaceAggregatesStatement('casts_replace', C, CAST_COLUMNS, CAST_AGGREGATE_COLUMNS),
+    maintenance: maintenanceStatements('casts', C, CAST_COLUMNS, `t.open_steps <> '[]'::jsonb`),
+    summarize: defineStatement('casts_summary', (param) => summarizeGenerations(G, 'cast_id', param, { pieces: false })),
+  };
+
+  const cooks = {
+    insert: insertStatement('cooks_insert', K, COOK_COLUMNS),
+    ...selectStatements('cooks', K, COOK_COLUMNS),
+    // attachToCook: new pieces need a running cook and room under the in-flight cap; a step of a
+    // cast piece needs an open (running or paused) cook and is capped by generations in flight.
+    attach: defineStatement('cooks_attach', (param) => {
+      const child = param('child_id', 'text');
+      const kind = param('kind', 'text');
+      const piece = param('piece', 'boolean');
+      const maxEmbeddedIds = param('max_embedded_ids', 'integer');
+      const at = param('at', 'timestamptz');
+      const entry = newEntry(child, kind, param('since', 'text'));
+      const alreadyOpen = `CASE WHEN ${piece} THEN ${holdsEntry('old.open_pieces', child)} ELSE ${holdsEntry('old.open_generations', child)} END`;
+      const accepts = `CASE WHEN ${piece} THEN old.status = 'running' ELSE old.status IN ('running', 'paused') END`;
+      return `
+        WITH ${lockedRow(K, param)},
+        written AS (
+          UPDATE ${K} AS t SET
+            open_pieces = CASE WHEN ${piece} THEN old.open_pieces || ${entry} ELSE old.open_pieces END,
+            open_generations = CASE WHEN ${kind} = 'generation' THEN old.open_generations || ${entry} ELSE old.open_generations END,
+            generation_ids = CASE WHEN ${kind} = 'generation' AND jsonb_array_length(old.generation_ids) < ${maxEmbeddedIds}
+              THEN old.generation_ids || jsonb_build_array(${child}) ELSE old.generation_ids END,
+            cast_ids = CASE WHEN ${kind} <> 'generation' AND jsonb_array_length(old.cast_ids) < ${maxEmbeddedIds}
+              THEN old.cast_ids || jsonb_build_array(${child}) ELSE old.cast_ids END,
+            in_flight_count = old.in_flight_count + ${piece}::int,
+            version = old.version + 1, updated_at = ${at}
+          FROM old
+          WHERE t.id = old.id AND NOT (${alreadyOpen}) AND (${accepts})
+            AND CASE WHEN ${piece} THEN old.in_flight_count ELSE jsonb_array_length(old.open_generations) END < ${param('max_in_flight', 'integer')}
+          RETURNING t.*
+        )
+        ${writeResult(COOK_COLUMNS, {
+          changed: `'attached' AS outcome`,
+          unchanged: `CASE WHEN ${alreadyOpen} THEN 'already-attached' WHEN NOT (${accepts}) THEN 'closed' ELSE 'full' END AS outcome`,
+        })}`;
+    }),
+    // detachFromCook: forget a child never stored; completes the cook if that was all it waited for.
+    detach: conditionalWrite('cooks_detach', K, COOK_COLUMNS, (param) => {
+      const child = param('child_id', 'text');
+      const at = param('at', 'timestamptz');
+      return {
+        from: `CROSS JOIN LATERAL (SELECT ${holdsEntry('old.open_pieces', child)} AS was_piece, ${holdsEntry('old.open_generations', child)} AS was_generation) AS w
+          CROSS JOIN LATERAL (SELECT old.in_flight_count - w.was_piece::int AS in_flight_count) AS n
+          CROSS JOIN LATERAL (
+            SELECT w.was_piece AND old.status IN ('running', 'paused') AND old.generated_count >= old.target_supply AND n.in_flight_count = 0 AS completes
+          ) AS d`,
+        gate: `w.was_piece OR w.was_generation`,
+        assignments: `
+          status = CASE WHEN d.completes THEN 'completed' ELSE old.status END,
+          completed_at = CASE WHEN d.completes THEN ${at} ELSE old.completed_at END,
+          duration_ms = CASE WHEN d.completes THEN ${elapsedMs('old.started_at', at)} ELSE old.duration_ms END,
+          open_pieces = ${withoutEntry('old.open_pieces', child)},
+          open_generations = ${withoutEntry('old.open_generations', child)},
+          generation_ids = old.generation_ids - ${child},
+          cast_ids = old.cast_ids - ${child},
+          in_flight_count = n.in_flight_count,
+          version = old.version + 1, updated_at = ${at}`,
+      };
+    }),
+    apply: defineStatement('cooks_apply', (param) => `
+      WITH ${lockedRow(K, param)},
+      contribution AS (${contributionFromParameters(param)}),
+      next AS (${applyToCookStage('old', 'contribution', 'true', param('at', 'timestamptz'))}),
+      written AS (
+        UPDATE ${K} AS t SET ${assignFrom('next', COOK_APPLY_STAGE_COLUMNS)}
+        FROM next WHERE t.id = next.id AND next.applies
+        RETURNING t.*
+      )
+      ${writeResult(COOK_COLUMNS)}`),
+    // transitionCook: finish/cancel from running|paused, pause from running, resume from paused,
+    // expire a running cook with nothing in flight (finished as by `finish`).
+    transition: conditionalWrite('cooks_transition', K, COOK_COLUMNS, (param) => {
+      const transition = param('transition', 'text');
+      const at = param('at', 'timestamptz');
+      const finished = `CASE WHEN old.generated_count > 0 THEN 'completed' ELSE 'failed' END`;
+      return {
+        from: `CROSS JOIN LATERAL (
+          SELECT CASE
+            WHEN ${transition} = 'finish' AND old.status IN ('running', 'paused') THEN ${finished}
+            WHEN ${transition} = 'cancel' AND old.status IN ('running', 'paused') THEN 'cancelled'
+            WHEN ${transition} = 'pause' AND old.status = 'running' THEN 'paused'
+            WHEN ${transition} = 'resume' AND old.status = 'paused' THEN 'running'
+            WHEN ${transition} = 'expire' AND old.status = 'running' AND old.in_flight_count = 0 THEN ${finished}
+          END AS status
+        ) AS next
+        CROSS JOIN LATERAL (SELECT next.status IN ('completed', 'failed', 'cancelled') AS ends) AS e`,
+        gate: `next.status IS NOT NULL`,
+        assignments: `status = next.status,
+          completed_at = CASE WHEN e.ends THEN ${at} ELSE old.completed_at END,
+          duration_ms = CASE WHEN e.ends THEN ${elapsedMs('old.started_at', at)} ELSE old.duration_ms END,
+          version = old.version + 1, updated_at = ${at}`,
+      };
+    }),
+    replaceAggregates: replaceAggregatesStatement('cooks_replace', K, COOK_COLUMNS, COOK_AGGREGATE_COLUMNS),
+    maintenance: maintenanceStatements('cooks', K, COOK_COLUMNS, `(t.open_pieces <> '[]'::jsonb OR t.open_generations <> '[]'::jsonb)`),
+    summarize: defineStatement('cooks_summary', (param) => `
+      SELECT generations.*, pieces.*
+      FROM (${summarizeGenerations(G, 'cook_id', param, { pieces: true })}) AS generations
+      CROSS JOIN (
+        SELECT
+          count(*) FILTER (WHERE c.status = 'completed') AS casts_completed,
+          count(*) FILTER (WHERE c.status = 'failed') AS casts_failed,
+          count(*) FILTER (WHERE c.status NOT IN ('running', 'completed', 'failed')) AS casts_cancelled,
+          ${epochMs(`max(c.completed_at) FILTER (WHERE c.status <> 'running')`)} AS casts_last_finished_at,
+          coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'since', ${epochMs('c.started_at')}) ORDER BY c.started_at, c.id)
+            FILTER (WHERE c.status = 'running'), '[]'::jsonb) AS casts_unfinished,
+          (SELECT coalesce(jsonb_agg(first.id ORDER BY first.started_at, first.id), '[]'::jsonb)
+             FROM (SELECT f.id, f.started_at FROM ${C} AS f WHERE f.cook_id = ${param('parent_id', 'text')}
+                   ORDER BY f.started_at, f.id LIMIT ${param('max_embedded_ids', 'integer')}) AS first) AS casts_first_ids
+        FROM ${C} AS c WHERE c.cook_id = ${param('parent_id', 'text')}
+      ) AS pieces`),
+  };
+
+  /**
+   * `finish`, then the applies it feeds, as ONE statement. The locks are taken in the order the
+   * data flows, which is the same for every caller: the generation (`gen_old`), then its cast
+   * (`cast_old`, whose id comes from the finished generation), then its cook(s) (`cook_old`, in id
+   * order, whose ids come from the generation and from the cast after its apply). No statement
+   * locks a cast before a generation or a cook before a cast, so settlements cannot deadlock each
+   * other. The cook takes the generation (stage one) and then, if the cast has ended, the cast
+   * piece (stage two) in one UPDATE, since one statement cannot update a row twice.
+   */
+  const settleGeneration = defineStatement('settle_generation', (param) => {
+    const finish = finishGeneration('old', param);
+    const at = param('apply_at', 'timestamptz');
+    const cookStage = (stage: string, base: string, prefix: string) =>
+      COOK_COLUMNS.map((column) =>
+        (COOK_APPLY_COLUMNS.some((changed) => changed.name === column.name) ? selectList(stage, [column], prefix) : selectList(base, [column], prefix)),
+      ).join(', ');
+    return `
+      WITH gen_old AS (SELECT * FROM ${G} WHERE id = ${param('id', 'text')} FOR UPDATE),
+      gen_written AS (
+        UPDATE ${G} AS t SET ${finish.assignments}
+        FROM gen_old AS old
+        WHERE t.id = old.id AND (${finish.gate})
+        RETURNING t.*
+      ),
+      gen AS (
+        SELECT true AS changed, w.* FROM gen_written AS w
+        UNION ALL
+        SELECT false AS changed, o.* FROM gen_old AS o WHERE NOT EXISTS (SELECT 1 FROM gen_written)
+      ),
+      contribution AS (
+        SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
+          g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
+        FROM gen AS g WHERE g.status NOT IN ${OPEN_GENERATION}
+      ),
+      cast_old AS (SELECT * FROM ${C} WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
+      cast_next AS (${applyToCastStage('cast_old', 'contribution', 'c.cast_id = p.id', at)}),
+      cast_written AS (
+        UPDATE ${C} AS t SET ${assignFrom('s', CAST_APPLY_STAGE_COLUMNS)}
+        FROM cast_next AS s WHERE t.id = s.id AND s.applies
+        RETURNING t.*
+      ),
+      cast_now AS (
+        SELECT w.* FROM cast_written AS w
+        UNION ALL
+        SELECT o.* FROM cast_old AS o WHERE NOT EXISTS (SELECT 1 FROM cast_written)
+      ),
+      piece AS (
+        SELECT 'cast'::text AS kind, n.id AS child_id, n.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+          0::numeric AS cost_usd, n.completed_at AS finished_at, NULL::boolean AS piece, n.cook_id
+        FROM cast_now AS n WHERE n.status <> 'running' AND n.cook_id IS NOT NULL
+      ),
+      cook_old AS (
+        SELECT * FROM ${K}
+        WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
+        ORDER BY id FOR UPDATE
+      ),
+      cook_first AS (${applyToCookStage('cook_old', 'contribution', 'c.cook_id = p.id', at)}),
+      cook_second AS (${applyToCookStage('cook_first', 'piece', 'c.cook_id = p.id', at)}),
+      cook_written AS (
+        UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
+        FROM cook_second AS s JOIN cook_old AS o ON o.id = s.id
+        WHERE t.id = s.id AND s.version <> o.version
+        RETURNING t.id
+      )
+      SELECT
+        g.changed AS g_changed, go.status AS g_previous_status, ${selectList('g', GENERATION_COLUMNS, 'g_')},
+        cn.id IS NOT NULL AS c_present, cs.applies AS c_changed, co.status AS c_previous_status, ${selectList('cn', CAST_COLUMNS, 'c_')},
+        k1.id IS NOT NULL AS k1_present, k1.applies AS k1_changed, k1.previous_status AS k1_previous_status, ${cookStage('k1', 'ko1', 'k1_')},
+        k2.id IS NOT NULL AS k2_present, k2.applies AS k2_changed, k2.previous_status AS k2_previous_status, ${cookStage('k2', 'ko2', 'k2_')}
+      FROM gen AS g
+      CROSS JOIN gen_old AS go
+      LEFT JOIN contribution AS ct ON true
+      LEFT JOIN cast_old AS co ON true
+      LEFT JOIN cast_next AS cs ON true
+      LEFT JOIN cast_now AS cn ON true
+      LEFT JOIN piece AS pc ON true
+      LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
+      LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
+      LEFT JOIN cook_second AS k2 ON k2.id = pc.cook_id
+      LEFT JOIN cook_old AS ko2 ON ko2.id = pc.cook_id`;
+  });
+
+  return { generations, casts, cooks, settleGeneration };
+}
+
+/**
+ * Sums the generations below one parent, as stored: per-outcome counts, points and exact money of
+ * the finished ones (and, for a cook, of those that are pieces), the unfinished ones, and the first
+ * ids by (request time, id).
+ */
+function summarizeGenerations(G: string, link: 'cast_id' | 'cook_id', param: Parameter, { pieces }: { pieces: boolean }): string {
+  const parent = param('parent_id', 'text');
+  const finished = `g.status NOT IN ${OPEN_GENERATION}`;
+  const isPiece = pieces ? 'g.cast_id IS NULL' : 'false';
+  return `
+    SELECT
+      count(*) FILTER (WHERE g.status = 'success') AS success,
+      count(*) FILTER (WHERE g.status = 'failed') AS failed,
+      count(*) FILTER (WHERE g.status = 'cancelled_by_user') AS cancelled_by_user,
+      count(*) FILTER (WHERE g.status = 'timeout') AS timeout,
+      count(*) FILTER (WHERE g.status = 'success' AND ${isPiece}) AS piece_success,
+      count(*) FILTER (WHERE g.status = 'failed' AND ${isPiece}) AS piece_failed,
+      count(*) FILTER (WHERE g.status = 'cancelled_by_user' AND ${isPiece}) AS piece_cancelled_by_user,
+      count(*) FILTER (WHERE g.status = 'timeout' AND ${isPiece}) AS piece_timeout,
+      coalesce(sum(g.points_spent) FILTER (WHERE ${finished}), 0) AS points_spent,
+      coalesce(sum(g.protocol_net_points) FILTER (WHERE ${finished}), 0) AS protocol_net_points,
+      coalesce(sum(g.cost_usd) FILTER (WHERE ${finished}), 0)::text AS cost_usd,
+      ${epochMs(`max(g.response_timestamp) FILTER (WHERE ${finished})`)} AS last_finished_at,
+      coalesce(jsonb_agg(jsonb_build_object('id', g.id, 'since', ${epochMs('g.request_timestamp')}, 'piece', ${isPiece}) ORDER BY g.request_timestamp, g.id)
+        FILTER (WHERE NOT (${finished})), '[]'::jsonb) AS unfinished,
+      (SELECT coalesce(jsonb_agg(first.id ORDER BY first.request_timestamp, first.id), '[]'::jsonb)
+         FROM (SELECT f.id, f.request_timestamp FROM ${G} AS f WHERE f.${link} = ${parent}
+               ORDER BY f.request_timestamp, f.id LIMIT ${param('max_embedded_ids', 'integer')}) AS first) AS first_ids
+    FROM ${G} AS g WHERE g.${link} = ${parent}`;
+}
