@@ -339,7 +339,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
         return generationWrite(await run(statements.generations.start, { id, at: timestampParam(at) }));
       },
       async recordProgress(id, report) {
-        return generationWrite(await run(statements.generations.recordProgress, { id, progress: report.progress, at: timestampParam(report.at) }));
+        return generationWrite(await run(statements.generations.recordProgress, { id, progress: String(report.progress), at: timestampParam(report.at) }));
       },
       async finish(id, outcome) {
         return generationWrite(await run(statements.generations.finish, finishValues(id, outcome)));

@@ -22,7 +22,7 @@ import type { WriteResult } from '../../src/domain/rollup/write-result.js';
 import { ValidationError } from '../../src/errors.js';
 
 /** The SQL types genledger's columns use. */
-export type SqlType = 'text' | 'integer' | 'bigint' | 'double precision' | 'numeric' | 'timestamptz' | 'jsonb' | 'boolean' | 'text[]';
+export type SqlType = 'text' | 'integer' | 'bigint' | 'numeric' | 'timestamptz' | 'jsonb' | 'boolean' | 'text[]';
 
 export interface Column {
   readonly name: string;
@@ -47,7 +47,7 @@ export const GENERATION_COLUMNS = columns({
   started_at: 'timestamptz',
   response_timestamp: 'timestamptz',
   duration_ms: 'bigint',
-  progress: 'double precision',
+  progress: 'numeric',
   points_spent: 'bigint',
   protocol_net_points: 'bigint',
   cost_usd: 'numeric',
@@ -218,10 +218,11 @@ function nullableInteger(row: Row, prefix: string, name: string): number | null 
   return field(row, prefix, name) === null ? null : integer(row, prefix, name);
 }
 
-function double(row: Row, prefix: string, name: string): number {
-  const value = field(row, prefix, name);
-  if (typeof value !== 'number') throw new Error(`[genledger] [postgres] column ${prefix}${name} is not a number`);
-  return value;
+/** A JavaScript number stored as `numeric` (its shortest decimal spelling), so it reads back exactly. */
+function decimalNumber(row: Row, prefix: string, name: string): number {
+  const number = Number(text(row, prefix, name));
+  if (!Number.isFinite(number)) throw new Error(`[genledger] [postgres] column ${prefix}${name} is not a finite number`);
+  return number;
 }
 
 function money(row: Row, prefix: string, name: string): string {
@@ -285,7 +286,7 @@ export function generationFromRow(row: Row, prefix = ''): Generation {
     startedAt: nullableDate(row, prefix, 'started_at'),
     responseTimestamp: nullableDate(row, prefix, 'response_timestamp'),
     durationMs: nullableInteger(row, prefix, 'duration_ms'),
-    progress: double(row, prefix, 'progress'),
+    progress: decimalNumber(row, prefix, 'progress'),
     pointsSpent: integer(row, prefix, 'points_spent'),
     protocolNetPoints: integer(row, prefix, 'protocol_net_points'),
     costUsd: money(row, prefix, 'cost_usd'),
@@ -453,7 +454,7 @@ export function generationToRow(generation: Generation): Record<string, SqlValue
     started_at: nullableTimestampParam(generation.startedAt),
     response_timestamp: nullableTimestampParam(generation.responseTimestamp),
     duration_ms: generation.durationMs,
-    progress: generation.progress,
+    progress: String(generation.progress),
     points_spent: generation.pointsSpent,
     protocol_net_points: generation.protocolNetPoints,
     cost_usd: generation.costUsd,

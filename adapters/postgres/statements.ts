@@ -197,9 +197,9 @@ export function buildStatements(tables: TableNames) {
     })),
     // recordGenerationProgress: forward only, while open; starts a pending generation.
     recordProgress: conditionalWrite('generations_progress', G, GENERATION_COLUMNS, (param) => ({
-      gate: `old.status IN ${OPEN_GENERATION} AND ${param('progress', 'double precision')} >= old.progress`,
+      gate: `old.status IN ${OPEN_GENERATION} AND ${param('progress', 'numeric')} >= old.progress`,
       assignments: `status = 'processing', started_at = coalesce(old.started_at, ${param('at', 'timestamptz')}),
-        progress = ${param('progress', 'double precision')}, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
+        progress = ${param('progress', 'numeric')}, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
     })),
     finish: conditionalWrite('generations_finish', G, GENERATION_COLUMNS, (param) => finishGeneration('old', param)),
     // recordGenerationDelivery (checkDelivery): finished, with someone to notify, not yet recorded.

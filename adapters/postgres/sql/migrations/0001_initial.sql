@@ -10,6 +10,8 @@
 --   string order for the ids genledger makes, and no locale changes an index's order.
 -- - Money is numeric (exact, unconstrained scale; genledger writes at most 18 fraction digits).
 --   Points are bigint. Times are timestamptz, written and read with millisecond precision.
+--   Progress (a JavaScript number from 0 to 1) is numeric too, holding the number's shortest
+--   decimal spelling, so it reads back bit for bit whatever the session's extra_float_digits.
 -- - Metadata and payloads are jsonb. A parent's open children and its embedded id lists are jsonb
 --   arrays in the parent's row, so every roll-up write is one conditional UPDATE of one row.
 -- - No foreign keys: children are attached to a parent before they are stored, and a parent's
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.{{prefix}}generations (
   started_at               timestamptz,
   response_timestamp       timestamptz,
   duration_ms              bigint,
-  progress                 double precision NOT NULL DEFAULT 0,
+  progress                 numeric NOT NULL DEFAULT 0,
   points_spent             bigint NOT NULL DEFAULT 0,
   protocol_net_points      bigint NOT NULL DEFAULT 0,
   cost_usd                 numeric NOT NULL DEFAULT 0,
