@@ -1,0 +1,47 @@
+/**
+ * genledger on MongoDB: `mongoRepository(db, options?)`.
+ *
+ * Stores generations, casts and cooks in the production collections (`generationOutputs`,
+ * `casts`, `cooks`; names configurable), in their production shape: `_id`s and links as ObjectIds
+ * where the id is ObjectId-shaped, `costUsd` as Decimal128, canonical status words. Documents the
+ * old system wrote are read as they are (legacy status words, links under `metadata`, null or float
+ * costs, missing fields); `audit`/`backfill` repair them and `migrate` renames `cook_collections`
+ * to `collections`, as library functions here and as the `genledger` command.
+ *
+ * Every write is one atomic conditional update on one document (no transactions), so the adapter
+ * runs on a standalone server, a replica set or a sharded cluster. See docs/mongodb.md.
+ *
+ * Install the official driver next to genledger (it is an optional peer dependency):
+ *
+ * ```sh
+ * npm install genledger mongodb
+ * ```
+ *
+ * ```ts
+ * import { MongoClient } from 'mongodb';
+ * import { createTracker } from 'genledger';
+ * import { mongoRepository } from 'genledger/mongo';
+ *
+ * const client = await MongoClient.connect(process.env.MONGODB_URI!);
+ * const repository = mongoRepository(client.db('app'));
+ * await repository.ensureIndexes(); // once per deploy; safe to repeat
+ * const tracker = createTracker({ repository });
+ * ```
+ *
+ * @module
+ */
+export { mongoRepository, type MongoRepository } from './repository.js';
+export { DEFAULT_COLLECTIONS, DEFAULT_MONGO_OPTIONS, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+export { MONGO_INDEXES, type IndexPlan, type EnsuredIndex } from './indexes.js';
+export {
+  toGenerationDocument,
+  fromGenerationDocument,
+  toCastDocument,
+  fromCastDocument,
+  toCookDocument,
+  fromCookDocument,
+  type GenerationDocument,
+  type CastDocument,
+  type CookDocument,
+  type OpenChildDocument,
+} from './documents.js';

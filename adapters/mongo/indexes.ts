@@ -1,0 +1,129 @@
+/**
+ * The indexes the adapter's queries need, each with the query it serves. `ensureIndexes()`
+ * creates them; it is explicit (nothing happens at construction) and safe to run again: creating an
+ * index that exists with the same keys and options is a no-op. Names are MongoDB's defaults, so an
+ * index the production database already has under its default name is recognised, not duplicated.
+ * docs/mongodb.md explains each one.
+ */
+import type { CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
+import type { MongoCollectionNames } from './options.js';
+
+export interface IndexPlan {
+  readonly collection: keyof MongoCollectionNames;
+  readonly key: IndexSpecification & Record<string, 1 | -1>;
+  readonly options: CreateIndexesOptions;
+  /** The queries it serves. */
+  readonly why: string;
+}
+
+const uniqueKey: CreateIndexesOptions = { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } };
+
+export const MONGO_INDEXES: readonly IndexPlan[] = [
+  {
+    collection: 'generations',
+    key: { idempotencyKey: 1 },
+    options: uniqueKey,
+    why: 'idempotent recordGeneration(): a second insert with the same key fails with E11000 and the first record is returned. Partial, so records without a key (all legacy ones) are not indexed.',
+  },
+  {
+    collection: 'generations',
+    key: { castId: 1, requestTimestamp: 1, _id: 1 },
+    options: {},
+    why: 'listGenerations({ castId }) in both orders with its (requestTimestamp, _id) cursor; reconcile summing a cast\'s steps.',
+  },
+  {
+    collection: 'generations',
+    key: { cookId: 1, requestTimestamp: 1, _id: 1 },
+    options: {},
+    why: 'listGenerations({ cookId }); reconcile summing every generation below a cook.',
+  },
+  {
+    collection: 'generations',
+    key: { masterAccountId: 1, requestTimestamp: -1, _id: -1 },
+    options: {},
+    why: 'listGenerations({ masterAccountId }), newest first: production\'s { masterAccountId: 1, requestTimestamp: -1 } extended by _id, the cursor\'s tie-break, so a page is an index walk rather than an in-memory sort. It serves every query the production index served.',
+  },
+  {
+    collection: 'generations',
+    key: { status: 1, updatedAt: 1 },
+    options: {},
+    why: 'the sweeper: open generations (pending, processing and their legacy words) with no write since the cut-off, oldest first.',
+  },
+  {
+    collection: 'casts',
+    key: { idempotencyKey: 1 },
+    options: uniqueKey,
+    why: 'idempotent startCast().',
+  },
+  {
+    collection: 'casts',
+    key: { cookId: 1, startedAt: 1, _id: 1 },
+    options: {},
+    why: 'reconcile of a cook: its cast pieces, first ones first.',
+  },
+  {
+    collection: 'casts',
+    key: { 'openSteps.since': 1 },
+    options: {},
+    why: 'maintenance: casts with steps in flight (multikey; a cast with none has no key in range).',
+  },
+  {
+    collection: 'casts',
+    key: { status: 1, updatedAt: 1 },
+    options: {},
+    why: 'maintenance: running casts left idle since the cut-off.',
+  },
+  {
+    collection: 'cooks',
+    key: { idempotencyKey: 1 },
+    options: uniqueKey,
+    why: 'idempotent startCook().',
+  },
+  {
+    collection: 'cooks',
+    key: { 'openPieces.since': 1 },
+    options: {},
+    why: 'maintenance: cooks with pieces in flight.',
+  },
+  {
+    collection: 'cooks',
+    key: { 'openGenerations.since': 1 },
+    options: {},
+    why: 'maintenance: cooks with generations in flight (steps of cast pieces).',
+  },
+  {
+    collection: 'cooks',
+    key: { status: 1, updatedAt: 1 },
+    options: {},
+    why: 'maintenance: running cooks left idle since the cut-off.',
+  },
+];
+
+/** One index `ensureIndexes()` made sure of. */
+export interface EnsuredIndex {
+  readonly collection: string;
+  readonly name: string;
+  readonly key: Record<string, 1 | -1>;
+}
+
+export async function ensureIndexes(db: Db, names: MongoCollectionNames): Promise<EnsuredIndex[]> {
+  const ensured: EnsuredIndex[] = [];
+  for (const plan of MONGO_INDEXES) {
+    const collectionName = names[plan.collection];
+    try {
+      const name = await db.collection(collectionName).createIndex(plan.key, plan.options);
+      ensured.push({ collection: collectionName, name, key: plan.key });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      // 85 IndexOptionsConflict, 86 IndexKeySpecsConflict: an index of that name or those keys exists with other options.
+      if (code === 85 || code === 86) {
+        throw new Error(
+          `[genledger] [mongo] ${collectionName} already has an index on ${JSON.stringify(plan.key)} with other options; genledger needs ${JSON.stringify(plan.options)} (${plan.why}). Drop or rename the existing index, then run ensureIndexes() again.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+  return ensured;
+}

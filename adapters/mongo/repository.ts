@@ -1,0 +1,216 @@
+/**
+ * `mongoRepository(db, options)`: the repository port on MongoDB. Every write is one
+ * `findOneAndUpdate` on one document (see conditional-write.ts for what it returns and why); reads
+ * are plain queries; creation is an `insertOne` made idempotent by a unique index.
+ */
+import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
+import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
+import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
+import { ConflictError } from '../../src/errors.js';
+import type { GenerationQuery, Insertion, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
+import {
+  castAggregateFields,
+  cookAggregateFields,
+  fromCastDocument,
+  fromCookDocument,
+  fromGenerationDocument,
+  toCastDocument,
+  toCookDocument,
+  toGenerationDocument,
+} from './documents.js';
+import { allOf, generationUpdatedBefore, nothingInFlight, parentUpdatedBefore } from './filters.js';
+import { deliveryPlan, finishPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
+import { ensureIndexes, type EnsuredIndex } from './indexes.js';
+import { isObjectIdHex, toStoredId, type StoredDocument } from './ids.js';
+import { resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+import {
+  castApplyPlan,
+  castAttachPlan,
+  castDetachPlan,
+  castTransitionPlan,
+  cookApplyPlan,
+  cookAttachPlan,
+  cookDetachPlan,
+  cookTransitionPlan,
+} from './parent-writes.js';
+import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
+import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
+
+/** The MongoDB repository: the port, plus index creation. */
+export interface MongoRepository extends LedgerRepository {
+  /**
+   * Creates the indexes the queries need (see docs/mongodb.md, "Indexes"), including the unique
+   * index that makes creation idempotent by key. Explicit and safe to run again; run it once at
+   * deploy time, before the first write.
+   */
+  ensureIndexes(): Promise<EnsuredIndex[]>;
+  /** The collection names in use. */
+  readonly collectionNames: MongoCollectionNames;
+}
+
+/** Earliest instant BSON can hold: `{ $gte: MIN_DATE }` on an open-entry `since` means "has an open entry". */
+const MIN_DATE = new Date(-8.64e15);
+
+function storedIds(ids: readonly string[]): (ObjectId | string)[] {
+  return [...new Set(ids)].map(toStoredId);
+}
+
+/** `_id > afterId` in the order MongoDB sorts ids (strings before ObjectIds). */
+function idAfter(afterId: string | undefined): Document {
+  if (afterId === undefined) return {};
+  if (isObjectIdHex(afterId)) return { _id: { $gt: toStoredId(afterId) } };
+  return { $or: [{ _id: { $type: 'string', $gt: afterId } }, { _id: { $type: 'objectId' } }] };
+}
+
+async function insertRecord<T extends { id: string; idempotencyKey: string | null }>(
+  collection: Collection<StoredDocument>,
+  entity: string,
+  document: StoredDocument,
+  record: T,
+  read: (document: Document) => T,
+): Promise<Insertion<T>> {
+  try {
+    await collection.insertOne(document);
+    return { created: true, record };
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    if (record.idempotencyKey !== null) {
+      // The unique index refused a second record with this key: the first one is the answer.
+      const existing = await collection.findOne({ idempotencyKey: record.idempotencyKey });
+      if (existing !== null) return { created: false, record: read(existing) };
+    }
+    throw new ConflictError('id', `a ${entity} with id "${record.id}" already exists`, error);
+  }
+}
+
+export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
+  const names = resolveCollectionNames(options.collections);
+  const name = options.name ?? 'mongo';
+  // Collections are handles only: the driver does no I/O until a query runs.
+  const generations = db.collection<StoredDocument>(names.generations);
+  const casts = db.collection<StoredDocument>(names.casts);
+  const cooks = db.collection<StoredDocument>(names.cooks);
+  const generationTarget: WriteTarget<Generation> = { collection: generations, read: fromGenerationDocument, entity: 'generation' };
+  const castTarget: WriteTarget<Cast> = { collection: casts, read: fromCastDocument, entity: 'cast' };
+  const cookTarget: WriteTarget<Cook> = { collection: cooks, read: fromCookDocument, entity: 'cook' };
+
+  const changed = (result: { changed: boolean }) => result.changed;
+  const attached = (result: AttachResult<unknown>) => result.outcome === 'attached';
+
+  function write<T extends { status: string }>(target: WriteTarget<T>, id: string, plan: WritePlan | null, reduce: (record: T) => WriteResult<T>) {
+    return conditionalWrite(target, id, plan, reduce, changed);
+  }
+
+  async function getMany<T>(collection: Collection<StoredDocument>, ids: readonly string[], read: (document: Document) => T): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const documents = await collection.find({ _id: { $in: storedIds(ids) } }).toArray();
+    return documents.map(read);
+  }
+
+  async function replaceAggregates<T extends Cast | Cook>(
+    target: WriteTarget<T>,
+    id: string,
+    expectedVersion: number,
+    fields: Document,
+    at: Date,
+  ): Promise<T | null> {
+    // A legacy document without `version` reads as version 1.
+    const versionIs = expectedVersion === 1 ? { $or: [{ version: 1 }, { version: { $not: { $type: 'number' } } }] } : { version: expectedVersion };
+    const after = await target.collection.findOneAndUpdate(
+      { ...versionIs, _id: toStoredId(id) },
+      { $set: { ...fields, version: expectedVersion + 1, updatedAt: at } },
+      { returnDocument: 'after' },
+    );
+    return after === null ? null : target.read(after);
+  }
+
+  async function parentsForMaintenance<T>(
+    collection: Collection<StoredDocument>,
+    read: (document: Document) => T,
+    hasOpenEntries: Document,
+    runningWords: readonly string[],
+    openPath: string,
+    { idleBefore, afterId, limit }: MaintenanceQuery,
+  ): Promise<T[]> {
+    const idle = allOf({ status: { $in: [...runningWords] } }, nothingInFlight(openPath), parentUpdatedBefore(idleBefore));
+    const filter = allOf(idAfter(afterId), { $or: [hasOpenEntries, idle] });
+    const documents = await collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
+    return documents.map(read);
+  }
+
+  return {
+    name,
+    capabilities: { sharedAcrossProcesses: true },
+    ids: () => new ObjectId().toHexString(),
+    collectionNames: names,
+
+    ensureIndexes: () => ensureIndexes(db, names),
+
+    generations: {
+      insert: (generation) => insertRecord(generations, 'generation', toGenerationDocument(generation), generation, fromGenerationDocument),
+      get: (ids) => getMany(generations, ids, fromGenerationDocument),
+      async list(query: GenerationQuery) {
+        const direction = query.order === 'asc' ? 1 : -1;
+        const conditions: Document[] = [];
+        if (query.castId !== undefined) conditions.push({ castId: toStoredId(query.castId) });
+        if (query.cookId !== undefined) conditions.push({ cookId: toStoredId(query.cookId) });
+        if (query.masterAccountId !== undefined) conditions.push({ masterAccountId: toStoredId(query.masterAccountId) });
+        if (query.statuses !== undefined) conditions.push({ status: { $in: query.statuses.flatMap((status) => GENERATION_WORDS[status]) } });
+        if (query.after !== undefined) {
+          const beyond = direction === 1 ? '$gt' : '$lt';
+          const { requestTimestamp, id } = query.after;
+          conditions.push({ $or: [{ requestTimestamp: { [beyond]: requestTimestamp } }, { requestTimestamp, _id: { [beyond]: toStoredId(id) } }] });
+        }
+        const filter = conditions.length === 0 ? {} : allOf(...conditions);
+        const documents = await generations.find(filter, { sort: { requestTimestamp: direction, _id: direction }, limit: query.limit }).toArray();
+        return documents.map(fromGenerationDocument);
+      },
+      async findStale({ updatedBefore, limit }) {
+        const filter = allOf({ status: { $in: [...OPEN_GENERATION_WORDS] } }, generationUpdatedBefore(updatedBefore, false));
+        const documents = await generations.find(filter, { sort: { updatedAt: 1, _id: 1 }, limit }).toArray();
+        return documents.map(fromGenerationDocument);
+      },
+      start: (id, at) => write(generationTarget, id, startPlan(at), (generation) => startGeneration(generation, at)),
+      recordProgress: (id, report) => write(generationTarget, id, progressPlan(report), (generation) => recordGenerationProgress(generation, report)),
+      finish: (id, outcome) => write(generationTarget, id, finishPlan(id, outcome), (generation) => finishGeneration(generation, outcome)),
+      recordDelivery: (id, report) => write(generationTarget, id, deliveryPlan(report), (generation) => recordGenerationDelivery(generation, report)),
+    },
+
+    casts: {
+      insert: (cast) => insertRecord(casts, 'cast', toCastDocument(cast), cast, fromCastDocument),
+      get: (ids) => getMany(casts, ids, fromCastDocument),
+      attach: (id, attachment) => conditionalWrite(castTarget, id, castAttachPlan(attachment), (cast) => attachToCast(cast, attachment), attached),
+      detach: (id, childId, at) => write(castTarget, id, castDetachPlan(childId, at), (cast) => detachFromCast(cast, childId, at)),
+      apply: (id, contribution, at) => write(castTarget, id, castApplyPlan(id, contribution, at), (cast) => applyToCast(cast, contribution, at)),
+      transition: (id, transition, at) => write(castTarget, id, castTransitionPlan(id, transition, at), (cast) => transitionCast(cast, transition, at)),
+      summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCastChildren(generations, id, maxEmbeddedIds),
+      replaceAggregates: (id, expectedVersion, recomputed, at) => replaceAggregates(castTarget, id, expectedVersion, castAggregateFields(recomputed), at),
+      findForMaintenance: (query) =>
+        parentsForMaintenance(casts, fromCastDocument, { 'openSteps.since': { $gte: MIN_DATE } }, CAST_WORDS.running, 'openSteps', query),
+    },
+
+    cooks: {
+      insert: (cook) => insertRecord(cooks, 'cook', toCookDocument(cook), cook, fromCookDocument),
+      get: (ids) => getMany(cooks, ids, fromCookDocument),
+      attach: (id, attachment) => conditionalWrite(cookTarget, id, cookAttachPlan(attachment), (cook) => attachToCook(cook, attachment), attached),
+      detach: (id, childId, at) => write(cookTarget, id, cookDetachPlan(id, childId, at), (cook) => detachFromCook(cook, childId, at)),
+      apply: (id, contribution, at) => write(cookTarget, id, cookApplyPlan(id, contribution, at), (cook) => applyToCook(cook, contribution, at)),
+      transition: (id, transition, at) => write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at)),
+      summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCookChildren(generations, casts, id, maxEmbeddedIds),
+      replaceAggregates: (id, expectedVersion, recomputed, at) => replaceAggregates(cookTarget, id, expectedVersion, cookAggregateFields(recomputed), at),
+      findForMaintenance: (query) =>
+        parentsForMaintenance(
+          cooks,
+          fromCookDocument,
+          { $or: [{ 'openPieces.since': { $gte: MIN_DATE } }, { 'openGenerations.since': { $gte: MIN_DATE } }] },
+          COOK_WORDS.running,
+          'openPieces',
+          query,
+        ),
+    },
+  } satisfies MongoRepository;
+}

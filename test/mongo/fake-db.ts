@@ -1,0 +1,345 @@
+/**
+ * A thin fake of the official driver's `Db`, backed by mingo: an independent implementation of
+ * MongoDB's query and update language evaluates every filter and update document the adapter
+ * sends. It implements only the driver methods genledger/mongo calls, with the driver's own
+ * semantics where they matter to correctness:
+ *
+ * - every stored document goes through BSON serialisation and back, so values come back with the
+ *   types the driver would return (ObjectId, Decimal128, Date, numbers), and whatever BSON cannot
+ *   hold fails as it would on the wire;
+ * - `findOneAndUpdate`, `updateOne` and `insertOne` are atomic per document (each runs to
+ *   completion before any other call), and yield to the event loop first, so concurrent calls
+ *   interleave between operations as they do against a server;
+ * - unique indexes (with `partialFilterExpression`) and `_id` raise E11000 `MongoServerError`s;
+ * - update documents are checked the way a server checks them: only update operators, or a
+ *   pipeline of `$set`/`$addFields`/`$unset`/`$project`/`$replaceWith`/`$replaceRoot` stages, and
+ *   `$inc` on a non-numeric value fails (the production bug that lost cast costs);
+ * - Decimal128 arithmetic comes from mingo-decimal.ts, because mingo has none.
+ *
+ * What this checks is MongoDB semantics as mingo implements them, not a MongoDB server.
+ */
+import { Query } from 'mingo/query';
+import { updateOne as mingoUpdateOne } from 'mingo/updater';
+import type { Options } from 'mingo/types';
+import { BSON, MongoServerError, type Db } from 'mongodb';
+import { decimalContext } from './mingo-decimal.js';
+
+type Stored = Record<string, unknown> & { _id: unknown };
+type Filter = Record<string, unknown>;
+type SortSpec = Record<string, 1 | -1>;
+
+const MINGO_OPTIONS: Partial<Options> = { context: decimalContext, idKey: '_id' };
+const PIPELINE_STAGES = new Set(['$set', '$addFields', '$unset', '$project', '$replaceWith', '$replaceRoot']);
+const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$push', '$pull', '$addToSet', '$min', '$max', '$mul', '$rename', '$setOnInsert', '$pop', '$pullAll', '$currentDate']);
+
+function roundTrip<T>(document: T): T {
+  return BSON.deserialize(BSON.serialize(document as BSON.Document)) as T;
+}
+
+function matcher(filter: Filter): Query {
+  return new Query(filter, MINGO_OPTIONS);
+}
+
+function valueAt(document: unknown, path: string): unknown {
+  let current = document;
+  for (const key of path.split('.')) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function writeError(code: number, message: string, extra: Record<string, unknown> = {}): MongoServerError {
+  return new MongoServerError({ message, code, errmsg: message, ...extra });
+}
+
+interface IndexEntry {
+  readonly name: string;
+  readonly key: Record<string, 1 | -1>;
+  readonly unique: boolean;
+  readonly partialFilterExpression?: Filter;
+}
+
+function indexName(key: Record<string, 1 | -1>): string {
+  return Object.entries(key)
+    .map(([field, direction]) => `${field}_${direction}`)
+    .join('_');
+}
+
+function checkUpdateDocument(update: unknown): void {
+  if (Array.isArray(update)) {
+    for (const stage of update) {
+      const keys = Object.keys(stage as object);
+      if (keys.length !== 1 || !PIPELINE_STAGES.has(keys[0]!)) throw writeError(40324, `Unrecognized pipeline stage name in update: ${keys.join(',')}`);
+    }
+    return;
+  }
+  const keys = Object.keys(update as object);
+  if (keys.length === 0) throw writeError(9, 'Update document requires atomic operators');
+  for (const key of keys) if (!UPDATE_OPERATORS.has(key)) throw writeError(9, `Unknown modifier: ${key}. Expected a valid update modifier or pipeline-style update`);
+}
+
+function checkIncTargets(document: Stored, update: unknown): void {
+  if (Array.isArray(update)) return;
+  const increments = (update as { $inc?: Record<string, unknown> }).$inc;
+  if (!increments) return;
+  for (const path of Object.keys(increments)) {
+    const current = valueAt(document, path);
+    const numeric = current === undefined || typeof current === 'number' || ['Decimal128', 'Long', 'Int32', 'Double'].includes((current as { _bsontype?: string })?._bsontype ?? '');
+    if (!numeric) throw writeError(14, `Cannot apply $inc to a value of non-numeric type ${current === null ? 'null' : typeof current}`);
+  }
+}
+
+class FakeCursor {
+  private sortSpec: SortSpec | undefined;
+  private limitCount: number | undefined;
+  private projection: Record<string, unknown> | undefined;
+
+  constructor(
+    private readonly source: () => Stored[],
+    private readonly filter: Filter,
+    options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {},
+  ) {
+    this.sortSpec = options.sort;
+    this.limitCount = options.limit;
+    this.projection = options.projection;
+  }
+
+  sort(spec: SortSpec): this {
+    this.sortSpec = spec;
+    return this;
+  }
+
+  limit(count: number): this {
+    this.limitCount = count;
+    return this;
+  }
+
+  project(projection: Record<string, unknown>): this {
+    this.projection = projection;
+    return this;
+  }
+
+  async toArray(): Promise<Stored[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    let cursor = matcher(this.filter).find(this.source(), this.projection);
+    if (this.sortSpec) cursor = cursor.sort(this.sortSpec);
+    if (this.limitCount !== undefined && this.limitCount > 0) cursor = cursor.limit(this.limitCount);
+    return (cursor.all() as Stored[]).map(roundTrip);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Stored> {
+    for (const document of await this.toArray()) yield document;
+  }
+}
+
+export class FakeCollection {
+  private documents: Stored[] = [];
+  private readonly indexes = new Map<string, IndexEntry>([['_id_', { name: '_id_', key: { _id: 1 }, unique: true }]]);
+
+  constructor(readonly collectionName: string) {}
+
+  /** The stored documents, as the driver would return them (for tests). */
+  snapshot(): Stored[] {
+    return this.documents.map(roundTrip);
+  }
+
+  private async turn(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private firstIndex(filter: Filter): number {
+    const query = matcher(filter);
+    return this.documents.findIndex((document) => query.test(document));
+  }
+
+  private checkUnique(candidate: Stored, replacing: number): void {
+    for (const index of this.indexes.values()) {
+      if (!index.unique) continue;
+      if (index.partialFilterExpression && !matcher(index.partialFilterExpression).test(candidate)) continue;
+      const fields = Object.keys(index.key);
+      const keyOf = (document: Stored) => JSON.stringify(BSON.serialize({ k: fields.map((path) => valueAt(document, path) ?? null) }));
+      const key = keyOf(candidate);
+      const clash = this.documents.findIndex(
+        (document, position) =>
+          position !== replacing && (!index.partialFilterExpression || matcher(index.partialFilterExpression).test(document)) && keyOf(document) === key,
+      );
+      if (clash >= 0) {
+        const keyValue = Object.fromEntries(fields.map((path) => [path, valueAt(candidate, path)]));
+        throw writeError(11000, `E11000 duplicate key error collection: ${this.collectionName} index: ${index.name} dup key: ${JSON.stringify(keyValue)}`, {
+          keyPattern: index.key,
+          keyValue,
+        });
+      }
+    }
+  }
+
+  async insertOne(document: Stored): Promise<{ acknowledged: true; insertedId: unknown }> {
+    await this.turn();
+    const stored = roundTrip(document);
+    this.checkUnique(stored, -1);
+    this.documents.push(stored);
+    return { acknowledged: true, insertedId: stored._id };
+  }
+
+  async insertMany(documents: Stored[]): Promise<{ acknowledged: true; insertedCount: number }> {
+    for (const document of documents) await this.insertOne(document);
+    return { acknowledged: true, insertedCount: documents.length };
+  }
+
+  async findOne(filter: Filter, options: { projection?: Record<string, unknown> } = {}): Promise<Stored | null> {
+    const [first] = await new FakeCursor(() => this.documents, filter, { ...options, limit: 1 }).toArray();
+    return first ?? null;
+  }
+
+  find(filter: Filter = {}, options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {}): FakeCursor {
+    return new FakeCursor(() => this.documents, filter, options);
+  }
+
+  async countDocuments(filter: Filter = {}): Promise<number> {
+    await this.turn();
+    const query = matcher(filter);
+    return this.documents.filter((document) => query.test(document)).length;
+  }
+
+  /** Applies `update` to the first match in one synchronous step; returns the images, or `null`. */
+  private applyUpdate(filter: Filter, update: unknown): { before: Stored; after: Stored } | null {
+    checkUpdateDocument(update);
+    const position = this.firstIndex(filter);
+    if (position < 0) return null;
+    const before = this.documents[position]!;
+    checkIncTargets(before, update);
+    const working = [roundTrip(before)];
+    mingoUpdateOne(working, {}, update as never, {}, MINGO_OPTIONS);
+    const after = roundTrip(working[0]!);
+    if (JSON.stringify(BSON.serialize({ id: after._id })) !== JSON.stringify(BSON.serialize({ id: before._id }))) {
+      throw writeError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    }
+    this.checkUnique(after, position);
+    this.documents[position] = after;
+    return { before: roundTrip(before), after: roundTrip(after) };
+  }
+
+  async findOneAndUpdate(filter: Filter, update: unknown, options: { returnDocument?: 'before' | 'after' } = {}): Promise<Stored | null> {
+    await this.turn();
+    const images = this.applyUpdate(filter, update);
+    if (images === null) return null;
+    return options.returnDocument === 'after' ? images.after : images.before;
+  }
+
+  async updateOne(filter: Filter, update: unknown): Promise<{ acknowledged: true; matchedCount: number; modifiedCount: number }> {
+    await this.turn();
+    const images = this.applyUpdate(filter, update);
+    const modified = images !== null && JSON.stringify(BSON.serialize(images.before)) !== JSON.stringify(BSON.serialize(images.after));
+    return { acknowledged: true, matchedCount: images === null ? 0 : 1, modifiedCount: modified ? 1 : 0 };
+  }
+
+  async bulkWrite(operations: { updateOne: { filter: Filter; update: unknown } }[]): Promise<{ matchedCount: number; modifiedCount: number }> {
+    let matchedCount = 0;
+    let modifiedCount = 0;
+    for (const operation of operations) {
+      if (!('updateOne' in operation)) throw new Error('the fake bulkWrite supports updateOne operations only');
+      const result = await this.updateOne(operation.updateOne.filter, operation.updateOne.update);
+      matchedCount += result.matchedCount;
+      modifiedCount += result.modifiedCount;
+    }
+    return { matchedCount, modifiedCount };
+  }
+
+  async deleteMany(filter: Filter = {}): Promise<{ acknowledged: true; deletedCount: number }> {
+    await this.turn();
+    const query = matcher(filter);
+    const before = this.documents.length;
+    this.documents = this.documents.filter((document) => !query.test(document));
+    return { acknowledged: true, deletedCount: before - this.documents.length };
+  }
+
+  async createIndex(key: Record<string, 1 | -1>, options: { unique?: boolean; partialFilterExpression?: Filter; name?: string } = {}): Promise<string> {
+    await this.turn();
+    const name = options.name ?? indexName(key);
+    const entry: IndexEntry = { name, key, unique: options.unique ?? false, partialFilterExpression: options.partialFilterExpression };
+    const existing = this.indexes.get(name);
+    if (existing) {
+      if (JSON.stringify(existing) !== JSON.stringify(entry)) throw writeError(85, `An existing index has the same name as the requested index: ${name}`);
+      return name;
+    }
+    if (entry.unique) {
+      // Building a unique index over duplicates fails, as on a server.
+      const seen = new Set<string>();
+      for (const document of this.documents) {
+        if (entry.partialFilterExpression && !matcher(entry.partialFilterExpression).test(document)) continue;
+        const value = JSON.stringify(BSON.serialize({ k: Object.keys(key).map((path) => valueAt(document, path) ?? null) }));
+        if (seen.has(value)) throw writeError(11000, `E11000 duplicate key error collection: ${this.collectionName} index: ${name}`);
+        seen.add(value);
+      }
+    }
+    this.indexes.set(name, entry);
+    return name;
+  }
+
+  listIndexesCount(): number {
+    return this.indexes.size;
+  }
+
+  listIndexes(): { toArray(): Promise<IndexEntry[]> } {
+    return { toArray: async () => [...this.indexes.values()] };
+  }
+
+  /** Used by the fake Db's renameCollection. */
+  renamed(to: string): FakeCollection {
+    const moved = new FakeCollection(to);
+    moved.documents = this.documents;
+    for (const [name, index] of this.indexes) moved.indexes.set(name, index);
+    return moved;
+  }
+}
+
+export class FakeDb {
+  private readonly collections = new Map<string, FakeCollection>();
+
+  constructor(readonly databaseName = 'genledger-fake') {}
+
+  collection(name: string): FakeCollection {
+    let collection = this.collections.get(name);
+    if (!collection) {
+      collection = new FakeCollection(name);
+      this.collections.set(name, collection);
+    }
+    return collection;
+  }
+
+  /** Collections that hold documents or indexes (a collection exists once something was written to it). */
+  private existing(): string[] {
+    return [...this.collections.entries()].filter(([, collection]) => collection.snapshot().length > 0 || collection.listIndexesCount() > 1).map(([name]) => name);
+  }
+
+  listCollections(filter: { name?: string | { $in: string[] } } = {}): { toArray(): Promise<{ name: string; type: 'collection' }[]> } {
+    return {
+      toArray: async () =>
+        this.existing()
+          .filter((name) => matcher(filter).test({ name }))
+          .map((name) => ({ name, type: 'collection' as const })),
+    };
+  }
+
+  async renameCollection(from: string, to: string, options: { dropTarget?: boolean } = {}): Promise<FakeCollection> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const names = this.existing();
+    if (!names.includes(from)) throw writeError(26, `Source collection ${this.databaseName}.${from} does not exist`);
+    if (names.includes(to) && !options.dropTarget) throw writeError(48, `Target collection ${this.databaseName}.${to} exists`);
+    const moved = this.collection(from).renamed(to);
+    this.collections.delete(from);
+    this.collections.set(to, moved);
+    return moved;
+  }
+
+  async dropDatabase(): Promise<boolean> {
+    this.collections.clear();
+    return true;
+  }
+
+  /** This fake as the driver's `Db` type: the adapter is typed against the driver and calls only what is implemented here. */
+  asDb(): Db {
+    return this as unknown as Db;
+  }
+}
