@@ -3,22 +3,32 @@
  */
 import { z } from 'zod';
 import { findJsonProblem, type JsonObject, type JsonValue } from './json.js';
+import { unstorableTextReason } from './text.js';
 import { LIMITS } from './limits.js';
 import { InvalidAmountError, MAX_SINGLE_COST_USD, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
 
+/** Refuses strings no store can keep exactly (U+0000, unpaired surrogates). */
+function storable(schema: z.ZodString) {
+  return schema.superRefine((text, context) => {
+    const reason = unstorableTextReason(text);
+    if (reason) context.addIssue({ code: 'custom', message: reason });
+  });
+}
+
 /** An opaque id: non-empty, at most {@link LIMITS.idLength} characters, no control characters. */
-export const idSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`)
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+export const idSchema = storable(
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters'),
+);
 
-export const labelSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(LIMITS.labelLength, `must be at most ${LIMITS.labelLength} characters`);
+export const labelSchema = storable(
+  z.string().min(1, 'must not be empty').max(LIMITS.labelLength, `must be at most ${LIMITS.labelLength} characters`),
+);
 
-export const textSchema = z.string().max(LIMITS.textLength, `must be at most ${LIMITS.textLength} characters`);
+export const textSchema = storable(z.string().max(LIMITS.textLength, `must be at most ${LIMITS.textLength} characters`));
 
 /**
  * A valid `Date` (an `Invalid Date` is refused, not stored). Parsed into a copy, so a caller that
@@ -95,4 +105,7 @@ export const payloadSchema = jsonSchema<JsonValue>(LIMITS.payloadBytes);
 /** A JSON object describing an error. */
 export const errorDetailsSchema = jsonSchema<JsonObject>(LIMITS.payloadBytes).refine(isPlainObject, 'must be a JSON object');
 
-export const urlSchema = z.string().min(1).max(LIMITS.urlLength, `must be at most ${LIMITS.urlLength} characters`);
+export const urlSchema = storable(z.string().min(1).max(LIMITS.urlLength, `must be at most ${LIMITS.urlLength} characters`));
+
+/** A provider's run id. */
+export const runIdSchema = storable(z.string().min(1).max(512));

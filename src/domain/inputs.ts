@@ -15,6 +15,7 @@ import {
   payloadSchema,
   pointsSchema,
   progressSchema,
+  runIdSchema,
   textSchema,
   urlSchema,
 } from './fields.js';
@@ -30,7 +31,7 @@ export const recordGenerationInputSchema = z.strictObject({
   serviceName: labelSchema,
   sessionId: optionalId,
   initiatingEventId: optionalId,
-  platformSpecificRunId: z.string().min(1).max(512).nullish(),
+  platformSpecificRunId: runIdSchema.nullish(),
   /** The cast this generation is a step of. Its cook, if any, is found from the cast. */
   castId: optionalId,
   /** The cook this generation is a piece of (or, with `castId`, must equal the cast's cook). */
@@ -62,7 +63,7 @@ export const completeGenerationInputSchema = z.strictObject({
   responsePayload: payloadSchema.nullish(),
   artifactUrls: z.array(urlSchema).max(LIMITS.artifactUrls).optional(),
   errorDetails: errorDetailsSchema.nullish(),
-  platformSpecificRunId: z.string().min(1).max(512).optional(),
+  platformSpecificRunId: runIdSchema.optional(),
   /** @default the tracker's clock */
   responseTimestamp: dateSchema.optional(),
 });

@@ -5,6 +5,7 @@
  * was given.
  */
 import { FORBIDDEN_KEYS, LIMITS } from './limits.js';
+import { unstorableTextReason } from './text.js';
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -32,6 +33,8 @@ export function findJsonProblem(value: unknown, maxBytes: number): JsonProblem |
     if (current === null || typeof current === 'boolean') {
       bytes += 5;
     } else if (typeof current === 'string') {
+      const reason = unstorableTextReason(current);
+      if (reason) return { path, reason };
       bytes += current.length + 2;
     } else if (typeof current === 'number') {
       if (!Number.isFinite(current)) return { path, reason: `must be a finite number, got ${String(current)}` };
@@ -63,6 +66,8 @@ export function findJsonProblem(value: unknown, maxBytes: number): JsonProblem |
 }
 
 function findKeyProblem(key: string): string | null {
+  const textReason = unstorableTextReason(key);
+  if (textReason) return `key ${textReason}`;
   if (key.startsWith('$')) return `key "${key}" starts with "$", which MongoDB reads as an operator; rename it`;
   if (key.includes('.')) return `key "${key}" contains ".", which MongoDB reads as a path; rename it`;
   if (FORBIDDEN_KEYS.has(key)) return `key "${key}" is refused: it can rewrite an object's prototype`;

@@ -9,7 +9,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, argum
   return result.data;
 }
 
-const PLAIN_ID = /^[^\u0000-\u001f\u007f]{1,128}$/;
+// No control characters and no surrogates at all: anything else takes zod's path, which decides.
+const PLAIN_ID = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]{1,128}$/;
 
 /**
  * Validates an id argument. Ids arrive on every call, so a well-formed one is accepted without
