@@ -9,6 +9,7 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     conformance: 'test/conformance/index.ts',
     otel: 'src/otel/index.ts',
+    postgres: 'adapters/postgres/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -20,4 +21,10 @@ export default defineConfig({
   // Drivers and test frameworks are optional peers: never bundled. fast-check (a dev dependency) is
   // bundled into genledger/conformance so adapter authors need only vitest.
   external: ['mongodb', 'pg', 'vitest', '@opentelemetry/api'],
+  // The PostgreSQL adapter embeds its migrations; they also ship as plain SQL files, for hosts
+  // that apply schema changes with their own tools.
+  async onSuccess() {
+    const { cp } = await import('node:fs/promises');
+    await cp('adapters/postgres/sql/migrations', 'dist/postgres/migrations', { recursive: true });
+  },
 });

@@ -32,11 +32,17 @@ export interface PostgresPoolClient extends PostgresQueryable {
 }
 
 /**
- * What `postgresRepository` takes: a `pg.Pool` (recommended), or any object with its `query`.
- * `connect` is used only by `migrate()`, to run a migration in one transaction on one connection.
+ * What `postgresRepository` takes: a `pg.Pool` (recommended: concurrent calls then use several
+ * connections), or a connected `pg.Client` or `PoolClient`. A pool's `connect` is used only by
+ * `migrate()`, to run a migration in one transaction on one connection.
  */
 export interface PostgresPool extends PostgresQueryable {
-  connect?(): Promise<PostgresPoolClient>;
+  connect?(): Promise<unknown>;
+}
+
+/** A pool hands out connections; a client (plain or checked out) is one already. */
+export function isPool(pool: PostgresPool): boolean {
+  return typeof pool.connect === 'function' && !('release' in pool) && 'totalCount' in pool;
 }
 
 /** A SQL statement with named parameters bound to `$1..$n` in {@link Statement.parameters} order. */

@@ -4,7 +4,7 @@
  * called, a second call applies nothing, and two processes migrating at once take turns on an
  * advisory lock. Each run is one transaction, so a migration that fails leaves nothing behind.
  */
-import type { PostgresPool, PostgresQueryable } from './client.js';
+import { isPool, type PostgresPool, type PostgresPoolClient, type PostgresQueryable } from './client.js';
 import { EMBEDDED_MIGRATIONS } from './sql/migrations.js';
 
 /** One migration: its id (the file name without `.sql`) and its SQL, placeholders included. */
@@ -40,7 +40,7 @@ export function quoteIdentifier(name: string): string {
 
 export async function runMigrations(pool: PostgresPool, names: SchemaNames, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<MigrationReport> {
   // A migration is several statements in one transaction: it needs one connection throughout.
-  const checkedOut = 'release' in pool || typeof pool.connect !== 'function' ? null : await pool.connect();
+  const checkedOut = isPool(pool) ? ((await pool.connect!()) as PostgresPoolClient) : null;
   const connection: PostgresQueryable = checkedOut ?? pool;
   const run = (text: string, values?: unknown[]) => connection.query(values === undefined ? { text } : { text, values });
   const ledger = `${quoteIdentifier(names.schema)}.${names.tablePrefix}migrations`;

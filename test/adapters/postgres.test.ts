@@ -246,7 +246,15 @@ describe('postgres: the adapter itself', () => {
     // The schema round trip: a record written through one repository reads back whole through another.
     const generation = generationRecord('m-generation-1', {}, { metadata: { nested: { list: [1, 'two', null] } }, costUsd: '12.000000000000000001' });
     await repository.generations.insert(generation);
-    expect(await postgresRepository(pool, { schema, tablePrefix: 'm_' }).generations.get([generation.id])).toEqual([generation]);
+    // A checked-out client works as well as the pool, migrate() included (on that one connection).
+    const client = await pool.connect();
+    try {
+      const onClient = postgresRepository(client, { schema, tablePrefix: 'm_' });
+      expect(await onClient.migrate()).toEqual({ applied: [], alreadyApplied: ['0001_initial'] });
+      expect(await onClient.generations.get([generation.id])).toEqual([generation]);
+    } finally {
+      client.release();
+    }
   });
 
   it('money is exact in numeric columns: huge and tiny costs sum to the digit, in the rows and in reconcile', async () => {
