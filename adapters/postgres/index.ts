@@ -98,6 +98,14 @@ export interface PostgresRepositoryOptions {
    */
   readonly maxAttempts?: number;
   /**
+   * Offer `settleGeneration`: a finished generation and its roll-up into its cast and cook as ONE
+   * statement (one round trip per completion). Turn off where one statement may not touch rows of
+   * three tables at once (Citus with each table distributed by its own id); the tracker then sends
+   * the finish and each apply as its own single-row statement, with the same result.
+   * @default true
+   */
+  readonly settleInOneStatement?: boolean;
+  /**
    * Told about each retried statement. Silent when absent.
    * @default undefined
    */
@@ -111,12 +119,11 @@ export const DEFAULT_POSTGRES_OPTIONS = {
   name: 'postgres',
   preparedStatements: true,
   maxAttempts: 5,
+  settleInOneStatement: true,
 } as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger'>>;
 
 /** The PostgreSQL store: the repository port, plus its schema. */
 export interface PostgresRepository extends LedgerRepository {
-  /** One finished generation and its roll-up, in one SQL statement. */
-  readonly settleGeneration: NonNullable<LedgerRepository['settleGeneration']>;
   /** The qualified table names, for hosts' own queries and for tests. */
   readonly tables: TableNames;
   /**
@@ -163,7 +170,7 @@ function one<T>(rows: readonly Row[], map: (row: Row) => T): T | null {
  * the concurrency you expect); does nothing until called, and `migrate()` must have run once.
  */
 export function postgresRepository(pool: PostgresPool, options: PostgresRepositoryOptions = {}): PostgresRepository {
-  const { schema, tablePrefix, name, preparedStatements, maxAttempts } = resolveOptions(options);
+  const { schema, tablePrefix, name, preparedStatements, maxAttempts, settleInOneStatement } = resolveOptions(options);
   const qualified = (table: string) => `${quoteIdentifier(schema)}.${tablePrefix}${table}`;
   const tables: TableNames = {
     generations: qualified('generations'),
@@ -292,6 +299,17 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     };
   }
 
+  async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
+    const [row] = await run(statements.settleGeneration, { ...finishValues(id, outcome), apply_at: timestampParam(at) });
+    if (!row) return null;
+    return {
+      generation: writeResultFromRow(row, generationFromRow, 'g_'),
+      cast: row.c_present === true ? writeResultFromRow(row, castFromRow, 'c_') : null,
+      cook: row.k1_present === true ? writeResultFromRow(row, cookFromRow, 'k1_') : null,
+      castPiece: row.k2_present === true ? writeResultFromRow(row, cookFromRow, 'k2_') : null,
+    };
+  }
+
   const castStore = parentStore<Cast>('cast', statements.casts, castFromRow, castToRow, castAggregatesToRow);
   const cookStore = parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow);
   const { applyRows: applyToCast, ...castMethods } = castStore;
@@ -360,15 +378,6 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     casts: { ...castMethods, apply: (id, contribution, at) => applyToCast(id, contribution, at) },
     cooks: { ...cookMethods, apply: (id, contribution, at) => applyToCook(id, contribution, at) },
 
-    async settleGeneration(id, outcome, at): Promise<Settlement | null> {
-      const [row] = await run(statements.settleGeneration, { ...finishValues(id, outcome), apply_at: timestampParam(at) });
-      if (!row) return null;
-      return {
-        generation: writeResultFromRow(row, generationFromRow, 'g_'),
-        cast: row.c_present === true ? writeResultFromRow(row, castFromRow, 'c_') : null,
-        cook: row.k1_present === true ? writeResultFromRow(row, cookFromRow, 'k1_') : null,
-        castPiece: row.k2_present === true ? writeResultFromRow(row, cookFromRow, 'k2_') : null,
-      };
-    },
+    settleGeneration: settleInOneStatement ? settleGeneration : undefined,
   } satisfies PostgresRepository;
 }

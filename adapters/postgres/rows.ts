@@ -19,6 +19,7 @@ import { toUsdAmount } from '../../src/domain/money.js';
 import type { Cast, Cook, Generation, OpenChild } from '../../src/domain/records.js';
 import type { ChildrenSummary, UnfinishedChild } from '../../src/domain/rollup/recompute.js';
 import type { WriteResult } from '../../src/domain/rollup/write-result.js';
+import { unstorableTextReason } from '../../src/domain/text.js';
 import { ValidationError } from '../../src/errors.js';
 
 /** The SQL types genledger's columns use. */
@@ -396,23 +397,12 @@ export function openChildrenParam(entries: readonly OpenChild[]): string {
 }
 
 /**
- * Text PostgreSQL can store exactly as given. The server refuses U+0000 in `text` and `jsonb`, and
- * the driver encodes strings as UTF-8, which turns an unpaired UTF-16 surrogate into U+FFFD without
- * a word. Refusing both up front keeps "what is stored is what was given" and makes the refusal a
- * `ValidationError` naming the field rather than a driver failure.
+ * Text PostgreSQL can store exactly as given (no U+0000, no unpaired surrogate). The tracker
+ * refuses such strings at its edge; this guards callers of the port itself, so a refusal is a
+ * `ValidationError` naming the field rather than a driver failure or a silently rewritten string.
  */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function unstorableReason(text: string): string | null {
-  const match = UNSTORABLE.exec(text);
-  if (match === null) return null;
-  return match[0] === '\u0000'
-    ? 'contains the character U+0000, which PostgreSQL cannot store; remove it'
-    : 'contains an unpaired UTF-16 surrogate, which PostgreSQL cannot store; fix the string';
-}
-
 export function storableText(value: string | null, fieldName: string): string | null {
-  const reason = value === null ? null : unstorableReason(value);
+  const reason = value === null ? null : unstorableTextReason(value);
   if (reason !== null) throw new ValidationError([{ field: fieldName, reason }]);
   return value;
 }

@@ -161,7 +161,7 @@ async function settlementBySequence(repository: PostgresRepository, id: string, 
 
 async function expectSettleLikeSequence(repository: PostgresRepository, id: string, finish: GenerationOutcome, applyAt: Date, label: string) {
   const expected = await settlementBySequence(repository, id, finish, applyAt);
-  const actual = await repository.settleGeneration(id, finish, applyAt);
+  const actual = await repository.settleGeneration!(id, finish, applyAt);
   expect(actual, label).toEqual(expected.settlement);
   const inspect = postgresInspector(pool, repository.tables);
   if (expected.settlement) expect(await inspect.generation(id), `${label}: stored generation`).toEqual(expected.settlement.generation.record);
@@ -268,7 +268,7 @@ describe('postgres: the adapter itself', () => {
       const id = `money-${String(index).padStart(4, '0')}`;
       await repository.casts.attach(cast.id, { childId: id, kind: 'generation', piece: false, at: T0, caps: { maxInFlight: 1000, maxEmbeddedIds: 5 } });
       await repository.generations.insert(generationRecord(id, { castId: cast.id }));
-      await repository.settleGeneration(id, outcome('success', costUsd, 1), at(1));
+      await repository.settleGeneration!(id, outcome('success', costUsd, 1), at(1));
     }
     const expected = sumUsd(many);
     expect(expected).toBe('2123456789.423456789123458189');
@@ -414,6 +414,25 @@ describe('postgres: the adapter itself', () => {
     await tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
     expect(counting.statements() - beforeRetry, 'a retried completion re-drives the roll-up in the same one statement').toBe(1);
     expect(await tracker.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 2, generatedCount: 1 });
+
+    // Without the one-statement settlement, the tracker sends finish and each apply separately,
+    // and ends in the same place.
+    const split = countingPool();
+    const stepwise = postgresRepository(split.pool, { ...options, settleInOneStatement: false });
+    expect(stepwise.settleGeneration).toBeUndefined();
+    const tracker2 = createTracker({ repository: stepwise, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'two-' }), logger: silent });
+    const cook2 = await tracker2.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
+    const cast2 = await tracker2.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook2.id, totalSteps: 1 });
+    const step2 = await tracker2.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast2.id });
+    await tracker2.startGeneration(step2.id);
+    await tracker2.reportProgress(step2.id, { progress: 0.5 });
+    const beforeSplit = split.statements();
+    await tracker2.completeGeneration(step2.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
+    expect(split.statements() - beforeSplit, 'finish, cast apply, cook apply, cast-piece apply').toBe(4);
+    const strip = ({ id: _id, updatedAt: _updatedAt, version: _version, ...rest }: Record<string, unknown>) => rest;
+    const ids = (record: Record<string, unknown>) => JSON.parse(JSON.stringify(strip(record)).replaceAll(/(one|two)-/g, ''));
+    expect(ids((await tracker2.getCook(cook2.id))!)).toEqual(ids((await tracker.getCook(cook.id))!));
+    expect(ids((await tracker2.getCast(cast2.id))!)).toEqual(ids((await tracker.getCast(cast.id))!));
   });
 
   it('settleGeneration() leaves exactly what finish and the applies would, call by call: a cast ending in a cook, a retry, a piece, the sweeper guard, a missing cast, two cooks', async () => {
@@ -461,7 +480,7 @@ describe('postgres: the adapter itself', () => {
     const twoCooks = await expectSettleLikeSequence(repository, crossed.id, outcome('success', '2', 19), at(20), 'a generation and its cast in different cooks');
     expect(twoCooks!.cook!.record.id).toBe(cookA.id);
     expect(twoCooks!.castPiece!.record.id).toBe(cookB.id);
-    expect(await repository.settleGeneration('no-such-generation', outcome('success', '1', 21), at(21))).toBeNull();
+    expect(await repository.settleGeneration!('no-such-generation', outcome('success', '1', 21), at(21))).toBeNull();
   });
 
   it('settleGeneration() locks the generation, then the cast, then the cook', async () => {
@@ -504,7 +523,7 @@ describe('postgres: the adapter itself', () => {
       for (const [held, step] of [[tables.casts, steps[0]!], [tables.cooks, steps[1]!]] as const) {
         await holder.query('BEGIN');
         await holder.query(`SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === tables.casts ? cast.id : cook.id]);
-        const settling = repository.settleGeneration(step.id, outcome('success', '0.1', 30), at(30));
+        const settling = repository.settleGeneration!(step.id, outcome('success', '0.1', 30), at(30));
         await waitUntilBlocked();
         expect(await lockable(tables.generations, step.id), 'the generation is locked first').toBe(false);
         if (held === tables.casts) expect(await lockable(tables.cooks, cook.id), 'the cook is not locked while the cast is awaited').toBe(true);
