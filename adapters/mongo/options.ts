@@ -52,5 +52,6 @@ export const DEFAULT_MONGO_OPTIONS: Readonly<Required<{ [K in keyof MongoReposit
 });
 
 export function resolveCollectionNames(names: Partial<MongoCollectionNames> | undefined): MongoCollectionNames {
-  return { ...DEFAULT_COLLECTIONS, ...names };
+  const given = Object.fromEntries(Object.entries(names ?? {}).filter(([, value]) => typeof value === 'string' && value.length > 0));
+  return { ...DEFAULT_COLLECTIONS, ...given };
 }

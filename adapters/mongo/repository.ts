@@ -170,9 +170,11 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
         return documents.map(fromGenerationDocument);
       },
       async findStale({ updatedBefore, limit }) {
-        const filter = allOf({ status: { $in: [...OPEN_GENERATION_WORDS] } }, generationUpdatedBefore(updatedBefore, false));
+        // A legacy document with no timestamp at all reads as updated when its ObjectId was made;
+        // it is fetched as a candidate and kept only if that is before the cut-off.
+        const filter = allOf({ status: { $in: [...OPEN_GENERATION_WORDS] } }, generationUpdatedBefore(updatedBefore, true));
         const documents = await generations.find(filter, { sort: { updatedAt: 1, _id: 1 }, limit }).toArray();
-        return documents.map(fromGenerationDocument);
+        return documents.map(fromGenerationDocument).filter((generation) => generation.updatedAt < updatedBefore);
       },
       start: (id, at) => write(generationTarget, id, startPlan(at), (generation) => startGeneration(generation, at)),
       recordProgress: (id, report) => write(generationTarget, id, progressPlan(report), (generation) => recordGenerationProgress(generation, report)),

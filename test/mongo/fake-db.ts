@@ -21,10 +21,10 @@
 import { Query } from 'mingo/query';
 import { updateOne as mingoUpdateOne } from 'mingo/updater';
 import type { Options } from 'mingo/types';
-import { BSON, MongoServerError, type Db } from 'mongodb';
+import { BSON, MongoServerError, ObjectId, type Db } from 'mongodb';
 import { decimalContext } from './mingo-decimal.js';
 
-type Stored = Record<string, unknown> & { _id: unknown };
+type Stored = Record<string, unknown> & { _id?: unknown };
 type Filter = Record<string, unknown>;
 type SortSpec = Record<string, 1 | -1>;
 
@@ -47,6 +47,13 @@ function valueAt(document: unknown, path: string): unknown {
     current = (current as Record<string, unknown>)[key];
   }
   return current;
+}
+
+/** A plain `_id` value (ObjectId or string) as a comparable key; `null` for anything else (an operator object). */
+function idKey(value: unknown): string | null {
+  if (typeof value === 'string') return `s:${value}`;
+  if (typeof value === 'object' && value !== null && (value as { _bsontype?: unknown })._bsontype === 'ObjectId') return `o:${String(value)}`;
+  return null;
 }
 
 function writeError(code: number, message: string, extra: Record<string, unknown> = {}): MongoServerError {
@@ -150,6 +157,10 @@ export class FakeCollection {
 
   private firstIndex(filter: Filter): number {
     const query = matcher(filter);
+    // Most writes name their document by _id: compare ids first (cheap), and let mingo judge the
+    // whole filter only on the document with that id. The outcome is the same as testing every one.
+    const id = idKey(filter._id);
+    if (id !== null) return this.documents.findIndex((document) => idKey(document._id) === id && query.test(document));
     return this.documents.findIndex((document) => query.test(document));
   }
 
@@ -176,6 +187,8 @@ export class FakeCollection {
 
   async insertOne(document: Stored): Promise<{ acknowledged: true; insertedId: unknown }> {
     await this.turn();
+    // The driver gives a document without an _id a fresh ObjectId before sending it.
+    if (document._id === undefined) document._id = new ObjectId();
     const stored = roundTrip(document);
     this.checkUnique(stored, -1);
     this.documents.push(stored);
