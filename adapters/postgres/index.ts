@@ -33,11 +33,11 @@
  */
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
-import type { ChildContribution } from '../../src/domain/rollup/contribution.js';
+import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup/contribution.js';
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
 import type { Insertion, LedgerRepository, ParentTransition, Settlement, WriteResult } from '../../src/port.js';
-import { Executor, type PostgresPool } from './client.js';
+import { Executor, type PostgresPool, type Statement } from './client.js';
 import { quoteIdentifier, runMigrations, type MigrationReport } from './migrate.js';
 import {
   castAggregatesToRow,
@@ -180,11 +180,11 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   };
   const statements = buildStatements(tables);
   const executor = new Executor(pool, { preparedStatements, maxAttempts, logger: options.logger });
-  const run = (statement: Parameters<Executor['rows']>[0], values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
+  const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
 
   async function insertOnce<T extends { id: string; idempotencyKey: string | null }>(
     entity: 'generation' | 'cast' | 'cook',
-    set: { insert: Parameters<Executor['rows']>[0]; byIdempotencyKey: Parameters<Executor['rows']>[0] },
+    set: { insert: Statement; byIdempotencyKey: Statement },
     record: T,
     row: Record<string, SqlValue>,
     fromRow: (row: Row) => T,
@@ -239,7 +239,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   const generationWrite = writeOf(generationFromRow);
 
-  function attachValues(id: string, attachment: { childId: string; kind: string; piece: boolean; at: Date; caps: { maxInFlight: number; maxEmbeddedIds: number } }) {
+  function attachValues(id: string, attachment: ChildAttachment): Record<string, SqlValue> {
     return {
       id,
       child_id: storableText(attachment.childId, 'childId'),
@@ -268,7 +268,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
         if (ids.length === 0) return [];
         return (await run(set.byIds, { ids: [...ids] })).map((row) => fromRow(row));
       },
-      async attach(id: string, attachment: Parameters<LedgerRepository['casts']['attach']>[1]) {
+      async attach(id: string, attachment: ChildAttachment) {
         return one(await run(set.attach, attachValues(id, attachment)), (row) => ({
           outcome: row.outcome as 'attached' | 'already-attached' | 'closed' | 'full',
           record: fromRow(row),
@@ -293,7 +293,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
         const values = { idle_before: timestampParam(idleBefore), limit, after_id: afterId ?? null };
         return (await run(afterId === undefined ? set.maintenance.first : set.maintenance.after, values)).map((row) => fromRow(row));
       },
-      async applyRows(id: string, contribution: ChildContribution, at: Date) {
+      // A cast takes generations only; the port's types keep cast contributions away from it.
+      async apply(id: string, contribution: ChildContribution, at: Date) {
         return write(await run(set.apply, contributionValues(id, contribution, at)));
       },
     };
@@ -310,10 +311,6 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     };
   }
 
-  const castStore = parentStore<Cast>('cast', statements.casts, castFromRow, castToRow, castAggregatesToRow);
-  const cookStore = parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow);
-  const { applyRows: applyToCast, ...castMethods } = castStore;
-  const { applyRows: applyToCook, ...cookMethods } = cookStore;
 
   return {
     name,
@@ -375,8 +372,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       },
     },
 
-    casts: { ...castMethods, apply: (id, contribution, at) => applyToCast(id, contribution, at) },
-    cooks: { ...cookMethods, apply: (id, contribution, at) => applyToCook(id, contribution, at) },
+    casts: parentStore<Cast>('cast', statements.casts, castFromRow, castToRow, castAggregatesToRow),
+    cooks: parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow),
 
     settleGeneration: settleInOneStatement ? settleGeneration : undefined,
   } satisfies PostgresRepository;
