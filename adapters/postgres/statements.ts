@@ -129,12 +129,15 @@ function replaceAggregatesStatement(label: string, table: string, columns: reado
   });
 }
 
-/** Parents maintenance must visit: open entries in any status, or running, idle and empty. */
+/**
+ * Parents maintenance must visit: open entries in any status, or running, idle and empty. The
+ * `watched` flag (running, or any open entry) is what the partial index holds.
+ */
 function maintenanceStatements(label: string, table: string, columns: readonly Column[], hasOpenEntries: string) {
   const build = (paged: boolean) =>
     defineStatement(`${label}_maintenance${paged ? '_after' : ''}`, (param) => `
       SELECT ${selectList('t', columns)} FROM ${table} AS t
-      WHERE (t.status = 'running' OR ${hasOpenEntries})
+      WHERE t.watched
         AND (${hasOpenEntries} OR (t.status = 'running' AND t.in_flight_count = 0 AND t.updated_at < ${param('idle_before', 'timestamptz')}))
         ${paged ? `AND t.id > ${param('after_id', 'text')}` : ''}
       ORDER BY t.id
