@@ -24,9 +24,10 @@ import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
 import { isTerminalGenerationStatus } from '../../src/domain/status.js';
-import type { GenerationQuery, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import type { GenerationQuery, LedgerRepository } from '../../src/port.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
+import { memoryParentStore } from './parent-store.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 import { snapshotJson, Table } from './table.js';
 
@@ -107,22 +108,6 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       .slice(0, query.limit);
   }
 
-  function parentsForMaintenance<T extends Cast | Cook>(
-    watched: ReadonlySet<string>,
-    table: Table<T>,
-    hasOpenEntries: (parent: T) => boolean,
-    { idleBefore, afterId, limit }: MaintenanceQuery,
-  ): T[] {
-    const ids = [...watched].filter((id) => afterId === undefined || id > afterId).sort();
-    const page: T[] = [];
-    for (const parent of table.get(ids)) {
-      const idle = parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < idleBefore;
-      if (hasOpenEntries(parent) || idle) page.push(parent);
-      if (page.length === limit) break;
-    }
-    return page;
-  }
-
   return {
     name: options.name ?? 'memory',
     capabilities: { sharedAcrossProcesses: false },
@@ -169,69 +154,36 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       },
     },
 
-    casts: {
-      async insert(cast) {
-        return casts.insert({ ...cast, metadata: snapshotJson(cast.metadata) });
+    casts: memoryParentStore(
+      casts,
+      {
+        attach: attachToCast,
+        detach: detachFromCast,
+        apply: applyToCast,
+        transition: transitionCast,
+        hasOpenEntries: (cast) => cast.openSteps.length > 0,
       },
-      async get(ids) {
-        return casts.get(ids);
-      },
-      async attach(id, attachment) {
-        return casts.attach(id, (cast) => attachToCast(cast, attachment));
-      },
-      async detach(id, childId, at) {
-        return casts.write(id, (cast) => detachFromCast(cast, childId, at));
-      },
-      async apply(id, contribution, at) {
-        return casts.write(id, (cast) => applyToCast(cast, contribution, at));
-      },
-      async transition(id, transition, at) {
-        return casts.write(id, (cast) => transitionCast(cast, transition, at));
-      },
-      async summarizeChildren(id, { maxEmbeddedIds }) {
-        return summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds);
-      },
-      async replaceAggregates(id, expectedVersion, recomputed, at) {
-        return casts.replaceIfVersion(id, expectedVersion, { ...recomputed, version: expectedVersion + 1, updatedAt: at });
-      },
-      async findForMaintenance(query) {
-        return parentsForMaintenance(castsToWatch, casts, (cast) => cast.openSteps.length > 0, query);
-      },
-    },
+      castsToWatch,
+      (id, maxEmbeddedIds) => summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds),
+    ),
 
-    cooks: {
-      async insert(cook) {
-        return cooks.insert({ ...cook, metadata: snapshotJson(cook.metadata) });
+    cooks: memoryParentStore(
+      cooks,
+      {
+        attach: attachToCook,
+        detach: detachFromCook,
+        apply: applyToCook,
+        transition: transitionCook,
+        hasOpenEntries: (cook) => cook.openPieces.length > 0 || cook.openGenerations.length > 0,
       },
-      async get(ids) {
-        return cooks.get(ids);
-      },
-      async attach(id, attachment) {
-        return cooks.attach(id, (cook) => attachToCook(cook, attachment));
-      },
-      async detach(id, childId, at) {
-        return cooks.write(id, (cook) => detachFromCook(cook, childId, at));
-      },
-      async apply(id, contribution, at) {
-        return cooks.write(id, (cook) => applyToCook(cook, contribution, at));
-      },
-      async transition(id, transition, at) {
-        return cooks.write(id, (cook) => transitionCook(cook, transition, at));
-      },
-      async summarizeChildren(id, { maxEmbeddedIds }) {
-        return summarizeCookChildren(
+      cooksToWatch,
+      (id, maxEmbeddedIds) =>
+        summarizeCookChildren(
           generations.get([...(generationsByCook.get(id) ?? [])]),
           casts.get([...(castsByCook.get(id) ?? [])]),
           maxEmbeddedIds,
-        );
-      },
-      async replaceAggregates(id, expectedVersion, recomputed, at) {
-        return cooks.replaceIfVersion(id, expectedVersion, { ...recomputed, version: expectedVersion + 1, updatedAt: at });
-      },
-      async findForMaintenance(query) {
-        return parentsForMaintenance(cooksToWatch, cooks, (cook) => cook.openPieces.length > 0 || cook.openGenerations.length > 0, query);
-      },
-    },
+        ),
+    ),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };

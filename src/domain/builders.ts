@@ -63,22 +63,13 @@ export function newGeneration(
   };
 }
 
-export function newCast(
-  input: z.output<typeof startCastInputSchema>,
-  id: string,
+/** What every new parent starts with: running, nothing in flight, zero money (never null: `$inc` on null was a production bug). */
+function newParentFields(
+  input: { startedAt?: Date | undefined; metadata?: Cast['metadata'] | undefined; idempotencyKey?: string | null | undefined },
   now: Date,
-  cook: { id: string; collectionId: string } | null,
-): Cast {
+) {
   return {
-    id,
-    spellId: input.spellId,
-    initiatorAccountId: input.initiatorAccountId,
-    totalSteps: input.totalSteps ?? null,
-    cookId: cook?.id ?? null,
-    collectionId: cook?.collectionId ?? null,
-    status: 'running',
-    stepGenerationIds: [],
-    openSteps: [],
+    status: 'running' as const,
     inFlightCount: 0,
     outcomes: ZERO_OUTCOMES,
     pointsSpent: 0,
@@ -94,31 +85,38 @@ export function newCast(
   };
 }
 
+export function newCast(
+  input: z.output<typeof startCastInputSchema>,
+  id: string,
+  now: Date,
+  cook: { id: string; collectionId: string } | null,
+): Cast {
+  return {
+    id,
+    spellId: input.spellId,
+    initiatorAccountId: input.initiatorAccountId,
+    totalSteps: input.totalSteps ?? null,
+    cookId: cook?.id ?? null,
+    collectionId: cook?.collectionId ?? null,
+    stepGenerationIds: [],
+    openSteps: [],
+    ...newParentFields(input, now),
+  };
+}
+
 export function newCook(input: z.output<typeof startCookInputSchema>, id: string, now: Date): Cook {
   return {
     id,
     collectionId: input.collectionId,
     initiatorAccountId: input.initiatorAccountId,
     targetSupply: input.targetSupply,
-    status: 'running',
     generatedCount: 0,
     failedCount: 0,
     cancelledCount: 0,
-    inFlightCount: 0,
     openPieces: [],
     openGenerations: [],
     generationIds: [],
     castIds: [],
-    outcomes: ZERO_OUTCOMES,
-    pointsSpent: 0,
-    protocolNetPoints: 0,
-    costUsd: '0',
-    startedAt: input.startedAt ?? now,
-    completedAt: null,
-    durationMs: null,
-    updatedAt: now,
-    version: 1,
-    metadata: input.metadata ?? {},
-    idempotencyKey: input.idempotencyKey ?? null,
+    ...newParentFields(input, now),
   };
 }

@@ -72,6 +72,17 @@ function compact(attributes: Record<string, string | number | null | undefined>)
 
 const FAILED = new Set(['failed', 'timeout']);
 
+/** What a finished cast or cook span carries. */
+function parentAttributes(parent: Cast | Cook): Attributes {
+  return compact({
+    [SPAN_ATTRIBUTES.status]: parent.status,
+    [SPAN_ATTRIBUTES.pointsSpent]: parent.pointsSpent,
+    [SPAN_ATTRIBUTES.protocolNetPoints]: parent.protocolNetPoints,
+    [SPAN_ATTRIBUTES.costUsd]: parent.costUsd,
+    [SPAN_ATTRIBUTES.durationMs]: parent.durationMs,
+  });
+}
+
 export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanBridge {
   const { tracer } = options;
   const spans = new Map<string, Span>();
@@ -170,10 +181,19 @@ export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanB
     }),
     tracker.on('generationProgress', ({ generation, progress, liveStatus }) => {
       if (options.progressEvents === false) return;
-      spans.get(generation.id)?.addEvent('genledger.progress', compact({ 'genledger.progress': progress, 'genledger.live_status': liveStatus }), generation.updatedAt);
+      spans
+        .get(generation.id)
+        ?.addEvent(
+          'genledger.progress',
+          compact({ 'genledger.progress': progress, 'genledger.live_status': liveStatus }),
+          generation.updatedAt,
+        );
     }),
     tracker.on('generationFinished', ({ generation }) => {
-      const message = generation.errorDetails && typeof generation.errorDetails.message === 'string' ? generation.errorDetails.message : generation.status;
+      const message =
+        generation.errorDetails && typeof generation.errorDetails.message === 'string'
+          ? generation.errorDetails.message
+          : generation.status;
       end(
         generation.id,
         generation.responseTimestamp,
@@ -189,38 +209,20 @@ export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanB
         message,
       );
     }),
-    tracker.on('castFinished', ({ cast }) => {
-      end(
-        cast.id,
-        cast.completedAt,
-        compact({
-          [SPAN_ATTRIBUTES.status]: cast.status,
-          [SPAN_ATTRIBUTES.pointsSpent]: cast.pointsSpent,
-          [SPAN_ATTRIBUTES.protocolNetPoints]: cast.protocolNetPoints,
-          [SPAN_ATTRIBUTES.costUsd]: cast.costUsd,
-          [SPAN_ATTRIBUTES.durationMs]: cast.durationMs,
-        }),
-        cast.status === 'failed',
-        cast.status,
-      );
-    }),
-    tracker.on('cookFinished', ({ cook }) => {
+    tracker.on('castFinished', ({ cast }) => end(cast.id, cast.completedAt, parentAttributes(cast), cast.status === 'failed', cast.status)),
+    tracker.on('cookFinished', ({ cook }) =>
       end(
         cook.id,
         cook.completedAt,
-        compact({
-          [SPAN_ATTRIBUTES.status]: cook.status,
-          [SPAN_ATTRIBUTES.pointsSpent]: cook.pointsSpent,
-          [SPAN_ATTRIBUTES.protocolNetPoints]: cook.protocolNetPoints,
-          [SPAN_ATTRIBUTES.costUsd]: cook.costUsd,
-          [SPAN_ATTRIBUTES.durationMs]: cook.durationMs,
+        {
+          ...parentAttributes(cook),
           [SPAN_ATTRIBUTES.generatedCount]: cook.generatedCount,
           [SPAN_ATTRIBUTES.failedCount]: cook.failedCount,
-        }),
+        },
         cook.status === 'failed',
         cook.status,
-      );
-    }),
+      ),
+    ),
   ];
 
   return {

@@ -165,7 +165,11 @@ export interface Tracker {
   watch(filter?: WatchFilter, options?: WatchOptions): Watch;
 }
 
-const watchFilterSchema = z.strictObject({ cookId: idSchema.optional(), castId: idSchema.optional(), masterAccountId: idSchema.optional() });
+const watchFilterSchema = z.strictObject({
+  cookId: idSchema.optional(),
+  castId: idSchema.optional(),
+  masterAccountId: idSchema.optional(),
+});
 
 const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 10_000, maxEmbeddedChildIds: 1_000 };
 

@@ -6,9 +6,26 @@
 import { GenledgerError, RepositoryError } from '../errors.js';
 import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js';
 
-const GENERATION_METHODS = ['insert', 'get', 'list', 'findStale', 'start', 'recordProgress', 'finish', 'recordDelivery'] as const satisfies readonly (keyof GenerationStore)[];
+const GENERATION_METHODS = [
+  'insert',
+  'get',
+  'list',
+  'findStale',
+  'start',
+  'recordProgress',
+  'finish',
+  'recordDelivery',
+] as const satisfies readonly (keyof GenerationStore)[];
 const PARENT_METHODS = [
-  'insert', 'get', 'attach', 'detach', 'apply', 'transition', 'summarizeChildren', 'replaceAggregates', 'findForMaintenance',
+  'insert',
+  'get',
+  'attach',
+  'detach',
+  'apply',
+  'transition',
+  'summarizeChildren',
+  'replaceAggregates',
+  'findForMaintenance',
 ] as const satisfies readonly (keyof ParentStore<never, never>)[];
 
 function guardStore<T extends object>(repositoryName: string, storeName: string, store: T, methods: readonly (keyof T & string)[]): T {

@@ -5,7 +5,14 @@
  * rebuilt from its children.
  */
 import type { Cast, Cook, Generation, OpenChild } from '../domain/records.js';
-import { diffAggregates, recomputeCast, recomputeCook, type AggregateDifference } from '../domain/rollup/recompute.js';
+import {
+  diffAggregates,
+  recomputeCast,
+  recomputeCook,
+  type AggregateDifference,
+  type ChildrenSummary,
+  type RecomputeContext,
+} from '../domain/rollup/recompute.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ParentStore } from '../port.js';
@@ -120,7 +127,14 @@ async function repairGenerationEntries(
  * one by one: a parent whose completion an abandoned entry held back then completes at the time
  * its children say, exactly as it would have without the crash.
  */
-async function dropAbandoned(context: TrackerContext, kind: 'cast' | 'cook', id: string, abandoned: readonly string[], options: SweepOptions, log: SweepLog): Promise<void> {
+async function dropAbandoned(
+  context: TrackerContext,
+  kind: 'cast' | 'cook',
+  id: string,
+  abandoned: readonly string[],
+  options: SweepOptions,
+  log: SweepLog,
+): Promise<void> {
   if (abandoned.length === 0) return;
   const reconcile = kind === 'cast' ? reconcileCast : reconcileCook;
   await reconcile(context, id, { graceMs: options.olderThanMs });
@@ -188,60 +202,89 @@ export interface ReconcileOptions {
 
 const RECONCILE_ATTEMPTS = 5;
 
-export async function reconcileCast(context: TrackerContext, castId: string, options: ReconcileOptions): Promise<ReconcileReport> {
-  const store = context.repository.casts;
-  for (let attempt = 0; attempt < RECONCILE_ATTEMPTS; attempt += 1) {
-    const [cast] = await store.get([castId]);
-    if (!cast) throw new NotFoundError('cast', castId, 'input.castId');
-    const summary = await store.summarizeChildren(castId, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
-    const unfinished = new Set(summary.generations.unfinished.map((child) => child.id));
-    const missingChildIds = await missingGenerations(context, cast.openSteps.filter((entry) => !unfinished.has(entry.id)));
-    const recomputed = recomputeCast(cast, summary, { missingChildIds, now: context.clock.now(), graceMs: options.graceMs, maxEmbeddedIds: context.caps.maxEmbeddedIds });
-    const differences = diffAggregates(cast, recomputed);
-    if (differences.length === 0) return { kind: 'cast', id: castId, differences, repaired: false };
-    const replaced = await store.replaceAggregates(castId, cast.version, recomputed, context.clock.now());
-    if (replaced === null) continue; // a live write landed meanwhile: recompute from the new state
-    emitCastWrite(context, 'repaired', { changed: true, record: replaced, previousStatus: cast.status });
-    await settleCastPiece(context, replaced);
-    return { kind: 'cast', id: castId, differences, repaired: true };
-  }
-  throw new ConflictError('input.castId', `cast "${castId}" kept changing while it was reconciled; try again when it is quieter`);
+interface ReconcileSpec<T extends Cast | Cook> {
+  readonly kind: 'cast' | 'cook';
+  readonly store: (context: TrackerContext) => ParentStore<T, never>;
+  /** The parent's open entries, generations and casts alike. */
+  readonly openEntries: (parent: T) => readonly OpenChild[];
+  readonly recompute: (parent: T, summary: ChildrenSummary, context: RecomputeContext) => T;
+  /** Emits the repair, and finishes what it started (a cast that ended goes to its cook). */
+  readonly afterRepair: (context: TrackerContext, repaired: T, previousStatus: T['status']) => Promise<void>;
 }
 
-export async function reconcileCook(context: TrackerContext, cookId: string, options: ReconcileOptions): Promise<ReconcileReport> {
-  const store = context.repository.cooks;
+const CAST_RECONCILE: ReconcileSpec<Cast> = {
+  kind: 'cast',
+  store: (context) => context.repository.casts,
+  openEntries: (cast) => cast.openSteps,
+  recompute: recomputeCast,
+  async afterRepair(context, cast, previousStatus) {
+    emitCastWrite(context, 'repaired', { changed: true, record: cast, previousStatus });
+    await settleCastPiece(context, cast);
+  },
+};
+
+const COOK_RECONCILE: ReconcileSpec<Cook> = {
+  kind: 'cook',
+  store: (context) => context.repository.cooks,
+  openEntries: (cook) => [...cook.openGenerations, ...cook.openPieces],
+  recompute: recomputeCook,
+  async afterRepair(context, cook, previousStatus) {
+    emitCookWrite(context, 'repaired', { changed: true, record: cook, previousStatus });
+  },
+};
+
+export function reconcileCast(context: TrackerContext, castId: string, options: ReconcileOptions): Promise<ReconcileReport> {
+  return reconcileParent(context, CAST_RECONCILE, castId, options);
+}
+
+export function reconcileCook(context: TrackerContext, cookId: string, options: ReconcileOptions): Promise<ReconcileReport> {
+  return reconcileParent(context, COOK_RECONCILE, cookId, options);
+}
+
+/**
+ * Recomputes a parent from its children and writes the difference, compare-and-set on its
+ * version: if a live write lands meanwhile, it recomputes from the new state.
+ */
+async function reconcileParent<T extends Cast | Cook>(
+  context: TrackerContext,
+  spec: ReconcileSpec<T>,
+  id: string,
+  options: ReconcileOptions,
+): Promise<ReconcileReport> {
+  const field = `input.${spec.kind}Id`;
+  const store = spec.store(context);
   for (let attempt = 0; attempt < RECONCILE_ATTEMPTS; attempt += 1) {
-    const [cook] = await store.get([cookId]);
-    if (!cook) throw new NotFoundError('cook', cookId, 'input.cookId');
-    const summary = await store.summarizeChildren(cookId, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
-    const unfinished = new Set([
-      ...summary.generations.unfinished.map((child) => child.id),
-      ...(summary.casts?.unfinished ?? []).map((child) => child.id),
-    ]);
-    const entries = [...cook.openGenerations, ...cook.openPieces].filter((entry) => !unfinished.has(entry.id));
-    const missingChildIds = new Set([
-      ...(await missingGenerations(context, entries.filter((entry) => entry.kind === 'generation'))),
-      ...(await missingCasts(context, entries.filter((entry) => entry.kind === 'cast'))),
-    ]);
-    const recomputed = recomputeCook(cook, summary, { missingChildIds, now: context.clock.now(), graceMs: options.graceMs, maxEmbeddedIds: context.caps.maxEmbeddedIds });
-    const differences = diffAggregates(cook, recomputed);
-    if (differences.length === 0) return { kind: 'cook', id: cookId, differences, repaired: false };
-    const replaced = await store.replaceAggregates(cookId, cook.version, recomputed, context.clock.now());
+    const [parent] = await store.get([id]);
+    if (!parent) throw new NotFoundError(spec.kind, id, field);
+    const summary = await store.summarizeChildren(id, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
+    const unfinished = new Set([...summary.generations.unfinished, ...(summary.casts?.unfinished ?? [])].map((child) => child.id));
+    const missingChildIds = await missingChildren(
+      context,
+      spec.openEntries(parent).filter((entry) => !unfinished.has(entry.id)),
+    );
+    const recomputed = spec.recompute(parent, summary, {
+      missingChildIds,
+      now: context.clock.now(),
+      graceMs: options.graceMs,
+      maxEmbeddedIds: context.caps.maxEmbeddedIds,
+    });
+    const differences = diffAggregates(parent, recomputed);
+    if (differences.length === 0) return { kind: spec.kind, id, differences, repaired: false };
+    const replaced = await store.replaceAggregates(id, parent.version, recomputed, context.clock.now());
     if (replaced === null) continue;
-    emitCookWrite(context, 'repaired', { changed: true, record: replaced, previousStatus: cook.status });
-    return { kind: 'cook', id: cookId, differences, repaired: true };
+    await spec.afterRepair(context, replaced, parent.status);
+    return { kind: spec.kind, id, differences, repaired: true };
   }
-  throw new ConflictError('input.cookId', `cook "${cookId}" kept changing while it was reconciled; try again when it is quieter`);
+  throw new ConflictError(field, `${spec.kind} "${id}" kept changing while it was reconciled; try again when it is quieter`);
 }
 
-async function missingGenerations(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
-  if (entries.length === 0) return new Set();
-  const found = new Set((await context.repository.generations.get(entries.map((entry) => entry.id))).map((child) => child.id));
-  return new Set(entries.map((entry) => entry.id).filter((id) => !found.has(id)));
-}
-
-async function missingCasts(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
-  if (entries.length === 0) return new Set();
-  const found = new Set((await context.repository.casts.get(entries.map((entry) => entry.id))).map((cast) => cast.id));
+/** The ids among these open entries whose child is not stored. */
+async function missingChildren(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
+  const generationIds = entries.filter((entry) => entry.kind === 'generation').map((entry) => entry.id);
+  const castIds = entries.filter((entry) => entry.kind === 'cast').map((entry) => entry.id);
+  const found = new Set([
+    ...(generationIds.length > 0 ? await context.repository.generations.get(generationIds) : []).map((child) => child.id),
+    ...(castIds.length > 0 ? await context.repository.casts.get(castIds) : []).map((cast) => cast.id),
+  ]);
   return new Set(entries.map((entry) => entry.id).filter((id) => !found.has(id)));
 }

@@ -17,9 +17,14 @@ import type { ParentChange } from './events.js';
 // Each emitter checks for listeners first: with none, building the payload is wasted work on the
 // hot path (progress views are computed per event).
 
-export function emitGenerationChange(context: TrackerContext, change: 'recorded' | 'started' | 'finished' | 'delivery', generation: Generation): void {
+export function emitGenerationChange(
+  context: TrackerContext,
+  change: 'recorded' | 'started' | 'finished' | 'delivery',
+  generation: Generation,
+): void {
   const { bus } = context;
-  if (bus.has('generationUpdate')) bus.emit('generationUpdate', { change, generation, castId: generation.castId, cookId: generation.cookId });
+  if (bus.has('generationUpdate'))
+    bus.emit('generationUpdate', { change, generation, castId: generation.castId, cookId: generation.cookId });
   if (change === 'finished' && bus.has('generationFinished')) {
     bus.emit('generationFinished', { generation, castId: generation.castId, cookId: generation.cookId });
   }
@@ -68,7 +73,14 @@ export async function attachChild<T extends Cast | Cook>(
       return result.record;
     case 'closed': {
       const what = attachment.piece ? 'new pieces' : 'new children';
-      throw new IllegalTransitionError(entity, parentId, result.record.status, 'add a child', field, `${entity} "${parentId}" is ${result.record.status} and takes no ${what}`);
+      throw new IllegalTransitionError(
+        entity,
+        parentId,
+        result.record.status,
+        'add a child',
+        field,
+        `${entity} "${parentId}" is ${result.record.status} and takes no ${what}`,
+      );
     }
     case 'full':
       throw new ConflictError(
@@ -79,7 +91,11 @@ export async function attachChild<T extends Cast | Cook>(
 }
 
 /** Forgets open entries for a child that will never be stored (a lost idempotency race). */
-export async function detachEverywhere(context: TrackerContext, childId: string, parents: readonly { kind: 'cast' | 'cook'; id: string }[]): Promise<void> {
+export async function detachEverywhere(
+  context: TrackerContext,
+  childId: string,
+  parents: readonly { kind: 'cast' | 'cook'; id: string }[],
+): Promise<void> {
   const at = context.clock.now();
   for (const parent of parents) {
     const store: ParentStore<Cast | Cook, never> = parent.kind === 'cast' ? context.repository.casts : context.repository.cooks;
@@ -135,7 +151,11 @@ export async function cancelOpenGeneration(context: TrackerContext, generationId
  * had already finished, the roll-up is driven again (each write a no-op if it landed before), so a
  * retry finishes what a crash interrupted. `null` when the generation does not exist.
  */
-export async function finishAndSettle(context: TrackerContext, generationId: string, outcome: GenerationOutcome): Promise<WriteResult<Generation> | null> {
+export async function finishAndSettle(
+  context: TrackerContext,
+  generationId: string,
+  outcome: GenerationOutcome,
+): Promise<WriteResult<Generation> | null> {
   const { repository } = context;
   if (repository.settleGeneration) {
     const settlement = await repository.settleGeneration(generationId, outcome, outcome.at);

@@ -96,7 +96,8 @@ function generationEvents(previous: Generation | undefined, current: Generation)
     events.push({ name: 'generationFinished', payload: { generation: current, ...links } });
   }
   const delivered = current.deliveryStatus === 'sent' || current.deliveryStatus === 'dropped';
-  if (delivered && previous?.deliveryStatus !== current.deliveryStatus && (previous !== undefined || current.deliveryAttempts > 0)) update('delivery');
+  if (delivered && previous?.deliveryStatus !== current.deliveryStatus && (previous !== undefined || current.deliveryAttempts > 0))
+    update('delivery');
   return events;
 }
 
@@ -113,26 +114,28 @@ function parentChange(previous: Cast | Cook | undefined, current: Cast | Cook): 
 
 function castEvents(previous: Cast | undefined, current: Cast): WatchedEvent[] {
   const progress = castProgress(current);
-  const events: WatchedEvent[] = [{ name: 'castUpdate', payload: { change: parentChange(previous, current), cast: current, progress } }];
-  if (isTerminalParentStatus(current.status) && !(previous && isTerminalParentStatus(previous.status))) {
-    events.push({ name: 'castFinished', payload: { cast: current, progress } });
-  }
-  return events;
+  const update: WatchedEvent = { name: 'castUpdate', payload: { change: parentChange(previous, current), cast: current, progress } };
+  return endsNow(previous, current) ? [update, { name: 'castFinished', payload: { cast: current, progress } }] : [update];
 }
 
 function cookEvents(previous: Cook | undefined, current: Cook): WatchedEvent[] {
   const progress = cookProgress(current);
-  const events: WatchedEvent[] = [{ name: 'cookUpdate', payload: { change: parentChange(previous, current), cook: current, progress } }];
-  if (isTerminalParentStatus(current.status) && !(previous && isTerminalParentStatus(previous.status))) {
-    events.push({ name: 'cookFinished', payload: { cook: current, progress } });
-  }
-  return events;
+  const update: WatchedEvent = { name: 'cookUpdate', payload: { change: parentChange(previous, current), cook: current, progress } };
+  return endsNow(previous, current) ? [update, { name: 'cookFinished', payload: { cook: current, progress } }] : [update];
+}
+
+/** Whether this is the first version seen in a terminal status. */
+function endsNow(previous: Cast | Cook | undefined, current: Cast | Cook): boolean {
+  return isTerminalParentStatus(current.status) && !(previous && isTerminalParentStatus(previous.status));
 }
 
 export function watchChanges(context: TrackerContext, filter: WatchFilter, options: WatchOptions): Watch {
   const feed = context.repository.changes;
   if (!feed) {
-    throw new ConflictError(null, `repository "${context.repository.name}" has no change feed, so watch() cannot see other processes' changes; use on() in this process`);
+    throw new ConflictError(
+      null,
+      `repository "${context.repository.name}" has no change feed, so watch() cannot see other processes' changes; use on() in this process`,
+    );
   }
   const bus = new TrackerEventBus((error, event) => context.logger.error(`[genledger] a watched "${event}" listener threw`, { error }));
   const memory = options.memory ?? 10_000;
@@ -153,7 +156,12 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   let iterating = false;
 
   async function read(notice: ChangeNotice): Promise<AnyRecord | undefined> {
-    const store = notice.kind === 'generation' ? context.repository.generations : notice.kind === 'cast' ? context.repository.casts : context.repository.cooks;
+    const store =
+      notice.kind === 'generation'
+        ? context.repository.generations
+        : notice.kind === 'cast'
+          ? context.repository.casts
+          : context.repository.cooks;
     const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
     return record;
   }

@@ -220,9 +220,7 @@ const COMPARED_COOK_FIELDS = [
 ] as const;
 
 /** The aggregate fields that differ between a stored parent and its recomputed form. */
-export function diffAggregates(stored: Cast, recomputed: Cast): AggregateDifference[];
-export function diffAggregates(stored: Cook, recomputed: Cook): AggregateDifference[];
-export function diffAggregates(stored: Cast | Cook, recomputed: Cast | Cook): AggregateDifference[] {
+export function diffAggregates<T extends Cast | Cook>(stored: T, recomputed: T): AggregateDifference[] {
   const fields: readonly string[] = 'spellId' in stored ? COMPARED_CAST_FIELDS : COMPARED_COOK_FIELDS;
   const differences: AggregateDifference[] = [];
   for (const field of fields) {
