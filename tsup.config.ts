@@ -10,6 +10,9 @@ export default defineConfig({
     conformance: 'test/conformance/index.ts',
     otel: 'src/otel/index.ts',
     postgres: 'adapters/postgres/index.ts',
+    mongo: 'adapters/mongo/index.ts',
+    // The `genledger` command (package.json "bin"); its shebang line is kept by esbuild.
+    'genledger-cli': 'adapters/mongo/bin.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -45,3 +45,24 @@ export {
   type CookDocument,
   type OpenChildDocument,
 } from './documents.js';
+export {
+  auditLegacy,
+  backfillLegacy,
+  migrateCollections,
+  MigrationRefusedError,
+  type LegacyScanOptions,
+  type LegacyAuditReport,
+  type BackfillOptions,
+  type BackfillReport,
+  type MigrateOptions,
+  type MigrationReport,
+} from './legacy-tools.js';
+export {
+  LEGACY_PROBLEMS,
+  LEGACY_PROBLEM_REPAIRS,
+  DEFAULT_STUCK_AFTER_MS,
+  planGenerationRepair,
+  type LegacyProblem,
+  type LegacyRepairOptions,
+  type GenerationRepair,
+} from './legacy.js';

@@ -18,6 +18,7 @@
  *
  * What this checks is MongoDB semantics as mingo implements them, not a MongoDB server.
  */
+import { Aggregator } from 'mingo/aggregator';
 import { Query } from 'mingo/query';
 import { updateOne as mingoUpdateOne } from 'mingo/updater';
 import type { Options } from 'mingo/types';
@@ -32,12 +33,24 @@ const MINGO_OPTIONS: Partial<Options> = { context: decimalContext, idKey: '_id' 
 const PIPELINE_STAGES = new Set(['$set', '$addFields', '$unset', '$project', '$replaceWith', '$replaceRoot']);
 const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$push', '$pull', '$addToSet', '$min', '$max', '$mul', '$rename', '$setOnInsert', '$pop', '$pullAll', '$currentDate']);
 
+function sameBson(left: object, right: object): boolean {
+  return Buffer.from(BSON.serialize(left as BSON.Document)).equals(Buffer.from(BSON.serialize(right as BSON.Document)));
+}
+
 function roundTrip<T>(document: T): T {
   return BSON.deserialize(BSON.serialize(document as BSON.Document)) as T;
 }
 
+const compiled = new WeakMap<Filter, Query>();
+
+/** A mingo query for `filter`; compiled once per filter object (index filters are reused on every write). */
 function matcher(filter: Filter): Query {
-  return new Query(filter, MINGO_OPTIONS);
+  let query = compiled.get(filter);
+  if (!query) {
+    query = new Query(filter, MINGO_OPTIONS);
+    compiled.set(filter, query);
+  }
+  return query;
 }
 
 function valueAt(document: unknown, path: string): unknown {
@@ -47,6 +60,11 @@ function valueAt(document: unknown, path: string): unknown {
     current = (current as Record<string, unknown>)[key];
   }
   return current;
+}
+
+/** Any stored `_id` as a key. */
+function storedKey(value: unknown): string {
+  return idKey(value) ?? `b:${Buffer.from(BSON.serialize({ id: value })).toString('base64')}`;
 }
 
 /** A plain `_id` value (ObjectId or string) as a comparable key; `null` for anything else (an operator object). */
@@ -103,7 +121,7 @@ class FakeCursor {
   private projection: Record<string, unknown> | undefined;
 
   constructor(
-    private readonly source: () => Stored[],
+    private readonly source: (filter: Filter) => Stored[],
     private readonly filter: Filter,
     options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {},
   ) {
@@ -129,7 +147,7 @@ class FakeCursor {
 
   async toArray(): Promise<Stored[]> {
     await new Promise((resolve) => setImmediate(resolve));
-    let cursor = matcher(this.filter).find(this.source(), this.projection);
+    let cursor = matcher(this.filter).find(this.source(this.filter), this.projection);
     if (this.sortSpec) cursor = cursor.sort(this.sortSpec);
     if (this.limitCount !== undefined && this.limitCount > 0) cursor = cursor.limit(this.limitCount);
     return (cursor.all() as Stored[]).map(roundTrip);
@@ -142,6 +160,10 @@ class FakeCursor {
 
 export class FakeCollection {
   private documents: Stored[] = [];
+  /** Position of each document by its _id: the fake's version of the _id index. */
+  private positions = new Map<string, number>();
+  /** For each unique index other than _id: key -> position. */
+  private uniqueKeys = new Map<string, Map<string, number>>();
   private readonly indexes = new Map<string, IndexEntry>([['_id_', { name: '_id_', key: { _id: 1 }, unique: true }]]);
 
   constructor(readonly collectionName: string) {}
@@ -155,35 +177,81 @@ export class FakeCollection {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
+  /**
+   * The documents a filter can match. Most calls name their document by _id: then only the
+   * document with that id is handed to mingo, which still judges the whole filter; the outcome is
+   * the same as testing every document, only faster (as the _id index is on a server).
+   */
+  private candidates(filter: Filter): Stored[] {
+    const id = idKey(filter._id);
+    if (id === null) return this.documents;
+    const position = this.positions.get(id);
+    return position === undefined ? [] : [this.documents[position]!];
+  }
+
   private firstIndex(filter: Filter): number {
     const query = matcher(filter);
-    // Most writes name their document by _id: compare ids first (cheap), and let mingo judge the
-    // whole filter only on the document with that id. The outcome is the same as testing every one.
     const id = idKey(filter._id);
-    if (id !== null) return this.documents.findIndex((document) => idKey(document._id) === id && query.test(document));
+    if (id !== null) {
+      const position = this.positions.get(id);
+      return position !== undefined && query.test(this.documents[position]!) ? position : -1;
+    }
     return this.documents.findIndex((document) => query.test(document));
   }
 
-  private checkUnique(candidate: Stored, replacing: number): void {
+  /** The key a unique index gives a document, or `null` when the index does not cover it (partial). */
+  private uniqueKey(index: IndexEntry, document: Stored): string | null {
+    if (index.partialFilterExpression && !matcher(index.partialFilterExpression).test(document)) return null;
+    const values = Object.keys(index.key).map((path) => valueAt(document, path) ?? null);
+    return Buffer.from(BSON.serialize({ k: values })).toString('base64');
+  }
+
+  /** Rebuilds the _id positions and the unique indexes' keys (after a delete moves documents). */
+  private reindex(): void {
+    this.positions = new Map(this.documents.map((document, position) => [storedKey(document._id), position]));
+    this.uniqueKeys = new Map();
     for (const index of this.indexes.values()) {
-      if (!index.unique) continue;
-      if (index.partialFilterExpression && !matcher(index.partialFilterExpression).test(candidate)) continue;
-      const fields = Object.keys(index.key);
-      const keyOf = (document: Stored) => JSON.stringify(BSON.serialize({ k: fields.map((path) => valueAt(document, path) ?? null) }));
-      const key = keyOf(candidate);
-      const clash = this.documents.findIndex(
-        (document, position) =>
-          position !== replacing && (!index.partialFilterExpression || matcher(index.partialFilterExpression).test(document)) && keyOf(document) === key,
-      );
-      if (clash >= 0) {
-        const keyValue = Object.fromEntries(fields.map((path) => [path, valueAt(candidate, path)]));
-        throw writeError(11000, `E11000 duplicate key error collection: ${this.collectionName} index: ${index.name} dup key: ${JSON.stringify(keyValue)}`, {
-          keyPattern: index.key,
-          keyValue,
-        });
-      }
+      if (!index.unique || index.name === '_id_') continue;
+      const keys = new Map<string, number>();
+      this.documents.forEach((document, position) => {
+        const key = this.uniqueKey(index, document);
+        if (key !== null) keys.set(key, position);
+      });
+      this.uniqueKeys.set(index.name, keys);
     }
   }
+
+  /** Throws E11000 if `candidate`, stored at `position` (or appended when -1), would clash with another document. */
+  private checkUnique(candidate: Stored, replacing: number): void {
+    const clash = (index: IndexEntry, keyValue: Record<string, unknown>) => {
+      throw writeError(11000, `E11000 duplicate key error collection: ${this.collectionName} index: ${index.name} dup key: ${JSON.stringify(keyValue)}`, {
+        keyPattern: index.key,
+        keyValue,
+      });
+    };
+    const idPosition = this.positions.get(storedKey(candidate._id));
+    if (idPosition !== undefined && idPosition !== replacing) clash(this.indexes.get('_id_')!, { _id: candidate._id });
+    for (const index of this.indexes.values()) {
+      if (!index.unique || index.name === '_id_') continue;
+      const key = this.uniqueKey(index, candidate);
+      const holder = key === null ? undefined : this.uniqueKeys.get(index.name)?.get(key);
+      if (holder !== undefined && holder !== replacing) clash(index, Object.fromEntries(Object.keys(index.key).map((path) => [path, valueAt(candidate, path)])));
+    }
+  }
+
+  /** Records `document` at `position` in the unique indexes, replacing `previous`'s keys. */
+  private track(document: Stored, position: number, previous: Stored | null): void {
+    this.positions.set(storedKey(document._id), position);
+    for (const index of this.indexes.values()) {
+      if (!index.unique || index.name === '_id_') continue;
+      const keys = this.uniqueKeys.get(index.name)!;
+      const old = previous === null ? null : this.uniqueKey(index, previous);
+      if (old !== null && keys.get(old) === position) keys.delete(old);
+      const key = this.uniqueKey(index, document);
+      if (key !== null) keys.set(key, position);
+    }
+  }
+
 
   async insertOne(document: Stored): Promise<{ acknowledged: true; insertedId: unknown }> {
     await this.turn();
@@ -192,6 +260,7 @@ export class FakeCollection {
     const stored = roundTrip(document);
     this.checkUnique(stored, -1);
     this.documents.push(stored);
+    this.track(stored, this.documents.length - 1, null);
     return { acknowledged: true, insertedId: stored._id };
   }
 
@@ -201,12 +270,12 @@ export class FakeCollection {
   }
 
   async findOne(filter: Filter, options: { projection?: Record<string, unknown> } = {}): Promise<Stored | null> {
-    const [first] = await new FakeCursor(() => this.documents, filter, { ...options, limit: 1 }).toArray();
+    const [first] = await new FakeCursor((given) => this.candidates(given), filter, { ...options, limit: 1 }).toArray();
     return first ?? null;
   }
 
   find(filter: Filter = {}, options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {}): FakeCursor {
-    return new FakeCursor(() => this.documents, filter, options);
+    return new FakeCursor((given) => this.candidates(given), filter, options);
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
@@ -222,14 +291,23 @@ export class FakeCollection {
     if (position < 0) return null;
     const before = this.documents[position]!;
     checkIncTargets(before, update);
-    const working = [roundTrip(before)];
-    mingoUpdateOne(working, {}, update as never, {}, MINGO_OPTIONS);
-    const after = roundTrip(working[0]!);
-    if (JSON.stringify(BSON.serialize({ id: after._id })) !== JSON.stringify(BSON.serialize({ id: before._id }))) {
+    let updated: Stored;
+    if (Array.isArray(update)) {
+      // A pipeline update is an aggregation pipeline run on the one document.
+      const [output] = new Aggregator(update, MINGO_OPTIONS).run([roundTrip(before)]) as Stored[];
+      updated = output!;
+    } else {
+      const working = [roundTrip(before)];
+      mingoUpdateOne(working, {}, update as never, {}, MINGO_OPTIONS);
+      updated = working[0]!;
+    }
+    const after = roundTrip(updated);
+    if (!sameBson({ id: after._id }, { id: before._id })) {
       throw writeError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
     }
     this.checkUnique(after, position);
     this.documents[position] = after;
+    this.track(after, position, before);
     return { before: roundTrip(before), after: roundTrip(after) };
   }
 
@@ -243,7 +321,7 @@ export class FakeCollection {
   async updateOne(filter: Filter, update: unknown): Promise<{ acknowledged: true; matchedCount: number; modifiedCount: number }> {
     await this.turn();
     const images = this.applyUpdate(filter, update);
-    const modified = images !== null && JSON.stringify(BSON.serialize(images.before)) !== JSON.stringify(BSON.serialize(images.after));
+    const modified = images !== null && !sameBson(images.before, images.after);
     return { acknowledged: true, matchedCount: images === null ? 0 : 1, modifiedCount: modified ? 1 : 0 };
   }
 
@@ -264,6 +342,7 @@ export class FakeCollection {
     const query = matcher(filter);
     const before = this.documents.length;
     this.documents = this.documents.filter((document) => !query.test(document));
+    this.reindex();
     return { acknowledged: true, deletedCount: before - this.documents.length };
   }
 
@@ -287,6 +366,7 @@ export class FakeCollection {
       }
     }
     this.indexes.set(name, entry);
+    this.reindex();
     return name;
   }
 
@@ -302,6 +382,7 @@ export class FakeCollection {
   renamed(to: string): FakeCollection {
     const moved = new FakeCollection(to);
     moved.documents = this.documents;
+    moved.reindex();
     for (const [name, index] of this.indexes) moved.indexes.set(name, index);
     return moved;
   }

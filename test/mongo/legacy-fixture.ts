@@ -50,7 +50,8 @@ const TERMINAL_LEGACY = ['completed', 'succeeded', 'error', 'cancelled'];
 const OPEN_LEGACY = ['queued', 'running', 'in_progress'];
 const UNKNOWN_WORDS = ['done?', 'ok', 'weird_state'];
 
-export function buildLegacyDataset(seed = 1376): LegacyDataset {
+/** `now` is the instant the dataset is "found" at: open records are hours old, stuck ones days old, relative to it. */
+export function buildLegacyDataset(seed = 1376, now: Date = FIXTURE_NOW): LegacyDataset {
   const next = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const chance = (probability: number) => next() < probability;
@@ -59,7 +60,7 @@ export function buildLegacyDataset(seed = 1376): LegacyDataset {
   const casts: Record<string, unknown>[] = [];
   const cooks: Record<string, unknown>[] = [];
   for (let index = 0; index < 6; index += 1) {
-    const startedAt = new Date(FIXTURE_NOW.getTime() - (200 + index) * HOUR);
+    const startedAt = new Date(now.getTime() - (200 + index) * HOUR);
     casts.push({
       _id: objectIdAt(startedAt, next),
       spellId: objectIdAt(startedAt, next),
@@ -73,7 +74,7 @@ export function buildLegacyDataset(seed = 1376): LegacyDataset {
     });
   }
   for (let index = 0; index < 3; index += 1) {
-    const startedAt = new Date(FIXTURE_NOW.getTime() - (300 + index) * HOUR);
+    const startedAt = new Date(now.getTime() - (300 + index) * HOUR);
     cooks.push({
       _id: objectIdAt(startedAt, next),
       collectionId: `collection-${index}`,
@@ -111,7 +112,7 @@ export function buildLegacyDataset(seed = 1376): LegacyDataset {
     // Which life the record had: finished, still open and recent, or stuck open.
     const life = clean ? pick(['terminal', 'terminal', 'terminal', 'open']) : pick(['terminal', 'terminal', 'terminal', 'terminal', 'open', 'stuck']);
     const requestTimestamp =
-      life === 'open' ? new Date(FIXTURE_NOW.getTime() - Math.floor(next() * 6 * HOUR)) : new Date(FIXTURE_NOW.getTime() - (30 + Math.floor(next() * 2000)) * HOUR);
+      life === 'open' ? new Date(now.getTime() - Math.floor(next() * 6 * HOUR)) : new Date(now.getTime() - (30 + Math.floor(next() * 2000)) * HOUR);
     const _id = objectIdAt(requestTimestamp, next);
     const document: Record<string, unknown> = {
       _id,
