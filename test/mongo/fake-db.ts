@@ -308,14 +308,16 @@ export class FakeCollection {
     this.checkUnique(after, position);
     this.documents[position] = after;
     this.track(after, position, before);
-    return { before: roundTrip(before), after: roundTrip(after) };
+    // Stored documents are never mutated (each write stores a new one), so the images can be
+    // handed out as they are; callers get their own copy from `copy()`.
+    return { before, after };
   }
 
   async findOneAndUpdate(filter: Filter, update: unknown, options: { returnDocument?: 'before' | 'after' } = {}): Promise<Stored | null> {
     await this.turn();
     const images = this.applyUpdate(filter, update);
     if (images === null) return null;
-    return options.returnDocument === 'after' ? images.after : images.before;
+    return roundTrip(options.returnDocument === 'after' ? images.after : images.before);
   }
 
   async updateOne(filter: Filter, update: unknown): Promise<{ acknowledged: true; matchedCount: number; modifiedCount: number }> {
