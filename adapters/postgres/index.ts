@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import type { Cast, Cook } from '../../src/domain/records.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup/contribution.js';
 import { ConflictError, ValidationError } from '../../src/errors.js';
