@@ -204,7 +204,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       points_spent: outcome.pointsSpent,
       protocol_net_points: outcome.protocolNetPoints,
       cost_usd: outcome.costUsd,
-      response_timestamp: timestampParam(outcome.responseTimestamp),
+      response_timestamp: timestampParam(outcome.responseTimestamp, 'responseTimestamp'),
       only_if_updated_before: outcome.onlyIfUpdatedBefore ? timestampParam(outcome.onlyIfUpdatedBefore) : null,
       set_response_payload: outcome.responsePayload !== undefined,
       response_payload: jsonParam(outcome.responsePayload, 'responsePayload'),

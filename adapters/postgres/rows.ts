@@ -370,12 +370,18 @@ export function cookFromRow(row: Row, prefix = ''): Cook {
 // ---------------------------------------------------------------------------------------------
 // Writing: record fields -> parameter values.
 
+/** 4714-11-24 BC, 00:00 UTC: PostgreSQL's earliest `timestamptz` (its latest is beyond JavaScript's). */
+const EARLIEST_TIMESTAMP_MS = Date.UTC(-4713, 10, 24);
+
 /**
  * A `timestamptz` parameter: ISO 8601 in UTC with milliseconds. PostgreSQL reads years before 1
  * and after 9999 only in its own spelling (`0044-03-15 ... BC`), so those are written that way.
  */
-export function timestampParam(value: Date): string {
-  if (Number.isNaN(value.getTime())) throw new ValidationError([{ field: 'date', reason: 'must be a valid Date' }]);
+export function timestampParam(value: Date, fieldName = 'date'): string {
+  if (Number.isNaN(value.getTime())) throw new ValidationError([{ field: fieldName, reason: 'must be a valid Date' }]);
+  if (value.getTime() < EARLIEST_TIMESTAMP_MS) {
+    throw new ValidationError([{ field: fieldName, reason: `is before ${new Date(EARLIEST_TIMESTAMP_MS).toISOString()}, the earliest time PostgreSQL stores` }]);
+  }
   const year = value.getUTCFullYear();
   if (year >= 1 && year <= 9999) return value.toISOString();
   const pad = (number: number, width = 2) => String(number).padStart(width, '0');
@@ -387,8 +393,8 @@ export function timestampParam(value: Date): string {
   );
 }
 
-function nullableTimestampParam(value: Date | null): string | null {
-  return value === null ? null : timestampParam(value);
+function nullableTimestampParam(value: Date | null, fieldName: string): string | null {
+  return value === null ? null : timestampParam(value, fieldName);
 }
 
 /** Open entries as stored, `since` in ISO 8601 (JavaScript's spelling, read back by `new Date`). */
@@ -440,9 +446,9 @@ export function generationToRow(generation: Generation): Record<string, SqlValue
     initiating_event_id: textField(generation.initiatingEventId, 'initiatingEventId'),
     platform_specific_run_id: textField(generation.platformSpecificRunId, 'platformSpecificRunId'),
     status: generation.status,
-    request_timestamp: timestampParam(generation.requestTimestamp),
-    started_at: nullableTimestampParam(generation.startedAt),
-    response_timestamp: nullableTimestampParam(generation.responseTimestamp),
+    request_timestamp: timestampParam(generation.requestTimestamp, 'requestTimestamp'),
+    started_at: nullableTimestampParam(generation.startedAt, 'startedAt'),
+    response_timestamp: nullableTimestampParam(generation.responseTimestamp, 'responseTimestamp'),
     duration_ms: generation.durationMs,
     progress: String(generation.progress),
     points_spent: generation.pointsSpent,
@@ -451,7 +457,7 @@ export function generationToRow(generation: Generation): Record<string, SqlValue
     notification_platform: textField(generation.notificationPlatform, 'notificationPlatform'),
     delivery_status: generation.deliveryStatus,
     delivery_attempts: generation.deliveryAttempts,
-    delivery_timestamp: nullableTimestampParam(generation.deliveryTimestamp),
+    delivery_timestamp: nullableTimestampParam(generation.deliveryTimestamp, 'deliveryTimestamp'),
     delivery_error: textField(generation.deliveryError, 'deliveryError'),
     delivery_strategy: textField(generation.deliveryStrategy, 'deliveryStrategy'),
     cast_id: textField(generation.castId, 'castId'),
@@ -465,7 +471,7 @@ export function generationToRow(generation: Generation): Record<string, SqlValue
     metadata: jsonParam(generation.metadata, 'metadata'),
     idempotency_key: textField(generation.idempotencyKey, 'idempotencyKey'),
     version: generation.version,
-    updated_at: timestampParam(generation.updatedAt),
+    updated_at: timestampParam(generation.updatedAt, 'updatedAt'),
   };
 }
 
@@ -480,9 +486,9 @@ function parentAggregatesToRow(parent: Cast | Cook): Record<string, SqlValue> {
     points_spent: parent.pointsSpent,
     protocol_net_points: parent.protocolNetPoints,
     cost_usd: parent.costUsd,
-    completed_at: nullableTimestampParam(parent.completedAt),
+    completed_at: nullableTimestampParam(parent.completedAt, 'completedAt'),
     duration_ms: parent.durationMs,
-    updated_at: timestampParam(parent.updatedAt),
+    updated_at: timestampParam(parent.updatedAt, 'updatedAt'),
     version: parent.version,
   };
 }
@@ -503,7 +509,7 @@ export function castToRow(cast: Cast): Record<string, SqlValue> {
     total_steps: cast.totalSteps,
     cook_id: storableText(cast.cookId, 'cookId'),
     collection_id: storableText(cast.collectionId, 'collectionId'),
-    started_at: timestampParam(cast.startedAt),
+    started_at: timestampParam(cast.startedAt, 'startedAt'),
     metadata: jsonParam(cast.metadata, 'metadata'),
     idempotency_key: storableText(cast.idempotencyKey, 'idempotencyKey'),
     ...castAggregatesToRow(cast),
@@ -529,7 +535,7 @@ export function cookToRow(cook: Cook): Record<string, SqlValue> {
     collection_id: storableText(cook.collectionId, 'collectionId'),
     initiator_account_id: storableText(cook.initiatorAccountId, 'initiatorAccountId'),
     target_supply: cook.targetSupply,
-    started_at: timestampParam(cook.startedAt),
+    started_at: timestampParam(cook.startedAt, 'startedAt'),
     metadata: jsonParam(cook.metadata, 'metadata'),
     idempotency_key: storableText(cook.idempotencyKey, 'idempotencyKey'),
     ...cookAggregatesToRow(cook),

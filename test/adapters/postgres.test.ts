@@ -295,6 +295,7 @@ describe('postgres: the adapter itself', () => {
       '+275760-09-13T00:00:00.000Z',
       '-000001-06-15T12:30:45.678Z',
       '-004000-01-01T00:00:00.007Z',
+      '-004713-11-24T00:00:01.234Z',
     ].map((text) => new Date(text));
     for (const [index, instant] of instants.entries()) {
       const requested = new Date(instant.getTime() - 1234);
@@ -304,6 +305,12 @@ describe('postgres: the adapter itself', () => {
       expect(finished?.record.durationMs, instant.toISOString()).toBe(1234);
       expect(await postgresInspector(pool, tables).generation(generation.id)).toEqual(finished!.record);
     }
+    // Before PostgreSQL's earliest time (4714 BC), JavaScript still has dates: refused, nothing written.
+    const tooEarly = generationRecord('time-too-early', {}, { requestTimestamp: new Date('-004713-11-23T23:59:59.999Z') });
+    const error = await repository.generations.insert(tooEarly).catch((caught: unknown) => caught);
+    expect((error as GenledgerError).code).toBe('VALIDATION_FAILED');
+    expect((error as GenledgerError).field).toBe('requestTimestamp');
+    expect(await repository.generations.get([tooEarly.id])).toEqual([]);
   });
 
   it('reads exactly whatever the host did to the driver\'s type parsers and to the session (DateStyle, TimeZone, extra_float_digits)', async () => {
