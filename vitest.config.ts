@@ -12,6 +12,8 @@ export default defineConfig({
       { find: /^genledger\/testing$/, replacement: here('./src/testing/index.ts') },
       { find: /^genledger\/conformance$/, replacement: here('./test/conformance/index.ts') },
       { find: /^genledger\/otel$/, replacement: here('./src/otel/index.ts') },
+      { find: /^genledger\/postgres$/, replacement: here('./adapters/postgres/index.ts') },
+      { find: /^genledger\/mongo$/, replacement: here('./adapters/mongo/index.ts') },
     ],
   },
   test: {

@@ -31,10 +31,16 @@ export const labelSchema = storable(
 export const textSchema = storable(z.string().max(LIMITS.textLength, `must be at most ${LIMITS.textLength} characters`));
 
 /**
- * A valid `Date` (an `Invalid Date` is refused, not stored). Parsed into a copy, so a caller that
- * later mutates its `Date` cannot change what was recorded.
+ * A valid `Date` (an `Invalid Date` is refused, not stored) between 1970 and 9999, which every
+ * store keeps exactly (PostgreSQL refuses years before 4713 BC; checking at the edge means no store
+ * refuses a write halfway through a call). Parsed into a copy, so a caller that later mutates its
+ * `Date` cannot change what was recorded.
  */
-export const dateSchema = z.date({ error: 'must be a valid Date' }).transform((date) => new Date(date.getTime()));
+export const dateSchema = z
+  .date({ error: 'must be a valid Date' })
+  .min(new Date(LIMITS.earliestDate), `must not be before ${LIMITS.earliestDate}`)
+  .max(new Date(LIMITS.latestDate), `must not be after ${LIMITS.latestDate}`)
+  .transform((date) => new Date(date.getTime()));
 
 export const pointsSchema = z
   .number({ error: 'must be a number' })

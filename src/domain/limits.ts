@@ -28,6 +28,9 @@ export const LIMITS = {
   totalSteps: 100_000,
   /** Pieces a cook may target. */
   targetSupply: 100_000_000,
+  /** Earliest and latest instants a timestamp may hold: every store keeps these exactly. */
+  earliestDate: '1970-01-01T00:00:00.000Z',
+  latestDate: '9999-12-31T23:59:59.999Z',
 } as const;
 
 /** Keys refused anywhere inside metadata and payloads (see docs/concepts.md, "Limits"). */
