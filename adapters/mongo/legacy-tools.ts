@@ -164,6 +164,10 @@ async function exists(db: Db, name: string): Promise<boolean> {
  * person must decide which one is current.
  */
 export async function migrateCollections(db: Db, options: MigrateOptions = {}): Promise<MigrationReport> {
+  return migrate(db, options, 1);
+}
+
+async function migrate(db: Db, options: MigrateOptions, attempt: number): Promise<MigrationReport> {
   const from = options.legacyCollectionsName ?? 'cook_collections';
   const to = resolveCollectionNames(options.collections).collections;
   const [hasOld, hasNew] = [await exists(db, from), await exists(db, to)];
@@ -183,7 +187,7 @@ export async function migrateCollections(db: Db, options: MigrateOptions = {}): 
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     // Another migrate (or a writer) got there between the check and the rename: look again.
-    if (code === 26 || code === 48) return migrateCollections(db, options);
+    if ((code === 26 || code === 48) && attempt < 3) return migrate(db, options, attempt + 1);
     throw error;
   }
   return { outcome: 'renamed', from, to, detail: `renamed "${from}" to "${to}"` };

@@ -67,12 +67,6 @@ export function readUsd(raw: unknown): UsdAmount {
   return '0';
 }
 
-/** Whether a stored cost is already in the canonical form this adapter writes (a Decimal128 holding a canonical amount). */
-export function isCanonicalStoredCost(raw: unknown): boolean {
-  if (typeof raw !== 'object' || raw === null || (raw as { _bsontype?: unknown })._bsontype !== 'Decimal128') return false;
-  return String(raw) === readUsd(raw);
-}
-
 /** What kind of legacy cost a document holds, for the audit. */
 export function costKind(raw: unknown): 'decimal' | 'number' | 'string' | 'null' | 'other' {
   if (raw === null || raw === undefined) return 'null';

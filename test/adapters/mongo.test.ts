@@ -7,7 +7,7 @@
  */
 import { afterAll, describe } from 'vitest';
 import { runRepositoryConformance } from '../conformance/index.js';
-import { mongoConformanceTarget } from '../mongo/conformance-target.js';
+import { mongoConformanceTarget, NO_CHANGE_FEED } from '../mongo/conformance-target.js';
 import { legacyTests } from '../mongo/legacy-suite.js';
 import { findMongoServer } from '../mongo/server.js';
 
@@ -33,8 +33,8 @@ describe.skipIf(!server.available)(title, () => {
     mongoConformanceTarget({
       name: 'mongo (real mongod)',
       db: () => live().db(),
-      scale: 0.2,
       timeoutMs: 180_000,
+      skip: { changeFeed: NO_CHANGE_FEED },
     }),
   );
   legacyTests({ name: 'legacy tools (real mongod)', freshDb: () => live().freshDb() });

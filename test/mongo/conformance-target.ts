@@ -8,6 +8,10 @@ import { mongoRepository } from '../../adapters/mongo/index.js';
 import type { ConformancePart, ConformanceTarget } from '../conformance/types.js';
 import { withStoredImageCheck, type StoredImageLog } from './stored-image-check.js';
 
+/** Why the change-feed part is skipped for this adapter. */
+export const NO_CHANGE_FEED =
+  "genledger/mongo offers no change feed (the port's optional, experimental `changes` capability; MongoDB change streams need a replica set and are not part of this adapter)";
+
 export interface MongoTargetOptions {
   readonly name: string;
   readonly db: () => Db;
