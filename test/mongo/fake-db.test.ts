@@ -1,0 +1,60 @@
+/**
+ * The fake Db's own promises, so that what it checks can be trusted: it refuses what a server
+ * refuses, and its decimal operators are exact. (It stays a model of MongoDB, not a server.)
+ */
+import { Decimal128, MongoServerError, ObjectId } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { FakeDb } from './fake-db.js';
+
+describe('the mingo-backed fake Db', () => {
+  it('refuses $inc on a null field, as MongoDB does (how production lost every cast cost)', async () => {
+    const casts = new FakeDb().collection('casts');
+    await casts.insertOne({ _id: 'cast-1', costUsd: null });
+    const error = await casts.updateOne({ _id: 'cast-1' }, { $inc: { costUsd: 0.1 } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MongoServerError);
+    expect((error as MongoServerError).code).toBe(14);
+    expect((await casts.findOne({ _id: 'cast-1' }))!.costUsd).toBeNull();
+  });
+
+  it('adds Decimal128 exactly inside a pipeline, and converts legacy values as documented', async () => {
+    const casts = new FakeDb().collection('casts');
+    await casts.insertMany([
+      { _id: 'a', costUsd: Decimal128.fromString('0.1') },
+      { _id: 'b', costUsd: 0.1 + 0.2 },
+      { _id: 'c', costUsd: null },
+      { _id: 'd', costUsd: 'junk' },
+    ]);
+    const add = [{ $set: { costUsd: { $add: [{ $convert: { input: '$costUsd', to: 'decimal', onError: Decimal128.fromString('0'), onNull: Decimal128.fromString('0') } }, { $literal: Decimal128.fromString('0.2') }] } } }];
+    for (const id of ['a', 'b', 'c', 'd']) await casts.updateOne({ _id: id }, add);
+    const costs = (await casts.find({}).toArray()).map((document) => [document._id, String(document.costUsd)]);
+    expect(costs).toEqual([['a', '0.3'], ['b', '0.500000000000000'], ['c', '0.2'], ['d', '0.2']]);
+  });
+
+  it('raises E11000 with the key pattern for _id and for a unique partial index, and ignores documents outside the partial filter', async () => {
+    const generations = new FakeDb().collection('generationOutputs');
+    await generations.createIndex({ idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
+    const id = new ObjectId();
+    await generations.insertOne({ _id: id, idempotencyKey: 'k' });
+    await generations.insertOne({ _id: new ObjectId(), idempotencyKey: null });
+    await generations.insertOne({ _id: new ObjectId(), idempotencyKey: null });
+    const byKey = await generations.insertOne({ _id: new ObjectId(), idempotencyKey: 'k' }).catch((caught: unknown) => caught);
+    expect(byKey).toMatchObject({ code: 11000, keyPattern: { idempotencyKey: 1 } });
+    const byId = await generations.insertOne({ _id: id }).catch((caught: unknown) => caught);
+    expect(byId).toMatchObject({ code: 11000, keyPattern: { _id: 1 } });
+    expect(await generations.countDocuments({})).toBe(3);
+  });
+
+  it('brackets types in range queries: null is never $lt a date', async () => {
+    const generations = new FakeDb().collection('generationOutputs');
+    await generations.insertMany([{ _id: 'dated', updatedAt: new Date(0) }, { _id: 'null', updatedAt: null }, { _id: 'missing' }]);
+    expect((await generations.find({ updatedAt: { $lt: new Date() } }).toArray()).map((document) => document._id)).toEqual(['dated']);
+  });
+
+  it('refuses update documents a server refuses', async () => {
+    const casts = new FakeDb().collection('casts');
+    await casts.insertOne({ _id: 'x' });
+    await expect(casts.updateOne({ _id: 'x' }, { status: 'running' })).rejects.toMatchObject({ code: 9 });
+    await expect(casts.updateOne({ _id: 'x' }, [{ $match: {} }])).rejects.toMatchObject({ code: 40324 });
+    await expect(casts.updateOne({ _id: 'x' }, [{ $set: { _id: 'y' } }])).rejects.toMatchObject({ code: 66 });
+  });
+});
