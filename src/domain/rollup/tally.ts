@@ -1,0 +1,89 @@
+/**
+ * Tallies of a parent's children, for reconcile: what every store's `summarizeChildren` adds up,
+ * one child at a time, wherever the children come from (a Map, a cursor, rows). Money is summed as
+ * exact integers of 10^-18 dollars. Pure: no I/O.
+ */
+import { formatUsdUnits, parseUsdUnits } from '../money.js';
+import { addOutcome, ZERO_OUTCOMES, type Cast, type Generation, type OutcomeCounts } from '../records.js';
+import { isTerminalGenerationStatus } from '../status.js';
+import type { ChildrenSummary, UnfinishedChild } from './recompute.js';
+
+function latest(current: Date | null, candidate: Date | null): Date | null {
+  if (candidate === null) return current;
+  return current === null || candidate > current ? candidate : current;
+}
+
+/** Generations below a parent. `piece` says whether a child is itself a cook piece (never under a cast). */
+export class GenerationTally {
+  private outcomes: OutcomeCounts = ZERO_OUTCOMES;
+  private finishedPieces: OutcomeCounts = ZERO_OUTCOMES;
+  private pointsSpent = 0;
+  private protocolNetPoints = 0;
+  private costUnits = 0n;
+  private lastFinishedAt: Date | null = null;
+  private readonly unfinished: UnfinishedChild[] = [];
+
+  add(
+    child: Pick<Generation, 'id' | 'status' | 'pointsSpent' | 'protocolNetPoints' | 'costUsd' | 'requestTimestamp' | 'responseTimestamp'>,
+    piece: boolean,
+  ): void {
+    if (!isTerminalGenerationStatus(child.status)) {
+      this.unfinished.push({ id: child.id, since: child.requestTimestamp, piece });
+      return;
+    }
+    this.outcomes = addOutcome(this.outcomes, child.status);
+    if (piece) this.finishedPieces = addOutcome(this.finishedPieces, child.status);
+    this.pointsSpent += child.pointsSpent;
+    this.protocolNetPoints += child.protocolNetPoints;
+    this.costUnits += parseUsdUnits(child.costUsd);
+    this.lastFinishedAt = latest(this.lastFinishedAt, child.responseTimestamp);
+  }
+
+  /** @param firstIds the first child ids by (`requestTimestamp`, id), at most the embed cap */
+  summary(firstIds: readonly string[]): ChildrenSummary['generations'] {
+    return {
+      finished: {
+        outcomes: this.outcomes,
+        pointsSpent: this.pointsSpent,
+        protocolNetPoints: this.protocolNetPoints,
+        costUsd: formatUsdUnits(this.costUnits),
+      },
+      finishedPieces: this.finishedPieces,
+      lastFinishedAt: this.lastFinishedAt,
+      unfinished: this.unfinished,
+      firstIds,
+    };
+  }
+}
+
+/** Cast pieces of a cook. */
+export class CastPieceTally {
+  private completed = 0;
+  private failed = 0;
+  private cancelled = 0;
+  private lastFinishedAt: Date | null = null;
+  private readonly unfinished: UnfinishedChild[] = [];
+
+  add(cast: Pick<Cast, 'id' | 'status' | 'startedAt' | 'completedAt'>): void {
+    if (cast.status === 'running') {
+      this.unfinished.push({ id: cast.id, since: cast.startedAt, piece: true });
+      return;
+    }
+    if (cast.status === 'completed') this.completed += 1;
+    else if (cast.status === 'failed') this.failed += 1;
+    else this.cancelled += 1;
+    this.lastFinishedAt = latest(this.lastFinishedAt, cast.completedAt);
+  }
+
+  /** @param firstIds the first cast ids by (`startedAt`, id), at most the embed cap */
+  summary(firstIds: readonly string[]): NonNullable<ChildrenSummary['casts']> {
+    return {
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      lastFinishedAt: this.lastFinishedAt,
+      unfinished: this.unfinished,
+      firstIds,
+    };
+  }
+}
