@@ -8,6 +8,7 @@ import { checkDelivery } from './delivery.js';
 import { elapsedMs } from './duration.js';
 import type { JsonObject, JsonValue } from './json.js';
 import type { UsdAmount } from './money.js';
+import { copyGeneration } from './record-copies.js';
 import type { Generation } from './records.js';
 import { changedFrom, unchanged, type WriteResult } from './rollup/write-result.js';
 import { isTerminalGenerationStatus, type DeliveryOutcome, type TerminalGenerationStatus } from './status.js';
@@ -49,7 +50,12 @@ export interface DeliveryReport {
 /** pending -> processing, stamping `startedAt`. Already started or finished: unchanged. */
 export function startGeneration(generation: Generation, at: Date): WriteResult<Generation> {
   if (generation.status !== 'pending') return unchanged(generation);
-  return changedFrom(generation, { ...generation, status: 'processing', startedAt: at, version: generation.version + 1, updatedAt: at });
+  const next = copyGeneration(generation);
+  next.status = 'processing';
+  next.startedAt = at;
+  next.version = generation.version + 1;
+  next.updatedAt = at;
+  return changedFrom(generation, next);
 }
 
 /**
@@ -61,14 +67,13 @@ export function recordGenerationProgress(generation: Generation, report: Progres
   if (isTerminalGenerationStatus(generation.status) || report.progress < generation.progress) {
     return unchanged(generation);
   }
-  return changedFrom(generation, {
-    ...generation,
-    status: 'processing',
-    startedAt: generation.startedAt ?? report.at,
-    progress: report.progress,
-    version: generation.version + 1,
-    updatedAt: report.at,
-  });
+  const next = copyGeneration(generation);
+  next.status = 'processing';
+  next.startedAt = generation.startedAt ?? report.at;
+  next.progress = report.progress;
+  next.version = generation.version + 1;
+  next.updatedAt = report.at;
+  return changedFrom(generation, next);
 }
 
 /**
@@ -80,34 +85,32 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
   if (outcome.onlyIfUpdatedBefore && !(generation.updatedAt < outcome.onlyIfUpdatedBefore)) {
     return unchanged(generation);
   }
-  return changedFrom(generation, {
-    ...generation,
-    status: outcome.status,
-    pointsSpent: outcome.pointsSpent,
-    protocolNetPoints: outcome.protocolNetPoints,
-    costUsd: outcome.costUsd,
-    responseTimestamp: outcome.responseTimestamp,
-    durationMs: elapsedMs(generation.requestTimestamp, outcome.responseTimestamp),
-    progress: outcome.status === 'success' ? 1 : generation.progress,
-    responsePayload: outcome.responsePayload === undefined ? generation.responsePayload : outcome.responsePayload,
-    artifactUrls: outcome.artifactUrls ?? generation.artifactUrls,
-    errorDetails: outcome.errorDetails === undefined ? generation.errorDetails : outcome.errorDetails,
-    platformSpecificRunId: outcome.platformSpecificRunId ?? generation.platformSpecificRunId,
-    version: generation.version + 1,
-    updatedAt: outcome.at,
-  });
+  const next = copyGeneration(generation);
+  next.status = outcome.status;
+  next.pointsSpent = outcome.pointsSpent;
+  next.protocolNetPoints = outcome.protocolNetPoints;
+  next.costUsd = outcome.costUsd;
+  next.responseTimestamp = outcome.responseTimestamp;
+  next.durationMs = elapsedMs(generation.requestTimestamp, outcome.responseTimestamp);
+  if (outcome.status === 'success') next.progress = 1;
+  if (outcome.responsePayload !== undefined) next.responsePayload = outcome.responsePayload;
+  if (outcome.artifactUrls != null) next.artifactUrls = outcome.artifactUrls;
+  if (outcome.errorDetails !== undefined) next.errorDetails = outcome.errorDetails;
+  if (outcome.platformSpecificRunId != null) next.platformSpecificRunId = outcome.platformSpecificRunId;
+  next.version = generation.version + 1;
+  next.updatedAt = outcome.at;
+  return changedFrom(generation, next);
 }
 
 /** Records the delivery outcome on a finished generation that has someone to notify. Status and parents are untouched. */
 export function recordGenerationDelivery(generation: Generation, report: DeliveryReport): WriteResult<Generation> {
   if (!checkDelivery(generation, report.outcome).allowed) return unchanged(generation);
-  return changedFrom(generation, {
-    ...generation,
-    deliveryStatus: report.outcome,
-    deliveryAttempts: report.attempts ?? generation.deliveryAttempts + 1,
-    deliveryTimestamp: report.at,
-    deliveryError: report.error,
-    version: generation.version + 1,
-    updatedAt: report.at,
-  });
+  const next = copyGeneration(generation);
+  next.deliveryStatus = report.outcome;
+  next.deliveryAttempts = report.attempts ?? generation.deliveryAttempts + 1;
+  next.deliveryTimestamp = report.at;
+  next.deliveryError = report.error;
+  next.version = generation.version + 1;
+  next.updatedAt = report.at;
+  return changedFrom(generation, next);
 }

@@ -4,6 +4,7 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
+import { copyCast, hasOpenEntry, withoutEntry } from '../record-copies.js';
 import { addOutcome, type Cast } from '../records.js';
 import type { ChildAttachment, GenerationContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
@@ -11,34 +12,28 @@ import { castStatusAfterStep } from './rules.js';
 
 /** Records a step under a running cast that has room for it. */
 export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachResult<Cast> {
-  if (cast.openSteps.some((open) => open.id === attachment.childId)) return { outcome: 'already-attached', record: cast };
+  if (hasOpenEntry(cast.openSteps, attachment.childId)) return { outcome: 'already-attached', record: cast };
   if (cast.status !== 'running') return { outcome: 'closed', record: cast };
   if (cast.inFlightCount >= attachment.caps.maxInFlight) return { outcome: 'full', record: cast };
-  const embed = cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds;
-  return {
-    outcome: 'attached',
-    record: {
-      ...cast,
-      openSteps: cast.openSteps.concat({ id: attachment.childId, kind: 'generation', since: attachment.at }),
-      stepGenerationIds: embed ? cast.stepGenerationIds.concat(attachment.childId) : cast.stepGenerationIds,
-      inFlightCount: cast.inFlightCount + 1,
-      version: cast.version + 1,
-      updatedAt: attachment.at,
-    },
-  };
+  const next = copyCast(cast);
+  next.openSteps = cast.openSteps.concat({ id: attachment.childId, kind: 'generation', since: attachment.at });
+  if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = cast.stepGenerationIds.concat(attachment.childId);
+  next.inFlightCount = cast.inFlightCount + 1;
+  next.version = cast.version + 1;
+  next.updatedAt = attachment.at;
+  return { outcome: 'attached', record: next };
 }
 
 /** Forgets a step that was attached but never stored. Finished steps are never detached. */
 export function detachFromCast(cast: Cast, childId: string, at: Date): WriteResult<Cast> {
-  if (!cast.openSteps.some((open) => open.id === childId)) return unchanged(cast);
-  return changedFrom(cast, {
-    ...cast,
-    openSteps: cast.openSteps.filter((open) => open.id !== childId),
-    stepGenerationIds: cast.stepGenerationIds.filter((id) => id !== childId),
-    inFlightCount: cast.inFlightCount - 1,
-    version: cast.version + 1,
-    updatedAt: at,
-  });
+  if (!hasOpenEntry(cast.openSteps, childId)) return unchanged(cast);
+  const next = copyCast(cast);
+  next.openSteps = withoutEntry(cast.openSteps, childId);
+  next.stepGenerationIds = cast.stepGenerationIds.filter((id) => id !== childId);
+  next.inFlightCount = cast.inFlightCount - 1;
+  next.version = cast.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cast, next);
 }
 
 /**
@@ -47,24 +42,24 @@ export function detachFromCast(cast: Cast, childId: string, at: Date): WriteResu
  * finishes after its cast failed still cost what it cost); the status moves only while running.
  */
 export function applyToCast(cast: Cast, contribution: GenerationContribution, at: Date): WriteResult<Cast> {
-  if (!cast.openSteps.some((open) => open.id === contribution.childId)) return unchanged(cast);
-  const outcomes = addOutcome(cast.outcomes, contribution.status);
-  const status = cast.status === 'running' ? castStatusAfterStep(contribution.status, outcomes, cast.totalSteps) : cast.status;
-  const ends = cast.status === 'running' && status !== 'running';
-  return changedFrom(cast, {
-    ...cast,
-    status,
-    outcomes,
-    openSteps: cast.openSteps.filter((open) => open.id !== contribution.childId),
-    inFlightCount: cast.inFlightCount - 1,
-    pointsSpent: cast.pointsSpent + contribution.pointsSpent,
-    protocolNetPoints: cast.protocolNetPoints + contribution.protocolNetPoints,
-    costUsd: addCanonicalUsd(cast.costUsd, contribution.costUsd),
-    completedAt: ends ? contribution.finishedAt : cast.completedAt,
-    durationMs: ends ? elapsedMs(cast.startedAt, contribution.finishedAt) : cast.durationMs,
-    version: cast.version + 1,
-    updatedAt: at,
-  });
+  if (!hasOpenEntry(cast.openSteps, contribution.childId)) return unchanged(cast);
+  const next = copyCast(cast);
+  next.outcomes = addOutcome(cast.outcomes, contribution.status);
+  if (cast.status === 'running') {
+    next.status = castStatusAfterStep(contribution.status, next.outcomes, cast.totalSteps);
+    if (next.status !== 'running') {
+      next.completedAt = contribution.finishedAt;
+      next.durationMs = elapsedMs(cast.startedAt, contribution.finishedAt);
+    }
+  }
+  next.openSteps = withoutEntry(cast.openSteps, contribution.childId);
+  next.inFlightCount = cast.inFlightCount - 1;
+  next.pointsSpent = cast.pointsSpent + contribution.pointsSpent;
+  next.protocolNetPoints = cast.protocolNetPoints + contribution.protocolNetPoints;
+  next.costUsd = addCanonicalUsd(cast.costUsd, contribution.costUsd);
+  next.version = cast.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cast, next);
 }
 
 /**
@@ -79,12 +74,11 @@ export function transitionCast(cast: Cast, transition: ParentTransition, at: Dat
   else if (transition === 'cancel') status = 'cancelled';
   else if (transition === 'expire' && cast.inFlightCount === 0) status = cast.totalSteps === null ? 'completed' : 'failed';
   else return unchanged(cast);
-  return changedFrom(cast, {
-    ...cast,
-    status,
-    completedAt: at,
-    durationMs: elapsedMs(cast.startedAt, at),
-    version: cast.version + 1,
-    updatedAt: at,
-  });
+  const next = copyCast(cast);
+  next.status = status;
+  next.completedAt = at;
+  next.durationMs = elapsedMs(cast.startedAt, at);
+  next.version = cast.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cast, next);
 }

@@ -6,14 +6,11 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
+import { copyCook, hasOpenEntry as hasOpen, withoutEntry, type Draft } from '../record-copies.js';
 import { addOutcome, type Cook, type OpenChild } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { cookIsOpen, cookReachedSupply, cookStatusOnFinish, pieceCounterFor } from './rules.js';
-
-function hasOpen(list: readonly OpenChild[], id: string): boolean {
-  return list.some((open) => open.id === id);
-}
 
 /**
  * Records a child under a cook. New pieces need a running cook (a paused cook takes no new pieces);
@@ -29,22 +26,20 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
   if (inFlight >= caps.maxInFlight) return { outcome: 'full', record: cook };
 
   const entry: OpenChild = { id: childId, kind, since: at };
-  const isGeneration = kind === 'generation';
-  const embedGeneration = isGeneration && cook.generationIds.length < caps.maxEmbeddedIds;
-  const embedCast = !isGeneration && cook.castIds.length < caps.maxEmbeddedIds;
-  return {
-    outcome: 'attached',
-    record: {
-      ...cook,
-      openPieces: piece ? cook.openPieces.concat(entry) : cook.openPieces,
-      openGenerations: isGeneration ? cook.openGenerations.concat(entry) : cook.openGenerations,
-      generationIds: embedGeneration ? cook.generationIds.concat(childId) : cook.generationIds,
-      castIds: embedCast ? cook.castIds.concat(childId) : cook.castIds,
-      inFlightCount: piece ? cook.inFlightCount + 1 : cook.inFlightCount,
-      version: cook.version + 1,
-      updatedAt: at,
-    },
-  };
+  const next = copyCook(cook);
+  if (piece) {
+    next.openPieces = cook.openPieces.concat(entry);
+    next.inFlightCount = cook.inFlightCount + 1;
+  }
+  if (kind === 'generation') {
+    next.openGenerations = cook.openGenerations.concat(entry);
+    if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = cook.generationIds.concat(childId);
+  } else if (cook.castIds.length < caps.maxEmbeddedIds) {
+    next.castIds = cook.castIds.concat(childId);
+  }
+  next.version = cook.version + 1;
+  next.updatedAt = at;
+  return { outcome: 'attached', record: next };
 }
 
 /**
@@ -57,19 +52,20 @@ export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResu
   if (!wasPiece && !wasGeneration) return unchanged(cook);
   const inFlightCount = wasPiece ? cook.inFlightCount - 1 : cook.inFlightCount;
   const completes = wasPiece && cookIsOpen(cook.status) && cookReachedSupply({ ...cook, inFlightCount });
-  return changedFrom(cook, {
-    ...cook,
-    status: completes ? 'completed' : cook.status,
-    completedAt: completes ? at : cook.completedAt,
-    durationMs: completes ? elapsedMs(cook.startedAt, at) : cook.durationMs,
-    openPieces: cook.openPieces.filter((open) => open.id !== childId),
-    openGenerations: cook.openGenerations.filter((open) => open.id !== childId),
-    generationIds: cook.generationIds.filter((id) => id !== childId),
-    castIds: cook.castIds.filter((id) => id !== childId),
-    inFlightCount,
-    version: cook.version + 1,
-    updatedAt: at,
-  });
+  const next = copyCook(cook);
+  if (completes) {
+    next.status = 'completed';
+    next.completedAt = at;
+    next.durationMs = elapsedMs(cook.startedAt, at);
+  }
+  next.openPieces = withoutEntry(cook.openPieces, childId);
+  next.openGenerations = withoutEntry(cook.openGenerations, childId);
+  next.generationIds = cook.generationIds.filter((id) => id !== childId);
+  next.castIds = cook.castIds.filter((id) => id !== childId);
+  next.inFlightCount = inFlightCount;
+  next.version = cook.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cook, next);
 }
 
 /**
@@ -79,41 +75,33 @@ export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResu
  * it has its supply and nothing is in flight.
  */
 export function applyToCook(cook: Cook, contribution: ChildContribution, at: Date): WriteResult<Cook> {
-  let next: Cook;
+  const gate = contribution.kind === 'generation' ? cook.openGenerations : cook.openPieces;
+  if (!hasOpen(gate, contribution.childId)) return unchanged(cook);
+  const next = copyCook(cook);
   if (contribution.kind === 'generation') {
-    if (!hasOpen(cook.openGenerations, contribution.childId)) return unchanged(cook);
-    const closesPiece = contribution.piece && hasOpen(cook.openPieces, contribution.childId);
-    next = {
-      ...cook,
-      outcomes: addOutcome(cook.outcomes, contribution.status),
-      pointsSpent: cook.pointsSpent + contribution.pointsSpent,
-      protocolNetPoints: cook.protocolNetPoints + contribution.protocolNetPoints,
-      costUsd: addCanonicalUsd(cook.costUsd, contribution.costUsd),
-      openGenerations: cook.openGenerations.filter((open) => open.id !== contribution.childId),
-    };
-    if (closesPiece) next = closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
+    next.outcomes = addOutcome(cook.outcomes, contribution.status);
+    next.pointsSpent = cook.pointsSpent + contribution.pointsSpent;
+    next.protocolNetPoints = cook.protocolNetPoints + contribution.protocolNetPoints;
+    next.costUsd = addCanonicalUsd(cook.costUsd, contribution.costUsd);
+    next.openGenerations = withoutEntry(cook.openGenerations, contribution.childId);
+    if (contribution.piece && hasOpen(cook.openPieces, contribution.childId)) closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
   } else {
-    if (!hasOpen(cook.openPieces, contribution.childId)) return unchanged(cook);
-    next = closePiece(cook, contribution.childId, pieceCounterFor(contribution.status));
+    closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
   }
-  const completes = cookIsOpen(cook.status) && cookReachedSupply(next);
-  return changedFrom(cook, {
-    ...next,
-    status: completes ? 'completed' : cook.status,
-    completedAt: completes ? contribution.finishedAt : cook.completedAt,
-    durationMs: completes ? elapsedMs(cook.startedAt, contribution.finishedAt) : cook.durationMs,
-    version: cook.version + 1,
-    updatedAt: at,
-  });
+  if (cookIsOpen(cook.status) && cookReachedSupply(next)) {
+    next.status = 'completed';
+    next.completedAt = contribution.finishedAt;
+    next.durationMs = elapsedMs(cook.startedAt, contribution.finishedAt);
+  }
+  next.version = cook.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cook, next);
 }
 
-function closePiece(cook: Cook, pieceId: string, counter: ReturnType<typeof pieceCounterFor>): Cook {
-  return {
-    ...cook,
-    openPieces: cook.openPieces.filter((open) => open.id !== pieceId),
-    inFlightCount: cook.inFlightCount - 1,
-    [counter]: cook[counter] + 1,
-  };
+function closePiece(next: Draft<Cook>, pieceId: string, counter: ReturnType<typeof pieceCounterFor>): void {
+  next.openPieces = withoutEntry(next.openPieces, pieceId);
+  next.inFlightCount -= 1;
+  next[counter] += 1;
 }
 
 /**
@@ -131,13 +119,13 @@ export function transitionCook(cook: Cook, transition: ParentTransition, at: Dat
   else if (transition === 'expire' && cook.status === 'running' && cook.inFlightCount === 0)
     status = cookStatusOnFinish(cook.generatedCount);
   if (status === null) return unchanged(cook);
-  const ends = status === 'completed' || status === 'failed' || status === 'cancelled';
-  return changedFrom(cook, {
-    ...cook,
-    status,
-    completedAt: ends ? at : cook.completedAt,
-    durationMs: ends ? elapsedMs(cook.startedAt, at) : cook.durationMs,
-    version: cook.version + 1,
-    updatedAt: at,
-  });
+  const next = copyCook(cook);
+  next.status = status;
+  if (status === 'completed' || status === 'failed' || status === 'cancelled') {
+    next.completedAt = at;
+    next.durationMs = elapsedMs(cook.startedAt, at);
+  }
+  next.version = cook.version + 1;
+  next.updatedAt = at;
+  return changedFrom(cook, next);
 }
