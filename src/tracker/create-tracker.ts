@@ -27,6 +27,13 @@ import {
   type StartCookInput,
   type SweepInput,
 } from '../domain/inputs.js';
+import {
+  completeGenerationInputFast,
+  progressInputFast,
+  recordGenerationInputFast,
+  startCastInputFast,
+  startCookInputFast,
+} from '../domain/input-fast-paths.js';
 import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
@@ -43,7 +50,7 @@ import { guardRepository } from './guard.js';
 import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
-import { parseId, parseInput } from './parse.js';
+import { parseId, parseInput, parseInputFast } from './parse.js';
 import {
   attachChild,
   detachEverywhere,
@@ -279,7 +286,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   return {
     async startCook(input) {
-      const parsed = parseInput(startCookInputSchema, input, 'input');
+      const parsed = parseInputFast(startCookInputFast, startCookInputSchema, input, 'input');
       const cook = newCook(parsed, context.ids('cook'), clock.now());
       const inserted = await repository.cooks.insert(cook);
       if (inserted.created) emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
@@ -287,7 +294,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
 
     async startCast(input) {
-      const parsed = parseInput(startCastInputSchema, input, 'input');
+      const parsed = parseInputFast(startCastInputFast, startCastInputSchema, input, 'input');
       const id = context.ids('cast');
       const now = clock.now();
       let cook: Cook | null = null;
@@ -314,7 +321,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
 
     async recordGeneration(input) {
-      const parsed = parseInput(recordGenerationInputSchema, input, 'input');
+      const parsed = parseInputFast(recordGenerationInputFast, recordGenerationInputSchema, input, 'input');
       const id = context.ids('generation');
       const now = clock.now();
       const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = {
@@ -395,7 +402,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async reportProgress(generationIdInput, input) {
       const generationId = parseId(generationIdInput, 'generationId');
-      const parsed = parseInput(progressInputSchema, input, 'input');
+      const parsed = parseInputFast(progressInputFast, progressInputSchema, input, 'input');
       const at = clock.now();
       const result = requireWrite(
         await repository.generations.recordProgress(generationId, { progress: parsed.progress, at }),
@@ -420,7 +427,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async completeGeneration(generationIdInput, input) {
       const generationId = parseId(generationIdInput, 'generationId');
-      const parsed = parseInput(completeGenerationInputSchema, input, 'input');
+      const parsed = parseInputFast(completeGenerationInputFast, completeGenerationInputSchema, input, 'input');
       const now = clock.now();
       const costUsd = parsed.costUsd ?? '0';
       const pointsSpent = derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });

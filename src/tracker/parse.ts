@@ -9,6 +9,20 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, argum
   return result.data;
 }
 
+/**
+ * `parseInput` behind a fast path (`domain/input-fast-paths.ts`) that returns zod's output for
+ * plainly valid inputs and `undefined` for anything it cannot decide, which zod then parses.
+ */
+export function parseInputFast<S extends z.ZodType>(
+  fast: (value: unknown) => z.output<S> | undefined,
+  schema: S,
+  value: unknown,
+  argument: string,
+): z.output<S> {
+  const parsed = fast(value);
+  return parsed === undefined ? parseInput(schema, value, argument) : parsed;
+}
+
 // No control characters and no surrogates at all: anything else takes zod's path, which decides.
 const PLAIN_ID = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]{1,128}$/;
 
