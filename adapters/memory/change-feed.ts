@@ -14,17 +14,31 @@ interface Subscriber {
   closed: boolean;
 }
 
+/** A logged change; its position is its sequence number, spelled as a string on delivery. */
+interface LoggedChange {
+  readonly kind: EntityKind;
+  readonly id: string;
+  readonly version: number;
+  readonly sequence: number;
+}
+
 export class InProcessChangeFeed implements ChangeFeed {
   private sequence = 0;
-  private readonly log: ChangeNotice[] = [];
+  private readonly log: LoggedChange[] = [];
   private readonly subscribers = new Set<Subscriber>();
+  /**
+   * Until the first subscription no position has been handed out, so no subscriber can ask to
+   * resume from one: writes only count, and are logged from the first subscription on.
+   */
+  private logging = false;
 
   /** @param retained notices kept for subscribers that are behind or resume after a position */
   constructor(private readonly retained = 10_000) {}
 
   record(kind: EntityKind, id: string, version: number): void {
     this.sequence += 1;
-    this.log.push({ kind, id, version, position: String(this.sequence) });
+    if (!this.logging) return;
+    this.log.push({ kind, id, version, sequence: this.sequence });
     // Trimmed in batches: dropping one notice per write would shift the whole log every time.
     if (this.log.length >= this.retained * 2) this.log.splice(0, this.log.length - this.retained);
     for (const subscriber of this.subscribers) this.schedule(subscriber);
@@ -35,6 +49,7 @@ export class InProcessChangeFeed implements ChangeFeed {
     if (!Number.isSafeInteger(after) || after < 0 || after > this.sequence) {
       throw new Error(`[genledger] [memory] position ${String(options.after)} is not one this feed gave`);
     }
+    this.logging = true;
     const subscriber: Subscriber = { options, delivered: after, scheduled: false, closed: false };
     this.subscribers.add(subscriber);
     this.schedule(subscriber);
@@ -58,16 +73,17 @@ export class InProcessChangeFeed implements ChangeFeed {
   private flush(subscriber: Subscriber): void {
     if (subscriber.closed || subscriber.delivered >= this.sequence) return;
     const first = this.log[0];
-    if (!first || Number(first.position) > subscriber.delivered + 1) {
+    if (!first || first.sequence > subscriber.delivered + 1) {
       subscriber.options.onError(
         new Error(`[genledger] [memory] a change feed subscriber fell more than ${this.retained} changes behind; changes were lost to it`),
       );
-      subscriber.delivered = first ? Number(first.position) - 1 : this.sequence;
+      subscriber.delivered = first ? first.sequence - 1 : this.sequence;
     }
-    const start = this.log.findIndex((notice) => Number(notice.position) > subscriber.delivered);
-    for (const notice of this.log.slice(start)) {
+    const start = this.log.findIndex((change) => change.sequence > subscriber.delivered);
+    for (const change of this.log.slice(start)) {
       if (subscriber.closed) return;
-      subscriber.delivered = Number(notice.position);
+      subscriber.delivered = change.sequence;
+      const notice: ChangeNotice = { kind: change.kind, id: change.id, version: change.version, position: String(change.sequence) };
       subscriber.options.onChange(notice);
     }
   }

@@ -20,6 +20,7 @@ import {
   recordGenerationProgress,
   startGeneration,
 } from '../../src/domain/generation-reducer.js';
+import { copyCast, copyCook, copyGeneration } from '../../src/domain/record-copies.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
@@ -115,11 +116,10 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
     generations: {
       async insert(generation) {
-        return generations.insert({
-          ...generation,
-          requestPayload: snapshotJson(generation.requestPayload),
-          metadata: snapshotJson(generation.metadata),
-        });
+        const stored = copyGeneration(generation);
+        stored.requestPayload = snapshotJson(generation.requestPayload);
+        stored.metadata = snapshotJson(generation.metadata);
+        return generations.insert(stored);
       },
       async get(ids) {
         return generations.get(ids);
@@ -161,6 +161,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         detach: detachFromCast,
         apply: applyToCast,
         transition: transitionCast,
+        copy: copyCast,
         hasOpenEntries: (cast) => cast.openSteps.length > 0,
       },
       castsToWatch,
@@ -174,6 +175,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         detach: detachFromCook,
         apply: applyToCook,
         transition: transitionCook,
+        copy: copyCook,
         hasOpenEntries: (cook) => cook.openPieces.length > 0 || cook.openGenerations.length > 0,
       },
       cooksToWatch,

@@ -2,6 +2,7 @@
  * One in-memory parent store (casts or cooks): each write runs the parent's pure reducer through
  * the table, so casts and cooks differ only in the reducers and the summary they are given.
  */
+import type { Draft } from '../../src/domain/record-copies.js';
 import type { Cast, Cook } from '../../src/domain/records.js';
 import type { ChildAttachment } from '../../src/domain/rollup/contribution.js';
 import type { AttachResult, ParentTransition, WriteResult } from '../../src/domain/rollup/write-result.js';
@@ -13,6 +14,8 @@ export interface ParentReducers<T extends Cast | Cook, C extends ChildContributi
   detach(record: T, childId: string, at: Date): WriteResult<T>;
   apply(record: T, contribution: C, at: Date): WriteResult<T>;
   transition(record: T, transition: ParentTransition, at: Date): WriteResult<T>;
+  /** A fresh shallow copy (see `record-copies.ts`). */
+  copy(record: T): Draft<T>;
   hasOpenEntries(record: T): boolean;
 }
 
@@ -25,7 +28,9 @@ export function memoryParentStore<T extends Cast | Cook, C extends ChildContribu
 ): ParentStore<T, C> {
   return {
     async insert(record) {
-      return table.insert({ ...record, metadata: snapshotJson(record.metadata) });
+      const stored = reducers.copy(record);
+      stored.metadata = snapshotJson(record.metadata);
+      return table.insert(stored);
     },
     async get(ids) {
       return table.get(ids);

@@ -57,7 +57,7 @@ export class Table<T extends TableRecord> {
     if (this.rows.has(record.id)) throw new ConflictError('id', `a ${this.entity} with id "${record.id}" already exists`);
     this.store(undefined, record);
     if (record.idempotencyKey !== null) this.byIdempotencyKey.set(record.idempotencyKey, record.id);
-    return { created: true, record: this.rows.get(record.id)! };
+    return { created: true, record };
   }
 
   /** Runs `reduce` on the stored record and stores its result if it changed; `null` when missing. */
@@ -65,18 +65,17 @@ export class Table<T extends TableRecord> {
     const current = this.rows.get(id);
     if (!current) return null;
     const result = reduce(current);
-    if (!result.changed) return result;
-    this.store(current, result.record);
-    return { ...result, record: this.rows.get(id)! };
+    // The stored record is the reducer's new record itself (fresh, and read-only from here on).
+    if (result.changed) this.store(current, result.record);
+    return result;
   }
 
   attach(id: string, reduce: (record: T) => AttachResult<T>): AttachResult<T> | null {
     const current = this.rows.get(id);
     if (!current) return null;
     const result = reduce(current);
-    if (result.outcome !== 'attached') return result;
-    this.store(current, result.record);
-    return { outcome: 'attached', record: this.rows.get(id)! };
+    if (result.outcome === 'attached') this.store(current, result.record);
+    return result;
   }
 
   /** Replaces a record only if its version is still `expectedVersion`. */
@@ -84,7 +83,7 @@ export class Table<T extends TableRecord> {
     const current = this.rows.get(id) as (T & { version: number }) | undefined;
     if (!current || current.version !== expectedVersion) return null;
     this.store(current, next);
-    return this.rows.get(id)!;
+    return next;
   }
 
   private store(previous: T | undefined, next: T): void {
