@@ -136,7 +136,35 @@ export function addUsd(left: UsdAmount | number, right: UsdAmount | number): Usd
 export function addCanonicalUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
   if (right === '0') return left;
   if (left === '0') return right;
-  return formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
+  return addSmallCanonical(left, right) ?? formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
+}
+
+const CANONICAL_PARTS = /^(0|[1-9]\d*)(?:\.(\d*[1-9]))?$/;
+/** Digits a double holds exactly as an integer (2^53 is about 9.007e15): sums of two 15-digit integers stay below it. */
+const EXACT_DIGITS = 15;
+
+/**
+ * The exact sum of two canonical amounts, with plain integer arithmetic in doubles when both fit
+ * in 15 digits at their common scale (a parent's running total and a child's cost, nearly
+ * always); `null` otherwise, and the caller sums as bigints. Integers below 2^53 add exactly in
+ * doubles, so the result is the same string the bigint path gives.
+ */
+function addSmallCanonical(left: string, right: string): UsdAmount | null {
+  const leftParts = CANONICAL_PARTS.exec(left);
+  const rightParts = CANONICAL_PARTS.exec(right);
+  if (leftParts === null || rightParts === null) return null;
+  const leftWhole = leftParts[1]!;
+  const rightWhole = rightParts[1]!;
+  const leftFraction = leftParts[2] ?? '';
+  const rightFraction = rightParts[2] ?? '';
+  const scale = Math.max(leftFraction.length, rightFraction.length);
+  if (leftWhole.length + scale > EXACT_DIGITS || rightWhole.length + scale > EXACT_DIGITS) return null;
+  const sum = Number(leftWhole + leftFraction.padEnd(scale, '0')) + Number(rightWhole + rightFraction.padEnd(scale, '0'));
+  const digits = String(sum).padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  let end = digits.length;
+  while (end > whole.length && digits.charCodeAt(end - 1) === 48) end -= 1;
+  return end === whole.length ? whole : `${whole}.${digits.slice(whole.length, end)}`;
 }
 
 /** Compares two amounts: negative when left < right, 0 when equal, positive when left > right. */
