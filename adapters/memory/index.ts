@@ -24,8 +24,10 @@ import { copyCast, copyCook, copyGeneration } from '../../src/domain/record-copi
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import { isTerminalGenerationStatus } from '../../src/domain/status.js';
-import type { GenerationQuery, LedgerRepository } from '../../src/port.js';
+import { castPieceContribution, generationContribution } from '../../src/domain/rollup/contribution.js';
+import type { WriteResult } from '../../src/domain/rollup/write-result.js';
+import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
+import type { GenerationOutcome, GenerationQuery, LedgerRepository, Settlement } from '../../src/port.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -39,6 +41,14 @@ export interface MemoryRepositoryOptions {
    * @default 'memory'
    */
   readonly name?: string;
+  /**
+   * Offer `settleGeneration`: a finished generation and its roll-up into its cast and cook as one
+   * call (one synchronous step, so atomic), instead of the tracker's sequence of port calls. Both
+   * leave the same records; off, the store exercises the tracker's sequence (the path of stores
+   * that cannot settle in one operation).
+   * @default true
+   */
+  readonly settleInOneCall?: boolean;
 }
 
 /** The memory store, with a few inspection helpers for tests. */
@@ -109,6 +119,37 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       .slice(0, query.limit);
   }
 
+  function finish(id: string, outcome: GenerationOutcome): WriteResult<Generation> | null {
+    const hasJson =
+      (outcome.responsePayload !== undefined && outcome.responsePayload !== null) ||
+      (outcome.errorDetails !== undefined && outcome.errorDetails !== null);
+    const snapshot = hasJson
+      ? { ...outcome, responsePayload: snapshotJson(outcome.responsePayload), errorDetails: snapshotJson(outcome.errorDetails) }
+      : outcome;
+    return generations.write(id, (generation) => finishGeneration(generation, snapshot));
+  }
+
+  /**
+   * `generations.finish`, then (if the generation is finished, now or before) `casts.apply` and
+   * `cooks.apply` of it and, when its cast has ended and is a cook piece, `cooks.apply` of the
+   * cast: the port's sequence, run as one synchronous step.
+   */
+  function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Settlement | null {
+    const generation = finish(id, outcome);
+    if (generation === null) return null;
+    const finished = generation.record;
+    if (!isTerminalGenerationStatus(finished.status)) return { generation, cast: null, cook: null, castPiece: null };
+    const contribution = generationContribution(finished);
+    const cast = finished.castId === null ? null : casts.write(finished.castId, (record) => applyToCast(record, contribution, at));
+    const cook = finished.cookId === null ? null : cooks.write(finished.cookId, (record) => applyToCook(record, contribution, at));
+    const ended = cast?.record;
+    const castPiece =
+      ended === undefined || ended.cookId === null || !isTerminalParentStatus(ended.status)
+        ? null
+        : cooks.write(ended.cookId, (record) => applyToCook(record, castPieceContribution(ended), at));
+    return { generation, cast, cook, castPiece };
+  }
+
   return {
     name: options.name ?? 'memory',
     capabilities: { sharedAcrossProcesses: false },
@@ -141,13 +182,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         return generations.write(id, (generation) => recordGenerationProgress(generation, report));
       },
       async finish(id, outcome) {
-        const hasJson =
-          (outcome.responsePayload !== undefined && outcome.responsePayload !== null) ||
-          (outcome.errorDetails !== undefined && outcome.errorDetails !== null);
-        const snapshot = hasJson
-          ? { ...outcome, responsePayload: snapshotJson(outcome.responsePayload), errorDetails: snapshotJson(outcome.errorDetails) }
-          : outcome;
-        return generations.write(id, (generation) => finishGeneration(generation, snapshot));
+        return finish(id, outcome);
       },
       async recordDelivery(id, report) {
         return generations.write(id, (generation) => recordGenerationDelivery(generation, report));
@@ -186,6 +221,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           maxEmbeddedIds,
         ),
     ),
+
+    settleGeneration: options.settleInOneCall === false ? undefined : async (id, outcome, at) => settleGeneration(id, outcome, at),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };

@@ -4,18 +4,28 @@ import { runRepositoryConformance } from '../conformance/index.js';
 
 let current: MemoryRepository | undefined;
 
+const inspect = () => {
+  const repository = current!;
+  return {
+    generation: async (id: string) => (await repository.generations.get([id]))[0] ?? null,
+    cast: async (id: string) => (await repository.casts.get([id]))[0] ?? null,
+    cook: async (id: string) => (await repository.cooks.get([id]))[0] ?? null,
+    count: async () => repository.count(),
+  };
+};
+
 runRepositoryConformance({
   name: 'memory',
   create: () => (current = memoryRepository()),
-  inspect: () => {
-    const repository = current!;
-    return {
-      generation: async (id) => (await repository.generations.get([id]))[0] ?? null,
-      cast: async (id) => (await repository.casts.get([id]))[0] ?? null,
-      cook: async (id) => (await repository.cooks.get([id]))[0] ?? null,
-      count: async () => repository.count(),
-    };
-  },
+  inspect,
+});
+
+// The same store without its one-call settlement: the tracker then settles a finished generation
+// with its sequence of port calls (the path of every store that cannot do it in one operation).
+runRepositoryConformance({
+  name: 'memory, settled call by call',
+  create: () => (current = memoryRepository({ settleInOneCall: false })),
+  inspect,
 });
 
 afterEach(() => {

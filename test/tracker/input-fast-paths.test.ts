@@ -239,6 +239,12 @@ describe('input fast paths', () => {
       expect(fast(null)).toBeUndefined();
       expect(fast('input')).toBeUndefined();
       expect(fast({ ...typical, unknown: 1 })).toBeUndefined();
+      // A field zod reads although for...in does not see it (not enumerable): the same as zod, or zod decides.
+      const hidden = { ...typical };
+      const hiddenKey = keys.includes('idempotencyKey') ? 'idempotencyKey' : keys.includes('liveStatus') ? 'liveStatus' : 'platformSpecificRunId';
+      Object.defineProperty(hidden, hiddenKey, { value: 'key-1', enumerable: false });
+      expect((schema.parse(hidden) as Record<string, unknown>)[hiddenKey]).toBe('key-1');
+      expectSameAsZod(fast, schema, hidden);
     });
   }
 });
