@@ -37,7 +37,7 @@ import {
 import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
-import type { ParentCaps } from '../domain/rollup/contribution.js';
+import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
 import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import type { IdGenerator, LedgerRepository } from '../port.js';
@@ -52,7 +52,7 @@ import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
 import {
-  attachChild,
+  attachedParent,
   detachEverywhere,
   emitCastWrite,
   emitCookWrite,
@@ -299,14 +299,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       const now = clock.now();
       let cook: Cook | null = null;
       if (parsed.cookId) {
-        cook = await attachChild(
-          context,
-          'cook',
-          repository.cooks,
-          parsed.cookId,
-          { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps },
-          'input.cookId',
-        );
+        const attachment: ChildAttachment = { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps };
+        cook = attachedParent(context, 'cook', await repository.cooks.attach(parsed.cookId, attachment), parsed.cookId, attachment, 'input.cookId');
       }
       const inserted = await repository.casts.insert(newCast(parsed, id, now, cook));
       if (!inserted.created) {
@@ -347,28 +341,17 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       try {
         if (parsed.castId) {
-          cast = await attachChild(
-            context,
-            'cast',
-            repository.casts,
-            parsed.castId,
-            { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps },
-            'input.castId',
-          );
+          const attachment: ChildAttachment = { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps };
+          cast = attachedParent(context, 'cast', await repository.casts.attach(parsed.castId, attachment), parsed.castId, attachment, 'input.castId');
           attachedTo.push({ kind: 'cast', id: cast.id });
           Object.assign(links, { castId: cast.id, spellId: cast.spellId, cookId: cast.cookId, collectionId: cast.collectionId });
         }
         const cookId = links.cookId ?? parsed.cookId ?? null;
         if (cookId) {
           const piece = cast === null;
-          cook = await attachChild(
-            context,
-            'cook',
-            repository.cooks,
-            cookId,
-            { childId: id, kind: 'generation', piece, at: now, caps: context.caps },
-            piece ? 'input.cookId' : 'input.castId',
-          );
+          const attachment: ChildAttachment = { childId: id, kind: 'generation', piece, at: now, caps: context.caps };
+          const field = piece ? 'input.cookId' : 'input.castId';
+          cook = attachedParent(context, 'cook', await repository.cooks.attach(cookId, attachment), cookId, attachment, field);
           attachedTo.push({ kind: 'cook', id: cook.id });
           Object.assign(links, { cookId: cook.id, collectionId: cook.collectionId });
         }

@@ -57,16 +57,18 @@ function toTypedErrorSync(error: unknown, repositoryName: string, operation: str
 
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
   const settle = repository.settleGeneration;
+  const settleError = (error: unknown): never => {
+    throw toTypedErrorSync(error, repository.name, 'settleGeneration');
+  };
   return {
     // The feed is passed through: its errors reach `onError`, not a caller.
     changes: repository.changes,
     settleGeneration: settle
-      ? async (...args) => {
+      ? (...args) => {
           try {
-            return await settle.apply(repository, args);
+            return settle.apply(repository, args).then(undefined, settleError);
           } catch (error) {
-            if (error instanceof GenledgerError) throw error;
-            throw new RepositoryError(repository.name, 'settleGeneration', error);
+            return Promise.reject(toTypedErrorSync(error, repository.name, 'settleGeneration'));
           }
         }
       : undefined,
