@@ -252,6 +252,11 @@ function readCount(raw: unknown, fallback: number): number {
   return value === null ? fallback : value;
 }
 
+/** A record's `version`: a missing or unusable one reads as 1 (the version of a record never written since). */
+export function readVersion(raw: unknown): number {
+  return Math.max(1, Math.trunc(readCount(raw, 1)));
+}
+
 function readText(raw: unknown): string | null {
   if (typeof raw === 'string') return raw.length > 0 ? raw : null;
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
@@ -421,7 +426,7 @@ export function fromGenerationDocument(document: Document): Generation {
     errorDetails: readErrorDetails(document.errorDetails),
     metadata: readMetadata(document),
     idempotencyKey: readNullableText(document.idempotencyKey),
-    version: Math.max(1, Math.trunc(readCount(document.version, 1))),
+    version: readVersion(document.version),
     updatedAt: readDate(document.updatedAt) ?? responseTimestamp ?? requestTimestamp,
   };
 }
@@ -453,7 +458,7 @@ function readParentCommon(document: Document) {
     pointsSpent: readParentPoints(document.pointsSpent),
     protocolNetPoints: readNetPoints(document.protocolNetPoints),
     costUsd: readUsd(document.costUsd),
-    version: Math.max(1, Math.trunc(readCount(document.version, 1))),
+    version: readVersion(document.version),
     metadata: readMetadata(document),
     idempotencyKey: readNullableText(document.idempotencyKey),
   };

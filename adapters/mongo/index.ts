@@ -9,7 +9,9 @@
  * to `collections`, as library functions here and as the `genledger` command.
  *
  * Every write is one atomic conditional update on one document (no transactions), so the adapter
- * runs on a standalone server, a replica set or a sharded cluster. See docs/mongodb.md.
+ * runs on a standalone server, a replica set or a sharded cluster. `repository.changes`, the feed
+ * behind `tracker.watch()`, reads MongoDB change streams on a replica set or a sharded cluster and
+ * falls back to polling, with one warning, on a standalone server. See docs/mongodb.md.
  *
  * Install the official driver next to genledger (it is an optional peer dependency):
  *
@@ -31,7 +33,17 @@
  * @module
  */
 export { mongoRepository, type MongoRepository } from './repository.js';
-export { DEFAULT_COLLECTIONS, DEFAULT_MONGO_OPTIONS, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+export {
+  DEFAULT_COLLECTIONS,
+  DEFAULT_MONGO_OPTIONS,
+  DEFAULT_CHANGE_FEED_OPTIONS,
+  type MongoCollectionNames,
+  type MongoRepositoryOptions,
+  type MongoChangeFeedOptions,
+  type MongoChangeFeedMode,
+} from './options.js';
+export { type MongoChangeFeed, type ResolvedChangeFeedMode } from './change-feed.js';
+export { CHANGE_FEED_COMMENT } from './feed-loop.js';
 export { MONGO_INDEXES, type IndexPlan, type EnsuredIndex } from './indexes.js';
 export {
   toGenerationDocument,

@@ -14,6 +14,8 @@ export interface IndexPlan {
   readonly options: CreateIndexesOptions;
   /** The queries it serves. */
   readonly why: string;
+  /** Made only when the change feed polls (`changeFeed.mode` 'polling', or 'auto' on a standalone server). */
+  readonly forPolling?: true;
 }
 
 const uniqueKey: CreateIndexesOptions = { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } };
@@ -97,6 +99,15 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
     options: {},
     why: 'maintenance: running cooks left idle since the cut-off.',
   },
+  ...(['generations', 'casts', 'cooks'] as const).map(
+    (collection): IndexPlan => ({
+      collection,
+      key: { updatedAt: 1, _id: 1 },
+      options: {},
+      why: 'the change feed where it polls (a standalone server): each poll reads the documents written since the newest updatedAt it read, less the overlap, in (updatedAt, _id) order.',
+      forPolling: true,
+    }),
+  ),
 ];
 
 /** One index `ensureIndexes()` made sure of. */
@@ -106,9 +117,10 @@ export interface EnsuredIndex {
   readonly key: Record<string, 1 | -1>;
 }
 
-export async function ensureIndexes(db: Db, names: MongoCollectionNames): Promise<EnsuredIndex[]> {
+export async function ensureIndexes(db: Db, names: MongoCollectionNames, options: { readonly polling: boolean }): Promise<EnsuredIndex[]> {
   const ensured: EnsuredIndex[] = [];
   for (const plan of MONGO_INDEXES) {
+    if (plan.forPolling && !options.polling) continue;
     const collectionName = names[plan.collection];
     try {
       const name = await db.collection(collectionName).createIndex(plan.key, plan.options);

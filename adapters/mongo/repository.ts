@@ -11,6 +11,7 @@ import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../..
 import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
 import { ConflictError } from '../../src/errors.js';
 import type { GenerationQuery, Insertion, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import { createChangeFeed, type MongoChangeFeed } from './change-feed.js';
 import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
 import {
   castAggregateFields,
@@ -26,7 +27,7 @@ import { allOf, generationUpdatedBefore, nothingInFlight, parentUpdatedBefore } 
 import { deliveryPlan, finishPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { isObjectIdHex, toStoredId, type StoredDocument } from './ids.js';
-import { resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import {
   castApplyPlan,
   castAttachPlan,
@@ -44,10 +45,17 @@ import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 export interface MongoRepository extends LedgerRepository {
   /**
    * Creates the indexes the queries need (see docs/mongodb.md, "Indexes"), including the unique
-   * index that makes creation idempotent by key. Explicit and safe to run again; run it once at
-   * deploy time, before the first write.
+   * index that makes creation idempotent by key, and, when the change feed polls (a standalone
+   * server, or `changeFeed.mode: 'polling'`), the `{ updatedAt: 1, _id: 1 }` index its polls read.
+   * Explicit and safe to run again; run it once at deploy time, before the first write.
    */
   ensureIndexes(): Promise<EnsuredIndex[]>;
+  /**
+   * The change feed behind `tracker.watch()`: MongoDB change streams on a replica set or a sharded
+   * cluster, polling on a standalone server (see docs/mongodb.md, "The change feed").
+   * @experimental
+   */
+  readonly changes: MongoChangeFeed;
   /** The collection names in use. */
   readonly collectionNames: MongoCollectionNames;
 }
@@ -89,7 +97,13 @@ async function insertRecord<T extends { id: string; idempotencyKey: string | nul
 
 export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
   const names = resolveCollectionNames(options.collections);
-  const name = options.name ?? 'mongo';
+  const name = options.name ?? DEFAULT_MONGO_OPTIONS.name;
+  const changes = createChangeFeed({
+    db,
+    names,
+    settings: resolveChangeFeedOptions(options.changeFeed),
+    logger: options.logger ?? DEFAULT_MONGO_OPTIONS.logger,
+  });
   // Collections are handles only: the driver does no I/O until a query runs.
   const generations = db.collection<StoredDocument>(names.generations);
   const casts = db.collection<StoredDocument>(names.casts);
@@ -148,7 +162,8 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     ids: () => new ObjectId().toHexString(),
     collectionNames: names,
 
-    ensureIndexes: () => ensureIndexes(db, names),
+    changes,
+    ensureIndexes: async () => ensureIndexes(db, names, { polling: (await changes.mode()) === 'polling' }),
 
     generations: {
       insert: (generation) => insertRecord(generations, 'generation', toGenerationDocument(generation), generation, fromGenerationDocument),

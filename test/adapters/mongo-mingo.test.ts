@@ -5,23 +5,42 @@
  * with the domain reducer. This checks MongoDB semantics as mingo implements them (plus modelled
  * Decimal128 operators), NOT a MongoDB server: test/adapters/mongo.test.ts runs the same suite on a
  * real mongod wherever one is available.
+ *
+ * The change-feed part runs twice here, both times against EMULATED servers: on a fake replica set
+ * (emulated change streams over the fake's own oplog, test/mongo/fake-change-stream.ts), and on a
+ * fake standalone server (where the feed falls back to polling the fake's collections). Each time
+ * with a second repository on the same fake data (another process's view) and a forced reconnect
+ * (the emulated stream dropped, or a poll failed).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { conformanceParts, runRepositoryConformance } from '../conformance/index.js';
-import { mongoConformanceTarget, NO_CHANGE_FEED } from '../mongo/conformance-target.js';
+import { mongoConformanceTarget, recordingLogger } from '../mongo/conformance-target.js';
 import { FakeDb } from '../mongo/fake-db.js';
 
-const fake = new FakeDb();
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const fake = new FakeDb({ topology: 'replicaSet' });
+const feedLog = recordingLogger();
 const target = mongoConformanceTarget({
-  name: 'mongo on mingo (MongoDB semantics as mingo implements them, not a server)',
+  name: 'mongo on mingo (MongoDB semantics as mingo implements them, not a server; change streams emulated)',
   db: () => fake.asDb(),
+  repository: { logger: feedLog, changeFeed: { reconnectDelayMs: 5 } },
+  secondDb: () => fake.asDb(),
+  async forceReconnect() {
+    if (fake.interruptChangeStreams() === 0) throw new Error('forceReconnect: no emulated change stream was open to drop');
+  },
   // The fake evaluates every write in JavaScript, about a millisecond each and more on large
   // parents: the sized parts run at a fifth of their size here (2,000 exact costs instead of
   // 10,000), and the randomized parts run again at full size below.
   scale: 0.2,
   timeoutMs: 120_000,
   skip: {
-    changeFeed: NO_CHANGE_FEED,
     concurrency:
       'its load is fixed at 10,000 completions, which the mingo fake (about a millisecond per write, more on parents with hundreds of open children) would take over ten minutes to run; racing and duplicated completions are exercised by the property part at full size below, and the real-mongod run (mongo.test.ts) executes this part',
   },
@@ -40,6 +59,38 @@ describe('mongo on mingo, string ids', () => {
 describe('mongo on mingo, randomized parts at full size', () => {
   conformanceParts.property({ ...target, name: `${target.name}, full size`, scale: 1 });
   conformanceParts.hostileInput({ ...target, name: `${target.name}, full size`, scale: 1 });
+});
+
+// The change feed where a server has no change streams: a standalone fake, the feed polling it
+// (with the one fallback warning per repository, recorded), a poll failed mid-scenario.
+const standalone = new FakeDb({ topology: 'standalone' });
+const pollLog = recordingLogger();
+describe('mongo on mingo, standalone server (emulated): the change feed falls back to polling', () => {
+  conformanceParts.changeFeed(
+    mongoConformanceTarget({
+      name: 'mongo on mingo, standalone (emulated), change feed by polling',
+      db: () => standalone.asDb(),
+      repository: { logger: pollLog, changeFeed: { pollIntervalMs: 10, reconnectDelayMs: 5 } },
+      secondDb: () => standalone.asDb(),
+      async forceReconnect() {
+        standalone.failNextPoll();
+        await until(() => !standalone.pollFailurePending, 'a poll to meet the injected failure');
+      },
+      timeoutMs: 60_000,
+    }),
+  );
+  it('the polling runs above were warned of the fallback, and met the injected poll failure once and recovered', () => {
+    expect(pollLog.messages.some((message) => message.includes('MongoDB change streams need a replica set'))).toBe(true);
+    expect(pollLog.messages.filter((message) => message.includes('polling failed') && message.includes('emulated by FakeDb.failNextPoll'))).toHaveLength(1);
+  });
+});
+
+describe('mongo on mingo: the emulated change streams', () => {
+  it('the forced reconnect above dropped an emulated stream, and the feed resumed it by itself', () => {
+    // Runs after the change-feed part above (a file's tests run in order).
+    expect(feedLog.messages.filter((message) => message.includes('the change stream failed (connection closed (emulated by FakeDb.interruptChangeStreams))'))).toHaveLength(1);
+    expect(feedLog.messages.filter((message) => message.includes('MongoDB change streams need a replica set'))).toEqual([]);
+  });
 });
 
 describe('mongo on mingo: the stored-image check', () => {

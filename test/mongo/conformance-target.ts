@@ -4,17 +4,26 @@
 import type { Db, Document } from 'mongodb';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../../adapters/mongo/documents.js';
 import { toStoredId } from '../../adapters/mongo/ids.js';
-import { mongoRepository } from '../../adapters/mongo/index.js';
+import { mongoRepository, type MongoRepositoryOptions } from '../../adapters/mongo/index.js';
+import type { Logger } from '../../src/tracker/context.js';
 import type { ConformancePart, ConformanceTarget } from '../conformance/types.js';
 import { withStoredImageCheck, type StoredImageLog } from './stored-image-check.js';
 
-/** Why the change-feed part is skipped for this adapter. */
-export const NO_CHANGE_FEED =
-  "genledger/mongo offers no change feed (the port's optional, experimental `changes` capability; MongoDB change streams need a replica set and are not part of this adapter)";
+/** A logger that keeps what the adapter tells it (the change feed's warnings), for tests to read. */
+export function recordingLogger(): Logger & { readonly messages: string[] } {
+  const messages: string[] = [];
+  return { messages, warn: (message) => void messages.push(message), error: (message) => void messages.push(message) };
+}
 
 export interface MongoTargetOptions {
   readonly name: string;
   readonly db: () => Db;
+  /** Options of every repository made (change feed settings, logger). */
+  readonly repository?: MongoRepositoryOptions;
+  /** The same database through another client, for the change-feed part's second process. */
+  readonly secondDb?: () => Db | Promise<Db>;
+  /** Drops the change feed's connection (the emulated stream, a poll, the server's cursor). */
+  readonly forceReconnect?: () => Promise<void>;
   readonly scale?: number;
   readonly timeoutMs?: number;
   readonly idFormat?: 'readable' | 'objectId';
@@ -26,7 +35,10 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
   const log: StoredImageLog = { compared: 0, overtaken: 0 };
   const names = ['generationOutputs', 'casts', 'cooks'] as const;
   const collection = (name: (typeof names)[number]) => options.db().collection<Document>(name);
+  const collections = () => ({ generations: collection('generationOutputs'), casts: collection('casts'), cooks: collection('cooks') });
   let indexed = false;
+  const secondDb = options.secondDb;
+  const forceReconnect = options.forceReconnect;
   return {
     name: options.name,
     log,
@@ -35,13 +47,15 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
     idFormat: options.idFormat ?? 'objectId',
     skip: options.skip,
     async create() {
-      const repository = mongoRepository(options.db());
+      const repository = mongoRepository(options.db(), options.repository);
       if (!indexed) {
         await repository.ensureIndexes();
         indexed = true;
       }
-      return withStoredImageCheck(repository, { generations: collection('generationOutputs'), casts: collection('casts'), cooks: collection('cooks') }, log);
+      return withStoredImageCheck(repository, collections(), log);
     },
+    ...(secondDb && { createSecond: async () => withStoredImageCheck(mongoRepository(await secondDb(), options.repository), collections(), log) }),
+    ...(forceReconnect && { forceReconnect: () => forceReconnect() }),
     async reset() {
       for (const name of names) await collection(name).deleteMany({});
     },

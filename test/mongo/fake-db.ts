@@ -16,13 +16,21 @@
  *   `$inc` on a non-numeric value fails (the production bug that lost cast costs);
  * - Decimal128 arithmetic comes from mingo-decimal.ts, because mingo has none.
  *
+ * It also EMULATES what the change feed needs (fake-change-stream.ts): `db.command({ hello })`
+ * answering as a standalone server, a replica set member or a mongos; an oplog of the fake's own
+ * writes (insert, update, delete events, bounded like a real oplog); and `db.watch()` streams
+ * over it with resume tokens, `startAfter`/`resumeAfter`, the pipeline run by mingo, history-lost
+ * errors for a token the bounded oplog no longer reaches, and hooks to drop streams and fail polls.
+ *
  * What this checks is MongoDB semantics as mingo implements them, not a MongoDB server.
  */
 import { Aggregator } from 'mingo/aggregator';
 import { Query } from 'mingo/query';
 import { updateOne as mingoUpdateOne } from 'mingo/updater';
 import type { Options } from 'mingo/types';
-import { BSON, MongoServerError, ObjectId, type Db } from 'mongodb';
+import { BSON, MongoNetworkError, MongoServerError, ObjectId, type Db } from 'mongodb';
+import { CHANGE_FEED_COMMENT } from '../../adapters/mongo/feed-loop.js';
+import { FakeChangeStream, FakeOplog, type FakeTopology } from './fake-change-stream.js';
 import { decimalContext } from './mingo-decimal.js';
 
 type Stored = Record<string, unknown> & { _id?: unknown };
@@ -37,7 +45,7 @@ function sameBson(left: object, right: object): boolean {
   return Buffer.from(BSON.serialize(left as BSON.Document)).equals(Buffer.from(BSON.serialize(right as BSON.Document)));
 }
 
-function roundTrip<T>(document: T): T {
+export function roundTrip<T>(document: T): T {
   return BSON.deserialize(BSON.serialize(document as BSON.Document)) as T;
 }
 
@@ -74,7 +82,7 @@ function idKey(value: unknown): string | null {
   return null;
 }
 
-function writeError(code: number, message: string, extra: Record<string, unknown> = {}): MongoServerError {
+export function writeError(code: number, message: string, extra: Record<string, unknown> = {}): MongoServerError {
   return new MongoServerError({ message, code, errmsg: message, ...extra });
 }
 
@@ -115,6 +123,23 @@ function checkIncTargets(document: Stored, update: unknown): void {
   }
 }
 
+interface FindOptions {
+  sort?: SortSpec;
+  limit?: number;
+  projection?: Record<string, unknown>;
+  /** Shown in a server's logs; here, what `FakeDb.failNextPoll()` recognises the change feed's polls by. */
+  comment?: string;
+  /** How many documents a server returns per round trip; the fake returns them all at once. */
+  batchSize?: number;
+}
+
+/** What a collection shares with its database: the oplog its writes go to, and injected query failures. */
+interface FakeDbHooks {
+  readonly oplog: FakeOplog;
+  /** The error a query with these options must fail with, if one was injected. */
+  injectedFailure(options: FindOptions): Error | null;
+}
+
 class FakeCursor {
   private sortSpec: SortSpec | undefined;
   private limitCount: number | undefined;
@@ -123,7 +148,8 @@ class FakeCursor {
   constructor(
     private readonly source: (filter: Filter) => Stored[],
     private readonly filter: Filter,
-    options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {},
+    private readonly options: FindOptions = {},
+    private readonly hooks: FakeDbHooks | null = null,
   ) {
     this.sortSpec = options.sort;
     this.limitCount = options.limit;
@@ -147,6 +173,8 @@ class FakeCursor {
 
   async toArray(): Promise<Stored[]> {
     await new Promise((resolve) => setImmediate(resolve));
+    const failure = this.hooks?.injectedFailure(this.options) ?? null;
+    if (failure !== null) throw failure;
     let cursor = matcher(this.filter).find(this.source(this.filter), this.projection);
     if (this.sortSpec) cursor = cursor.sort(this.sortSpec);
     if (this.limitCount !== undefined && this.limitCount > 0) cursor = cursor.limit(this.limitCount);
@@ -166,7 +194,10 @@ export class FakeCollection {
   private uniqueKeys = new Map<string, Map<string, number>>();
   private readonly indexes = new Map<string, IndexEntry>([['_id_', { name: '_id_', key: { _id: 1 }, unique: true }]]);
 
-  constructor(readonly collectionName: string) {}
+  constructor(
+    readonly collectionName: string,
+    private readonly hooks: FakeDbHooks | null = null,
+  ) {}
 
   /** The stored documents, as the driver would return them (for tests). */
   snapshot(): Stored[] {
@@ -261,6 +292,7 @@ export class FakeCollection {
     this.checkUnique(stored, -1);
     this.documents.push(stored);
     this.track(stored, this.documents.length - 1, null);
+    this.hooks?.oplog.record({ operationType: 'insert', coll: this.collectionName, before: null, after: stored });
     return { acknowledged: true, insertedId: stored._id };
   }
 
@@ -270,12 +302,12 @@ export class FakeCollection {
   }
 
   async findOne(filter: Filter, options: { projection?: Record<string, unknown> } = {}): Promise<Stored | null> {
-    const [first] = await new FakeCursor((given) => this.candidates(given), filter, { ...options, limit: 1 }).toArray();
+    const [first] = await new FakeCursor((given) => this.candidates(given), filter, { ...options, limit: 1 }, this.hooks).toArray();
     return first ?? null;
   }
 
-  find(filter: Filter = {}, options: { sort?: SortSpec; limit?: number; projection?: Record<string, unknown> } = {}): FakeCursor {
-    return new FakeCursor((given) => this.candidates(given), filter, options);
+  find(filter: Filter = {}, options: FindOptions = {}): FakeCursor {
+    return new FakeCursor((given) => this.candidates(given), filter, options, this.hooks);
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
@@ -285,7 +317,7 @@ export class FakeCollection {
   }
 
   /** Applies `update` to the first match in one synchronous step; returns the images, or `null`. */
-  private applyUpdate(filter: Filter, update: unknown): { before: Stored; after: Stored } | null {
+  private applyUpdate(filter: Filter, update: unknown): { before: Stored; after: Stored; modified: boolean } | null {
     checkUpdateDocument(update);
     const position = this.firstIndex(filter);
     if (position < 0) return null;
@@ -308,9 +340,12 @@ export class FakeCollection {
     this.checkUnique(after, position);
     this.documents[position] = after;
     this.track(after, position, before);
+    // A server logs no oplog entry (so no change event) for an update that changed nothing.
+    const modified = !sameBson(before, after);
+    if (modified) this.hooks?.oplog.record({ operationType: 'update', coll: this.collectionName, before, after });
     // Stored documents are never mutated (each write stores a new one), so the images can be
     // handed out as they are; callers get their own copy from `copy()`.
-    return { before, after };
+    return { before, after, modified };
   }
 
   async findOneAndUpdate(filter: Filter, update: unknown, options: { returnDocument?: 'before' | 'after' } = {}): Promise<Stored | null> {
@@ -323,7 +358,7 @@ export class FakeCollection {
   async updateOne(filter: Filter, update: unknown): Promise<{ acknowledged: true; matchedCount: number; modifiedCount: number }> {
     await this.turn();
     const images = this.applyUpdate(filter, update);
-    const modified = images !== null && !sameBson(images.before, images.after);
+    const modified = images !== null && images.modified;
     return { acknowledged: true, matchedCount: images === null ? 0 : 1, modifiedCount: modified ? 1 : 0 };
   }
 
@@ -343,8 +378,10 @@ export class FakeCollection {
     await this.turn();
     const query = matcher(filter);
     const before = this.documents.length;
+    const deleted = this.documents.filter((document) => query.test(document));
     this.documents = this.documents.filter((document) => !query.test(document));
     this.reindex();
+    for (const document of deleted) this.hooks?.oplog.record({ operationType: 'delete', coll: this.collectionName, before: document, after: null });
     return { acknowledged: true, deletedCount: before - this.documents.length };
   }
 
@@ -382,7 +419,7 @@ export class FakeCollection {
 
   /** Used by the fake Db's renameCollection. */
   renamed(to: string): FakeCollection {
-    const moved = new FakeCollection(to);
+    const moved = new FakeCollection(to, this.hooks);
     moved.documents = this.documents;
     moved.reindex();
     for (const [name, index] of this.indexes) moved.indexes.set(name, index);
@@ -390,15 +427,88 @@ export class FakeCollection {
   }
 }
 
+export interface FakeDbOptions {
+  /** @default 'genledger-fake' */
+  readonly databaseName?: string;
+  /**
+   * What `hello` says the server is. Only a replica set member or a mongos has change streams:
+   * on a standalone one, `watch()` fails as a server fails it.
+   * @default 'replicaSet'
+   */
+  readonly topology?: FakeTopology;
+  /** Oplog entries kept for change streams to resume from (a real oplog is bounded by size). @default 1000 */
+  readonly oplogSize?: number;
+}
+
 export class FakeDb {
   private readonly collections = new Map<string, FakeCollection>();
+  readonly databaseName: string;
+  readonly topology: FakeTopology;
+  private readonly oplog: FakeOplog;
+  private readonly streams = new Set<FakeChangeStream>();
+  private pollFailures = 0;
+  /** Queries carrying the change feed's comment that the fake has answered or failed (its polls). */
+  feedQueries = 0;
+  private readonly hooks: FakeDbHooks;
 
-  constructor(readonly databaseName = 'genledger-fake') {}
+  constructor(options: FakeDbOptions = {}) {
+    this.databaseName = options.databaseName ?? 'genledger-fake';
+    this.topology = options.topology ?? 'replicaSet';
+    this.oplog = new FakeOplog(this.databaseName, options.oplogSize ?? 1000);
+    this.hooks = {
+      oplog: this.oplog,
+      injectedFailure: (options) => {
+        if (options.comment !== CHANGE_FEED_COMMENT) return null;
+        this.feedQueries += 1;
+        if (this.pollFailures === 0) return null;
+        this.pollFailures -= 1;
+        return new MongoNetworkError('connection closed (emulated by FakeDb.failNextPoll)');
+      },
+    };
+  }
+
+  /** The `hello` command (and the older `isMaster`), answered for this fake's topology; other commands are not emulated. */
+  async command(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!('hello' in command) && !('isMaster' in command)) throw new Error(`the fake Db emulates only the hello command, not ${JSON.stringify(command)}`);
+    const reply: Record<string, unknown> = { isWritablePrimary: true, ismaster: true, maxWireVersion: 21, ok: 1 };
+    if (this.topology === 'replicaSet') Object.assign(reply, { setName: 'fake-rs', hosts: ['fake:27017'], primary: 'fake:27017' });
+    if (this.topology === 'sharded') reply.msg = 'isdbgrid';
+    return reply;
+  }
+
+  /** An emulated change stream over this database's oplog (see fake-change-stream.ts). */
+  watch(pipeline: Record<string, unknown>[] = [], options: Record<string, unknown> = {}): FakeChangeStream {
+    const stream = new FakeChangeStream(this.oplog, this.topology, pipeline, options, () => this.streams.delete(stream));
+    this.streams.add(stream);
+    return stream;
+  }
+
+  /**
+   * Drops every open change stream as a lost connection does once the driver's own resume has
+   * failed too: its pending or next read fails with a `MongoNetworkError` and it is closed.
+   * Returns how many streams were dropped.
+   */
+  interruptChangeStreams(): number {
+    const open = [...this.streams];
+    for (const stream of open) stream.fail(new MongoNetworkError('connection closed (emulated by FakeDb.interruptChangeStreams)'));
+    return open.length;
+  }
+
+  /** Makes the next change feed poll (a query carrying the feed's comment) fail with a `MongoNetworkError`. */
+  failNextPoll(): void {
+    this.pollFailures += 1;
+  }
+
+  /** Whether a failure armed by `failNextPoll()` is still waiting for a poll. */
+  get pollFailurePending(): boolean {
+    return this.pollFailures > 0;
+  }
 
   collection(name: string): FakeCollection {
     let collection = this.collections.get(name);
     if (!collection) {
-      collection = new FakeCollection(name);
+      collection = new FakeCollection(name, this.hooks);
       this.collections.set(name, collection);
     }
     return collection;

@@ -1,0 +1,60 @@
+/**
+ * Change feed positions: the opaque strings a notice carries and a later subscriber passes back as
+ * `after`. Each names the mode that made it, because a position means something only to that mode:
+ *
+ * - change streams: `cs:` + the change event's resume token (its `_id`) as canonical Extended JSON.
+ *   The server orders tokens; resuming is `startAfter` that token.
+ * - polling: `poll:` + per collection (generations, casts, cooks) the newest `updatedAt` read, in
+ *   milliseconds (empty when none was read). Resuming reads again from `pollOverlapMs` before each.
+ */
+import { BSON, type ResumeToken } from 'mongodb';
+import type { EntityKind } from '../../src/domain/records.js';
+
+/** The newest `updatedAt` (ms since the epoch) polling has read per kind; `null` before the first. */
+export type Watermarks = Record<EntityKind, number | null>;
+
+export type FeedPosition = { readonly mode: 'changeStreams'; readonly token: ResumeToken } | { readonly mode: 'polling'; readonly watermarks: Watermarks };
+
+const STREAM_PREFIX = 'cs:';
+const POLL_PREFIX = 'poll:';
+const KINDS: readonly EntityKind[] = ['generation', 'cast', 'cook'];
+
+export function streamPosition(token: ResumeToken): string {
+  return STREAM_PREFIX + BSON.EJSON.stringify(token as BSON.Document, { relaxed: false });
+}
+
+export function pollPosition(watermarks: Watermarks): string {
+  return POLL_PREFIX + KINDS.map((kind) => watermarks[kind] ?? '').join('.');
+}
+
+function refuse(position: string, why: string): never {
+  const shown = position.length > 80 ? `${position.slice(0, 80)}...` : position;
+  throw new Error(`[genledger] [mongo] change feed position "${shown}" ${why}`);
+}
+
+/** Reads a position given back as `after`; throws when it is not one this adapter gave. */
+export function readPosition(position: string): FeedPosition {
+  if (position.startsWith(STREAM_PREFIX)) {
+    let token: unknown;
+    try {
+      token = BSON.EJSON.parse(position.slice(STREAM_PREFIX.length), { relaxed: false });
+    } catch (error) {
+      refuse(position, `is not a resume token this feed gave (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (typeof token !== 'object' || token === null || Array.isArray(token)) refuse(position, 'is not a resume token this feed gave');
+    return { mode: 'changeStreams', token };
+  }
+  if (position.startsWith(POLL_PREFIX)) {
+    const parts = position.slice(POLL_PREFIX.length).split('.');
+    if (parts.length !== KINDS.length) refuse(position, 'is not a polling position this feed gave');
+    const watermarks = {} as Record<EntityKind, number | null>;
+    KINDS.forEach((kind, index) => {
+      const part = parts[index]!;
+      const value = part === '' ? null : Number(part);
+      if (value !== null && !(/^-?\d+$/.test(part) && Number.isSafeInteger(value))) refuse(position, 'is not a polling position this feed gave');
+      watermarks[kind] = value;
+    });
+    return { mode: 'polling', watermarks };
+  }
+  return refuse(position, "is not one this adapter gave (it starts with neither 'cs:' nor 'poll:')");
+}
