@@ -57,4 +57,34 @@ describe('the mingo-backed fake Db', () => {
     await expect(casts.updateOne({ _id: 'x' }, [{ $match: {} }])).rejects.toMatchObject({ code: 40324 });
     await expect(casts.updateOne({ _id: 'x' }, [{ $set: { _id: 'y' } }])).rejects.toMatchObject({ code: 66 });
   });
+
+  it('emulates change streams over its own writes: events in write order with ordered tokens, none for a no-op update, resumable after a token', async () => {
+    const fake = new FakeDb({ topology: 'replicaSet' });
+    const stream = fake.watch([{ $match: { 'ns.coll': 'casts' } }]);
+    expect(await stream.tryNext()).toBeNull();
+    const casts = fake.collection('casts');
+    await casts.insertOne({ _id: 'x', version: 1 });
+    await fake.collection('cooks').insertOne({ _id: 'other' });
+    await casts.updateOne({ _id: 'x' }, { $set: { version: 1 } });
+    await casts.updateOne({ _id: 'x' }, { $set: { version: 2 }, $unset: { missing: '' } });
+    await casts.deleteMany({});
+    const events = [await stream.next(), await stream.next(), await stream.next()];
+    expect(events.map((event) => event.operationType)).toEqual(['insert', 'update', 'delete']);
+    expect(events[1]).toMatchObject({ ns: { db: 'genledger-fake', coll: 'casts' }, documentKey: { _id: 'x' }, updateDescription: { updatedFields: { version: 2 }, removedFields: [] } });
+    const tokens = events.map((event) => (event._id as { _data: string })._data);
+    expect([...tokens].sort()).toEqual(tokens);
+    await stream.close();
+    const resumed = fake.watch([{ $match: { 'ns.coll': 'casts' } }], { resumeAfter: events[0]!._id });
+    expect((await resumed.next()).operationType).toBe('update');
+    await resumed.close();
+  });
+
+  it('refuses what a server refuses of change streams: a standalone server, a pipeline that alters _id', async () => {
+    await expect(new FakeDb({ topology: 'standalone' }).watch().tryNext()).rejects.toMatchObject({ code: 40573 });
+    const fake = new FakeDb({ topology: 'replicaSet' });
+    const stream = fake.watch([{ $project: { _id: 0 } }]);
+    await stream.tryNext();
+    await fake.collection('casts').insertOne({ _id: 'x' });
+    await expect(stream.next()).rejects.toMatchObject({ code: 280 });
+  });
 });
