@@ -40,6 +40,26 @@ export interface PostgresPool extends PostgresQueryable {
   connect?(): Promise<unknown>;
 }
 
+/** A notification as `pg` hands it to a `notification` listener. */
+export interface PostgresNotification {
+  readonly channel: string;
+  readonly payload?: string | undefined;
+}
+
+/**
+ * The change feed's dedicated connection: a connected `pg.Client`, or a `PoolClient` checked out
+ * of a pool. It must be a direct session on the server (LISTEN does not survive a pooler in
+ * transaction mode). The feed owns it once handed over: it ends it (`release(true)` for a
+ * `PoolClient`, `end()` otherwise) when the subscription closes or the connection fails.
+ */
+export interface PostgresListenerClient extends PostgresQueryable {
+  on(event: 'notification', listener: (message: PostgresNotification) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  release?(destroy?: Error | boolean): void;
+  end?(): Promise<void>;
+}
+
 /** A pool hands out connections; a client (plain or checked out) is one already. */
 export function isPool(pool: PostgresPool): boolean {
   return typeof pool.connect === 'function' && !('release' in pool) && 'totalCount' in pool;

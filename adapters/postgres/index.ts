@@ -37,7 +37,8 @@ import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
 import type { Insertion, LedgerRepository, ParentTransition, Settlement, WriteResult } from '../../src/port.js';
-import { Executor, type PostgresPool, type Statement } from './client.js';
+import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
+import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
 import { quoteIdentifier, runMigrations, type MigrationReport } from './migrate.js';
 import {
   castAggregatesToRow,
@@ -58,7 +59,17 @@ import {
 } from './rows.js';
 import { buildStatements, type TableNames } from './statements.js';
 
-export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig, PostgresQueryResult } from './client.js';
+export type {
+  PostgresListenerClient,
+  PostgresNotification,
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQueryable,
+  PostgresQueryConfig,
+  PostgresQueryResult,
+} from './client.js';
+export type { PostgresChangeFeed, PostgresChangeFeedOptions, PruneReport } from './change-feed.js';
+export { DEFAULT_POSTGRES_CHANGE_FEED_OPTIONS, changeChannel } from './change-feed.js';
 export type { Migration, MigrationReport } from './migrate.js';
 export { POSTGRES_MIGRATIONS, renderMigration } from './migrate.js';
 export type { TableNames } from './statements.js';
@@ -106,7 +117,17 @@ export interface PostgresRepositoryOptions {
    */
   readonly settleInOneStatement?: boolean;
   /**
-   * Told about each retried statement. Silent when absent.
+   * The change feed behind `tracker.watch()` (`repository.changes`): LISTEN/NOTIFY plus the change
+   * log, on a dedicated connection per subscription, taken from the pool unless `connect` says
+   * otherwise. `false`: no `changes` (watch() then throws; writes still fill the change log,
+   * which migration 0002's triggers write, so prune it with `pruneChanges()`). See
+   * docs/postgres.md, "The change feed".
+   * @default {} (see DEFAULT_POSTGRES_CHANGE_FEED_OPTIONS)
+   */
+  readonly changeFeed?: PostgresChangeFeedOptions | false | undefined;
+  /**
+   * Told about each retried statement, and about the change feed's lost connections and
+   * reconnections. Silent when absent.
    * @default undefined
    */
   readonly logger?: Logger | undefined;
@@ -120,7 +141,7 @@ export const DEFAULT_POSTGRES_OPTIONS = {
   preparedStatements: true,
   maxAttempts: 5,
   settleInOneStatement: true,
-} as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger'>>;
+} as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger' | 'changeFeed'>>;
 
 /** The PostgreSQL store: the repository port, plus its schema. */
 export interface PostgresRepository extends LedgerRepository {
@@ -131,6 +152,17 @@ export interface PostgresRepository extends LedgerRepository {
    * in `<prefix>migrations`. Safe to call on every start and from several processes at once.
    */
   migrate(): Promise<MigrationReport>;
+  /**
+   * The change feed (LISTEN/NOTIFY and the change log); undefined with `changeFeed: false`.
+   * @experimental
+   */
+  readonly changes: PostgresChangeFeed | undefined;
+  /**
+   * Deletes change-log rows older than `retentionMs` (default: the feed's `retentionMs`). Open
+   * subscriptions do this every `pruneIntervalMs`; call it on a schedule where nothing watches.
+   * Safe to run from several processes at once.
+   */
+  pruneChanges(options?: { readonly retentionMs?: number }): Promise<PruneReport>;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -142,6 +174,21 @@ function resolveOptions(options: PostgresRepositoryOptions) {
   if (!IDENTIFIER.test(resolved.schema)) issues.push({ field: 'options.schema', reason: 'must be lower-case letters, digits and underscores, starting with a letter or underscore' });
   if (!PREFIX.test(resolved.tablePrefix)) issues.push({ field: 'options.tablePrefix', reason: 'must be at most 24 lower-case letters, digits and underscores, starting with a letter or underscore' });
   if (!Number.isSafeInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) issues.push({ field: 'options.maxAttempts', reason: 'must be a whole number of at least 1' });
+  const feed = options.changeFeed;
+  if (feed !== undefined && feed !== false) {
+    if (typeof feed !== 'object' || feed === null) issues.push({ field: 'options.changeFeed', reason: 'must be an object of feed options, or false' });
+    else {
+      const durations = ['retentionMs', 'pruneIntervalMs', 'minReconnectDelayMs', 'maxReconnectDelayMs', 'heartbeatMs'] as const;
+      for (const key of durations) {
+        const value = feed[key];
+        if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) issues.push({ field: `options.changeFeed.${key}`, reason: 'must be a whole number of milliseconds, at least 0' });
+      }
+      if (feed.catchUpBatch !== undefined && (!Number.isSafeInteger(feed.catchUpBatch) || feed.catchUpBatch < 1)) {
+        issues.push({ field: 'options.changeFeed.catchUpBatch', reason: 'must be a whole number of at least 1' });
+      }
+      if (feed.connect !== undefined && typeof feed.connect !== 'function') issues.push({ field: 'options.changeFeed.connect', reason: 'must be a function returning a connected client' });
+    }
+  }
   if (issues.length > 0) throw new ValidationError(issues);
   return resolved;
 }
@@ -177,10 +224,22 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     casts: qualified('casts'),
     cooks: qualified('cooks'),
     migrations: qualified('migrations'),
+    changes: qualified('changes'),
+    changesHorizon: qualified('changes_horizon'),
   };
   const statements = buildStatements(tables);
   const executor = new Executor(pool, { preparedStatements, maxAttempts, logger: options.logger });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
+  const feedOptions = options.changeFeed === false ? {} : (options.changeFeed ?? {});
+  const changeLog = createChangeLog({
+    schema,
+    tablePrefix,
+    tables,
+    executor,
+    connect: feedOptions.connect ?? (isPool(pool) ? () => pool.connect!() as Promise<PostgresListenerClient> : null),
+    logger: options.logger,
+    options: feedOptions,
+  });
 
   async function insertOnce<T extends { id: string; idempotencyKey: string | null }>(
     entity: 'generation' | 'cast' | 'cook',
@@ -376,5 +435,14 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     cooks: parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow),
 
     settleGeneration: settleInOneStatement ? settleGeneration : undefined,
+
+    changes: options.changeFeed === false ? undefined : changeLog.feed,
+    async pruneChanges(pruneOptions = {}) {
+      const retentionMs = pruneOptions.retentionMs;
+      if (retentionMs !== undefined && (!Number.isSafeInteger(retentionMs) || retentionMs < 0)) {
+        throw new ValidationError([{ field: 'options.retentionMs', reason: 'must be a whole number of milliseconds, at least 0' }]);
+      }
+      return changeLog.prune(retentionMs);
+    },
   } satisfies PostgresRepository;
 }

@@ -49,6 +49,10 @@ export interface TableNames {
   readonly casts: string;
   readonly cooks: string;
   readonly migrations: string;
+  /** The change log (migration 0002): one row per write, read by the change feed to catch up. */
+  readonly changes: string;
+  /** How far the change log has been pruned. */
+  readonly changesHorizon: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;

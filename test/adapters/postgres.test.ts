@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  changeChannel,
   DEFAULT_POSTGRES_OPTIONS,
   POSTGRES_MIGRATIONS,
   postgresRepository,
@@ -20,6 +21,8 @@ import {
 } from '../../adapters/postgres/index.js';
 import { embeddedMigrationsSource, readMigrationFiles } from '../../adapters/postgres/sql/migration-files.js';
 import { EMBEDDED_MIGRATIONS } from '../../adapters/postgres/sql/migrations.js';
+import { buildChangeLogStatements, catchUpSelect } from '../../adapters/postgres/change-feed.js';
+import { runMigrations } from '../../adapters/postgres/migrate.js';
 import { buildStatements } from '../../adapters/postgres/statements.js';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import { finishGeneration, type GenerationOutcome } from '../../src/domain/generation-reducer.js';
@@ -31,12 +34,13 @@ import { applyToCook } from '../../src/domain/rollup/cook-reducer.js';
 import type { WriteResult } from '../../src/domain/rollup/write-result.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
 import { GenledgerError } from '../../src/errors.js';
-import type { Settlement } from '../../src/port.js';
+import type { LedgerRepository, Settlement } from '../../src/port.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { runRepositoryConformance } from '../conformance/index.js';
 import { auditLedger } from '../conformance/ledger-audit.js';
+import { controlledConnections, recorder, until } from '../support/postgres-feed.js';
 import { postgresInspector } from '../support/postgres-inspector.js';
 import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
 
@@ -44,6 +48,8 @@ const POOL_SIZE = 10;
 
 let server: PostgresTestServer;
 let pool: pg.Pool;
+/** Another process's view: the change feed's writers and watchers sit on different pools. */
+let pool2: pg.Pool;
 let tables: TableNames;
 // Against a shared server (PG_URL), schemas of their own per run, dropped afterwards.
 const runTag = process.env.PG_URL ? `_${process.pid}` : '';
@@ -55,6 +61,8 @@ beforeAll(async () => {
   pool = new pg.Pool({ ...server.connection, max: POOL_SIZE });
   // An idle client losing its connection (the server stopping first) must not crash the run.
   pool.on('error', () => {});
+  pool2 = new pg.Pool({ ...server.connection, max: 6 });
+  pool2.on('error', () => {});
   const repository = postgresRepository(pool, options);
   tables = repository.tables;
   await repository.migrate();
@@ -66,6 +74,7 @@ afterAll(async () => {
     for (const schema of schemasCreated) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   }
   await pool?.end();
+  await pool2?.end();
   await server?.stop();
 });
 
@@ -73,15 +82,34 @@ async function truncate(): Promise<void> {
   await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}`);
 }
 
+/**
+ * Drops every change-feed connection of `repository` (by its application_name), from a
+ * connection of the other pool, and waits until each backend is gone.
+ */
+async function terminateFeedConnections(repository: LedgerRepository): Promise<number> {
+  const name = (repository as PostgresRepository).changes!.applicationName;
+  const { rows } = await pool2.query<{ terminated: boolean }>(
+    `SELECT pg_terminate_backend(pid, 10000) AS terminated FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+    [name],
+  );
+  expect(rows.length, 'a feed connection to terminate').toBeGreaterThan(0);
+  expect(rows.every((row) => row.terminated)).toBe(true);
+  return rows.length;
+}
+
 runRepositoryConformance({
   name: 'postgres',
-  create: () => postgresRepository(pool, options),
+  // The watcher waits at least half a second before reconnecting a dropped feed, so the writes the
+  // change-feed part makes right after `forceReconnect` land while it is away and must be caught up.
+  create: () => postgresRepository(pool, { ...options, changeFeed: { minReconnectDelayMs: 1000 } }),
+  // The writing tracker in the change-feed part: its own pool, as another process would have.
+  createSecond: async () => postgresRepository(pool2, options),
+  forceReconnect: async (repository) => void (await terminateFeedConnections(repository)),
   reset: truncate,
   inspect: () => postgresInspector(pool, tables),
   // A real server behind a network socket: every port call is a round trip, and the heavier parts
   // (10,000 sequential completions, 10,000 at 64-way) need more than the in-process default.
   timeoutMs: 240_000,
-  skip: { changeFeed: 'the PostgreSQL adapter has no change feed (LISTEN/NOTIFY) yet; `repository.changes` is undefined' },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -204,20 +232,22 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    expect(await repository.migrate()).toEqual({ applied: ['0001_initial'], alreadyApplied: [] });
+    expect(await repository.migrate()).toEqual({ applied: ['0001_initial', '0002_change_feed'], alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
-    for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: ['0001_initial'] });
+    for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const { rows: tableRows } = await pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_cooks', 'm_generations', 'm_migrations']);
+    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations']);
     const { rows: indexRows } = await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
     expect(indexRows.map((row) => row.indexname)).toEqual([
       'm_casts_cook_idx',
       'm_casts_idempotency_key',
       'm_casts_maintenance_idx',
       'm_casts_pkey',
+      'm_changes_horizon_pkey',
+      'm_changes_pkey',
       'm_cooks_idempotency_key',
       'm_cooks_maintenance_idx',
       'm_cooks_pkey',
@@ -250,7 +280,7 @@ describe('postgres: the adapter itself', () => {
     const client = await pool.connect();
     try {
       const onClient = postgresRepository(client, { schema, tablePrefix: 'm_' });
-      expect(await onClient.migrate()).toEqual({ applied: [], alreadyApplied: ['0001_initial'] });
+      expect(await onClient.migrate()).toEqual({ applied: [], alreadyApplied: ['0001_initial', '0002_change_feed'] });
       expect(await onClient.generations.get([generation.id])).toEqual([generation]);
     } finally {
       client.release();
@@ -380,16 +410,19 @@ describe('postgres: the adapter itself', () => {
       ...Object.values(statements.casts).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
       ...Object.values(statements.cooks).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
       statements.settleGeneration,
+      ...Object.values(buildChangeLogStatements(tables)),
+      { name: 'changes_catch_up', text: catchUpSelect(tables.changes, 1n), parameters: [] },
     ] as { text: string; parameters: readonly string[]; name: string }[];
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
       await client.query('SET LOCAL enable_seqscan = off');
       for (const statement of all) {
-        const values = typesOf(statement.text, statement.parameters).map(sampleValue);
+        const values = typesOf(statement.text, statement.parameters).map((type, index) => (statement.parameters[index] === 'boundary' ? '1' : sampleValue(type)));
         const { rows } = await client.query<{ 'QUERY PLAN': string }>({ text: `EXPLAIN ${statement.text}`, values });
         const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
-        expect(plan, statement.name).not.toMatch(/Seq Scan on gl_(generations|casts|cooks)/);
+        // (The change log's horizon is one row: scanning it is the plan.)
+        expect(plan, statement.name).not.toMatch(/Seq Scan on gl_(generations|casts|cooks|changes)\b/);
       }
     } finally {
       await client.query('ROLLBACK');
@@ -596,5 +629,295 @@ describe('postgres: the adapter itself', () => {
     expect((error as { code?: string }).code).toBe('42601');
     const limited = postgresRepository({ query: async () => Promise.reject(Object.assign(new Error('deadlock'), { code: '40P01' })) }, { ...options, maxAttempts: 3 });
     expect(((await limited.generations.get(['x']).catch((caught: unknown) => caught)) as { code?: string }).code).toBe('40P01');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The change feed, at the port: positions, catch-up, reconnects, retention.
+
+describe('postgres: the change feed', () => {
+  const progress = (repository: PostgresRepository, id: string, value: number, seconds: number) =>
+    repository.generations.recordProgress(id, { progress: value, at: at(seconds) });
+
+  async function logRows(id: string) {
+    const { rows } = await pool.query<{ version: number; seq: string; tx: string }>(
+      `SELECT c.version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.id = $1 ORDER BY c.seq`,
+      [id],
+    );
+    return rows;
+  }
+
+  it('every write leaves one log row per version, from the same statement: a rolled-back write leaves none, and no call sends an extra statement', async () => {
+    await truncate();
+    const counting = countingPool();
+    const repository = postgresRepository(counting.pool, options);
+    const tracker = createTracker({ repository, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'log-' }), logger: silent });
+    const cook = await tracker.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
+    const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook.id, totalSteps: 1 });
+    const step = await tracker.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast.id });
+    await tracker.reportProgress(step.id, { progress: 0.5 });
+    const before = counting.statements();
+    await tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.25' });
+    expect(counting.statements() - before).toBe(1);
+    await tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.25' });
+    // Inserted, then: the step progressed and finished; the cast took the step and then its
+    // result; the cook took the cast piece, the step, and then (one write, two applies, so its
+    // version moves by two) the step's money and the ended cast.
+    const expected = { [step.id]: [1, 2, 3], [cast.id]: [1, 2, 3], [cook.id]: [1, 2, 3, 5] };
+    for (const [id, versions] of Object.entries(expected)) expect((await logRows(id)).map((row) => row.version), id).toEqual(versions);
+    expect((await tracker.getCook(cook.id))!.version).toBe(5);
+    // The settlement's three rows share its transaction: one statement, one commit.
+    const settled = (await logRows(step.id)).at(-1)!;
+    expect((await logRows(cast.id)).at(-1)!.tx).toBe(settled.tx);
+    expect((await logRows(cook.id)).at(-1)!.tx).toBe(settled.tx);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await postgresRepository(client, options).generations.recordProgress(step.id, { progress: 1, at: at(5) });
+      await client.query(`UPDATE ${tables.casts} SET version = version + 1 WHERE id = $1`, [cast.id]);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect((await logRows(cast.id)).map((row) => row.version)).toEqual([1, 2, 3]);
+    expect((await logRows(step.id)).map((row) => row.version)).toEqual([1, 2, 3]);
+  });
+
+  it('positions are transaction watermarks: a change whose sequence number is lower but which commits later is not skipped on resume', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const writer = postgresRepository(pool2, options);
+    await writer.generations.insert(generationRecord('late-a', {}, { status: 'processing' }));
+    await writer.generations.insert(generationRecord('late-b', {}, { status: 'processing' }));
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    const holder = await pool2.connect();
+    try {
+      // Transaction A writes first (drawing the lower sequence number) and stays open...
+      await holder.query('BEGIN');
+      await postgresRepository(holder, options).generations.recordProgress('late-a', { progress: 0.1, at: at(1) });
+      const { rows: drawn } = await holder.query<{ seq: string }>(`SELECT seq::text AS seq FROM ${tables.changes} WHERE tx = pg_current_xact_id()`);
+      // ...B writes after it and commits first; the feed reports B.
+      await progress(writer, 'late-b', 0.2, 2);
+      await until(() => seen.notices.some((notice) => notice.id === 'late-b' && notice.version === 2), 'the notice of B');
+      const positionAfterB = seen.notices.find((notice) => notice.id === 'late-b' && notice.version === 2)!.position;
+      await subscription.close();
+      await holder.query('COMMIT');
+      const [rowB] = (await logRows('late-b')).filter((row) => row.version === 2);
+      const [rowA] = (await logRows('late-a')).filter((row) => row.version === 2);
+      expect(rowA!.seq).toBe(drawn[0]!.seq);
+      // The trap: A's sequence number is below B's, so "resume after B's sequence number" misses A.
+      expect(BigInt(rowA!.seq)).toBeLessThan(BigInt(rowB!.seq));
+      const resumed = recorder();
+      const again = await repository.changes!.subscribe({ after: positionAfterB, ...resumed.options });
+      await until(() => resumed.notices.some((notice) => notice.id === 'late-a' && notice.version === 2), 'A after resuming from B');
+      expect(resumed.errors).toEqual([]);
+      await again.close();
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('a change committed while the feed is disconnected is caught up after the reconnect, even one that began before the last change delivered', async () => {
+    await truncate();
+    const connections = controlledConnections(pool);
+    const warnings: string[] = [];
+    const repository = postgresRepository(pool, { ...options, changeFeed: { connect: connections.connect, minReconnectDelayMs: 10 }, logger: { warn: (message) => warnings.push(message), error: () => {} } });
+    const writer = postgresRepository(pool2, options);
+    for (const id of ['gap-a', 'gap-b', 'gap-c']) await writer.generations.insert(generationRecord(id, {}, { status: 'processing' }));
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    const holder = await pool2.connect();
+    try {
+      await holder.query('BEGIN');
+      await postgresRepository(holder, options).generations.recordProgress('gap-a', { progress: 0.1, at: at(1) });
+      await progress(writer, 'gap-b', 0.2, 2);
+      await until(() => seen.notices.some((notice) => notice.id === 'gap-b'), 'B, live');
+      connections.hold();
+      await terminateFeedConnections(repository);
+      // While the feed is away: A commits (it began before B), and C changes twice.
+      await holder.query('COMMIT');
+      await progress(writer, 'gap-c', 0.3, 3);
+      await progress(writer, 'gap-c', 0.4, 4);
+      expect(seen.notices.some((notice) => notice.id === 'gap-a' || notice.id === 'gap-c')).toBe(false);
+      connections.open();
+      await until(() => seen.notices.filter((notice) => notice.id === 'gap-c').length === 2 && seen.notices.some((notice) => notice.id === 'gap-a'), 'A and C after the reconnect');
+      expect(connections.opened()).toBe(2);
+      expect(seen.versions().get('generation:gap-c')).toEqual([2, 3]);
+      expect(seen.versions().get('generation:gap-a')).toEqual([2]);
+      expect(seen.errors).toEqual([]);
+      expect(warnings.some((message) => message.includes('lost its connection'))).toBe(true);
+      await subscription.close();
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('concurrent writers holding transactions open and rolling some back, the feed dropped three times: every committed version of every record arrives once, in order', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, { ...options, changeFeed: { minReconnectDelayMs: 10, maxReconnectDelayMs: 200 } });
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    const writer = postgresRepository(pool2, options);
+    const ids = Array.from({ length: 12 }, (_, index) => `storm-${String(index).padStart(2, '0')}`);
+    for (const id of ids) await writer.generations.insert(generationRecord(id, {}, { status: 'processing' }));
+    let step = 0;
+    let seed = 20261125;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const worker = async () => {
+      for (let round = 0; round < 25; round += 1) {
+        const client = await pool2.connect();
+        try {
+          await client.query('BEGIN');
+          const inTransaction = postgresRepository(client, options);
+          // Rows in id order within a transaction, so held transactions queue instead of deadlocking.
+          const chosen = [...new Set([ids[Math.floor(random() * ids.length)]!, ids[Math.floor(random() * ids.length)]!])].sort();
+          for (const id of chosen) await inTransaction.generations.recordProgress(id, { progress: Math.min(1, (step += 1) / 10_000), at: at(step) });
+          await new Promise((resolve) => setTimeout(resolve, random() * 8));
+          await client.query(random() < 0.15 ? 'ROLLBACK' : 'COMMIT');
+        } finally {
+          client.release();
+        }
+      }
+    };
+    const workers = Promise.all(Array.from({ length: 4 }, worker));
+    for (let drop = 0; drop < 3; drop += 1) {
+      const delivered = seen.notices.length;
+      await until(() => seen.notices.length > delivered, 'a change before dropping the feed');
+      await terminateFeedConnections(repository);
+    }
+    await workers;
+    const finals = new Map((await writer.generations.get(ids)).map((generation) => [`generation:${generation.id}`, generation.version]));
+    await until(() => [...finals].every(([key, version]) => seen.versions().get(key)?.at(-1) === version), 'every final version');
+    for (const [key, version] of finals) {
+      expect(seen.versions().get(key), key).toEqual(Array.from({ length: version }, (_, index) => index + 1));
+    }
+    expect(seen.errors).toEqual([]);
+    await subscription.close();
+  }, 120_000);
+
+  it('pruneChanges() keeps the retention window; a position older than it is reported through onError, and the feed goes on', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const writer = postgresRepository(pool2, options);
+    await writer.generations.insert(generationRecord('pruned-1', {}, { status: 'processing' }));
+    const first = recorder();
+    const subscription = await repository.changes!.subscribe(first.options);
+    await progress(writer, 'pruned-1', 0.1, 1);
+    await until(() => first.notices.length > 0, 'a first notice');
+    const old = first.notices.at(-1)!.position;
+    await subscription.close();
+    await progress(writer, 'pruned-1', 0.2, 2);
+    expect(await repository.pruneChanges()).toEqual({ deleted: 0 });
+    expect((await repository.pruneChanges({ retentionMs: 0 })).deleted).toBeGreaterThan(0);
+    expect(await logRows('pruned-1')).toEqual([]);
+    const resumed = recorder();
+    const again = await repository.changes!.subscribe({ after: old, ...resumed.options });
+    await until(() => resumed.errors.length > 0, 'the report of the pruned position');
+    expect(String(resumed.errors[0])).toMatch(/no longer holds every change after position/);
+    await progress(writer, 'pruned-1', 0.3, 3);
+    await until(() => resumed.notices.some((notice) => notice.id === 'pruned-1' && notice.version === 4), 'the next change');
+    await again.close();
+    // A subscription prunes by itself on its interval.
+    const pruning = postgresRepository(pool, { ...options, changeFeed: { retentionMs: 0, pruneIntervalMs: 20 } });
+    const quiet = await pruning.changes!.subscribe(recorder().options);
+    await until(async () => (await logRows('pruned-1')).length === 0, 'the subscription to prune');
+    await quiet.close();
+    const { rows } = await pool.query<{ pruned_through: string }>(`SELECT pruned_through::text FROM ${tables.changesHorizon}`);
+    expect(BigInt(rows[0]!.pruned_through)).toBeGreaterThan(0n);
+  });
+
+  it('a position the feed never gave is refused with a ConflictError', async () => {
+    const repository = postgresRepository(pool, options);
+    const { rows } = await pool.query<{ ahead: string }>(`SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text AS ahead`);
+    for (const after of ['abc', '-1', '1e3', ' 5', '18446744073709551616', rows[0]!.ahead]) {
+      const error = await repository.changes!.subscribe({ after, ...recorder().options }).catch((caught: unknown) => caught);
+      expect(error, after).toBeInstanceOf(GenledgerError);
+      expect((error as GenledgerError).code, after).toBe('CONFLICT');
+      expect((error as GenledgerError).field, after).toBe('after');
+    }
+    const { rows: leftovers } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [repository.changes!.applicationName]);
+    expect(leftovers, 'a refused subscription leaves no connection behind').toEqual([]);
+  });
+
+  it('an id too long for a NOTIFY payload is read from the log instead', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    const long = `long-${'x'.repeat(8000)}`;
+    await postgresRepository(pool2, options).generations.insert(generationRecord(long));
+    await postgresRepository(pool2, options).generations.insert(generationRecord('short-after'));
+    await until(() => seen.notices.some((notice) => notice.id === 'short-after'), 'the change after the long id');
+    expect(seen.notices.map((notice) => [notice.id.length, notice.version])).toEqual([[long.length, 1], ['short-after'.length, 1]]);
+    await subscription.close();
+  });
+
+  it('a connection that stops answering the heartbeat is replaced, and what happened meanwhile is caught up', async () => {
+    await truncate();
+    const connections = controlledConnections(pool);
+    const repository = postgresRepository(pool, { ...options, changeFeed: { connect: connections.connect, heartbeatMs: 50, minReconnectDelayMs: 10 } });
+    const writer = postgresRepository(pool2, options);
+    await writer.generations.insert(generationRecord('beat-1', {}, { status: 'processing' }));
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    connections.silence();
+    await until(() => connections.opened() === 2, 'a second connection');
+    await progress(writer, 'beat-1', 0.5, 1);
+    await until(() => seen.notices.some((notice) => notice.id === 'beat-1' && notice.version === 2), 'the change');
+    await subscription.close();
+  });
+
+  it('migrate() brings a database migrated before the change feed up to date, and its records then feed', async () => {
+    const schema = `genledger_feed_upgrade${runTag}`;
+    schemasCreated.add(schema);
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, POSTGRES_MIGRATIONS.slice(0, 1))).toEqual({ applied: ['0001_initial'], alreadyApplied: [] });
+    const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
+    await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed'], alreadyApplied: ['0001_initial'] });
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });
+    await until(() => seen.notices.length === 1, 'the change to the older record');
+    expect(seen.notices[0]).toMatchObject({ kind: 'generation', id: 'before-feed', version: 2 });
+    await subscription.close();
+  });
+
+  it('a long schema and prefix get a hashed channel, the same in the trigger and in the listener', async () => {
+    const schema = `genledger_a_rather_long_schema_name_for_channels${runTag}`.slice(0, 63);
+    schemasCreated.add(schema);
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    const repository = postgresRepository(pool, { schema, tablePrefix: 'an_equally_long_prefix_' });
+    expect(repository.changes!.channel).toBe(changeChannel(schema, 'an_equally_long_prefix_'));
+    expect(repository.changes!.channel).toMatch(/^genledger_[0-9a-f]{32}$/);
+    expect(changeChannel('public', 'genledger_')).toBe('public.genledger_changes');
+    await repository.migrate();
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    await repository.generations.insert(generationRecord('hashed-channel'));
+    await until(() => seen.notices.length === 1, 'the notice on the hashed channel');
+    await subscription.close();
+  });
+
+  it('without a pool or a connect option the feed says what it needs; changeFeed: false removes it', async () => {
+    const client = await pool.connect();
+    try {
+      const onClient = postgresRepository(client, options);
+      const error = await onClient.changes!.subscribe(recorder().options).catch((caught: unknown) => caught);
+      expect((error as GenledgerError).code).toBe('CONFLICT');
+      expect((error as GenledgerError).reason).toMatch(/dedicated connection/);
+    } finally {
+      client.release();
+    }
+    const without = postgresRepository(pool, { ...options, changeFeed: false });
+    expect(without.changes).toBeUndefined();
+    expect(() => createTracker({ repository: without }).watch()).toThrow(/no change feed/);
+    for (const bad of [{ retentionMs: -1 }, { catchUpBatch: 0 }, { heartbeatMs: 1.5 }]) {
+      expect(() => postgresRepository(pool, { ...options, changeFeed: bad }), JSON.stringify(bad)).toThrow(GenledgerError);
+    }
   });
 });
