@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { castProgress, cookProgress, toGenerationProgressMessage, toGenerationUpdateMessage, type Tracker, type Watch } from 'genledger';
+import { castProgress, cookProgress, toGenerationProgressMessage, toGenerationUpdateMessage, type Cast, type Cook, type Tracker, type Watch } from 'genledger';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface BridgeOptions {
@@ -49,11 +49,24 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     byAccount.set(accountId, set);
     socket.on('close', () => set.delete(socket));
     socket.send(JSON.stringify({ type: 'hello', payload: { accountId } }));
+    // A page opened while its cook runs (or after it ended) starts from the cook as stored.
+    const cookId = new URL(request.url ?? '/', 'http://bridge').searchParams.get('cookId');
+    if (cookId) void sendSnapshot(socket, accountId, cookId).catch(() => undefined);
   });
+  async function sendSnapshot(socket: WebSocket, accountId: string, cookId: string): Promise<void> {
+    const cook = await options.tracker.getCook(cookId);
+    if (!cook || cook.initiatorAccountId !== accountId) return;
+    const casts = (await Promise.all(cook.castIds.map((castId) => options.tracker.getCast(castId)))).filter((cast): cast is Cast => cast !== null);
+    for (const message of [cookMessage(cook), ...casts.map(castMessage)]) if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+  }
   const send = (accountId: string, message: unknown) => {
     const text = JSON.stringify(message);
     for (const socket of byAccount.get(accountId) ?? []) if (socket.readyState === socket.OPEN) socket.send(text);
   };
+  // `version` lets the page drop a message older than what it shows (a snapshot read on connect
+  // may cross a live update).
+  const castMessage = (cast: Cast) => ({ type: 'castProgress', payload: { ...castProgress(cast), cookId: cast.cookId, spellId: cast.spellId, version: cast.version } });
+  const cookMessage = (cook: Cook) => ({ type: 'cookProgress', payload: { ...cookProgress(cook), collectionId: cook.collectionId, version: cook.version } });
 
   const watch = options.tracker.watch();
   watch.on('generationProgress', ({ generation }) => send(generation.masterAccountId, toGenerationProgressMessage(generation)));
@@ -62,8 +75,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (change === 'finished') send(generation.masterAccountId, toGenerationUpdateMessage(generation));
     else send(generation.masterAccountId, toGenerationProgressMessage(generation));
   });
-  watch.on('castUpdate', ({ cast }) => send(cast.initiatorAccountId, { type: 'castProgress', payload: { ...castProgress(cast), cookId: cast.cookId, spellId: cast.spellId } }));
-  watch.on('cookUpdate', ({ cook }) => send(cook.initiatorAccountId, { type: 'cookProgress', payload: { ...cookProgress(cook), collectionId: cook.collectionId } }));
+  watch.on('castUpdate', ({ cast }) => send(cast.initiatorAccountId, castMessage(cast)));
+  watch.on('cookUpdate', ({ cook }) => send(cook.initiatorAccountId, cookMessage(cook)));
   await watch.ready;
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
