@@ -132,7 +132,7 @@ export interface ChangeNotice {
   readonly id: string;
   /** The record's version after the change. */
   readonly version: number;
-  /** Where this change sits in the feed: opaque, increasing; resume after it. */
+  /** Where this change sits in the feed: opaque (not comparable as a string); resume after it. */
   readonly position: string;
 }
 

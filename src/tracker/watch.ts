@@ -25,6 +25,12 @@ export interface WatchOptions {
   readonly after?: string;
   /** Records whose last seen version is remembered, to derive what changed. @default 10000 */
   readonly memory?: number;
+  /**
+   * Hears what the watch cannot recover from by itself: the feed failing to start, a position
+   * too old to resume from, a changed record that could not be read after retries.
+   * @default the tracker's `logger.error`
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** One event from a watch, tagged with its name. */
@@ -34,15 +40,20 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
   on<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
   once<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
   off<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): void;
-  /** The position of the last change handled: keep it to resume a later watch where this one stopped. */
+  /**
+   * The position of the last change handled, with every change before it handled too: keep it to
+   * resume a later watch where this one stopped, missing nothing.
+   */
   readonly position: string | null;
-  /** Resolves once the feed is subscribed. */
+  /** Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to `onError`). */
   readonly ready: Promise<void>;
   /** Stops watching; iterators end. */
   close(): Promise<void>;
 }
 
 type AnyRecord = Generation | Cast | Cook;
+
+const READ_ATTEMPTS = 5;
 
 function matches(filter: WatchFilter, kind: EntityKind, record: AnyRecord): boolean {
   if (kind === 'generation') {
@@ -155,6 +166,8 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   }
   let iterating = false;
 
+  const report = options.onError ?? ((error: unknown) => context.logger.error('[genledger] watch failed', { error }));
+
   async function read(notice: ChangeNotice): Promise<AnyRecord | undefined> {
     const store =
       notice.kind === 'generation'
@@ -162,8 +175,16 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
         : notice.kind === 'cast'
           ? context.repository.casts
           : context.repository.cooks;
-    const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
-    return record;
+    // A read that fails (a dropped connection) is retried: skipping it would miss the change.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
+        return record;
+      } catch (error) {
+        if (closed || attempt >= READ_ATTEMPTS - 1) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
   }
 
   async function handle(notice: ChangeNotice): Promise<void> {
@@ -179,29 +200,35 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     for (const event of eventsForChange(notice.kind, previous, current)) deliver(event);
   }
 
+  /** Settles when every notice received so far has been handled; `position` follows it. */
+  let handledInOrder: Promise<void> = Promise.resolve();
+
   const ready = feed
     .subscribe({
       after: options.after,
       onChange(notice) {
-        position = notice.position;
         const key = `${notice.kind}:${notice.id}`;
-        // One chain per record: its changes are read and emitted in order.
+        // One chain per record: its changes are read and emitted in order; records run side by side.
         const chain = (queues.get(key) ?? Promise.resolve())
           .then(() => handle(notice))
-          .catch((error: unknown) => context.logger.error('[genledger] watch could not read a changed record', { error, notice }));
+          .catch((error: unknown) => report(Object.assign(new Error(`[genledger] watch could not read ${key} after ${READ_ATTEMPTS} attempts`), { cause: error, notice })));
         queues.set(key, chain);
         void chain.then(() => {
           if (queues.get(key) === chain) queues.delete(key);
         });
+        // The position moves in feed order, and only past changes that were handled.
+        handledInOrder = Promise.all([handledInOrder, chain]).then(() => {
+          position = notice.position;
+        });
       },
-      onError(error) {
-        context.logger.error('[genledger] the change feed failed', { error });
-      },
+      onError: report,
     })
     .then((opened) => {
       subscription = opened;
       if (closed) void opened.close();
     });
+  // Reported here, so a host that never awaits `ready` does not get an unhandled rejection.
+  ready.catch(report);
 
   return {
     on: (event, listener) => bus.on(event, listener),
