@@ -123,3 +123,13 @@ export function withoutEntry(list: readonly OpenChild[], id: string): OpenChild[
   }
   return next;
 }
+
+/**
+ * `list` with `item` appended (a new array). `slice` then `push` is several times cheaper in V8
+ * than `concat(item)`, which checks every argument for `Symbol.isConcatSpreadable`.
+ */
+export function appended<T>(list: readonly T[], item: T): T[] {
+  const next = list.slice();
+  next.push(item);
+  return next;
+}

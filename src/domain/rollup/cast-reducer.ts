@@ -4,8 +4,8 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { copyCast, hasOpenEntry, withoutEntry } from '../record-copies.js';
-import { addOutcome, type Cast } from '../records.js';
+import { appended, copyCast, hasOpenEntry, withoutEntry } from '../record-copies.js';
+import { addOutcome, type Cast, type OpenChild } from '../records.js';
 import type { ChildAttachment, GenerationContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { castStatusAfterStep } from './rules.js';
@@ -16,8 +16,8 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
   if (cast.status !== 'running') return { outcome: 'closed', record: cast };
   if (cast.inFlightCount >= attachment.caps.maxInFlight) return { outcome: 'full', record: cast };
   const next = copyCast(cast);
-  next.openSteps = cast.openSteps.concat({ id: attachment.childId, kind: 'generation', since: attachment.at });
-  if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = cast.stepGenerationIds.concat(attachment.childId);
+  next.openSteps = appended<OpenChild>(cast.openSteps, { id: attachment.childId, kind: 'generation', since: attachment.at });
+  if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = appended(cast.stepGenerationIds, attachment.childId);
   next.inFlightCount = cast.inFlightCount + 1;
   next.version = cast.version + 1;
   next.updatedAt = attachment.at;

@@ -6,7 +6,7 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { copyCook, hasOpenEntry as hasOpen, withoutEntry, type Draft } from '../record-copies.js';
+import { appended, copyCook, hasOpenEntry as hasOpen, withoutEntry, type Draft } from '../record-copies.js';
 import { addOutcome, type Cook, type OpenChild } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
@@ -28,14 +28,14 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
   const entry: OpenChild = { id: childId, kind, since: at };
   const next = copyCook(cook);
   if (piece) {
-    next.openPieces = cook.openPieces.concat(entry);
+    next.openPieces = appended(cook.openPieces, entry);
     next.inFlightCount = cook.inFlightCount + 1;
   }
   if (kind === 'generation') {
-    next.openGenerations = cook.openGenerations.concat(entry);
-    if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = cook.generationIds.concat(childId);
+    next.openGenerations = appended(cook.openGenerations, entry);
+    if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = appended(cook.generationIds, childId);
   } else if (cook.castIds.length < caps.maxEmbeddedIds) {
-    next.castIds = cook.castIds.concat(childId);
+    next.castIds = appended(cook.castIds, childId);
   }
   next.version = cook.version + 1;
   next.updatedAt = at;
