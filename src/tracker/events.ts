@@ -81,6 +81,19 @@ export class TrackerEventBus {
   private readonly emitter = new EventEmitter();
   /** The wrappers registered for each listener, so `off(listener)` can find them. */
   private readonly wrappers = new Map<TrackerEventName, Map<unknown, Wrapper[]>>();
+  /**
+   * Wrappers registered per event, kept beside the emitter's own lists: `has()` is asked several
+   * times per tracker call, and a fixed-shape object answers it with one property read.
+   */
+  private readonly counts: Record<TrackerEventName, number> = {
+    generationUpdate: 0,
+    generationProgress: 0,
+    generationFinished: 0,
+    castUpdate: 0,
+    castFinished: 0,
+    cookUpdate: 0,
+    cookFinished: 0,
+  };
 
   constructor(private readonly onListenerError: ListenerErrorHandler) {}
 
@@ -103,7 +116,7 @@ export class TrackerEventBus {
 
   /** Whether anyone listens; lets the tracker skip building payloads nobody reads. */
   has(event: TrackerEventName): boolean {
-    return this.emitter.listenerCount(event) > 0;
+    return this.counts[event] > 0;
   }
 
   emit<E extends TrackerEventName>(event: E, payload: TrackerEvents[E]): void {
@@ -128,12 +141,16 @@ export class TrackerEventBus {
       this.wrappers.set(event, byListener);
     }
     byListener.set(listener, [...(byListener.get(listener) ?? []), wrapper]);
+    this.counts[event] += 1;
     return wrapper;
   }
 
   private forget(event: TrackerEventName, listener: unknown, wrapper: Wrapper): void {
     const byListener = this.wrappers.get(event);
-    const remaining = (byListener?.get(listener) ?? []).filter((candidate) => candidate !== wrapper);
+    const registered = byListener?.get(listener) ?? [];
+    if (!registered.includes(wrapper)) return;
+    this.counts[event] -= 1;
+    const remaining = registered.filter((candidate) => candidate !== wrapper);
     if (remaining.length > 0) byListener!.set(listener, remaining);
     else byListener?.delete(listener);
   }
