@@ -97,8 +97,14 @@ const EMPTY_OBJECT = Object.freeze({});
 /** A deep, frozen copy of a JSON value, so the caller's object and the stored one never alias. */
 export function snapshotJson<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (!Array.isArray(value) && Object.keys(value).length === 0) return EMPTY_OBJECT as T;
+  if (!Array.isArray(value) && isEmpty(value)) return EMPTY_OBJECT as T;
   return deepFreeze(structuredClone(value));
+}
+
+/** Whether an object has no enumerable keys (without building the array of its keys). */
+function isEmpty(value: object): boolean {
+  for (const _key in value) return false;
+  return true;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -344,7 +344,10 @@ export function createTracker(options: TrackerOptions): Tracker {
           const attachment: ChildAttachment = { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps };
           cast = attachedParent(context, 'cast', await repository.casts.attach(parsed.castId, attachment), parsed.castId, attachment, 'input.castId');
           attachedTo.push({ kind: 'cast', id: cast.id });
-          Object.assign(links, { castId: cast.id, spellId: cast.spellId, cookId: cast.cookId, collectionId: cast.collectionId });
+          links.castId = cast.id;
+          links.spellId = cast.spellId;
+          links.cookId = cast.cookId;
+          links.collectionId = cast.collectionId;
         }
         const cookId = links.cookId ?? parsed.cookId ?? null;
         if (cookId) {
@@ -353,7 +356,8 @@ export function createTracker(options: TrackerOptions): Tracker {
           const field = piece ? 'input.cookId' : 'input.castId';
           cook = attachedParent(context, 'cook', await repository.cooks.attach(cookId, attachment), cookId, attachment, field);
           attachedTo.push({ kind: 'cook', id: cook.id });
-          Object.assign(links, { cookId: cook.id, collectionId: cook.collectionId });
+          links.cookId = cook.id;
+          links.collectionId = cook.collectionId;
         }
       } catch (error) {
         // A refusal by the second parent: forget the first attachment, so nothing is left behind.
