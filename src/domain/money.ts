@@ -139,9 +139,39 @@ export function addCanonicalUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
   return addSmallCanonical(left, right) ?? formatUsdUnits(parseUsdUnits(left) + parseUsdUnits(right));
 }
 
-const CANONICAL_PARTS = /^(0|[1-9]\d*)(?:\.(\d*[1-9]))?$/;
 /** Digits a double holds exactly as an integer (2^53 is about 9.007e15): sums of two 15-digit integers stay below it. */
 const EXACT_DIGITS = 15;
+
+/**
+ * Where the dot is in a canonical amount (its length when there is none), or -1 when the text is
+ * not canonical (digits, at most one dot, no leading zero before another digit, no trailing zero
+ * or empty fraction after the dot).
+ */
+function canonicalDot(text: string): number {
+  const length = text.length;
+  let dot = length;
+  for (let index = 0; index < length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 46) {
+      if (dot !== length || index === 0) return -1;
+      dot = index;
+    } else if (code < 48 || code > 57) {
+      return -1;
+    }
+  }
+  if (dot > 1 && text.charCodeAt(0) === 48) return -1;
+  if (dot < length && (dot === length - 1 || text.charCodeAt(length - 1) === 48)) return -1;
+  return dot;
+}
+
+/** The digits of a canonical amount as an integer at `scale` fraction digits (exact: at most 15 digits). */
+function scaledDigits(text: string, dot: number, scale: number): number {
+  let value = 0;
+  for (let index = 0; index < text.length; index += 1) if (index !== dot) value = value * 10 + (text.charCodeAt(index) - 48);
+  const fractionDigits = dot === text.length ? 0 : text.length - dot - 1;
+  for (let pad = fractionDigits; pad < scale; pad += 1) value *= 10;
+  return value;
+}
 
 /**
  * The exact sum of two canonical amounts, with plain integer arithmetic in doubles when both fit
@@ -150,21 +180,16 @@ const EXACT_DIGITS = 15;
  * doubles, so the result is the same string the bigint path gives.
  */
 function addSmallCanonical(left: string, right: string): UsdAmount | null {
-  const leftParts = CANONICAL_PARTS.exec(left);
-  const rightParts = CANONICAL_PARTS.exec(right);
-  if (leftParts === null || rightParts === null) return null;
-  const leftWhole = leftParts[1]!;
-  const rightWhole = rightParts[1]!;
-  const leftFraction = leftParts[2] ?? '';
-  const rightFraction = rightParts[2] ?? '';
-  const scale = Math.max(leftFraction.length, rightFraction.length);
-  if (leftWhole.length + scale > EXACT_DIGITS || rightWhole.length + scale > EXACT_DIGITS) return null;
-  const sum = Number(leftWhole + leftFraction.padEnd(scale, '0')) + Number(rightWhole + rightFraction.padEnd(scale, '0'));
-  const digits = String(sum).padStart(scale + 1, '0');
-  const whole = digits.slice(0, digits.length - scale);
+  const leftDot = canonicalDot(left);
+  const rightDot = canonicalDot(right);
+  if (leftDot < 0 || rightDot < 0) return null;
+  const scale = Math.max(left.length - leftDot - 1, right.length - rightDot - 1, 0);
+  if (leftDot + scale > EXACT_DIGITS || rightDot + scale > EXACT_DIGITS) return null;
+  const digits = String(scaledDigits(left, leftDot, scale) + scaledDigits(right, rightDot, scale)).padStart(scale + 1, '0');
+  const wholeLength = digits.length - scale;
   let end = digits.length;
-  while (end > whole.length && digits.charCodeAt(end - 1) === 48) end -= 1;
-  return end === whole.length ? whole : `${whole}.${digits.slice(whole.length, end)}`;
+  while (end > wholeLength && digits.charCodeAt(end - 1) === 48) end -= 1;
+  return end === wholeLength ? digits.slice(0, wholeLength) : `${digits.slice(0, wholeLength)}.${digits.slice(wholeLength, end)}`;
 }
 
 /** Compares two amounts: negative when left < right, 0 when equal, positive when left > right. */
