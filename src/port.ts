@@ -132,7 +132,10 @@ export interface ChangeNotice {
   readonly id: string;
   /** The record's version after the change. */
   readonly version: number;
-  /** Where this change sits in the feed: opaque (not comparable as a string); resume after it. */
+  /**
+   * Where this change sits in the feed: opaque (not comparable as a string). Resuming after it
+   * delivers every later change at least once; a change at the very position may come again.
+   */
   readonly position: string;
 }
 
@@ -153,8 +156,9 @@ export interface ChangeSubscription {
 /**
  * A feed of every change made to the store by any process sharing it: PostgreSQL LISTEN/NOTIFY,
  * MongoDB change streams, in-process for the memory store. After a dropped connection a feed
- * reconnects and catches up from the last position it delivered, so no change is missed (changes
- * to one record may be coalesced: the listener reads the record's latest version).
+ * reconnects and catches up from the last position it delivered, so no change is missed. Delivery
+ * is at least once (a replay may repeat a change); changes to one record may be coalesced, since
+ * the listener reads the record's latest version.
  * @experimental
  */
 export interface ChangeFeed {

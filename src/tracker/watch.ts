@@ -3,7 +3,10 @@
  * by the store's change feed. For each change notice the watcher reads the record, and derives the
  * same typed events `on()` gives from what changed since the version it last saw. Changes to one
  * record are handled one after another, so its events arrive in order; a notice for a version
- * already seen is skipped, so a replayed or duplicated notice emits nothing twice.
+ * already seen is skipped, so a replayed or duplicated notice emits nothing twice, as long as the
+ * record is among the last `memory` records seen. Beyond that, or in a new watch resumed from a
+ * saved position, an event may come again: delivery is at least once, so make listeners
+ * idempotent (a websocket message that sets a progress bar already is).
  */
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, EntityKind, Generation } from '../domain/records.js';
