@@ -335,6 +335,6 @@ export async function measureRoundTrips(
   return {
     rows,
     completionMs: { genledger: median(ours), legacy: median(theirs), samples },
-    mongoServer: 'none on this machine: no mongod binary, and none can be installed (no internet)',
+    mongoServer: 'there is no mongod on this machine, and none can be installed without internet',
   };
 }
