@@ -94,11 +94,8 @@ async function main(): Promise<void> {
 
   log('3. scale, memory store');
   const memorySizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000];
-  const scaleMemory = await measureScaleMemory(
-    memorySizes,
-    quick ? { repeats: 2, repeatUpTo: 10_000 } : { repeats: 5, repeatUpTo: 100_000 },
-    log,
-  );
+  const memoryRepeats = quick ? { repeats: 2, repeatUpTo: 10_000 } : { repeats: 5, repeatUpTo: 100_000 };
+  const scaleMemory = await measureScaleMemory(memorySizes, memoryRepeats, log);
 
   log('starting PostgreSQL');
   const postgres = await startBenchPostgres();
@@ -145,6 +142,7 @@ async function main(): Promise<void> {
       overhead,
       roundTrips,
       scale: {
+        memoryRepeats: { times: memoryRepeats.repeats, upTo: memoryRepeats.repeatUpTo },
         memory: scaleMemory,
         postgres: scalePostgres.rows,
         window: { ...SCALE_WINDOW },
