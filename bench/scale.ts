@@ -31,6 +31,10 @@ export interface ScaleRow {
   readonly completionMeanUs: number;
   /** Microseconds per recordGeneration in the window (setup, shown for reference). */
   readonly recordUs: number;
+  /** Microseconds per completion on a fresh 1,000-piece cook measured alongside, batch for batch. */
+  readonly referenceUs: number;
+  /** completionUs / referenceUs: what the cook's size costs, under the same load. */
+  readonly vsReference: number;
   /** The cook's stored size in bytes: JSON of the record (memory) or pg_column_size of the row (PostgreSQL). */
   readonly parentBytes: number;
   /** PostgreSQL: the cooks table (heap) and with its TOAST and indexes. */
@@ -91,6 +95,32 @@ async function grow(tracker: Tracker, cookId: string, pieces: number, timed: boo
     : { completionUs: Number.NaN, completionMeanUs: Number.NaN, recordUs: Number.NaN };
 }
 
+/**
+ * The timed window on the grown cook, its batches interleaved with those of a fresh 1,000-piece
+ * reference cook in the same store: both see the same machine load and the same table sizes, so
+ * their ratio says what the cook's own size costs.
+ */
+async function pairedWindow(tracker: Tracker, cookId: string): Promise<{ grown: Window; reference: Window }> {
+  const reference = await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: WINDOW });
+  const grown: Window[] = [];
+  const references: Window[] = [];
+  for (let batch = 0; batch < WINDOW / BATCH; batch += 1) {
+    if (batch % 2 === 0) {
+      grown.push(await grow(tracker, cookId, BATCH, true));
+      references.push(await grow(tracker, reference.id, BATCH, true));
+    } else {
+      references.push(await grow(tracker, reference.id, BATCH, true));
+      grown.push(await grow(tracker, cookId, BATCH, true));
+    }
+  }
+  const combine = (windows: readonly Window[]): Window => ({
+    completionUs: median(windows.map((window) => window.completionUs)),
+    completionMeanUs: mean(windows.map((window) => window.completionMeanUs)),
+    recordUs: mean(windows.map((window) => window.recordUs)),
+  });
+  return { grown: combine(grown), reference: combine(references) };
+}
+
 export async function measureScaleMemory(
   sizes: readonly number[],
   options: { readonly repeats: number; readonly repeatUpTo: number },
@@ -104,7 +134,7 @@ export async function measureScaleMemory(
   // A window on the memory store lasts a few milliseconds, so the ladder is climbed several times
   // (each time a fresh store and cook) up to `repeatUpTo`, and the median window kept per size.
   const ordered = [...sizes].sort((left, right) => left - right);
-  const windows = new Map<number, { window: Window; parentBytes: number; heapUsedMb: number }[]>();
+  const windows = new Map<number, { window: Window; reference: Window; parentBytes: number; heapUsedMb: number }[]>();
   for (let repeat = 0; repeat < options.repeats; repeat += 1) {
     const ladder = repeat === 0 ? ordered : ordered.filter((size) => size <= options.repeatUpTo);
     const max = Math.max(...ladder);
@@ -113,12 +143,17 @@ export async function measureScaleMemory(
     let completed = 0;
     for (const size of ladder) {
       await grow(tracker, cook.id, size - WINDOW - completed, false);
-      const window = await grow(tracker, cook.id, WINDOW, true);
+      const { grown: window, reference } = await pairedWindow(tracker, cook.id);
       completed = size;
       const stored = (await tracker.getCook(cook.id))!;
       if (stored.generatedCount !== size) throw new Error(`memory cook has ${stored.generatedCount} pieces, expected ${size}`);
       const list = windows.get(size) ?? [];
-      list.push({ window, parentBytes: Buffer.byteLength(JSON.stringify(stored)), heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20 });
+      list.push({
+        window,
+        reference,
+        parentBytes: Buffer.byteLength(JSON.stringify(stored)),
+        heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+      });
       windows.set(size, list);
     }
     const final = (await tracker.getCook(cook.id))!;
@@ -135,6 +170,8 @@ export async function measureScaleMemory(
       completionUs: median(list.map((entry) => entry.window.completionUs)),
       completionMeanUs: median(list.map((entry) => entry.window.completionMeanUs)),
       recordUs: median(list.map((entry) => entry.window.recordUs)),
+      referenceUs: median(list.map((entry) => entry.reference.completionUs)),
+      vsReference: median(list.map((entry) => entry.window.completionUs / entry.reference.completionUs)),
       parentBytes: Math.max(...list.map((entry) => entry.parentBytes)),
       windows: list.length,
       heapUsedMb: Math.max(...list.map((entry) => entry.heapUsedMb)),
@@ -217,7 +254,7 @@ export async function measureScalePostgres(
       if (report.differences.length > 0)
         throw new Error(`bulk growth left a cook that reconcile corrects: ${JSON.stringify(report.differences)}`);
     }
-    const window = await grow(tracker, cook.id, WINDOW, true);
+    const { grown: window, reference } = await pairedWindow(tracker, cook.id);
     completed = size;
     const [sizeRow] = (
       await pool.query(
@@ -233,6 +270,8 @@ export async function measureScalePostgres(
       store: 'postgres',
       size,
       ...window,
+      referenceUs: reference.completionUs,
+      vsReference: window.completionUs / reference.completionUs,
       parentBytes: Number(sizeRow.row_bytes),
       tableBytes: Number(sizeRow.table_bytes),
       totalTableBytes: Number(sizeRow.total_bytes),
@@ -240,7 +279,7 @@ export async function measureScalePostgres(
       grownBy,
     });
     log(
-      `  postgres, ${size.toLocaleString('en-US')} pieces: ${(window.completionUs / 1000).toFixed(3)} ms per completion (mean ${(window.completionMeanUs / 1000).toFixed(3)}), row ${sizeRow.row_bytes} bytes`,
+      `  postgres, ${size.toLocaleString('en-US')} pieces: ${(window.completionUs / 1000).toFixed(3)} ms per completion (mean ${(window.completionMeanUs / 1000).toFixed(3)}), a 1,000-piece cook alongside ${(reference.completionUs / 1000).toFixed(3)} ms, row ${sizeRow.row_bytes} bytes`,
     );
   }
   const final = (await tracker.getCook(cook.id))!;
