@@ -110,7 +110,10 @@ export function renderReport(results: BenchResults): string {
         ['PostgreSQL', `${results.postgres.version}, ${results.postgres.description}; ${results.postgres.settings}`],
         ['MongoDB', `not measured: ${roundTrips.mongoServer}`],
         ['load average (1 / 5 / 15 min) at start', formatLoad(results.loadStart)],
-        ['load average at end', formatLoad(results.loadEnd)],
+        [
+          'load average at end',
+          `${formatLoad(results.loadEnd)} (the last minute is this run's own PostgreSQL phase: the server and up to ${hotParent.poolSize} connections)`,
+        ],
         ['before the run', results.quiet],
       ],
       ['l', 'l'],
