@@ -233,7 +233,12 @@ export function renderReport(results: BenchResults): string {
     push('**Goal met**: genledger is at least as fast as the spans on both measures, for both workloads.', '');
   } else {
     push(
-      `**Goal missed** where a ratio above is over 1.00: by up to ${((worstWall - 1) * 100).toFixed(0)}% on the caller's path and ${Math.max(0, (worstCpu - 1) * 100).toFixed(0)}% in CPU.`,
+      `**Goal missed** where a ratio above is over 1.00: ${[
+        worstWall > 1 ? `on the caller's path by up to ${((worstWall - 1) * 100).toFixed(0)}%` : "met on the caller's path",
+        worstCpu > 1
+          ? `in CPU by up to ${((worstCpu - 1) * 100).toFixed(0)}%`
+          : `met in CPU, deferred work included (genledger uses ${overhead.rows.map((row) => times(row.cpuRatio)).join(' and ')} of the spans' CPU)`,
+      ].join('; ')}.`,
       'Why: the two sides do not do the same work. A span is written once, when it ends, into an array; genledger keeps',
       'books that are correct at every call: each call validates its input, writes a new version of each record it',
       'changes (records handed out never change under their holder), and keeps the parents exact as it goes. One',

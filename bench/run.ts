@@ -6,19 +6,20 @@
  *   npm run bench -- --quick --no-write    a small smoke run that writes nothing
  *   npm run bench -- --wait-quiet=25       first wait up to 25 minutes for a quiet machine
  *   npm run bench -- --out=path.md         write the page somewhere else
+ *   npm run bench -- --render=bench/last-run.json   render the page again from a run's saved results
  *
  * Order: the in-process figures first (tracking overhead, memory scale), before PostgreSQL starts,
  * so its background work does not share the CPU with them; then round trips, PostgreSQL scale and
  * the hot parent on one server.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measureHotParent } from './hot-parent.js';
 import { formatLoad, loadAverage, machineInfo } from './machine.js';
 import { measureOverhead } from './overhead.js';
 import { startBenchPostgres } from './postgres.js';
-import { renderReport } from './report.js';
+import { renderReport, type BenchResults } from './report.js';
 import { measureRoundTrips } from './round-trips.js';
 import { measureScaleMemory, measureScalePostgres, SCALE_WINDOW } from './scale.js';
 import { sleep } from './stats.js';
@@ -33,6 +34,9 @@ const quick = args.has('quick');
 const write = !args.has('no-write');
 const out = args.get('out') ?? fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const waitMinutes = args.has('wait-quiet') ? Number(args.get('wait-quiet') === 'true' ? 25 : args.get('wait-quiet')) : 0;
+/** The run's raw results, kept beside the page so it can be rendered again from them (`--render`) without measuring. */
+const resultsFile = args.get('results') ?? fileURLToPath(new URL('./last-run.json', import.meta.url));
+const render = args.get('render');
 
 const log = (line: string) => console.log(line);
 
@@ -71,7 +75,25 @@ async function waitForQuiet(minutes: number): Promise<string> {
   }
 }
 
+/** JSON with Dates as ISO strings and NaN kept (as a tagged string), read back by `revive`. */
+function serialize(value: unknown): string {
+  return JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'number' && Number.isNaN(entry) ? 'NaN' : entry), 2);
+}
+
+function revive(text: string): BenchResults {
+  const parsed = JSON.parse(text, (key, entry: unknown) =>
+    entry === 'NaN' ? Number.NaN : key === 'startedAt' ? new Date(entry as string) : entry,
+  ) as BenchResults;
+  return parsed;
+}
+
 async function main(): Promise<void> {
+  if (render) {
+    // Renders the page again from a run's saved results: no measurement, the same figures.
+    writeFileSync(out, renderReport(revive(readFileSync(render, 'utf8'))));
+    log(`rendered ${out} from ${render}`);
+    return;
+  }
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const quiet = await waitForQuiet(waitMinutes);
   const startedAt = new Date();
@@ -123,7 +145,7 @@ async function main(): Promise<void> {
     await hotPool.end();
 
     const loadEnd = loadAverage();
-    const report = renderReport({
+    const results: BenchResults = {
       startedAt,
       durationS: (Date.now() - startedAt.getTime()) / 1000,
       machine,
@@ -149,11 +171,13 @@ async function main(): Promise<void> {
         reconcileDifferences: scalePostgres.reconcileDifferences,
       },
       hotParent,
-    });
+    };
+    const report = renderReport(results);
     log(`load at end ${formatLoad(loadEnd)}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
     if (write) {
       writeFileSync(out, report);
-      log(`wrote ${out}`);
+      writeFileSync(resultsFile, `${serialize(results)}\n`);
+      log(`wrote ${out} and ${resultsFile}`);
     } else {
       log('not written (--no-write)');
     }
