@@ -21,6 +21,7 @@ export type {
 export type { Clock } from './tracker/clock.js';
 export { systemClock } from './tracker/clock.js';
 export type { Logger } from './tracker/context.js';
+export { consoleLogger, silentLogger } from './tracker/logger.js';
 export { objectIdGenerator } from './tracker/ids.js';
 export type {
   TrackerEvents,

@@ -1,5 +1,6 @@
 /** Options of `mongoRepository`, with their defaults. */
 import type { Logger } from '../../src/tracker/context.js';
+import { consoleLogger } from '../../src/tracker/logger.js';
 
 /** The collections genledger reads and writes. */
 export interface MongoCollectionNames {
@@ -92,12 +93,6 @@ export const DEFAULT_CHANGE_FEED_OPTIONS: Readonly<Required<MongoChangeFeedOptio
   pollBatchSize: 500,
   reconnectDelayMs: 250,
   maxReconnectDelayMs: 30_000,
-});
-
-/** Warnings and errors to `console`, as the tracker's own default logger does. */
-const consoleLogger: Logger = Object.freeze({
-  warn: (message: string, details?: Record<string, unknown>) => console.warn(message, details ?? ''),
-  error: (message: string, details?: Record<string, unknown>) => console.error(message, details ?? ''),
 });
 
 export interface MongoRepositoryOptions {

@@ -36,6 +36,7 @@ import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup/contribution.js';
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
+import { consoleLogger } from '../../src/tracker/logger.js';
 import type { Insertion, LedgerRepository, ParentTransition, Settlement, WriteResult } from '../../src/port.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
@@ -127,8 +128,8 @@ export interface PostgresRepositoryOptions {
   readonly changeFeed?: PostgresChangeFeedOptions | false | undefined;
   /**
    * Told about each retried statement, and about the change feed's lost connections and
-   * reconnections. Silent when absent.
-   * @default undefined
+   * reconnections. Pass `silentLogger` (from `genledger`) to hear nothing.
+   * @default consoleLogger (warnings and errors to `console`, as the tracker and the MongoDB adapter do)
    */
   readonly logger?: Logger | undefined;
 }
@@ -228,7 +229,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     changesHorizon: qualified('changes_horizon'),
   };
   const statements = buildStatements(tables);
-  const executor = new Executor(pool, { preparedStatements, maxAttempts, logger: options.logger });
+  const logger = options.logger ?? consoleLogger;
+  const executor = new Executor(pool, { preparedStatements, maxAttempts, logger });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
   const feedOptions = options.changeFeed === false ? {} : (options.changeFeed ?? {});
   const changeLog = createChangeLog({
@@ -237,7 +239,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     tables,
     executor,
     connect: feedOptions.connect ?? (isPool(pool) ? () => pool.connect!() as Promise<PostgresListenerClient> : null),
-    logger: options.logger,
+    logger,
     options: feedOptions,
   });
 

@@ -47,6 +47,7 @@ import type { Logger, TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type TrackerListener } from './events.js';
 import { guardRepository } from './guard.js';
+import { consoleLogger } from './logger.js';
 import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
@@ -179,12 +180,6 @@ const watchFilterSchema = z.strictObject({
 });
 
 const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 10_000, maxEmbeddedChildIds: 1_000 };
-
-/** Console-backed default logger; inject your own through `createTracker({ logger })`. */
-const consoleLogger: Logger = {
-  warn: (message, details) => console.warn(message, details ?? ''),
-  error: (message, details) => console.error(message, details ?? ''),
-};
 
 function resolveCaps(limits: TrackerLimits | undefined): ParentCaps {
   const maxInFlight = limits?.maxInFlightChildren ?? DEFAULT_LIMITS.maxInFlightChildren;
