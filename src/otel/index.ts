@@ -91,72 +91,76 @@ export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanB
     return parent ? trace.setSpan(context.active(), parent) : context.active();
   };
 
+  /** Opens the span of a record once (a replayed "started" event finds it open), under its parent's span. */
+  function open(
+    id: string,
+    name: string,
+    kind: SpanKind,
+    startTime: Date,
+    attributes: Parameters<typeof compact>[0],
+    parentId: string | null,
+  ): void {
+    if (spans.has(id)) return;
+    spans.set(id, tracer.startSpan(name, { kind, startTime, attributes: compact(attributes) }, parentContext(parentId)));
+  }
+
   function startCook(cook: Cook): void {
-    if (spans.has(cook.id)) return;
-    const span = tracer.startSpan(
+    open(
+      cook.id,
       `invoke_workflow cook ${cook.collectionId}`,
+      SpanKind.INTERNAL,
+      cook.startedAt,
       {
-        kind: SpanKind.INTERNAL,
-        startTime: cook.startedAt,
-        attributes: compact({
-          [SPAN_ATTRIBUTES.operation]: 'invoke_workflow',
-          [SPAN_ATTRIBUTES.workflow]: `cook ${cook.collectionId}`,
-          [SPAN_ATTRIBUTES.cookId]: cook.id,
-          [SPAN_ATTRIBUTES.collectionId]: cook.collectionId,
-          [SPAN_ATTRIBUTES.accountId]: cook.initiatorAccountId,
-          [SPAN_ATTRIBUTES.targetSupply]: cook.targetSupply,
-        }),
+        [SPAN_ATTRIBUTES.operation]: 'invoke_workflow',
+        [SPAN_ATTRIBUTES.workflow]: `cook ${cook.collectionId}`,
+        [SPAN_ATTRIBUTES.cookId]: cook.id,
+        [SPAN_ATTRIBUTES.collectionId]: cook.collectionId,
+        [SPAN_ATTRIBUTES.accountId]: cook.initiatorAccountId,
+        [SPAN_ATTRIBUTES.targetSupply]: cook.targetSupply,
       },
-      context.active(),
+      null,
     );
-    spans.set(cook.id, span);
   }
 
   function startCast(cast: Cast): void {
-    if (spans.has(cast.id)) return;
-    const span = tracer.startSpan(
+    open(
+      cast.id,
       `invoke_workflow ${cast.spellId}`,
+      SpanKind.INTERNAL,
+      cast.startedAt,
       {
-        kind: SpanKind.INTERNAL,
-        startTime: cast.startedAt,
-        attributes: compact({
-          [SPAN_ATTRIBUTES.operation]: 'invoke_workflow',
-          [SPAN_ATTRIBUTES.workflow]: cast.spellId,
-          [SPAN_ATTRIBUTES.castId]: cast.id,
-          [SPAN_ATTRIBUTES.spellId]: cast.spellId,
-          [SPAN_ATTRIBUTES.cookId]: cast.cookId,
-          [SPAN_ATTRIBUTES.accountId]: cast.initiatorAccountId,
-        }),
+        [SPAN_ATTRIBUTES.operation]: 'invoke_workflow',
+        [SPAN_ATTRIBUTES.workflow]: cast.spellId,
+        [SPAN_ATTRIBUTES.castId]: cast.id,
+        [SPAN_ATTRIBUTES.spellId]: cast.spellId,
+        [SPAN_ATTRIBUTES.cookId]: cast.cookId,
+        [SPAN_ATTRIBUTES.accountId]: cast.initiatorAccountId,
       },
-      parentContext(cast.cookId),
+      cast.cookId,
     );
-    spans.set(cast.id, span);
   }
 
   function startGeneration(generation: Generation): void {
-    if (spans.has(generation.id)) return;
-    const span = tracer.startSpan(
+    open(
+      generation.id,
       `generate_content ${generation.toolId}`,
+      SpanKind.CLIENT,
+      generation.requestTimestamp,
       {
-        kind: SpanKind.CLIENT,
-        startTime: generation.requestTimestamp,
-        attributes: compact({
-          [SPAN_ATTRIBUTES.operation]: 'generate_content',
-          [SPAN_ATTRIBUTES.provider]: generation.serviceName,
-          [SPAN_ATTRIBUTES.model]: generation.toolId,
-          [SPAN_ATTRIBUTES.conversation]: generation.sessionId,
-          [SPAN_ATTRIBUTES.generationId]: generation.id,
-          [SPAN_ATTRIBUTES.castId]: generation.castId,
-          [SPAN_ATTRIBUTES.cookId]: generation.cookId,
-          [SPAN_ATTRIBUTES.spellId]: generation.spellId,
-          [SPAN_ATTRIBUTES.collectionId]: generation.collectionId,
-          [SPAN_ATTRIBUTES.accountId]: generation.masterAccountId,
-          [SPAN_ATTRIBUTES.toolName]: generation.toolDisplayName,
-        }),
+        [SPAN_ATTRIBUTES.operation]: 'generate_content',
+        [SPAN_ATTRIBUTES.provider]: generation.serviceName,
+        [SPAN_ATTRIBUTES.model]: generation.toolId,
+        [SPAN_ATTRIBUTES.conversation]: generation.sessionId,
+        [SPAN_ATTRIBUTES.generationId]: generation.id,
+        [SPAN_ATTRIBUTES.castId]: generation.castId,
+        [SPAN_ATTRIBUTES.cookId]: generation.cookId,
+        [SPAN_ATTRIBUTES.spellId]: generation.spellId,
+        [SPAN_ATTRIBUTES.collectionId]: generation.collectionId,
+        [SPAN_ATTRIBUTES.accountId]: generation.masterAccountId,
+        [SPAN_ATTRIBUTES.toolName]: generation.toolDisplayName,
       },
-      parentContext(generation.castId ?? generation.cookId),
+      generation.castId ?? generation.cookId,
     );
-    spans.set(generation.id, span);
   }
 
   function end(id: string, endTime: Date | null, attributes: Attributes, failed: boolean, message?: string): void {
