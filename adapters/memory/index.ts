@@ -25,9 +25,18 @@ import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
 import { castPieceContribution, generationContribution } from '../../src/domain/rollup/contribution.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
+import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
+import type { ChildAttachment } from '../../src/domain/rollup/contribution.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
-import type { GenerationOutcome, GenerationQuery, LedgerRepository, Settlement } from '../../src/port.js';
+import type {
+  AttachedInsertion,
+  GenerationOutcome,
+  GenerationQuery,
+  InsertAttached,
+  LedgerRepository,
+  NewAttachedChild,
+  Settlement,
+} from '../../src/port.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -49,6 +58,14 @@ export interface MemoryRepositoryOptions {
    * @default true
    */
   readonly settleInOneCall?: boolean;
+  /**
+   * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
+   * one call (one synchronous step, so atomic), instead of the tracker's attach, attach, insert
+   * (and detach on a refusal or a repeated key). Both leave the same records; off, the store
+   * exercises the tracker's sequence.
+   * @default true
+   */
+  readonly insertInOneCall?: boolean;
 }
 
 /** The memory store, with a few inspection helpers for tests. */
@@ -150,6 +167,81 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     return { generation, cast, cook, castPiece };
   }
 
+  function storableGeneration(generation: Generation) {
+    const stored = copyGeneration(generation);
+    stored.requestPayload = snapshotJson(generation.requestPayload);
+    stored.metadata = snapshotJson(generation.metadata);
+    return stored;
+  }
+
+  function storableCast(cast: Cast) {
+    const stored = copyCast(cast);
+    stored.metadata = snapshotJson(cast.metadata);
+    return stored;
+  }
+
+  const refused = (parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) =>
+    ({ outcome: 'refused', parent, parentId, attach }) as const;
+  const accepted = (result: AttachResult<Cast | Cook>) => result.outcome === 'attached' || result.outcome === 'already-attached';
+
+  /**
+   * The tracker's creation sequence (the mismatch check, `casts.attach`, `cooks.attach`, the
+   * insert, detaching again on a refusal or a repeated key) as one synchronous step: every check
+   * is made before anything is stored, so a refusal or a repeated key stores nothing.
+   */
+  function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
+    const attachment = (piece: boolean): ChildAttachment => ({
+      childId: child.record.id,
+      kind: child.kind,
+      piece,
+      at: child.at,
+      caps: child.caps,
+    });
+    if (child.kind === 'cast') {
+      const [cook] = cooks.get([child.cookId]);
+      if (!cook) return refused('cook', child.cookId, null);
+      const cookAttach = attachToCook(cook, attachment(true));
+      if (!accepted(cookAttach)) return refused('cook', cook.id, cookAttach);
+      const record = storableCast(child.record);
+      record.cookId = cook.id;
+      record.collectionId = cook.collectionId;
+      const existing = casts.existingFor(record);
+      if (existing) return { outcome: 'existing', record: existing };
+      if (cookAttach.outcome === 'attached') cooks.attach(cook.id, () => cookAttach);
+      casts.insert(record);
+      return { outcome: 'created', record, cast: null, cook: cookAttach.record };
+    }
+    let cast: Cast | null = null;
+    let castAttach: AttachResult<Cast> | null = null;
+    if (child.castId !== null) {
+      [cast = null] = casts.get([child.castId]);
+      if (cast === null) return refused('cast', child.castId, null);
+      if (child.cookId !== null && cast.cookId !== child.cookId) return { outcome: 'mismatch', cast };
+      castAttach = attachToCast(cast, attachment(false));
+      if (!accepted(castAttach)) return refused('cast', cast.id, castAttach);
+    }
+    const cookId = cast === null ? child.cookId : cast.cookId;
+    let cookAttach: AttachResult<Cook> | null = null;
+    if (cookId !== null) {
+      const [cook] = cooks.get([cookId]);
+      if (!cook) return refused('cook', cookId, null);
+      cookAttach = attachToCook(cook, attachment(cast === null));
+      if (!accepted(cookAttach)) return refused('cook', cook.id, cookAttach);
+    }
+    const record = storableGeneration(child.record);
+    record.castId = cast?.id ?? null;
+    record.spellId = cast?.spellId ?? null;
+    record.cookId = cookAttach?.record.id ?? cast?.cookId ?? null;
+    record.collectionId = cookAttach?.record.collectionId ?? cast?.collectionId ?? null;
+    const existing = generations.existingFor(record);
+    if (existing) return { outcome: 'existing', record: existing };
+    // Stored in the sequence's order (cast, cook, generation), so the change feed reports it so.
+    if (castAttach?.outcome === 'attached') casts.attach(castAttach.record.id, () => castAttach);
+    if (cookAttach?.outcome === 'attached') cooks.attach(cookAttach.record.id, () => cookAttach);
+    generations.insert(record);
+    return { outcome: 'created', record, cast: castAttach?.record ?? null, cook: cookAttach?.record ?? null };
+  }
+
   return {
     name: options.name ?? 'memory',
     capabilities: { sharedAcrossProcesses: false },
@@ -157,10 +249,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
     generations: {
       async insert(generation) {
-        const stored = copyGeneration(generation);
-        stored.requestPayload = snapshotJson(generation.requestPayload);
-        stored.metadata = snapshotJson(generation.metadata);
-        return generations.insert(stored);
+        return generations.insert(storableGeneration(generation));
       },
       async get(ids) {
         return generations.get(ids);
@@ -223,6 +312,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     ),
 
     settleGeneration: options.settleInOneCall === false ? undefined : async (id, outcome, at) => settleGeneration(id, outcome, at),
+    insertAttached: options.insertInOneCall === false ? undefined : ((async (child: NewAttachedChild) => insertAttached(child)) as InsertAttached),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };

@@ -60,6 +60,20 @@ export class Table<T extends TableRecord> {
     return { created: true, record };
   }
 
+  /**
+   * What stands in the way of `insert(record)`: the record that holds its idempotency key (an
+   * insert would return it), or a `ConflictError` (thrown) for an id already stored; `null` when
+   * the insert would store `record`. Writes nothing.
+   */
+  existingFor(record: T): T | null {
+    if (record.idempotencyKey !== null) {
+      const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
+      if (existingId !== undefined) return this.rows.get(existingId)!;
+    }
+    if (this.rows.has(record.id)) throw new ConflictError('id', `a ${this.entity} with id "${record.id}" already exists`);
+    return null;
+  }
+
   /** Runs `reduce` on the stored record and stores its result if it changed; `null` when missing. */
   write(id: string, reduce: (record: T) => WriteResult<T>): WriteResult<T> | null {
     const current = this.rows.get(id);
