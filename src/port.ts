@@ -12,6 +12,11 @@
  *   open entry and removes it while adding the child's figures, so a second apply changes nothing;
  * - the parent's status rules are evaluated inside that same write.
  *
+ * Two optional capabilities let a store that can do several of these writes as ONE atomic
+ * operation (one SQL statement) save the round trips: `settleGeneration` (a completion and its
+ * applies) and `insertAttached` (a creation and its attaches). Each must leave exactly what its
+ * sequence of single-record writes leaves; the tracker falls back to the sequence without them.
+ *
  * What each write does is defined by the pure reducers in `src/domain` (`applyToCast`,
  * `attachToCook`, `finishGeneration`, ...). An adapter must do exactly what they do; the shared
  * conformance suite (`genledger/conformance`) checks it. Values cross the port as validated domain
