@@ -338,8 +338,8 @@ export function createTracker(options: TrackerOptions): Tracker {
             return result.record;
           case 'refused':
             throw refusalError(result.attach, 'cook', parsed.cookId, true, 'input.cookId');
-          case 'mismatch':
-            throw new Error(`[genledger] repository "${repository.name}" answered "mismatch" to a cast's insertAttached()`);
+          default:
+            throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
         }
       }
       let cook: Cook | null = null;
@@ -398,6 +398,8 @@ export function createTracker(options: TrackerOptions): Tracker {
             const piece = result.parent === 'cook' && castId === null;
             throw refusalError(result.attach, result.parent, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
           }
+          default:
+            throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
         }
       }
       const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
