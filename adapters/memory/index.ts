@@ -76,6 +76,18 @@ export interface MemoryRepository extends LedgerRepository {
   clear(): void;
 }
 
+function attachmentOf(child: NewAttachedChild, piece: boolean): ChildAttachment {
+  return { childId: child.record.id, kind: child.kind, piece, at: child.at, caps: child.caps };
+}
+
+function refusal(parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) {
+  return { outcome: 'refused', parent, parentId, attach } as const;
+}
+
+function accepted(result: AttachResult<Cast | Cook>): boolean {
+  return result.outcome === 'attached' || result.outcome === 'already-attached';
+}
+
 export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
   const generationsByCast = new MultiIndex();
   const generationsByCook = new MultiIndex();
@@ -180,66 +192,57 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     return stored;
   }
 
-  const refused = (parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) =>
-    ({ outcome: 'refused', parent, parentId, attach }) as const;
-  const accepted = (result: AttachResult<Cast | Cook>) => result.outcome === 'attached' || result.outcome === 'already-attached';
-
   /**
    * The tracker's creation sequence (the mismatch check, `casts.attach`, `cooks.attach`, the
    * insert, detaching again on a refusal or a repeated key) as one synchronous step: every check
-   * is made before anything is stored, so a refusal or a repeated key stores nothing.
+   * is made before anything is stored, so a refusal or a repeated key stores nothing. (No closures
+   * per call: this is on the hot path of every creation.)
    */
   function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
-    const attachment = (piece: boolean): ChildAttachment => ({
-      childId: child.record.id,
-      kind: child.kind,
-      piece,
-      at: child.at,
-      caps: child.caps,
-    });
     if (child.kind === 'cast') {
-      const [cook] = cooks.get([child.cookId]);
-      if (!cook) return refused('cook', child.cookId, null);
-      const cookAttach = attachToCook(cook, attachment(true));
-      if (!accepted(cookAttach)) return refused('cook', cook.id, cookAttach);
+      const cook = cooks.find(child.cookId);
+      if (cook === undefined) return refusal('cook', child.cookId, null);
+      const cookAttach = attachToCook(cook, attachmentOf(child, true));
+      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
       const record = storableCast(child.record);
       record.cookId = cook.id;
       record.collectionId = cook.collectionId;
       const existing = casts.existingFor(record);
       if (existing) return { outcome: 'existing', record: existing };
-      if (cookAttach.outcome === 'attached') cooks.attach(cook.id, () => cookAttach);
+      if (cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
       casts.insert(record);
       return { outcome: 'created', record, cast: null, cook: cookAttach.record };
     }
     let cast: Cast | null = null;
     let castAttach: AttachResult<Cast> | null = null;
     if (child.castId !== null) {
-      [cast = null] = casts.get([child.castId]);
-      if (cast === null) return refused('cast', child.castId, null);
+      const found = casts.find(child.castId);
+      if (found === undefined) return refusal('cast', child.castId, null);
+      cast = found;
       if (child.cookId !== null && cast.cookId !== child.cookId) return { outcome: 'mismatch', cast };
-      castAttach = attachToCast(cast, attachment(false));
-      if (!accepted(castAttach)) return refused('cast', cast.id, castAttach);
+      castAttach = attachToCast(cast, attachmentOf(child, false));
+      if (!accepted(castAttach)) return refusal('cast', cast.id, castAttach);
     }
     const cookId = cast === null ? child.cookId : cast.cookId;
     let cookAttach: AttachResult<Cook> | null = null;
     if (cookId !== null) {
-      const [cook] = cooks.get([cookId]);
-      if (!cook) return refused('cook', cookId, null);
-      cookAttach = attachToCook(cook, attachment(cast === null));
-      if (!accepted(cookAttach)) return refused('cook', cook.id, cookAttach);
+      const cook = cooks.find(cookId);
+      if (cook === undefined) return refusal('cook', cookId, null);
+      cookAttach = attachToCook(cook, attachmentOf(child, cast === null));
+      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
     }
     const record = storableGeneration(child.record);
-    record.castId = cast?.id ?? null;
-    record.spellId = cast?.spellId ?? null;
-    record.cookId = cookAttach?.record.id ?? cast?.cookId ?? null;
-    record.collectionId = cookAttach?.record.collectionId ?? cast?.collectionId ?? null;
+    record.castId = cast === null ? null : cast.id;
+    record.spellId = cast === null ? null : cast.spellId;
+    record.cookId = cookAttach !== null ? cookAttach.record.id : cast === null ? null : cast.cookId;
+    record.collectionId = cookAttach !== null ? cookAttach.record.collectionId : cast === null ? null : cast.collectionId;
     const existing = generations.existingFor(record);
     if (existing) return { outcome: 'existing', record: existing };
     // Stored in the sequence's order (cast, cook, generation), so the change feed reports it so.
-    if (castAttach?.outcome === 'attached') casts.attach(castAttach.record.id, () => castAttach);
-    if (cookAttach?.outcome === 'attached') cooks.attach(cookAttach.record.id, () => cookAttach);
+    if (castAttach !== null && castAttach.outcome === 'attached') casts.storeDecided(castAttach.record);
+    if (cookAttach !== null && cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
     generations.insert(record);
-    return { outcome: 'created', record, cast: castAttach?.record ?? null, cook: cookAttach?.record ?? null };
+    return { outcome: 'created', record, cast: castAttach === null ? null : castAttach.record, cook: cookAttach === null ? null : cookAttach.record };
   }
 
   return {

@@ -49,6 +49,11 @@ export class Table<T extends TableRecord> {
     return found;
   }
 
+  /** The stored record with this id (no array, no set: for single-record paths). */
+  find(id: string): T | undefined {
+    return this.rows.get(id);
+  }
+
   insert(record: T): Insertion<T> {
     if (record.idempotencyKey !== null) {
       const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
@@ -90,6 +95,11 @@ export class Table<T extends TableRecord> {
     const result = reduce(current);
     if (result.outcome === 'attached') this.store(current, result.record);
     return result;
+  }
+
+  /** Stores `next` as the new version of the record with its id: a write decided, in the same synchronous step, on the version stored now. */
+  storeDecided(next: T): void {
+    this.store(this.rows.get(next.id), next);
   }
 
   /** Replaces a record only if its version is still `expectedVersion`. */
