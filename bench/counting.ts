@@ -36,6 +36,7 @@ function countStore<T extends object>(store: T, name: string, count: () => CallC
 /** The repository with every port call counted into `count()` (read at each call, so it can be swapped). */
 export function countingRepository(repository: LedgerRepository, count: () => CallCount): LedgerRepository {
   const settle = repository.settleGeneration;
+  const insertAttached = repository.insertAttached;
   return {
     name: repository.name,
     capabilities: repository.capabilities,
@@ -51,6 +52,14 @@ export function countingRepository(repository: LedgerRepository, count: () => Ca
           current.calls.set('settleGeneration', (current.calls.get('settleGeneration') ?? 0) + 1);
           return settle.apply(repository, args);
         }
+      : undefined,
+    insertAttached: insertAttached
+      ? (((...args: Parameters<typeof insertAttached>) => {
+          const current = count();
+          current.writes += 1;
+          current.calls.set('insertAttached', (current.calls.get('insertAttached') ?? 0) + 1);
+          return insertAttached.apply(repository, args);
+        }) as typeof insertAttached)
       : undefined,
   };
 }

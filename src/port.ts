@@ -12,6 +12,11 @@
  *   open entry and removes it while adding the child's figures, so a second apply changes nothing;
  * - the parent's status rules are evaluated inside that same write.
  *
+ * Two optional capabilities let a store that can do several of these writes as ONE atomic
+ * operation (one SQL statement) save the round trips: `settleGeneration` (a completion and its
+ * applies) and `insertAttached` (a creation and its attaches). Each must leave exactly what its
+ * sequence of single-record writes leaves; the tracker falls back to the sequence without them.
+ *
  * What each write does is defined by the pure reducers in `src/domain` (`applyToCast`,
  * `attachToCook`, `finishGeneration`, ...). An adapter must do exactly what they do; the shared
  * conformance suite (`genledger/conformance`) checks it. Values cross the port as validated domain
@@ -20,7 +25,7 @@
  * Every method returns a promise. A write on a record that does not exist resolves to `null`.
  * Errors are thrown as they come; the tracker turns them into `RepositoryError`s.
  */
-import type { ChildAttachment, CastPieceContribution, ChildContribution, GenerationContribution } from './domain/rollup/contribution.js';
+import type { ChildAttachment, CastPieceContribution, ChildContribution, GenerationContribution, ParentCaps } from './domain/rollup/contribution.js';
 import type { DeliveryReport, GenerationOutcome, ProgressReport } from './domain/generation-reducer.js';
 import type { Cast, Cook, EntityKind, Generation } from './domain/records.js';
 import type { ChildrenSummary } from './domain/rollup/recompute.js';
@@ -28,7 +33,7 @@ import type { AttachResult, ParentTransition, WriteResult } from './domain/rollu
 import type { GenerationStatus } from './domain/status.js';
 
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
-export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution };
+export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution, ParentCaps };
 export type { DeliveryReport, GenerationOutcome, ProgressReport };
 
 /** What a store can do, declared as data. */
@@ -177,6 +182,61 @@ export interface Settlement {
   readonly castPiece: WriteResult<Cook> | null;
 }
 
+/**
+ * A new child for {@link LedgerRepository.insertAttached}: the record to store and the parents it
+ * joins. `at` and `caps` make the attachments, as in {@link ChildAttachment}.
+ *
+ * - `kind: 'generation'`: attached to `castId` (as a step), then to the cast's cook (a step inside
+ *   a cast piece, `piece: false`) or, without a cast, to `cookId` (a generation piece, `piece:
+ *   true`). When both `castId` and `cookId` are given, the cast must belong to that cook. The
+ *   store sets the record's links from the parents that accepted it, as the tracker's sequence
+ *   does: `castId` and `spellId` from the cast, `cookId` and `collectionId` from the cook (or the
+ *   cast's, without a cook).
+ * - `kind: 'cast'`: attached to `cookId` as a piece (`kind: 'cast', piece: true`); the store sets
+ *   the cast's `cookId` and `collectionId` from the cook.
+ */
+export type NewAttachedChild =
+  | {
+      readonly kind: 'generation';
+      readonly record: Generation;
+      readonly castId: string | null;
+      readonly cookId: string | null;
+      readonly at: Date;
+      readonly caps: ParentCaps;
+    }
+  | { readonly kind: 'cast'; readonly record: Cast; readonly cookId: string; readonly at: Date; readonly caps: ParentCaps };
+
+/**
+ * What {@link LedgerRepository.insertAttached} did. Only `created` wrote anything.
+ *
+ * - `created`: the child is stored (`record`, links set) and attached to each parent; `cast` and
+ *   `cook` are the parents as that attach left them (`null` where the child has no such parent).
+ * - `existing`: a record with the child's `idempotencyKey` already existed; `record` is that
+ *   record, and no parent was touched.
+ * - `refused`: a parent refused the child, or does not exist (`attach: null`); `attach` is the
+ *   refusal as {@link ParentStore.attach} reports it (`closed` or `full`, with the parent as it
+ *   stands). The cast is asked first, then the cook.
+ * - `mismatch`: (generations given both `castId` and `cookId`) the cast belongs to another cook
+ *   (or to none); `cast` is the cast as it stands.
+ */
+export type AttachedInsertion<T extends Generation | Cast> =
+  | { readonly outcome: 'created'; readonly record: T; readonly cast: Cast | null; readonly cook: Cook | null }
+  | { readonly outcome: 'existing'; readonly record: T }
+  | {
+      readonly outcome: 'refused';
+      readonly parent: 'cast' | 'cook';
+      readonly parentId: string;
+      readonly attach: AttachResult<Cast> | AttachResult<Cook> | null;
+    }
+  | { readonly outcome: 'mismatch'; readonly cast: Cast };
+
+/** The call signature of {@link LedgerRepository.insertAttached}, typed by the child's kind. */
+export interface InsertAttached {
+  (child: Extract<NewAttachedChild, { kind: 'generation' }>): Promise<AttachedInsertion<Generation>>;
+  (child: Extract<NewAttachedChild, { kind: 'cast' }>): Promise<AttachedInsertion<Cast>>;
+  (child: NewAttachedChild): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>>;
+}
+
 /** Makes ids for new records; a store may prefer a format (the MongoDB adapter prefers ObjectIds). */
 export type IdGenerator = (kind: EntityKind) => string;
 
@@ -199,6 +259,20 @@ export interface LedgerRepository {
    * @experimental
    */
   readonly settleGeneration?: ((id: string, outcome: GenerationOutcome, at: Date) => Promise<Settlement | null>) | undefined;
+  /**
+   * Optional, for stores that can do it in one round trip (one SQL statement): a new child stored
+   * and attached to all its parents as ONE atomic operation, instead of the tracker's sequence
+   * (`casts.attach`, `cooks.attach`, then `generations.insert` or `casts.insert`, with `detach`s
+   * when a parent refuses or the idempotency key was taken). It must leave exactly what that
+   * sequence leaves when it succeeds, and otherwise write nothing at all (see
+   * {@link AttachedInsertion}): the parents are checked in the sequence's order (the cast's cook
+   * against `cookId`, the cast, then the cook), and the idempotency key after them, so a
+   * refusal wins over a repeated key as it does in the sequence. A repeated key, also one taken
+   * by a racing call, leaves no attachment behind; an `id` that exists throws a `ConflictError`
+   * and writes nothing. The tracker uses it, when present, for every creation with a parent.
+   * @experimental
+   */
+  readonly insertAttached?: InsertAttached | undefined;
   /**
    * Optional: the store's change feed, which `tracker.watch()` reads to see changes made by other
    * processes. Without it, `watch()` throws.

@@ -25,9 +25,18 @@ import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
 import { castPieceContribution, generationContribution } from '../../src/domain/rollup/contribution.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
+import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
+import type { ChildAttachment } from '../../src/domain/rollup/contribution.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
-import type { GenerationOutcome, GenerationQuery, LedgerRepository, Settlement } from '../../src/port.js';
+import type {
+  AttachedInsertion,
+  GenerationOutcome,
+  GenerationQuery,
+  InsertAttached,
+  LedgerRepository,
+  NewAttachedChild,
+  Settlement,
+} from '../../src/port.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -49,6 +58,14 @@ export interface MemoryRepositoryOptions {
    * @default true
    */
   readonly settleInOneCall?: boolean;
+  /**
+   * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
+   * one call (one synchronous step, so atomic), instead of the tracker's attach, attach, insert
+   * (and detach on a refusal or a repeated key). Both leave the same records; off, the store
+   * exercises the tracker's sequence.
+   * @default true
+   */
+  readonly insertInOneCall?: boolean;
 }
 
 /** The memory store, with a few inspection helpers for tests. */
@@ -57,6 +74,18 @@ export interface MemoryRepository extends LedgerRepository {
   count(): { generations: number; casts: number; cooks: number };
   /** Forgets every record. */
   clear(): void;
+}
+
+function attachmentOf(child: NewAttachedChild, piece: boolean): ChildAttachment {
+  return { childId: child.record.id, kind: child.kind, piece, at: child.at, caps: child.caps };
+}
+
+function refusal(parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) {
+  return { outcome: 'refused', parent, parentId, attach } as const;
+}
+
+function accepted(result: AttachResult<Cast | Cook>): boolean {
+  return result.outcome === 'attached' || result.outcome === 'already-attached';
 }
 
 export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
@@ -150,6 +179,72 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     return { generation, cast, cook, castPiece };
   }
 
+  function storableGeneration(generation: Generation) {
+    const stored = copyGeneration(generation);
+    stored.requestPayload = snapshotJson(generation.requestPayload);
+    stored.metadata = snapshotJson(generation.metadata);
+    return stored;
+  }
+
+  function storableCast(cast: Cast) {
+    const stored = copyCast(cast);
+    stored.metadata = snapshotJson(cast.metadata);
+    return stored;
+  }
+
+  /**
+   * The tracker's creation sequence (the mismatch check, `casts.attach`, `cooks.attach`, the
+   * insert, detaching again on a refusal or a repeated key) as one synchronous step: every check
+   * is made before anything is stored, so a refusal or a repeated key stores nothing. (No closures
+   * per call: this is on the hot path of every creation.)
+   */
+  function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
+    if (child.kind === 'cast') {
+      const cook = cooks.find(child.cookId);
+      if (cook === undefined) return refusal('cook', child.cookId, null);
+      const cookAttach = attachToCook(cook, attachmentOf(child, true));
+      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
+      const record = storableCast(child.record);
+      record.cookId = cook.id;
+      record.collectionId = cook.collectionId;
+      const existing = casts.existingFor(record);
+      if (existing) return { outcome: 'existing', record: existing };
+      if (cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
+      casts.insert(record);
+      return { outcome: 'created', record, cast: null, cook: cookAttach.record };
+    }
+    let cast: Cast | null = null;
+    let castAttach: AttachResult<Cast> | null = null;
+    if (child.castId !== null) {
+      const found = casts.find(child.castId);
+      if (found === undefined) return refusal('cast', child.castId, null);
+      cast = found;
+      if (child.cookId !== null && cast.cookId !== child.cookId) return { outcome: 'mismatch', cast };
+      castAttach = attachToCast(cast, attachmentOf(child, false));
+      if (!accepted(castAttach)) return refusal('cast', cast.id, castAttach);
+    }
+    const cookId = cast === null ? child.cookId : cast.cookId;
+    let cookAttach: AttachResult<Cook> | null = null;
+    if (cookId !== null) {
+      const cook = cooks.find(cookId);
+      if (cook === undefined) return refusal('cook', cookId, null);
+      cookAttach = attachToCook(cook, attachmentOf(child, cast === null));
+      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
+    }
+    const record = storableGeneration(child.record);
+    record.castId = cast === null ? null : cast.id;
+    record.spellId = cast === null ? null : cast.spellId;
+    record.cookId = cookAttach !== null ? cookAttach.record.id : cast === null ? null : cast.cookId;
+    record.collectionId = cookAttach !== null ? cookAttach.record.collectionId : cast === null ? null : cast.collectionId;
+    const existing = generations.existingFor(record);
+    if (existing) return { outcome: 'existing', record: existing };
+    // Stored in the sequence's order (cast, cook, generation), so the change feed reports it so.
+    if (castAttach !== null && castAttach.outcome === 'attached') casts.storeDecided(castAttach.record);
+    if (cookAttach !== null && cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
+    generations.insert(record);
+    return { outcome: 'created', record, cast: castAttach === null ? null : castAttach.record, cook: cookAttach === null ? null : cookAttach.record };
+  }
+
   return {
     name: options.name ?? 'memory',
     capabilities: { sharedAcrossProcesses: false },
@@ -157,10 +252,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
     generations: {
       async insert(generation) {
-        const stored = copyGeneration(generation);
-        stored.requestPayload = snapshotJson(generation.requestPayload);
-        stored.metadata = snapshotJson(generation.metadata);
-        return generations.insert(stored);
+        return generations.insert(storableGeneration(generation));
       },
       async get(ids) {
         return generations.get(ids);
@@ -223,6 +315,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     ),
 
     settleGeneration: options.settleInOneCall === false ? undefined : async (id, outcome, at) => settleGeneration(id, outcome, at),
+    insertAttached: options.insertInOneCall === false ? undefined : ((async (child: NewAttachedChild) => insertAttached(child)) as InsertAttached),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };

@@ -49,6 +49,11 @@ export class Table<T extends TableRecord> {
     return found;
   }
 
+  /** The stored record with this id (no array, no set: for single-record paths). */
+  find(id: string): T | undefined {
+    return this.rows.get(id);
+  }
+
   insert(record: T): Insertion<T> {
     if (record.idempotencyKey !== null) {
       const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
@@ -58,6 +63,20 @@ export class Table<T extends TableRecord> {
     this.store(undefined, record);
     if (record.idempotencyKey !== null) this.byIdempotencyKey.set(record.idempotencyKey, record.id);
     return { created: true, record };
+  }
+
+  /**
+   * What stands in the way of `insert(record)`: the record that holds its idempotency key (an
+   * insert would return it), or a `ConflictError` (thrown) for an id already stored; `null` when
+   * the insert would store `record`. Writes nothing.
+   */
+  existingFor(record: T): T | null {
+    if (record.idempotencyKey !== null) {
+      const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
+      if (existingId !== undefined) return this.rows.get(existingId)!;
+    }
+    if (this.rows.has(record.id)) throw new ConflictError('id', `a ${this.entity} with id "${record.id}" already exists`);
+    return null;
   }
 
   /** Runs `reduce` on the stored record and stores its result if it changed; `null` when missing. */
@@ -76,6 +95,11 @@ export class Table<T extends TableRecord> {
     const result = reduce(current);
     if (result.outcome === 'attached') this.store(current, result.record);
     return result;
+  }
+
+  /** Stores `next` as the new version of the record with its id: a write decided, in the same synchronous step, on the version stored now. */
+  storeDecided(next: T): void {
+    this.store(this.rows.get(next.id), next);
   }
 
   /** Replaces a record only if its version is still `expectedVersion`. */

@@ -37,7 +37,18 @@ import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
 import { consoleLogger } from '../../src/tracker/logger.js';
-import type { Insertion, LedgerRepository, ParentTransition, Settlement, WriteResult } from '../../src/port.js';
+import type {
+  AttachedInsertion,
+  InsertAttached,
+  Insertion,
+  LedgerRepository,
+  NewAttachedChild,
+  ParentTransition,
+  Settlement,
+  WriteResult,
+} from '../../src/port.js';
+import type { Generation } from '../../src/domain/records.js';
+import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
 import { quoteIdentifier, runMigrations, type MigrationReport } from './migrate.js';
@@ -118,6 +129,14 @@ export interface PostgresRepositoryOptions {
    */
   readonly settleInOneStatement?: boolean;
   /**
+   * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
+   * ONE statement (one round trip per creation), instead of one statement per parent plus the
+   * insert. Turn off for the same reason as `settleInOneStatement` (a statement may not touch rows
+   * of several tables at once); the tracker then sends each attach and the insert on its own.
+   * @default true
+   */
+  readonly insertInOneStatement?: boolean;
+  /**
    * The change feed behind `tracker.watch()` (`repository.changes`): LISTEN/NOTIFY plus the change
    * log, on a dedicated connection per subscription, taken from the pool unless `connect` says
    * otherwise. `false`: no `changes` (watch() then throws; writes still fill the change log,
@@ -142,6 +161,7 @@ export const DEFAULT_POSTGRES_OPTIONS = {
   preparedStatements: true,
   maxAttempts: 5,
   settleInOneStatement: true,
+  insertInOneStatement: true,
 } as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger' | 'changeFeed'>>;
 
 /** The PostgreSQL store: the repository port, plus its schema. */
@@ -218,7 +238,7 @@ function one<T>(rows: readonly Row[], map: (row: Row) => T): T | null {
  * the concurrency you expect); does nothing until called, and `migrate()` must have run once.
  */
 export function postgresRepository(pool: PostgresPool, options: PostgresRepositoryOptions = {}): PostgresRepository {
-  const { schema, tablePrefix, name, preparedStatements, maxAttempts, settleInOneStatement } = resolveOptions(options);
+  const { schema, tablePrefix, name, preparedStatements, maxAttempts, settleInOneStatement, insertInOneStatement } = resolveOptions(options);
   const qualified = (table: string) => `${quoteIdentifier(schema)}.${tablePrefix}${table}`;
   const tables: TableNames = {
     generations: qualified('generations'),
@@ -229,6 +249,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     changesHorizon: qualified('changes_horizon'),
   };
   const statements = buildStatements(tables);
+  const creations = buildCreationStatements(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, { preparedStatements, maxAttempts, logger });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
@@ -372,6 +393,62 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     };
   }
 
+  /**
+   * The creation sequence as one statement (see creation-sql.ts). Only a same-key insert that
+   * committed after the statement's snapshot costs a second one: the statement wrote nothing and
+   * cannot see that row, so it is read by its key, as `insertOnce` does.
+   */
+  async function insertAttached(child: NewAttachedChild): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
+    const isGeneration = child.kind === 'generation';
+    const statement = isGeneration ? creations.generation : creations.cast;
+    const values: Record<string, SqlValue> = {
+      ...(isGeneration ? generationToRow(child.record) : castToRow(child.record)),
+      parent_cast_id: isGeneration ? storableText(child.castId, 'castId') : null,
+      parent_cook_id: storableText(child.cookId, 'cookId'),
+      since: child.at.toISOString(),
+      at: timestampParam(child.at),
+      max_in_flight: child.caps.maxInFlight,
+      max_embedded_ids: child.caps.maxEmbeddedIds,
+    };
+    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id));
+    if (!row) throw new Error(`[genledger] [postgres] insertAttached of ${child.kind} "${child.record.id}" returned no row`);
+    const recordOf = (from: Row) => (isGeneration ? generationFromRow(from, 'r_') : castFromRow(from, 'r_'));
+    const cast = row.c_present === true ? castFromRow(row, 'c_') : null;
+    const cook = row.k_present === true ? cookFromRow(row, 'k_') : null;
+    type Outcome = 'attached' | 'already-attached' | 'closed' | 'full';
+    switch (row.outcome) {
+      case 'created':
+        return { outcome: 'created', record: recordOf(row), cast, cook } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+      case 'existing':
+        return { outcome: 'existing', record: recordOf(row) } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+      case 'mismatch':
+        return { outcome: 'mismatch', cast: cast! };
+      case 'refused-cast':
+        return {
+          outcome: 'refused',
+          parent: 'cast',
+          parentId: isGeneration ? child.castId! : '',
+          attach: cast === null ? null : { outcome: row.c_outcome as Outcome, record: cast },
+        };
+      case 'refused-cook':
+        return {
+          outcome: 'refused',
+          parent: 'cook',
+          parentId: String(row.k_target),
+          attach: cook === null ? null : { outcome: row.k_outcome as Outcome, record: cook },
+        };
+      case 'conflict': {
+        const set = isGeneration ? statements.generations : statements.casts;
+        const [existing] = await run(set.byIdempotencyKey, { idempotency_key: child.record.idempotencyKey });
+        if (!existing) throw new Error(`[genledger] [postgres] ${child.kind} "${child.record.id}" was neither inserted nor found by its idempotency key`);
+        return { outcome: 'existing', record: isGeneration ? generationFromRow(existing) : castFromRow(existing) } as
+          | AttachedInsertion<Generation>
+          | AttachedInsertion<Cast>;
+      }
+      default:
+        throw new Error(`[genledger] [postgres] insertAttached returned the unknown outcome ${String(row.outcome)}`);
+    }
+  }
 
   return {
     name,
@@ -437,6 +514,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     cooks: parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow),
 
     settleGeneration: settleInOneStatement ? settleGeneration : undefined,
+    insertAttached: insertInOneStatement ? (insertAttached as InsertAttached) : undefined,
 
     changes: options.changeFeed === false ? undefined : changeLog.feed,
     async pruneChanges(pruneOptions = {}) {

@@ -38,7 +38,7 @@ import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
-import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
+import type { AttachResult, ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import type { IdGenerator, LedgerRepository } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
@@ -204,6 +204,16 @@ function resolvePointsRate(rate: string | number | undefined): UsdAmount | null 
   }
 }
 
+/** A generation named a cast and a cook, and the cast belongs to another cook (or to none). */
+function castOfAnotherCook(castId: string, cast: Cast): ValidationError {
+  return new ValidationError([
+    {
+      field: 'input.cookId',
+      reason: `cast "${castId}" belongs to cook ${cast.cookId === null ? 'none' : `"${cast.cookId}"`}`,
+    },
+  ]);
+}
+
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options || typeof options !== 'object' || !options.repository) {
     throw new ValidationError([
@@ -228,6 +238,24 @@ export function createTracker(options: TrackerOptions): Tracker {
   async function getOne<T>(store: { get(ids: readonly string[]): Promise<T[]> }, id: string): Promise<T | null> {
     const [record] = await store.get([id]);
     return record ?? null;
+  }
+
+  /** The typed error for a parent's refusal reported by `insertAttached` (as `attachedParent` throws it). */
+  function refusalError(
+    attach: AttachResult<Cast> | AttachResult<Cook> | null,
+    entity: 'cast' | 'cook',
+    parentId: string,
+    piece: boolean,
+    field: string,
+  ): Error {
+    try {
+      // Only `piece` words the message; no clock read here (a manual clock would move).
+      const attachment: ChildAttachment = { childId: '', kind: 'generation', piece, at: new Date(0), caps: context.caps };
+      attachedParent(context, entity, attach as AttachResult<Cast | Cook> | null, parentId, attachment, field);
+    } catch (error) {
+      return error as Error;
+    }
+    return new Error(`[genledger] repository "${repository.name}" reported a refusal by ${entity} "${parentId}" that accepted the child`);
   }
 
   function requireWrite<T extends { status: string }>(
@@ -292,6 +320,23 @@ export function createTracker(options: TrackerOptions): Tracker {
       const parsed = parseInputFast(startCastInputFast, startCastInputSchema, input, 'input');
       const id = context.ids('cast');
       const now = clock.now();
+      const { insertAttached } = repository;
+      if (parsed.cookId && insertAttached) {
+        // One store operation: the cook's attach and the insert, or nothing at all.
+        const result = await insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
+        switch (result.outcome) {
+          case 'created':
+            emitCastWrite(context, 'started', { changed: true, record: result.record, previousStatus: 'running' });
+            if (result.cook) emitCookWrite(context, 'childRecorded', { changed: true, record: result.cook, previousStatus: result.cook.status });
+            return result.record;
+          case 'existing':
+            return result.record;
+          case 'refused':
+            throw refusalError(result.attach, 'cook', parsed.cookId, true, 'input.cookId');
+          default:
+            throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
+        }
+      }
       let cook: Cook | null = null;
       if (parsed.cookId) {
         const attachment: ChildAttachment = { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps };
@@ -319,20 +364,46 @@ export function createTracker(options: TrackerOptions): Tracker {
         spellId: null,
         collectionId: null,
       };
+      const { insertAttached } = repository;
+      if (insertAttached && (parsed.castId || parsed.cookId)) {
+        // One store operation: the mismatch check, each parent's attach and the insert, or nothing at all.
+        const castId = parsed.castId ?? null;
+        const cookId = parsed.cookId ?? null;
+        const result = await insertAttached({
+          kind: 'generation',
+          record: newGeneration(parsed, id, now, links),
+          castId,
+          cookId,
+          at: now,
+          caps: context.caps,
+        });
+        switch (result.outcome) {
+          case 'created': {
+            const { record, cast, cook } = result;
+            emitGenerationChange(context, 'recorded', record);
+            if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
+            if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
+            return record;
+          }
+          case 'existing':
+            return result.record;
+          case 'mismatch':
+            throw castOfAnotherCook(castId!, result.cast);
+          case 'refused': {
+            const piece = result.parent === 'cook' && castId === null;
+            throw refusalError(result.attach, result.parent, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+          }
+          default:
+            throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
+        }
+      }
       const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
       let cast: Cast | null = null;
       let cook: Cook | null = null;
       if (parsed.castId && parsed.cookId) {
         // Checked before any write, so a mismatch writes nothing.
         const existing = await getOne(repository.casts, parsed.castId);
-        if (existing && existing.cookId !== parsed.cookId) {
-          throw new ValidationError([
-            {
-              field: 'input.cookId',
-              reason: `cast "${parsed.castId}" belongs to cook ${existing.cookId === null ? 'none' : `"${existing.cookId}"`}`,
-            },
-          ]);
-        }
+        if (existing && existing.cookId !== parsed.cookId) throw castOfAnotherCook(parsed.castId, existing);
       }
       try {
         if (parsed.castId) {

@@ -55,23 +55,27 @@ function toTypedErrorSync(error: unknown, repositoryName: string, operation: str
   return error instanceof GenledgerError ? error : new RepositoryError(repositoryName, operation, error);
 }
 
-export function guardRepository(repository: LedgerRepository): LedgerRepository {
-  const settle = repository.settleGeneration;
-  const settleError = (error: unknown): never => {
-    throw toTypedErrorSync(error, repository.name, 'settleGeneration');
+/** Wraps one optional top-level capability (`settleGeneration`, `insertAttached`) like a store method. */
+function guardCapability<F extends (...args: never[]) => Promise<unknown>>(repository: LedgerRepository, operation: string, method: F | undefined): F | undefined {
+  if (!method) return undefined;
+  const toTypedError = (error: unknown): never => {
+    throw toTypedErrorSync(error, repository.name, operation);
   };
+  return ((...args: Parameters<F>) => {
+    try {
+      return method.apply(repository, args).then(undefined, toTypedError);
+    } catch (error) {
+      return Promise.reject(toTypedErrorSync(error, repository.name, operation));
+    }
+  }) as F;
+}
+
+export function guardRepository(repository: LedgerRepository): LedgerRepository {
   return {
     // The feed is passed through: its errors reach `onError`, not a caller.
     changes: repository.changes,
-    settleGeneration: settle
-      ? (...args) => {
-          try {
-            return settle.apply(repository, args).then(undefined, settleError);
-          } catch (error) {
-            return Promise.reject(toTypedErrorSync(error, repository.name, 'settleGeneration'));
-          }
-        }
-      : undefined,
+    settleGeneration: guardCapability(repository, 'settleGeneration', repository.settleGeneration),
+    insertAttached: guardCapability(repository, 'insertAttached', repository.insertAttached),
     name: repository.name,
     capabilities: repository.capabilities,
     ids: repository.ids,

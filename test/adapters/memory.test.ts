@@ -20,11 +20,12 @@ runRepositoryConformance({
   inspect,
 });
 
-// The same store without its one-call settlement: the tracker then settles a finished generation
-// with its sequence of port calls (the path of every store that cannot do it in one operation).
+// The same store without its one-call settlement and creation: the tracker then settles a finished
+// generation, and attaches and stores a new child, with its sequences of port calls (the path of
+// every store that cannot do them in one operation, MongoDB among them).
 runRepositoryConformance({
-  name: 'memory, settled call by call',
-  create: () => (current = memoryRepository({ settleInOneCall: false })),
+  name: 'memory, call by call',
+  create: () => (current = memoryRepository({ settleInOneCall: false, insertInOneCall: false })),
   inspect,
 });
 

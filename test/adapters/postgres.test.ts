@@ -24,6 +24,7 @@ import { EMBEDDED_MIGRATIONS } from '../../adapters/postgres/sql/migrations.js';
 import { buildChangeLogStatements, catchUpSelect } from '../../adapters/postgres/change-feed.js';
 import { runMigrations } from '../../adapters/postgres/migrate.js';
 import { buildStatements } from '../../adapters/postgres/statements.js';
+import { buildCreationStatements } from '../../adapters/postgres/creation-sql.js';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import { finishGeneration, type GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { sumUsd } from '../../src/domain/money.js';
@@ -410,6 +411,7 @@ describe('postgres: the adapter itself', () => {
       ...Object.values(statements.casts).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
       ...Object.values(statements.cooks).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
       statements.settleGeneration,
+      ...Object.values(buildCreationStatements(tables)),
       ...Object.values(buildChangeLogStatements(tables)),
       { name: 'changes_catch_up', text: catchUpSelect(tables.changes, 1n), parameters: [] },
     ] as { text: string; parameters: readonly string[]; name: string }[];
@@ -436,10 +438,13 @@ describe('postgres: the adapter itself', () => {
     const repository = postgresRepository(counting.pool, options);
     const tracker = createTracker({ repository, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'one-' }), logger: silent });
     const cook = await tracker.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
+    const beforeCast = counting.statements();
     const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook.id, totalSteps: 1 });
+    expect(counting.statements() - beforeCast, 'startCast of a piece: attach to the cook + insert (insertAttached)').toBe(1);
     const before = counting.statements();
     const step = await tracker.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast.id });
-    expect(counting.statements() - before, 'recordGeneration: attach to the cast, attach to the cook, insert').toBe(3);
+    expect(counting.statements() - before, 'recordGeneration: attach to the cast, attach to the cook, insert (insertAttached)').toBe(1);
+    expect(counting.texts.at(-1)).toContain('cook_written');
     const beforeStart = counting.statements();
     await tracker.startGeneration(step.id);
     await tracker.reportProgress(step.id, { progress: 0.5 });
@@ -464,15 +469,36 @@ describe('postgres: the adapter itself', () => {
     const cook2 = await tracker2.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
     const cast2 = await tracker2.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook2.id, totalSteps: 1 });
     const step2 = await tracker2.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast2.id });
+    // (insertAttached is still on here: creations are one statement each.)
+    expect(split.statements(), 'startCook, startCast, recordGeneration').toBe(3);
     await tracker2.startGeneration(step2.id);
     await tracker2.reportProgress(step2.id, { progress: 0.5 });
     const beforeSplit = split.statements();
     await tracker2.completeGeneration(step2.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
     expect(split.statements() - beforeSplit, 'finish, cast apply, cook apply, cast-piece apply').toBe(4);
     const strip = ({ id: _id, updatedAt: _updatedAt, version: _version, ...rest }: Record<string, unknown>) => rest;
-    const ids = (record: Record<string, unknown>) => JSON.parse(JSON.stringify(strip(record)).replaceAll(/(one|two)-/g, ''));
+    const ids = (record: Record<string, unknown>) => JSON.parse(JSON.stringify(strip(record)).replaceAll(/(one|two|three)-/g, ''));
     expect(ids((await tracker2.getCook(cook2.id))!)).toEqual(ids((await tracker.getCook(cook.id))!));
     expect(ids((await tracker2.getCast(cast2.id))!)).toEqual(ids((await tracker.getCast(cast.id))!));
+
+    // Without the one-statement creation, one statement per parent plus the insert, same records.
+    const sequenced = countingPool();
+    const attachwise = postgresRepository(sequenced.pool, { ...options, insertInOneStatement: false });
+    expect(attachwise.insertAttached).toBeUndefined();
+    const tracker3 = createTracker({ repository: attachwise, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'three-' }), logger: silent });
+    const cook3 = await tracker3.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
+    const beforeCast3 = sequenced.statements();
+    const cast3 = await tracker3.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook3.id, totalSteps: 1 });
+    expect(sequenced.statements() - beforeCast3, 'startCast: attach to the cook, insert').toBe(2);
+    const beforeStep3 = sequenced.statements();
+    const step3 = await tracker3.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast3.id });
+    expect(sequenced.statements() - beforeStep3, 'recordGeneration: attach to the cast, attach to the cook, insert').toBe(3);
+    expect(ids((await tracker3.getGeneration(step3.id))!)).toEqual(ids(step as unknown as Record<string, unknown>));
+    await tracker3.startGeneration(step3.id);
+    await tracker3.reportProgress(step3.id, { progress: 0.5 });
+    await tracker3.completeGeneration(step3.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
+    expect(ids((await tracker3.getCook(cook3.id))!)).toEqual(ids((await tracker.getCook(cook.id))!));
+    expect(ids((await tracker3.getCast(cast3.id))!)).toEqual(ids((await tracker.getCast(cast.id))!));
   });
 
   it('settleGeneration() leaves exactly what finish and the applies would, call by call: a cast ending in a cook, a retry, a piece, the sweeper guard, a missing cast, two cooks', async () => {
@@ -575,6 +601,93 @@ describe('postgres: the adapter itself', () => {
       holder.release();
       prober.release();
     }
+  });
+
+  it('insertAttached() racing a held transaction: a same-key insert committed after its snapshot, a cook cancelled while it waits, a rolled-back racer', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const caps: ParentCaps = CAPS;
+    const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 5 }, 'race-cook', T0);
+    const cast = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'race-cast', T0, cook);
+    await repository.cooks.insert(cook);
+    await repository.cooks.attach(cook.id, { childId: cast.id, kind: 'cast', piece: true, at: T0, caps });
+    await repository.casts.insert(cast);
+    const inspect = postgresInspector(pool, tables);
+    const blank = (id: string, key: string | null) => generationRecord(id, {}, { idempotencyKey: key });
+    const holder = await pool2.connect();
+    const waitUntilBlocked = async () => {
+      for (let attempt = 0; attempt < 300; attempt += 1) {
+        // (pg_stat_activity keeps the first kilobyte of a query: the statement's opening identifies it.)
+        const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH cast_old AS (SELECT%'`);
+        if (rows.length > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error('insertAttached never waited for the held transaction');
+    };
+    try {
+      // 1. The key is taken by a transaction that commits while the statement waits on its insert:
+      //    ON CONFLICT does nothing, the winner is not in the statement's snapshot, the adapter reads
+      //    it by key, and no parent keeps an entry for the loser.
+      const castBefore = (await inspect.cast(cast.id))!;
+      const cookBefore = (await inspect.cook(cook.id))!;
+      await holder.query('BEGIN');
+      await postgresRepository(holder, options).generations.insert(blank('race-winner', 'race-key'));
+      const racing = repository.insertAttached!({ kind: 'generation', record: blank('race-loser', 'race-key'), castId: cast.id, cookId: null, at: at(1), caps });
+      await waitUntilBlocked();
+      await holder.query('COMMIT');
+      const lost = await racing;
+      expect(lost).toMatchObject({ outcome: 'existing', record: { id: 'race-winner', idempotencyKey: 'race-key' } });
+      expect(await inspect.cast(cast.id)).toEqual(castBefore);
+      expect(await inspect.cook(cook.id)).toEqual(cookBefore);
+      expect(await inspect.generation('race-loser')).toBeNull();
+
+      // 2. The same, but the racer rolls back: the statement then stores its child and attaches it.
+      await holder.query('BEGIN');
+      await postgresRepository(holder, options).generations.insert(blank('race-rolled-back', 'race-key-2'));
+      const second = repository.insertAttached!({ kind: 'generation', record: blank('race-second', 'race-key-2'), castId: cast.id, cookId: null, at: at(2), caps });
+      await waitUntilBlocked();
+      await holder.query('ROLLBACK');
+      expect(await second).toMatchObject({ outcome: 'created', record: { id: 'race-second', castId: cast.id, cookId: cook.id }, cast: { inFlightCount: 1 }, cook: { openGenerations: [{ id: 'race-second' }] } });
+
+      // 3. The cook is cancelled by a transaction holding its row while the statement has locked the
+      //    cast and waits for the cook: it decides on the cancelled cook, refuses, and writes nothing,
+      //    not even the cast's attach (the sequence would attach to the cast, be refused, and detach).
+      const castNow = (await inspect.cast(cast.id))!;
+      const count = await inspect.count();
+      await holder.query('BEGIN');
+      await postgresRepository(holder, options).cooks.transition(cook.id, 'cancel', at(3));
+      const refused = repository.insertAttached!({ kind: 'generation', record: blank('race-refused', null), castId: cast.id, cookId: null, at: at(4), caps });
+      await waitUntilBlocked();
+      await holder.query('COMMIT');
+      expect(await refused).toMatchObject({ outcome: 'refused', parent: 'cook', parentId: cook.id, attach: { outcome: 'closed', record: { status: 'cancelled' } } });
+      expect(await inspect.cast(cast.id)).toEqual(castNow);
+      expect(await inspect.count()).toEqual(count);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+  });
+
+  it('racing same-key creations through trackers on two pools: one record, one open entry per parent, every time', async () => {
+    await truncate();
+    const trackers = [pool, pool2].map((somePool) => createTracker({ repository: postgresRepository(somePool, options), logger: silent }));
+    const cook = await trackers[0]!.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 100 });
+    const cast = await trackers[0]!.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook.id });
+    for (let round = 0; round < 20; round += 1) {
+      const input = { masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', idempotencyKey: `round-${round}` };
+      const made = await Promise.all(
+        Array.from({ length: 6 }, (_unused, index) => trackers[index % 2]!.recordGeneration(round % 2 === 0 ? { ...input, castId: cast.id } : { ...input, cookId: cook.id })),
+      );
+      expect(new Set(made.map((generation) => generation.id)).size, `round ${round}`).toBe(1);
+    }
+    const storedCast = (await trackers[0]!.getCast(cast.id))!;
+    const storedCook = (await trackers[0]!.getCook(cook.id))!;
+    expect(storedCast.openSteps).toHaveLength(10);
+    expect(storedCast.inFlightCount).toBe(10);
+    expect(storedCook.openGenerations).toHaveLength(20);
+    expect(storedCook.openPieces).toHaveLength(11);
+    expect(storedCook.inFlightCount).toBe(11);
+    expect(await postgresInspector(pool, tables).count()).toEqual({ generations: 20, casts: 1, cooks: 1 });
   });
 
   it('a hot cook: 64 concurrent completions (each sent twice) of pieces and of steps in four cast pieces, no deadlock, no lost update, no retry needed', async () => {

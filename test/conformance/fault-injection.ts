@@ -70,6 +70,7 @@ export function faultyRepository(inner: LedgerRepository, plan: FaultPlan): Faul
     cooks: wrapStore('cooks', inner.cooks),
     changes: inner.changes,
     settleGeneration: inner.settleGeneration ? wrap('settleGeneration', inner.settleGeneration as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['settleGeneration'] : undefined,
+    insertAttached: inner.insertAttached ? wrap('insertAttached', inner.insertAttached as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['insertAttached'] : undefined,
   };
   return { repository, calls: () => count, fired: () => fired };
 }

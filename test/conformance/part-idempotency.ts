@@ -49,6 +49,39 @@ export function idempotencyTests(target: ConformanceTarget): void {
       expect(await harness.inspect.count()).toEqual({ generations: 1, casts: 1, cooks: 0 });
     });
 
+    it('racing creations with one key under a cook (cast pieces, generation pieces, steps of a cast piece) make one record and leave one open entry each', async () => {
+      const harness = await createHarness(target);
+      const { tracker } = harness;
+      const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 10 });
+      const casts = await Promise.all(
+        Array.from({ length: 8 }, () => tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: 'race-cast' })),
+      );
+      expect(new Set(casts.map((cast) => cast.id)).size).toBe(1);
+      const cast = casts[0]!;
+      const pieces = await Promise.all(
+        Array.from({ length: 8 }, () => tracker.recordGeneration(generationInput({ cookId: cook.id, idempotencyKey: 'race-piece' }))),
+      );
+      expect(new Set(pieces.map((piece) => piece.id)).size).toBe(1);
+      const steps = await Promise.all(
+        Array.from({ length: 8 }, (_unused, index) =>
+          tracker.recordGeneration(generationInput({ castId: cast.id, cookId: index % 2 === 0 ? cook.id : undefined, idempotencyKey: 'race-step' })),
+        ),
+      );
+      expect(new Set(steps.map((step) => step.id)).size).toBe(1);
+      const storedCook = (await harness.inspect.cook(cook.id))!;
+      expect(storedCook.openPieces.map((entry) => entry.id).sort()).toEqual([cast.id, pieces[0]!.id].sort());
+      expect(storedCook.openGenerations.map((entry) => entry.id).sort()).toEqual([pieces[0]!.id, steps[0]!.id].sort());
+      expect(storedCook.inFlightCount).toBe(2);
+      expect(storedCook.castIds).toEqual([cast.id]);
+      const storedCast = (await harness.inspect.cast(cast.id))!;
+      expect(storedCast.openSteps.map((entry) => entry.id)).toEqual([steps[0]!.id]);
+      expect(storedCast.inFlightCount).toBe(1);
+      expect(await harness.inspect.count()).toEqual({ generations: 2, casts: 1, cooks: 1 });
+      expect(harness.eventsNamed('castUpdate').filter((event) => event.change === 'started')).toHaveLength(1);
+      expect(harness.eventsNamed('generationUpdate').filter((event) => event.change === 'recorded')).toHaveLength(2);
+      expect(harness.eventsNamed('cookUpdate').filter((event) => event.change === 'childRecorded')).toHaveLength(3);
+    });
+
     it('racing completeGeneration() calls count the cost once', async () => {
       const harness = await createHarness(target);
       const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 1 });

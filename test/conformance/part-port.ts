@@ -9,9 +9,10 @@ import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, s
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
 import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
+import type { ChildAttachment, ParentCaps } from '../../src/domain/rollup/contribution.js';
+import type { AttachResult } from '../../src/domain/rollup/write-result.js';
 import { GenledgerError } from '../../src/errors.js';
-import type { LedgerRepository } from '../../src/port.js';
+import type { AttachedInsertion, LedgerRepository, NewAttachedChild } from '../../src/port.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -205,6 +206,109 @@ export function portTests(target: ConformanceTarget): void {
       expect(current).toMatchObject({ status: 'completed', generatedCount: 2, inFlightCount: 0, costUsd: '0.75', pointsSpent: 10 });
       expect(current.completedAt).toEqual(at(31));
       expect(await repository.cooks.get([cook.id])).toEqual([current]);
+    });
+
+    it('insertAttached() (when offered) leaves exactly what the attaches and the insert would, and writes nothing when it refuses', async (context) => {
+      const repository = await fresh(target);
+      const insertAttached = repository.insertAttached;
+      if (!insertAttached) return context.skip();
+      const ids = idsFor(target);
+      const inspect = target.inspect();
+      const caps: ParentCaps = { maxInFlight: 2, maxEmbeddedIds: 1 };
+      const cook = newCook({ collectionId: 'collection-ia', initiatorAccountId: 'account-port', targetSupply: 5 }, ids('cook'), T0);
+      const otherCook = newCook({ collectionId: 'collection-other', initiatorAccountId: 'account-port', targetSupply: 5 }, ids('cook'), T0);
+      const lone = newCast({ spellId: 'spell-lone', initiatorAccountId: 'account-port' }, ids('cast'), T0, null);
+      for (const record of [cook, otherCook]) await repository.cooks.insert(record);
+      await repository.casts.insert(lone);
+      const generation = (id: string, key: string | null = null) =>
+        ({ ...sampleGeneration(id), idempotencyKey: key, castId: null, cookId: null, spellId: null, collectionId: null }) as Generation;
+      const castRecord = (id: string, key: string | null = null) => newCast({ spellId: 'spell-piece', initiatorAccountId: 'account-port', totalSteps: 2, idempotencyKey: key ?? undefined }, id, T0, null);
+
+      /** What the tracker's sequence computes with the reducers, from the parents as stored now. */
+      async function bySequence(child: NewAttachedChild): Promise<{ result: AttachedInsertion<Generation> | AttachedInsertion<Cast>; writes: (Cast | Cook)[] }> {
+        const attachment = (piece: boolean): ChildAttachment => ({ childId: child.record.id, kind: child.kind, piece, at: child.at, caps: child.caps });
+        const refused = (parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) => ({ result: { outcome: 'refused' as const, parent, parentId, attach }, writes: [] });
+        const ok = (outcome: string) => outcome === 'attached' || outcome === 'already-attached';
+        let cast: Cast | null = null;
+        let castAttach: AttachResult<Cast> | null = null;
+        if (child.kind === 'generation' && child.castId !== null) {
+          cast = (await inspect.cast(child.castId)) ?? null;
+          if (cast === null) return refused('cast', child.castId, null);
+          if (child.cookId !== null && cast.cookId !== child.cookId) return { result: { outcome: 'mismatch', cast }, writes: [] };
+          castAttach = attachToCast(cast, attachment(false));
+          if (!ok(castAttach.outcome)) return refused('cast', cast.id, castAttach);
+        }
+        const cookId = cast !== null ? cast.cookId : child.cookId;
+        let cookAttach: AttachResult<Cook> | null = null;
+        if (cookId !== null) {
+          const cook_ = await inspect.cook(cookId);
+          if (cook_ === null) return refused('cook', cookId, null);
+          cookAttach = attachToCook(cook_, attachment(child.kind === 'cast' || cast === null));
+          if (!ok(cookAttach.outcome)) return refused('cook', cookId, cookAttach);
+        }
+        const record =
+          child.kind === 'generation'
+            ? { ...child.record, castId: cast?.id ?? null, spellId: cast?.spellId ?? null, cookId: cookAttach?.record.id ?? cast?.cookId ?? null, collectionId: cookAttach?.record.collectionId ?? cast?.collectionId ?? null }
+            : { ...child.record, cookId: cookAttach!.record.id, collectionId: cookAttach!.record.collectionId };
+        const writes = [castAttach, cookAttach].filter((write) => write?.outcome === 'attached').map((write) => write!.record);
+        return { result: { outcome: 'created', record, cast: castAttach?.record ?? null, cook: cookAttach?.record ?? null } as AttachedInsertion<Generation>, writes };
+      }
+
+      /** `existing`: the record that holds the child's key (the sequence would attach, find it, and detach again). */
+      async function expectLikeSequence(label: string, child: NewAttachedChild, existing?: Generation | Cast): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
+        const parents = [lone.id, ...(child.kind === 'generation' && child.castId ? [child.castId] : [])];
+        const before = { casts: await Promise.all(parents.map((id) => inspect.cast(id))), cooks: await Promise.all([cook.id, otherCook.id].map((id) => inspect.cook(id))), count: await inspect.count() };
+        const sequence = await bySequence(child);
+        const expected = existing && sequence.result.outcome === 'created' ? { result: { outcome: 'existing', record: existing }, writes: [] } : sequence;
+        const actual = await insertAttached!(child);
+        expect(actual, label).toEqual(expected.result);
+        if (actual.outcome === 'created') {
+          expect(await inspect[child.kind](child.record.id), `${label}: the stored child`).toEqual(actual.record);
+          for (const write of expected.writes) expect(await inspect['openSteps' in write ? 'cast' : 'cook'](write.id), `${label}: ${write.id}`).toEqual(write);
+        } else {
+          // Nothing written: every parent and every count as before.
+          expect(await Promise.all(parents.map((id) => inspect.cast(id))), `${label}: casts untouched`).toEqual(before.casts);
+          expect(await Promise.all([cook.id, otherCook.id].map((id) => inspect.cook(id))), `${label}: cooks untouched`).toEqual(before.cooks);
+          expect(await inspect.count(), `${label}: nothing stored`).toEqual(before.count);
+        }
+        return actual;
+      }
+
+      const piece = castRecord(ids('cast'), 'cast-key');
+      const created = await expectLikeSequence('a cast piece', { kind: 'cast', record: piece, cookId: cook.id, at: at(1), caps });
+      expect(created).toMatchObject({ outcome: 'created', record: { cookId: cook.id, collectionId: 'collection-ia' }, cast: null, cook: { inFlightCount: 1, castIds: [piece.id] } });
+      const stepId = ids('generation');
+      const step = await expectLikeSequence('a step of the cast piece (attached to its cook, not as a piece)', { kind: 'generation', record: generation(stepId, 'step-key'), castId: piece.id, cookId: null, at: at(2), caps });
+      expect(step).toMatchObject({ outcome: 'created', record: { castId: piece.id, cookId: cook.id, spellId: 'spell-piece', collectionId: 'collection-ia' } });
+      await expectLikeSequence('a step naming its cast and its cook (beyond the embedded-id cap)', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: cook.id, at: at(3), caps });
+      await expectLikeSequence('a third step: the cast is full', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: null, at: at(4), caps });
+      await expectLikeSequence('a step of a lone cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(5), caps });
+      await expectLikeSequence('a generation piece', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(6), caps });
+      await expectLikeSequence('a generation piece: the cook is full', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(7), caps });
+      await expectLikeSequence('a generation piece of the other cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: otherCook.id, at: at(8), caps });
+      await expectLikeSequence('a cast of another cook', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: otherCook.id, at: at(9), caps });
+      await expectLikeSequence('a lone cast named with a cook', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: cook.id, at: at(10), caps });
+      await expectLikeSequence('a missing cast', { kind: 'generation', record: generation(ids('generation')), castId: ids('cast'), cookId: null, at: at(11), caps });
+      await expectLikeSequence('a missing cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: ids('cook'), at: at(12), caps });
+      await expectLikeSequence('a cast piece of a missing cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: ids('cook'), at: at(13), caps });
+      const first = await inspect.generation(stepId);
+      const firstCast = await inspect.cast(piece.id);
+      await expectLikeSequence('a repeated key: the first record, nothing attached', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(14), caps }, first!);
+      await expectLikeSequence('a repeated cast key under another cook', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(15), caps }, firstCast!);
+      await repository.cooks.transition(otherCook.id, 'pause', at(16));
+      await expectLikeSequence('a cast piece of a paused cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: otherCook.id, at: at(17), caps });
+      await expectLikeSequence('a refusal wins over a repeated key', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(18), caps });
+      await repository.casts.transition(lone.id, 'finish', at(19));
+      await expectLikeSequence('a step of a completed cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(20), caps });
+      // An id already stored: a ConflictError, and nothing written.
+      await repository.cooks.transition(otherCook.id, 'resume', at(21));
+      const counted = await inspect.count();
+      const cookBefore = await inspect.cook(otherCook.id);
+      const error = await insertAttached({ kind: 'generation', record: generation(stepId), castId: null, cookId: otherCook.id, at: at(22), caps }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GenledgerError);
+      expect((error as GenledgerError).code).toBe('CONFLICT');
+      expect(await inspect.count()).toEqual(counted);
+      expect(await inspect.cook(otherCook.id)).toEqual(cookBefore);
     });
 
     it('transition() moves parents only from the statuses the reducers allow', async () => {

@@ -3,6 +3,7 @@
  * money reaches every ancestor once, and the production failures that must never come back.
  */
 import { describe, expect, it } from 'vitest';
+import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import type { TerminalGenerationStatus } from '../../src/domain/status.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
@@ -185,6 +186,29 @@ export function rollupTests(target: ConformanceTarget): void {
       await expect(harness.tracker.recordGeneration(generationInput({ castId: cast.id, cookId: cook.id }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.cookId' });
       expect(await harness.inspect.count()).toEqual(before);
       expect(await harness.tracker.getCast(cast.id)).toEqual(cast);
+    });
+
+    it('a step its cast accepts and its cook refuses (full) is refused and leaves no open entry anywhere', async () => {
+      const harness = await createHarness(target);
+      const { createTracker } = await import('../../src/tracker/create-tracker.js');
+      const tracker = createTracker({ repository: harness.repository, clock: harness.clock, ids: sequentialIds({ format: target.idFormat ?? 'readable', prefix: 'full-' }), limits: { maxInFlightChildren: 2 } });
+      const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 5 });
+      const cast = await tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id });
+      await tracker.recordGeneration(generationInput({ cookId: cook.id }));
+      await tracker.recordGeneration(generationInput({ castId: cast.id }));
+      const before = { count: await harness.inspect.count(), cast: (await harness.inspect.cast(cast.id))!, cook: (await harness.inspect.cook(cook.id))! };
+      expect(before.cook.openGenerations).toHaveLength(2);
+      // The cast has room (1 of 2 in flight); the cook holds 2 generations in flight.
+      await expect(tracker.recordGeneration(generationInput({ castId: cast.id }))).rejects.toMatchObject({ code: 'CONFLICT', field: 'input.castId' });
+      await expect(tracker.recordGeneration(generationInput({ castId: cast.id, cookId: cook.id }))).rejects.toMatchObject({ code: 'CONFLICT', field: 'input.castId' });
+      expect(await harness.inspect.count()).toEqual(before.count);
+      const { version: _castVersion, updatedAt: _castUpdated, ...castAfter } = (await harness.inspect.cast(cast.id))!;
+      const { version: _v, updatedAt: _u, ...castBefore } = before.cast;
+      // (The sequence attaches to the cast and detaches again, a store operation attaches nothing: the versions may differ.)
+      expect(castAfter).toEqual(castBefore);
+      const { version: _cookVersion, updatedAt: _cookUpdated, ...cookAfter } = (await harness.inspect.cook(cook.id))!;
+      const { version: _cv, updatedAt: _cu, ...cookBefore } = before.cook;
+      expect(cookAfter).toEqual(cookBefore);
     });
 
     it('a parent takes at most maxInFlightChildren children in flight', async () => {

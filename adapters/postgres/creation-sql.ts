@@ -1,0 +1,205 @@
+/**
+ * `insertAttached` in SQL: a new generation (or cast) stored and attached to its cast and cook as
+ * ONE statement, leaving what the tracker's sequence (`casts.attach`, `cooks.attach`, the insert)
+ * leaves, or nothing at all.
+ *
+ * ```sql
+ * WITH cast_old AS (SELECT * FROM casts WHERE id = $cast FOR UPDATE),          -- lock the cast first,
+ *      cook_old AS (SELECT * FROM cooks WHERE id = <the cast's cook, or $cook> FOR UPDATE),  -- then its cook
+ *      decision AS (
+        SELECT x.*, ${verdict} AS verdict
+        FROM ${parents}
+        CROSS JOIN LATERAL (
+          SELECT ${cast === null ? 'NULL::text' : cast.outcome} AS cast_outcome, ${cook.outcome} AS cook_outcome, ${targetCook} AS target_cook
+        ) AS x
+      ),
+      inserted AS (INSERT INTO generations SELECT <the record, links from the parents>
+ *                   FROM decision WHERE verdict = 'accepted' ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
+ *      cast_written AS (UPDATE casts ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *),
+ *      cook_written AS (UPDATE cooks ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *)
+ * SELECT <outcome>, <the record>, <each parent as it now stands>
+ * ```
+ *
+ * Why this order, inside one snapshot: the parents are locked (`FOR UPDATE` reads their newest
+ * committed version, and nobody can change them until this statement commits), so the decision
+ * is made on what the attaches will update, and no later write can refuse after an earlier one
+ * landed: a refusal writes nothing. The insert is the only step that can still meet a racer (a
+ * same-key insert that committed after this statement's snapshot, or is in flight: ON CONFLICT
+ * waits for it). The attaches run only if the insert stored the row, so a lost race leaves no
+ * attachment behind either; the statement then says `conflict`, and the adapter reads the winner
+ * by its key (invisible to this snapshot), as the plain insert does. An `id` already stored fails
+ * the primary key, and the whole statement with it.
+ *
+ * Locks: cast, then cook, as `settleGeneration` takes them (generation, cast, cook); a new row is
+ * locked by nobody else, so creations and settlements cannot deadlock each other.
+ *
+ * The attach expressions restate `casts_attach` / `cooks_attach` (statements.ts) over the locked
+ * rows; the conformance suite checks both against the reducers.
+ */
+import { defineStatement, type Parameter, type Statement } from './client.js';
+import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
+import { holdsEntry, newEntry } from './rollup-sql.js';
+
+/** The attach of a step to the locked cast `co`: its outcome, and the SET list of the write. */
+function castAttach(co: string, child: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
+  const already = holdsEntry(`${co}.open_steps`, child);
+  return {
+    outcome: `CASE WHEN ${co}.id IS NULL THEN NULL WHEN ${already} THEN 'already-attached' WHEN ${co}.status <> 'running' THEN 'closed'
+      WHEN ${co}.in_flight_count >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
+    assignments: `
+      open_steps = ${co}.open_steps || ${newEntry(child, `'generation'`, since)},
+      step_generation_ids = CASE WHEN jsonb_array_length(${co}.step_generation_ids) < ${maxEmbeddedIds}
+        THEN ${co}.step_generation_ids || jsonb_build_array(${child}) ELSE ${co}.step_generation_ids END,
+      in_flight_count = ${co}.in_flight_count + 1,
+      version = ${co}.version + 1, updated_at = ${at}`,
+  };
+}
+
+/** The attach of a child (`kind` a SQL text literal, `piece` a SQL boolean) to the locked cook `ko`. */
+function cookAttach(ko: string, child: string, kind: string, piece: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
+  const entry = newEntry(child, kind, since);
+  const already = `CASE WHEN ${piece} THEN ${holdsEntry(`${ko}.open_pieces`, child)} ELSE ${holdsEntry(`${ko}.open_generations`, child)} END`;
+  const accepts = `CASE WHEN ${piece} THEN ${ko}.status = 'running' ELSE ${ko}.status IN ('running', 'paused') END`;
+  const inFlight = `CASE WHEN ${piece} THEN ${ko}.in_flight_count ELSE jsonb_array_length(${ko}.open_generations) END`;
+  return {
+    outcome: `CASE WHEN ${ko}.id IS NULL THEN NULL WHEN ${already} THEN 'already-attached' WHEN NOT (${accepts}) THEN 'closed'
+      WHEN ${inFlight} >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
+    assignments: `
+      open_pieces = CASE WHEN ${piece} THEN ${ko}.open_pieces || ${entry} ELSE ${ko}.open_pieces END,
+      open_generations = CASE WHEN ${kind} = 'generation' THEN ${ko}.open_generations || ${entry} ELSE ${ko}.open_generations END,
+      generation_ids = CASE WHEN ${kind} = 'generation' AND jsonb_array_length(${ko}.generation_ids) < ${maxEmbeddedIds}
+        THEN ${ko}.generation_ids || jsonb_build_array(${child}) ELSE ${ko}.generation_ids END,
+      cast_ids = CASE WHEN ${kind} <> 'generation' AND jsonb_array_length(${ko}.cast_ids) < ${maxEmbeddedIds}
+        THEN ${ko}.cast_ids || jsonb_build_array(${child}) ELSE ${ko}.cast_ids END,
+      in_flight_count = ${ko}.in_flight_count + (${piece})::int,
+      version = ${ko}.version + 1, updated_at = ${at}`,
+  };
+}
+
+const ACCEPTED = `('attached', 'already-attached')`;
+
+/** The child's values for `INSERT ... SELECT`: parameters, except the links the parents give. */
+function childValues(columns: readonly Column[], param: Parameter, links: Readonly<Record<string, string>>): string {
+  return columns.map((column) => links[column.name] ?? param(column.name, column.type)).join(', ');
+}
+
+/**
+ * The statement for one kind of child. Parameters: the child's columns (as `generationToRow` /
+ * `castToRow` name them), `parent_cast_id` (generations), `parent_cook_id`, `since` (the open
+ * entry's ISO time), `at`, `max_in_flight`, `max_embedded_ids`.
+ *
+ * One row, always: `outcome` ('created' | 'existing' | 'conflict' | 'mismatch' | 'refused-cast'
+ * | 'refused-cook'), the record (`r_`, when created or existing), the cast (`c_`, with
+ * `c_present` and its attach's `c_outcome`) and the cook (`k_`, likewise, and `k_target` the
+ * cook asked for), each as it stands after the statement.
+ */
+function insertAttachedStatement(
+  label: string,
+  kind: 'generation' | 'cast',
+  tables: { readonly generations: string; readonly casts: string; readonly cooks: string },
+): Statement {
+  const { generations: G, casts: C, cooks: K } = tables;
+  return defineStatement(label, (param) => {
+    const child = param('id', 'text');
+    const since = param('since', 'text');
+    const at = param('at', 'timestamptz');
+    const maxInFlight = param('max_in_flight', 'integer');
+    const maxEmbeddedIds = param('max_embedded_ids', 'integer');
+    const cookParam = param('parent_cook_id', 'text');
+    const castParam = kind === 'generation' ? param('parent_cast_id', 'text') : null;
+    const table = kind === 'generation' ? G : C;
+    const columns = kind === 'generation' ? GENERATION_COLUMNS : CAST_COLUMNS;
+
+    // Generations: a step is attached to its cast and then (not as a piece) to the cast's cook;
+    // without a cast, to the cook as a piece. Casts: to the cook as a piece.
+    const cast = castParam === null ? null : castAttach('co', child, since, maxInFlight, maxEmbeddedIds, at);
+    const piece = castParam === null ? 'true' : `(${castParam} IS NULL)`;
+    const cook = cookAttach('ko', child, `'${kind}'`, piece, since, maxInFlight, maxEmbeddedIds, at);
+    const targetCook = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE co.cook_id END`;
+    const links: Record<string, string> =
+      kind === 'generation'
+        ? { cast_id: 'co.id', spell_id: 'co.spell_id', cook_id: 'coalesce(ko.id, co.cook_id)', collection_id: 'coalesce(ko.collection_id, co.collection_id)' }
+        : { cook_id: 'ko.id', collection_id: 'ko.collection_id' };
+    const verdict =
+      castParam === null
+        ? `CASE WHEN ko.id IS NULL OR x.cook_outcome NOT IN ${ACCEPTED} THEN 'refused-cook' ELSE 'accepted' END`
+        : `CASE
+            WHEN ${castParam} IS NOT NULL AND co.id IS NULL THEN 'refused-cast'
+            WHEN ${castParam} IS NOT NULL AND ${cookParam} IS NOT NULL AND co.cook_id IS DISTINCT FROM ${cookParam} THEN 'mismatch'
+            WHEN co.id IS NOT NULL AND x.cast_outcome NOT IN ${ACCEPTED} THEN 'refused-cast'
+            WHEN x.target_cook IS NOT NULL AND (ko.id IS NULL OR x.cook_outcome NOT IN ${ACCEPTED}) THEN 'refused-cook'
+            ELSE 'accepted'
+          END`;
+    const castPart = castParam === null ? '' : `cast_old AS (SELECT * FROM ${C} WHERE id = ${castParam} FOR UPDATE),`;
+    const cookLockedBy = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE (SELECT cook_id FROM cast_old) END`;
+    const parents = `(SELECT 1) AS one${castParam === null ? '' : ' LEFT JOIN cast_old AS co ON true'} LEFT JOIN cook_old AS ko ON true`;
+    const castWrites =
+      cast === null
+        ? ''
+        : `
+      cast_written AS (
+        UPDATE ${C} AS t SET ${cast.assignments}
+        FROM cast_old AS co, decision AS d
+        WHERE t.id = co.id AND d.cast_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING t.*
+      ),
+      cast_now AS (
+        SELECT w.* FROM cast_written AS w
+        UNION ALL
+        SELECT o.* FROM cast_old AS o WHERE NOT EXISTS (SELECT 1 FROM cast_written)
+      ),`;
+    return `
+      WITH ${castPart}
+      cook_old AS (SELECT * FROM ${K} WHERE id = ${cookLockedBy} FOR UPDATE),
+      decision AS (
+        SELECT x.*, ${verdict} AS verdict
+        FROM ${parents}
+        CROSS JOIN LATERAL (
+          SELECT ${cast === null ? 'NULL::text' : cast.outcome} AS cast_outcome, ${cook.outcome} AS cook_outcome, ${targetCook} AS target_cook
+        ) AS x
+      ),
+      inserted AS (
+        INSERT INTO ${table} (${columns.map((column) => column.name).join(', ')})
+        SELECT ${childValues(columns, param, links)}
+        FROM decision AS d ${castParam === null ? '' : 'LEFT JOIN cast_old AS co ON true'} LEFT JOIN cook_old AS ko ON true
+        WHERE d.verdict = 'accepted'
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING *
+      ),
+      ${castWrites}
+      cook_written AS (
+        UPDATE ${K} AS t SET ${cook.assignments}
+        FROM cook_old AS ko, decision AS d
+        WHERE t.id = ko.id AND d.cook_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING t.*
+      ),
+      cook_now AS (
+        SELECT w.* FROM cook_written AS w
+        UNION ALL
+        SELECT o.* FROM cook_old AS o WHERE NOT EXISTS (SELECT 1 FROM cook_written)
+      ),
+      child AS (
+        SELECT true AS created, i.* FROM inserted AS i
+        UNION ALL
+        SELECT false AS created, e.* FROM ${table} AS e, decision AS d
+        WHERE d.verdict = 'accepted' AND e.idempotency_key = ${param('idempotency_key', 'text')} AND NOT EXISTS (SELECT 1 FROM inserted)
+      )
+      SELECT
+        CASE WHEN d.verdict <> 'accepted' THEN d.verdict WHEN r.id IS NULL THEN 'conflict' WHEN r.created THEN 'created' ELSE 'existing' END AS outcome,
+        ${selectList('r', columns, 'r_')},
+        ${cast === null ? 'false AS c_present' : `cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, ${selectList('cn', CAST_COLUMNS, 'c_')}`},
+        kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, ${selectList('kn', COOK_COLUMNS, 'k_')}
+      FROM decision AS d
+      LEFT JOIN child AS r ON true
+      ${cast === null ? '' : 'LEFT JOIN cast_now AS cn ON true'}
+      LEFT JOIN cook_now AS kn ON true`;
+  });
+}
+
+/** The two creation statements: a generation under a cast and/or a cook, a cast under a cook. */
+export function buildCreationStatements(tables: { readonly generations: string; readonly casts: string; readonly cooks: string }) {
+  return {
+    generation: insertAttachedStatement('insert_attached_generation', 'generation', tables),
+    cast: insertAttachedStatement('insert_attached_cast', 'cast', tables),
+  };
+}
