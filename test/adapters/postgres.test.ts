@@ -54,7 +54,11 @@ let pool2: pg.Pool;
 let tables: TableNames;
 // Against a shared server (PG_URL), schemas of their own per run, dropped afterwards.
 const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const options: PostgresRepositoryOptions = { schema: `genledger_test${runTag}`, tablePrefix: 'gl_' };
+// The adapter's warnings (retried statements, the feed's reconnections, many of them provoked
+// here on purpose) on one line each, without the error's stack and fields.
+const oneLine = (message: string, details?: Record<string, unknown>) =>
+  console.warn(message, details?.error instanceof Error ? `(${details.error.message})` : '');
+const options: PostgresRepositoryOptions = { schema: `genledger_test${runTag}`, tablePrefix: 'gl_', logger: { warn: oneLine, error: oneLine } };
 const schemasCreated = new Set<string>([options.schema!]);
 
 beforeAll(async () => {
