@@ -385,11 +385,18 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
     const [row] = await run(statements.settleGeneration, { ...finishValues(id, outcome), apply_at: timestampParam(at) });
     if (!row) return null;
+    // One json object per record (see settleGeneration in statements.ts), null when absent.
+    const record = (value: unknown): Row | null => (value === null || value === undefined ? null : (value as Row));
+    const generation = record(row.g);
+    if (generation === null) throw new Error(`[genledger] [postgres] the settlement of generation "${id}" returned no generation`);
+    const cast = record(row.c);
+    const cook = record(row.k1);
+    const castPiece = record(row.k2);
     return {
-      generation: writeResultFromRow(row, generationFromRow, 'g_'),
-      cast: row.c_present === true ? writeResultFromRow(row, castFromRow, 'c_') : null,
-      cook: row.k1_present === true ? writeResultFromRow(row, cookFromRow, 'k1_') : null,
-      castPiece: row.k2_present === true ? writeResultFromRow(row, cookFromRow, 'k2_') : null,
+      generation: writeResultFromRow(generation, generationFromRow),
+      cast: cast === null ? null : writeResultFromRow(cast, castFromRow),
+      cook: cook === null ? null : writeResultFromRow(cook, cookFromRow),
+      castPiece: castPiece === null ? null : writeResultFromRow(castPiece, cookFromRow),
     };
   }
 

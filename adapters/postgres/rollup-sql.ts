@@ -29,6 +29,23 @@ export function newEntry(childId: string, kind: string, since: string): string {
   return `jsonb_build_array(jsonb_build_object('id', ${childId}, 'kind', ${kind}, 'since', ${since}))`;
 }
 
+/**
+ * Ends a stage's LATERAL sub-select. Without it the planner pulls each sub-select up into the
+ * stage's SELECT list and copies its expression into every column that names it: the entry test
+ * (a decompression of the parent's open-entry array and a containment search) then ran once per
+ * use, dozens of times per stage, most of the cost of a roll-up write. `OFFSET 0` keeps each
+ * sub-select a node of its own, evaluated once per row.
+ */
+const ONCE = 'OFFSET 0';
+
+/**
+ * `holdsEntry` for a contribution that may be absent (`c.child_id` NULL: the stage passes the row
+ * through): false, without reading the open-entry array at all.
+ */
+function openHolds(list: string, childId: string): string {
+  return `(${childId} IS NOT NULL AND ${holdsEntry(list, childId)})`;
+}
+
 /** `elapsedMs(from, to)`: whole milliseconds, never negative. Exact: `extract(epoch ...)` is numeric. */
 export function elapsedMs(from: string, to: string): string {
   return `greatest(0, round((extract(epoch FROM ${to}) - extract(epoch FROM ${from})) * 1000))::bigint`;
@@ -68,7 +85,7 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
       CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
-    CROSS JOIN LATERAL (SELECT coalesce(${holdsEntry('p.open_steps', 'c.child_id')}, false) AS applies) AS f
+    CROSS JOIN LATERAL (SELECT ${openHolds('p.open_steps', 'c.child_id')} AS applies ${ONCE}) AS f
     CROSS JOIN LATERAL (
       SELECT CASE
         WHEN NOT f.applies OR p.status <> 'running' THEN p.status
@@ -77,8 +94,9 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
         WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
         ELSE 'running'
       END AS status
+      ${ONCE}
     ) AS n
-    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e`;
+    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends ${ONCE}) AS e`;
 }
 
 /** The columns {@link applyToCastStage} computes, for `UPDATE ... SET column = stage.column`. */
@@ -113,22 +131,26 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
     CROSS JOIN LATERAL (
-      SELECT coalesce(CASE WHEN c.kind = 'generation' THEN ${holdsEntry('p.open_generations', 'c.child_id')}
-                           ELSE ${holdsEntry('p.open_pieces', 'c.child_id')} END, false) AS applies
+      SELECT CASE WHEN c.kind = 'generation' THEN ${openHolds('p.open_generations', 'c.child_id')}
+                  ELSE ${openHolds('p.open_pieces', 'c.child_id')} END AS applies
+      ${ONCE}
     ) AS g
     CROSS JOIN LATERAL (
       SELECT g.applies,
         g.applies AND c.kind = 'generation' AS adds_money,
-        g.applies AND (c.kind = 'cast' OR coalesce(c.piece AND ${holdsEntry('p.open_pieces', 'c.child_id')}, false)) AS closes_piece
+        g.applies AND (c.kind = 'cast' OR (c.piece IS TRUE AND ${holdsEntry('p.open_pieces', 'c.child_id')})) AS closes_piece
+      ${ONCE}
     ) AS f
     CROSS JOIN LATERAL (
       SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
         p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
         p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
         p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+      ${ONCE}
     ) AS n
     CROSS JOIN LATERAL (
       SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+      ${ONCE}
     ) AS d`;
 }
 
