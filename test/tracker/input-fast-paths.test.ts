@@ -209,7 +209,8 @@ describe('input fast paths', () => {
         fc.property(inputs(keys), (input) => {
           if (expectSameAsZod(fast, schema, input)) decided += 1;
         }),
-        { numRuns: 3000 },
+        // Seeded, so the count of decided inputs checked below is the same on every run.
+        { numRuns: 3000, seed: 20261125 },
       );
       fc.assert(
         fc.property(
@@ -229,9 +230,10 @@ describe('input fast paths', () => {
             if (expectSameAsZod(fast, schema, { ...typical, ...input })) decided += 1;
           },
         ),
-        { numRuns: 3000 },
+        { numRuns: 10_000, seed: 20261126 },
       );
-      // The random inputs include enough valid ones that the fast path was really exercised.
+      // The random inputs include enough valid ones that the fast path was really exercised (with
+      // these seeds, from 79 inputs for recordGeneration, whose fast path takes only plain ones, up).
       expect(decided).toBeGreaterThan(20);
     });
 
