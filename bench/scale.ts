@@ -100,7 +100,7 @@ async function grow(tracker: Tracker, cookId: string, pieces: number, timed: boo
  * reference cook in the same store: both see the same machine load and the same table sizes, so
  * their ratio says what the cook's own size costs.
  */
-async function pairedWindow(tracker: Tracker, cookId: string): Promise<{ grown: Window; reference: Window }> {
+async function pairedWindow(tracker: Tracker, cookId: string): Promise<{ grown: Window; reference: Window; ratio: number }> {
   const reference = await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: WINDOW });
   const grown: Window[] = [];
   const references: Window[] = [];
@@ -118,7 +118,10 @@ async function pairedWindow(tracker: Tracker, cookId: string): Promise<{ grown: 
     completionMeanUs: mean(windows.map((window) => window.completionMeanUs)),
     recordUs: mean(windows.map((window) => window.recordUs)),
   });
-  return { grown: combine(grown), reference: combine(references) };
+  // Each batch against the reference batch run right beside it: the median of those ratios, so a
+  // load change between two pairs of batches moves neither side of a ratio.
+  const ratio = median(grown.map((window, index) => window.completionUs / references[index]!.completionUs));
+  return { grown: combine(grown), reference: combine(references), ratio };
 }
 
 export async function measureScaleMemory(
@@ -134,7 +137,7 @@ export async function measureScaleMemory(
   // A window on the memory store lasts a few milliseconds, so the ladder is climbed several times
   // (each time a fresh store and cook) up to `repeatUpTo`, and the median window kept per size.
   const ordered = [...sizes].sort((left, right) => left - right);
-  const windows = new Map<number, { window: Window; reference: Window; parentBytes: number; heapUsedMb: number }[]>();
+  const windows = new Map<number, { window: Window; reference: Window; ratio: number; parentBytes: number; heapUsedMb: number }[]>();
   for (let repeat = 0; repeat < options.repeats; repeat += 1) {
     const ladder = repeat === 0 ? ordered : ordered.filter((size) => size <= options.repeatUpTo);
     const max = Math.max(...ladder);
@@ -143,7 +146,7 @@ export async function measureScaleMemory(
     let completed = 0;
     for (const size of ladder) {
       await grow(tracker, cook.id, size - WINDOW - completed, false);
-      const { grown: window, reference } = await pairedWindow(tracker, cook.id);
+      const { grown: window, reference, ratio } = await pairedWindow(tracker, cook.id);
       completed = size;
       const stored = (await tracker.getCook(cook.id))!;
       if (stored.generatedCount !== size) throw new Error(`memory cook has ${stored.generatedCount} pieces, expected ${size}`);
@@ -151,6 +154,7 @@ export async function measureScaleMemory(
       list.push({
         window,
         reference,
+        ratio,
         parentBytes: Buffer.byteLength(JSON.stringify(stored)),
         heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
       });
@@ -171,7 +175,7 @@ export async function measureScaleMemory(
       completionMeanUs: median(list.map((entry) => entry.window.completionMeanUs)),
       recordUs: median(list.map((entry) => entry.window.recordUs)),
       referenceUs: median(list.map((entry) => entry.reference.completionUs)),
-      vsReference: median(list.map((entry) => entry.window.completionUs / entry.reference.completionUs)),
+      vsReference: median(list.map((entry) => entry.ratio)),
       parentBytes: Math.max(...list.map((entry) => entry.parentBytes)),
       windows: list.length,
       heapUsedMb: Math.max(...list.map((entry) => entry.heapUsedMb)),
@@ -254,7 +258,7 @@ export async function measureScalePostgres(
       if (report.differences.length > 0)
         throw new Error(`bulk growth left a cook that reconcile corrects: ${JSON.stringify(report.differences)}`);
     }
-    const { grown: window, reference } = await pairedWindow(tracker, cook.id);
+    const { grown: window, reference, ratio } = await pairedWindow(tracker, cook.id);
     completed = size;
     const [sizeRow] = (
       await pool.query(
@@ -271,7 +275,7 @@ export async function measureScalePostgres(
       size,
       ...window,
       referenceUs: reference.completionUs,
-      vsReference: window.completionUs / reference.completionUs,
+      vsReference: ratio,
       parentBytes: Number(sizeRow.row_bytes),
       tableBytes: Number(sizeRow.table_bytes),
       totalTableBytes: Number(sizeRow.total_bytes),
