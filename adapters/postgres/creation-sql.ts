@@ -38,7 +38,7 @@
  */
 import { defineStatement, type Parameter, type Statement } from './client.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
-import { holdsEntry, newEntry } from './rollup-sql.js';
+import { holdsEntry, newEntry, writtenElseOld } from './rollup-sql.js';
 
 /** The attach of a step to the locked cast `co`: its outcome, and the SET list of the write. */
 function castAttach(co: string, child: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
@@ -144,9 +144,7 @@ function insertAttachedStatement(
         RETURNING t.*
       ),
       cast_now AS (
-        SELECT w.* FROM cast_written AS w
-        UNION ALL
-        SELECT o.* FROM cast_old AS o WHERE NOT EXISTS (SELECT 1 FROM cast_written)
+        ${writtenElseOld('cast_written', 'cast_old')}
       ),`;
     return `
       WITH ${castPart}
@@ -174,9 +172,7 @@ function insertAttachedStatement(
         RETURNING t.*
       ),
       cook_now AS (
-        SELECT w.* FROM cook_written AS w
-        UNION ALL
-        SELECT o.* FROM cook_old AS o WHERE NOT EXISTS (SELECT 1 FROM cook_written)
+        ${writtenElseOld('cook_written', 'cook_old')}
       ),
       child AS (
         SELECT true AS created, i.* FROM inserted AS i

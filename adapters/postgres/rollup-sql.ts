@@ -157,6 +157,16 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
 /** The columns {@link applyToCookStage} computes. */
 export const COOK_APPLY_STAGE_COLUMNS: readonly string[] = COOK_APPLY_COLUMNS.map((column) => column.name);
 
+/**
+ * A CTE body: the row `written` returned, or, when that write matched nothing, the row as `old`
+ * locked it. Later stages of a statement read the newest version either way.
+ */
+export function writtenElseOld(written: string, old: string): string {
+  return `SELECT w.* FROM ${written} AS w
+        UNION ALL
+        SELECT o.* FROM ${old} AS o WHERE NOT EXISTS (SELECT 1 FROM ${written})`;
+}
+
 /** `SET a = source.a, b = source.b, ...` */
 export function assignFrom(source: string, columnNames: readonly string[]): string {
   return columnNames.map((name) => `${name} = ${source}.${name}`).join(',\n      ');

@@ -41,6 +41,7 @@ import {
   holdsEntry,
   newEntry,
   withoutEntry,
+  writtenElseOld,
 } from './rollup-sql.js';
 
 /** Fully qualified table names, ready to splice into SQL. */
@@ -465,9 +466,7 @@ export function buildStatements(tables: TableNames) {
         RETURNING t.*
       ),
       cast_now AS (
-        SELECT w.* FROM cast_written AS w
-        UNION ALL
-        SELECT o.* FROM cast_old AS o WHERE NOT EXISTS (SELECT 1 FROM cast_written)
+        ${writtenElseOld('cast_written', 'cast_old')}
       ),
       piece AS (
         SELECT 'cast'::text AS kind, n.id AS child_id, n.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
