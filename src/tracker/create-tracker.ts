@@ -40,7 +40,7 @@ import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
 import type { AttachResult, ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
-import type { IdGenerator, LedgerRepository } from '../port.js';
+import type { IdGenerator, Insertion, LedgerRepository } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger, TrackerContext } from './context.js';
@@ -258,6 +258,33 @@ export function createTracker(options: TrackerOptions): Tracker {
     return new Error(`[genledger] repository "${repository.name}" reported a refusal by ${entity} "${parentId}" that accepted the child`);
   }
 
+  /**
+   * The insert that ends the call-by-call creation, after the attaches to `parents`. An id that is
+   * already taken (a `ConflictError`: an `ids` generator that repeats) stores nothing, but an
+   * attach under that id may have added an entry, or found the other record's entry, so the
+   * parents are rebuilt from their stored children (`reconcile`, exact whatever they hold) rather
+   * than detached (which could remove the other record's entry). Any other error leaves them: the
+   * insert may have landed with its reply lost, and a retry with the key, or the sweeper, settles it.
+   */
+  async function insertAfterAttaching<T>(
+    insert: () => Promise<Insertion<T>>,
+    parents: readonly { kind: 'cast' | 'cook'; id: string }[],
+  ): Promise<Insertion<T>> {
+    try {
+      return await insert();
+    } catch (error) {
+      if (error instanceof ConflictError && error.field === 'id') {
+        for (const parent of parents) {
+          const reconcile = parent.kind === 'cast' ? reconcileCast : reconcileCook;
+          await reconcile(context, parent.id, { graceMs: 60_000 }).catch((repairError: unknown) =>
+            logger.warn(`[genledger] ${parent.kind} "${parent.id}" could not be repaired after an id conflict; reconcile() it`, { error: repairError }),
+          );
+        }
+      }
+      throw error;
+    }
+  }
+
   function requireWrite<T extends { status: string }>(
     result: WriteResult<T> | null,
     entity: 'generation' | 'cast' | 'cook',
@@ -342,7 +369,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         const attachment: ChildAttachment = { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps };
         cook = attachedParent(context, 'cook', await repository.cooks.attach(parsed.cookId, attachment), parsed.cookId, attachment, 'input.cookId');
       }
-      const inserted = await repository.casts.insert(newCast(parsed, id, now, cook));
+      const inserted = await insertAfterAttaching(() => repository.casts.insert(newCast(parsed, id, now, cook)), cook ? [{ kind: 'cook', id: cook.id }] : []);
       if (!inserted.created) {
         // Same idempotency key as an earlier call: that call's cast stands, and this call's
         // attachment is forgotten so the cook does not wait for a cast that will never exist.
@@ -430,7 +457,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         await detachEverywhere(context, id, attachedTo);
         throw error;
       }
-      const inserted = await repository.generations.insert(newGeneration(parsed, id, now, links));
+      const inserted = await insertAfterAttaching(() => repository.generations.insert(newGeneration(parsed, id, now, links)), attachedTo);
       if (!inserted.created) {
         await detachEverywhere(context, id, attachedTo);
         return inserted.record;

@@ -3,6 +3,10 @@
  * returns what the first call made and writes nothing.
  */
 import { describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/errors.js';
+import type { EntityKind } from '../../src/domain/records.js';
+import { sequentialIds } from '../../src/testing/sequential-ids.js';
+import { createTracker } from '../../src/tracker/create-tracker.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -80,6 +84,49 @@ export function idempotencyTests(target: ConformanceTarget): void {
       expect(harness.eventsNamed('castUpdate').filter((event) => event.change === 'started')).toHaveLength(1);
       expect(harness.eventsNamed('generationUpdate').filter((event) => event.change === 'recorded')).toHaveLength(2);
       expect(harness.eventsNamed('cookUpdate').filter((event) => event.change === 'childRecorded')).toHaveLength(3);
+    });
+
+    it('an id already taken (an id generator that repeats) is a ConflictError, stores nothing and leaves the parents exact', async () => {
+      const harness = await createHarness(target);
+      // Fresh ids for cooks; the first cast id and the first generation id come back every time.
+      const fresh = sequentialIds({ format: target.idFormat ?? 'readable' });
+      const repeated = new Map<EntityKind, string>();
+      const ids = (kind: EntityKind) => {
+        if (kind === 'cook') return fresh(kind);
+        if (!repeated.has(kind)) repeated.set(kind, fresh(kind));
+        return repeated.get(kind)!;
+      };
+      const silent = { warn: () => undefined, error: () => undefined };
+      const tracker = createTracker({ repository: harness.repository, clock: harness.clock, ids, logger: silent });
+      const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3 });
+      const cast = await tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id });
+      const step = await tracker.recordGeneration(generationInput({ castId: cast.id }));
+      const attempts = [
+        () => tracker.startCast({ spellId: 'spell-2', initiatorAccountId: 'account-1', cookId: cook.id }),
+        () => tracker.recordGeneration(generationInput({ castId: cast.id })),
+        () => tracker.recordGeneration(generationInput({ cookId: cook.id })),
+      ];
+      for (const attempt of attempts) {
+        const error = await attempt().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(ConflictError);
+        expect((error as ConflictError).field).toBe('id');
+      }
+      const open = async () => {
+        const [storedCook, storedCast] = [(await tracker.getCook(cook.id))!, (await tracker.getCast(cast.id))!];
+        return {
+          pieces: storedCook.openPieces.map((entry) => entry.id),
+          generations: storedCook.openGenerations.map((entry) => entry.id),
+          steps: storedCast.openSteps.map((entry) => entry.id),
+          inFlight: storedCook.inFlightCount,
+        };
+      };
+      expect(await open()).toEqual({ pieces: [cast.id], generations: [step.id], steps: [step.id], inFlight: 1 });
+      expect((await tracker.listGenerations({ cookId: cook.id })).items.map((generation) => generation.id)).toEqual([step.id]);
+      // The one real step finishes, counted once, and its cast closes its piece in the cook.
+      await tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 5, costUsd: '0.5' });
+      await tracker.finishCast(cast.id);
+      expect(await open()).toEqual({ pieces: [], generations: [], steps: [], inFlight: 0 });
+      expect(await tracker.getCook(cook.id)).toMatchObject({ pointsSpent: 5, costUsd: '0.5', generatedCount: 1 });
     });
 
     it('racing completeGeneration() calls count the cost once', async () => {
