@@ -61,8 +61,10 @@ export interface MemoryRepositoryOptions {
   /**
    * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
    * one call (one synchronous step, so atomic), instead of the tracker's attach, attach, insert
-   * (and detach on a refusal or a repeated key). Both leave the same records; off, the store
-   * exercises the tracker's sequence.
+   * (and detach on a refusal or a repeated key). Both leave the same records when the child is
+   * created; when it is refused, this call writes nothing, where the sequence leaves the parent
+   * that accepted first one version on (attached, then detached). Off, the store exercises the
+   * tracker's sequence.
    * @default true
    */
   readonly insertInOneCall?: boolean;
