@@ -6,14 +6,9 @@
  * ```sql
  * WITH cast_old AS (SELECT * FROM casts WHERE id = $cast FOR UPDATE),          -- lock the cast first,
  *      cook_old AS (SELECT * FROM cooks WHERE id = <the cast's cook, or $cook> FOR UPDATE),  -- then its cook
- *      decision AS (
-        SELECT x.*, ${verdict} AS verdict
-        FROM ${parents}
-        CROSS JOIN LATERAL (
-          SELECT ${cast === null ? 'NULL::text' : cast.outcome} AS cast_outcome, ${cook.outcome} AS cook_outcome, ${targetCook} AS target_cook
-        ) AS x
-      ),
-      inserted AS (INSERT INTO generations SELECT <the record, links from the parents>
+ *      decision AS (SELECT <each parent's attach outcome, and the verdict: accepted, mismatch or a refusal>
+ *                   FROM the locked rows),
+ *      inserted AS (INSERT INTO generations SELECT <the record, links from the parents>
  *                   FROM decision WHERE verdict = 'accepted' ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
  *      cast_written AS (UPDATE casts ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *),
  *      cook_written AS (UPDATE cooks ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *)
