@@ -12,7 +12,7 @@
 import { createTracker } from '../src/index.js';
 import { benchSchema, type BenchPostgres, type CountingPool } from './postgres.js';
 import { exactMultiple } from './stats.js';
-import { STEP } from './workloads.js';
+import { cookPieceInput, STEP } from './workloads.js';
 
 export interface HotParentResult {
   readonly concurrency: number;
@@ -130,14 +130,7 @@ export async function measureHotParent(
   async function recordPieces(cookId: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for (let index = 0; index < count; index += 1) {
-      const piece = await tracker.recordGeneration({
-        masterAccountId: account,
-        toolId: STEP.toolId,
-        toolDisplayName: STEP.toolDisplayName,
-        serviceName: STEP.serviceName,
-        cookId,
-        status: 'processing',
-      });
+      const piece = await tracker.recordGeneration(cookPieceInput(cookId, account));
       ids.push(piece.id);
     }
     return ids;

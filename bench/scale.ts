@@ -20,7 +20,7 @@ import type { PostgresRepository } from '../adapters/postgres/index.js';
 import { createTracker, type Tracker } from '../src/index.js';
 import { benchSchema, type BenchPostgres, type CountingPool } from './postgres.js';
 import { exactMultiple, mean, median } from './stats.js';
-import { STEP } from './workloads.js';
+import { cookPieceInput, STEP } from './workloads.js';
 
 export interface ScaleRow {
   readonly store: 'memory' | 'postgres';
@@ -51,15 +51,6 @@ export interface ScaleRow {
 const WINDOW = 1_000;
 const BATCH = 100;
 const account = 'account-bench';
-const pieceInput = (cookId: string) =>
-  ({
-    masterAccountId: account,
-    toolId: STEP.toolId,
-    toolDisplayName: STEP.toolDisplayName,
-    serviceName: STEP.serviceName,
-    cookId,
-    status: 'processing',
-  }) as const;
 const completion = { status: 'success', costUsd: STEP.costUsd, pointsSpent: STEP.pointsSpent } as const;
 
 interface Window {
@@ -81,7 +72,7 @@ async function grow(tracker: Tracker, cookId: string, pieces: number, timed: boo
     const count = Math.min(BATCH, pieces - done);
     const ids: string[] = [];
     const recordStart = performance.now();
-    for (let index = 0; index < count; index += 1) ids.push((await tracker.recordGeneration(pieceInput(cookId))).id);
+    for (let index = 0; index < count; index += 1) ids.push((await tracker.recordGeneration(cookPieceInput(cookId, account))).id);
     recordMs += performance.now() - recordStart;
     // The young generation's garbage from recording is setup's: collected before the timed batch
     // (when the run has --expose-gc; `npm run bench` does).

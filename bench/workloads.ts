@@ -9,6 +9,18 @@ import type { Tracker } from '../src/index.js';
 
 export const STEP = { toolId: 'sdxl', toolDisplayName: 'SDXL', serviceName: 'comfy', costUsd: '0.0185', pointsSpent: 19 } as const;
 
+/** A generation piece of a cook, recorded already running, as the scale and hot-parent figures record them. */
+export function cookPieceInput(cookId: string, accountId = 'account-bench') {
+  return {
+    masterAccountId: accountId,
+    toolId: STEP.toolId,
+    toolDisplayName: STEP.toolDisplayName,
+    serviceName: STEP.serviceName,
+    cookId,
+    status: 'processing',
+  } as const;
+}
+
 async function trackerStep(tracker: Tracker, castId: string, accountId: string): Promise<void> {
   const generation = await tracker.recordGeneration({ masterAccountId: accountId, toolId: STEP.toolId, toolDisplayName: STEP.toolDisplayName, serviceName: STEP.serviceName, castId });
   await tracker.startGeneration(generation.id);
