@@ -98,16 +98,28 @@ export function changeFeedTests(target: ConformanceTarget): void {
       const other = await writer.startCook({ collectionId: 'other', initiatorAccountId: 'account-x', targetSupply: 1 });
       const cook = await writer.startCook({ collectionId: 'mine', initiatorAccountId: 'account-x', targetSupply: 1 });
       const watch = harness.tracker.watch({ cookId: cook.id });
-      const seen = collect(watch);
-      await watch.ready;
-      const noise = await writer.recordGeneration(generationInput({ cookId: other.id }));
-      await writer.completeGeneration(noise.id, { status: 'success' });
-      const mine = await writer.recordGeneration(generationInput({ cookId: cook.id }));
-      await writer.completeGeneration(mine.id, { status: 'success' });
-      await until(() => seen.events.some((event) => event.name === 'cookFinished'), timeout / 2, 'the cook to finish');
-      const ids = new Set(seen.events.map((event) => ('generation' in event.payload ? event.payload.generation.id : 'cook' in event.payload ? event.payload.cook.id : event.payload.cast.id)));
-      expect([...ids].sort()).toEqual([mine.id, cook.id].sort());
-      await watch.close();
+      try {
+        const seen = collect(watch);
+        await watch.ready;
+        const noise = await writer.recordGeneration(generationInput({ cookId: other.id }));
+        await writer.completeGeneration(noise.id, { status: 'success' });
+        const mine = await writer.recordGeneration(generationInput({ cookId: cook.id }));
+        await writer.completeGeneration(mine.id, { status: 'success' });
+        // Changes to different records are read concurrently, so the cook's last event can come
+        // before the generation's: wait for both.
+        await until(
+          () =>
+            seen.events.some((event) => event.name === 'cookFinished') &&
+            seen.events.some((event) => event.name === 'generationFinished' && event.payload.generation.id === mine.id),
+          timeout / 2,
+          'the cook and its piece to finish',
+        );
+        const ids = new Set(seen.events.map((event) => ('generation' in event.payload ? event.payload.generation.id : 'cook' in event.payload ? event.payload.cook.id : event.payload.cast.id)));
+        expect([...ids].sort()).toEqual([mine.id, cook.id].sort());
+      } finally {
+        // Closed whatever happens, so a failure here leaves no feed connection to the next test.
+        await watch.close();
+      }
     }, timeout);
 
     it('a watch resumed from a saved position catches up on what it missed', async () => {
