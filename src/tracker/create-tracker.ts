@@ -38,7 +38,7 @@ import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
-import type { AttachResult, ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
+import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import type { IdGenerator, Insertion, LedgerRepository } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
@@ -54,6 +54,7 @@ import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type Sw
 import { parseId, parseInput, parseInputFast } from './parse.js';
 import {
   attachedParent,
+  attachRefusal,
   detachEverywhere,
   emitCastWrite,
   emitCookWrite,
@@ -240,22 +241,16 @@ export function createTracker(options: TrackerOptions): Tracker {
     return record ?? null;
   }
 
-  /** The typed error for a parent's refusal reported by `insertAttached` (as `attachedParent` throws it). */
-  function refusalError(
-    attach: AttachResult<Cast> | AttachResult<Cook> | null,
-    entity: 'cast' | 'cook',
-    parentId: string,
-    piece: boolean,
-    field: string,
-  ): Error {
-    try {
-      // Only `piece` words the message; no clock read here (a manual clock would move).
-      const attachment: ChildAttachment = { childId: '', kind: 'generation', piece, at: new Date(0), caps: context.caps };
-      attachedParent(context, entity, attach as AttachResult<Cast | Cook> | null, parentId, attachment, field);
-    } catch (error) {
-      return error as Error;
-    }
-    return new Error(`[genledger] repository "${repository.name}" reported a refusal by ${entity} "${parentId}" that accepted the child`);
+  /**
+   * The events of a new generation or cast and of the parents it was attached to (as they stood
+   * after the attach), whichever way the store made them; returns the new record.
+   */
+  function announceCreated<T extends Generation | Cast>(record: T, cast: Cast | null, cook: Cook | null): T {
+    if ('toolId' in record) emitGenerationChange(context, 'recorded', record);
+    else emitCastWrite(context, 'started', { changed: true, record, previousStatus: 'running' });
+    if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
+    if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
+    return record;
   }
 
   /**
@@ -353,13 +348,11 @@ export function createTracker(options: TrackerOptions): Tracker {
         const result = await insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
         switch (result.outcome) {
           case 'created':
-            emitCastWrite(context, 'started', { changed: true, record: result.record, previousStatus: 'running' });
-            if (result.cook) emitCookWrite(context, 'childRecorded', { changed: true, record: result.cook, previousStatus: result.cook.status });
-            return result.record;
+            return announceCreated(result.record, null, result.cook);
           case 'existing':
             return result.record;
           case 'refused':
-            throw refusalError(result.attach, 'cook', parsed.cookId, true, 'input.cookId');
+            throw attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId');
           default:
             throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
         }
@@ -376,9 +369,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         if (cook) await detachEverywhere(context, id, [{ kind: 'cook', id: cook.id }]);
         return inserted.record;
       }
-      emitCastWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
-      if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
-      return inserted.record;
+      return announceCreated(inserted.record, null, cook);
     },
 
     async recordGeneration(input) {
@@ -406,11 +397,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         });
         switch (result.outcome) {
           case 'created': {
-            const { record, cast, cook } = result;
-            emitGenerationChange(context, 'recorded', record);
-            if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
-            if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
-            return record;
+            return announceCreated(result.record, result.cast, result.cook);
           }
           case 'existing':
             return result.record;
@@ -418,7 +405,7 @@ export function createTracker(options: TrackerOptions): Tracker {
             throw castOfAnotherCook(castId!, result.cast);
           case 'refused': {
             const piece = result.parent === 'cook' && castId === null;
-            throw refusalError(result.attach, result.parent, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+            throw attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
           }
           default:
             throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
@@ -462,10 +449,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         await detachEverywhere(context, id, attachedTo);
         return inserted.record;
       }
-      emitGenerationChange(context, 'recorded', inserted.record);
-      if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
-      if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
-      return inserted.record;
+      return announceCreated(inserted.record, cast, cook);
     },
 
     async startGeneration(generationIdInput) {

@@ -66,27 +66,42 @@ export function attachedParent<T extends Cast | Cook>(
   attachment: ChildAttachment,
   field: string,
 ): T {
-  if (result === null) throw new NotFoundError(entity, parentId, field);
+  if (result !== null && (result.outcome === 'attached' || result.outcome === 'already-attached')) return result.record;
+  throw attachRefusal(context, entity, result, parentId, attachment.piece, field);
+}
+
+/**
+ * The typed error for a parent that did not take a child: missing (`null`), closed, or full.
+ * `piece` only words the message. Used by {@link attachedParent} and for the refusals
+ * `insertAttached` reports.
+ */
+export function attachRefusal(
+  context: TrackerContext,
+  entity: 'cast' | 'cook',
+  result: AttachResult<Cast | Cook> | null,
+  parentId: string,
+  piece: boolean,
+  field: string,
+): Error {
+  if (result === null) return new NotFoundError(entity, parentId, field);
   switch (result.outcome) {
-    case 'attached':
-    case 'already-attached':
-      return result.record;
-    case 'closed': {
-      const what = attachment.piece ? 'new pieces' : 'new children';
-      throw new IllegalTransitionError(
+    case 'closed':
+      return new IllegalTransitionError(
         entity,
         parentId,
         result.record.status,
         'add a child',
         field,
-        `${entity} "${parentId}" is ${result.record.status} and takes no ${what}`,
+        `${entity} "${parentId}" is ${result.record.status} and takes no ${piece ? 'new pieces' : 'new children'}`,
       );
-    }
     case 'full':
-      throw new ConflictError(
+      return new ConflictError(
         field,
         `${entity} "${parentId}" already has ${context.caps.maxInFlight} children in flight (limits.maxInFlightChildren); finish some first`,
       );
+    default:
+      // An adapter that reports a refusal with an outcome that is not one.
+      return new Error(`[genledger] ${entity} "${parentId}" was reported refusing a child with outcome "${result.outcome}"`);
   }
 }
 
