@@ -55,11 +55,8 @@ export class Table<T extends TableRecord> {
   }
 
   insert(record: T): Insertion<T> {
-    if (record.idempotencyKey !== null) {
-      const existingId = this.byIdempotencyKey.get(record.idempotencyKey);
-      if (existingId !== undefined) return { created: false, record: this.rows.get(existingId)! };
-    }
-    if (this.rows.has(record.id)) throw new ConflictError('id', `a ${this.entity} with id "${record.id}" already exists`);
+    const existing = this.existingFor(record);
+    if (existing !== null) return { created: false, record: existing };
     this.store(undefined, record);
     if (record.idempotencyKey !== null) this.byIdempotencyKey.set(record.idempotencyKey, record.id);
     return { created: true, record };
