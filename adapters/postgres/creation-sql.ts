@@ -35,6 +35,23 @@ import { defineStatement, type Parameter, type Statement } from './client.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
 import { holdsEntry, newEntry, writtenElseOld } from './rollup-sql.js';
 
+/**
+ * `<parent>_written` (the parent's attach, only when the decision attached it and the insert
+ * stored the child) and `<parent>_now` (the parent as it stands after the statement).
+ */
+function attachWrite(parent: 'cast' | 'cook', table: string, alias: string, assignments: string): string {
+  return `
+      ${parent}_written AS (
+        UPDATE ${table} AS t SET ${assignments}
+        FROM ${parent}_old AS ${alias}, decision AS d
+        WHERE t.id = ${alias}.id AND d.${parent}_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING t.*
+      ),
+      ${parent}_now AS (
+        ${writtenElseOld(`${parent}_written`, `${parent}_old`)}
+      )`;
+}
+
 /** The attach of a step to the locked cast `co`: its outcome, and the SET list of the write. */
 function castAttach(co: string, child: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
   const already = holdsEntry(`${co}.open_steps`, child);
@@ -128,19 +145,7 @@ function insertAttachedStatement(
     const castPart = castParam === null ? '' : `cast_old AS (SELECT * FROM ${C} WHERE id = ${castParam} FOR UPDATE),`;
     const cookLockedBy = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE (SELECT cook_id FROM cast_old) END`;
     const parents = `(SELECT 1) AS one${castParam === null ? '' : ' LEFT JOIN cast_old AS co ON true'} LEFT JOIN cook_old AS ko ON true`;
-    const castWrites =
-      cast === null
-        ? ''
-        : `
-      cast_written AS (
-        UPDATE ${C} AS t SET ${cast.assignments}
-        FROM cast_old AS co, decision AS d
-        WHERE t.id = co.id AND d.cast_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
-        RETURNING t.*
-      ),
-      cast_now AS (
-        ${writtenElseOld('cast_written', 'cast_old')}
-      ),`;
+    const castWrites = cast === null ? '' : `${attachWrite('cast', C, 'co', cast.assignments)},`;
     return `
       WITH ${castPart}
       cook_old AS (SELECT * FROM ${K} WHERE id = ${cookLockedBy} FOR UPDATE),
@@ -160,15 +165,7 @@ function insertAttachedStatement(
         RETURNING *
       ),
       ${castWrites}
-      cook_written AS (
-        UPDATE ${K} AS t SET ${cook.assignments}
-        FROM cook_old AS ko, decision AS d
-        WHERE t.id = ko.id AND d.cook_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
-        RETURNING t.*
-      ),
-      cook_now AS (
-        ${writtenElseOld('cook_written', 'cook_old')}
-      ),
+      ${attachWrite('cook', K, 'ko', cook.assignments)},
       child AS (
         SELECT true AS created, i.* FROM inserted AS i
         UNION ALL
