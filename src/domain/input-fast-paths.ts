@@ -82,7 +82,10 @@ const UNDECIDED = Symbol('undecided');
 /** `dateSchema.optional()`: a valid Date between the limits, parsed into a copy. */
 function optionalDate(value: unknown): Date | undefined | typeof UNDECIDED {
   if (value === undefined) return undefined;
-  if (!(value instanceof Date)) return UNDECIDED;
+  // Only a plain Date: a subclass or an own valueOf/getTime could answer zod's range check (which
+  // compares through valueOf) differently from getTime, so such values are left to zod.
+  if (!(value instanceof Date) || Object.getPrototypeOf(value) !== Date.prototype) return UNDECIDED;
+  if (Object.hasOwn(value, 'valueOf') || Object.hasOwn(value, 'getTime')) return UNDECIDED;
   const time = value.getTime();
   return time >= EARLIEST && time <= LATEST ? new Date(time) : UNDECIDED;
 }

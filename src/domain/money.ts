@@ -106,10 +106,12 @@ export function formatUsdUnits(units: bigint): UsdAmount {
   const whole = magnitude / SCALE;
   const fraction = (magnitude % SCALE).toString().padStart(USD_FRACTION_DIGITS, '0').replace(/0+$/, '');
   const text = fraction ? `${whole}.${fraction}` : whole.toString();
-  const amount = negative ? `-${text}` : text;
+  if (negative) return `-${text}`;
+  // Only amounts a cost may be are remembered: `parseUsdUnits` answers from this cache before its
+  // own checks, so a negative entry would let "-5" through wherever a cost is read.
   if (recentlyFormatted.size >= RECENT_LIMIT) recentlyFormatted.clear();
-  recentlyFormatted.set(amount, units);
-  return amount;
+  recentlyFormatted.set(text, units);
+  return text;
 }
 
 /** Reads any accepted spelling into the canonical one: `toUsdAmount(0.1)` is `"0.1"`, `toUsdAmount("1.50")` is `"1.5"`. */
@@ -149,6 +151,7 @@ const EXACT_DIGITS = 15;
  */
 function canonicalDot(text: string): number {
   const length = text.length;
+  if (length === 0) return -1;
   let dot = length;
   for (let index = 0; index < length; index += 1) {
     const code = text.charCodeAt(index);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { addUsd, ceilUsdTimes, compareUsd, formatUsdUnits, parseUsdUnits, sumUsd, toUsdAmount, usdToNumber } from '../../src/domain/money.js';
+import { addCanonicalUsd, addUsd, ceilUsdTimes, compareUsd, formatUsdUnits, parseUsdUnits, sumUsd, toUsdAmount, usdToNumber } from '../../src/domain/money.js';
+import { completeGenerationInputSchema } from '../../src/domain/inputs.js';
 
 describe('money', () => {
   it('sums 10,000 costs of 0.0001 to exactly 1', () => {
@@ -76,5 +77,17 @@ describe('money', () => {
     expect(ceilUsdTimes('0.012', '1000')).toBe(12n);
     expect(ceilUsdTimes('0', '1000')).toBe(0n);
     expect(ceilUsdTimes('0.000000000000000001', '1')).toBe(1n);
+  });
+
+  it('a negative amount once formatted is still refused as a cost (the parse cache remembers only amounts a cost may be)', () => {
+    expect(formatUsdUnits(-5n * 10n ** 18n)).toBe('-5');
+    expect(completeGenerationInputSchema.safeParse({ status: 'success', costUsd: '-5' }).success).toBe(false);
+    expect(() => parseUsdUnits('-5')).toThrow();
+  });
+
+  it('the small-sum path refuses an empty amount as the exact path does', () => {
+    expect(() => addCanonicalUsd('' as never, '1.5')).toThrow();
+    expect(() => addCanonicalUsd('' as never, '' as never)).toThrow();
+    expect(addCanonicalUsd('0.1', '0.2')).toBe('0.3');
   });
 });

@@ -244,6 +244,20 @@ describe('input fast paths', () => {
       expect(fast(null)).toBeUndefined();
       expect(fast('input')).toBeUndefined();
       expect(fast({ ...typical, unknown: 1 })).toBeUndefined();
+      // Dates whose valueOf or getTime say something else than the date they hold: zod decides.
+      if (keys.includes('requestTimestamp') || keys.includes('responseTimestamp')) {
+        const dateKey = keys.includes('requestTimestamp') ? 'requestTimestamp' : 'responseTimestamp';
+        class ShiftedDate extends Date {
+          override valueOf() {
+            return -1;
+          }
+        }
+        const ownValueOf = Object.assign(new Date('2020-01-01T00:00:00Z'), { valueOf: () => 253_402_300_800_000 });
+        for (const odd of [new ShiftedDate('2020-01-01T00:00:00Z'), ownValueOf]) {
+          expect(fast({ ...typical, [dateKey]: odd })).toBeUndefined();
+          expect(schema.safeParse({ ...typical, [dateKey]: odd }).success).toBe(false);
+        }
+      }
       // A field zod reads although for...in does not see it (not enumerable): the same as zod, or zod decides.
       const hidden = { ...typical };
       const hiddenKey = keys.includes('idempotencyKey') ? 'idempotencyKey' : keys.includes('liveStatus') ? 'liveStatus' : 'platformSpecificRunId';
