@@ -6,3 +6,10 @@
 export function elapsedMs(from: Date, to: Date): number {
   return Math.max(0, Math.round(to.getTime() - from.getTime()));
 }
+
+/** The later of two times, either of which may be missing. */
+export function laterOf(left: Date | null, right: Date | null): Date | null {
+  if (left === null) return right;
+  if (right === null) return left;
+  return left > right ? left : right;
+}

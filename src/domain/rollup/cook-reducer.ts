@@ -6,7 +6,7 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { appended, copyCook, hasOpenEntry as hasOpen, withoutEntry, type Draft } from '../record-copies.js';
+import { appended, copyCook, hasOpenEntry, withoutEntry, type Draft } from '../record-copies.js';
 import { addOutcome, type Cook, type OpenChild } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
@@ -18,7 +18,7 @@ import { cookIsOpen, cookReachedSupply, cookStatusOnFinish, pieceCounterFor } fr
  */
 export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachResult<Cook> {
   const { childId, kind, piece, caps, at } = attachment;
-  const alreadyOpen = piece ? hasOpen(cook.openPieces, childId) : hasOpen(cook.openGenerations, childId);
+  const alreadyOpen = piece ? hasOpenEntry(cook.openPieces, childId) : hasOpenEntry(cook.openGenerations, childId);
   if (alreadyOpen) return { outcome: 'already-attached', record: cook };
   const accepts = piece ? cook.status === 'running' : cookIsOpen(cook.status);
   if (!accepts) return { outcome: 'closed', record: cook };
@@ -47,8 +47,8 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
  * and nothing in flight, it completes in the same write, as it would have on its last piece.
  */
 export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResult<Cook> {
-  const wasPiece = hasOpen(cook.openPieces, childId);
-  const wasGeneration = hasOpen(cook.openGenerations, childId);
+  const wasPiece = hasOpenEntry(cook.openPieces, childId);
+  const wasGeneration = hasOpenEntry(cook.openGenerations, childId);
   if (!wasPiece && !wasGeneration) return unchanged(cook);
   const inFlightCount = wasPiece ? cook.inFlightCount - 1 : cook.inFlightCount;
   const completes = wasPiece && cookIsOpen(cook.status) && cookReachedSupply({ ...cook, inFlightCount });
@@ -76,7 +76,7 @@ export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResu
  */
 export function applyToCook(cook: Cook, contribution: ChildContribution, at: Date): WriteResult<Cook> {
   const gate = contribution.kind === 'generation' ? cook.openGenerations : cook.openPieces;
-  if (!hasOpen(gate, contribution.childId)) return unchanged(cook);
+  if (!hasOpenEntry(gate, contribution.childId)) return unchanged(cook);
   const next = copyCook(cook);
   if (contribution.kind === 'generation') {
     next.outcomes = addOutcome(cook.outcomes, contribution.status);
@@ -84,7 +84,7 @@ export function applyToCook(cook: Cook, contribution: ChildContribution, at: Dat
     next.protocolNetPoints = cook.protocolNetPoints + contribution.protocolNetPoints;
     next.costUsd = addCanonicalUsd(cook.costUsd, contribution.costUsd);
     next.openGenerations = withoutEntry(cook.openGenerations, contribution.childId);
-    if (contribution.piece && hasOpen(cook.openPieces, contribution.childId)) closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
+    if (contribution.piece && hasOpenEntry(cook.openPieces, contribution.childId)) closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
   } else {
     closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
   }

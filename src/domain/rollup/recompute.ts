@@ -6,7 +6,7 @@
 import { addUsd, compareUsd, type UsdAmount } from '../money.js';
 import { ZERO_OUTCOMES, type Cast, type Cook, type OpenChild, type OutcomeCounts } from '../records.js';
 import { isTerminalParentStatus } from '../status.js';
-import { elapsedMs } from '../duration.js';
+import { elapsedMs, laterOf } from '../duration.js';
 import { cookIsOpen, cookReachedSupply } from './rules.js';
 
 /** Summed figures of finished generations. */
@@ -165,7 +165,7 @@ export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: Rec
   let { status, completedAt, durationMs } = cook;
   if (cookIsOpen(status) && cookReachedSupply({ ...counts, targetSupply: cook.targetSupply })) {
     status = 'completed';
-    completedAt = latest(summary.generations.lastFinishedAt, casts.lastFinishedAt) ?? context.now;
+    completedAt = laterOf(summary.generations.lastFinishedAt, casts.lastFinishedAt) ?? context.now;
     durationMs = elapsedMs(cook.startedAt, completedAt);
   }
   const phantomGenerationIds = phantomGenerations.map((entry) => entry.id);
@@ -187,11 +187,6 @@ export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: Rec
   };
 }
 
-function latest(left: Date | null, right: Date | null): Date | null {
-  if (left === null) return right;
-  if (right === null) return left;
-  return left > right ? left : right;
-}
 
 const COMPARED_CAST_FIELDS = [
   'status',

@@ -3,15 +3,11 @@
  * one child at a time, wherever the children come from (a Map, a cursor, rows). Money is summed as
  * exact integers of 10^-18 dollars. Pure: no I/O.
  */
+import { laterOf } from '../duration.js';
 import { formatUsdUnits, parseUsdUnits } from '../money.js';
 import { addOutcome, ZERO_OUTCOMES, type Cast, type Generation, type OutcomeCounts } from '../records.js';
 import { isTerminalGenerationStatus } from '../status.js';
 import type { ChildrenSummary, UnfinishedChild } from './recompute.js';
-
-function latest(current: Date | null, candidate: Date | null): Date | null {
-  if (candidate === null) return current;
-  return current === null || candidate > current ? candidate : current;
-}
 
 /** Generations below a parent. `piece` says whether a child is itself a cook piece (never under a cast). */
 export class GenerationTally {
@@ -36,7 +32,7 @@ export class GenerationTally {
     this.pointsSpent += child.pointsSpent;
     this.protocolNetPoints += child.protocolNetPoints;
     this.costUnits += parseUsdUnits(child.costUsd);
-    this.lastFinishedAt = latest(this.lastFinishedAt, child.responseTimestamp);
+    this.lastFinishedAt = laterOf(this.lastFinishedAt, child.responseTimestamp);
   }
 
   /** @param firstIds the first child ids by (`requestTimestamp`, id), at most the embed cap */
@@ -72,7 +68,7 @@ export class CastPieceTally {
     if (cast.status === 'completed') this.completed += 1;
     else if (cast.status === 'failed') this.failed += 1;
     else this.cancelled += 1;
-    this.lastFinishedAt = latest(this.lastFinishedAt, cast.completedAt);
+    this.lastFinishedAt = laterOf(this.lastFinishedAt, cast.completedAt);
   }
 
   /** @param firstIds the first cast ids by (`startedAt`, id), at most the embed cap */
