@@ -45,7 +45,8 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
   off<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): void;
   /**
    * The position of the last change handled, with every change before it handled too: keep it to
-   * resume a later watch where this one stopped, missing nothing.
+   * resume a later watch where this one stopped, missing nothing. After a change that could not be
+   * read (reported to `onError`), it stays before that change.
    */
   readonly position: string | null;
   /** Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to `onError`). */
@@ -205,6 +206,12 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
 
   /** Settles when every notice received so far has been handled; `position` follows it. */
   let handledInOrder: Promise<void> = Promise.resolve();
+  /**
+   * Set when a change could not be read after every retry: from then on `position` stays where it
+   * is (before that change), so a watch resumed from it reads the change again. Later changes are
+   * still delivered.
+   */
+  let unhandled: ChangeNotice | null = null;
 
   const ready = feed
     .subscribe({
@@ -214,14 +221,25 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
         // One chain per record: its changes are read and emitted in order; records run side by side.
         const chain = (queues.get(key) ?? Promise.resolve())
           .then(() => handle(notice))
-          .catch((error: unknown) => report(Object.assign(new Error(`[genledger] watch could not read ${key} after ${READ_ATTEMPTS} attempts`), { cause: error, notice })));
+          .catch((error: unknown) => {
+            unhandled ??= notice;
+            report(
+              Object.assign(
+                new Error(
+                  `[genledger] watch could not read ${key} after ${READ_ATTEMPTS} attempts; its position stays before this change, so a watch resumed from it reads the change again`,
+                ),
+                { cause: error, notice },
+              ),
+            );
+          });
         queues.set(key, chain);
         void chain.then(() => {
           if (queues.get(key) === chain) queues.delete(key);
         });
-        // The position moves in feed order, and only past changes that were handled.
+        // The position moves in feed order, and only past changes that were handled: never past
+        // one that could not be read.
         handledInOrder = Promise.all([handledInOrder, chain]).then(() => {
-          position = notice.position;
+          if (unhandled === null) position = notice.position;
         });
       },
       onError: report,
