@@ -102,6 +102,30 @@ export class ConflictError extends GenledgerError {
 }
 
 /**
+ * An `idempotencyKey` repeated with a different request: another account, another parent, or
+ * another thing to run than the call that first used the key (see docs/api.md, "Idempotency").
+ * Nothing was written; `recordId` is the record the key belongs to, which stands. Use a new key
+ * for a new request.
+ */
+export class IdempotencyConflictError extends ConflictError {
+  constructor(
+    /** The kind of record the key made. */
+    readonly entity: EntityKind,
+    /** The record the key belongs to. */
+    readonly recordId: string,
+    readonly idempotencyKey: string,
+    /** The request field that differs (e.g. `cookId`), with the record's and this request's values. */
+    readonly difference: { readonly field: string; readonly stored: string; readonly requested: string },
+  ) {
+    super(
+      'input.idempotencyKey',
+      `"${idempotencyKey}" belongs to ${entity} "${recordId}", made with ${difference.field} ${difference.stored}; ` +
+        `this call asks for ${difference.field} ${difference.requested}. A key names one request: use a new key for a new request`,
+    );
+  }
+}
+
+/**
  * The store failed (network, timeout, server error). The write may or may not have landed: retry
  * the same call (with the same `idempotencyKey` for creations); a retry never counts anything twice.
  * `cause` is the driver's error.

@@ -122,6 +122,7 @@ export {
   NotFoundError,
   IllegalTransitionError,
   ConflictError,
+  IdempotencyConflictError,
   RepositoryError,
   isGenledgerError,
 } from './errors.js';

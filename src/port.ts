@@ -91,6 +91,8 @@ export interface SummaryOptions {
 /** Generations: created once, moved through their status machine by conditional writes. */
 export interface GenerationStore {
   insert(generation: Generation): Promise<Insertion<Generation>>;
+  /** The generation stored with this `idempotencyKey`, or `null`. */
+  findByIdempotencyKey(key: string): Promise<Generation | null>;
   /** The generations among `ids` that exist, in any order. */
   get(ids: readonly string[]): Promise<Generation[]>;
   list(query: GenerationQuery): Promise<Generation[]>;
@@ -111,6 +113,8 @@ export interface GenerationStore {
  */
 export interface ParentStore<TRecord extends Cast | Cook, TContribution extends ChildContribution> {
   insert(record: TRecord): Promise<Insertion<TRecord>>;
+  /** The parent stored with this `idempotencyKey`, or `null`. */
+  findByIdempotencyKey(key: string): Promise<TRecord | null>;
   get(ids: readonly string[]): Promise<TRecord[]>;
   /** See `attachToCast` / `attachToCook`. */
   attach(id: string, attachment: ChildAttachment): Promise<AttachResult<TRecord> | null>;
@@ -212,7 +216,7 @@ export type NewAttachedChild =
  * - `created`: the child is stored (`record`, links set) and attached to each parent; `cast` and
  *   `cook` are the parents as that attach left them (`null` where the child has no such parent).
  * - `existing`: a record with the child's `idempotencyKey` already existed; `record` is that
- *   record, and no parent was touched.
+ *   record, and no parent was touched (nor asked: the key is checked before the parents).
  * - `refused`: a parent refused the child, or does not exist (`attach: null`); `attach` is the
  *   refusal as {@link ParentStore.attach} reports it (`closed` or `full`, with the parent as it
  *   stands). The cast is asked first, then the cook.
@@ -265,11 +269,12 @@ export interface LedgerRepository {
    * (`casts.attach`, `cooks.attach`, then `generations.insert` or `casts.insert`, with `detach`s
    * when a parent refuses or the idempotency key was taken). It must leave exactly what that
    * sequence leaves when it succeeds, and otherwise write nothing at all (see
-   * {@link AttachedInsertion}): the parents are checked in the sequence's order (the cast's cook
-   * against `cookId`, the cast, then the cook), and the idempotency key after them, so a
-   * refusal wins over a repeated key as it does in the sequence. A repeated key, also one taken
-   * by a racing call, leaves no attachment behind; an `id` that exists throws a `ConflictError`
-   * and writes nothing. The tracker uses it, when present, for every creation with a parent.
+   * {@link AttachedInsertion}): the idempotency key is checked FIRST, so a repeated key gets its
+   * record (`existing`) whatever its parents' state now (paused, finished, cancelled); then the
+   * parents in the sequence's order (the cast's cook against `cookId`, the cast, then the cook).
+   * A repeated key, also one taken by a racing call, leaves no attachment behind; an `id` that
+   * exists throws a `ConflictError` and writes nothing. Whether the repeat is the same request is
+   * the tracker's to judge. The tracker uses it, when present, for every creation with a parent.
    * @experimental
    */
   readonly insertAttached?: InsertAttached | undefined;

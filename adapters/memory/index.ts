@@ -201,6 +201,9 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
    * per call: this is on the hot path of every creation.)
    */
   function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
+    // The key first: a repeated key gets its record whatever its parents' state now.
+    const keyHolder = child.record.idempotencyKey === null ? null : (child.kind === 'cast' ? casts : generations).findByIdempotencyKey(child.record.idempotencyKey);
+    if (keyHolder !== null) return { outcome: 'existing', record: keyHolder } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
     if (child.kind === 'cast') {
       const cook = cooks.find(child.cookId);
       if (cook === undefined) return refusal('cook', child.cookId, null);
@@ -255,6 +258,9 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     generations: {
       async insert(generation) {
         return generations.insert(storableGeneration(generation));
+      },
+      async findByIdempotencyKey(key) {
+        return generations.findByIdempotencyKey(key);
       },
       async get(ids) {
         return generations.get(ids);

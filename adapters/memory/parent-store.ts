@@ -32,6 +32,9 @@ export function memoryParentStore<T extends Cast | Cook, C extends ChildContribu
       stored.metadata = snapshotJson(record.metadata);
       return table.insert(stored);
     },
+    async findByIdempotencyKey(key) {
+      return table.findByIdempotencyKey(key);
+    },
     async get(ids) {
       return table.get(ids);
     },

@@ -49,6 +49,12 @@ export class Table<T extends TableRecord> {
     return found;
   }
 
+  /** The stored record holding this idempotency key, or `null`. */
+  findByIdempotencyKey(key: string): T | null {
+    const id = this.byIdempotencyKey.get(key);
+    return id === undefined ? null : this.rows.get(id)!;
+  }
+
   /** The stored record with this id (no array, no set: for single-record paths). */
   find(id: string): T | undefined {
     return this.rows.get(id);

@@ -95,6 +95,11 @@ async function insertRecord<T extends { id: string; idempotencyKey: string | nul
   }
 }
 
+async function findByKey<T>(collection: Collection<StoredDocument>, key: string, read: (document: Document) => T): Promise<T | null> {
+  const document = await collection.findOne({ idempotencyKey: key });
+  return document === null ? null : read(document);
+}
+
 export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
   const names = resolveCollectionNames(options.collections);
   const name = options.name ?? DEFAULT_MONGO_OPTIONS.name;
@@ -167,6 +172,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     generations: {
       insert: (generation) => insertRecord(generations, 'generation', toGenerationDocument(generation), generation, fromGenerationDocument),
+      findByIdempotencyKey: (key) => findByKey(generations, key, fromGenerationDocument),
       get: (ids) => getMany(generations, ids, fromGenerationDocument),
       async list(query: GenerationQuery) {
         const direction = query.order === 'asc' ? 1 : -1;
@@ -199,6 +205,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     casts: {
       insert: (cast) => insertRecord(casts, 'cast', toCastDocument(cast), cast, fromCastDocument),
+      findByIdempotencyKey: (key) => findByKey(casts, key, fromCastDocument),
       get: (ids) => getMany(casts, ids, fromCastDocument),
       attach: (id, attachment) => conditionalWrite(castTarget, id, castAttachPlan(attachment), (cast) => attachToCast(cast, attachment), attached),
       detach: (id, childId, at) => write(castTarget, id, castDetachPlan(childId, at), (cast) => detachFromCast(cast, childId, at)),
@@ -212,6 +219,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     cooks: {
       insert: (cook) => insertRecord(cooks, 'cook', toCookDocument(cook), cook, fromCookDocument),
+      findByIdempotencyKey: (key) => findByKey(cooks, key, fromCookDocument),
       get: (ids) => getMany(cooks, ids, fromCookDocument),
       attach: (id, attachment) => conditionalWrite(cookTarget, id, cookAttachPlan(attachment), (cook) => attachToCook(cook, attachment), attached),
       detach: (id, childId, at) => write(cookTarget, id, cookDetachPlan(id, childId, at), (cook) => detachFromCook(cook, childId, at)),

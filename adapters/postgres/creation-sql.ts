@@ -4,9 +4,12 @@
  * leaves, or nothing at all.
  *
  * ```sql
- * WITH cast_old AS (SELECT * FROM casts WHERE id = $cast FOR UPDATE),          -- lock the cast first,
+ * WITH key_holder AS (SELECT * FROM generations WHERE idempotency_key = $key),  -- the key first: a repeat
+ *                                                                              -- gets its record whatever the parents say
+ *      cast_old AS (SELECT * FROM casts WHERE id = $cast FOR UPDATE),          -- lock the cast first,
  *      cook_old AS (SELECT * FROM cooks WHERE id = <the cast's cook, or $cook> FOR UPDATE),  -- then its cook
- *      decision AS (SELECT <each parent's attach outcome, and the verdict: accepted, mismatch or a refusal>
+ *      decision AS (SELECT <each parent's attach outcome, and the verdict: existing (the key is taken),
+ *                          accepted, mismatch or a refusal>
  *                   FROM the locked rows),
  *      inserted AS (INSERT INTO generations SELECT <the record, links from the parents>
  *                   FROM decision WHERE verdict = 'accepted' ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
@@ -149,8 +152,9 @@ function insertAttachedStatement(
     return `
       WITH ${castPart}
       cook_old AS (SELECT * FROM ${K} WHERE id = ${cookLockedBy} FOR UPDATE),
+      key_holder AS (SELECT * FROM ${table} WHERE idempotency_key = ${param('idempotency_key', 'text')}),
       decision AS (
-        SELECT x.*, ${verdict} AS verdict
+        SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE ${verdict} END AS verdict
         FROM ${parents}
         CROSS JOIN LATERAL (
           SELECT ${cast === null ? 'NULL::text' : cast.outcome} AS cast_outcome, ${cook.outcome} AS cook_outcome, ${targetCook} AS target_cook
@@ -169,11 +173,10 @@ function insertAttachedStatement(
       child AS (
         SELECT true AS created, i.* FROM inserted AS i
         UNION ALL
-        SELECT false AS created, e.* FROM ${table} AS e, decision AS d
-        WHERE d.verdict = 'accepted' AND e.idempotency_key = ${param('idempotency_key', 'text')} AND NOT EXISTS (SELECT 1 FROM inserted)
+        SELECT false AS created, e.* FROM key_holder AS e, decision AS d WHERE d.verdict = 'existing'
       )
       SELECT
-        CASE WHEN d.verdict <> 'accepted' THEN d.verdict WHEN r.id IS NULL THEN 'conflict' WHEN r.created THEN 'created' ELSE 'existing' END AS outcome,
+        CASE WHEN d.verdict NOT IN ('accepted', 'existing') THEN d.verdict WHEN r.id IS NULL THEN 'conflict' WHEN r.created THEN 'created' ELSE 'existing' END AS outcome,
         ${selectList('r', columns, 'r_')},
         ${cast === null ? 'false AS c_present' : `cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, ${selectList('cn', CAST_COLUMNS, 'c_')}`},
         kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, ${selectList('kn', COOK_COLUMNS, 'k_')}

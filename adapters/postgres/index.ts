@@ -346,6 +346,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       async insert(record: T): Promise<Insertion<T>> {
         return insertOnce(entity, set, record, toRow(record), (row) => fromRow(row));
       },
+      async findByIdempotencyKey(key: string): Promise<T | null> {
+        const [row] = await run(set.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
+        return row ? fromRow(row) : null;
+      },
       async get(ids: readonly string[]): Promise<T[]> {
         if (ids.length === 0) return [];
         return (await run(set.byIds, { ids: [...ids] })).map((row) => fromRow(row));
@@ -467,6 +471,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     generations: {
       async insert(generation) {
         return insertOnce('generation', statements.generations, generation, generationToRow(generation), (row) => generationFromRow(row));
+      },
+      async findByIdempotencyKey(key) {
+        const [row] = await run(statements.generations.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
+        return row ? generationFromRow(row) : null;
       },
       async get(ids) {
         if (ids.length === 0) return [];

@@ -39,7 +39,8 @@ import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
 import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
-import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, GenledgerError, IdempotencyConflictError, IllegalTransitionError, NotFoundError, RepositoryError, ValidationError } from '../errors.js';
+import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
 import type { IdGenerator, Insertion, LedgerRepository } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
 import { systemClock, type Clock } from './clock.js';
@@ -215,6 +216,42 @@ function castOfAnotherCook(castId: string, cast: Cast): ValidationError {
   ]);
 }
 
+/**
+ * The answer to a creation whose `idempotencyKey` is already taken: the record the key made, when
+ * this is the same request (see src/domain/idempotency.ts), else an `IdempotencyConflictError`.
+ */
+function repeatOf<T extends { readonly id: string; readonly idempotencyKey: string | null }>(
+  entity: 'generation' | 'cast' | 'cook',
+  stored: T,
+  difference: RequestDifference | null,
+): T {
+  if (difference === null) return stored;
+  throw new IdempotencyConflictError(entity, stored.id, stored.idempotencyKey ?? '', difference);
+}
+
+/** The record holding `key` in `store`, or `null` (and no read) without a key. */
+async function keyHolder<T>(store: { findByIdempotencyKey(key: string): Promise<T | null> }, key: string | null | undefined): Promise<T | null> {
+  return key === undefined || key === null ? null : store.findByIdempotencyKey(key);
+}
+
+/**
+ * A parent refused a keyed creation. If the key is taken after all (the first call's record,
+ * committed while this one was deciding), that record is the answer, as for any repeat;
+ * otherwise the refusal stands.
+ */
+async function refusalUnlessRepeated<T>(
+  refusal: unknown,
+  store: { findByIdempotencyKey(key: string): Promise<T | null> },
+  key: string | null | undefined,
+  answer: (stored: T) => T,
+): Promise<T> {
+  // A store failure is no refusal: the host retries it as it is.
+  if (key === undefined || key === null || !(refusal instanceof GenledgerError) || refusal instanceof RepositoryError) throw refusal;
+  const holder = await keyHolder(store, key);
+  if (holder === null) throw refusal;
+  return answer(holder);
+}
+
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options || typeof options !== 'object' || !options.repository) {
     throw new ValidationError([
@@ -334,7 +371,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       const parsed = parseInputFast(startCookInputFast, startCookInputSchema, input, 'input');
       const cook = newCook(parsed, context.ids('cook'), clock.now());
       const inserted = await repository.cooks.insert(cook);
-      if (inserted.created) emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
+      if (!inserted.created) return repeatOf('cook', inserted.record, cookRequestDifference(parsed, inserted.record));
+      emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
       return inserted.record;
     },
 
@@ -343,6 +381,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       const id = context.ids('cast');
       const now = clock.now();
       const { insertAttached } = repository;
+      const key = parsed.idempotencyKey;
+      const repeat = (stored: Cast) => repeatOf('cast', stored, castRequestDifference(parsed, stored));
       if (parsed.cookId && insertAttached) {
         // One store operation: the cook's attach and the insert, or nothing at all.
         const result = await insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
@@ -350,24 +390,32 @@ export function createTracker(options: TrackerOptions): Tracker {
           case 'created':
             return announceCreated(result.record, null, result.cook);
           case 'existing':
-            return result.record;
+            return repeat(result.record);
           case 'refused':
-            throw attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId');
+            return refusalUnlessRepeated(attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId'), repository.casts, key, repeat);
           default:
             throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
         }
       }
+      // The key first: a repeat gets its record whatever its cook's state now.
+      const holder = await keyHolder(repository.casts, key);
+      if (holder !== null) return repeat(holder);
       let cook: Cook | null = null;
       if (parsed.cookId) {
         const attachment: ChildAttachment = { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps };
-        cook = attachedParent(context, 'cook', await repository.cooks.attach(parsed.cookId, attachment), parsed.cookId, attachment, 'input.cookId');
+        const attached = await repository.cooks.attach(parsed.cookId, attachment);
+        try {
+          cook = attachedParent(context, 'cook', attached, parsed.cookId, attachment, 'input.cookId');
+        } catch (refusal) {
+          return refusalUnlessRepeated(refusal, repository.casts, key, repeat);
+        }
       }
       const inserted = await insertAfterAttaching(() => repository.casts.insert(newCast(parsed, id, now, cook)), cook ? [{ kind: 'cook', id: cook.id }] : []);
       if (!inserted.created) {
-        // Same idempotency key as an earlier call: that call's cast stands, and this call's
+        // Same idempotency key as a racing call: that call's cast stands, and this call's
         // attachment is forgotten so the cook does not wait for a cast that will never exist.
         if (cook) await detachEverywhere(context, id, [{ kind: 'cook', id: cook.id }]);
-        return inserted.record;
+        return repeat(inserted.record);
       }
       return announceCreated(inserted.record, null, cook);
     },
@@ -383,6 +431,8 @@ export function createTracker(options: TrackerOptions): Tracker {
         collectionId: null,
       };
       const { insertAttached } = repository;
+      const key = parsed.idempotencyKey;
+      const repeat = (stored: Generation) => repeatOf('generation', stored, generationRequestDifference(parsed, stored));
       if (insertAttached && (parsed.castId || parsed.cookId)) {
         // One store operation: the mismatch check, each parent's attach and the insert, or nothing at all.
         const castId = parsed.castId ?? null;
@@ -400,17 +450,21 @@ export function createTracker(options: TrackerOptions): Tracker {
             return announceCreated(result.record, result.cast, result.cook);
           }
           case 'existing':
-            return result.record;
+            return repeat(result.record);
           case 'mismatch':
-            throw castOfAnotherCook(castId!, result.cast);
+            return refusalUnlessRepeated(castOfAnotherCook(castId!, result.cast), repository.generations, key, repeat);
           case 'refused': {
             const piece = result.parent === 'cook' && castId === null;
-            throw attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+            const refusal = attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+            return refusalUnlessRepeated(refusal, repository.generations, key, repeat);
           }
           default:
             throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
         }
       }
+      // The key first: a repeat gets its record whatever its parents' state now.
+      const holder = await keyHolder(repository.generations, key);
+      if (holder !== null) return repeat(holder);
       const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
       let cast: Cast | null = null;
       let cook: Cook | null = null;
@@ -442,12 +496,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       } catch (error) {
         // A refusal by the second parent: forget the first attachment, so nothing is left behind.
         await detachEverywhere(context, id, attachedTo);
-        throw error;
+        return refusalUnlessRepeated(error, repository.generations, key, repeat);
       }
       const inserted = await insertAfterAttaching(() => repository.generations.insert(newGeneration(parsed, id, now, links)), attachedTo);
       if (!inserted.created) {
         await detachEverywhere(context, id, attachedTo);
-        return inserted.record;
+        return repeat(inserted.record);
       }
       return announceCreated(inserted.record, cast, cook);
     },

@@ -8,6 +8,7 @@ import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js'
 
 const GENERATION_METHODS = [
   'insert',
+  'findByIdempotencyKey',
   'get',
   'list',
   'findStale',
@@ -18,6 +19,7 @@ const GENERATION_METHODS = [
 ] as const satisfies readonly (keyof GenerationStore)[];
 const PARENT_METHODS = [
   'insert',
+  'findByIdempotencyKey',
   'get',
   'attach',
   'detach',

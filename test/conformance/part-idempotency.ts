@@ -3,7 +3,7 @@
  * returns what the first call made and writes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { ConflictError } from '../../src/errors.js';
+import { ConflictError, IdempotencyConflictError } from '../../src/errors.js';
 import type { EntityKind } from '../../src/domain/records.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
@@ -30,7 +30,9 @@ export function idempotencyTests(target: ConformanceTarget): void {
     it('startCast() and startCook() are idempotent by key', async () => {
       const harness = await createHarness(target);
       const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3, idempotencyKey: 'cook-key' });
-      expect(await harness.tracker.startCook({ collectionId: 'collection-2', initiatorAccountId: 'account-1', targetSupply: 9, idempotencyKey: 'cook-key' })).toEqual(cook);
+      expect(
+        await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3, idempotencyKey: 'cook-key', metadata: { retry: 1 } }),
+      ).toEqual(cook);
       const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: 'cast-key' });
       const again = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: 'cast-key' });
       expect(again).toEqual(cast);
@@ -127,6 +129,101 @@ export function idempotencyTests(target: ConformanceTarget): void {
       await tracker.finishCast(cast.id);
       expect(await open()).toEqual({ pieces: [], generations: [], steps: [], inFlight: 0 });
       expect(await tracker.getCook(cook.id)).toMatchObject({ pointsSpent: 5, costUsd: '0.5', generatedCount: 1 });
+    });
+
+    it('a creation retried with its key after its parent was paused, finished or cancelled returns the first record and writes nothing', async () => {
+      const harness = await createHarness(target);
+      const { tracker } = harness;
+      // Each first call landed, but its reply was lost; then the parent moved on; then the host retries.
+      const scenarios: { name: string; moveOn: (cookId: string, castId: string) => Promise<unknown> }[] = [
+        { name: 'paused', moveOn: (cookId) => tracker.pauseCook(cookId) },
+        { name: 'finished', moveOn: async (cookId, castId) => (await tracker.finishCast(castId), tracker.finishCook(cookId)) },
+        { name: 'cancelled', moveOn: (cookId) => tracker.cancelCook(cookId) },
+      ];
+      for (const { name, moveOn } of scenarios) {
+        const cook = await tracker.startCook({ collectionId: `collection-${name}`, initiatorAccountId: 'account-1', targetSupply: 5 });
+        const castRequest = { spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, idempotencyKey: `${name}-cast` };
+        const cast = await tracker.startCast(castRequest);
+        const pieceRequest = generationInput({ cookId: cook.id, idempotencyKey: `${name}-piece` });
+        const piece = await tracker.recordGeneration(pieceRequest);
+        const stepRequest = generationInput({ castId: cast.id, idempotencyKey: `${name}-step` });
+        const step = await tracker.recordGeneration(stepRequest);
+        await moveOn(cook.id, cast.id);
+        const before = { count: await harness.inspect.count(), cook: await harness.inspect.cook(cook.id), cast: await harness.inspect.cast(cast.id) };
+        const eventsBefore = harness.events.length;
+
+        expect((await tracker.startCast(castRequest)).id, `cast, cook ${name}`).toBe(cast.id);
+        expect((await tracker.recordGeneration(pieceRequest)).id, `piece, cook ${name}`).toBe(piece.id);
+        expect((await tracker.recordGeneration(stepRequest)).id, `step, cook ${name}`).toBe(step.id);
+        expect((await tracker.recordGeneration({ ...stepRequest, cookId: cook.id })).id, `step named with its cook, cook ${name}`).toBe(step.id);
+
+        expect({ count: await harness.inspect.count(), cook: await harness.inspect.cook(cook.id), cast: await harness.inspect.cast(cast.id) }).toEqual(before);
+        expect(harness.events.length, 'a repeat emits nothing').toBe(eventsBefore);
+        // A new key under the moved-on parent is still refused: only the repeat is answered.
+        await expect(tracker.recordGeneration(generationInput({ cookId: cook.id, idempotencyKey: `${name}-new` }))).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+      }
+      // The retried ids can be completed, so their money reaches the books.
+      const cook = (await harness.inspect.cook((await tracker.listGenerations({})).items.find((g) => g.idempotencyKey === 'paused-piece')!.cookId!))!;
+      const retried = await tracker.recordGeneration(generationInput({ cookId: cook.id, idempotencyKey: 'paused-piece' }));
+      await tracker.completeGeneration(retried.id, { status: 'success', pointsSpent: 7, costUsd: '0.07' });
+      expect(await harness.inspect.cook(cook.id)).toMatchObject({ pointsSpent: 7, costUsd: '0.07', generatedCount: 1, status: 'paused' });
+    });
+
+    it('one idempotencyKey with a different request is an IdempotencyConflictError naming the record, never the other request\'s record', async () => {
+      const harness = await createHarness(target);
+      const { tracker } = harness;
+      const cook1 = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 64 });
+      const cook2 = await tracker.startCook({ collectionId: 'collection-2', initiatorAccountId: 'account-1', targetSupply: 64 });
+      // 32 callers ask for cook 1 and 32 for cook 2, with one key: one request wins, the others get its record or a conflict.
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 64 }, (_unused, index) =>
+          tracker.recordGeneration(generationInput({ cookId: index % 2 === 0 ? cook1.id : cook2.id, idempotencyKey: 'shared-key' })),
+        ),
+      );
+      const created = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      expect(new Set(created.map((generation) => generation.id)).size).toBe(1);
+      const winner = created[0]!;
+      outcomes.forEach((outcome, index) => {
+        const asked = index % 2 === 0 ? cook1.id : cook2.id;
+        if (outcome.status === 'fulfilled') expect(outcome.value.cookId, 'no caller gets another cook\'s record').toBe(asked);
+        else {
+          expect(asked).not.toBe(winner.cookId);
+          expect(outcome.reason).toBeInstanceOf(IdempotencyConflictError);
+          expect(outcome.reason).toMatchObject({ code: 'CONFLICT', field: 'input.idempotencyKey', recordId: winner.id, entity: 'generation' });
+        }
+      });
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toHaveLength(32);
+      expect(await harness.inspect.count()).toEqual({ generations: 1, casts: 0, cooks: 2 });
+      const loser = winner.cookId === cook1.id ? cook2.id : cook1.id;
+      expect(await harness.inspect.cook(loser)).toMatchObject({ inFlightCount: 0, generationIds: [] });
+      expect(await harness.inspect.cook(winner.cookId!)).toMatchObject({ inFlightCount: 1, generationIds: [winner.id] });
+
+      // Another account, another tool, no parent, for every kind of creation.
+      const cast = await tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook1.id, idempotencyKey: 'cast-key' });
+      const differing: [string, () => Promise<unknown>][] = [
+        ['masterAccountId', () => tracker.recordGeneration(generationInput({ cookId: winner.cookId, idempotencyKey: 'shared-key', masterAccountId: 'account-2' }))],
+        ['toolId', () => tracker.recordGeneration(generationInput({ cookId: winner.cookId, idempotencyKey: 'shared-key', toolId: 'tool-other' }))],
+        ['cookId', () => tracker.recordGeneration(generationInput({ idempotencyKey: 'shared-key' }))],
+        ['castId', () => tracker.recordGeneration(generationInput({ castId: cast.id, idempotencyKey: 'shared-key' }))],
+        ['cookId', () => tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook2.id, idempotencyKey: 'cast-key' })],
+        ['cookId', () => tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', idempotencyKey: 'cast-key' })],
+        ['spellId', () => tracker.startCast({ spellId: 'spell-2', initiatorAccountId: 'account-1', cookId: cook1.id, idempotencyKey: 'cast-key' })],
+        ['initiatorAccountId', () => tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-2', cookId: cook1.id, idempotencyKey: 'cast-key' })],
+      ];
+      const cookByKey = await tracker.startCook({ collectionId: 'collection-3', initiatorAccountId: 'account-1', targetSupply: 2, idempotencyKey: 'cook-key' });
+      differing.push(
+        ['collectionId', () => tracker.startCook({ collectionId: 'collection-4', initiatorAccountId: 'account-1', targetSupply: 2, idempotencyKey: 'cook-key' })],
+        ['targetSupply', () => tracker.startCook({ collectionId: 'collection-3', initiatorAccountId: 'account-1', targetSupply: 3, idempotencyKey: 'cook-key' })],
+      );
+      const count = await harness.inspect.count();
+      for (const [field, call] of differing) {
+        const error = await call().catch((caught: unknown) => caught);
+        expect(error, field).toBeInstanceOf(IdempotencyConflictError);
+        expect((error as IdempotencyConflictError).difference.field).toBe(field);
+        expect([winner.id, cast.id, cookByKey.id]).toContain((error as IdempotencyConflictError).recordId);
+      }
+      expect(await harness.inspect.count()).toEqual(count);
+      expect(await harness.inspect.cook(cook2.id)).toMatchObject({ inFlightCount: 0, castIds: [] });
     });
 
     it('racing completeGeneration() calls count the cost once', async () => {

@@ -254,12 +254,12 @@ export function portTests(target: ConformanceTarget): void {
         return { result: { outcome: 'created', record, cast: castAttach?.record ?? null, cook: cookAttach?.record ?? null } as AttachedInsertion<Generation>, writes };
       }
 
-      /** `existing`: the record that holds the child's key (the sequence would attach, find it, and detach again). */
+      /** `existing`: the record that holds the child's key (checked first: whatever the parents would say, it is the answer, and nothing is written). */
       async function expectLikeSequence(label: string, child: NewAttachedChild, existing?: Generation | Cast): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
         const parents = [lone.id, ...(child.kind === 'generation' && child.castId ? [child.castId] : [])];
         const before = { casts: await Promise.all(parents.map((id) => inspect.cast(id))), cooks: await Promise.all([cook.id, otherCook.id].map((id) => inspect.cook(id))), count: await inspect.count() };
         const sequence = await bySequence(child);
-        const expected = existing && sequence.result.outcome === 'created' ? { result: { outcome: 'existing', record: existing }, writes: [] } : sequence;
+        const expected = existing ? { result: { outcome: 'existing', record: existing }, writes: [] } : sequence;
         const actual = await insertAttached!(child);
         expect(actual, label).toEqual(expected.result);
         if (actual.outcome === 'created') {
@@ -297,9 +297,11 @@ export function portTests(target: ConformanceTarget): void {
       await expectLikeSequence('a repeated cast key under another cook', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(15), caps }, firstCast!);
       await repository.cooks.transition(otherCook.id, 'pause', at(16));
       await expectLikeSequence('a cast piece of a paused cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: otherCook.id, at: at(17), caps });
-      await expectLikeSequence('a refusal wins over a repeated key', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(18), caps });
+      await expectLikeSequence('a repeated key wins over a refusal (the key is checked first)', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(18), caps }, firstCast!);
       await repository.casts.transition(lone.id, 'finish', at(19));
       await expectLikeSequence('a step of a completed cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(20), caps });
+      await expectLikeSequence('a repeated step key under a completed cast: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(20), caps }, first!);
+      await expectLikeSequence('a repeated key under a missing cook: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: null, cookId: ids('cook'), at: at(20), caps }, first!);
       // An id already stored: a ConflictError, and nothing written.
       await repository.cooks.transition(otherCook.id, 'resume', at(21));
       const counted = await inspect.count();
