@@ -45,7 +45,6 @@ export {
   generationSchema,
   castSchema,
   cookSchema,
-  openChildSchema,
   outcomeCountsSchema,
   generationStatusSchema,
   terminalGenerationStatusSchema,
@@ -53,7 +52,7 @@ export {
   castStatusSchema,
   cookStatusSchema,
 } from './domain/records.js';
-export type { Generation, Cast, Cook, OpenChild, OutcomeCounts, ParentKind, EntityKind } from './domain/records.js';
+export type { Generation, Cast, Cook, OutcomeCounts, ParentKind, EntityKind } from './domain/records.js';
 
 // Inputs: schemas and types.
 export {
@@ -156,4 +155,11 @@ export type {
   ChangeNotice,
   ChangeSubscription,
   Settlement,
+  CastEnding,
+  ParentRef,
+  OpenChildren,
+  NewAttachedChild,
+  AttachedInsertion,
+  InsertAttached,
+  AttachOutcome,
 } from './port.js';

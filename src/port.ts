@@ -1,26 +1,24 @@
 /**
  * The repository port: everything the tracker asks of a store, and nothing more.
  *
- * Each write names one record and is one atomic, conditional write on that record: a MongoDB
- * `findOneAndUpdate` with a filter, a PostgreSQL `UPDATE ... WHERE ... RETURNING`, a synchronous
- * step in memory. No write reads first and no write spans two records, so no adapter needs a
- * multi-document transaction, and a retried or duplicated write is safe:
+ * Every roll-up is ONE atomic operation of the store, and the gate that makes it happen once is the
+ * child's own transition, never an entry in the parent (a parent holds aggregates only, so every
+ * write costs the same however many children it has in flight):
  *
- * - a child is *attached* to each parent (an open entry in the parent) before it is stored, in
- *   the same write that checks the parent still takes children;
- * - a finished child is *applied* to each parent once: the write is conditional on the child's
- *   open entry and removes it while adding the child's figures, so a second apply changes nothing;
- * - the parent's status rules are evaluated inside that same write.
+ * - creation ({@link LedgerRepository.insertAttached}): the child's insert (its id and its
+ *   idempotency key) is the gate; the same operation checks the parents and bumps their counts;
+ * - completion ({@link LedgerRepository.settleGeneration}): the generation's move from
+ *   pending/processing to a terminal status is the gate; the same operation applies it to its cast
+ *   and its cook and, when that ends the cast and the cast is a cook piece, the cast to the cook;
+ * - a cast's move from running to a terminal status (`casts.transition`, or reconcile's
+ *   `casts.replaceAggregates`) applies the cast as a finished piece to its cook in the same
+ *   operation.
  *
- * Two optional capabilities let a store that can do several of these writes as ONE atomic
- * operation (one SQL statement) save the round trips: `settleGeneration` (a completion and its
- * applies) and `insertAttached` (a creation and its attaches). Each must leave exactly what its
- * sequence of single-record writes leaves; the tracker falls back to the sequence without them.
- *
- * What each write does is defined by the pure reducers in `src/domain` (`applyToCast`,
- * `attachToCook`, `finishGeneration`, ...). An adapter must do exactly what they do; the shared
- * conformance suite (`genledger/conformance`) checks it. Values cross the port as validated domain
- * records: money as canonical decimal strings, points as integers, timestamps as `Date`s.
+ * What each operation does is defined by the pure composites in `src/domain/rollup`
+ * (`createAttached`, `settle`, `endCast`) over the reducers (`attachToCast`, `applyToCook`,
+ * `finishGeneration`, ...). An adapter must leave exactly what they leave; the shared conformance
+ * suite checks it. Values cross the port as validated domain records: money as canonical decimal
+ * strings, points as integers, timestamps as `Date`s.
  *
  * Every method returns a promise. A write on a record that does not exist resolves to `null`.
  * Errors are thrown as they come; the tracker turns them into `RepositoryError`s.
@@ -33,6 +31,7 @@ import type { AttachResult, ParentTransition, WriteResult } from './domain/rollu
 import type { GenerationStatus } from './domain/status.js';
 
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
+export type { AttachOutcome } from './domain/rollup/contribution.js';
 export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution, ParentCaps };
 export type { DeliveryReport, GenerationOutcome, ProgressReport };
 
@@ -74,8 +73,10 @@ export interface StaleQuery {
 }
 
 /**
- * Parents that maintenance must look at, by id for paging: those with open child entries (in any
- * status), and running ones with nothing in flight and no write since `idleBefore`.
+ * Parents that maintenance must look at, by id for paging: running ones with nothing in flight and
+ * no write since `idleBefore` (to expire), cancelled ones with something still in flight (a
+ * cancellation cascade a crash cut short, to resume), and any the store flags for repair (to
+ * reconcile: PostgreSQL's migration queue, MongoDB's 0.1.0 documents with open entries).
  */
 export interface MaintenanceQuery {
   readonly idleBefore: Date;
@@ -88,8 +89,12 @@ export interface SummaryOptions {
   readonly maxEmbeddedIds: number;
 }
 
-/** Generations: created once, moved through their status machine by conditional writes. */
+/**
+ * Generations: created once, moved through their status machine by conditional writes. The
+ * terminal transition is {@link LedgerRepository.settleGeneration}, with its roll-ups.
+ */
 export interface GenerationStore {
+  /** Stores a generation with no parent (one with a parent goes through `insertAttached`). */
   insert(generation: Generation): Promise<Insertion<Generation>>;
   /** The generation stored with this `idempotencyKey`, or `null`. */
   findByIdempotencyKey(key: string): Promise<Generation | null>;
@@ -101,38 +106,59 @@ export interface GenerationStore {
   start(id: string, at: Date): Promise<WriteResult<Generation> | null>;
   /** See `recordGenerationProgress`. */
   recordProgress(id: string, report: ProgressReport): Promise<WriteResult<Generation> | null>;
-  /** See `finishGeneration`. Sets the terminal status and every derived figure once. */
-  finish(id: string, outcome: GenerationOutcome): Promise<WriteResult<Generation> | null>;
   /** See `recordGenerationDelivery`. */
   recordDelivery(id: string, report: DeliveryReport): Promise<WriteResult<Generation> | null>;
 }
 
 /**
- * Casts or cooks: the parents. `TContribution` is what a finished child hands over: a cast takes
- * finished generations; a cook takes finished generations and finished cast pieces.
+ * Casts or cooks: the parents. `TWrite` is what a status write reports: for a cast, a
+ * {@link CastEnding} (the cast's write and, when it ended a cook piece, the piece's apply to the
+ * cook); for a cook, its own write.
  */
-export interface ParentStore<TRecord extends Cast | Cook, TContribution extends ChildContribution> {
+export interface ParentStore<TRecord extends Cast | Cook, TWrite> {
+  /** Casts: a cast with no cook (a piece goes through `insertAttached`). Cooks: every cook. */
   insert(record: TRecord): Promise<Insertion<TRecord>>;
   /** The parent stored with this `idempotencyKey`, or `null`. */
   findByIdempotencyKey(key: string): Promise<TRecord | null>;
   get(ids: readonly string[]): Promise<TRecord[]>;
-  /** See `attachToCast` / `attachToCook`. */
-  attach(id: string, attachment: ChildAttachment): Promise<AttachResult<TRecord> | null>;
-  /** See `detachFromCast` / `detachFromCook`: forgets an open entry whose child was never stored. */
-  detach(id: string, childId: string, at: Date): Promise<WriteResult<TRecord> | null>;
-  /** See `applyToCast` / `applyToCook`: applies a finished child once. */
-  apply(id: string, contribution: TContribution, at: Date): Promise<WriteResult<TRecord> | null>;
-  /** See `transitionCast` / `transitionCook`. */
-  transition(id: string, transition: ParentTransition, at: Date): Promise<WriteResult<TRecord> | null>;
-  /** Sums the parent's children as stored (for reconcile). */
+  /**
+   * See `transitionCast` / `transitionCook`. Casts: `finish`, `cancel` or `expire`, and, when this
+   * write ends a cast that is a cook piece, its apply to the cook in the same atomic operation
+   * (`endCast`). Cooks: every {@link ParentTransition}.
+   */
+  transition(id: string, transition: ParentTransition, at: Date): Promise<TWrite | null>;
+  /** Sums the parent's children as stored (for reconcile): counts and figures, no per-child lists. */
   summarizeChildren(id: string, options: SummaryOptions): Promise<ChildrenSummary>;
   /**
-   * Replaces the parent's aggregate fields (status, completion, counts, money, open entries, id
-   * lists) with `recomputed`, only if the parent's `version` is still `expectedVersion`; `null`
-   * when it moved (the caller recomputes and tries again).
+   * Replaces the parent's aggregate fields (status, completion, counts, money, id lists) with
+   * `recomputed`, only if the parent's `version` is still `expectedVersion`; `null` when it moved
+   * (the caller recomputes and tries again). Casts: when this moves a cast that is a cook piece
+   * from running to a terminal status, its apply to the cook in the same atomic operation.
    */
-  replaceAggregates(id: string, expectedVersion: number, recomputed: TRecord, at: Date): Promise<TRecord | null>;
+  replaceAggregates(id: string, expectedVersion: number, recomputed: TRecord, at: Date): Promise<TWrite | null>;
+  /** See {@link MaintenanceQuery}. */
   findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
+}
+
+/** A cast's write, and the apply of the cast as a finished piece to its cook when this write ended it. */
+export interface CastEnding {
+  readonly cast: WriteResult<Cast>;
+  /** `null` unless this write moved the cast from running to a terminal status and it is a cook piece. */
+  readonly castPiece: WriteResult<Cook> | null;
+}
+
+/** A parent, by kind and id. */
+export interface ParentRef {
+  readonly kind: 'cast' | 'cook';
+  readonly id: string;
+}
+
+/** Open children of a parent, oldest first (by request time, then id), at most `limit` of each. */
+export interface OpenChildren {
+  /** Generations below the parent still pending or processing (for a cook: pieces and the steps of its cast pieces). */
+  readonly generationIds: readonly string[];
+  /** Cast pieces still running (cooks only; `[]` for a cast). */
+  readonly castIds: readonly string[];
 }
 
 /** One change to one record, as a change feed reports it: small, so the listener reads the record itself. */
@@ -174,21 +200,25 @@ export interface ChangeFeed {
   subscribe(options: ChangeFeedOptions): Promise<ChangeSubscription>;
 }
 
-/** What {@link LedgerRepository.settleGeneration} did, write by write. */
+/**
+ * What {@link LedgerRepository.settleGeneration} did, write by write. The parents' writes are
+ * non-null only when THIS call moved the generation to a terminal status: a repeat applies nothing.
+ */
 export interface Settlement {
-  /** The terminal write on the generation (`changed: false` when it had already finished, or was not stale). */
+  /** The terminal write on the generation (`changed: false` when it had already finished, or was not stale, with the stored record). */
   readonly generation: WriteResult<Generation>;
-  /** The apply to its cast; `null` when it has no cast (or the cast is gone, or the generation is still open). */
+  /** The apply to its cast; `null` when it has no cast (or the cast is gone) or this call did not finish it. */
   readonly cast: WriteResult<Cast> | null;
   /** The apply of its money (and, for a piece, its outcome) to its cook; `null` likewise. */
   readonly cook: WriteResult<Cook> | null;
-  /** The apply of its cast, when that cast has ended and is a cook piece, to the cook; `null` otherwise. */
+  /** The apply of its cast to the cook, when this apply ended the cast and the cast is a cook piece; `null` otherwise. */
   readonly castPiece: WriteResult<Cook> | null;
 }
 
 /**
  * A new child for {@link LedgerRepository.insertAttached}: the record to store and the parents it
- * joins. `at` and `caps` make the attachments, as in {@link ChildAttachment}.
+ * joins. `at` and `caps` make the attachments, as in {@link ChildAttachment}. See `createAttached`
+ * in the domain for what the operation leaves.
  *
  * - `kind: 'generation'`: attached to `castId` (as a step), then to the cast's cook (a step inside
  *   a cast piece, `piece: false`) or, without a cast, to `cookId` (a generation piece, `piece:
@@ -213,13 +243,14 @@ export type NewAttachedChild =
 /**
  * What {@link LedgerRepository.insertAttached} did. Only `created` wrote anything.
  *
- * - `created`: the child is stored (`record`, links set) and attached to each parent; `cast` and
- *   `cook` are the parents as that attach left them (`null` where the child has no such parent).
+ * - `created`: the child is stored (`record`, links set) and attached to each parent (its counts
+ *   bumped); `cast` and `cook` are the parents as that attach left them (`null` where the child
+ *   has no such parent).
  * - `existing`: a record with the child's `idempotencyKey` already existed; `record` is that
  *   record, and no parent was touched (nor asked: the key is checked before the parents).
  * - `refused`: a parent refused the child, or does not exist (`attach: null`); `attach` is the
- *   refusal as {@link ParentStore.attach} reports it (`closed` or `full`, with the parent as it
- *   stands). The cast is asked first, then the cook.
+ *   refusal as `attachToCast` / `attachToCook` report it (`closed` or `full`, with the parent as
+ *   it stands). The cast is asked first, then the cook.
  * - `mismatch`: (generations given both `castId` and `cookId`) the cast belongs to another cook
  *   (or to none); `cast` is the cast as it stands.
  */
@@ -252,32 +283,40 @@ export interface LedgerRepository {
   /** The id format this store prefers; the tracker uses it unless given its own. */
   readonly ids?: IdGenerator | undefined;
   readonly generations: GenerationStore;
-  readonly casts: ParentStore<Cast, GenerationContribution>;
-  readonly cooks: ParentStore<Cook, ChildContribution>;
+  readonly casts: ParentStore<Cast, CastEnding>;
+  readonly cooks: ParentStore<Cook, WriteResult<Cook>>;
   /**
-   * Optional, for stores that can do it in one round trip (one SQL statement): `generations.finish`,
-   * then, if the generation is finished (by this write or an earlier one), `casts.apply` of it,
-   * `cooks.apply` of it, and, when its cast has ended and is a cook piece, `cooks.apply` of that
-   * cast, all as one atomic operation. It must leave exactly what that sequence of port calls
-   * leaves; the tracker uses it instead of the sequence when present.
+   * A new child stored and attached to all its parents as ONE atomic operation (see
+   * `createAttached` in the domain): all or nothing (see {@link AttachedInsertion}). The
+   * idempotency key is checked FIRST, so a repeated key gets its record (`existing`) whatever its
+   * parents' state now (paused, finished, cancelled); then the parents in this order: the cast's
+   * cook against `cookId`, the cast, then the cook. A repeated key, also one taken by a racing
+   * call, changes no parent; an `id` that exists throws a `ConflictError` and writes nothing.
+   * Whether the repeat is the same request is the tracker's to judge.
+   */
+  readonly insertAttached: InsertAttached;
+  /**
+   * The generation's terminal transition (see `finishGeneration`) and its applies, as ONE atomic
+   * operation (see `settle` in the domain). Only the call that moves the generation from
+   * pending/processing to a terminal status applies anything: its `cast`, `cook` and `castPiece`
+   * are the parents' writes; a repeat (the generation already terminal) writes nothing and returns
+   * the stored generation with `changed: false` and the parents `null`. `null` when the generation
+   * does not exist.
+   */
+  settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null>;
+  /**
+   * The open children of a parent, for cancellation cascades and the sweeper (see
+   * {@link OpenChildren}). A child leaves the set when it reaches a terminal status, so reading
+   * from the start again after cancelling a page moves on.
+   */
+  openChildren(parent: ParentRef, limit: number): Promise<OpenChildren>;
+  /**
+   * Optional: for stores whose roll-ups span several writes (MongoDB without transactions),
+   * finishes the operations a crash left half done, older than `olderThan`. `sweepStale` calls it
+   * first. Resolves to how many operations it finished.
    * @experimental
    */
-  readonly settleGeneration?: ((id: string, outcome: GenerationOutcome, at: Date) => Promise<Settlement | null>) | undefined;
-  /**
-   * Optional, for stores that can do it in one round trip (one SQL statement): a new child stored
-   * and attached to all its parents as ONE atomic operation, instead of the tracker's sequence
-   * (`casts.attach`, `cooks.attach`, then `generations.insert` or `casts.insert`, with `detach`s
-   * when a parent refuses or the idempotency key was taken). It must leave exactly what that
-   * sequence leaves when it succeeds, and otherwise write nothing at all (see
-   * {@link AttachedInsertion}): the idempotency key is checked FIRST, so a repeated key gets its
-   * record (`existing`) whatever its parents' state now (paused, finished, cancelled); then the
-   * parents in the sequence's order (the cast's cook against `cookId`, the cast, then the cook).
-   * A repeated key, also one taken by a racing call, leaves no attachment behind; an `id` that
-   * exists throws a `ConflictError` and writes nothing. Whether the repeat is the same request is
-   * the tracker's to judge. The tracker uses it, when present, for every creation with a parent.
-   * @experimental
-   */
-  readonly insertAttached?: InsertAttached | undefined;
+  recover?(options: { readonly limit: number; readonly olderThan: Date }): Promise<{ readonly repaired: number }>;
   /**
    * Optional: the store's change feed, which `tracker.watch()` reads to see changes made by other
    * processes. Without it, `watch()` throws.

@@ -99,7 +99,6 @@ export function newCast(
     cookId: cook?.id ?? null,
     collectionId: cook?.collectionId ?? null,
     stepGenerationIds: [],
-    openSteps: [],
     ...newParentFields(input, now),
   };
 }
@@ -113,8 +112,7 @@ export function newCook(input: z.output<typeof startCookInputSchema>, id: string
     generatedCount: 0,
     failedCount: 0,
     cancelledCount: 0,
-    openPieces: [],
-    openGenerations: [],
+    openGenerationCount: 0,
     generationIds: [],
     castIds: [],
     ...newParentFields(input, now),

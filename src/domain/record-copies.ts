@@ -8,7 +8,7 @@
  * The return types list every field of the record types: adding a field to a record without
  * adding it here is a compile error.
  */
-import type { Cast, Cook, Generation, OpenChild } from './records.js';
+import type { Cast, Cook, Generation } from './records.js';
 
 /** A record under construction: the copy a reducer fills in before handing it out read-only. */
 export type Draft<T> = { -readonly [K in keyof T]: T[K] };
@@ -62,7 +62,6 @@ export function copyCast(cast: Cast): Draft<Cast> {
     cookId: cast.cookId,
     collectionId: cast.collectionId,
     stepGenerationIds: cast.stepGenerationIds,
-    openSteps: cast.openSteps,
     status: cast.status,
     inFlightCount: cast.inFlightCount,
     outcomes: cast.outcomes,
@@ -88,8 +87,7 @@ export function copyCook(cook: Cook): Draft<Cook> {
     generatedCount: cook.generatedCount,
     failedCount: cook.failedCount,
     cancelledCount: cook.cancelledCount,
-    openPieces: cook.openPieces,
-    openGenerations: cook.openGenerations,
+    openGenerationCount: cook.openGenerationCount,
     generationIds: cook.generationIds,
     castIds: cook.castIds,
     status: cook.status,
@@ -106,22 +104,6 @@ export function copyCook(cook: Cook): Draft<Cook> {
     metadata: cook.metadata,
     idempotencyKey: cook.idempotencyKey,
   };
-}
-
-/** Whether `list` holds an open entry for `id`. */
-export function hasOpenEntry(list: readonly OpenChild[], id: string): boolean {
-  for (let index = 0; index < list.length; index += 1) if (list[index]!.id === id) return true;
-  return false;
-}
-
-/** `list` without the entries for `id` (a new array; the same as `filter`, without a closure per call). */
-export function withoutEntry(list: readonly OpenChild[], id: string): OpenChild[] {
-  const next: OpenChild[] = [];
-  for (let index = 0; index < list.length; index += 1) {
-    const entry = list[index]!;
-    if (entry.id !== id) next.push(entry);
-  }
-  return next;
 }
 
 /**

@@ -56,21 +56,6 @@ export function addOutcome(counts: OutcomeCounts, status: TerminalGenerationStat
   };
 }
 
-/**
- * A child that a parent is waiting for. The parent keeps one entry per child in flight: it is the
- * marker that makes "apply this finished child once" a single conditional write (the entry is
- * removed in the same write that adds the child's figures), and the list of what to cancel when
- * the parent is cancelled. `since` lets maintenance drop entries whose child was never stored.
- */
-export const openChildSchema = z
-  .object({
-    id: idSchema,
-    kind: z.enum(['generation', 'cast']),
-    since: dateSchema,
-  })
-  .readonly();
-export type OpenChild = z.infer<typeof openChildSchema>;
-
 const nullableId = idSchema.nullable();
 
 export const generationSchema = z
@@ -148,7 +133,6 @@ export const castSchema = z
     /** Step generation ids in the order they were recorded, up to the store's cap; find the rest with `listGenerations({ castId })`. */
     stepGenerationIds: z.array(idSchema).readonly(),
     /** Steps recorded and not yet finished. */
-    openSteps: z.array(openChildSchema).readonly(),
     inFlightCount: countSchema,
     ...parentMoney,
     ...parentTimes,
@@ -170,12 +154,10 @@ export const cookSchema = z
     failedCount: countSchema,
     /** Pieces cancelled. */
     cancelledCount: countSchema,
-    /** Pieces recorded and not yet finished. */
+    /** Pieces (generations and casts) recorded and not yet finished. */
     inFlightCount: countSchema,
-    /** Pieces in flight: generations and casts. */
-    openPieces: z.array(openChildSchema).readonly(),
-    /** Every generation in flight below the cook, pieces and cast steps alike. */
-    openGenerations: z.array(openChildSchema).readonly(),
+    /** Every generation below the cook still pending or processing: generation pieces and the steps of cast pieces. */
+    openGenerationCount: countSchema,
     /** Generation ids below the cook in the order recorded, up to the store's cap; find the rest with `listGenerations({ cookId })`. */
     generationIds: z.array(idSchema).readonly(),
     /** Cast piece ids in the order recorded, up to the store's cap. */

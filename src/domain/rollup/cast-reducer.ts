@@ -1,22 +1,22 @@
 /**
- * What each roll-up message does to a cast. Pure: the memory adapter runs these as its writes, and
- * the database adapters' conditional updates are checked against them.
+ * What each roll-up message does to a cast. Pure and ungated: the caller guarantees that each
+ * message is applied once (the child's own transition is the gate; see `settlement.ts`). The
+ * memory adapter runs these as its writes, and the database adapters' writes are checked against
+ * them.
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { appended, copyCast, hasOpenEntry, withoutEntry } from '../record-copies.js';
-import { addOutcome, type Cast, type OpenChild } from '../records.js';
+import { appended, copyCast } from '../record-copies.js';
+import { addOutcome, type Cast } from '../records.js';
 import type { ChildAttachment, GenerationContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { castStatusAfterStep } from './rules.js';
 
 /** Records a step under a running cast that has room for it. */
 export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachResult<Cast> {
-  if (hasOpenEntry(cast.openSteps, attachment.childId)) return { outcome: 'already-attached', record: cast };
   if (cast.status !== 'running') return { outcome: 'closed', record: cast };
   if (cast.inFlightCount >= attachment.caps.maxInFlight) return { outcome: 'full', record: cast };
   const next = copyCast(cast);
-  next.openSteps = appended<OpenChild>(cast.openSteps, { id: attachment.childId, kind: 'generation', since: attachment.at });
   if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = appended(cast.stepGenerationIds, attachment.childId);
   next.inFlightCount = cast.inFlightCount + 1;
   next.version = cast.version + 1;
@@ -24,25 +24,12 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
   return { outcome: 'attached', record: next };
 }
 
-/** Forgets a step that was attached but never stored. Finished steps are never detached. */
-export function detachFromCast(cast: Cast, childId: string, at: Date): WriteResult<Cast> {
-  if (!hasOpenEntry(cast.openSteps, childId)) return unchanged(cast);
-  const next = copyCast(cast);
-  next.openSteps = withoutEntry(cast.openSteps, childId);
-  next.stepGenerationIds = cast.stepGenerationIds.filter((id) => id !== childId);
-  next.inFlightCount = cast.inFlightCount - 1;
-  next.version = cast.version + 1;
-  next.updatedAt = at;
-  return changedFrom(cast, next);
-}
-
 /**
- * Applies a finished step once: only while the step is still open in the cast, and the entry is
- * removed in the same write. Money always lands, even on a cast that already ended (a step that
+ * Applies a finished step (unconditionally: call it once per step, in the operation that moved the
+ * step to its terminal status). Money always lands, even on a cast that already ended (a step that
  * finishes after its cast failed still cost what it cost); the status moves only while running.
  */
 export function applyToCast(cast: Cast, contribution: GenerationContribution, at: Date): WriteResult<Cast> {
-  if (!hasOpenEntry(cast.openSteps, contribution.childId)) return unchanged(cast);
   const next = copyCast(cast);
   next.outcomes = addOutcome(cast.outcomes, contribution.status);
   if (cast.status === 'running') {
@@ -52,7 +39,6 @@ export function applyToCast(cast: Cast, contribution: GenerationContribution, at
       next.durationMs = elapsedMs(cast.startedAt, contribution.finishedAt);
     }
   }
-  next.openSteps = withoutEntry(cast.openSteps, contribution.childId);
   next.inFlightCount = cast.inFlightCount - 1;
   next.pointsSpent = cast.pointsSpent + contribution.pointsSpent;
   next.protocolNetPoints = cast.protocolNetPoints + contribution.protocolNetPoints;

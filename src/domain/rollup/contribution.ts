@@ -1,9 +1,11 @@
 /**
  * What a child hands to a parent: when it is recorded (an attachment) and when it finishes (a
  * contribution). These are the messages of the roll-up; the reducers in this folder say what they
- * do to a parent, and every adapter does exactly that in one conditional write per parent.
+ * do to a parent, and the composites (`creation.ts`, `settlement.ts`, `cast-ending.ts`) say which
+ * of them one atomic operation runs. The gate that makes each happen once is the child's own
+ * transition (its insert, its move to a terminal status), never an entry in the parent.
  */
-import type { Cast, Generation, OpenChild } from '../records.js';
+import type { Cast, Generation } from '../records.js';
 import type { TerminalGenerationStatus, TerminalParentStatus } from '../status.js';
 import type { UsdAmount } from '../money.js';
 
@@ -16,8 +18,10 @@ export interface ParentCaps {
 }
 
 /**
- * A child being recorded under a parent. Attaching happens before the child is stored, in the same
- * write that checks the parent is open, so a child is never stored under a parent that refused it.
+ * A child being recorded under a parent. The attach is part of the child's creation: the store
+ * checks the parents and inserts the child in one atomic operation (see `createAttached`), so a
+ * child is never stored under a parent that refused it and an attach happens once (the child's
+ * insert is the gate).
  *
  * - `kind: 'generation', piece: false`: a cast step, or (for a cook) a generation inside a cast piece.
  * - `kind: 'generation', piece: true`: a generation that is itself a cook piece.
@@ -25,14 +29,14 @@ export interface ParentCaps {
  */
 export interface ChildAttachment {
   readonly childId: string;
-  readonly kind: OpenChild['kind'];
+  readonly kind: 'generation' | 'cast';
   readonly piece: boolean;
   readonly at: Date;
   readonly caps: ParentCaps;
 }
 
 /** What an attach did: `closed` when the parent no longer takes children, `full` at {@link ParentCaps.maxInFlight}. */
-export type AttachOutcome = 'attached' | 'already-attached' | 'closed' | 'full';
+export type AttachOutcome = 'attached' | 'closed' | 'full';
 
 /** A finished generation's figures, applied once to each of its parents. */
 export interface GenerationContribution {

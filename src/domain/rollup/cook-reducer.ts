@@ -1,13 +1,14 @@
 /**
- * What each roll-up message does to a cook. Pure, like the cast reducer. A cook keeps two sets of
- * open children: its pieces in flight (generations and casts), which drive its piece counts and
- * completion, and every generation below it in flight, which gates its money, so a step inside a
- * cast piece adds its points and cost to the cook exactly once.
+ * What each roll-up message does to a cook. Pure and ungated, like the cast reducer: the caller
+ * guarantees each message is applied once. A cook counts its pieces in flight (`inFlightCount`:
+ * generations and casts), which drive its piece counts and completion, and every generation below
+ * it still open (`openGenerationCount`: pieces and the steps of cast pieces), whose points and
+ * cost reach the cook directly when each finishes.
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { appended, copyCook, hasOpenEntry, withoutEntry, type Draft } from '../record-copies.js';
-import { addOutcome, type Cook, type OpenChild } from '../records.js';
+import { appended, copyCook } from '../record-copies.js';
+import { addOutcome, type Cook } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
 import { cookIsOpen, cookReachedSupply, cookStatusOnFinish, pieceCounterFor } from './rules.js';
@@ -15,24 +16,19 @@ import { cookIsOpen, cookReachedSupply, cookStatusOnFinish, pieceCounterFor } fr
 /**
  * Records a child under a cook. New pieces need a running cook (a paused cook takes no new pieces);
  * a step of a cast piece that is already in flight may still be recorded while the cook is paused.
+ * The cap counts pieces in flight for a piece, and open generations below the cook for a step.
  */
 export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachResult<Cook> {
   const { childId, kind, piece, caps, at } = attachment;
-  const alreadyOpen = piece ? hasOpenEntry(cook.openPieces, childId) : hasOpenEntry(cook.openGenerations, childId);
-  if (alreadyOpen) return { outcome: 'already-attached', record: cook };
   const accepts = piece ? cook.status === 'running' : cookIsOpen(cook.status);
   if (!accepts) return { outcome: 'closed', record: cook };
-  const inFlight = piece ? cook.inFlightCount : cook.openGenerations.length;
+  const inFlight = piece ? cook.inFlightCount : cook.openGenerationCount;
   if (inFlight >= caps.maxInFlight) return { outcome: 'full', record: cook };
 
-  const entry: OpenChild = { id: childId, kind, since: at };
   const next = copyCook(cook);
-  if (piece) {
-    next.openPieces = appended(cook.openPieces, entry);
-    next.inFlightCount = cook.inFlightCount + 1;
-  }
+  if (piece) next.inFlightCount = cook.inFlightCount + 1;
   if (kind === 'generation') {
-    next.openGenerations = appended(cook.openGenerations, entry);
+    next.openGenerationCount = cook.openGenerationCount + 1;
     if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = appended(cook.generationIds, childId);
   } else if (cook.castIds.length < caps.maxEmbeddedIds) {
     next.castIds = appended(cook.castIds, childId);
@@ -43,50 +39,25 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
 }
 
 /**
- * Forgets a child that was attached but never stored. If that leaves a cook with its supply made
- * and nothing in flight, it completes in the same write, as it would have on its last piece.
- */
-export function detachFromCook(cook: Cook, childId: string, at: Date): WriteResult<Cook> {
-  const wasPiece = hasOpenEntry(cook.openPieces, childId);
-  const wasGeneration = hasOpenEntry(cook.openGenerations, childId);
-  if (!wasPiece && !wasGeneration) return unchanged(cook);
-  const inFlightCount = wasPiece ? cook.inFlightCount - 1 : cook.inFlightCount;
-  const completes = wasPiece && cookIsOpen(cook.status) && cookReachedSupply({ ...cook, inFlightCount });
-  const next = copyCook(cook);
-  if (completes) {
-    next.status = 'completed';
-    next.completedAt = at;
-    next.durationMs = elapsedMs(cook.startedAt, at);
-  }
-  next.openPieces = withoutEntry(cook.openPieces, childId);
-  next.openGenerations = withoutEntry(cook.openGenerations, childId);
-  next.generationIds = cook.generationIds.filter((id) => id !== childId);
-  next.castIds = cook.castIds.filter((id) => id !== childId);
-  next.inFlightCount = inFlightCount;
-  next.version = cook.version + 1;
-  next.updatedAt = at;
-  return changedFrom(cook, next);
-}
-
-/**
- * Applies a finished child once. A generation is gated by the open-generations set and adds its
- * money and outcome; if it is a piece, the same write also closes the piece. A cast is gated by
- * the open-pieces set and moves only the piece counts. The cook completes in the same write when
- * it has its supply and nothing is in flight.
+ * Applies a finished child (unconditionally: call it once per child, in the operation that moved
+ * the child to its terminal status). A generation adds its money and outcome and leaves the open
+ * generations; if it is a piece, the same write also closes the piece. A cast piece moves only the
+ * piece counts. The cook completes in the same write when it has its supply and nothing is in
+ * flight.
  */
 export function applyToCook(cook: Cook, contribution: ChildContribution, at: Date): WriteResult<Cook> {
-  const gate = contribution.kind === 'generation' ? cook.openGenerations : cook.openPieces;
-  if (!hasOpenEntry(gate, contribution.childId)) return unchanged(cook);
   const next = copyCook(cook);
   if (contribution.kind === 'generation') {
     next.outcomes = addOutcome(cook.outcomes, contribution.status);
     next.pointsSpent = cook.pointsSpent + contribution.pointsSpent;
     next.protocolNetPoints = cook.protocolNetPoints + contribution.protocolNetPoints;
     next.costUsd = addCanonicalUsd(cook.costUsd, contribution.costUsd);
-    next.openGenerations = withoutEntry(cook.openGenerations, contribution.childId);
-    if (contribution.piece && hasOpenEntry(cook.openPieces, contribution.childId)) closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
-  } else {
-    closePiece(next, contribution.childId, pieceCounterFor(contribution.status));
+    next.openGenerationCount = cook.openGenerationCount - 1;
+  }
+  if (contribution.kind === 'cast' || contribution.piece) {
+    next.inFlightCount = cook.inFlightCount - 1;
+    const counter = pieceCounterFor(contribution.status);
+    next[counter] = cook[counter] + 1;
   }
   if (cookIsOpen(cook.status) && cookReachedSupply(next)) {
     next.status = 'completed';
@@ -96,12 +67,6 @@ export function applyToCook(cook: Cook, contribution: ChildContribution, at: Dat
   next.version = cook.version + 1;
   next.updatedAt = at;
   return changedFrom(cook, next);
-}
-
-function closePiece(next: Draft<Cook>, pieceId: string, counter: ReturnType<typeof pieceCounterFor>): void {
-  next.openPieces = withoutEntry(next.openPieces, pieceId);
-  next.inFlightCount -= 1;
-  next[counter] += 1;
 }
 
 /**

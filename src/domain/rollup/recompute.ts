@@ -1,10 +1,10 @@
 /**
- * Recomputing a parent's aggregates from its children (reconcile). A parent's counts, money, open
- * children and id lists are derived data; after any crash between two writes they can be rebuilt
+ * Recomputing a parent's aggregates from its children (reconcile). A parent's counts, money and
+ * id lists are derived data; after any crash between two writes they can be rebuilt
  * exactly from the children, which hold the truth.
  */
 import { addUsd, compareUsd, type UsdAmount } from '../money.js';
-import { ZERO_OUTCOMES, type Cast, type Cook, type OpenChild, type OutcomeCounts } from '../records.js';
+import { ZERO_OUTCOMES, type Cast, type Cook, type OutcomeCounts } from '../records.js';
 import { isTerminalParentStatus } from '../status.js';
 import { elapsedMs, laterOf } from '../duration.js';
 import { cookIsOpen, cookReachedSupply } from './rules.js';
@@ -15,15 +15,6 @@ export interface FinishedFigures {
   readonly pointsSpent: number;
   readonly protocolNetPoints: number;
   readonly costUsd: UsdAmount;
-}
-
-/** A child that has not finished, as the store holds it. */
-export interface UnfinishedChild {
-  readonly id: string;
-  /** When it was requested or started. */
-  readonly since: Date;
-  /** A generation that is itself a cook piece. Always false under a cast. */
-  readonly piece: boolean;
 }
 
 /**
@@ -38,7 +29,10 @@ export interface ChildrenSummary {
     readonly finishedPieces: OutcomeCounts;
     /** Latest `responseTimestamp` among finished generations. */
     readonly lastFinishedAt: Date | null;
-    readonly unfinished: readonly UnfinishedChild[];
+    /** Generations still pending or processing. */
+    readonly unfinishedCount: number;
+    /** Of those, generations that are cook pieces (always 0 under a cast). */
+    readonly unfinishedPieces: number;
     /** The first ids by (`requestTimestamp`, id), at most the embed cap. */
     readonly firstIds: readonly string[];
   };
@@ -48,7 +42,9 @@ export interface ChildrenSummary {
     readonly failed: number;
     readonly cancelled: number;
     readonly lastFinishedAt: Date | null;
-    readonly unfinished: readonly UnfinishedChild[];
+    /** Cast pieces still running. */
+    readonly unfinishedCount: number;
+    /** The first cast ids by (`startedAt`, id), at most the embed cap. */
     readonly firstIds: readonly string[];
   } | null;
 }
@@ -70,15 +66,8 @@ export function addFigures(left: FinishedFigures, right: FinishedFigures): Finis
 }
 
 export interface RecomputeContext {
-  /** Stored open entries whose child does not exist in the store. */
-  readonly missingChildIds: ReadonlySet<string>;
+  /** When the recompute runs: the completion time of a parent that ends with no finished child. */
   readonly now: Date;
-  /**
-   * A child is attached to its parent just before it is stored. An open entry with no child that
-   * is younger than this is a recording still under way and is kept; an older one is a recording
-   * that died, and is dropped.
-   */
-  readonly graceMs: number;
   readonly maxEmbeddedIds: number;
 }
 
@@ -87,16 +76,6 @@ export interface AggregateDifference {
   readonly field: string;
   readonly stored: unknown;
   readonly recomputed: unknown;
-}
-
-function keptPhantoms(open: readonly OpenChild[], context: RecomputeContext): OpenChild[] {
-  const cutoff = context.now.getTime() - context.graceMs;
-  return open.filter((entry) => context.missingChildIds.has(entry.id) && entry.since.getTime() >= cutoff);
-}
-
-function openEntries(stored: readonly OpenChild[], unfinished: readonly UnfinishedChild[], kind: OpenChild['kind']): OpenChild[] {
-  const storedSince = new Map(stored.map((entry) => [entry.id, entry.since]));
-  return unfinished.map((child) => ({ id: child.id, kind, since: storedSince.get(child.id) ?? child.since }));
 }
 
 /** Keeps the stored list (and its order) when it holds the same ids; otherwise the recomputed one. */
@@ -108,8 +87,6 @@ function idList(stored: readonly string[], recomputed: readonly string[], cap: n
 
 export function recomputeCast(cast: Cast, summary: ChildrenSummary, context: RecomputeContext): Cast {
   const { finished } = summary.generations;
-  const phantoms = keptPhantoms(cast.openSteps, context);
-  const openSteps = [...openEntries(cast.openSteps, summary.generations.unfinished, 'generation'), ...phantoms];
   let { status, completedAt, durationMs } = cast;
   if (!isTerminalParentStatus(status)) {
     const failed = finished.outcomes.failed + finished.outcomes.timeout > 0;
@@ -131,36 +108,19 @@ export function recomputeCast(cast: Cast, summary: ChildrenSummary, context: Rec
     pointsSpent: finished.pointsSpent,
     protocolNetPoints: finished.protocolNetPoints,
     costUsd: finished.costUsd,
-    openSteps,
-    inFlightCount: openSteps.length,
-    stepGenerationIds: idList(
-      cast.stepGenerationIds,
-      [...summary.generations.firstIds, ...phantoms.map((entry) => entry.id)],
-      context.maxEmbeddedIds,
-    ),
+    inFlightCount: summary.generations.unfinishedCount,
+    stepGenerationIds: idList(cast.stepGenerationIds, summary.generations.firstIds, context.maxEmbeddedIds),
   };
 }
 
 export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: RecomputeContext): Cook {
   const { finished, finishedPieces } = summary.generations;
-  const casts = summary.casts ?? { completed: 0, failed: 0, cancelled: 0, lastFinishedAt: null, unfinished: [], firstIds: [] };
-  const phantomGenerations = keptPhantoms(cook.openGenerations, context);
-  const phantomPieces = keptPhantoms(cook.openPieces, context);
-  const openGenerations = [...openEntries(cook.openGenerations, summary.generations.unfinished, 'generation'), ...phantomGenerations];
-  const openPieces = [
-    ...openEntries(
-      cook.openPieces,
-      summary.generations.unfinished.filter((child) => child.piece),
-      'generation',
-    ),
-    ...openEntries(cook.openPieces, casts.unfinished, 'cast'),
-    ...phantomPieces,
-  ];
+  const casts = summary.casts ?? { completed: 0, failed: 0, cancelled: 0, lastFinishedAt: null, unfinishedCount: 0, firstIds: [] };
   const counts = {
     generatedCount: finishedPieces.success + casts.completed,
     failedCount: finishedPieces.failed + finishedPieces.timeout + casts.failed,
     cancelledCount: finishedPieces.cancelled_by_user + casts.cancelled,
-    inFlightCount: openPieces.length,
+    inFlightCount: summary.generations.unfinishedPieces + casts.unfinishedCount,
   };
   let { status, completedAt, durationMs } = cook;
   if (cookIsOpen(status) && cookReachedSupply({ ...counts, targetSupply: cook.targetSupply })) {
@@ -168,8 +128,6 @@ export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: Rec
     completedAt = laterOf(summary.generations.lastFinishedAt, casts.lastFinishedAt) ?? context.now;
     durationMs = elapsedMs(cook.startedAt, completedAt);
   }
-  const phantomGenerationIds = phantomGenerations.map((entry) => entry.id);
-  const phantomCastIds = phantomPieces.filter((entry) => entry.kind === 'cast').map((entry) => entry.id);
   return {
     ...cook,
     ...counts,
@@ -180,13 +138,11 @@ export function recomputeCook(cook: Cook, summary: ChildrenSummary, context: Rec
     pointsSpent: finished.pointsSpent,
     protocolNetPoints: finished.protocolNetPoints,
     costUsd: finished.costUsd,
-    openGenerations,
-    openPieces,
-    generationIds: idList(cook.generationIds, [...summary.generations.firstIds, ...phantomGenerationIds], context.maxEmbeddedIds),
-    castIds: idList(cook.castIds, [...casts.firstIds, ...phantomCastIds], context.maxEmbeddedIds),
+    openGenerationCount: summary.generations.unfinishedCount,
+    generationIds: idList(cook.generationIds, summary.generations.firstIds, context.maxEmbeddedIds),
+    castIds: idList(cook.castIds, casts.firstIds, context.maxEmbeddedIds),
   };
 }
-
 
 const COMPARED_CAST_FIELDS = [
   'status',
@@ -195,7 +151,6 @@ const COMPARED_CAST_FIELDS = [
   'protocolNetPoints',
   'costUsd',
   'inFlightCount',
-  'openSteps',
   'stepGenerationIds',
 ] as const;
 const COMPARED_COOK_FIELDS = [
@@ -208,8 +163,7 @@ const COMPARED_COOK_FIELDS = [
   'failedCount',
   'cancelledCount',
   'inFlightCount',
-  'openPieces',
-  'openGenerations',
+  'openGenerationCount',
   'generationIds',
   'castIds',
 ] as const;
@@ -229,10 +183,9 @@ export function diffAggregates<T extends Cast | Cook>(stored: T, recomputed: T):
 function sameAggregate(field: string, before: unknown, after: unknown): boolean {
   if (field === 'costUsd') return compareUsd(before as string, after as string) === 0;
   if (Array.isArray(before) && Array.isArray(after)) {
-    // Open sets and id lists are compared as sets of ids: order carries no money.
-    const key = (item: unknown) => (typeof item === 'string' ? item : (item as OpenChild).id);
-    const left = new Set(before.map(key));
-    return left.size === new Set(after.map(key)).size && after.every((item) => left.has(key(item)));
+    // Id lists are compared as sets of ids: order carries no money.
+    const left = new Set(before);
+    return left.size === new Set(after).size && after.every((item) => left.has(item));
   }
   if (typeof before === 'object' && before !== null && typeof after === 'object' && after !== null) {
     const left = before as Record<string, unknown>;

@@ -7,7 +7,7 @@ import { laterOf } from '../duration.js';
 import { formatUsdUnits, parseUsdUnits } from '../money.js';
 import { addOutcome, ZERO_OUTCOMES, type Cast, type Generation, type OutcomeCounts } from '../records.js';
 import { isTerminalGenerationStatus } from '../status.js';
-import type { ChildrenSummary, UnfinishedChild } from './recompute.js';
+import type { ChildrenSummary } from './recompute.js';
 
 /** Generations below a parent. `piece` says whether a child is itself a cook piece (never under a cast). */
 export class GenerationTally {
@@ -17,14 +17,13 @@ export class GenerationTally {
   private protocolNetPoints = 0;
   private costUnits = 0n;
   private lastFinishedAt: Date | null = null;
-  private readonly unfinished: UnfinishedChild[] = [];
+  private unfinishedCount = 0;
+  private unfinishedPieces = 0;
 
-  add(
-    child: Pick<Generation, 'id' | 'status' | 'pointsSpent' | 'protocolNetPoints' | 'costUsd' | 'requestTimestamp' | 'responseTimestamp'>,
-    piece: boolean,
-  ): void {
+  add(child: Pick<Generation, 'status' | 'pointsSpent' | 'protocolNetPoints' | 'costUsd' | 'responseTimestamp'>, piece: boolean): void {
     if (!isTerminalGenerationStatus(child.status)) {
-      this.unfinished.push({ id: child.id, since: child.requestTimestamp, piece });
+      this.unfinishedCount += 1;
+      if (piece) this.unfinishedPieces += 1;
       return;
     }
     this.outcomes = addOutcome(this.outcomes, child.status);
@@ -46,7 +45,8 @@ export class GenerationTally {
       },
       finishedPieces: this.finishedPieces,
       lastFinishedAt: this.lastFinishedAt,
-      unfinished: this.unfinished,
+      unfinishedCount: this.unfinishedCount,
+      unfinishedPieces: this.unfinishedPieces,
       firstIds,
     };
   }
@@ -58,11 +58,11 @@ export class CastPieceTally {
   private failed = 0;
   private cancelled = 0;
   private lastFinishedAt: Date | null = null;
-  private readonly unfinished: UnfinishedChild[] = [];
+  private unfinishedCount = 0;
 
-  add(cast: Pick<Cast, 'id' | 'status' | 'startedAt' | 'completedAt'>): void {
+  add(cast: Pick<Cast, 'status' | 'completedAt'>): void {
     if (cast.status === 'running') {
-      this.unfinished.push({ id: cast.id, since: cast.startedAt, piece: true });
+      this.unfinishedCount += 1;
       return;
     }
     if (cast.status === 'completed') this.completed += 1;
@@ -78,7 +78,7 @@ export class CastPieceTally {
       failed: this.failed,
       cancelled: this.cancelled,
       lastFinishedAt: this.lastFinishedAt,
-      unfinished: this.unfinished,
+      unfinishedCount: this.unfinishedCount,
       firstIds,
     };
   }
