@@ -27,6 +27,9 @@ import type { ChildAttachment, CastPieceContribution, ChildContribution, Generat
 import type { DeliveryReport, GenerationOutcome, ProgressReport } from './domain/generation-reducer.js';
 import type { Cast, Cook, EntityKind, Generation } from './domain/records.js';
 import type { ChildrenSummary } from './domain/rollup/recompute.js';
+import type { CastEnding } from './domain/rollup/cast-ending.js';
+import type { AttachedInsertion, NewAttachedChild } from './domain/rollup/creation.js';
+import type { Settlement } from './domain/rollup/settlement.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
 
@@ -34,6 +37,12 @@ export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
 export type { AttachOutcome } from './domain/rollup/contribution.js';
 export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution, ParentCaps };
 export type { DeliveryReport, GenerationOutcome, ProgressReport };
+/** See `endCast` (domain): what `casts.transition` and `casts.replaceAggregates` report. */
+export type { CastEnding };
+/** See `createAttached` (domain): the child and the outcomes of {@link LedgerRepository.insertAttached}. */
+export type { AttachedInsertion, NewAttachedChild };
+/** See `settle` (domain): what {@link LedgerRepository.settleGeneration} did, write by write. */
+export type { Settlement };
 
 /** What a store can do, declared as data. */
 export interface RepositoryCapabilities {
@@ -140,13 +149,6 @@ export interface ParentStore<TRecord extends Cast | Cook, TWrite> {
   findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
 }
 
-/** A cast's write, and the apply of the cast as a finished piece to its cook when this write ended it. */
-export interface CastEnding {
-  readonly cast: WriteResult<Cast>;
-  /** `null` unless this write moved the cast from running to a terminal status and it is a cook piece. */
-  readonly castPiece: WriteResult<Cook> | null;
-}
-
 /** A parent, by kind and id. */
 export interface ParentRef {
   readonly kind: 'cast' | 'cook';
@@ -199,71 +201,6 @@ export interface ChangeSubscription {
 export interface ChangeFeed {
   subscribe(options: ChangeFeedOptions): Promise<ChangeSubscription>;
 }
-
-/**
- * What {@link LedgerRepository.settleGeneration} did, write by write. The parents' writes are
- * non-null only when THIS call moved the generation to a terminal status: a repeat applies nothing.
- */
-export interface Settlement {
-  /** The terminal write on the generation (`changed: false` when it had already finished, or was not stale, with the stored record). */
-  readonly generation: WriteResult<Generation>;
-  /** The apply to its cast; `null` when it has no cast (or the cast is gone) or this call did not finish it. */
-  readonly cast: WriteResult<Cast> | null;
-  /** The apply of its money (and, for a piece, its outcome) to its cook; `null` likewise. */
-  readonly cook: WriteResult<Cook> | null;
-  /** The apply of its cast to the cook, when this apply ended the cast and the cast is a cook piece; `null` otherwise. */
-  readonly castPiece: WriteResult<Cook> | null;
-}
-
-/**
- * A new child for {@link LedgerRepository.insertAttached}: the record to store and the parents it
- * joins. `at` and `caps` make the attachments, as in {@link ChildAttachment}. See `createAttached`
- * in the domain for what the operation leaves.
- *
- * - `kind: 'generation'`: attached to `castId` (as a step), then to the cast's cook (a step inside
- *   a cast piece, `piece: false`) or, without a cast, to `cookId` (a generation piece, `piece:
- *   true`). When both `castId` and `cookId` are given, the cast must belong to that cook. The
- *   store sets the record's links from the parents that accepted it, as the tracker's sequence
- *   does: `castId` and `spellId` from the cast, `cookId` and `collectionId` from the cook (or the
- *   cast's, without a cook).
- * - `kind: 'cast'`: attached to `cookId` as a piece (`kind: 'cast', piece: true`); the store sets
- *   the cast's `cookId` and `collectionId` from the cook.
- */
-export type NewAttachedChild =
-  | {
-      readonly kind: 'generation';
-      readonly record: Generation;
-      readonly castId: string | null;
-      readonly cookId: string | null;
-      readonly at: Date;
-      readonly caps: ParentCaps;
-    }
-  | { readonly kind: 'cast'; readonly record: Cast; readonly cookId: string; readonly at: Date; readonly caps: ParentCaps };
-
-/**
- * What {@link LedgerRepository.insertAttached} did. Only `created` wrote anything.
- *
- * - `created`: the child is stored (`record`, links set) and attached to each parent (its counts
- *   bumped); `cast` and `cook` are the parents as that attach left them (`null` where the child
- *   has no such parent).
- * - `existing`: a record with the child's `idempotencyKey` already existed; `record` is that
- *   record, and no parent was touched (nor asked: the key is checked before the parents).
- * - `refused`: a parent refused the child, or does not exist (`attach: null`); `attach` is the
- *   refusal as `attachToCast` / `attachToCook` report it (`closed` or `full`, with the parent as
- *   it stands). The cast is asked first, then the cook.
- * - `mismatch`: (generations given both `castId` and `cookId`) the cast belongs to another cook
- *   (or to none); `cast` is the cast as it stands.
- */
-export type AttachedInsertion<T extends Generation | Cast> =
-  | { readonly outcome: 'created'; readonly record: T; readonly cast: Cast | null; readonly cook: Cook | null }
-  | { readonly outcome: 'existing'; readonly record: T }
-  | {
-      readonly outcome: 'refused';
-      readonly parent: 'cast' | 'cook';
-      readonly parentId: string;
-      readonly attach: AttachResult<Cast> | AttachResult<Cook> | null;
-    }
-  | { readonly outcome: 'mismatch'; readonly cast: Cast };
 
 /** The call signature of {@link LedgerRepository.insertAttached}, typed by the child's kind. */
 export interface InsertAttached {
