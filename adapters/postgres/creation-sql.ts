@@ -1,7 +1,8 @@
 /**
- * `insertAttached` in SQL: a new generation (or cast) stored and attached to its cast and cook as
- * ONE statement, leaving what the tracker's sequence (`casts.attach`, `cooks.attach`, the insert)
- * leaves, or nothing at all.
+ * `insertAttached` in SQL (`createAttached` in the domain): a new generation (or cast) stored and
+ * attached to its cast and cook as ONE statement, or nothing at all. The child's insert is the gate
+ * (its id is the primary key, its idempotency key unique): the parents' counts move only in the
+ * statement that stored the child.
  *
  * ```sql
  * WITH key_holder AS (SELECT * FROM generations WHERE idempotency_key = $key),  -- the key first: a repeat
@@ -13,8 +14,8 @@
  *                   FROM the locked rows),
  *      inserted AS (INSERT INTO generations SELECT <the record, links from the parents>
  *                   FROM decision WHERE verdict = 'accepted' ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
- *      cast_written AS (UPDATE casts ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *),
- *      cook_written AS (UPDATE cooks ... WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *)
+ *      cast_written AS (UPDATE casts <in_flight_count + 1, id list> WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *),
+ *      cook_written AS (UPDATE cooks <counts + 1, id list> WHERE <attached> AND EXISTS (SELECT FROM inserted) RETURNING *)
  * SELECT <outcome>, <the record>, <each parent as it now stands>
  * ```
  *
@@ -31,12 +32,12 @@
  * Locks: cast, then cook, as `settleGeneration` takes them (generation, cast, cook); a new row is
  * locked by nobody else, so creations and settlements cannot deadlock each other.
  *
- * The attach expressions restate `casts_attach` / `cooks_attach` (statements.ts) over the locked
- * rows; the conformance suite checks both against the reducers.
+ * The attach expressions restate `attachToCast` / `attachToCook` over the locked rows; the
+ * conformance suite checks them against the domain's `createAttached`.
  */
 import { defineStatement, type Parameter, type Statement } from './client.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
-import { holdsEntry, newEntry, writtenElseOld } from './rollup-sql.js';
+import { writtenElseOld } from './rollup-sql.js';
 
 /**
  * `<parent>_written` (the parent's attach, only when the decision attached it and the insert
@@ -56,13 +57,11 @@ function attachWrite(parent: 'cast' | 'cook', table: string, alias: string, assi
 }
 
 /** The attach of a step to the locked cast `co`: its outcome, and the SET list of the write. */
-function castAttach(co: string, child: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
-  const already = holdsEntry(`${co}.open_steps`, child);
+function castAttach(co: string, child: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
   return {
-    outcome: `CASE WHEN ${co}.id IS NULL THEN NULL WHEN ${already} THEN 'already-attached' WHEN ${co}.status <> 'running' THEN 'closed'
+    outcome: `CASE WHEN ${co}.id IS NULL THEN NULL WHEN ${co}.status <> 'running' THEN 'closed'
       WHEN ${co}.in_flight_count >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
     assignments: `
-      open_steps = ${co}.open_steps || ${newEntry(child, `'generation'`, since)},
       step_generation_ids = CASE WHEN jsonb_array_length(${co}.step_generation_ids) < ${maxEmbeddedIds}
         THEN ${co}.step_generation_ids || jsonb_build_array(${child}) ELSE ${co}.step_generation_ids END,
       in_flight_count = ${co}.in_flight_count + 1,
@@ -70,18 +69,19 @@ function castAttach(co: string, child: string, since: string, maxInFlight: strin
   };
 }
 
-/** The attach of a child (`kind` a SQL text literal, `piece` a SQL boolean) to the locked cook `ko`. */
-function cookAttach(ko: string, child: string, kind: string, piece: string, since: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
-  const entry = newEntry(child, kind, since);
-  const already = `CASE WHEN ${piece} THEN ${holdsEntry(`${ko}.open_pieces`, child)} ELSE ${holdsEntry(`${ko}.open_generations`, child)} END`;
+/**
+ * The attach of a child (`kind` a SQL text literal, `piece` a SQL boolean) to the locked cook `ko`:
+ * a piece needs a running cook and room under the cap on pieces in flight; a step of a cast piece
+ * needs an open (running or paused) cook and room under the cap on open generations below it.
+ */
+function cookAttach(ko: string, child: string, kind: string, piece: string, maxInFlight: string, maxEmbeddedIds: string, at: string) {
   const accepts = `CASE WHEN ${piece} THEN ${ko}.status = 'running' ELSE ${ko}.status IN ('running', 'paused') END`;
-  const inFlight = `CASE WHEN ${piece} THEN ${ko}.in_flight_count ELSE jsonb_array_length(${ko}.open_generations) END`;
+  const inFlight = `CASE WHEN ${piece} THEN ${ko}.in_flight_count ELSE ${ko}.open_generation_count END`;
   return {
-    outcome: `CASE WHEN ${ko}.id IS NULL THEN NULL WHEN ${already} THEN 'already-attached' WHEN NOT (${accepts}) THEN 'closed'
+    outcome: `CASE WHEN ${ko}.id IS NULL THEN NULL WHEN NOT (${accepts}) THEN 'closed'
       WHEN ${inFlight} >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
     assignments: `
-      open_pieces = CASE WHEN ${piece} THEN ${ko}.open_pieces || ${entry} ELSE ${ko}.open_pieces END,
-      open_generations = CASE WHEN ${kind} = 'generation' THEN ${ko}.open_generations || ${entry} ELSE ${ko}.open_generations END,
+      open_generation_count = ${ko}.open_generation_count + (${kind} = 'generation')::int,
       generation_ids = CASE WHEN ${kind} = 'generation' AND jsonb_array_length(${ko}.generation_ids) < ${maxEmbeddedIds}
         THEN ${ko}.generation_ids || jsonb_build_array(${child}) ELSE ${ko}.generation_ids END,
       cast_ids = CASE WHEN ${kind} <> 'generation' AND jsonb_array_length(${ko}.cast_ids) < ${maxEmbeddedIds}
@@ -91,7 +91,7 @@ function cookAttach(ko: string, child: string, kind: string, piece: string, sinc
   };
 }
 
-const ACCEPTED = `('attached', 'already-attached')`;
+const ACCEPTED = `('attached')`;
 
 /** The child's values for `INSERT ... SELECT`: parameters, except the links the parents give. */
 function childValues(columns: readonly Column[], param: Parameter, links: Readonly<Record<string, string>>): string {
@@ -100,8 +100,8 @@ function childValues(columns: readonly Column[], param: Parameter, links: Readon
 
 /**
  * The statement for one kind of child. Parameters: the child's columns (as `generationToRow` /
- * `castToRow` name them), `parent_cast_id` (generations), `parent_cook_id`, `since` (the open
- * entry's ISO time), `at`, `max_in_flight`, `max_embedded_ids`.
+ * `castToRow` name them), `parent_cast_id` (generations), `parent_cook_id`, `at`, `max_in_flight`,
+ * `max_embedded_ids`.
  *
  * One row, always: `outcome` ('created' | 'existing' | 'conflict' | 'mismatch' | 'refused-cast'
  * | 'refused-cook'), the record (`r_`, when created or existing), the cast (`c_`, with
@@ -116,7 +116,6 @@ function insertAttachedStatement(
   const { generations: G, casts: C, cooks: K } = tables;
   return defineStatement(label, (param) => {
     const child = param('id', 'text');
-    const since = param('since', 'text');
     const at = param('at', 'timestamptz');
     const maxInFlight = param('max_in_flight', 'integer');
     const maxEmbeddedIds = param('max_embedded_ids', 'integer');
@@ -127,9 +126,9 @@ function insertAttachedStatement(
 
     // Generations: a step is attached to its cast and then (not as a piece) to the cast's cook;
     // without a cast, to the cook as a piece. Casts: to the cook as a piece.
-    const cast = castParam === null ? null : castAttach('co', child, since, maxInFlight, maxEmbeddedIds, at);
+    const cast = castParam === null ? null : castAttach('co', child, maxInFlight, maxEmbeddedIds, at);
     const piece = castParam === null ? 'true' : `(${castParam} IS NULL)`;
-    const cook = cookAttach('ko', child, `'${kind}'`, piece, since, maxInFlight, maxEmbeddedIds, at);
+    const cook = cookAttach('ko', child, `'${kind}'`, piece, maxInFlight, maxEmbeddedIds, at);
     const targetCook = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE co.cook_id END`;
     const links: Record<string, string> =
       kind === 'generation'

@@ -3,11 +3,12 @@
  * `pg` driver, with the roll-up done by the database.
  *
  * What it stores: one row per generation, cast and cook. Money is `numeric` (exact), points
- * `bigint`, times `timestamptz`, metadata and payloads `jsonb`. A parent's open children and its
- * embedded id lists live in its row, so every port write is one conditional `UPDATE` of one row,
- * with the reducer's gate in its WHERE clause and its status rules in CASE expressions, and
- * `settleGeneration` (a finished generation and its roll-up into its cast and cook) is one
- * statement: one round trip per state change. See docs/postgres.md.
+ * `bigint`, times `timestamptz`, metadata and payloads `jsonb`. A parent row holds aggregates only
+ * (counts, money, status, times, capped id lists), so it keeps one size however many children it
+ * has in flight. Every state change is ONE statement: the child's own transition is the gate (its
+ * insert, its `UPDATE ... WHERE status IN ('pending', 'processing') RETURNING`, a cast's move from
+ * running), and the parents' updates in the same statement read only what that write returned,
+ * so a repeat applies nothing. See docs/postgres.md.
  *
  * Install (`pg` is an optional peer dependency of genledger):
  *
@@ -33,16 +34,19 @@
  */
 import type { Cast, Cook } from '../../src/domain/records.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
-import type { ChildAttachment, ChildContribution } from '../../src/domain/rollup/contribution.js';
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
 import { consoleLogger } from '../../src/tracker/logger.js';
 import type {
   AttachedInsertion,
+  CastEnding,
   InsertAttached,
   Insertion,
   LedgerRepository,
+  MaintenanceQuery,
   NewAttachedChild,
+  OpenChildren,
+  ParentRef,
   ParentTransition,
   Settlement,
   WriteResult,
@@ -121,22 +125,6 @@ export interface PostgresRepositoryOptions {
    */
   readonly maxAttempts?: number;
   /**
-   * Offer `settleGeneration`: a finished generation and its roll-up into its cast and cook as ONE
-   * statement (one round trip per completion). Turn off where one statement may not touch rows of
-   * three tables at once (Citus with each table distributed by its own id); the tracker then sends
-   * the finish and each apply as its own single-row statement, with the same result.
-   * @default true
-   */
-  readonly settleInOneStatement?: boolean;
-  /**
-   * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
-   * ONE statement (one round trip per creation), instead of one statement per parent plus the
-   * insert. Turn off for the same reason as `settleInOneStatement` (a statement may not touch rows
-   * of several tables at once); the tracker then sends each attach and the insert on its own.
-   * @default true
-   */
-  readonly insertInOneStatement?: boolean;
-  /**
    * The change feed behind `tracker.watch()` (`repository.changes`): LISTEN/NOTIFY plus the change
    * log, on a dedicated connection per subscription, taken from the pool unless `connect` says
    * otherwise. `false`: no `changes` (watch() then throws; writes still fill the change log,
@@ -160,8 +148,6 @@ export const DEFAULT_POSTGRES_OPTIONS = {
   name: 'postgres',
   preparedStatements: true,
   maxAttempts: 5,
-  settleInOneStatement: true,
-  insertInOneStatement: true,
 } as const satisfies Required<Omit<PostgresRepositoryOptions, 'logger' | 'changeFeed'>>;
 
 /** The PostgreSQL store: the repository port, plus its schema. */
@@ -238,7 +224,7 @@ function one<T>(rows: readonly Row[], map: (row: Row) => T): T | null {
  * the concurrency you expect); does nothing until called, and `migrate()` must have run once.
  */
 export function postgresRepository(pool: PostgresPool, options: PostgresRepositoryOptions = {}): PostgresRepository {
-  const { schema, tablePrefix, name, preparedStatements, maxAttempts, settleInOneStatement, insertInOneStatement } = resolveOptions(options);
+  const { schema, tablePrefix, name, preparedStatements, maxAttempts } = resolveOptions(options);
   const qualified = (table: string) => `${quoteIdentifier(schema)}.${tablePrefix}${table}`;
   const tables: TableNames = {
     generations: qualified('generations'),
@@ -247,6 +233,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     migrations: qualified('migrations'),
     changes: qualified('changes'),
     changesHorizon: qualified('changes_horizon'),
+    reconcileQueue: qualified('reconcile_queue'),
   };
   const statements = buildStatements(tables);
   const creations = buildCreationStatements(tables);
@@ -298,22 +285,6 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     };
   }
 
-  function contributionValues(id: string, contribution: ChildContribution, at: Date): Record<string, SqlValue> {
-    const isGeneration = contribution.kind === 'generation';
-    return {
-      id,
-      kind: contribution.kind,
-      child_id: contribution.childId,
-      child_status: contribution.status,
-      points_spent: isGeneration ? contribution.pointsSpent : 0,
-      protocol_net_points: isGeneration ? contribution.protocolNetPoints : 0,
-      cost_usd: isGeneration ? contribution.costUsd : '0',
-      finished_at: timestampParam(contribution.finishedAt),
-      piece: isGeneration ? contribution.piece : null,
-      at: timestampParam(at),
-    };
-  }
-
   const writeOf =
     <T extends { status: string }>(fromRow: (row: Row, prefix: string) => T) =>
     (rows: readonly Row[]): WriteResult<T> | null =>
@@ -321,69 +292,83 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   const generationWrite = writeOf(generationFromRow);
 
-  function attachValues(id: string, attachment: ChildAttachment): Record<string, SqlValue> {
+  function maintenanceValues({ idleBefore, afterId, limit }: MaintenanceQuery) {
+    return { idle_before: timestampParam(idleBefore), limit, after_id: afterId ?? null };
+  }
+
+  /** A `CastEnding` from the row of `casts_end` / `casts_replace` (`c_` the cast, `k_` the cook). */
+  function castEnding(row: Row): CastEnding {
     return {
-      id,
-      child_id: storableText(attachment.childId, 'childId'),
-      kind: attachment.kind,
-      piece: attachment.piece,
-      since: attachment.at.toISOString(),
-      at: timestampParam(attachment.at),
-      max_in_flight: attachment.caps.maxInFlight,
-      max_embedded_ids: attachment.caps.maxEmbeddedIds,
+      cast: writeResultFromRow(row, castFromRow, 'c_'),
+      castPiece: row.k_present === true ? writeResultFromRow(row, cookFromRow, 'k_') : null,
     };
   }
 
-  function parentStore<T extends Cast | Cook>(
-    entity: 'cast' | 'cook',
-    set: ReturnType<typeof buildStatements>['casts' | 'cooks'],
-    fromRow: (row: Row, prefix?: string) => T,
-    toRow: (record: T) => Record<string, SqlValue>,
-    aggregatesToRow: (record: T) => Record<string, SqlValue>,
-  ) {
-    const write = writeOf<T>(fromRow);
-    return {
-      async insert(record: T): Promise<Insertion<T>> {
-        return insertOnce(entity, set, record, toRow(record), (row) => fromRow(row));
-      },
-      async findByIdempotencyKey(key: string): Promise<T | null> {
-        const [row] = await run(set.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
-        return row ? fromRow(row) : null;
-      },
-      async get(ids: readonly string[]): Promise<T[]> {
-        if (ids.length === 0) return [];
-        return (await run(set.byIds, { ids: [...ids] })).map((row) => fromRow(row));
-      },
-      async attach(id: string, attachment: ChildAttachment) {
-        return one(await run(set.attach, attachValues(id, attachment)), (row) => ({
-          outcome: row.outcome as 'attached' | 'already-attached' | 'closed' | 'full',
-          record: fromRow(row),
-        }));
-      },
-      async detach(id: string, childId: string, at: Date) {
-        return write(await run(set.detach, { id, child_id: childId, at: timestampParam(at) }));
-      },
-      async transition(id: string, transition: ParentTransition, at: Date) {
-        return write(await run(set.transition, { id, transition, at: timestampParam(at) }));
-      },
-      async summarizeChildren(id: string, { maxEmbeddedIds }: { maxEmbeddedIds: number }) {
-        const [row] = await run(set.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
-        if (!row) throw new Error(`[genledger] [postgres] the summary of ${entity} "${id}" returned no row`);
-        return childrenSummaryFromRow(row, entity === 'cook');
-      },
-      async replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date) {
-        const values = { ...aggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
-        return one(await run(set.replaceAggregates, values), (row) => fromRow(row));
-      },
-      async findForMaintenance({ idleBefore, afterId, limit }: { idleBefore: Date; afterId?: string | undefined; limit: number }) {
-        const values = { idle_before: timestampParam(idleBefore), limit, after_id: afterId ?? null };
-        return (await run(afterId === undefined ? set.maintenance.first : set.maintenance.after, values)).map((row) => fromRow(row));
-      },
-      // A cast takes generations only; the port's types keep cast contributions away from it.
-      async apply(id: string, contribution: ChildContribution, at: Date) {
-        return write(await run(set.apply, contributionValues(id, contribution, at)));
-      },
-    };
+  const casts: PostgresRepository['casts'] = {
+    async insert(record) {
+      return insertOnce('cast', statements.casts, record, castToRow(record), (row) => castFromRow(row));
+    },
+    async findByIdempotencyKey(key) {
+      const [row] = await run(statements.casts.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
+      return row ? castFromRow(row) : null;
+    },
+    async get(ids) {
+      if (ids.length === 0) return [];
+      return (await run(statements.casts.byIds, { ids: [...ids] })).map((row) => castFromRow(row));
+    },
+    async transition(id, transition, at) {
+      return one(await run(statements.casts.transition, { id, transition, at: timestampParam(at) }), castEnding);
+    },
+    async summarizeChildren(id, { maxEmbeddedIds }) {
+      const [row] = await run(statements.casts.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
+      if (!row) throw new Error(`[genledger] [postgres] the summary of cast "${id}" returned no row`);
+      return childrenSummaryFromRow(row, false);
+    },
+    async replaceAggregates(id, expectedVersion, recomputed, at) {
+      const values = { ...castAggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
+      return one(await run(statements.casts.replaceAggregates, values), castEnding);
+    },
+    async findForMaintenance(query) {
+      const set = statements.casts.maintenance;
+      return (await run(query.afterId === undefined ? set.first : set.after, maintenanceValues(query))).map((row) => castFromRow(row));
+    },
+  };
+
+  const cooks: PostgresRepository['cooks'] = {
+    async insert(record) {
+      return insertOnce('cook', statements.cooks, record, cookToRow(record), (row) => cookFromRow(row));
+    },
+    async findByIdempotencyKey(key) {
+      const [row] = await run(statements.cooks.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
+      return row ? cookFromRow(row) : null;
+    },
+    async get(ids) {
+      if (ids.length === 0) return [];
+      return (await run(statements.cooks.byIds, { ids: [...ids] })).map((row) => cookFromRow(row));
+    },
+    async transition(id: string, transition: ParentTransition, at: Date) {
+      return writeOf(cookFromRow)(await run(statements.cooks.transition, { id, transition, at: timestampParam(at) }));
+    },
+    async summarizeChildren(id, { maxEmbeddedIds }) {
+      const [row] = await run(statements.cooks.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
+      if (!row) throw new Error(`[genledger] [postgres] the summary of cook "${id}" returned no row`);
+      return childrenSummaryFromRow(row, true);
+    },
+    async replaceAggregates(id, expectedVersion, recomputed, at) {
+      const values = { ...cookAggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
+      return writeOf(cookFromRow)(await run(statements.cooks.replaceAggregates, values));
+    },
+    async findForMaintenance(query) {
+      const set = statements.cooks.maintenance;
+      return (await run(query.afterId === undefined ? set.first : set.after, maintenanceValues(query))).map((row) => cookFromRow(row));
+    },
+  };
+
+  async function openChildren(parent: ParentRef, limit: number): Promise<OpenChildren> {
+    const statement = parent.kind === 'cast' ? statements.casts.openChildren : statements.cooks.openChildren;
+    const [row] = await run(statement, { parent_id: parent.id, limit });
+    if (!row) throw new Error(`[genledger] [postgres] the open children of ${parent.kind} "${parent.id}" returned no row`);
+    return { generationIds: row.generation_ids as string[], castIds: row.cast_ids as string[] };
   }
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
@@ -416,7 +401,6 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       ...(isGeneration ? generationToRow(child.record) : castToRow(child.record)),
       parent_cast_id: isGeneration ? storableText(child.castId, 'castId') : null,
       parent_cook_id: storableText(child.cookId, 'cookId'),
-      since: child.at.toISOString(),
       at: timestampParam(child.at),
       max_in_flight: child.caps.maxInFlight,
       max_embedded_ids: child.caps.maxEmbeddedIds,
@@ -426,7 +410,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     const recordOf = (from: Row) => (isGeneration ? generationFromRow(from, 'r_') : castFromRow(from, 'r_'));
     const cast = row.c_present === true ? castFromRow(row, 'c_') : null;
     const cook = row.k_present === true ? cookFromRow(row, 'k_') : null;
-    type Outcome = 'attached' | 'already-attached' | 'closed' | 'full';
+    type Outcome = 'attached' | 'closed' | 'full';
     switch (row.outcome) {
       case 'created':
         return { outcome: 'created', record: recordOf(row), cast, cook } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
@@ -509,9 +493,6 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       async recordProgress(id, report) {
         return generationWrite(await run(statements.generations.recordProgress, { id, progress: String(report.progress), at: timestampParam(report.at) }));
       },
-      async finish(id, outcome) {
-        return generationWrite(await run(statements.generations.finish, finishValues(id, outcome)));
-      },
       async recordDelivery(id, report) {
         return generationWrite(
           await run(statements.generations.recordDelivery, {
@@ -525,11 +506,11 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       },
     },
 
-    casts: parentStore<Cast>('cast', statements.casts, castFromRow, castToRow, castAggregatesToRow),
-    cooks: parentStore<Cook>('cook', statements.cooks, cookFromRow, cookToRow, cookAggregatesToRow),
-
-    settleGeneration: settleInOneStatement ? settleGeneration : undefined,
-    insertAttached: insertInOneStatement ? (insertAttached as InsertAttached) : undefined,
+    casts,
+    cooks,
+    settleGeneration,
+    insertAttached: insertAttached as InsertAttached,
+    openChildren,
 
     changes: options.changeFeed === false ? undefined : changeLog.feed,
     async pruneChanges(pruneOptions = {}) {

@@ -2,8 +2,15 @@
  * The domain reducers, in SQL. Each function here returns a fragment that computes, from the row
  * as it stands (locked by the statement that embeds it), what the reducer of the same name
  * computes: `applyToCast`, `applyToCook`, `finishGeneration`. The statements in `statements.ts`
- * embed them, the single port writes once, and `settleGeneration` several times in one statement,
- * so both paths share one definition of each write.
+ * embed them: `settleGeneration` (a generation's terminal transition and its applies), the cast's
+ * ending (`casts_end`, `casts_replace`: a cast piece's apply to its cook), so every path shares one
+ * definition of each write.
+ *
+ * The reducers are ungated: the gate that makes an apply happen once is the CHILD's transition
+ * (`UPDATE generations ... WHERE status IN ('pending', 'processing') RETURNING`, or a cast's
+ * `running -> terminal` UPDATE), in the same statement, and a stage reads only what that UPDATE
+ * returned. A repeated call finds the child's gate closed, so its contribution relation is empty
+ * and every stage passes its row through unchanged.
  *
  * A stage is a SELECT over the previous state `p` and a contribution `c` (LEFT JOINed, so a row
  * the contribution does not concern passes through unchanged) that yields `applies` and the new
@@ -14,38 +21,6 @@
 import type { Parameter } from './client.js';
 import { CAST_APPLY_COLUMNS, COOK_APPLY_COLUMNS } from './rows.js';
 
-/** Whether a jsonb array of open entries holds one for `childId`. */
-export function holdsEntry(list: string, childId: string): string {
-  return `(${list} @> jsonb_build_array(jsonb_build_object('id', ${childId})))`;
-}
-
-/** The jsonb array of open entries without those for `childId`, order kept. */
-export function withoutEntry(list: string, childId: string): string {
-  return `jsonb_path_query_array(${list}, '$[*] ? (@.id != $child)', jsonb_build_object('child', ${childId}))`;
-}
-
-/** A one-element jsonb array holding a new open entry. */
-export function newEntry(childId: string, kind: string, since: string): string {
-  return `jsonb_build_array(jsonb_build_object('id', ${childId}, 'kind', ${kind}, 'since', ${since}))`;
-}
-
-/**
- * Ends a stage's LATERAL sub-select. Without it the planner pulls each sub-select up into the
- * stage's SELECT list and copies its expression into every column that names it: the entry test
- * (a decompression of the parent's open-entry array and a containment search) then ran once per
- * use, dozens of times per stage, most of the cost of a roll-up write. `OFFSET 0` keeps each
- * sub-select a node of its own, evaluated once per row.
- */
-const ONCE = 'OFFSET 0';
-
-/**
- * `holdsEntry` for a contribution that may be absent (`c.child_id` NULL: the stage passes the row
- * through): false, without reading the open-entry array at all.
- */
-function openHolds(list: string, childId: string): string {
-  return `(${childId} IS NOT NULL AND ${holdsEntry(list, childId)})`;
-}
-
 /** `elapsedMs(from, to)`: whole milliseconds, never negative. Exact: `extract(epoch ...)` is numeric. */
 export function elapsedMs(from: string, to: string): string {
   return `greatest(0, round((extract(epoch FROM ${to}) - extract(epoch FROM ${from})) * 1000))::bigint`;
@@ -53,28 +28,24 @@ export function elapsedMs(from: string, to: string): string {
 
 /**
  * Columns of a contribution relation, as the stages read them: `kind` ('generation' | 'cast'),
- * `child_id`, `status`, `points_spent`, `protocol_net_points`, `cost_usd`, `finished_at`, `piece`.
+ * `child_id`, `status`, `points_spent`, `protocol_net_points`, `cost_usd`, `finished_at`, `piece`
+ * (a generation that is itself a cook piece; NULL for a cast), and the link the stage joins on.
  */
-export function contributionFromParameters(param: Parameter): string {
-  return `SELECT ${param('kind', 'text')} AS kind, ${param('child_id', 'text')} AS child_id, ${param('child_status', 'text')} AS status,
-    ${param('points_spent', 'bigint')} AS points_spent, ${param('protocol_net_points', 'bigint')} AS protocol_net_points,
-    ${param('cost_usd', 'numeric')} AS cost_usd, ${param('finished_at', 'timestamptz')} AS finished_at, ${param('piece', 'boolean')} AS piece`;
-}
 
 /**
- * `applyToCast`: a finished step lands once, only while its entry is open, and the entry leaves in
- * the same write. Money always lands; the status moves only while the cast runs
- * (`castStatusAfterStep`), and `completedAt`/`durationMs` are set when this write ends it.
+ * `applyToCast`: a finished step's figures land, and it leaves the steps in flight. Money always
+ * lands; the status moves only while the cast runs (`castStatusAfterStep`), and
+ * `completedAt`/`durationMs` are set when this write ends it (`ends`, which the settlement reads
+ * to apply the cast piece to its cook).
  */
 export function applyToCastStage(previous: string, contribution: string, joinOn: string, at: string): string {
   return `
-    SELECT p.id, p.status AS previous_status, f.applies,
+    SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
       n.status,
       p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
       p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
       p.outcome_cancelled_by_user + (f.applies AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
       p.outcome_timeout + (f.applies AND c.status = 'timeout')::int AS outcome_timeout,
-      CASE WHEN f.applies THEN ${withoutEntry('p.open_steps', 'c.child_id')} ELSE p.open_steps END AS open_steps,
       p.in_flight_count - f.applies::int AS in_flight_count,
       p.points_spent + CASE WHEN f.applies THEN c.points_spent ELSE 0 END AS points_spent,
       p.protocol_net_points + CASE WHEN f.applies THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
@@ -85,7 +56,7 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
       CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
-    CROSS JOIN LATERAL (SELECT ${openHolds('p.open_steps', 'c.child_id')} AS applies ${ONCE}) AS f
+    CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
     CROSS JOIN LATERAL (
       SELECT CASE
         WHEN NOT f.applies OR p.status <> 'running' THEN p.status
@@ -94,17 +65,16 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
         WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
         ELSE 'running'
       END AS status
-      ${ONCE}
     ) AS n
-    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends ${ONCE}) AS e`;
+    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e`;
 }
 
 /** The columns {@link applyToCastStage} computes, for `UPDATE ... SET column = stage.column`. */
 export const CAST_APPLY_STAGE_COLUMNS: readonly string[] = CAST_APPLY_COLUMNS.map((column) => column.name);
 
 /**
- * `applyToCook`: a generation is gated by the open-generations set and adds its money and outcome
- * (and, if it is a piece still open, closes the piece); a cast is gated by the open-pieces set and
+ * `applyToCook`: a finished generation adds its money and outcome and leaves the open generations
+ * (`open_generation_count`); if it is a piece, it also closes the piece. A finished cast piece
  * moves only the piece counts. The cook completes in the same write once it has its supply and
  * nothing is in flight (`cookReachedSupply`), from `running` or `paused`.
  *
@@ -121,8 +91,7 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
       p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
       p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
       CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-      CASE WHEN f.adds_money THEN ${withoutEntry('p.open_generations', 'c.child_id')} ELSE p.open_generations END AS open_generations,
-      CASE WHEN f.closes_piece THEN ${withoutEntry('p.open_pieces', 'c.child_id')} ELSE p.open_pieces END AS open_pieces,
+      p.open_generation_count - f.adds_money::int AS open_generation_count,
       n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
       CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
       CASE WHEN d.completes THEN ${elapsedMs('p.started_at', 'c.finished_at')} ELSE p.duration_ms END AS duration_ms,
@@ -131,26 +100,18 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
     CROSS JOIN LATERAL (
-      SELECT CASE WHEN c.kind = 'generation' THEN ${openHolds('p.open_generations', 'c.child_id')}
-                  ELSE ${openHolds('p.open_pieces', 'c.child_id')} END AS applies
-      ${ONCE}
-    ) AS g
-    CROSS JOIN LATERAL (
-      SELECT g.applies,
-        g.applies AND c.kind = 'generation' AS adds_money,
-        g.applies AND (c.kind = 'cast' OR (c.piece IS TRUE AND ${holdsEntry('p.open_pieces', 'c.child_id')})) AS closes_piece
-      ${ONCE}
+      SELECT c.child_id IS NOT NULL AS applies,
+        coalesce(c.kind = 'generation', false) AS adds_money,
+        coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
     ) AS f
     CROSS JOIN LATERAL (
       SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
         p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
         p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
         p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
-      ${ONCE}
     ) AS n
     CROSS JOIN LATERAL (
       SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-      ${ONCE}
     ) AS d`;
 }
 

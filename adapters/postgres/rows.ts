@@ -16,8 +16,8 @@
  * only and the host's pool keeps its own parsers.
  */
 import { toUsdAmount } from '../../src/domain/money.js';
-import type { Cast, Cook, Generation, OpenChild } from '../../src/domain/records.js';
-import type { ChildrenSummary, UnfinishedChild } from '../../src/domain/rollup/recompute.js';
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import type { ChildrenSummary } from '../../src/domain/rollup/recompute.js';
 import type { WriteResult } from '../../src/domain/rollup/write-result.js';
 import { unstorableTextReason } from '../../src/domain/text.js';
 import { ValidationError } from '../../src/errors.js';
@@ -89,10 +89,10 @@ const PARENT_AGGREGATE_SPEC = {
   version: 'integer',
 } as const satisfies Record<string, SqlType>;
 
-/** What a cast's apply changes (its embedded id list is set by attach and detach only). */
-export const CAST_APPLY_COLUMNS = columns({ ...PARENT_AGGREGATE_SPEC, open_steps: 'jsonb' });
+/** What a cast's apply changes (its embedded id list is set at creation of a step only). */
+export const CAST_APPLY_COLUMNS = columns(PARENT_AGGREGATE_SPEC);
 
-export const CAST_AGGREGATE_COLUMNS = columns({ ...PARENT_AGGREGATE_SPEC, open_steps: 'jsonb', step_generation_ids: 'jsonb' });
+export const CAST_AGGREGATE_COLUMNS = columns({ ...PARENT_AGGREGATE_SPEC, step_generation_ids: 'jsonb' });
 
 export const CAST_COLUMNS = columns({
   id: 'text',
@@ -107,14 +107,13 @@ export const CAST_COLUMNS = columns({
   ...Object.fromEntries(CAST_AGGREGATE_COLUMNS.map((column) => [column.name, column.type])),
 });
 
-/** What a cook's apply changes (its embedded id lists are set by attach and detach only). */
+/** What a cook's apply changes (its embedded id lists are set at creation of a child only). */
 export const COOK_APPLY_COLUMNS = columns({
   ...PARENT_AGGREGATE_SPEC,
   generated_count: 'integer',
   failed_count: 'integer',
   cancelled_count: 'integer',
-  open_pieces: 'jsonb',
-  open_generations: 'jsonb',
+  open_generation_count: 'integer',
 });
 
 export const COOK_AGGREGATE_COLUMNS = columns({
@@ -250,19 +249,6 @@ function stringList(row: Row, prefix: string, name: string): string[] {
   return value;
 }
 
-/** Open entries as stored: `[{ "id", "kind", "since" }]`, `since` in ISO 8601. */
-interface StoredOpenChild {
-  readonly id: string;
-  readonly kind: OpenChild['kind'];
-  readonly since: string;
-}
-
-function openChildren(row: Row, prefix: string, name: string): OpenChild[] {
-  const value = field(row, prefix, name);
-  if (!Array.isArray(value)) throw new Error(`[genledger] [postgres] column ${prefix}${name} is not a JSON array`);
-  return (value as StoredOpenChild[]).map((entry) => ({ id: entry.id, kind: entry.kind, since: new Date(entry.since) }));
-}
-
 function outcomes(row: Row, prefix: string) {
   return {
     success: integer(row, prefix, 'outcome_success'),
@@ -322,7 +308,6 @@ export function castFromRow(row: Row, prefix = ''): Cast {
     collectionId: nullableText(row, prefix, 'collection_id'),
     status: text(row, prefix, 'status') as Cast['status'],
     stepGenerationIds: stringList(row, prefix, 'step_generation_ids'),
-    openSteps: openChildren(row, prefix, 'open_steps'),
     inFlightCount: integer(row, prefix, 'in_flight_count'),
     outcomes: outcomes(row, prefix),
     pointsSpent: integer(row, prefix, 'points_spent'),
@@ -349,8 +334,7 @@ export function cookFromRow(row: Row, prefix = ''): Cook {
     failedCount: integer(row, prefix, 'failed_count'),
     cancelledCount: integer(row, prefix, 'cancelled_count'),
     inFlightCount: integer(row, prefix, 'in_flight_count'),
-    openPieces: openChildren(row, prefix, 'open_pieces'),
-    openGenerations: openChildren(row, prefix, 'open_generations'),
+    openGenerationCount: integer(row, prefix, 'open_generation_count'),
     generationIds: stringList(row, prefix, 'generation_ids'),
     castIds: stringList(row, prefix, 'cast_ids'),
     outcomes: outcomes(row, prefix),
@@ -395,11 +379,6 @@ export function timestampParam(value: Date, fieldName = 'date'): string {
 
 function nullableTimestampParam(value: Date | null, fieldName: string): string | null {
   return value === null ? null : timestampParam(value, fieldName);
-}
-
-/** Open entries as stored, `since` in ISO 8601 (JavaScript's spelling, read back by `new Date`). */
-export function openChildrenParam(entries: readonly OpenChild[]): string {
-  return JSON.stringify(entries.map((entry) => ({ id: entry.id, kind: entry.kind, since: entry.since.toISOString() })));
 }
 
 /**
@@ -496,7 +475,6 @@ function parentAggregatesToRow(parent: Cast | Cook): Record<string, SqlValue> {
 export function castAggregatesToRow(cast: Cast): Record<string, SqlValue> {
   return {
     ...parentAggregatesToRow(cast),
-    open_steps: openChildrenParam(cast.openSteps),
     step_generation_ids: JSON.stringify(cast.stepGenerationIds),
   };
 }
@@ -522,8 +500,7 @@ export function cookAggregatesToRow(cook: Cook): Record<string, SqlValue> {
     generated_count: cook.generatedCount,
     failed_count: cook.failedCount,
     cancelled_count: cook.cancelledCount,
-    open_pieces: openChildrenParam(cook.openPieces),
-    open_generations: openChildrenParam(cook.openGenerations),
+    open_generation_count: cook.openGenerationCount,
     generation_ids: JSON.stringify(cook.generationIds),
     cast_ids: JSON.stringify(cook.castIds),
   };
@@ -544,17 +521,6 @@ export function cookToRow(cook: Cook): Record<string, SqlValue> {
 
 // ---------------------------------------------------------------------------------------------
 // Summaries (reconcile) and write results.
-
-interface StoredUnfinished {
-  readonly id: string;
-  /** Epoch milliseconds. */
-  readonly since: number;
-  readonly piece?: boolean;
-}
-
-function unfinishedChildren(row: Row, name: string, piece: boolean | null): UnfinishedChild[] {
-  return json<StoredUnfinished[]>(row, '', name).map((child) => ({ id: child.id, since: new Date(child.since), piece: piece ?? child.piece === true }));
-}
 
 function outcomeCounts(row: Row, prefix: string) {
   return {
@@ -577,7 +543,8 @@ export function childrenSummaryFromRow(row: Row, withCastPieces: boolean): Child
       },
       finishedPieces: outcomeCounts(row, 'piece_'),
       lastFinishedAt: nullableDate(row, '', 'last_finished_at'),
-      unfinished: unfinishedChildren(row, 'unfinished', withCastPieces ? null : false),
+      unfinishedCount: integer(row, '', 'unfinished'),
+      unfinishedPieces: integer(row, '', 'unfinished_pieces'),
       firstIds: stringList(row, '', 'first_ids'),
     },
     casts: withCastPieces
@@ -586,7 +553,7 @@ export function childrenSummaryFromRow(row: Row, withCastPieces: boolean): Child
           failed: integer(row, '', 'casts_failed'),
           cancelled: integer(row, '', 'casts_cancelled'),
           lastFinishedAt: nullableDate(row, '', 'casts_last_finished_at'),
-          unfinished: unfinishedChildren(row, 'casts_unfinished', true),
+          unfinishedCount: integer(row, '', 'casts_unfinished'),
           firstIds: stringList(row, '', 'casts_first_ids'),
         }
       : null,

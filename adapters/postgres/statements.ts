@@ -16,6 +16,13 @@
  * before the write (`WriteResult.previousStatus`). Zero rows means the record does not exist.
  * Because `old` locks the row first, the UPDATE works on the newest version even under contention,
  * and a repeated write finds its gate closed: nothing counts twice.
+ *
+ * The roll-ups extend that shape across rows, in the order the data flows (generation, cast, cook):
+ * the child's own transition is the gate (`UPDATE generations ... WHERE status IN ('pending',
+ * 'processing') RETURNING`, a cast's `running -> terminal` UPDATE), and each parent's UPDATE reads
+ * only the rows that UPDATE returned, so a repeat (the gate closed) applies nothing. A parent row
+ * holds aggregates only (counts, money, status, times, capped id lists), so every statement costs
+ * the same however many children a parent has in flight.
  */
 import { defineStatement, type Parameter, type Statement } from './client.js';
 import {
@@ -34,13 +41,9 @@ import {
   applyToCookStage,
   assignFrom,
   CAST_APPLY_STAGE_COLUMNS,
-  contributionFromParameters,
   COOK_APPLY_STAGE_COLUMNS,
   elapsedMs,
   finishGeneration,
-  holdsEntry,
-  newEntry,
-  withoutEntry,
   writtenElseOld,
 } from './rollup-sql.js';
 
@@ -54,6 +57,8 @@ export interface TableNames {
   readonly changes: string;
   /** How far the change log has been pruned. */
   readonly changesHorizon: string;
+  /** Parents migration 0003 found with open entries naming missing or finished children, for reconcile. */
+  readonly reconcileQueue: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;
@@ -120,34 +125,102 @@ function selectStatements(label: string, table: string, columns: readonly Column
   };
 }
 
-function replaceAggregatesStatement(label: string, table: string, columns: readonly Column[], aggregates: readonly Column[]): Statement {
-  return defineStatement(label, (param) => {
-    const expected = param('expected_version', 'integer');
-    const assignments = aggregates
-      .filter((column) => column.name !== 'version')
-      .map((column) => `${column.name} = ${param(column.name, column.type)}`)
-      .join(', ');
-    return `
-      UPDATE ${table} AS t SET ${assignments}, version = ${expected} + 1
-      WHERE t.id = ${param('id', 'text')} AND t.version = ${expected}
-      RETURNING ${selectList('t', columns)}`;
-  });
+/** `SET a = $a, b = $b, ...` for the aggregates `replaceAggregates` writes (all but `version`). */
+function aggregateAssignments(aggregates: readonly Column[], param: Parameter): string {
+  return aggregates
+    .filter((column) => column.name !== 'version')
+    .map((column) => `${column.name} = ${param(column.name, column.type)}`)
+    .join(', ');
 }
 
 /**
- * Parents maintenance must visit: open entries in any status, or running, idle and empty. The
- * `watched` flag (running, or any open entry) is what the partial index holds.
+ * The apply of an ended cast to its cook, as CTEs of the statement that ended it: `piece` (the
+ * cast's contribution, from `ended`, a relation of cast rows this statement moved from running to
+ * a terminal status), `cook_old` (the cook, locked AFTER the cast: lock order cast, cook),
+ * `cook_next` (`applyToCook` of the piece) and `cook_written`.
  */
-function maintenanceStatements(label: string, table: string, columns: readonly Column[], hasOpenEntries: string) {
+function castPieceToCook(K: string, ended: string, at: string): string {
+  return `
+      piece AS (
+        SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+          0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
+        FROM ${ended} AS e WHERE e.cook_id IS NOT NULL
+      ),
+      cook_old AS (SELECT * FROM ${K} WHERE id = (SELECT cook_id FROM piece) FOR UPDATE),
+      cook_next AS (${applyToCookStage('cook_old', 'piece', 'c.cook_id = p.id', at)}),
+      cook_written AS (
+        UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
+        FROM cook_next AS s WHERE t.id = s.id AND s.applies
+        RETURNING t.*
+      )`;
+}
+
+/**
+ * The result row of a cast's write (`CastEnding`): the cast (`c_`, with `c_changed` and
+ * `c_previous_status`) as `cast_row` holds it, and the cook the piece was applied to (`k_`, with
+ * `k_present`), from the CTEs of {@link castPieceToCook}.
+ */
+function castEndingResult(castRow: string, changed: string): string {
+  return `
+      SELECT ${changed} AS c_changed, old.status AS c_previous_status, ${selectList('n', CAST_COLUMNS, 'c_')},
+        k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, ${selectList('k', COOK_COLUMNS, 'k_')}
+      FROM old CROSS JOIN ${castRow} AS n
+      LEFT JOIN cook_written AS k ON true
+      LEFT JOIN cook_old AS ko ON true`;
+}
+
+/**
+ * Parents maintenance must visit, paged by id: running ones with nothing in flight and no write
+ * since `idle_before` (to expire), cancelled ones with something still in flight (a cancellation
+ * cascade a crash cut short), both through the `watched` flag and its partial index; and those
+ * migration 0003 queued for reconcile.
+ */
+function maintenanceStatements(label: string, table: string, queue: string, kind: 'cast' | 'cook', cascadeCut: string) {
   const build = (paged: boolean) =>
-    defineStatement(`${label}_maintenance${paged ? '_after' : ''}`, (param) => `
-      SELECT ${selectList('t', columns)} FROM ${table} AS t
-      WHERE t.watched
-        AND (${hasOpenEntries} OR (t.status = 'running' AND t.in_flight_count = 0 AND t.updated_at < ${param('idle_before', 'timestamptz')}))
-        ${paged ? `AND t.id > ${param('after_id', 'text')}` : ''}
+    defineStatement(`${label}_maintenance${paged ? '_after' : ''}`, (param) => {
+      const limit = param('limit', 'integer');
+      const after = (column: string) => (paged ? `AND ${column} > ${param('after_id', 'text')}` : '');
+      return `
+      WITH candidates AS (
+        (SELECT w.id FROM ${table} AS w
+         WHERE w.watched
+           AND ((w.status = 'running' AND w.in_flight_count = 0 AND w.updated_at < ${param('idle_before', 'timestamptz')})
+             OR (w.status = 'cancelled' AND ${cascadeCut}))
+           ${after('w.id')}
+         ORDER BY w.id LIMIT ${limit})
+        UNION
+        (SELECT q.id FROM ${queue} AS q WHERE q.kind = '${kind}' ${after('q.id')} ORDER BY q.id LIMIT ${limit})
+      )
+      SELECT ${selectList('t', kind === 'cast' ? CAST_COLUMNS : COOK_COLUMNS)} FROM ${table} AS t
+      WHERE t.id IN (SELECT id FROM candidates)
       ORDER BY t.id
-      LIMIT ${param('limit', 'integer')}`);
+      LIMIT ${limit}`;
+    });
   return { first: build(false), after: build(true) };
+}
+
+/**
+ * Open children of a parent, oldest first, at most `limit` of each, as two jsonb arrays of ids.
+ * Each sub-select matches a partial index of migration 0003 exactly (the status literals are in
+ * the query, not parameters, so the planner can prove the index's predicate).
+ */
+function openChildrenStatement(label: string, G: string, C: string, link: 'cast_id' | 'cook_id'): Statement {
+  return defineStatement(label, (param) => {
+    const parent = param('parent_id', 'text');
+    const limit = param('limit', 'integer');
+    const castIds =
+      link === 'cook_id'
+        ? `to_jsonb(ARRAY(
+            SELECT c.id FROM ${C} AS c WHERE c.cook_id = ${parent} AND c.status = 'running'
+            ORDER BY c.started_at, c.id LIMIT ${limit}))`
+        : `'[]'::jsonb`;
+    return `
+      SELECT
+        to_jsonb(ARRAY(
+          SELECT g.id FROM ${G} AS g WHERE g.${link} = ${parent} AND g.status IN ${OPEN_GENERATION}
+          ORDER BY g.request_timestamp, g.id LIMIT ${limit})) AS generation_ids,
+        ${castIds} AS cast_ids`;
+  });
 }
 
 /**
@@ -179,7 +252,7 @@ export interface GenerationListShape {
 }
 
 export function buildStatements(tables: TableNames) {
-  const { generations: G, casts: C, cooks: K } = tables;
+  const { generations: G, casts: C, cooks: K, reconcileQueue: Q } = tables;
 
   const listCache = new Map<string, Statement>();
   /** One statement per combination of filters, so each uses its own index. */
@@ -228,7 +301,6 @@ export function buildStatements(tables: TableNames) {
       assignments: `status = 'processing', started_at = coalesce(old.started_at, ${param('at', 'timestamptz')}),
         progress = ${param('progress', 'numeric')}, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
     })),
-    finish: conditionalWrite('generations_finish', G, GENERATION_COLUMNS, (param) => finishGeneration('old', param)),
     // recordGenerationDelivery (checkDelivery): finished, with someone to notify, not yet recorded.
     recordDelivery: conditionalWrite('generations_delivery', G, GENERATION_COLUMNS, (param) => ({
       gate: `old.status NOT IN ${OPEN_GENERATION} AND old.delivery_status = 'pending'`,
@@ -242,140 +314,66 @@ export function buildStatements(tables: TableNames) {
   const casts = {
     insert: insertStatement('casts_insert', C, CAST_COLUMNS),
     ...selectStatements('casts', C, CAST_COLUMNS),
-    // attachToCast: not yet open, cast running, room under the in-flight cap.
-    attach: defineStatement('casts_attach', (param) => {
-      const child = param('child_id', 'text');
-      const at = param('at', 'timestamptz');
-      return `
-        WITH ${lockedRow(C, param)},
-        written AS (
-          UPDATE ${C} AS t SET
-            open_steps = old.open_steps || ${newEntry(child, param('kind', 'text'), param('since', 'text'))},
-            step_generation_ids = CASE WHEN jsonb_array_length(old.step_generation_ids) < ${param('max_embedded_ids', 'integer')}
-              THEN old.step_generation_ids || jsonb_build_array(${child}) ELSE old.step_generation_ids END,
-            in_flight_count = old.in_flight_count + 1,
-            version = old.version + 1, updated_at = ${at}
-          FROM old
-          WHERE t.id = old.id AND NOT ${holdsEntry('old.open_steps', child)} AND old.status = 'running'
-            AND old.in_flight_count < ${param('max_in_flight', 'integer')}
-          RETURNING t.*
-        )
-        ${writeResult(CAST_COLUMNS, {
-          changed: `'attached' AS outcome`,
-          unchanged: `CASE WHEN ${holdsEntry('old.open_steps', child)} THEN 'already-attached' WHEN old.status <> 'running' THEN 'closed' ELSE 'full' END AS outcome`,
-        })}`;
-    }),
-    // detachFromCast: forget an open step that was never stored.
-    detach: conditionalWrite('casts_detach', C, CAST_COLUMNS, (param) => {
-      const child = param('child_id', 'text');
-      return {
-        gate: holdsEntry('old.open_steps', child),
-        assignments: `open_steps = ${withoutEntry('old.open_steps', child)}, step_generation_ids = old.step_generation_ids - ${child},
-          in_flight_count = old.in_flight_count - 1, version = old.version + 1, updated_at = ${param('at', 'timestamptz')}`,
-      };
-    }),
-    apply: defineStatement('casts_apply', (param) => `
-      WITH ${lockedRow(C, param)},
-      contribution AS (${contributionFromParameters(param)}),
-      next AS (${applyToCastStage('old', 'contribution', 'true', param('at', 'timestamptz'))}),
-      written AS (
-        UPDATE ${C} AS t SET ${assignFrom('next', CAST_APPLY_STAGE_COLUMNS)}
-        FROM next WHERE t.id = next.id AND next.applies
-        RETURNING t.*
-      )
-      ${writeResult(CAST_COLUMNS)}`),
-    // transitionCast: only a running cast moves; expire needs nothing in flight.
-    transition: conditionalWrite('casts_transition', C, CAST_COLUMNS, (param) => {
+    /**
+     * `endCast` for `transitionCast`: only a running cast moves (`finish`, `cancel`; `expire` needs
+     * nothing in flight), and when it is a cook piece, the same statement applies it to the cook.
+     * The cast's UPDATE is the gate: a repeat finds it ended, writes nothing and applies nothing.
+     * Locks the cast, then the cook.
+     */
+    transition: defineStatement('casts_end', (param) => {
       const transition = param('transition', 'text');
       const at = param('at', 'timestamptz');
-      return {
-        from: `CROSS JOIN LATERAL (
-          SELECT CASE
-            WHEN old.status <> 'running' THEN NULL
-            WHEN ${transition} = 'finish' THEN 'completed'
-            WHEN ${transition} = 'cancel' THEN 'cancelled'
-            WHEN ${transition} = 'expire' AND old.in_flight_count = 0 THEN CASE WHEN old.total_steps IS NULL THEN 'completed' ELSE 'failed' END
-          END AS status
-        ) AS next`,
-        gate: `next.status IS NOT NULL`,
-        assignments: `status = next.status, completed_at = ${at}, duration_ms = ${elapsedMs('old.started_at', at)},
-          version = old.version + 1, updated_at = ${at}`,
-      };
+      return `
+      WITH ${lockedRow(C, param)},
+      next AS (
+        SELECT CASE
+          WHEN old.status <> 'running' THEN NULL
+          WHEN ${transition} = 'finish' THEN 'completed'
+          WHEN ${transition} = 'cancel' THEN 'cancelled'
+          WHEN ${transition} = 'expire' AND old.in_flight_count = 0 THEN CASE WHEN old.total_steps IS NULL THEN 'completed' ELSE 'failed' END
+        END AS status
+        FROM old
+      ),
+      written AS (
+        UPDATE ${C} AS t SET status = next.status, completed_at = ${at}, duration_ms = ${elapsedMs('old.started_at', at)},
+          version = old.version + 1, updated_at = ${at}
+        FROM old, next
+        WHERE t.id = old.id AND next.status IS NOT NULL
+        RETURNING t.*
+      ),
+      ${castPieceToCook(K, 'written', at)},
+      cast_now AS (${writtenElseOld('written', 'old')})
+      ${castEndingResult('cast_now', 'EXISTS (SELECT 1 FROM written)')}`;
     }),
-    replaceAggregates: replaceAggregatesStatement('casts_replace', C, CAST_COLUMNS, CAST_AGGREGATE_COLUMNS),
-    maintenance: maintenanceStatements('casts', C, CAST_COLUMNS, `t.open_steps <> '[]'::jsonb`),
+    /**
+     * Reconcile's write: the recomputed aggregates, only at the expected version (a CAS). If that
+     * moves the cast from running to a terminal status and it is a cook piece, the piece's apply to
+     * the cook in the same statement; the cast's row in the repair queue goes too. No row when the
+     * version moved (or the cast is gone).
+     */
+    replaceAggregates: defineStatement('casts_replace', (param) => {
+      const expected = param('expected_version', 'integer');
+      const at = param('updated_at', 'timestamptz');
+      return `
+      WITH ${lockedRow(C, param)},
+      written AS (
+        UPDATE ${C} AS t SET ${aggregateAssignments(CAST_AGGREGATE_COLUMNS, param)}, version = ${expected} + 1
+        FROM old WHERE t.id = old.id AND old.version = ${expected}
+        RETURNING t.*
+      ),
+      dequeued AS (DELETE FROM ${Q} AS q WHERE q.kind = 'cast' AND q.id IN (SELECT id FROM written)),
+      ended AS (SELECT w.* FROM written AS w CROSS JOIN old WHERE old.status = 'running' AND w.status <> 'running'),
+      ${castPieceToCook(K, 'ended', at)}
+      ${castEndingResult('written', 'true')}`;
+    }),
+    maintenance: maintenanceStatements('casts', C, Q, 'cast', 'w.in_flight_count > 0'),
     summarize: defineStatement('casts_summary', (param) => summarizeGenerations(G, 'cast_id', param, { pieces: false })),
+    openChildren: openChildrenStatement('casts_open_children', G, C, 'cast_id'),
   };
 
   const cooks = {
     insert: insertStatement('cooks_insert', K, COOK_COLUMNS),
     ...selectStatements('cooks', K, COOK_COLUMNS),
-    // attachToCook: new pieces need a running cook and room under the in-flight cap; a step of a
-    // cast piece needs an open (running or paused) cook and is capped by generations in flight.
-    attach: defineStatement('cooks_attach', (param) => {
-      const child = param('child_id', 'text');
-      const kind = param('kind', 'text');
-      const piece = param('piece', 'boolean');
-      const maxEmbeddedIds = param('max_embedded_ids', 'integer');
-      const at = param('at', 'timestamptz');
-      const entry = newEntry(child, kind, param('since', 'text'));
-      const alreadyOpen = `CASE WHEN ${piece} THEN ${holdsEntry('old.open_pieces', child)} ELSE ${holdsEntry('old.open_generations', child)} END`;
-      const accepts = `CASE WHEN ${piece} THEN old.status = 'running' ELSE old.status IN ('running', 'paused') END`;
-      return `
-        WITH ${lockedRow(K, param)},
-        written AS (
-          UPDATE ${K} AS t SET
-            open_pieces = CASE WHEN ${piece} THEN old.open_pieces || ${entry} ELSE old.open_pieces END,
-            open_generations = CASE WHEN ${kind} = 'generation' THEN old.open_generations || ${entry} ELSE old.open_generations END,
-            generation_ids = CASE WHEN ${kind} = 'generation' AND jsonb_array_length(old.generation_ids) < ${maxEmbeddedIds}
-              THEN old.generation_ids || jsonb_build_array(${child}) ELSE old.generation_ids END,
-            cast_ids = CASE WHEN ${kind} <> 'generation' AND jsonb_array_length(old.cast_ids) < ${maxEmbeddedIds}
-              THEN old.cast_ids || jsonb_build_array(${child}) ELSE old.cast_ids END,
-            in_flight_count = old.in_flight_count + ${piece}::int,
-            version = old.version + 1, updated_at = ${at}
-          FROM old
-          WHERE t.id = old.id AND NOT (${alreadyOpen}) AND (${accepts})
-            AND CASE WHEN ${piece} THEN old.in_flight_count ELSE jsonb_array_length(old.open_generations) END < ${param('max_in_flight', 'integer')}
-          RETURNING t.*
-        )
-        ${writeResult(COOK_COLUMNS, {
-          changed: `'attached' AS outcome`,
-          unchanged: `CASE WHEN ${alreadyOpen} THEN 'already-attached' WHEN NOT (${accepts}) THEN 'closed' ELSE 'full' END AS outcome`,
-        })}`;
-    }),
-    // detachFromCook: forget a child never stored; completes the cook if that was all it waited for.
-    detach: conditionalWrite('cooks_detach', K, COOK_COLUMNS, (param) => {
-      const child = param('child_id', 'text');
-      const at = param('at', 'timestamptz');
-      return {
-        from: `CROSS JOIN LATERAL (SELECT ${holdsEntry('old.open_pieces', child)} AS was_piece, ${holdsEntry('old.open_generations', child)} AS was_generation) AS w
-          CROSS JOIN LATERAL (SELECT old.in_flight_count - w.was_piece::int AS in_flight_count) AS n
-          CROSS JOIN LATERAL (
-            SELECT w.was_piece AND old.status IN ('running', 'paused') AND old.generated_count >= old.target_supply AND n.in_flight_count = 0 AS completes
-          ) AS d`,
-        gate: `w.was_piece OR w.was_generation`,
-        assignments: `
-          status = CASE WHEN d.completes THEN 'completed' ELSE old.status END,
-          completed_at = CASE WHEN d.completes THEN ${at} ELSE old.completed_at END,
-          duration_ms = CASE WHEN d.completes THEN ${elapsedMs('old.started_at', at)} ELSE old.duration_ms END,
-          open_pieces = ${withoutEntry('old.open_pieces', child)},
-          open_generations = ${withoutEntry('old.open_generations', child)},
-          generation_ids = old.generation_ids - ${child},
-          cast_ids = old.cast_ids - ${child},
-          in_flight_count = n.in_flight_count,
-          version = old.version + 1, updated_at = ${at}`,
-      };
-    }),
-    apply: defineStatement('cooks_apply', (param) => `
-      WITH ${lockedRow(K, param)},
-      contribution AS (${contributionFromParameters(param)}),
-      next AS (${applyToCookStage('old', 'contribution', 'true', param('at', 'timestamptz'))}),
-      written AS (
-        UPDATE ${K} AS t SET ${assignFrom('next', COOK_APPLY_STAGE_COLUMNS)}
-        FROM next WHERE t.id = next.id AND next.applies
-        RETURNING t.*
-      )
-      ${writeResult(COOK_COLUMNS)}`),
     // transitionCook: finish/cancel from running|paused, pause from running, resume from paused,
     // expire a running cook with nothing in flight (finished as by `finish`).
     transition: conditionalWrite('cooks_transition', K, COOK_COLUMNS, (param) => {
@@ -400,8 +398,21 @@ export function buildStatements(tables: TableNames) {
           version = old.version + 1, updated_at = ${at}`,
       };
     }),
-    replaceAggregates: replaceAggregatesStatement('cooks_replace', K, COOK_COLUMNS, COOK_AGGREGATE_COLUMNS),
-    maintenance: maintenanceStatements('cooks', K, COOK_COLUMNS, `(t.open_pieces <> '[]'::jsonb OR t.open_generations <> '[]'::jsonb)`),
+    /** Reconcile's write: a CAS on the version; the cook's row in the repair queue goes too. */
+    replaceAggregates: defineStatement('cooks_replace', (param) => {
+      const expected = param('expected_version', 'integer');
+      return `
+      WITH ${lockedRow(K, param)},
+      written AS (
+        UPDATE ${K} AS t SET ${aggregateAssignments(COOK_AGGREGATE_COLUMNS, param)}, version = ${expected} + 1
+        FROM old WHERE t.id = old.id AND old.version = ${expected}
+        RETURNING t.*
+      ),
+      dequeued AS (DELETE FROM ${Q} AS q WHERE q.kind = 'cook' AND q.id IN (SELECT id FROM written))
+      SELECT true AS changed, old.status AS previous_status, ${selectList('written', COOK_COLUMNS)}
+      FROM written CROSS JOIN old`;
+    }),
+    maintenance: maintenanceStatements('cooks', K, Q, 'cook', '(w.in_flight_count > 0 OR w.open_generation_count > 0)'),
     summarize: defineStatement('cooks_summary', (param) => `
       SELECT generations.*, pieces.*
       FROM (${summarizeGenerations(G, 'cook_id', param, { pieces: true })}) AS generations
@@ -411,29 +422,35 @@ export function buildStatements(tables: TableNames) {
           count(*) FILTER (WHERE c.status = 'failed') AS casts_failed,
           count(*) FILTER (WHERE c.status NOT IN ('running', 'completed', 'failed')) AS casts_cancelled,
           ${epochMs(`max(c.completed_at) FILTER (WHERE c.status <> 'running')`)} AS casts_last_finished_at,
-          coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'since', ${epochMs('c.started_at')}) ORDER BY c.started_at, c.id)
-            FILTER (WHERE c.status = 'running'), '[]'::jsonb) AS casts_unfinished,
+          count(*) FILTER (WHERE c.status = 'running') AS casts_unfinished,
           (SELECT coalesce(jsonb_agg(first.id ORDER BY first.started_at, first.id), '[]'::jsonb)
              FROM (SELECT f.id, f.started_at FROM ${C} AS f WHERE f.cook_id = ${param('parent_id', 'text')}
                    ORDER BY f.started_at, f.id LIMIT ${param('max_embedded_ids', 'integer')}) AS first) AS casts_first_ids
         FROM ${C} AS c WHERE c.cook_id = ${param('parent_id', 'text')}
       ) AS pieces`),
+    openChildren: openChildrenStatement('cooks_open_children', G, C, 'cook_id'),
   };
 
   /**
-   * `finish`, then the applies it feeds, as ONE statement. The locks are taken in the order the
-   * data flows, which is the same for every caller: the generation (`gen_old`), then its cast
-   * (`cast_old`, whose id comes from the finished generation), then its cook(s) (`cook_old`, in id
-   * order, whose ids come from the generation and from the cast after its apply). No statement
-   * locks a cast before a generation or a cook before a cast, so settlements cannot deadlock each
-   * other. The cook takes the generation (stage one) and then, if the cast has ended, the cast
-   * piece (stage two) in one UPDATE, since one statement cannot update a row twice.
+   * `settle`: the generation's terminal transition, then its applies, as ONE statement. The gate
+   * is the generation's own UPDATE (`gen_written`: only from pending/processing, and, for the
+   * sweeper, only if nothing was written since its cut-off); every later step reads only the row
+   * that UPDATE returned (`contribution`), so a repeat, whose UPDATE matches nothing, applies
+   * nothing and returns the generation as stored, with the parents null.
+   *
+   * The locks are taken in the order the data flows, the same for every statement: the generation
+   * (`gen_old`), then its cast (`cast_old`, whose id comes from the finished generation), then its
+   * cook (`cook_old`). No statement locks a cast before a generation or a cook before a cast, so
+   * settlements, creations and cast endings cannot deadlock each other. The cook takes the
+   * generation (stage one) and then, if this apply ended the cast and the cast is a piece of that
+   * cook (creation sets a step's cook from its cast), the cast piece (stage two) in one UPDATE,
+   * since one statement cannot update a row twice.
    *
    * It returns one row of four `json` columns (`g`, `c`, `k1`, `k2`: the generation, the cast, the
-   * cook after each stage; null when absent), each a record's columns as the other statements
-   * return them (see {@link jsonField}). Measured: with its ~150 columns as plain result columns, the
-   * executor set-up and the row description cost ~0.4 ms per call, even for a call that wrote
-   * nothing; as four columns, much less.
+   * cook after each stage; null when absent or not applied), each a record's columns as the other
+   * statements return them (see {@link jsonField}). Measured: with its ~150 columns as plain result
+   * columns, the executor set-up and the row description cost ~0.4 ms per call, even for a call
+   * that wrote nothing; as four columns, much less.
    */
   const settleGeneration = defineStatement('settle_generation', (param) => {
     const finish = finishGeneration('old', param);
@@ -456,7 +473,7 @@ export function buildStatements(tables: TableNames) {
       contribution AS (
         SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
           g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
-        FROM gen AS g WHERE g.status NOT IN ${OPEN_GENERATION}
+        FROM gen_written AS g
       ),
       cast_old AS (SELECT * FROM ${C} WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
       cast_next AS (${applyToCastStage('cast_old', 'contribution', 'c.cast_id = p.id', at)}),
@@ -465,18 +482,18 @@ export function buildStatements(tables: TableNames) {
         FROM cast_next AS s WHERE t.id = s.id AND s.applies
         RETURNING t.*
       ),
-      cast_now AS (
-        ${writtenElseOld('cast_written', 'cast_old')}
-      ),
       piece AS (
-        SELECT 'cast'::text AS kind, n.id AS child_id, n.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-          0::numeric AS cost_usd, n.completed_at AS finished_at, NULL::boolean AS piece, n.cook_id
-        FROM cast_now AS n WHERE n.status <> 'running' AND n.cook_id IS NOT NULL
+        SELECT 'cast'::text AS kind, w.id AS child_id, w.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+          0::numeric AS cost_usd, w.completed_at AS finished_at, NULL::boolean AS piece, w.cook_id
+        FROM cast_written AS w JOIN cast_next AS s ON s.id = w.id
+        WHERE s.ends AND w.cook_id = (SELECT cook_id FROM contribution)
       ),
+      -- The cook is the generation's; reading piece too (whose cook is the same) makes the cast's
+      -- UPDATE, and its lock, come before the cook's lock.
       cook_old AS (
         SELECT * FROM ${K}
         WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
-        ORDER BY id FOR UPDATE
+        FOR UPDATE
       ),
       cook_first AS (${applyToCookStage('cook_old', 'contribution', 'c.cook_id = p.id', at)}),
       cook_second AS (${applyToCookStage('cook_first', 'piece', 'c.cook_id = p.id', at)}),
@@ -488,15 +505,14 @@ export function buildStatements(tables: TableNames) {
       )
       SELECT
         ${jsonRecord([['changed', 'g.changed'], ['previous_status', 'go.status'], ...GENERATION_COLUMNS.map((column) => jsonField('g', column))])} AS g,
-        CASE WHEN cn.id IS NOT NULL THEN ${jsonRecord([['changed', 'cs.applies'], ['previous_status', 'co.status'], ...CAST_COLUMNS.map((column) => jsonField('cn', column))])} END AS c,
+        CASE WHEN cw.id IS NOT NULL THEN ${jsonRecord([['changed', 'true'], ['previous_status', 'co.status'], ...CAST_COLUMNS.map((column) => jsonField('cw', column))])} END AS c,
         CASE WHEN k1.id IS NOT NULL THEN ${jsonRecord([['changed', 'k1.applies'], ['previous_status', 'k1.previous_status'], ...cookStage('k1', 'ko1')])} END AS k1,
         CASE WHEN k2.id IS NOT NULL THEN ${jsonRecord([['changed', 'k2.applies'], ['previous_status', 'k2.previous_status'], ...cookStage('k2', 'ko2')])} END AS k2
       FROM gen AS g
       CROSS JOIN gen_old AS go
       LEFT JOIN contribution AS ct ON true
       LEFT JOIN cast_old AS co ON true
-      LEFT JOIN cast_next AS cs ON true
-      LEFT JOIN cast_now AS cn ON true
+      LEFT JOIN cast_written AS cw ON true
       LEFT JOIN piece AS pc ON true
       LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
       LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
@@ -509,8 +525,8 @@ export function buildStatements(tables: TableNames) {
 
 /**
  * Sums the generations below one parent, as stored: per-outcome counts, points and exact money of
- * the finished ones (and, for a cook, of those that are pieces), the unfinished ones, and the first
- * ids by (request time, id).
+ * the finished ones (and, for a cook, of those that are pieces), how many are unfinished, and the
+ * first ids by (request time, id).
  */
 function summarizeGenerations(G: string, link: 'cast_id' | 'cook_id', param: Parameter, { pieces }: { pieces: boolean }): string {
   const parent = param('parent_id', 'text');
@@ -530,8 +546,8 @@ function summarizeGenerations(G: string, link: 'cast_id' | 'cook_id', param: Par
       coalesce(sum(g.protocol_net_points) FILTER (WHERE ${finished}), 0) AS protocol_net_points,
       coalesce(sum(g.cost_usd) FILTER (WHERE ${finished}), 0)::text AS cost_usd,
       ${epochMs(`max(g.response_timestamp) FILTER (WHERE ${finished})`)} AS last_finished_at,
-      coalesce(jsonb_agg(jsonb_build_object('id', g.id, 'since', ${epochMs('g.request_timestamp')}, 'piece', ${isPiece}) ORDER BY g.request_timestamp, g.id)
-        FILTER (WHERE NOT (${finished})), '[]'::jsonb) AS unfinished,
+      count(*) FILTER (WHERE NOT (${finished})) AS unfinished,
+      count(*) FILTER (WHERE NOT (${finished}) AND ${isPiece}) AS unfinished_pieces,
       (SELECT coalesce(jsonb_agg(first.id ORDER BY first.request_timestamp, first.id), '[]'::jsonb)
          FROM (SELECT f.id, f.request_timestamp FROM ${G} AS f WHERE f.${link} = ${parent}
                ORDER BY f.request_timestamp, f.id LIMIT ${param('max_embedded_ids', 'integer')}) AS first) AS first_ids

@@ -4,7 +4,7 @@
  * and row mapping. What it returns is what is stored.
  */
 import type pg from 'pg';
-import type { Cast, Cook, Generation, OpenChild } from '../../src/domain/records.js';
+import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { toUsdAmount } from '../../src/domain/money.js';
 import type { TableNames } from '../../adapters/postgres/index.js';
 import type { StoreInspector } from '../conformance/types.js';
@@ -14,8 +14,6 @@ type Raw = Record<string, unknown>;
 const number = (value: unknown): number => Number(value);
 const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value));
 const nullableDate = (value: unknown): Date | null => (value === null ? null : (value as Date));
-const open = (value: unknown): OpenChild[] =>
-  (value as { id: string; kind: OpenChild['kind']; since: string }[]).map((entry) => ({ id: entry.id, kind: entry.kind, since: new Date(entry.since) }));
 const outcomes = (row: Raw) => ({
   success: number(row.outcome_success),
   failed: number(row.outcome_failed),
@@ -90,7 +88,6 @@ function cast(row: Raw): Cast {
     collectionId: row.collection_id as string | null,
     status: row.status as Cast['status'],
     stepGenerationIds: row.step_generation_ids as string[],
-    openSteps: open(row.open_steps),
     ...parentTotals(row),
   };
 }
@@ -105,8 +102,7 @@ function cook(row: Raw): Cook {
     generatedCount: number(row.generated_count),
     failedCount: number(row.failed_count),
     cancelledCount: number(row.cancelled_count),
-    openPieces: open(row.open_pieces),
-    openGenerations: open(row.open_generations),
+    openGenerationCount: number(row.open_generation_count),
     generationIds: row.generation_ids as string[],
     castIds: row.cast_ids as string[],
     ...parentTotals(row),
