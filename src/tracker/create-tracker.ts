@@ -53,22 +53,15 @@ import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from '.
 import { objectIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
-import {
-  attachedParent,
-  attachRefusal,
-  detachEverywhere,
-  emitCastWrite,
-  emitCookWrite,
-  emitGenerationChange,
-  finishAndSettle,
-  settleCastPiece,
-} from './rollup.js';
+import { attachRefusal, emitCastEnding, emitCastWrite, emitCookWrite, emitGenerationChange, finishAndSettle } from './rollup.js';
 
 export interface TrackerLimits {
   /**
-   * Most children a cast or cook may have in flight at once; recording one more throws a
-   * `ConflictError`. Bounds the parent document, whose open entries are its in-flight children.
-   * @default 10000
+   * Most children a cast or cook may have in flight at once (a cast: steps; a cook: pieces, and
+   * generations below it for a step of a cast piece); recording one more throws a
+   * `ConflictError`. A host's own safety cap, checked against a count: a parent's size and the
+   * cost of each write do not grow with its children in flight.
+   * @default 1000000
    */
   readonly maxInFlightChildren?: number;
   /**
@@ -115,7 +108,10 @@ export interface SweepStaleOptions extends SweepInput {
 }
 
 export interface ReconcileOptions {
-  /** Open entries without a stored child younger than this are recordings under way, and kept. @default 60000 */
+  /**
+   * Accepted and ignored.
+   * @deprecated parents keep no open entries since 0.2.0, so there is no recording under way to wait for.
+   */
   readonly graceMs?: number;
 }
 
@@ -156,9 +152,10 @@ export interface Tracker {
   /** Pages through generations by cast, cook, account and status, by `requestTimestamp`. */
   listGenerations(input?: ListGenerationsInput): Promise<ListGenerationsPage>;
   /**
-   * Times out generations with no write for `olderThanMs`, settles them into their parents, and
-   * repairs parents a crash left behind (children not yet applied, abandoned entries, children of
-   * cancelled parents still open, idle parents). Run it on a schedule.
+   * Finishes store operations a crash left half done (stores with `recover()`), times out
+   * generations with no write for `olderThanMs` (with their roll-ups), resumes the cancellation of
+   * cancelled parents that still have children open, finishes idle parents, and reconciles parents
+   * the store flags for repair. Run it on a schedule.
    */
   sweepStale(options: SweepStaleOptions): Promise<SweepReport>;
   /** Recomputes a parent's aggregates from its children and repairs any difference. */
@@ -181,7 +178,7 @@ const watchFilterSchema = z.strictObject({
   masterAccountId: idSchema.optional(),
 });
 
-const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 10_000, maxEmbeddedChildIds: 1_000 };
+const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 1_000_000, maxEmbeddedChildIds: 1_000 };
 
 function resolveCaps(limits: TrackerLimits | undefined): ParentCaps {
   const maxInFlight = limits?.maxInFlightChildren ?? DEFAULT_LIMITS.maxInFlightChildren;
@@ -290,33 +287,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return record;
   }
 
-  /**
-   * The insert that ends the call-by-call creation, after the attaches to `parents`. An id that is
-   * already taken (a `ConflictError`: an `ids` generator that repeats) stores nothing, but an
-   * attach under that id may have added an entry, or found the other record's entry, so the
-   * parents are rebuilt from their stored children (`reconcile`, exact whatever they hold) rather
-   * than detached (which could remove the other record's entry). Any other error leaves them: the
-   * insert may have landed with its reply lost, and a retry with the key, or the sweeper, settles it.
-   */
-  async function insertAfterAttaching<T>(
-    insert: () => Promise<Insertion<T>>,
-    parents: readonly { kind: 'cast' | 'cook'; id: string }[],
-  ): Promise<Insertion<T>> {
-    try {
-      return await insert();
-    } catch (error) {
-      if (error instanceof ConflictError && error.field === 'id') {
-        for (const parent of parents) {
-          const reconcile = parent.kind === 'cast' ? reconcileCast : reconcileCook;
-          await reconcile(context, parent.id, { graceMs: 60_000 }).catch((repairError: unknown) =>
-            logger.warn(`[genledger] ${parent.kind} "${parent.id}" could not be repaired after an id conflict; reconcile() it`, { error: repairError }),
-          );
-        }
-      }
-      throw error;
-    }
-  }
-
   function requireWrite<T extends { status: string }>(
     result: WriteResult<T> | null,
     entity: 'generation' | 'cast' | 'cook',
@@ -337,14 +307,16 @@ export function createTracker(options: TrackerOptions): Tracker {
     accepted: readonly Cast['status'][],
   ): Promise<Cast> {
     const castId = parseId(castIdInput, 'castId');
-    const result = requireWrite(await repository.casts.transition(castId, transition, clock.now()), 'cast', castId, 'castId');
-    const cast = result.record;
-    if (!result.changed && !accepted.includes(cast.status)) {
+    const ending = await repository.casts.transition(castId, transition, clock.now());
+    if (ending === null) throw new NotFoundError('cast', castId, 'castId');
+    const cast = ending.cast.record;
+    if (!ending.cast.changed && !accepted.includes(cast.status)) {
       throw new IllegalTransitionError('cast', castId, cast.status, accepted[0]!);
     }
-    if (result.changed) emitCastWrite(context, transition === 'cancel' ? 'cancelled' : 'finished', result);
-    if (cast.status === 'cancelled') await cancelCastChildren(context, cast);
-    else await settleCastPiece(context, cast);
+    // The cast's end and, for a cook piece, its apply to the cook: one store operation.
+    emitCastEnding(context, transition === 'cancel' ? 'cancelled' : 'finished', ending);
+    if (cast.status !== 'cancelled') return cast;
+    await cancelCastChildren(context, castId);
     return (await getOne(repository.casts, castId)) ?? cast;
   }
 
@@ -362,7 +334,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const change = { finish: 'finished', cancel: 'cancelled', pause: 'paused', resume: 'resumed', expire: 'finished' } as const;
     if (result.changed) emitCookWrite(context, change[transition], result);
     if (cook.status !== 'cancelled') return cook;
-    await cancelCookChildren(context, cook);
+    await cancelCookChildren(context, cookId);
     return (await getOne(repository.cooks, cookId)) ?? cook;
   }
 
@@ -380,44 +352,25 @@ export function createTracker(options: TrackerOptions): Tracker {
       const parsed = parseInputFast(startCastInputFast, startCastInputSchema, input, 'input');
       const id = context.ids('cast');
       const now = clock.now();
-      const { insertAttached } = repository;
       const key = parsed.idempotencyKey;
       const repeat = (stored: Cast) => repeatOf('cast', stored, castRequestDifference(parsed, stored));
-      if (parsed.cookId && insertAttached) {
-        // One store operation: the cook's attach and the insert, or nothing at all.
-        const result = await insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
-        switch (result.outcome) {
-          case 'created':
-            return announceCreated(result.record, null, result.cook);
-          case 'existing':
-            return repeat(result.record);
-          case 'refused':
-            return refusalUnlessRepeated(attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId'), repository.casts, key, repeat);
-          default:
-            throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
-        }
+      if (!parsed.cookId) {
+        const inserted = await repository.casts.insert(newCast(parsed, id, now, null));
+        if (!inserted.created) return repeat(inserted.record);
+        return announceCreated(inserted.record, null, null);
       }
-      // The key first: a repeat gets its record whatever its cook's state now.
-      const holder = await keyHolder(repository.casts, key);
-      if (holder !== null) return repeat(holder);
-      let cook: Cook | null = null;
-      if (parsed.cookId) {
-        const attachment: ChildAttachment = { childId: id, kind: 'cast', piece: true, at: now, caps: context.caps };
-        const attached = await repository.cooks.attach(parsed.cookId, attachment);
-        try {
-          cook = attachedParent(context, 'cook', attached, parsed.cookId, attachment, 'input.cookId');
-        } catch (refusal) {
-          return refusalUnlessRepeated(refusal, repository.casts, key, repeat);
-        }
+      // One store operation: the key first, then the cook's attach and the insert, or nothing at all.
+      const result = await repository.insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
+      switch (result.outcome) {
+        case 'created':
+          return announceCreated(result.record, null, result.cook);
+        case 'existing':
+          return repeat(result.record);
+        case 'refused':
+          return refusalUnlessRepeated(attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId'), repository.casts, key, repeat);
+        default:
+          throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
       }
-      const inserted = await insertAfterAttaching(() => repository.casts.insert(newCast(parsed, id, now, cook)), cook ? [{ kind: 'cook', id: cook.id }] : []);
-      if (!inserted.created) {
-        // Same idempotency key as a racing call: that call's cast stands, and this call's
-        // attachment is forgotten so the cook does not wait for a cast that will never exist.
-        if (cook) await detachEverywhere(context, id, [{ kind: 'cook', id: cook.id }]);
-        return repeat(inserted.record);
-      }
-      return announceCreated(inserted.record, null, cook);
     },
 
     async recordGeneration(input) {
@@ -430,80 +383,39 @@ export function createTracker(options: TrackerOptions): Tracker {
         spellId: null,
         collectionId: null,
       };
-      const { insertAttached } = repository;
       const key = parsed.idempotencyKey;
       const repeat = (stored: Generation) => repeatOf('generation', stored, generationRequestDifference(parsed, stored));
-      if (insertAttached && (parsed.castId || parsed.cookId)) {
-        // One store operation: the mismatch check, each parent's attach and the insert, or nothing at all.
-        const castId = parsed.castId ?? null;
-        const cookId = parsed.cookId ?? null;
-        const result = await insertAttached({
-          kind: 'generation',
-          record: newGeneration(parsed, id, now, links),
-          castId,
-          cookId,
-          at: now,
-          caps: context.caps,
-        });
-        switch (result.outcome) {
-          case 'created': {
-            return announceCreated(result.record, result.cast, result.cook);
-          }
-          case 'existing':
-            return repeat(result.record);
-          case 'mismatch':
-            return refusalUnlessRepeated(castOfAnotherCook(castId!, result.cast), repository.generations, key, repeat);
-          case 'refused': {
-            const piece = result.parent === 'cook' && castId === null;
-            const refusal = attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
-            return refusalUnlessRepeated(refusal, repository.generations, key, repeat);
-          }
-          default:
-            throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
+      if (!parsed.castId && !parsed.cookId) {
+        const inserted = await repository.generations.insert(newGeneration(parsed, id, now, links));
+        if (!inserted.created) return repeat(inserted.record);
+        return announceCreated(inserted.record, null, null);
+      }
+      // One store operation: the key first, then the mismatch check, each parent's attach and the insert, or nothing at all.
+      const castId = parsed.castId ?? null;
+      const cookId = parsed.cookId ?? null;
+      const result = await repository.insertAttached({
+        kind: 'generation',
+        record: newGeneration(parsed, id, now, links),
+        castId,
+        cookId,
+        at: now,
+        caps: context.caps,
+      });
+      switch (result.outcome) {
+        case 'created':
+          return announceCreated(result.record, result.cast, result.cook);
+        case 'existing':
+          return repeat(result.record);
+        case 'mismatch':
+          return refusalUnlessRepeated(castOfAnotherCook(castId!, result.cast), repository.generations, key, repeat);
+        case 'refused': {
+          const piece = result.parent === 'cook' && castId === null;
+          const refusal = attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+          return refusalUnlessRepeated(refusal, repository.generations, key, repeat);
         }
+        default:
+          throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
       }
-      // The key first: a repeat gets its record whatever its parents' state now.
-      const holder = await keyHolder(repository.generations, key);
-      if (holder !== null) return repeat(holder);
-      const attachedTo: { kind: 'cast' | 'cook'; id: string }[] = [];
-      let cast: Cast | null = null;
-      let cook: Cook | null = null;
-      if (parsed.castId && parsed.cookId) {
-        // Checked before any write, so a mismatch writes nothing.
-        const existing = await getOne(repository.casts, parsed.castId);
-        if (existing && existing.cookId !== parsed.cookId) throw castOfAnotherCook(parsed.castId, existing);
-      }
-      try {
-        if (parsed.castId) {
-          const attachment: ChildAttachment = { childId: id, kind: 'generation', piece: false, at: now, caps: context.caps };
-          cast = attachedParent(context, 'cast', await repository.casts.attach(parsed.castId, attachment), parsed.castId, attachment, 'input.castId');
-          attachedTo.push({ kind: 'cast', id: cast.id });
-          links.castId = cast.id;
-          links.spellId = cast.spellId;
-          links.cookId = cast.cookId;
-          links.collectionId = cast.collectionId;
-        }
-        const cookId = links.cookId ?? parsed.cookId ?? null;
-        if (cookId) {
-          const piece = cast === null;
-          const attachment: ChildAttachment = { childId: id, kind: 'generation', piece, at: now, caps: context.caps };
-          const field = piece ? 'input.cookId' : 'input.castId';
-          cook = attachedParent(context, 'cook', await repository.cooks.attach(cookId, attachment), cookId, attachment, field);
-          attachedTo.push({ kind: 'cook', id: cook.id });
-          links.cookId = cook.id;
-          links.collectionId = cook.collectionId;
-        }
-      } catch (error) {
-        // A refusal by the second parent: forget the first attachment, so nothing is left behind.
-        await detachEverywhere(context, id, attachedTo);
-        return refusalUnlessRepeated(error, repository.generations, key, repeat);
-      }
-      const inserted = await insertAfterAttaching(() => repository.generations.insert(newGeneration(parsed, id, now, links)), attachedTo);
-      if (!inserted.created) {
-        await detachEverywhere(context, id, attachedTo);
-        return repeat(inserted.record);
-      }
-      return announceCreated(inserted.record, cast, cook);
     },
 
     async startGeneration(generationIdInput) {
@@ -673,11 +585,12 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async reconcile(input, reconcileOptions = {}) {
       const parsed = parseInput(reconcileInputSchema, input, 'input');
-      const graceMs = reconcileOptions.graceMs ?? 60_000;
+      // `graceMs` is deprecated and ignored, but still checked: a bad value is the caller's bug.
+      const graceMs = reconcileOptions.graceMs ?? 0;
       if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
         throw new ValidationError([{ field: 'options.graceMs', reason: 'must be a whole number of milliseconds, at least 0' }]);
       }
-      return 'castId' in parsed ? reconcileCast(context, parsed.castId, { graceMs }) : reconcileCook(context, parsed.cookId, { graceMs });
+      return 'castId' in parsed ? reconcileCast(context, parsed.castId) : reconcileCook(context, parsed.cookId);
     },
 
     watch(filter = {}, watchOptions = {}) {

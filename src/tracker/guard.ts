@@ -14,16 +14,12 @@ const GENERATION_METHODS = [
   'findStale',
   'start',
   'recordProgress',
-  'finish',
   'recordDelivery',
 ] as const satisfies readonly (keyof GenerationStore)[];
 const PARENT_METHODS = [
   'insert',
   'findByIdempotencyKey',
   'get',
-  'attach',
-  'detach',
-  'apply',
   'transition',
   'summarizeChildren',
   'replaceAggregates',
@@ -57,9 +53,8 @@ function toTypedErrorSync(error: unknown, repositoryName: string, operation: str
   return error instanceof GenledgerError ? error : new RepositoryError(repositoryName, operation, error);
 }
 
-/** Wraps one optional top-level capability (`settleGeneration`, `insertAttached`) like a store method. */
-function guardCapability<F extends (...args: never[]) => Promise<unknown>>(repository: LedgerRepository, operation: string, method: F | undefined): F | undefined {
-  if (!method) return undefined;
+/** Wraps one top-level operation (`settleGeneration`, `insertAttached`, `openChildren`, `recover`) like a store method. */
+function guardOperation<F extends (...args: never[]) => Promise<unknown>>(repository: LedgerRepository, operation: string, method: F): F {
   const toTypedError = (error: unknown): never => {
     throw toTypedErrorSync(error, repository.name, operation);
   };
@@ -72,12 +67,20 @@ function guardCapability<F extends (...args: never[]) => Promise<unknown>>(repos
   }) as F;
 }
 
+function required<F>(repository: LedgerRepository, operation: string, method: F | undefined): F {
+  if (typeof method !== 'function') throw new TypeError(`[genledger] repository "${repository.name}" does not implement ${operation}()`);
+  return method;
+}
+
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
+  const { recover } = repository;
   return {
     // The feed is passed through: its errors reach `onError`, not a caller.
     changes: repository.changes,
-    settleGeneration: guardCapability(repository, 'settleGeneration', repository.settleGeneration),
-    insertAttached: guardCapability(repository, 'insertAttached', repository.insertAttached),
+    settleGeneration: guardOperation(repository, 'settleGeneration', required(repository, 'settleGeneration', repository.settleGeneration)),
+    insertAttached: guardOperation(repository, 'insertAttached', required(repository, 'insertAttached', repository.insertAttached)),
+    openChildren: guardOperation(repository, 'openChildren', required(repository, 'openChildren', repository.openChildren)),
+    ...(typeof recover === 'function' ? { recover: guardOperation(repository, 'recover', recover) } : {}),
     name: repository.name,
     capabilities: repository.capabilities,
     ids: repository.ids,

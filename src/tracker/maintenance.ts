@@ -1,10 +1,10 @@
 /**
  * Maintenance: the sweeper and reconcile. They are what makes "a worker died" and "the process
- * crashed between two writes" recoverable: stuck generations time out, parents get the children a
- * crash kept from them, abandoned open entries are dropped, and a parent's aggregates can always be
- * rebuilt from its children.
+ * crashed between two calls" recoverable: stuck generations time out (with their roll-ups, in one
+ * store operation each), cancellations a crash cut short are resumed, idle parents are finished,
+ * and a parent's aggregates can always be rebuilt from its children.
  */
-import type { Cast, Cook, Generation, OpenChild } from '../domain/records.js';
+import type { Cast, Cook } from '../domain/records.js';
 import {
   diffAggregates,
   recomputeCast,
@@ -13,13 +13,12 @@ import {
   type ChildrenSummary,
   type RecomputeContext,
 } from '../domain/rollup/recompute.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
+import type { WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { ParentStore } from '../port.js';
-import { cancelCastCascade, cancelOpenGeneration } from './cancellation.js';
+import type { CastEnding, ParentStore } from '../port.js';
 import { forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
-import { emitCastWrite, emitCookWrite, finishAndSettle, settleCastPiece, settleGeneration } from './rollup.js';
+import { cancelOpenChildren, emitCastEnding, emitCastWrite, emitCookWrite, finishAndSettle } from './rollup.js';
 
 const FAN_OUT = 8;
 const PAGE = 200;
@@ -28,9 +27,20 @@ const PAGE = 200;
 export interface SweepReport {
   /** Generations moved to `timeout`. */
   readonly timedOut: readonly string[];
-  /** Finished children a crash had kept from their parents, now applied. */
+  /**
+   * Store operations a crash had left half done, finished by the store's `recover()` (stores
+   * whose roll-ups span several writes; always 0 on the others).
+   */
+  readonly recovered: number;
+  /** Parents reconciled: those the store flagged for repair (see `findForMaintenance`), and cancelled ones whose counts still said "in flight" with nothing open. */
+  readonly reconciled: readonly { readonly kind: 'cast' | 'cook'; readonly id: string }[];
+  /**
+   * Kept for compatibility: always empty since 0.2.0. A finished child is applied in the same
+   * store operation that finishes it, so there is none left to settle.
+   * @deprecated
+   */
   readonly settled: readonly string[];
-  /** Open entries dropped because their child was never stored. */
+  /** Kept for compatibility: always empty since 0.2.0 (parents keep no open entries to abandon). @deprecated */
   readonly abandoned: readonly string[];
   /** Children cancelled because their parent was cancelled. */
   readonly cancelled: readonly string[];
@@ -46,6 +56,8 @@ export interface SweepOptions {
 
 interface SweepLog {
   timedOut: string[];
+  recovered: number;
+  reconciled: { kind: 'cast' | 'cook'; id: string }[];
   settled: string[];
   abandoned: string[];
   cancelled: string[];
@@ -55,7 +67,11 @@ interface SweepLog {
 export async function sweepStale(context: TrackerContext, options: SweepOptions): Promise<SweepReport> {
   const now = context.clock.now();
   const cutoff = new Date(now.getTime() - options.olderThanMs);
-  const log: SweepLog = { timedOut: [], settled: [], abandoned: [], cancelled: [], expired: [] };
+  const log: SweepLog = { timedOut: [], recovered: 0, reconciled: [], settled: [], abandoned: [], cancelled: [], expired: [] };
+
+  // First what a crash left half done, so what follows reads whole records.
+  const { recover } = context.repository;
+  if (recover) log.recovered = (await recover({ limit: options.limit, olderThan: cutoff })).repaired;
 
   const stale = await context.repository.generations.findStale({ updatedBefore: cutoff, limit: options.limit });
   await forEachLimited(stale, FAN_OUT, async (generation) => {
@@ -73,14 +89,13 @@ export async function sweepStale(context: TrackerContext, options: SweepOptions)
     if (result?.changed) log.timedOut.push(generation.id);
   });
 
-  await forEachParent(context, context.repository.casts, cutoff, (cast) => repairCast(context, cast, cutoff, options, log));
-  await forEachParent(context, context.repository.cooks, cutoff, (cook) => repairCook(context, cook, cutoff, options, log));
+  await forEachParent(context.repository.casts, cutoff, (cast) => maintainParent(context, CAST_RECONCILE, cast, cutoff, options, log));
+  await forEachParent(context.repository.cooks, cutoff, (cook) => maintainParent(context, COOK_RECONCILE, cook, cutoff, options, log));
   return log;
 }
 
 async function forEachParent<T extends Cast | Cook>(
-  context: TrackerContext,
-  store: ParentStore<T, never>,
+  store: ParentStore<T, unknown>,
   idleBefore: Date,
   visit: (parent: T) => Promise<void>,
 ): Promise<void> {
@@ -93,96 +108,42 @@ async function forEachParent<T extends Cast | Cook>(
   }
 }
 
-/**
- * Brings the open generation entries of a parent up to date: a finished child is settled, an open
- * child of a cancelled parent is cancelled. Returns the entries whose child was never stored and
- * that are older than the cut-off (a recording that died between its two writes).
- */
-async function repairGenerationEntries(
-  context: TrackerContext,
-  cancelled: boolean,
-  entries: readonly OpenChild[],
-  cutoff: Date,
-  log: SweepLog,
-): Promise<string[]> {
-  if (entries.length === 0) return [];
-  const children = new Map((await context.repository.generations.get(entries.map((entry) => entry.id))).map((child) => [child.id, child]));
-  const abandoned: string[] = [];
-  await forEachLimited(entries, FAN_OUT, async (entry) => {
-    const child: Generation | undefined = children.get(entry.id);
-    if (!child) {
-      if (entry.since < cutoff) abandoned.push(entry.id);
-    } else if (isTerminalGenerationStatus(child.status)) {
-      await settleGeneration(context, child);
-      log.settled.push(child.id);
-    } else if (cancelled && (await cancelOpenGeneration(context, child.id))) {
-      log.cancelled.push(child.id);
-    }
-  });
-  return abandoned;
+/** Whether anything is still open below a parent (for a cook: pieces, or generations below it). */
+function hasOpenChildren(parent: Cast | Cook): boolean {
+  return parent.inFlightCount > 0 || ('openGenerationCount' in parent && parent.openGenerationCount > 0);
 }
 
 /**
- * Drops abandoned entries by reconciling the parent from its children, rather than detaching them
- * one by one: a parent whose completion an abandoned entry held back then completes at the time
- * its children say, exactly as it would have without the crash.
+ * One parent `findForMaintenance` returned: a cancelled parent with children still open has its
+ * cascade resumed (a crash cut it short); a running parent idle past the cut-off with nothing in
+ * flight is expired (when asked to); any other is one the store flagged for repair, and is
+ * reconciled (its replacement written even when nothing differs, so the store can clear its flag).
  */
-async function dropAbandoned(
+async function maintainParent<T extends Cast | Cook>(
   context: TrackerContext,
-  kind: 'cast' | 'cook',
-  id: string,
-  abandoned: readonly string[],
+  spec: ReconcileSpec<T>,
+  parent: T,
+  cutoff: Date,
   options: SweepOptions,
   log: SweepLog,
 ): Promise<void> {
-  if (abandoned.length === 0) return;
-  const reconcile = kind === 'cast' ? reconcileCast : reconcileCook;
-  await reconcile(context, id, { graceMs: options.olderThanMs });
-  log.abandoned.push(...abandoned);
-}
-
-async function repairCast(context: TrackerContext, cast: Cast, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
-  const abandoned = await repairGenerationEntries(context, cast.status === 'cancelled', cast.openSteps, cutoff, log);
-  await dropAbandoned(context, 'cast', cast.id, abandoned, options, log);
-  let latest = cast;
-  if (options.finishIdleParents && cast.status === 'running' && cast.inFlightCount === 0 && cast.updatedAt < cutoff) {
-    const result = await context.repository.casts.transition(cast.id, 'expire', context.clock.now());
-    if (result?.changed) {
-      log.expired.push({ kind: 'cast', id: cast.id });
-      emitCastWrite(context, 'finished', result);
-      latest = result.record;
+  if (parent.status === 'cancelled' && hasOpenChildren(parent)) {
+    log.cancelled.push(...(await cancelOpenChildren(context, { kind: spec.kind, id: parent.id })));
+    // Counts that still say "in flight" with nothing open are drift (a store written by hand, or
+    // 0.1.0 data): the children decide.
+    const [latest] = await spec.store(context).get([parent.id]);
+    if (latest !== undefined && hasOpenChildren(latest)) {
+      await reconcileParent(context, spec, parent.id, { force: false });
+      log.reconciled.push({ kind: spec.kind, id: parent.id });
     }
+    return;
   }
-  if (isTerminalParentStatus(latest.status)) await settleCastPiece(context, latest);
-}
-
-async function repairCook(context: TrackerContext, cook: Cook, cutoff: Date, options: SweepOptions, log: SweepLog): Promise<void> {
-  const cancelled = cook.status === 'cancelled';
-  const abandoned = await repairGenerationEntries(context, cancelled, cook.openGenerations, cutoff, log);
-  const castEntries = cook.openPieces.filter((entry) => entry.kind === 'cast');
-  if (castEntries.length > 0) {
-    const casts = new Map((await context.repository.casts.get(castEntries.map((entry) => entry.id))).map((cast) => [cast.id, cast]));
-    await forEachLimited(castEntries, FAN_OUT, async (entry) => {
-      const cast = casts.get(entry.id);
-      if (!cast) {
-        if (entry.since < cutoff) abandoned.push(entry.id);
-      } else if (isTerminalParentStatus(cast.status)) {
-        await settleCastPiece(context, cast);
-        log.settled.push(cast.id);
-      } else if (cancelled) {
-        await cancelCastCascade(context, cast.id);
-        log.cancelled.push(cast.id);
-      }
-    });
+  if (parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < cutoff) {
+    if (options.finishIdleParents) await spec.expire(context, parent.id, log);
+    return;
   }
-  await dropAbandoned(context, 'cook', cook.id, abandoned, options, log);
-  if (options.finishIdleParents && cook.status === 'running' && cook.inFlightCount === 0 && cook.updatedAt < cutoff) {
-    const result = await context.repository.cooks.transition(cook.id, 'expire', context.clock.now());
-    if (result?.changed) {
-      log.expired.push({ kind: 'cook', id: cook.id });
-      emitCookWrite(context, 'finished', result);
-    }
-  }
+  await reconcileParent(context, spec, parent.id, { force: true });
+  log.reconciled.push({ kind: spec.kind, id: parent.id });
 }
 
 /** What reconcile found and did. */
@@ -195,50 +156,62 @@ export interface ReconcileReport {
   readonly repaired: boolean;
 }
 
-export interface ReconcileOptions {
-  /** Open entries with no stored child younger than this are recordings still under way, and kept. */
-  readonly graceMs: number;
-}
-
 const RECONCILE_ATTEMPTS = 5;
 
 interface ReconcileSpec<T extends Cast | Cook> {
   readonly kind: 'cast' | 'cook';
-  readonly store: (context: TrackerContext) => ParentStore<T, never>;
-  /** The parent's open entries, generations and casts alike. */
-  readonly openEntries: (parent: T) => readonly OpenChild[];
+  readonly store: (context: TrackerContext) => ParentStore<T, unknown>;
   readonly recompute: (parent: T, summary: ChildrenSummary, context: RecomputeContext) => T;
-  /** Emits the repair, and finishes what it started (a cast that ended goes to its cook). */
-  readonly afterRepair: (context: TrackerContext, repaired: T, previousStatus: T['status']) => Promise<void>;
+  /** Writes the replacement (compare-and-set on the version) and emits it; `false` when the version moved. */
+  readonly replace: (context: TrackerContext, stored: T, recomputed: T, emit: boolean) => Promise<boolean>;
+  /** `expire` on an idle parent, with its events. */
+  readonly expire: (context: TrackerContext, id: string, log: SweepLog) => Promise<void>;
 }
 
 const CAST_RECONCILE: ReconcileSpec<Cast> = {
   kind: 'cast',
   store: (context) => context.repository.casts,
-  openEntries: (cast) => cast.openSteps,
   recompute: recomputeCast,
-  async afterRepair(context, cast, previousStatus) {
-    emitCastWrite(context, 'repaired', { changed: true, record: cast, previousStatus });
-    await settleCastPiece(context, cast);
+  async replace(context, stored, recomputed, emit) {
+    // A cast that this replacement ends is applied to its cook in the same store operation.
+    const ending: CastEnding | null = await context.repository.casts.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
+    if (ending === null) return false;
+    if (emit) emitCastWrite(context, 'repaired', ending.cast);
+    if (ending.castPiece?.changed) emitCookWrite(context, 'childFinished', ending.castPiece);
+    return true;
+  },
+  async expire(context, id, log) {
+    const ending = await context.repository.casts.transition(id, 'expire', context.clock.now());
+    if (ending === null || !ending.cast.changed) return;
+    log.expired.push({ kind: 'cast', id });
+    emitCastEnding(context, 'finished', ending);
   },
 };
 
 const COOK_RECONCILE: ReconcileSpec<Cook> = {
   kind: 'cook',
   store: (context) => context.repository.cooks,
-  openEntries: (cook) => [...cook.openGenerations, ...cook.openPieces],
   recompute: recomputeCook,
-  async afterRepair(context, cook, previousStatus) {
-    emitCookWrite(context, 'repaired', { changed: true, record: cook, previousStatus });
+  async replace(context, stored, recomputed, emit) {
+    const write: WriteResult<Cook> | null = await context.repository.cooks.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
+    if (write === null) return false;
+    if (emit) emitCookWrite(context, 'repaired', write);
+    return true;
+  },
+  async expire(context, id, log) {
+    const write = await context.repository.cooks.transition(id, 'expire', context.clock.now());
+    if (write === null || !write.changed) return;
+    log.expired.push({ kind: 'cook', id });
+    emitCookWrite(context, 'finished', write);
   },
 };
 
-export function reconcileCast(context: TrackerContext, castId: string, options: ReconcileOptions): Promise<ReconcileReport> {
-  return reconcileParent(context, CAST_RECONCILE, castId, options);
+export function reconcileCast(context: TrackerContext, castId: string): Promise<ReconcileReport> {
+  return reconcileParent(context, CAST_RECONCILE, castId, { force: false });
 }
 
-export function reconcileCook(context: TrackerContext, cookId: string, options: ReconcileOptions): Promise<ReconcileReport> {
-  return reconcileParent(context, COOK_RECONCILE, cookId, options);
+export function reconcileCook(context: TrackerContext, cookId: string): Promise<ReconcileReport> {
+  return reconcileParent(context, COOK_RECONCILE, cookId, { force: false });
 }
 
 /**
@@ -249,7 +222,7 @@ async function reconcileParent<T extends Cast | Cook>(
   context: TrackerContext,
   spec: ReconcileSpec<T>,
   id: string,
-  options: ReconcileOptions,
+  options: { readonly force: boolean },
 ): Promise<ReconcileReport> {
   const field = `input.${spec.kind}Id`;
   const store = spec.store(context);
@@ -257,34 +230,11 @@ async function reconcileParent<T extends Cast | Cook>(
     const [parent] = await store.get([id]);
     if (!parent) throw new NotFoundError(spec.kind, id, field);
     const summary = await store.summarizeChildren(id, { maxEmbeddedIds: context.caps.maxEmbeddedIds });
-    const unfinished = new Set([...summary.generations.unfinished, ...(summary.casts?.unfinished ?? [])].map((child) => child.id));
-    const missingChildIds = await missingChildren(
-      context,
-      spec.openEntries(parent).filter((entry) => !unfinished.has(entry.id)),
-    );
-    const recomputed = spec.recompute(parent, summary, {
-      missingChildIds,
-      now: context.clock.now(),
-      graceMs: options.graceMs,
-      maxEmbeddedIds: context.caps.maxEmbeddedIds,
-    });
+    const recomputed = spec.recompute(parent, summary, { now: context.clock.now(), maxEmbeddedIds: context.caps.maxEmbeddedIds });
     const differences = diffAggregates(parent, recomputed);
-    if (differences.length === 0) return { kind: spec.kind, id, differences, repaired: false };
-    const replaced = await store.replaceAggregates(id, parent.version, recomputed, context.clock.now());
-    if (replaced === null) continue;
-    await spec.afterRepair(context, replaced, parent.status);
-    return { kind: spec.kind, id, differences, repaired: true };
+    if (differences.length === 0 && !options.force) return { kind: spec.kind, id, differences, repaired: false };
+    if (!(await spec.replace(context, parent, recomputed, differences.length > 0))) continue;
+    return { kind: spec.kind, id, differences, repaired: differences.length > 0 };
   }
   throw new ConflictError(field, `${spec.kind} "${id}" kept changing while it was reconciled; try again when it is quieter`);
-}
-
-/** The ids among these open entries whose child is not stored. */
-async function missingChildren(context: TrackerContext, entries: readonly OpenChild[]): Promise<Set<string>> {
-  const generationIds = entries.filter((entry) => entry.kind === 'generation').map((entry) => entry.id);
-  const castIds = entries.filter((entry) => entry.kind === 'cast').map((entry) => entry.id);
-  const found = new Set([
-    ...(generationIds.length > 0 ? await context.repository.generations.get(generationIds) : []).map((child) => child.id),
-    ...(castIds.length > 0 ? await context.repository.casts.get(castIds) : []).map((cast) => cast.id),
-  ]);
-  return new Set(entries.map((entry) => entry.id).filter((id) => !found.has(id)));
 }

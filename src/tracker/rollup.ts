@@ -1,16 +1,16 @@
 /**
- * Driving the roll-up through the port: attaching a new child to its parents, and settling a
- * finished child into them. Every step is one conditional write that is safe to repeat, so each
- * function here may be called again after a crash, a lost reply or a duplicate event, and it
- * finishes whatever the earlier call left undone without counting anything twice.
+ * Driving the roll-up through the port: settling a finished child into its parents, cancelling
+ * what is open below a parent, and the events of each write. Every roll-up is one atomic store
+ * operation gated by the child's own transition, so each function here may be called again after
+ * a crash, a lost reply or a duplicate event, and counts nothing twice.
  */
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
-import { castPieceContribution, generationContribution, type ChildAttachment } from '../domain/rollup/contribution.js';
 import type { AttachResult, WriteResult } from '../domain/rollup/write-result.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
-import type { ChildContribution, GenerationOutcome, ParentStore, Settlement } from '../port.js';
+import type { CastEnding, GenerationOutcome, ParentRef, Settlement } from '../port.js';
+import { forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
 
@@ -54,26 +54,8 @@ export function emitCookWrite(context: TrackerContext, change: ParentChange, res
 }
 
 /**
- * The parent an attach wrote, or the typed error that explains its refusal. `field` names the
- * input that pointed at the parent. Synchronous: the caller awaits the store's attach itself (one
- * promise fewer per attach than an async helper).
- */
-export function attachedParent<T extends Cast | Cook>(
-  context: TrackerContext,
-  entity: 'cast' | 'cook',
-  result: AttachResult<T> | null,
-  parentId: string,
-  attachment: ChildAttachment,
-  field: string,
-): T {
-  if (result !== null && (result.outcome === 'attached' || result.outcome === 'already-attached')) return result.record;
-  throw attachRefusal(context, entity, result, parentId, attachment.piece, field);
-}
-
-/**
  * The typed error for a parent that did not take a child: missing (`null`), closed, or full.
- * `piece` only words the message. Used by {@link attachedParent} and for the refusals
- * `insertAttached` reports.
+ * `piece` only words the message. Used for the refusals `insertAttached` reports.
  */
 export function attachRefusal(
   context: TrackerContext,
@@ -105,51 +87,20 @@ export function attachRefusal(
   }
 }
 
-/** Forgets open entries for a child that will never be stored (a lost idempotency race). */
-export async function detachEverywhere(
-  context: TrackerContext,
-  childId: string,
-  parents: readonly { kind: 'cast' | 'cook'; id: string }[],
-): Promise<void> {
-  const at = context.clock.now();
-  for (const parent of parents) {
-    const store: ParentStore<Cast | Cook, never> = parent.kind === 'cast' ? context.repository.casts : context.repository.cooks;
-    await store.detach(parent.id, childId, at);
-  }
+/** Emits a cast's write and, when it ended a cook piece, the piece's apply to the cook. */
+export function emitCastEnding(context: TrackerContext, change: ParentChange, ending: CastEnding): void {
+  if (ending.cast.changed) emitCastWrite(context, change, ending.cast);
+  if (ending.castPiece?.changed) emitCookWrite(context, 'childFinished', ending.castPiece);
 }
 
-/**
- * Applies a finished generation to its cast and its cook, once each, then a cast that has ended
- * to its cook. Money first, so a cook that completes on its last piece already holds that
- * piece's cost. Safe to repeat.
- */
-export async function settleGeneration(context: TrackerContext, generation: Generation): Promise<void> {
-  const at = context.clock.now();
-  const contribution = generationContribution(generation);
-  let cast: Cast | null = null;
-  if (generation.castId !== null) {
-    const result = await context.repository.casts.apply(generation.castId, contribution, at);
-    if (result === null) warnMissingParent(context, 'cast', generation.castId, generation.id);
-    else {
-      if (result.changed) emitCastWrite(context, 'childFinished', result);
-      cast = result.record;
-      // A step cancelled by the user cancels its cast, and a cancelled cast cancels its other
-      // open steps, as cancelCast() would. (A crash here is finished by the sweeper.)
-      if (result.previousStatus === 'running' && cast.status === 'cancelled') await cancelOpenSteps(context, cast);
-    }
-  }
-  if (generation.cookId !== null) await applyToCook(context, generation.cookId, contribution, generation.id);
-  if (cast !== null) await settleCastPiece(context, cast);
-}
-
-async function cancelOpenSteps(context: TrackerContext, cast: Cast): Promise<void> {
-  for (const step of cast.openSteps) await cancelOpenGeneration(context, step.id);
-}
-
-/** Cancels one generation if it is still open (as its user would), and settles it into its parents. */
+/** Cancels one generation if it is still open (as its user would), with its roll-ups. Whether this call cancelled it. */
 export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
+  return (await cancelGeneration(context, generationId))?.changed ?? false;
+}
+
+function cancelGeneration(context: TrackerContext, generationId: string): Promise<WriteResult<Generation> | null> {
   const at = context.clock.now();
-  const result = await finishAndSettle(context, generationId, {
+  return finishAndSettle(context, generationId, {
     status: 'cancelled_by_user',
     pointsSpent: 0,
     protocolNetPoints: 0,
@@ -157,29 +108,23 @@ export async function cancelOpenGeneration(context: TrackerContext, generationId
     responseTimestamp: at,
     at,
   });
-  return result?.changed ?? false;
 }
 
 /**
- * The terminal transition of a generation and its roll-up, in one atomic store operation when the
- * store offers `settleGeneration`, else as the sequence of conditional writes. When the generation
- * had already finished, the roll-up is driven again (each write a no-op if it landed before), so a
- * retry finishes what a crash interrupted. `null` when the generation does not exist.
+ * The terminal transition of a generation and its roll-ups: one atomic store operation
+ * (`settleGeneration`), whose gate is the generation's own move to a terminal status, so a repeat
+ * writes nothing. `null` when the generation does not exist.
  */
 export function finishAndSettle(
   context: TrackerContext,
   generationId: string,
   outcome: GenerationOutcome,
 ): Promise<WriteResult<Generation> | null> {
-  const { repository } = context;
-  if (repository.settleGeneration) {
-    // Chained rather than awaited in an async function: one promise fewer per completion.
-    return repository.settleGeneration(generationId, outcome, outcome.at).then((settlement) => afterSettlement(context, settlement));
-  }
-  return finishInSequence(context, generationId, outcome);
+  // Chained rather than awaited in an async function: one promise fewer per completion.
+  return context.repository.settleGeneration(generationId, outcome, outcome.at).then((settlement) => afterSettlement(context, settlement));
 }
 
-/** Emits what a one-operation settlement wrote, and cancels the open steps of a cast a step cancelled. */
+/** Emits what a settlement wrote, and cancels the open steps of a cast a step cancelled. */
 function afterSettlement(
   context: TrackerContext,
   settlement: Settlement | null,
@@ -187,41 +132,69 @@ function afterSettlement(
   if (settlement === null) return null;
   const { generation, cast, cook, castPiece } = settlement;
   if (generation.changed) emitGenerationChange(context, 'finished', generation.record);
+  if (generation.changed) warnIfParentGone(context, generation.record, settlement);
   if (cast?.changed) emitCastWrite(context, 'childFinished', cast);
   if (cook?.changed) emitCookWrite(context, 'childFinished', cook);
   if (castPiece?.changed) emitCookWrite(context, 'childFinished', castPiece);
+  // A step cancelled by the user cancels its cast, and a cancelled cast cancels its other open
+  // steps, as cancelCast() would. (A crash here is finished by the sweeper: the cast is cancelled
+  // with steps in flight.)
   if (cast && cast.previousStatus === 'running' && cast.record.status === 'cancelled') {
-    return cancelOpenSteps(context, cast.record).then(() => generation);
+    return cancelOpenChildren(context, { kind: 'cast', id: cast.record.id }).then(() => generation);
   }
   return generation;
 }
 
-async function finishInSequence(
-  context: TrackerContext,
-  generationId: string,
-  outcome: GenerationOutcome,
-): Promise<WriteResult<Generation> | null> {
-  const result = await context.repository.generations.finish(generationId, outcome);
-  if (result === null) return null;
-  if (result.changed) emitGenerationChange(context, 'finished', result.record);
-  if (isTerminalGenerationStatus(result.record.status)) await settleGeneration(context, result.record);
-  return result;
+const PAGE = 200;
+const FAN_OUT = 8;
+
+/**
+ * Cancels what is still open below a parent, reading the store's open children again from the
+ * start until none is left (a cancelled child leaves the set, so no cursor is needed): for a cook,
+ * its running cast pieces first (each with its own steps), then every generation still open below
+ * it. Returns the ids this call cancelled. Stops, with a warning, if a page cancels nothing (a
+ * child the store lists as open but cannot settle), rather than spin.
+ */
+export async function cancelOpenChildren(context: TrackerContext, parent: ParentRef): Promise<string[]> {
+  const cancelled: string[] = [];
+  for (;;) {
+    const open = await context.repository.openChildren(parent, PAGE);
+    if (open.generationIds.length === 0 && open.castIds.length === 0) return cancelled;
+    // Whether any child listed left the open set (cancelled here, or finished meanwhile).
+    let progressed = false;
+    await forEachLimited(open.castIds, FAN_OUT, async (castId) => {
+      const ending = await context.repository.casts.transition(castId, 'cancel', context.clock.now());
+      if (ending === null) return;
+      emitCastEnding(context, 'cancelled', ending);
+      if (ending.cast.changed) cancelled.push(castId);
+      if (ending.cast.record.status !== 'running') progressed = true;
+      if (ending.cast.record.status === 'cancelled') cancelled.push(...(await cancelOpenChildren(context, { kind: 'cast', id: castId })));
+    });
+    await forEachLimited(open.generationIds, FAN_OUT, async (generationId) => {
+      const result = await cancelGeneration(context, generationId);
+      if (result === null) return;
+      if (result.changed) cancelled.push(generationId);
+      if (isTerminalGenerationStatus(result.record.status)) progressed = true;
+    });
+    if (!progressed) {
+      context.logger.warn(`[genledger] ${parent.kind} "${parent.id}" still lists open children that could not be cancelled; reconcile() it`, {
+        kind: parent.kind,
+        id: parent.id,
+        generationIds: open.generationIds.slice(0, 10),
+        castIds: open.castIds.slice(0, 10),
+      });
+      return cancelled;
+    }
+  }
 }
 
-/** Applies an ended cast to its cook as a finished piece, once. Does nothing for a running cast or one without a cook. */
-export async function settleCastPiece(context: TrackerContext, cast: Cast): Promise<void> {
-  if (cast.cookId === null || !isTerminalParentStatus(cast.status)) return;
-  await applyToCook(context, cast.cookId, castPieceContribution(cast), cast.id);
-}
-
-async function applyToCook(context: TrackerContext, cookId: string, contribution: ChildContribution, childId: string): Promise<void> {
-  const result = await context.repository.cooks.apply(cookId, contribution, context.clock.now());
-  if (result === null) warnMissingParent(context, 'cook', cookId, childId);
-  else if (result.changed) emitCookWrite(context, 'childFinished', result);
+function warnIfParentGone(context: TrackerContext, generation: Generation, settlement: Settlement): void {
+  // A child only ever links to a parent that accepted it, so this means the parent was deleted
+  // behind the library's back. The child's own record stands; there is nothing to roll up into.
+  if (generation.castId !== null && settlement.cast === null) warnMissingParent(context, 'cast', generation.castId, generation.id);
+  if (generation.cookId !== null && settlement.cook === null) warnMissingParent(context, 'cook', generation.cookId, generation.id);
 }
 
 function warnMissingParent(context: TrackerContext, kind: 'cast' | 'cook', parentId: string, childId: string): void {
-  // A child only ever links to a parent that accepted it, so this means the parent was deleted
-  // behind the library's back. The child's own record stands; there is nothing to roll up into.
   context.logger.warn(`[genledger] ${kind} "${parentId}" of "${childId}" no longer exists; nothing rolled up`, { kind, parentId, childId });
 }
