@@ -2,8 +2,11 @@
  * genledger's in-memory store: records in `Map`s inside this process.
  *
  * For tests, demos, single-process tools and as the reference every other adapter is compared
- * with: each write runs the domain reducer itself. Records are lost when the process exits, and
- * two processes never share them (`capabilities.sharedAcrossProcesses` is `false`).
+ * with: each operation runs the domain composites (`createAttached`, `settle`, `endCast`) over the
+ * stored records, and stores what they decide in one synchronous step. Per-child indexes (open
+ * children by parent) are Sets updated in O(1); no per-child structure is copied on a write.
+ * Records are lost when the process exits, and two processes never share them
+ * (`capabilities.sharedAcrossProcesses` is `false`).
  *
  * ```ts
  * import { createTracker } from 'genledger';
@@ -16,18 +19,17 @@
  */
 import {
   recordGenerationDelivery,
-  finishGeneration,
   recordGenerationProgress,
   startGeneration,
 } from '../../src/domain/generation-reducer.js';
 import { copyCast, copyCook, copyGeneration } from '../../src/domain/record-copies.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
-import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import { castPieceContribution, generationContribution } from '../../src/domain/rollup/contribution.js';
-import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
-import type { ChildAttachment } from '../../src/domain/rollup/contribution.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
+import { endCast, replaceCastAggregates, replaceCookAggregates, type CastEnding } from '../../src/domain/rollup/cast-ending.js';
+import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
+import { createAttached, creationCookId } from '../../src/domain/rollup/creation.js';
+import { settle } from '../../src/domain/rollup/settlement.js';
+import type { WriteResult } from '../../src/domain/rollup/write-result.js';
+import { isTerminalGenerationStatus } from '../../src/domain/status.js';
 import type {
   AttachedInsertion,
   GenerationOutcome,
@@ -35,6 +37,8 @@ import type {
   InsertAttached,
   LedgerRepository,
   NewAttachedChild,
+  OpenChildren,
+  ParentRef,
   Settlement,
 } from '../../src/port.js';
 import { InProcessChangeFeed } from './change-feed.js';
@@ -43,31 +47,13 @@ import { memoryParentStore } from './parent-store.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 import { snapshotJson, Table } from './table.js';
 
-/** Options of {@link memoryRepository}. None are needed today; the object is kept for symmetry with the other adapters. */
+/** Options of {@link memoryRepository}. */
 export interface MemoryRepositoryOptions {
   /**
    * Name used in error messages.
    * @default 'memory'
    */
   readonly name?: string;
-  /**
-   * Offer `settleGeneration`: a finished generation and its roll-up into its cast and cook as one
-   * call (one synchronous step, so atomic), instead of the tracker's sequence of port calls. Both
-   * leave the same records; off, the store exercises the tracker's sequence (the path of stores
-   * that cannot settle in one operation).
-   * @default true
-   */
-  readonly settleInOneCall?: boolean;
-  /**
-   * Offer `insertAttached`: a new generation or cast stored and attached to its cast and cook as
-   * one call (one synchronous step, so atomic), instead of the tracker's attach, attach, insert
-   * (and detach on a refusal or a repeated key). Both leave the same records when the child is
-   * created; when it is refused, this call writes nothing, where the sequence leaves the parent
-   * that accepted first one version on (attached, then detached). Off, the store exercises the
-   * tracker's sequence.
-   * @default true
-   */
-  readonly insertInOneCall?: boolean;
 }
 
 /** The memory store, with a few inspection helpers for tests. */
@@ -78,16 +64,14 @@ export interface MemoryRepository extends LedgerRepository {
   clear(): void;
 }
 
-function attachmentOf(child: NewAttachedChild, piece: boolean): ChildAttachment {
-  return { childId: child.record.id, kind: child.kind, piece, at: child.at, caps: child.caps };
+const NO_IDS: readonly string[] = Object.freeze([]);
+
+function castHasOpenChildren(cast: Cast): boolean {
+  return cast.inFlightCount > 0;
 }
 
-function refusal(parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) {
-  return { outcome: 'refused', parent, parentId, attach } as const;
-}
-
-function accepted(result: AttachResult<Cast | Cook>): boolean {
-  return result.outcome === 'attached' || result.outcome === 'already-attached';
+function cookHasOpenChildren(cook: Cook): boolean {
+  return cook.inFlightCount > 0 || cook.openGenerationCount > 0;
 }
 
 export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
@@ -95,8 +79,14 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const generationsByCook = new MultiIndex();
   const generationsByAccount = new MultiIndex();
   const castsByCook = new MultiIndex();
+  // The open children of each parent, kept as each child is stored (O(1) a write): what
+  // cancellation and the sweeper read, never a list inside the parent.
+  const openGenerationsByCast = new MultiIndex();
+  const openGenerationsByCook = new MultiIndex();
+  const runningCastsByCook = new MultiIndex();
   const openGenerationIds = new Set<string>();
-  // Parents maintenance may need to visit: open entries, or still running (and so possibly idle).
+  // Parents maintenance may need to visit: still running (and so possibly idle), or cancelled
+  // with children still open (a cascade a crash cut short).
   const castsToWatch = new Set<string>();
   const cooksToWatch = new Set<string>();
   const changes = new InProcessChangeFeed();
@@ -107,18 +97,30 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       if (next.cookId !== null) generationsByCook.add(next.cookId, next.id);
       generationsByAccount.add(next.masterAccountId, next.id);
     }
-    if (isTerminalGenerationStatus(next.status)) openGenerationIds.delete(next.id);
-    else openGenerationIds.add(next.id);
+    if (isTerminalGenerationStatus(next.status)) {
+      if (openGenerationIds.delete(next.id)) {
+        if (next.castId !== null) openGenerationsByCast.delete(next.castId, next.id);
+        if (next.cookId !== null) openGenerationsByCook.delete(next.cookId, next.id);
+      }
+    } else if (!previous) {
+      openGenerationIds.add(next.id);
+      if (next.castId !== null) openGenerationsByCast.add(next.castId, next.id);
+      if (next.cookId !== null) openGenerationsByCook.add(next.cookId, next.id);
+    }
     changes.record('generation', next.id, next.version);
   });
   const casts = new Table<Cast>('cast', (previous, next) => {
     if (!previous && next.cookId !== null) castsByCook.add(next.cookId, next.id);
-    if (next.openSteps.length > 0 || next.status === 'running') castsToWatch.add(next.id);
+    if (next.cookId !== null) {
+      if (next.status === 'running') runningCastsByCook.add(next.cookId, next.id);
+      else if (previous?.status === 'running') runningCastsByCook.delete(next.cookId, next.id);
+    }
+    if (next.status === 'running' || (next.status === 'cancelled' && castHasOpenChildren(next))) castsToWatch.add(next.id);
     else castsToWatch.delete(next.id);
     changes.record('cast', next.id, next.version);
   });
   const cooks = new Table<Cook>('cook', (_previous, next) => {
-    if (next.openPieces.length > 0 || next.openGenerations.length > 0 || next.status === 'running') cooksToWatch.add(next.id);
+    if (next.status === 'running' || (next.status === 'cancelled' && cookHasOpenChildren(next))) cooksToWatch.add(next.id);
     else cooksToWatch.delete(next.id);
     changes.record('cook', next.id, next.version);
   });
@@ -150,35 +152,40 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       .slice(0, query.limit);
   }
 
-  function finish(id: string, outcome: GenerationOutcome): WriteResult<Generation> | null {
+  /** The store's own copy of an outcome's JSON, so the caller's objects and the stored ones never alias. */
+  function storableOutcome(outcome: GenerationOutcome): GenerationOutcome {
     const hasJson =
       (outcome.responsePayload !== undefined && outcome.responsePayload !== null) ||
       (outcome.errorDetails !== undefined && outcome.errorDetails !== null);
-    const snapshot = hasJson
+    return hasJson
       ? { ...outcome, responsePayload: snapshotJson(outcome.responsePayload), errorDetails: snapshotJson(outcome.errorDetails) }
       : outcome;
-    return generations.write(id, (generation) => finishGeneration(generation, snapshot));
   }
 
-  /**
-   * `generations.finish`, then (if the generation is finished, now or before) `casts.apply` and
-   * `cooks.apply` of it and, when its cast has ended and is a cook piece, `cooks.apply` of the
-   * cast: the port's sequence, run as one synchronous step.
-   */
+  /** `settle` (the domain composite) over the stored records, stored as one synchronous step. */
   function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Settlement | null {
-    const generation = finish(id, outcome);
-    if (generation === null) return null;
-    const finished = generation.record;
-    if (!isTerminalGenerationStatus(finished.status)) return { generation, cast: null, cook: null, castPiece: null };
-    const contribution = generationContribution(finished);
-    const cast = finished.castId === null ? null : casts.write(finished.castId, (record) => applyToCast(record, contribution, at));
-    const cook = finished.cookId === null ? null : cooks.write(finished.cookId, (record) => applyToCook(record, contribution, at));
-    const ended = cast?.record;
-    const castPiece =
-      ended === undefined || ended.cookId === null || !isTerminalParentStatus(ended.status)
-        ? null
-        : cooks.write(ended.cookId, (record) => applyToCook(record, castPieceContribution(ended), at));
-    return { generation, cast, cook, castPiece };
+    const generation = generations.find(id);
+    if (generation === undefined) return null;
+    if (isTerminalGenerationStatus(generation.status)) return { generation: { changed: false, record: generation, previousStatus: generation.status }, cast: null, cook: null, castPiece: null };
+    const cast = generation.castId === null ? null : (casts.find(generation.castId) ?? null);
+    const cook = generation.cookId === null ? null : (cooks.find(generation.cookId) ?? null);
+    const settlement = settle(generation, cast, cook, storableOutcome(outcome), at);
+    // Stored in the operation's order (generation, cast, cook), so the change feed reports it so.
+    if (settlement.generation.changed) generations.storeDecided(settlement.generation.record);
+    if (settlement.cast?.changed) casts.storeDecided(settlement.cast.record);
+    const lastCookWrite = settlement.castPiece ?? settlement.cook;
+    if (lastCookWrite?.changed) cooks.storeDecided(lastCookWrite.record);
+    return settlement;
+  }
+
+  function storeCastEnding(ending: CastEnding): CastEnding {
+    if (ending.cast.changed) casts.storeDecided(ending.cast.record);
+    if (ending.castPiece?.changed) cooks.storeDecided(ending.castPiece.record);
+    return ending;
+  }
+
+  function cookOf(cast: Cast): Cook | null {
+    return cast.cookId === null ? null : (cooks.find(cast.cookId) ?? null);
   }
 
   function storableGeneration(generation: Generation) {
@@ -195,59 +202,38 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   }
 
   /**
-   * The tracker's creation sequence (the mismatch check, `casts.attach`, `cooks.attach`, the
-   * insert, detaching again on a refusal or a repeated key) as one synchronous step: every check
-   * is made before anything is stored, so a refusal or a repeated key stores nothing. (No closures
-   * per call: this is on the hot path of every creation.)
+   * The key first, then `createAttached` (the domain composite) over the stored parents; when it
+   * says `created`, the parents and the child are stored in one synchronous step. A repeated key or
+   * a refusal stores nothing; an id that exists throws before anything is stored.
    */
   function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
     // The key first: a repeated key gets its record whatever its parents' state now.
     const keyHolder = child.record.idempotencyKey === null ? null : (child.kind === 'cast' ? casts : generations).findByIdempotencyKey(child.record.idempotencyKey);
     if (keyHolder !== null) return { outcome: 'existing', record: keyHolder } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+    const cast = child.kind === 'generation' && child.castId !== null ? (casts.find(child.castId) ?? null) : null;
+    const cookId = creationCookId(child, cast);
+    const cook = cookId === null ? null : (cooks.find(cookId) ?? null);
     if (child.kind === 'cast') {
-      const cook = cooks.find(child.cookId);
-      if (cook === undefined) return refusal('cook', child.cookId, null);
-      const cookAttach = attachToCook(cook, attachmentOf(child, true));
-      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
-      const record = storableCast(child.record);
-      record.cookId = cook.id;
-      record.collectionId = cook.collectionId;
-      const existing = casts.existingFor(record);
-      if (existing) return { outcome: 'existing', record: existing };
-      if (cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
-      casts.insert(record);
-      return { outcome: 'created', record, cast: null, cook: cookAttach.record };
+      const decided = createAttached({ ...child, record: storableCast(child.record) }, { cast: null, cook });
+      if (decided.outcome !== 'created') return decided;
+      casts.existingFor(decided.record); // throws on an id that exists, before anything is stored
+      if (decided.cook !== null) cooks.storeDecided(decided.cook);
+      casts.insert(decided.record);
+      return decided;
     }
-    let cast: Cast | null = null;
-    let castAttach: AttachResult<Cast> | null = null;
-    if (child.castId !== null) {
-      const found = casts.find(child.castId);
-      if (found === undefined) return refusal('cast', child.castId, null);
-      cast = found;
-      if (child.cookId !== null && cast.cookId !== child.cookId) return { outcome: 'mismatch', cast };
-      castAttach = attachToCast(cast, attachmentOf(child, false));
-      if (!accepted(castAttach)) return refusal('cast', cast.id, castAttach);
-    }
-    const cookId = cast === null ? child.cookId : cast.cookId;
-    let cookAttach: AttachResult<Cook> | null = null;
-    if (cookId !== null) {
-      const cook = cooks.find(cookId);
-      if (cook === undefined) return refusal('cook', cookId, null);
-      cookAttach = attachToCook(cook, attachmentOf(child, cast === null));
-      if (!accepted(cookAttach)) return refusal('cook', cook.id, cookAttach);
-    }
-    const record = storableGeneration(child.record);
-    record.castId = cast === null ? null : cast.id;
-    record.spellId = cast === null ? null : cast.spellId;
-    record.cookId = cookAttach !== null ? cookAttach.record.id : cast === null ? null : cast.cookId;
-    record.collectionId = cookAttach !== null ? cookAttach.record.collectionId : cast === null ? null : cast.collectionId;
-    const existing = generations.existingFor(record);
-    if (existing) return { outcome: 'existing', record: existing };
-    // Stored in the sequence's order (cast, cook, generation), so the change feed reports it so.
-    if (castAttach !== null && castAttach.outcome === 'attached') casts.storeDecided(castAttach.record);
-    if (cookAttach !== null && cookAttach.outcome === 'attached') cooks.storeDecided(cookAttach.record);
-    generations.insert(record);
-    return { outcome: 'created', record, cast: castAttach === null ? null : castAttach.record, cook: cookAttach === null ? null : cookAttach.record };
+    const decided = createAttached({ ...child, record: storableGeneration(child.record) }, { cast, cook });
+    if (decided.outcome !== 'created') return decided;
+    generations.existingFor(decided.record);
+    // Stored in the operation's order (cast, cook, generation), so the change feed reports it so.
+    if (decided.cast !== null) casts.storeDecided(decided.cast);
+    if (decided.cook !== null) cooks.storeDecided(decided.cook);
+    generations.insert(decided.record);
+    return decided;
+  }
+
+  function openChildren(parent: ParentRef, limit: number): OpenChildren {
+    if (parent.kind === 'cast') return { generationIds: openGenerationsByCast.first(parent.id, limit), castIds: NO_IDS };
+    return { generationIds: openGenerationsByCook.first(parent.id, limit), castIds: runningCastsByCook.first(parent.id, limit) };
   }
 
   return {
@@ -281,37 +267,48 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       async recordProgress(id, report) {
         return generations.write(id, (generation) => recordGenerationProgress(generation, report));
       },
-      async finish(id, outcome) {
-        return finish(id, outcome);
-      },
       async recordDelivery(id, report) {
         return generations.write(id, (generation) => recordGenerationDelivery(generation, report));
       },
     },
 
-    casts: memoryParentStore(
+    casts: memoryParentStore<Cast, CastEnding>(
       casts,
       {
-        attach: attachToCast,
-        detach: detachFromCast,
-        apply: applyToCast,
-        transition: transitionCast,
+        transition(id, transition, at) {
+          const cast = casts.find(id);
+          return cast === undefined ? null : storeCastEnding(endCast(cast, cookOf(cast), transition, at));
+        },
+        replaceAggregates(id, expectedVersion, recomputed, at) {
+          const cast = casts.find(id);
+          if (cast === undefined) return null;
+          const ending = replaceCastAggregates(cast, expectedVersion, storableCast(recomputed), cookOf(cast), at);
+          return ending === null ? null : storeCastEnding(ending);
+        },
         copy: copyCast,
-        hasOpenEntries: (cast) => cast.openSteps.length > 0,
+        hasOpenChildren: castHasOpenChildren,
       },
       castsToWatch,
       (id, maxEmbeddedIds) => summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds),
     ),
 
-    cooks: memoryParentStore(
+    cooks: memoryParentStore<Cook, WriteResult<Cook>>(
       cooks,
       {
-        attach: attachToCook,
-        detach: detachFromCook,
-        apply: applyToCook,
-        transition: transitionCook,
+        transition(id, transition, at) {
+          return cooks.write(id, (cook) => transitionCook(cook, transition, at));
+        },
+        replaceAggregates(id, expectedVersion, recomputed, at) {
+          const cook = cooks.find(id);
+          if (cook === undefined) return null;
+          const stored = copyCook(recomputed);
+          stored.metadata = snapshotJson(recomputed.metadata);
+          const write = replaceCookAggregates(cook, expectedVersion, stored, at);
+          if (write !== null) cooks.storeDecided(write.record);
+          return write;
+        },
         copy: copyCook,
-        hasOpenEntries: (cook) => cook.openPieces.length > 0 || cook.openGenerations.length > 0,
+        hasOpenChildren: cookHasOpenChildren,
       },
       cooksToWatch,
       (id, maxEmbeddedIds) =>
@@ -322,14 +319,15 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         ),
     ),
 
-    settleGeneration: options.settleInOneCall === false ? undefined : async (id, outcome, at) => settleGeneration(id, outcome, at),
-    insertAttached: options.insertInOneCall === false ? undefined : ((async (child: NewAttachedChild) => insertAttached(child)) as InsertAttached),
+    settleGeneration: async (id, outcome, at) => settleGeneration(id, outcome, at),
+    insertAttached: (async (child: NewAttachedChild) => insertAttached(child)) as InsertAttached,
+    openChildren: async (parent, limit) => openChildren(parent, limit),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };
     },
     clear() {
-      for (const index of [generationsByCast, generationsByCook, generationsByAccount, castsByCook]) index.clear();
+      for (const index of [generationsByCast, generationsByCook, generationsByAccount, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();
       casts.clear();

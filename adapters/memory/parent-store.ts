@@ -1,34 +1,32 @@
 /**
- * One in-memory parent store (casts or cooks): each write runs the parent's pure reducer through
- * the table, so casts and cooks differ only in the reducers and the summary they are given.
+ * One in-memory parent store (casts or cooks): the reads, the insert and maintenance's query are
+ * the same for both; the status writes (`transition`, `replaceAggregates`) are given by the
+ * repository, which runs the domain composites over the stored records.
  */
 import type { Draft } from '../../src/domain/record-copies.js';
 import type { Cast, Cook } from '../../src/domain/records.js';
-import type { ChildAttachment } from '../../src/domain/rollup/contribution.js';
-import type { AttachResult, ParentTransition, WriteResult } from '../../src/domain/rollup/write-result.js';
-import type { ChildContribution, ChildrenSummary, MaintenanceQuery, ParentStore } from '../../src/port.js';
+import type { ChildrenSummary, MaintenanceQuery, ParentStore, ParentTransition } from '../../src/port.js';
 import { snapshotJson, type Table } from './table.js';
 
-export interface ParentReducers<T extends Cast | Cook, C extends ChildContribution> {
-  attach(record: T, attachment: ChildAttachment): AttachResult<T>;
-  detach(record: T, childId: string, at: Date): WriteResult<T>;
-  apply(record: T, contribution: C, at: Date): WriteResult<T>;
-  transition(record: T, transition: ParentTransition, at: Date): WriteResult<T>;
+export interface ParentWrites<T extends Cast | Cook, TWrite> {
+  transition(id: string, transition: ParentTransition, at: Date): TWrite | null;
+  replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date): TWrite | null;
   /** A fresh shallow copy (see `record-copies.ts`). */
   copy(record: T): Draft<T>;
-  hasOpenEntries(record: T): boolean;
+  /** Whether anything is still open below the parent (a cancelled one with this is a cascade a crash cut short). */
+  hasOpenChildren(record: T): boolean;
 }
 
-export function memoryParentStore<T extends Cast | Cook, C extends ChildContribution>(
+export function memoryParentStore<T extends Cast | Cook, TWrite>(
   table: Table<T>,
-  reducers: ParentReducers<T, C>,
-  /** Ids of parents maintenance may need: with open entries, or still running. */
+  writes: ParentWrites<T, TWrite>,
+  /** Ids of parents maintenance may need: running, or cancelled with children still open. */
   watched: ReadonlySet<string>,
   summarize: (id: string, maxEmbeddedIds: number) => ChildrenSummary,
-): ParentStore<T, C> {
+): ParentStore<T, TWrite> {
   return {
     async insert(record) {
-      const stored = reducers.copy(record);
+      const stored = writes.copy(record);
       stored.metadata = snapshotJson(record.metadata);
       return table.insert(stored);
     },
@@ -38,30 +36,22 @@ export function memoryParentStore<T extends Cast | Cook, C extends ChildContribu
     async get(ids) {
       return table.get(ids);
     },
-    async attach(id, attachment) {
-      return table.attach(id, (record) => reducers.attach(record, attachment));
-    },
-    async detach(id, childId, at) {
-      return table.write(id, (record) => reducers.detach(record, childId, at));
-    },
-    async apply(id, contribution, at) {
-      return table.write(id, (record) => reducers.apply(record, contribution, at));
-    },
     async transition(id, transition, at) {
-      return table.write(id, (record) => reducers.transition(record, transition, at));
+      return writes.transition(id, transition, at);
     },
     async summarizeChildren(id, { maxEmbeddedIds }) {
       return summarize(id, maxEmbeddedIds);
     },
     async replaceAggregates(id, expectedVersion, recomputed, at) {
-      return table.replaceIfVersion(id, expectedVersion, { ...recomputed, version: expectedVersion + 1, updatedAt: at });
+      return writes.replaceAggregates(id, expectedVersion, recomputed, at);
     },
     async findForMaintenance({ idleBefore, afterId, limit }: MaintenanceQuery) {
       const ids = [...watched].filter((id) => afterId === undefined || id > afterId).sort();
       const page: T[] = [];
       for (const parent of table.get(ids)) {
         const idle = parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < idleBefore;
-        if (reducers.hasOpenEntries(parent) || idle) page.push(parent);
+        const cascade = parent.status === 'cancelled' && writes.hasOpenChildren(parent);
+        if (idle || cascade) page.push(parent);
         if (page.length === limit) break;
       }
       return page;

@@ -10,7 +10,7 @@
  * freezing every write cost a tenth of the tracker's time in the benchmarks.
  */
 import { ConflictError } from '../../src/errors.js';
-import type { AttachResult, Insertion, WriteResult } from '../../src/port.js';
+import type { Insertion, WriteResult } from '../../src/port.js';
 
 export interface TableRecord {
   readonly id: string;
@@ -89,14 +89,6 @@ export class Table<T extends TableRecord> {
     const result = reduce(current);
     // The stored record is the reducer's new record itself (fresh, and read-only from here on).
     if (result.changed) this.store(current, result.record);
-    return result;
-  }
-
-  attach(id: string, reduce: (record: T) => AttachResult<T>): AttachResult<T> | null {
-    const current = this.rows.get(id);
-    if (!current) return null;
-    const result = reduce(current);
-    if (result.outcome === 'attached') this.store(current, result.record);
     return result;
   }
 

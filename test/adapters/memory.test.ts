@@ -20,15 +20,6 @@ runRepositoryConformance({
   inspect,
 });
 
-// The same store without its one-call settlement and creation: the tracker then settles a finished
-// generation, and attaches and stores a new child, with its sequences of port calls (the path of
-// every store that cannot do them in one operation, MongoDB among them).
-runRepositoryConformance({
-  name: 'memory, call by call',
-  create: () => (current = memoryRepository({ settleInOneCall: false, insertInOneCall: false })),
-  inspect,
-});
-
 afterEach(() => {
   current = undefined;
 });
