@@ -15,18 +15,31 @@
 import type { Decimal128, Document } from 'mongodb';
 import { elapsedMs } from '../../src/domain/duration.js';
 import type { JsonObject, JsonValue } from '../../src/domain/json.js';
-import type { Cast, Cook, Generation, OpenChild, OutcomeCounts } from '../../src/domain/records.js';
+import type { Cast, Cook, Generation, OutcomeCounts } from '../../src/domain/records.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus, type DeliveryStatus, type GenerationStatus } from '../../src/domain/status.js';
 import { readJson, readJsonObject } from './bson-json.js';
 import { fromStoredId, idTimestamp, toStoredId, toStoredIdOrNull, type StoredId } from './ids.js';
 import { readUsd, toDecimal128 } from './money.js';
 import { readCastStatus, readCookStatus, readDeliveryStatusWord, readGenerationStatus } from './status-words.js';
 
-/** An open child entry as stored in a parent. */
+/** What kind of child an open entry is for. */
+export type OpenChildKind = 'generation' | 'cast';
+
+/**
+ * An open child entry as stored in a parent: the adapter's private apply-once gate (see
+ * rollup-protocol.ts). Records never carry these; 0.1.0 wrote the same shape.
+ */
 export interface OpenChildDocument {
   id: StoredId;
-  kind: OpenChild['kind'];
+  kind: OpenChildKind;
   since: Date;
+}
+
+/** An open entry as read back: the child's id as a string. */
+export interface OpenEntry {
+  readonly id: string;
+  readonly kind: OpenChildKind;
+  readonly since: Date;
 }
 
 /** A `generationOutputs` document as this adapter writes it. */
@@ -113,11 +126,11 @@ export interface CookDocument extends ParentDocumentFields {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-function openChildDocuments(entries: readonly OpenChild[]): OpenChildDocument[] {
+export function openChildDocuments(entries: readonly OpenEntry[]): OpenChildDocument[] {
   return entries.map((entry) => openChildDocument(entry.id, entry.kind, entry.since));
 }
 
-export function openChildDocument(id: string, kind: OpenChild['kind'], since: Date): OpenChildDocument {
+export function openChildDocument(id: string, kind: OpenChildKind, since: Date): OpenChildDocument {
   return { id: toStoredId(id), kind, since };
 }
 
@@ -193,7 +206,8 @@ export function toCastDocument(cast: Cast): CastDocument {
     cookId: toStoredIdOrNull(cast.cookId),
     status: cast.status,
     stepGenerationIds: storedIds(cast.stepGenerationIds),
-    openSteps: openChildDocuments(cast.openSteps),
+    // The private gate: a new cast has no step open (insertAttached adds entries as steps join).
+    openSteps: [],
   };
 }
 
@@ -206,17 +220,20 @@ export function toCookDocument(cook: Cook): CookDocument {
     generatedCount: cook.generatedCount,
     failedCount: cook.failedCount,
     cancelledCount: cook.cancelledCount,
-    openPieces: openChildDocuments(cook.openPieces),
-    openGenerations: openChildDocuments(cook.openGenerations),
+    openPieces: [],
+    openGenerations: [],
     generationIds: storedIds(cook.generationIds),
     castIds: storedIds(cook.castIds),
   };
 }
 
-/** The aggregate fields of a cast, as `replaceAggregates` writes them. */
+/**
+ * The aggregate fields of a cast, as `replaceAggregates` writes them (the open entries and the
+ * in-flight count, which the adapter rebuilds from the stored children, are not among them).
+ */
 export function castAggregateFields(cast: Cast): Partial<CastDocument> {
   const document = toCastDocument(cast);
-  return pick(document, ['status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'openSteps', 'inFlightCount', 'stepGenerationIds']);
+  return pick(document, ['status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'stepGenerationIds']);
 }
 
 /** The aggregate fields of a cook, as `replaceAggregates` writes them. */
@@ -224,7 +241,7 @@ export function cookAggregateFields(cook: Cook): Partial<CookDocument> {
   const document = toCookDocument(cook);
   return pick(document, [
     'status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd',
-    'generatedCount', 'failedCount', 'cancelledCount', 'inFlightCount', 'openPieces', 'openGenerations', 'generationIds', 'castIds',
+    'generatedCount', 'failedCount', 'cancelledCount', 'generationIds', 'castIds',
   ]);
 }
 
@@ -301,9 +318,10 @@ function readIdList(raw: unknown): string[] {
   return raw.map(fromStoredId).filter((id): id is string => id !== null);
 }
 
-function readOpenChildren(raw: unknown): OpenChild[] {
+/** The open entries stored at a parent's `openSteps`, `openPieces` or `openGenerations` (the private gate). */
+export function readOpenChildren(raw: unknown): OpenEntry[] {
   if (!Array.isArray(raw)) return [];
-  const entries: OpenChild[] = [];
+  const entries: OpenEntry[] = [];
   for (const item of raw) {
     if (typeof item !== 'object' || item === null) continue;
     const entry = item as Record<string, unknown>;
@@ -312,6 +330,11 @@ function readOpenChildren(raw: unknown): OpenChild[] {
     entries.push({ id, kind: entry.kind === 'cast' ? 'cast' : 'generation', since: readDate(entry.since) ?? new Date(0) });
   }
   return entries;
+}
+
+/** How many open entries a stored list holds (not parsed: records never carry them). */
+function entryCount(raw: unknown): number {
+  return Array.isArray(raw) ? raw.length : 0;
 }
 
 function readArtifactUrls(raw: unknown): string[] {
@@ -467,7 +490,6 @@ function readParentCommon(document: Document) {
 export function fromCastDocument(document: Document): Cast {
   const id = fromStoredId(document._id) ?? '';
   const status = readCastStatus(document.status);
-  const openSteps = readOpenChildren(document.openSteps);
   const totalSteps = readNumber(document.totalSteps);
   return {
     id,
@@ -478,8 +500,7 @@ export function fromCastDocument(document: Document): Cast {
     collectionId: readLink(document, 'collectionId', () => metadataValue(document, 'collectionId')),
     status,
     stepGenerationIds: readIdList(document.stepGenerationIds),
-    openSteps,
-    inFlightCount: readCount(document.inFlightCount, openSteps.length),
+    inFlightCount: readCount(document.inFlightCount, entryCount(document.openSteps)),
     ...readParentCommon(document),
     ...readParentTimes(document, id, isTerminalParentStatus(status)),
   };
@@ -488,7 +509,6 @@ export function fromCastDocument(document: Document): Cast {
 export function fromCookDocument(document: Document): Cook {
   const id = fromStoredId(document._id) ?? '';
   const status = readCookStatus(document.status);
-  const openPieces = readOpenChildren(document.openPieces);
   const targetSupply = readNumber(document.targetSupply);
   return {
     id,
@@ -499,9 +519,9 @@ export function fromCookDocument(document: Document): Cook {
     generatedCount: readCount(document.generatedCount, 0),
     failedCount: readCount(document.failedCount, 0),
     cancelledCount: readCount(document.cancelledCount, 0),
-    inFlightCount: readCount(document.inFlightCount, openPieces.length),
-    openPieces,
-    openGenerations: readOpenChildren(document.openGenerations),
+    inFlightCount: readCount(document.inFlightCount, entryCount(document.openPieces)),
+    // Option (a): the private open-generation entries are the truth; the count is their number.
+    openGenerationCount: entryCount(document.openGenerations),
     generationIds: readIdList(document.generationIds),
     castIds: readIdList(document.castIds),
     ...readParentCommon(document),

@@ -41,6 +41,18 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   },
   {
     collection: 'generations',
+    key: { castId: 1, status: 1, requestTimestamp: 1, _id: 1 },
+    options: {},
+    why: 'openChildren of a cast (cancelling it, the sweeper resuming a cascade): its steps still pending or processing, oldest first.',
+  },
+  {
+    collection: 'generations',
+    key: { cookId: 1, status: 1, requestTimestamp: 1, _id: 1 },
+    options: {},
+    why: 'openChildren of a cook: the generations below it still pending or processing (pieces and steps of cast pieces), oldest first.',
+  },
+  {
+    collection: 'generations',
     key: { masterAccountId: 1, requestTimestamp: -1, _id: -1 },
     options: {},
     why: 'listGenerations({ masterAccountId }), newest first: production\'s { masterAccountId: 1, requestTimestamp: -1 } extended by _id, the cursor\'s tie-break, so a page is an index walk rather than an in-memory sort. It serves every query the production index served.',
@@ -65,15 +77,21 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   },
   {
     collection: 'casts',
+    key: { cookId: 1, status: 1, startedAt: 1, _id: 1 },
+    options: {},
+    why: 'openChildren of a cook: its cast pieces still running, oldest first.',
+  },
+  {
+    collection: 'casts',
     key: { 'openSteps.since': 1 },
     options: {},
-    why: 'maintenance: casts with steps in flight (multikey; a cast with none has no key in range).',
+    why: 'recover(): casts holding a private open entry older than the cut-off (multikey; a cast with none has no key in range).',
   },
   {
     collection: 'casts',
     key: { status: 1, updatedAt: 1 },
     options: {},
-    why: 'maintenance: running casts left idle since the cut-off.',
+    why: 'maintenance: running casts left idle since the cut-off, and cancelled casts with steps still in flight.',
   },
   {
     collection: 'cooks',
@@ -85,19 +103,19 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
     collection: 'cooks',
     key: { 'openPieces.since': 1 },
     options: {},
-    why: 'maintenance: cooks with pieces in flight.',
+    why: 'recover(): cooks holding a private open piece entry older than the cut-off.',
   },
   {
     collection: 'cooks',
     key: { 'openGenerations.since': 1 },
     options: {},
-    why: 'maintenance: cooks with generations in flight (steps of cast pieces).',
+    why: 'recover(): cooks holding a private open generation entry older than the cut-off.',
   },
   {
     collection: 'cooks',
     key: { status: 1, updatedAt: 1 },
     options: {},
-    why: 'maintenance: running cooks left idle since the cut-off.',
+    why: 'maintenance: running cooks left idle since the cut-off, and cancelled cooks with children still in flight.',
   },
   ...(['generations', 'casts', 'cooks'] as const).map(
     (collection): IndexPlan => ({

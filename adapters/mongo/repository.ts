@@ -1,21 +1,21 @@
 /**
  * `mongoRepository(db, options)`: the repository port on MongoDB. Every write is one
  * `findOneAndUpdate` on one document (see conditional-write.ts for what it returns and why); reads
- * are plain queries; creation is an `insertOne` made idempotent by a unique index.
+ * are plain queries; creation is an `insertOne` made idempotent by a unique index. The port's
+ * composites (creation with parents, settlement, a cast's end, reconcile's replacement) are
+ * sequences of such writes, each safe to repeat, gated by the adapter's private open entries
+ * (rollup-protocol.ts); `recover()` finishes what a crash left half done.
  */
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
-import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
+import { recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
-import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { AttachResult, WriteResult } from '../../src/domain/rollup/write-result.js';
+import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
+import type { WriteResult } from '../../src/domain/rollup/write-result.js';
 import { ConflictError } from '../../src/errors.js';
 import type { GenerationQuery, Insertion, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
 import { createChangeFeed, type MongoChangeFeed } from './change-feed.js';
 import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
 import {
-  castAggregateFields,
-  cookAggregateFields,
   fromCastDocument,
   fromCookDocument,
   fromGenerationDocument,
@@ -24,20 +24,12 @@ import {
   toGenerationDocument,
 } from './documents.js';
 import { allOf, generationUpdatedBefore, nothingInFlight, parentUpdatedBefore } from './filters.js';
-import { deliveryPlan, finishPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
+import { deliveryPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
-import { isObjectIdHex, toStoredId, type StoredDocument } from './ids.js';
+import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
-import {
-  castApplyPlan,
-  castAttachPlan,
-  castDetachPlan,
-  castTransitionPlan,
-  cookApplyPlan,
-  cookAttachPlan,
-  cookDetachPlan,
-  cookTransitionPlan,
-} from './parent-writes.js';
+import { cookTransitionPlan } from './parent-writes.js';
+import { createRollupProtocol, idAfter } from './rollup-protocol.js';
 import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 
@@ -60,18 +52,8 @@ export interface MongoRepository extends LedgerRepository {
   readonly collectionNames: MongoCollectionNames;
 }
 
-/** Earliest instant BSON can hold: `{ $gte: MIN_DATE }` on an open-entry `since` means "has an open entry". */
-const MIN_DATE = new Date(-8.64e15);
-
 function storedIds(ids: readonly string[]): (ObjectId | string)[] {
   return [...new Set(ids)].map(toStoredId);
-}
-
-/** `_id > afterId` in the order MongoDB sorts ids (strings before ObjectIds). */
-function idAfter(afterId: string | undefined): Document {
-  if (afterId === undefined) return {};
-  if (isObjectIdHex(afterId)) return { _id: { $gt: toStoredId(afterId) } };
-  return { $or: [{ _id: { $type: 'string', $gt: afterId } }, { _id: { $type: 'objectId' } }] };
 }
 
 async function insertRecord<T extends { id: string; idempotencyKey: string | null }>(
@@ -114,11 +96,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   const casts = db.collection<StoredDocument>(names.casts);
   const cooks = db.collection<StoredDocument>(names.cooks);
   const generationTarget: WriteTarget<Generation> = { collection: generations, read: fromGenerationDocument, entity: 'generation' };
-  const castTarget: WriteTarget<Cast> = { collection: casts, read: fromCastDocument, entity: 'cast' };
   const cookTarget: WriteTarget<Cook> = { collection: cooks, read: fromCookDocument, entity: 'cook' };
 
   const changed = (result: { changed: boolean }) => result.changed;
-  const attached = (result: AttachResult<unknown>) => result.outcome === 'attached';
 
   function write<T extends { status: string }>(target: WriteTarget<T>, id: string, plan: WritePlan | null, reduce: (record: T) => WriteResult<T>) {
     return conditionalWrite(target, id, plan, reduce, changed);
@@ -130,36 +110,38 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     return documents.map(read);
   }
 
-  async function replaceAggregates<T extends Cast | Cook>(
-    target: WriteTarget<T>,
-    id: string,
-    expectedVersion: number,
-    fields: Document,
-    at: Date,
-  ): Promise<T | null> {
-    // A legacy document without `version` reads as version 1.
-    const versionIs = expectedVersion === 1 ? { $or: [{ version: 1 }, { version: { $not: { $type: 'number' } } }] } : { version: expectedVersion };
-    const after = await target.collection.findOneAndUpdate(
-      { ...versionIs, _id: toStoredId(id) },
-      { $set: { ...fields, version: expectedVersion + 1, updatedAt: at } },
-      { returnDocument: 'after' },
-    );
-    return after === null ? null : target.read(after);
-  }
-
+  /**
+   * Parents maintenance must look at: running ones with nothing in flight and no write since
+   * `idleBefore` (to expire), and cancelled ones with something still in flight (a cascade a crash
+   * cut short, to resume). Entries a crash left behind are `recover()`'s, not flagged here.
+   */
   async function parentsForMaintenance<T>(
     collection: Collection<StoredDocument>,
     read: (document: Document) => T,
-    hasOpenEntries: Document,
     runningWords: readonly string[],
+    cancelledWords: readonly string[],
+    somethingOpen: Document,
     openPath: string,
     { idleBefore, afterId, limit }: MaintenanceQuery,
   ): Promise<T[]> {
     const idle = allOf({ status: { $in: [...runningWords] } }, nothingInFlight(openPath), parentUpdatedBefore(idleBefore));
-    const filter = allOf(idAfter(afterId), { $or: [hasOpenEntries, idle] });
+    const cutShort = allOf({ status: { $in: [...cancelledWords] } }, somethingOpen);
+    const filter = allOf(idAfter(afterId), { $or: [idle, cutShort] });
     const documents = await collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
     return documents.map(read);
   }
+
+  /** `inFlightCount` as read is above 0, or (legacy, no count) an entry is open at one of `paths`. */
+  function anythingOpen(...paths: string[]): Document {
+    return {
+      $or: [
+        { inFlightCount: { $type: 'number', $gt: 0 } },
+        ...paths.map((path) => ({ [`${path}.0`]: { $exists: true } })),
+      ],
+    };
+  }
+
+  const protocol = createRollupProtocol({ generations, casts, cooks });
 
   return {
     name,
@@ -199,7 +181,6 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
       },
       start: (id, at) => write(generationTarget, id, startPlan(at), (generation) => startGeneration(generation, at)),
       recordProgress: (id, report) => write(generationTarget, id, progressPlan(report), (generation) => recordGenerationProgress(generation, report)),
-      finish: (id, outcome) => write(generationTarget, id, finishPlan(id, outcome), (generation) => finishGeneration(generation, outcome)),
       recordDelivery: (id, report) => write(generationTarget, id, deliveryPlan(report), (generation) => recordGenerationDelivery(generation, report)),
     },
 
@@ -207,35 +188,27 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
       insert: (cast) => insertRecord(casts, 'cast', toCastDocument(cast), cast, fromCastDocument),
       findByIdempotencyKey: (key) => findByKey(casts, key, fromCastDocument),
       get: (ids) => getMany(casts, ids, fromCastDocument),
-      attach: (id, attachment) => conditionalWrite(castTarget, id, castAttachPlan(attachment), (cast) => attachToCast(cast, attachment), attached),
-      detach: (id, childId, at) => write(castTarget, id, castDetachPlan(childId, at), (cast) => detachFromCast(cast, childId, at)),
-      apply: (id, contribution, at) => write(castTarget, id, castApplyPlan(id, contribution, at), (cast) => applyToCast(cast, contribution, at)),
-      transition: (id, transition, at) => write(castTarget, id, castTransitionPlan(id, transition, at), (cast) => transitionCast(cast, transition, at)),
+      transition: (id, transition, at) => protocol.transitionCast(id, transition, at),
       summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCastChildren(generations, id, maxEmbeddedIds),
-      replaceAggregates: (id, expectedVersion, recomputed, at) => replaceAggregates(castTarget, id, expectedVersion, castAggregateFields(recomputed), at),
+      replaceAggregates: (id, expectedVersion, recomputed, at) => protocol.replaceCastAggregates(id, expectedVersion, recomputed, at),
       findForMaintenance: (query) =>
-        parentsForMaintenance(casts, fromCastDocument, { 'openSteps.since': { $gte: MIN_DATE } }, CAST_WORDS.running, 'openSteps', query),
+        parentsForMaintenance(casts, fromCastDocument, CAST_WORDS.running, CAST_WORDS.cancelled, anythingOpen('openSteps'), 'openSteps', query),
     },
 
     cooks: {
       insert: (cook) => insertRecord(cooks, 'cook', toCookDocument(cook), cook, fromCookDocument),
       findByIdempotencyKey: (key) => findByKey(cooks, key, fromCookDocument),
       get: (ids) => getMany(cooks, ids, fromCookDocument),
-      attach: (id, attachment) => conditionalWrite(cookTarget, id, cookAttachPlan(attachment), (cook) => attachToCook(cook, attachment), attached),
-      detach: (id, childId, at) => write(cookTarget, id, cookDetachPlan(id, childId, at), (cook) => detachFromCook(cook, childId, at)),
-      apply: (id, contribution, at) => write(cookTarget, id, cookApplyPlan(id, contribution, at), (cook) => applyToCook(cook, contribution, at)),
       transition: (id, transition, at) => write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at)),
       summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCookChildren(generations, casts, id, maxEmbeddedIds),
-      replaceAggregates: (id, expectedVersion, recomputed, at) => replaceAggregates(cookTarget, id, expectedVersion, cookAggregateFields(recomputed), at),
+      replaceAggregates: (id, expectedVersion, recomputed, at) => protocol.replaceCookAggregates(id, expectedVersion, recomputed, at),
       findForMaintenance: (query) =>
-        parentsForMaintenance(
-          cooks,
-          fromCookDocument,
-          { $or: [{ 'openPieces.since': { $gte: MIN_DATE } }, { 'openGenerations.since': { $gte: MIN_DATE } }] },
-          COOK_WORDS.running,
-          'openPieces',
-          query,
-        ),
+        parentsForMaintenance(cooks, fromCookDocument, COOK_WORDS.running, COOK_WORDS.cancelled, anythingOpen('openPieces', 'openGenerations'), 'openPieces', query),
     },
+
+    insertAttached: protocol.insertAttached as MongoRepository['insertAttached'],
+    settleGeneration: (id, outcome, at) => protocol.settleGeneration(id, outcome, at),
+    openChildren: (parent, limit) => protocol.openChildren(parent, limit),
+    recover: (options) => protocol.recover(options),
   } satisfies MongoRepository;
 }

@@ -138,6 +138,22 @@ interface FakeDbHooks {
   readonly oplog: FakeOplog;
   /** The error a query with these options must fail with, if one was injected. */
   injectedFailure(options: FindOptions): Error | null;
+  /** Called around every write (insertOne, findOneAndUpdate, updateOne, deleteOne, deleteMany): throws an injected fault. */
+  write(operation: string, moment: WriteFaultMoment): void;
+}
+
+/** When an injected write fault fires: before the write reaches the data (it never happens), or after it landed (the reply is lost). */
+export type WriteFaultMoment = 'before' | 'after';
+
+/** The error an injected driver-write fault throws: a lost connection, as the driver reports one. */
+export class InjectedWriteFault extends MongoNetworkError {
+  constructor(
+    readonly write: number,
+    readonly operation: string,
+    readonly moment: WriteFaultMoment,
+  ) {
+    super(`connection closed ${moment} write ${write} (${operation}) (emulated by FakeDb.failWrite)`);
+  }
 }
 
 class FakeCursor {
@@ -286,6 +302,13 @@ export class FakeCollection {
 
   async insertOne(document: Stored): Promise<{ acknowledged: true; insertedId: unknown }> {
     await this.turn();
+    this.hooks?.write(`${this.collectionName}.insertOne`, 'before');
+    const result = this.insertNow(document);
+    this.hooks?.write(`${this.collectionName}.insertOne`, 'after');
+    return result;
+  }
+
+  private insertNow(document: Stored): { acknowledged: true; insertedId: unknown } {
     // The driver gives a document without an _id a fresh ObjectId before sending it.
     if (document._id === undefined) document._id = new ObjectId();
     const stored = roundTrip(document);
@@ -350,14 +373,18 @@ export class FakeCollection {
 
   async findOneAndUpdate(filter: Filter, update: unknown, options: { returnDocument?: 'before' | 'after' } = {}): Promise<Stored | null> {
     await this.turn();
+    this.hooks?.write(`${this.collectionName}.findOneAndUpdate`, 'before');
     const images = this.applyUpdate(filter, update);
+    this.hooks?.write(`${this.collectionName}.findOneAndUpdate`, 'after');
     if (images === null) return null;
     return roundTrip(options.returnDocument === 'after' ? images.after : images.before);
   }
 
   async updateOne(filter: Filter, update: unknown): Promise<{ acknowledged: true; matchedCount: number; modifiedCount: number }> {
     await this.turn();
+    this.hooks?.write(`${this.collectionName}.updateOne`, 'before');
     const images = this.applyUpdate(filter, update);
+    this.hooks?.write(`${this.collectionName}.updateOne`, 'after');
     const modified = images !== null && images.modified;
     return { acknowledged: true, matchedCount: images === null ? 0 : 1, modifiedCount: modified ? 1 : 0 };
   }
@@ -374,14 +401,31 @@ export class FakeCollection {
     return { matchedCount, modifiedCount };
   }
 
+  async deleteOne(filter: Filter = {}): Promise<{ acknowledged: true; deletedCount: number }> {
+    await this.turn();
+    this.hooks?.write(`${this.collectionName}.deleteOne`, 'before');
+    const position = this.firstIndex(filter);
+    let deletedCount = 0;
+    if (position >= 0) {
+      const [deleted] = this.documents.splice(position, 1);
+      this.reindex();
+      this.hooks?.oplog.record({ operationType: 'delete', coll: this.collectionName, before: deleted!, after: null });
+      deletedCount = 1;
+    }
+    this.hooks?.write(`${this.collectionName}.deleteOne`, 'after');
+    return { acknowledged: true, deletedCount };
+  }
+
   async deleteMany(filter: Filter = {}): Promise<{ acknowledged: true; deletedCount: number }> {
     await this.turn();
+    this.hooks?.write(`${this.collectionName}.deleteMany`, 'before');
     const query = matcher(filter);
     const before = this.documents.length;
     const deleted = this.documents.filter((document) => query.test(document));
     this.documents = this.documents.filter((document) => !query.test(document));
     this.reindex();
     for (const document of deleted) this.hooks?.oplog.record({ operationType: 'delete', coll: this.collectionName, before: document, after: null });
+    this.hooks?.write(`${this.collectionName}.deleteMany`, 'after');
     return { acknowledged: true, deletedCount: before - this.documents.length };
   }
 
@@ -447,6 +491,10 @@ export class FakeDb {
   private readonly oplog: FakeOplog;
   private readonly streams = new Set<FakeChangeStream>();
   private pollFailures = 0;
+  /** Driver writes counted since the last `failWrite()` / `countWrites()`, and the one to fail. */
+  private writes = 0;
+  private writeFault: { readonly nth: number; readonly moment: WriteFaultMoment } | null = null;
+  private firedFault: InjectedWriteFault | null = null;
   /** Queries carrying the change feed's comment that the fake has answered or failed (its polls). */
   feedQueries = 0;
   private readonly hooks: FakeDbHooks;
@@ -463,6 +511,14 @@ export class FakeDb {
         if (this.pollFailures === 0) return null;
         this.pollFailures -= 1;
         return new MongoNetworkError('connection closed (emulated by FakeDb.failNextPoll)');
+      },
+      write: (operation, moment) => {
+        if (moment === 'before') this.writes += 1;
+        const fault = this.writeFault;
+        if (fault === null || fault.nth !== this.writes || fault.moment !== moment) return;
+        this.writeFault = null;
+        this.firedFault = new InjectedWriteFault(this.writes, operation, moment);
+        throw this.firedFault;
       },
     };
   }
@@ -498,6 +554,28 @@ export class FakeDb {
   /** Makes the next change feed poll (a query carrying the feed's comment) fail with a `MongoNetworkError`. */
   failNextPoll(): void {
     this.pollFailures += 1;
+  }
+
+  /**
+   * Counts driver writes from now on (insertOne, findOneAndUpdate, updateOne, deleteOne,
+   * deleteMany, on any collection) and makes the `nth` fail: `before` it reaches the data (nothing
+   * written), or `after` it landed (the reply lost), with an {@link InjectedWriteFault}, once.
+   * `nth: null` only counts.
+   */
+  failWrite(plan: { readonly nth: number | null; readonly moment: WriteFaultMoment }): void {
+    this.writes = 0;
+    this.firedFault = null;
+    this.writeFault = plan.nth === null ? null : { nth: plan.nth, moment: plan.moment };
+  }
+
+  /** Driver writes since the last `failWrite()`. */
+  get writeCount(): number {
+    return this.writes;
+  }
+
+  /** The write fault that fired since the last `failWrite()`, if any. */
+  get firedWriteFault(): InjectedWriteFault | null {
+    return this.firedFault;
   }
 
   /** Whether a failure armed by `failNextPoll()` is still waiting for a poll. */

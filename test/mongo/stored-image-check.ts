@@ -40,38 +40,71 @@ async function checkStored<T extends Versioned>(collection: Collection<Document>
   }
 }
 
-function wrapStore<S extends object, T extends Versioned>(
-  store: S,
-  collection: Collection<Document>,
-  read: (document: Document) => T,
-  storeName: string,
-  log: StoredImageLog,
-): S {
+type Kind = 'generation' | 'cast' | 'cook';
+type Collections = { generations: Collection<Document>; casts: Collection<Document>; cooks: Collection<Document> };
+
+function kindOf(record: object): Kind {
+  if ('toolId' in record) return 'generation';
+  if ('spellId' in record) return 'cast';
+  return 'cook';
+}
+
+const READERS: Record<Kind, (document: Document) => Versioned> = {
+  generation: fromGenerationDocument as (document: Document) => Generation,
+  cast: fromCastDocument as (document: Document) => Cast,
+  cook: fromCookDocument as (document: Document) => Cook,
+};
+
+/**
+ * The records a port call reports as written: a write result that changed, a creation's record
+ * and the parents it attached to, a settlement's or a cast ending's writes that changed.
+ */
+function writtenRecords(result: unknown): Versioned[] {
+  if (result === null || typeof result !== 'object') return [];
+  const value = result as Record<string, unknown>;
+  if (value.outcome === 'created' || value.outcome === 'attached') {
+    return [value.record, value.cast, value.cook].filter((record): record is Versioned => typeof record === 'object' && record !== null);
+  }
+  if ('changed' in value) return value.changed === true && value.record ? [value.record as Versioned] : [];
+  // A Settlement or a CastEnding: each of its writes.
+  return ['generation', 'cast', 'cook', 'castPiece'].flatMap((key) => (key in value ? writtenRecords(value[key]) : []));
+}
+
+async function checkAll(collections: Collections, result: unknown, operation: string, log: StoredImageLog): Promise<void> {
+  for (const record of writtenRecords(result)) {
+    const kind = kindOf(record);
+    const collection = kind === 'generation' ? collections.generations : kind === 'cast' ? collections.casts : collections.cooks;
+    await checkStored(collection, READERS[kind], record, operation, log);
+  }
+}
+
+function wrapMethods<S extends object>(store: S, collections: Collections, storeName: string, log: StoredImageLog): S {
   const wrapped: Record<string, unknown> = {};
   for (const key of Object.keys(store) as (keyof S & string)[]) {
     const method = store[key];
     if (typeof method !== 'function') continue;
     wrapped[key] = async (...args: unknown[]) => {
-      const result = (await (method as (...parameters: unknown[]) => Promise<unknown>).apply(store, args)) as
-        | { changed?: boolean; outcome?: string; record?: T }
-        | null;
-      const wrote = result !== null && typeof result === 'object' && (result.changed === true || result.outcome === 'attached');
-      if (wrote && result.record) await checkStored(collection, read, result.record, `${storeName}.${key}`, log);
+      const result = await (method as (...parameters: unknown[]) => Promise<unknown>).apply(store, args);
+      await checkAll(collections, result, `${storeName}.${key}`, log);
       return result;
     };
   }
   return wrapped as S;
 }
 
-export function withStoredImageCheck<R extends LedgerRepository>(
-  repository: R,
-  collections: { generations: Collection<Document>; casts: Collection<Document>; cooks: Collection<Document> },
-  log: StoredImageLog,
-): R {
+export function withStoredImageCheck<R extends LedgerRepository>(repository: R, collections: Collections, log: StoredImageLog): R {
+  const top = wrapMethods(
+    { insertAttached: repository.insertAttached, settleGeneration: repository.settleGeneration.bind(repository) },
+    collections,
+    'repository',
+    log,
+  );
   return {
     ...repository,
-    generations: wrapStore(repository.generations, collections.generations, fromGenerationDocument as (document: Document) => Generation, 'generations', log),
-    casts: wrapStore(repository.casts, collections.casts, fromCastDocument as (document: Document) => Cast, 'casts', log),
-    cooks: wrapStore(repository.cooks, collections.cooks, fromCookDocument as (document: Document) => Cook, 'cooks', log),
+    generations: wrapMethods(repository.generations, collections, 'generations', log),
+    casts: wrapMethods(repository.casts, collections, 'casts', log),
+    cooks: wrapMethods(repository.cooks, collections, 'cooks', log),
+    insertAttached: top.insertAttached,
+    settleGeneration: top.settleGeneration,
   };
 }
