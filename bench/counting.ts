@@ -45,22 +45,25 @@ export function countingRepository(repository: LedgerRepository, count: () => Ca
     generations: countStore(repository.generations, 'generations', count),
     casts: countStore(repository.casts, 'casts', count),
     cooks: countStore(repository.cooks, 'cooks', count),
-    settleGeneration: settle
-      ? (...args) => {
-          const current = count();
-          current.writes += 1;
-          current.calls.set('settleGeneration', (current.calls.get('settleGeneration') ?? 0) + 1);
-          return settle.apply(repository, args);
-        }
-      : undefined,
-    insertAttached: insertAttached
-      ? (((...args: Parameters<typeof insertAttached>) => {
-          const current = count();
-          current.writes += 1;
-          current.calls.set('insertAttached', (current.calls.get('insertAttached') ?? 0) + 1);
-          return insertAttached.apply(repository, args);
-        }) as typeof insertAttached)
-      : undefined,
+    settleGeneration: (...args) => {
+      const current = count();
+      current.writes += 1;
+      current.calls.set('settleGeneration', (current.calls.get('settleGeneration') ?? 0) + 1);
+      return settle.apply(repository, args);
+    },
+    insertAttached: ((...args: Parameters<typeof insertAttached>) => {
+      const current = count();
+      current.writes += 1;
+      current.calls.set('insertAttached', (current.calls.get('insertAttached') ?? 0) + 1);
+      return insertAttached.apply(repository, args);
+    }) as typeof insertAttached,
+    openChildren: (...args) => {
+      const current = count();
+      current.reads += 1;
+      current.calls.set('openChildren', (current.calls.get('openChildren') ?? 0) + 1);
+      return repository.openChildren(...args);
+    },
+    ...(repository.recover ? { recover: repository.recover.bind(repository) } : {}),
   };
 }
 

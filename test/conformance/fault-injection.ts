@@ -69,8 +69,10 @@ export function faultyRepository(inner: LedgerRepository, plan: FaultPlan): Faul
     casts: wrapStore('casts', inner.casts),
     cooks: wrapStore('cooks', inner.cooks),
     changes: inner.changes,
-    settleGeneration: inner.settleGeneration ? wrap('settleGeneration', inner.settleGeneration as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['settleGeneration'] : undefined,
-    insertAttached: inner.insertAttached ? wrap('insertAttached', inner.insertAttached as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['insertAttached'] : undefined,
+    settleGeneration: wrap('settleGeneration', inner.settleGeneration as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['settleGeneration'],
+    insertAttached: wrap('insertAttached', inner.insertAttached as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['insertAttached'],
+    openChildren: wrap('openChildren', inner.openChildren as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['openChildren'],
+    ...(inner.recover ? { recover: wrap('recover', inner.recover as (...args: never[]) => Promise<unknown>, inner) as NonNullable<LedgerRepository['recover']> } : {}),
   };
   return { repository, calls: () => count, fired: () => fired };
 }

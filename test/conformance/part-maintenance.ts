@@ -37,7 +37,7 @@ export function maintenanceTests(target: ConformanceTarget): void {
       expect(await harness.tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 1, failedCount: 2, inFlightCount: 0, costUsd: '0.5' });
       expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).toEqual([]);
       const third = await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE });
-      expect(third).toEqual({ timedOut: [], settled: [], abandoned: [], cancelled: [], expired: [] });
+      expect(third).toEqual({ timedOut: [], recovered: 0, reconciled: [], settled: [], abandoned: [], cancelled: [], expired: [] });
     });
 
     it('stuck work: every generation abandoned in pending or processing is swept to timeout, and every parent finishes', async () => {
@@ -104,24 +104,28 @@ export function maintenanceTests(target: ConformanceTarget): void {
       expect((await harness.tracker.getGeneration(generation.id))!.status).toBe('processing');
     });
 
-    it('sweepStale() settles a finished child a crash kept from its parents, and drops entries never stored', async () => {
+    it('sweepStale() resumes the cancellation of a cancelled cook a crash cut short, with every count exact', async () => {
       const harness = await createHarness(target);
-      const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 1 });
-      const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, totalSteps: 1 });
-      const step = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
-      // The crash: the step finished, and the process died before telling its parents.
-      const now = harness.clock.now();
-      await harness.repository.generations.finish(step.id, { status: 'success', pointsSpent: 3, protocolNetPoints: 0, costUsd: '0.25', responseTimestamp: now, at: now });
-      // And another crash: a piece attached to the cook, never stored.
-      await harness.repository.cooks.attach(cook.id, { childId: 'never-stored', kind: 'generation', piece: true, at: now, caps: { maxInFlight: 100, maxEmbeddedIds: 100 } });
-      expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).not.toEqual([]);
+      const { tracker } = harness;
+      const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 5 });
+      const cast = await tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id, totalSteps: 3 });
+      const step = await tracker.recordGeneration(generationInput({ castId: cast.id }));
+      const done = await tracker.recordGeneration(generationInput({ castId: cast.id }));
+      await tracker.completeGeneration(done.id, { status: 'success', pointsSpent: 3, costUsd: '0.25' });
+      const piece = await tracker.recordGeneration(generationInput({ cookId: cook.id }));
+      // The crash: the cook's cancel landed, and the process died before cancelling its children.
+      await harness.repository.cooks.transition(cook.id, 'cancel', harness.clock.now());
+      expect(await auditLedger(tracker, [cook.id], [cast.id])).not.toEqual([]);
       harness.clock.advance(20 * MINUTE);
-      const report = await harness.tracker.sweepStale({ olderThanMs: 10 * MINUTE });
-      expect(report.settled).toContain(step.id);
-      expect(report.abandoned).toEqual(['never-stored']);
-      expect(await harness.tracker.getCast(cast.id)).toMatchObject({ status: 'completed', costUsd: '0.25', pointsSpent: 3 });
-      expect(await harness.tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 1, costUsd: '0.25', inFlightCount: 0 });
-      expect(await auditLedger(harness.tracker, [cook.id], [cast.id])).toEqual([]);
+      const report = await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      expect(report.timedOut).toEqual([]);
+      expect([...report.cancelled].sort()).toEqual([cast.id, step.id, piece.id].sort());
+      expect(await tracker.getCast(cast.id)).toMatchObject({ status: 'cancelled', inFlightCount: 0, costUsd: '0.25', pointsSpent: 3 });
+      expect(await tracker.getCook(cook.id)).toMatchObject({ status: 'cancelled', cancelledCount: 2, inFlightCount: 0, openGenerationCount: 0, costUsd: '0.25' });
+      expect(await auditLedger(tracker, [cook.id], [cast.id])).toEqual([]);
+      // A second sweep finds nothing left to do.
+      const again = await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      expect({ cancelled: again.cancelled, reconciled: again.reconciled, expired: again.expired }).toEqual({ cancelled: [], reconciled: [], expired: [] });
     });
 
     it('reconcile() rebuilds aggregates from the children and reports each difference', async () => {

@@ -1,18 +1,21 @@
 /**
- * The port itself: every write does exactly what its domain reducer does (checked by running the
- * reducer on the record read just before the write), creations are idempotent by key, reads and
- * pages are ordered as documented, and money survives the store exactly.
+ * The port itself: every operation does exactly what its domain reducer or composite does
+ * (`createAttached`, `settle`, `endCast`, `replace*Aggregates`; checked by running it on the
+ * records read just before the operation), creations are idempotent by key, reads and pages are
+ * ordered as documented, and money survives the store exactly.
  */
 import { describe, expect, it } from 'vitest';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { applyToCast, attachToCast, detachFromCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
-import { applyToCook, attachToCook, detachFromCook, transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { ChildAttachment, ParentCaps } from '../../src/domain/rollup/contribution.js';
-import type { AttachResult } from '../../src/domain/rollup/write-result.js';
+import { endCast, replaceCastAggregates, replaceCookAggregates } from '../../src/domain/rollup/cast-ending.js';
+import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
+import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
+import { createAttached, creationCookId } from '../../src/domain/rollup/creation.js';
+import { settle } from '../../src/domain/rollup/settlement.js';
 import { GenledgerError } from '../../src/errors.js';
-import type { AttachedInsertion, LedgerRepository, NewAttachedChild } from '../../src/port.js';
+import type { AttachedInsertion, GenerationOutcome, LedgerRepository, NewAttachedChild } from '../../src/port.js';
+import type { StoreInspector } from './types.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -95,15 +98,15 @@ export function portTests(target: ConformanceTarget): void {
       expect(await repository.generations.start(missing, T0)).toBeNull();
       expect(await repository.generations.recordProgress(missing, { progress: 0.5, at: T0 })).toBeNull();
       expect(
-        await repository.generations.finish(missing, { status: 'success', pointsSpent: 1, protocolNetPoints: 0, costUsd: '1', responseTimestamp: T0, at: T0 }),
+        await repository.settleGeneration(missing, { status: 'success', pointsSpent: 1, protocolNetPoints: 0, costUsd: '1', responseTimestamp: T0, at: T0 }, T0),
       ).toBeNull();
       expect(await repository.generations.recordDelivery(missing, { outcome: 'sent', error: null, at: T0 })).toBeNull();
-      const attachment = { childId: missing, kind: 'generation' as const, piece: false, at: T0, caps: CAPS };
-      expect(await repository.casts.attach(missing, attachment)).toBeNull();
-      expect(await repository.cooks.attach(missing, attachment)).toBeNull();
       expect(await repository.casts.transition(missing, 'finish', T0)).toBeNull();
-      expect(await repository.cooks.detach(missing, missing, T0)).toBeNull();
+      expect(await repository.cooks.transition(missing, 'finish', T0)).toBeNull();
+      const recomputed = newCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1 }, missing, T0);
+      expect(await repository.cooks.replaceAggregates(missing, 1, recomputed, T0)).toBeNull();
       expect(await repository.generations.get([missing])).toEqual([]);
+      expect(await repository.openChildren({ kind: 'cook', id: missing }, 10)).toEqual({ generationIds: [], castIds: [] });
     });
 
     it('generation writes do exactly what the generation reducer does', async () => {
@@ -116,10 +119,10 @@ export function portTests(target: ConformanceTarget): void {
         ['progress on pending', (record) => recordGenerationProgress(record, { progress: 0.25, at: at(1) }), () => repository.generations.recordProgress(generation.id, { progress: 0.25, at: at(1) })],
         ['older progress', (record) => recordGenerationProgress(record, { progress: 0.1, at: at(2) }), () => repository.generations.recordProgress(generation.id, { progress: 0.1, at: at(2) })],
         ['start after progress', (record) => startGeneration(record, at(3)), () => repository.generations.start(generation.id, at(3))],
-        ['finish too early for the sweeper guard', (record) => finishGeneration(record, stale(at(0))), () => repository.generations.finish(generation.id, stale(at(0)))],
+        ['finish too early for the sweeper guard', (record) => finishGeneration(record, stale(at(0))), () => settled(repository, generation.id, stale(at(0)))],
         ['delivery before the end', (record) => recordGenerationDelivery(record, { outcome: 'sent', error: null, at: at(4) }), () => repository.generations.recordDelivery(generation.id, { outcome: 'sent', error: null, at: at(4) })],
-        ['finish', (record) => finishGeneration(record, done), () => repository.generations.finish(generation.id, done)],
-        ['finish again', (record) => finishGeneration(record, { ...done, status: 'failed' }), () => repository.generations.finish(generation.id, { ...done, status: 'failed' })],
+        ['finish', (record) => finishGeneration(record, done), () => settled(repository, generation.id, done)],
+        ['finish again', (record) => finishGeneration(record, { ...done, status: 'failed' }), () => settled(repository, generation.id, { ...done, status: 'failed' })],
         ['progress after the end', (record) => recordGenerationProgress(record, { progress: 0.9, at: at(9) }), () => repository.generations.recordProgress(generation.id, { progress: 0.9, at: at(9) })],
         ['delivery dropped', (record) => recordGenerationDelivery(record, { outcome: 'dropped', attempts: 3, error: 'bot blocked', at: at(10) }), () => repository.generations.recordDelivery(generation.id, { outcome: 'dropped', attempts: 3, error: 'bot blocked', at: at(10) })],
         ['delivery sent after dropped', (record) => recordGenerationDelivery(record, { outcome: 'sent', error: null, at: at(11) }), () => repository.generations.recordDelivery(generation.id, { outcome: 'sent', error: null, at: at(11) })],
@@ -134,84 +137,104 @@ export function portTests(target: ConformanceTarget): void {
       expect(current.costUsd).toBe('0.000000000000000001');
     });
 
-    it('cast writes do exactly what the cast reducer does, caps included', async () => {
-      const repository = await fresh(target);
-      const ids = idsFor(target);
-      const cast = newCast({ spellId: 'spell-1', initiatorAccountId: 'account-port', totalSteps: 2 }, ids('cast'), T0, null);
-      await repository.casts.insert(cast);
-      const [a, b, c, d] = [ids('generation'), ids('generation'), ids('generation'), ids('generation')];
-      let current: Cast = cast;
-      const attachment = (childId: string, seconds: number) => ({ childId, kind: 'generation' as const, piece: false, at: at(seconds), caps: CAPS });
-      const contribution = (childId: string, status: 'success' | 'failed', costUsd: string) => ({
-        kind: 'generation' as const, childId, status, pointsSpent: 7, protocolNetPoints: -2, costUsd, finishedAt: at(20), piece: false,
-      });
-      for (const [label, step] of [
-        ['attach a', async () => expectAttach(repository.casts.attach(cast.id, attachment(a, 1)), attachToCast(current, attachment(a, 1)))],
-        ['attach a again', async () => expectAttach(repository.casts.attach(cast.id, attachment(a, 2)), attachToCast(current, attachment(a, 2)))],
-        ['attach b', async () => expectAttach(repository.casts.attach(cast.id, attachment(b, 3)), attachToCast(current, attachment(b, 3)))],
-        ['attach c (beyond the id cap)', async () => expectAttach(repository.casts.attach(cast.id, attachment(c, 4)), attachToCast(current, attachment(c, 4)))],
-        ['attach d (beyond the in-flight cap)', async () => expectAttach(repository.casts.attach(cast.id, attachment(d, 5)), attachToCast(current, attachment(d, 5)))],
-        ['detach c', async () => expectWrite(repository.casts.detach(cast.id, c, at(6)), detachFromCast(current, c, at(6)))],
-        ['detach c again', async () => expectWrite(repository.casts.detach(cast.id, c, at(7)), detachFromCast(current, c, at(7)))],
-        ['apply a', async () => expectWrite(repository.casts.apply(cast.id, contribution(a, 'success', '0.1'), at(8)), applyToCast(current, contribution(a, 'success', '0.1'), at(8)))],
-        ['apply a again', async () => expectWrite(repository.casts.apply(cast.id, contribution(a, 'success', '0.1'), at(9)), applyToCast(current, contribution(a, 'success', '0.1'), at(9)))],
-        ['apply b: the cast completes', async () => expectWrite(repository.casts.apply(cast.id, contribution(b, 'success', '0.2'), at(10)), applyToCast(current, contribution(b, 'success', '0.2'), at(10)))],
-        ['attach to a completed cast', async () => expectAttach(repository.casts.attach(cast.id, attachment(d, 11)), attachToCast(current, attachment(d, 11)))],
-        ['cancel a completed cast', async () => expectWrite(repository.casts.transition(cast.id, 'cancel', at(12)), transitionCast(current, 'cancel', at(12)))],
-      ] as const) {
-        current = await step().catch((error: unknown) => {
-          throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
-        });
-      }
-      expect(current.status).toBe('completed');
-      expect(current.costUsd).toBe('0.3');
-      expect(current.pointsSpent).toBe(14);
-      expect(current.protocolNetPoints).toBe(-4);
-      expect(current.stepGenerationIds).toEqual([a, b]);
-      expect(await repository.casts.get([cast.id])).toEqual([current]);
+    /** Runs `settleGeneration` and checks it against `settle` over the records as stored just before. */
+    async function expectSettlement(repository: LedgerRepository, inspect: StoreInspector, label: string, id: string, outcome: GenerationOutcome) {
+      const generation = (await inspect.generation(id))!;
+      const cast = generation.castId === null ? null : await inspect.cast(generation.castId);
+      const cook = generation.cookId === null ? null : await inspect.cook(generation.cookId);
+      const expected = settle(generation, cast, cook, outcome, outcome.at);
+      const actual = await repository.settleGeneration(id, outcome, outcome.at);
+      expect(actual, label).toEqual(expected);
+      expect(await inspect.generation(id), `${label}: the stored generation`).toEqual(expected.generation.record);
+      if (cast !== null) expect(await inspect.cast(cast.id), `${label}: the stored cast`).toEqual(expected.cast?.record ?? cast);
+      if (cook !== null) expect(await inspect.cook(cook.id), `${label}: the stored cook`).toEqual((expected.castPiece ?? expected.cook)?.record ?? cook);
+      return expected;
+    }
+
+    /** Runs `casts.transition` and checks it against `endCast` over the records as stored just before. */
+    async function expectCastEnding(repository: LedgerRepository, inspect: StoreInspector, label: string, castId: string, transition: Parameters<typeof endCast>[2], when: Date) {
+      const cast = (await inspect.cast(castId))!;
+      const cook = cast.cookId === null ? null : await inspect.cook(cast.cookId);
+      const expected = endCast(cast, cook, transition, when);
+      expect(await repository.casts.transition(castId, transition, when), label).toEqual(expected);
+      expect(await inspect.cast(castId), `${label}: the stored cast`).toEqual(expected.cast.record);
+      if (cook !== null) expect(await inspect.cook(cook.id), `${label}: the stored cook`).toEqual(expected.castPiece?.record ?? cook);
+      return expected;
+    }
+
+    const outcome = (status: GenerationOutcome['status'], seconds: number, costUsd = '0', pointsSpent = 0): GenerationOutcome => ({
+      status,
+      pointsSpent,
+      protocolNetPoints: -1,
+      costUsd,
+      responseTimestamp: at(seconds),
+      at: at(seconds),
     });
 
-    it('cook writes do exactly what the cook reducer does, pieces and cast steps alike', async () => {
+    async function created<T extends Generation | Cast>(promise: Promise<AttachedInsertion<T>>): Promise<T> {
+      const result = await promise;
+      if (result.outcome !== 'created') throw new Error(`expected a creation, got ${result.outcome}`);
+      return result.record;
+    }
+
+    it('settleGeneration() does exactly what settle() does: steps, pieces, a cast piece that ends, and repeats that apply nothing', async () => {
       const repository = await fresh(target);
+      const inspect = target.inspect();
       const ids = idsFor(target);
-      const cook = newCook({ collectionId: 'collection-1', initiatorAccountId: 'account-port', targetSupply: 2 }, ids('cook'), T0);
+      const caps: ParentCaps = { maxInFlight: 10, maxEmbeddedIds: 2 };
+      const cook = newCook({ collectionId: 'collection-s', initiatorAccountId: 'account-port', targetSupply: 2 }, ids('cook'), T0);
       await repository.cooks.insert(cook);
-      const [piece, castPiece, step] = [ids('generation'), ids('cast'), ids('generation')];
-      let current: Cook = cook;
-      const attach = (childId: string, kind: 'generation' | 'cast', isPiece: boolean, seconds: number) => ({ childId, kind, piece: isPiece, at: at(seconds), caps: CAPS });
-      const generationContribution = (childId: string, isPiece: boolean, costUsd: string) => ({
-        kind: 'generation' as const, childId, status: 'success' as const, pointsSpent: 5, protocolNetPoints: 1, costUsd, finishedAt: at(30), piece: isPiece,
-      });
-      const castContribution = { kind: 'cast' as const, childId: castPiece, status: 'completed' as const, finishedAt: at(31) };
-      const steps = [
-        () => expectAttach(repository.cooks.attach(cook.id, attach(piece, 'generation', true, 1)), attachToCook(current, attach(piece, 'generation', true, 1))),
-        () => expectAttach(repository.cooks.attach(cook.id, attach(castPiece, 'cast', true, 2)), attachToCook(current, attach(castPiece, 'cast', true, 2))),
-        () => expectAttach(repository.cooks.attach(cook.id, attach(step, 'generation', false, 3)), attachToCook(current, attach(step, 'generation', false, 3))),
-        () => expectWrite(repository.cooks.transition(cook.id, 'pause', at(4)), transitionCook(current, 'pause', at(4))),
-        () => expectAttach(repository.cooks.attach(cook.id, attach(ids('generation'), 'generation', true, 5)), attachToCook(current, attach('unused', 'generation', true, 5))),
-        () => expectWrite(repository.cooks.apply(cook.id, generationContribution(step, false, '0.25'), at(6)), applyToCook(current, generationContribution(step, false, '0.25'), at(6))),
-        () => expectWrite(repository.cooks.apply(cook.id, generationContribution(step, false, '0.25'), at(7)), applyToCook(current, generationContribution(step, false, '0.25'), at(7))),
-        () => expectWrite(repository.cooks.transition(cook.id, 'resume', at(8)), transitionCook(current, 'resume', at(8))),
-        () => expectWrite(repository.cooks.apply(cook.id, generationContribution(piece, true, '0.5'), at(9)), applyToCook(current, generationContribution(piece, true, '0.5'), at(9))),
-        () => expectWrite(repository.cooks.apply(cook.id, castContribution, at(10)), applyToCook(current, castContribution, at(10))),
-        () => expectWrite(repository.cooks.apply(cook.id, castContribution, at(11)), applyToCook(current, castContribution, at(11))),
-        () => expectWrite(repository.cooks.detach(cook.id, piece, at(12)), detachFromCook(current, piece, at(12))),
-        () => expectWrite(repository.cooks.transition(cook.id, 'finish', at(13)), transitionCook(current, 'finish', at(13))),
+      const lone = newCast({ spellId: 'spell-lone', initiatorAccountId: 'account-port', totalSteps: 3 }, ids('cast'), T0, null);
+      await repository.casts.insert(lone);
+      const piece = await created(
+        repository.insertAttached({ kind: 'cast', record: newCast({ spellId: 'spell-p', initiatorAccountId: 'account-port', totalSteps: 2 }, ids('cast'), T0, null), cookId: cook.id, at: at(1), caps }),
+      );
+      const generation = (castId: string | null, cookId: string | null, seconds: number) =>
+        created(repository.insertAttached({ kind: 'generation', record: sampleGeneration(ids('generation')), castId, cookId, at: at(seconds), caps }));
+      const [a, b, genPiece, c, d] = [
+        await generation(piece.id, null, 2),
+        await generation(piece.id, cook.id, 3),
+        await generation(null, cook.id, 4),
+        await generation(lone.id, null, 5),
+        await generation(lone.id, null, 6),
       ];
-      for (const [index, step_] of steps.entries()) {
-        current = await step_().catch((error: unknown) => {
-          throw new Error(`step ${index}: ${error instanceof Error ? error.message : String(error)}`);
-        });
-      }
-      expect(current).toMatchObject({ status: 'completed', generatedCount: 2, inFlightCount: 0, costUsd: '0.75', pointsSpent: 10 });
-      expect(current.completedAt).toEqual(at(31));
-      expect(await repository.cooks.get([cook.id])).toEqual([current]);
+      expect(await inspect.cook(cook.id)).toMatchObject({ inFlightCount: 2, openGenerationCount: 3 });
+      await expectSettlement(repository, inspect, 'step a succeeds', a.id, outcome('success', 10, '0.1', 3));
+      const repeat = await expectSettlement(repository, inspect, 'step a again: nothing applied', a.id, outcome('success', 11, '0.1', 3));
+      expect(repeat).toMatchObject({ generation: { changed: false }, cast: null, cook: null, castPiece: null });
+      const ended = await expectSettlement(repository, inspect, 'step b succeeds: the cast piece completes and counts for its cook', b.id, outcome('success', 12, '0.2', 4));
+      expect(ended.castPiece?.record).toMatchObject({ generatedCount: 1, inFlightCount: 1, openGenerationCount: 1 });
+      await expectSettlement(repository, inspect, 'a stale-guarded timeout of a fresh generation: nothing', genPiece.id, { ...outcome('timeout', 13), onlyIfUpdatedBefore: at(0) });
+      const last = await expectSettlement(repository, inspect, 'the generation piece fails: the cook completes? no, one success of two', genPiece.id, outcome('failed', 14, '0.000000000000000001', 1));
+      expect(last.cook?.record).toMatchObject({ status: 'running', generatedCount: 1, failedCount: 1, inFlightCount: 0, openGenerationCount: 0, costUsd: '0.300000000000000001', pointsSpent: 8 });
+      await expectSettlement(repository, inspect, 'a step of a lone cast cancelled by its user cancels the cast', c.id, outcome('cancelled_by_user', 15));
+      await expectSettlement(repository, inspect, 'a step that ends after its cast: money lands, the status stays', d.id, outcome('success', 16, '2.5', 9));
+      expect(await inspect.cast(lone.id)).toMatchObject({ status: 'cancelled', inFlightCount: 0, costUsd: '2.5', pointsSpent: 9 });
     });
 
-    it('insertAttached() (when offered) leaves exactly what the attaches and the insert would, and writes nothing when it refuses', async (context) => {
+    it('casts.transition() does exactly what endCast() does: a piece is applied to its cook once, by the write that ends it', async () => {
       const repository = await fresh(target);
-      const insertAttached = repository.insertAttached;
-      if (!insertAttached) return context.skip();
+      const inspect = target.inspect();
+      const ids = idsFor(target);
+      const caps: ParentCaps = { maxInFlight: 10, maxEmbeddedIds: 2 };
+      const cook = newCook({ collectionId: 'collection-e', initiatorAccountId: 'account-port', targetSupply: 1 }, ids('cook'), T0);
+      await repository.cooks.insert(cook);
+      const castPiece = (seconds: number) =>
+        created(repository.insertAttached({ kind: 'cast', record: newCast({ spellId: 'spell-e', initiatorAccountId: 'account-port' }, ids('cast'), T0, null), cookId: cook.id, at: at(seconds), caps }));
+      const [first, second, third] = [await castPiece(1), await castPiece(2), await castPiece(3)];
+      const step = await created(repository.insertAttached({ kind: 'generation', record: sampleGeneration(ids('generation')), castId: second.id, cookId: null, at: at(4), caps }));
+      await expectCastEnding(repository, inspect, 'cancel the first piece', first.id, 'cancel', at(5));
+      await expectCastEnding(repository, inspect, 'cancel it again: nothing applied', first.id, 'cancel', at(6));
+      await expectCastEnding(repository, inspect, 'finish it: nothing (terminal)', first.id, 'finish', at(7));
+      await expectCastEnding(repository, inspect, 'expire the second with a step in flight: nothing', second.id, 'expire', at(8));
+      await expectCastEnding(repository, inspect, 'finish the second with a step in flight', second.id, 'finish', at(9));
+      await expectSettlement(repository, inspect, 'its step ends after it: money to cast and cook, no second piece', step.id, outcome('success', 10, '0.5', 2));
+      await expectCastEnding(repository, inspect, 'expire the idle third: completed (no totalSteps), the cook completes', third.id, 'expire', at(11));
+      expect(await inspect.cook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 2, cancelledCount: 1, inFlightCount: 0, openGenerationCount: 0, costUsd: '0.5' });
+    });
+
+    it('insertAttached() does exactly what createAttached() does, and writes nothing when it refuses', async () => {
+      const repository = await fresh(target);
       const ids = idsFor(target);
       const inspect = target.inspect();
       const caps: ParentCaps = { maxInFlight: 2, maxEmbeddedIds: 1 };
@@ -224,47 +247,19 @@ export function portTests(target: ConformanceTarget): void {
         ({ ...sampleGeneration(id), idempotencyKey: key, castId: null, cookId: null, spellId: null, collectionId: null }) as Generation;
       const castRecord = (id: string, key: string | null = null) => newCast({ spellId: 'spell-piece', initiatorAccountId: 'account-port', totalSteps: 2, idempotencyKey: key ?? undefined }, id, T0, null);
 
-      /** What the tracker's sequence computes with the reducers, from the parents as stored now. */
-      async function bySequence(child: NewAttachedChild): Promise<{ result: AttachedInsertion<Generation> | AttachedInsertion<Cast>; writes: (Cast | Cook)[] }> {
-        const attachment = (piece: boolean): ChildAttachment => ({ childId: child.record.id, kind: child.kind, piece, at: child.at, caps: child.caps });
-        const refused = (parent: 'cast' | 'cook', parentId: string, attach: AttachResult<Cast> | AttachResult<Cook> | null) => ({ result: { outcome: 'refused' as const, parent, parentId, attach }, writes: [] });
-        const ok = (outcome: string) => outcome === 'attached' || outcome === 'already-attached';
-        let cast: Cast | null = null;
-        let castAttach: AttachResult<Cast> | null = null;
-        if (child.kind === 'generation' && child.castId !== null) {
-          cast = (await inspect.cast(child.castId)) ?? null;
-          if (cast === null) return refused('cast', child.castId, null);
-          if (child.cookId !== null && cast.cookId !== child.cookId) return { result: { outcome: 'mismatch', cast }, writes: [] };
-          castAttach = attachToCast(cast, attachment(false));
-          if (!ok(castAttach.outcome)) return refused('cast', cast.id, castAttach);
-        }
-        const cookId = cast !== null ? cast.cookId : child.cookId;
-        let cookAttach: AttachResult<Cook> | null = null;
-        if (cookId !== null) {
-          const cook_ = await inspect.cook(cookId);
-          if (cook_ === null) return refused('cook', cookId, null);
-          cookAttach = attachToCook(cook_, attachment(child.kind === 'cast' || cast === null));
-          if (!ok(cookAttach.outcome)) return refused('cook', cookId, cookAttach);
-        }
-        const record =
-          child.kind === 'generation'
-            ? { ...child.record, castId: cast?.id ?? null, spellId: cast?.spellId ?? null, cookId: cookAttach?.record.id ?? cast?.cookId ?? null, collectionId: cookAttach?.record.collectionId ?? cast?.collectionId ?? null }
-            : { ...child.record, cookId: cookAttach!.record.id, collectionId: cookAttach!.record.collectionId };
-        const writes = [castAttach, cookAttach].filter((write) => write?.outcome === 'attached').map((write) => write!.record);
-        return { result: { outcome: 'created', record, cast: castAttach?.record ?? null, cook: cookAttach?.record ?? null } as AttachedInsertion<Generation>, writes };
-      }
-
       /** `existing`: the record that holds the child's key (checked first: whatever the parents would say, it is the answer, and nothing is written). */
-      async function expectLikeSequence(label: string, child: NewAttachedChild, existing?: Generation | Cast): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
+      async function expectLikeDomain(label: string, child: NewAttachedChild, existing?: Generation | Cast): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
         const parents = [lone.id, ...(child.kind === 'generation' && child.castId ? [child.castId] : [])];
         const before = { casts: await Promise.all(parents.map((id) => inspect.cast(id))), cooks: await Promise.all([cook.id, otherCook.id].map((id) => inspect.cook(id))), count: await inspect.count() };
-        const sequence = await bySequence(child);
-        const expected = existing ? { result: { outcome: 'existing', record: existing }, writes: [] } : sequence;
-        const actual = await insertAttached!(child);
-        expect(actual, label).toEqual(expected.result);
+        const cast = child.kind === 'generation' && child.castId !== null ? await inspect.cast(child.castId) : null;
+        const cookId = creationCookId(child, cast);
+        const expected = existing ? { outcome: 'existing', record: existing } : createAttached(child, { cast, cook: cookId === null ? null : await inspect.cook(cookId) });
+        const actual = await repository.insertAttached(child);
+        expect(actual, label).toEqual(expected);
         if (actual.outcome === 'created') {
           expect(await inspect[child.kind](child.record.id), `${label}: the stored child`).toEqual(actual.record);
-          for (const write of expected.writes) expect(await inspect['openSteps' in write ? 'cast' : 'cook'](write.id), `${label}: ${write.id}`).toEqual(write);
+          if (actual.cast !== null) expect(await inspect.cast(actual.cast.id), `${label}: the stored cast`).toEqual(actual.cast);
+          if (actual.cook !== null) expect(await inspect.cook(actual.cook.id), `${label}: the stored cook`).toEqual(actual.cook);
         } else {
           // Nothing written: every parent and every count as before.
           expect(await Promise.all(parents.map((id) => inspect.cast(id))), `${label}: casts untouched`).toEqual(before.casts);
@@ -275,38 +270,38 @@ export function portTests(target: ConformanceTarget): void {
       }
 
       const piece = castRecord(ids('cast'), 'cast-key');
-      const created = await expectLikeSequence('a cast piece', { kind: 'cast', record: piece, cookId: cook.id, at: at(1), caps });
-      expect(created).toMatchObject({ outcome: 'created', record: { cookId: cook.id, collectionId: 'collection-ia' }, cast: null, cook: { inFlightCount: 1, castIds: [piece.id] } });
+      const createdPiece = await expectLikeDomain('a cast piece', { kind: 'cast', record: piece, cookId: cook.id, at: at(1), caps });
+      expect(createdPiece).toMatchObject({ outcome: 'created', record: { cookId: cook.id, collectionId: 'collection-ia' }, cast: null, cook: { inFlightCount: 1, openGenerationCount: 0, castIds: [piece.id] } });
       const stepId = ids('generation');
-      const step = await expectLikeSequence('a step of the cast piece (attached to its cook, not as a piece)', { kind: 'generation', record: generation(stepId, 'step-key'), castId: piece.id, cookId: null, at: at(2), caps });
-      expect(step).toMatchObject({ outcome: 'created', record: { castId: piece.id, cookId: cook.id, spellId: 'spell-piece', collectionId: 'collection-ia' } });
-      await expectLikeSequence('a step naming its cast and its cook (beyond the embedded-id cap)', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: cook.id, at: at(3), caps });
-      await expectLikeSequence('a third step: the cast is full', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: null, at: at(4), caps });
-      await expectLikeSequence('a step of a lone cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(5), caps });
-      await expectLikeSequence('a generation piece', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(6), caps });
-      await expectLikeSequence('a generation piece: the cook is full', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(7), caps });
-      await expectLikeSequence('a generation piece of the other cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: otherCook.id, at: at(8), caps });
-      await expectLikeSequence('a cast of another cook', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: otherCook.id, at: at(9), caps });
-      await expectLikeSequence('a lone cast named with a cook', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: cook.id, at: at(10), caps });
-      await expectLikeSequence('a missing cast', { kind: 'generation', record: generation(ids('generation')), castId: ids('cast'), cookId: null, at: at(11), caps });
-      await expectLikeSequence('a missing cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: ids('cook'), at: at(12), caps });
-      await expectLikeSequence('a cast piece of a missing cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: ids('cook'), at: at(13), caps });
+      const step = await expectLikeDomain('a step of the cast piece (attached to its cook, not as a piece)', { kind: 'generation', record: generation(stepId, 'step-key'), castId: piece.id, cookId: null, at: at(2), caps });
+      expect(step).toMatchObject({ outcome: 'created', record: { castId: piece.id, cookId: cook.id, spellId: 'spell-piece', collectionId: 'collection-ia' }, cook: { inFlightCount: 1, openGenerationCount: 1 } });
+      await expectLikeDomain('a step naming its cast and its cook (beyond the embedded-id cap)', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: cook.id, at: at(3), caps });
+      await expectLikeDomain('a third step: the cast is full', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: null, at: at(4), caps });
+      await expectLikeDomain('a step of a lone cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(5), caps });
+      await expectLikeDomain('a generation piece', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(6), caps });
+      await expectLikeDomain('a generation piece: the cook is full', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: cook.id, at: at(7), caps });
+      await expectLikeDomain('a generation piece of the other cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: otherCook.id, at: at(8), caps });
+      await expectLikeDomain('a cast of another cook', { kind: 'generation', record: generation(ids('generation')), castId: piece.id, cookId: otherCook.id, at: at(9), caps });
+      await expectLikeDomain('a lone cast named with a cook', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: cook.id, at: at(10), caps });
+      await expectLikeDomain('a missing cast', { kind: 'generation', record: generation(ids('generation')), castId: ids('cast'), cookId: null, at: at(11), caps });
+      await expectLikeDomain('a missing cook', { kind: 'generation', record: generation(ids('generation')), castId: null, cookId: ids('cook'), at: at(12), caps });
+      await expectLikeDomain('a cast piece of a missing cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: ids('cook'), at: at(13), caps });
       const first = await inspect.generation(stepId);
       const firstCast = await inspect.cast(piece.id);
-      await expectLikeSequence('a repeated key: the first record, nothing attached', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(14), caps }, first!);
-      await expectLikeSequence('a repeated cast key under another cook', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(15), caps }, firstCast!);
+      await expectLikeDomain('a repeated key: the first record, nothing attached', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(14), caps }, first!);
+      await expectLikeDomain('a repeated cast key under another cook', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(15), caps }, firstCast!);
       await repository.cooks.transition(otherCook.id, 'pause', at(16));
-      await expectLikeSequence('a cast piece of a paused cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: otherCook.id, at: at(17), caps });
-      await expectLikeSequence('a repeated key wins over a refusal (the key is checked first)', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(18), caps }, firstCast!);
+      await expectLikeDomain('a cast piece of a paused cook', { kind: 'cast', record: castRecord(ids('cast')), cookId: otherCook.id, at: at(17), caps });
+      await expectLikeDomain('a repeated key wins over a refusal (the key is checked first)', { kind: 'cast', record: castRecord(ids('cast'), 'cast-key'), cookId: otherCook.id, at: at(18), caps }, firstCast!);
       await repository.casts.transition(lone.id, 'finish', at(19));
-      await expectLikeSequence('a step of a completed cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(20), caps });
-      await expectLikeSequence('a repeated step key under a completed cast: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(20), caps }, first!);
-      await expectLikeSequence('a repeated key under a missing cook: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: null, cookId: ids('cook'), at: at(20), caps }, first!);
+      await expectLikeDomain('a step of a completed cast', { kind: 'generation', record: generation(ids('generation')), castId: lone.id, cookId: null, at: at(20), caps });
+      await expectLikeDomain('a repeated step key under a completed cast: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: lone.id, cookId: null, at: at(20), caps }, first!);
+      await expectLikeDomain('a repeated key under a missing cook: the first record', { kind: 'generation', record: generation(ids('generation'), 'step-key'), castId: null, cookId: ids('cook'), at: at(20), caps }, first!);
       // An id already stored: a ConflictError, and nothing written.
       await repository.cooks.transition(otherCook.id, 'resume', at(21));
       const counted = await inspect.count();
       const cookBefore = await inspect.cook(otherCook.id);
-      const error = await insertAttached({ kind: 'generation', record: generation(stepId), castId: null, cookId: otherCook.id, at: at(22), caps }).catch((caught: unknown) => caught);
+      const error = await repository.insertAttached({ kind: 'generation', record: generation(stepId), castId: null, cookId: otherCook.id, at: at(22), caps }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(GenledgerError);
       expect((error as GenledgerError).code).toBe('CONFLICT');
       expect(await inspect.count()).toEqual(counted);
@@ -319,7 +314,7 @@ export function portTests(target: ConformanceTarget): void {
       for (const transition of ['finish', 'cancel', 'pause', 'resume', 'expire'] as const) {
         const cast = newCast({ spellId: 's', initiatorAccountId: 'a', totalSteps: 3 }, ids('cast'), T0, null);
         await repository.casts.insert(cast);
-        expect(await repository.casts.transition(cast.id, transition, at(5)), `cast ${transition}`).toEqual(transitionCast(cast, transition, at(5)));
+        expect(await repository.casts.transition(cast.id, transition, at(5)), `cast ${transition}`).toEqual(endCast(cast, null, transition, at(5)));
         const cook = newCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1 }, ids('cook'), T0);
         await repository.cooks.insert(cook);
         const expected = transitionCook(cook, transition, at(5));
@@ -333,6 +328,33 @@ export function portTests(target: ConformanceTarget): void {
       }
     });
 
+    it('openChildren() lists open generations and running cast pieces, at most `limit` of each, and a child leaves the list when it ends', async () => {
+      const repository = await fresh(target);
+      const ids = idsFor(target);
+      const caps: ParentCaps = { maxInFlight: 100, maxEmbeddedIds: 2 };
+      const cook = newCook({ collectionId: 'collection-o', initiatorAccountId: 'account-port', targetSupply: 9 }, ids('cook'), T0);
+      await repository.cooks.insert(cook);
+      const piece = await created(repository.insertAttached({ kind: 'cast', record: newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), T0, null), cookId: cook.id, at: at(1), caps }));
+      const generations: Generation[] = [];
+      for (let index = 0; index < 5; index += 1) {
+        const castId = index < 2 ? piece.id : null;
+        generations.push(await created(repository.insertAttached({ kind: 'generation', record: sampleGeneration(ids('generation'), { requestTimestamp: at(2 + index) }), castId, cookId: castId === null ? cook.id : null, at: at(2 + index), caps })));
+      }
+      const sorted = (list: readonly string[]) => [...list].sort();
+      const all = await repository.openChildren({ kind: 'cook', id: cook.id }, 10);
+      expect(sorted(all.generationIds)).toEqual(sorted(generations.map((generation) => generation.id)));
+      expect(all.castIds).toEqual([piece.id]);
+      expect((await repository.openChildren({ kind: 'cook', id: cook.id }, 2)).generationIds).toHaveLength(2);
+      expect(sorted((await repository.openChildren({ kind: 'cast', id: piece.id }, 10)).generationIds)).toEqual(sorted([generations[0]!.id, generations[1]!.id]));
+      expect((await repository.openChildren({ kind: 'cast', id: piece.id }, 10)).castIds).toEqual([]);
+      await repository.settleGeneration(generations[0]!.id, outcome('success', 20), at(20));
+      await repository.settleGeneration(generations[4]!.id, outcome('failed', 21), at(21));
+      await repository.casts.transition(piece.id, 'cancel', at(22));
+      const after = await repository.openChildren({ kind: 'cook', id: cook.id }, 10);
+      expect(sorted(after.generationIds)).toEqual(sorted([generations[1]!.id, generations[2]!.id, generations[3]!.id]));
+      expect(after.castIds).toEqual([]);
+      expect((await repository.openChildren({ kind: 'cast', id: piece.id }, 10)).generationIds).toEqual([generations[1]!.id]);
+    });
     it('list() pages by (requestTimestamp, id) in both orders, with every filter', async () => {
       const repository = await fresh(target);
       const ids = idsFor(target);
@@ -383,7 +405,7 @@ export function portTests(target: ConformanceTarget): void {
       expect((await repository.generations.findStale({ updatedBefore: at(50), limit: 1 })).map((generation) => generation.id)).toEqual([older.id]);
     });
 
-    it('replaceAggregates() writes only when the version is unchanged', async () => {
+    it('replaceAggregates() writes only when the version is unchanged (cooks: as replaceCookAggregates())', async () => {
       const repository = await fresh(target);
       const ids = idsFor(target);
       const cook = newCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 3 }, ids('cook'), T0);
@@ -391,25 +413,53 @@ export function portTests(target: ConformanceTarget): void {
       const recomputed: Cook = { ...cook, generatedCount: 2, costUsd: '1.5', outcomes: { ...cook.outcomes, success: 2 } };
       expect(await repository.cooks.replaceAggregates(cook.id, cook.version + 1, recomputed, at(1))).toBeNull();
       const replaced = await repository.cooks.replaceAggregates(cook.id, cook.version, recomputed, at(1));
-      expect(replaced).toEqual({ ...recomputed, version: cook.version + 1, updatedAt: at(1) });
-      expect(await repository.cooks.get([cook.id])).toEqual([replaced]);
+      expect(replaced).toEqual(replaceCookAggregates(cook, cook.version, recomputed, at(1)));
+      expect(replaced?.record).toEqual({ ...recomputed, version: cook.version + 1, updatedAt: at(1) });
+      expect(await repository.cooks.get([cook.id])).toEqual([replaced!.record]);
     });
 
-    it('findForMaintenance() returns parents with open entries and idle running ones, paged by id', async () => {
+    it('casts.replaceAggregates() that ends a cast piece applies the piece to its cook in the same operation (as replaceCastAggregates())', async () => {
+      const repository = await fresh(target);
+      const inspect = target.inspect();
+      const ids = idsFor(target);
+      const caps: ParentCaps = { maxInFlight: 10, maxEmbeddedIds: 2 };
+      const cook = newCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1 }, ids('cook'), T0);
+      await repository.cooks.insert(cook);
+      const piece = await created(repository.insertAttached({ kind: 'cast', record: newCast({ spellId: 's', initiatorAccountId: 'a', totalSteps: 1 }, ids('cast'), T0, null), cookId: cook.id, at: at(1), caps }));
+      const stored = (await inspect.cast(piece.id))!;
+      const recomputed: Cast = { ...stored, status: 'completed', completedAt: at(5), durationMs: 5000, outcomes: { ...stored.outcomes, success: 1 } };
+      const expected = replaceCastAggregates(stored, stored.version, recomputed, await inspect.cook(cook.id), at(6));
+      expect(await repository.casts.replaceAggregates(piece.id, stored.version + 1, recomputed, at(6))).toBeNull();
+      expect(await repository.casts.replaceAggregates(piece.id, stored.version, recomputed, at(6))).toEqual(expected);
+      expect(expected?.castPiece?.record).toMatchObject({ status: 'completed', generatedCount: 1, inFlightCount: 0 });
+      expect(await inspect.cast(piece.id)).toEqual(expected!.cast.record);
+      expect(await inspect.cook(cook.id)).toEqual(expected!.castPiece!.record);
+      // Replacing a cast that has already ended applies nothing more.
+      const again = (await inspect.cast(piece.id))!;
+      const second = await repository.casts.replaceAggregates(piece.id, again.version, { ...again, costUsd: '0.1' }, at(7));
+      expect(second?.castPiece ?? null).toBeNull();
+      expect(await inspect.cook(cook.id)).toEqual(expected!.castPiece!.record);
+    });
+
+    it('findForMaintenance() returns idle running parents and cancelled ones with children still open, paged by id', async () => {
       const repository = await fresh(target);
       const ids = idsFor(target);
       const idle = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), T0, null);
-      const busy = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), at(100), null);
+      const busy = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), T0, null);
+      const cancelled = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), T0, null);
       const recent = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), at(100), null);
       const done = newCast({ spellId: 's', initiatorAccountId: 'a' }, ids('cast'), T0, null);
-      for (const cast of [idle, busy, recent, done]) await repository.casts.insert(cast);
-      await repository.casts.attach(busy.id, { childId: ids('generation'), kind: 'generation', piece: false, at: at(100), caps: CAPS });
+      for (const cast of [idle, busy, cancelled, recent, done]) await repository.casts.insert(cast);
+      for (const castId of [busy.id, cancelled.id]) {
+        await repository.insertAttached({ kind: 'generation', record: sampleGeneration(ids('generation')), castId, cookId: null, at: at(1), caps: CAPS });
+      }
+      await repository.casts.transition(cancelled.id, 'cancel', at(2));
       await repository.casts.transition(done.id, 'finish', at(1));
       const found = await repository.casts.findForMaintenance({ idleBefore: at(50), limit: 10 });
-      expect(found.map((cast) => cast.id).sort()).toEqual([idle.id, busy.id].sort());
+      expect(found.map((cast) => cast.id).sort()).toEqual([idle.id, cancelled.id].sort());
       const first = await repository.casts.findForMaintenance({ idleBefore: at(50), limit: 1 });
       const second = await repository.casts.findForMaintenance({ idleBefore: at(50), limit: 1, afterId: first[0]!.id });
-      expect([...first, ...second].map((cast) => cast.id).sort()).toEqual([idle.id, busy.id].sort());
+      expect([...first, ...second].map((cast) => cast.id).sort()).toEqual([idle.id, cancelled.id].sort());
     });
   });
 }
@@ -439,9 +489,7 @@ async function expectWrite<T extends { status: string }>(
   return expected.record;
 }
 
-async function expectAttach<T>(actual: Promise<{ outcome: string; record: T } | null>, expected: { outcome: string; record: T }): Promise<T> {
-  const result = await actual;
-  expect(result?.outcome).toBe(expected.outcome);
-  if (expected.outcome === 'attached') expect(result?.record).toEqual(expected.record);
-  return expected.outcome === 'attached' ? expected.record : (result!.record as T);
+/** The generation's write of a settlement (a generation with no parents: the rest is null). */
+async function settled(repository: LedgerRepository, id: string, outcome: GenerationOutcome) {
+  return (await repository.settleGeneration(id, outcome, outcome.at))?.generation ?? null;
 }
