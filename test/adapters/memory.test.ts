@@ -11,6 +11,14 @@ const inspect = () => {
     cast: async (id: string) => (await repository.casts.get([id]))[0] ?? null,
     cook: async (id: string) => (await repository.cooks.get([id]))[0] ?? null,
     count: async () => repository.count(),
+    // Its JSON with every number as one fixed-width token: what grows with the children is
+    // structure (entries, ids), never the digits of a count.
+    storedSize: async (kind: 'generation' | 'cast' | 'cook', id: string) => {
+      const store = kind === 'generation' ? repository.generations : kind === 'cast' ? repository.casts : repository.cooks;
+      const [record] = await store.get([id]);
+      if (record === undefined) throw new Error(`no ${kind} "${id}"`);
+      return JSON.stringify(record, (_key, value: unknown) => (typeof value === 'number' ? 0 : value)).length;
+    },
   };
 };
 

@@ -23,6 +23,7 @@ import { outOfOrderTests } from './part-out-of-order.js';
 import { portTests } from './part-port.js';
 import { propertyTests } from './part-property.js';
 import { rollupTests } from './part-rollup.js';
+import { scaleTests } from './part-scale.js';
 import { validationTests } from './part-validation.js';
 import { CONFORMANCE_PARTS, type ConformancePart, type ConformanceTarget } from './types.js';
 
@@ -45,6 +46,7 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   outOfOrder: outOfOrderTests,
   hostileInput: hostileInputTests,
   changeFeed: changeFeedTests,
+  scale: scaleTests,
 };
 
 export {
@@ -61,6 +63,7 @@ export {
   outOfOrderTests,
   hostileInputTests,
   changeFeedTests,
+  scaleTests,
 };
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */

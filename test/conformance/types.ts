@@ -13,6 +13,13 @@ export interface StoreInspector {
   cook(id: string): Promise<Cook | null>;
   /** How many records of each kind the store holds. */
   count(): Promise<{ generations: number; casts: number; cooks: number }>;
+  /**
+   * The bytes the store holds for one record, as the store measures them (PostgreSQL:
+   * `pg_column_size` of the row; MongoDB: `BSON.calculateObjectSize` of the document; memory: its
+   * JSON with every number written as one fixed-width token). The scale part checks that a parent
+   * is the same size with 10 and with 20,000 children in flight.
+   */
+  storedSize(kind: 'generation' | 'cast' | 'cook', id: string): Promise<number>;
 }
 
 export const CONFORMANCE_PARTS = [
@@ -29,6 +36,7 @@ export const CONFORMANCE_PARTS = [
   'outOfOrder',
   'hostileInput',
   'changeFeed',
+  'scale',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 
