@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measureHotParent } from './hot-parent.js';
+import { measureInFlightMemory, measureInFlightPostgres, measureQueuedWhole } from './in-flight.js';
 import { formatLoad, loadAverage, machineInfo } from './machine.js';
 import { measureOverhead } from './overhead.js';
 import { startBenchPostgres } from './postgres.js';
@@ -119,6 +120,9 @@ async function main(): Promise<void> {
   const memoryRepeats = quick ? { repeats: 2, repeatUpTo: 10_000 } : { repeats: 5, repeatUpTo: 100_000 };
   const scaleMemory = await measureScaleMemory(memorySizes, memoryRepeats, log);
 
+  log('5. children in flight, memory store');
+  const inFlightMemory = await measureInFlightMemory(quick ? [100, 1_000, 10_000] : [100, 1_000, 10_000, 100_000, 1_000_000], log);
+
   log('starting PostgreSQL');
   const postgres = await startBenchPostgres();
   log(`  ${postgres.server.description}; PostgreSQL ${postgres.version}; ${postgres.settings}`);
@@ -137,7 +141,13 @@ async function main(): Promise<void> {
     log('3. scale, PostgreSQL');
     const postgresSizes = quick ? [1_000, 5_000] : [1_000, 10_000, 100_000];
     const scalePostgres = await measureScalePostgres(postgres, pool, postgresSizes, log);
+
+    log('5. children in flight, PostgreSQL');
+    const inFlightPostgres = await measureInFlightPostgres(postgres, pool, quick ? [100, 1_000, 5_000] : [100, 1_000, 10_000, 100_000], log);
     await pool.end();
+    const queuedPool = postgres.pool(17);
+    const queuedWhole = await measureQueuedWhole(postgres, queuedPool, { pieces: quick ? 2_000 : 10_000, concurrency: 16 }, log);
+    await queuedPool.end();
 
     log('4. hot parent on PostgreSQL');
     const hotPool = postgres.pool(Math.max(8, Math.min(64, postgres.maxConnections - 10)));
@@ -171,6 +181,7 @@ async function main(): Promise<void> {
         reconcileDifferences: scalePostgres.reconcileDifferences,
       },
       hotParent,
+      inFlight: { memory: inFlightMemory, postgres: inFlightPostgres, queuedWhole },
     };
     const report = renderReport(results);
     log(`load at end ${formatLoad(loadEnd)}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
