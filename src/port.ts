@@ -250,10 +250,11 @@ export interface LedgerRepository {
   /**
    * Optional: for stores whose roll-ups span several writes (MongoDB without transactions),
    * finishes the operations a crash left half done, older than `olderThan`. `sweepStale` calls it
-   * first. Resolves to how many operations it finished.
+   * first, with `now` from the tracker's clock (the time of the writes it makes). Resolves to how
+   * many operations it finished.
    * @experimental
    */
-  recover?(options: { readonly limit: number; readonly olderThan: Date }): Promise<{ readonly repaired: number }>;
+  recover?(options: { readonly limit: number; readonly olderThan: Date; readonly now: Date }): Promise<{ readonly repaired: number }>;
   /**
    * Optional: the store's change feed, which `tracker.watch()` reads to see changes made by other
    * processes. Without it, `watch()` throws.

@@ -320,6 +320,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     return (await getOne(repository.casts, castId)) ?? cast;
   }
 
+  /** Cancels the open steps of a cast cancelled by one of its steps, if any are left (a crash cut the cascade short). */
+  async function resumeStepCancellation(castId: string): Promise<void> {
+    const cast = await getOne(repository.casts, castId);
+    if (cast !== null && cast.status === 'cancelled' && cast.inFlightCount > 0) await cancelCastChildren(context, castId);
+  }
+
   async function transitionCookByHost(
     cookIdInput: string,
     transition: ParentTransition,
@@ -478,13 +484,16 @@ export function createTracker(options: TrackerOptions): Tracker {
         generationId,
         'generationId',
       );
-      // Finished now, or finished before: the roll-up was driven either way (a retry finishes
-      // what a crash interrupted). A repeat must match the stored completion.
+      // Finished now (with its roll-ups, in the same store operation), or finished before. A
+      // repeat must match the stored completion.
       const generation = result.record;
       if (result.changed) return generation;
       if (generation.status !== parsed.status) {
         throw new IllegalTransitionError('generation', generationId, generation.status, parsed.status, 'input.status');
       }
+      // A step cancelled by its user cancelled its cast; the cast's other open steps were to be
+      // cancelled after it. A retry finishes that, as the first call would have.
+      if (generation.status === 'cancelled_by_user' && generation.castId !== null) await resumeStepCancellation(generation.castId);
       const mismatch =
         generation.pointsSpent !== pointsSpent
           ? ['input.pointsSpent', String(generation.pointsSpent), String(pointsSpent)]

@@ -71,7 +71,12 @@ export async function sweepStale(context: TrackerContext, options: SweepOptions)
 
   // First what a crash left half done, so what follows reads whole records.
   const { recover } = context.repository;
-  if (recover) log.recovered = (await recover({ limit: options.limit, olderThan: cutoff })).repaired;
+  if (recover) log.recovered = (await recover({ limit: options.limit, olderThan: cutoff, now })).repaired;
+
+  // Then the cancellations a crash cut short, before the stale pass: a child of a cancelled parent
+  // ends `cancelled_by_user`, as it would have without the crash, not `timeout`.
+  await forEachParent(context.repository.casts, cutoff, (cast) => resumeCascade(context, CAST_RECONCILE, cast, log));
+  await forEachParent(context.repository.cooks, cutoff, (cook) => resumeCascade(context, COOK_RECONCILE, cook, log));
 
   const stale = await context.repository.generations.findStale({ updatedBefore: cutoff, limit: options.limit });
   await forEachLimited(stale, FAN_OUT, async (generation) => {
@@ -114,10 +119,25 @@ function hasOpenChildren(parent: Cast | Cook): boolean {
 }
 
 /**
- * One parent `findForMaintenance` returned: a cancelled parent with children still open has its
- * cascade resumed (a crash cut it short); a running parent idle past the cut-off with nothing in
- * flight is expired (when asked to); any other is one the store flagged for repair, and is
- * reconciled (its replacement written even when nothing differs, so the store can clear its flag).
+ * A cancelled parent with children still open (a cascade a crash cut short): the cascade is
+ * resumed. Counts that still say "in flight" with nothing open afterwards are drift (a store
+ * written by hand, or 0.1.0 data): the children decide, by reconcile.
+ */
+async function resumeCascade<T extends Cast | Cook>(context: TrackerContext, spec: ReconcileSpec<T>, parent: T, log: SweepLog): Promise<void> {
+  if (parent.status !== 'cancelled' || !hasOpenChildren(parent)) return;
+  log.cancelled.push(...(await cancelOpenChildren(context, { kind: spec.kind, id: parent.id })));
+  const [latest] = await spec.store(context).get([parent.id]);
+  if (latest !== undefined && hasOpenChildren(latest)) {
+    await reconcileParent(context, spec, parent.id, { force: false });
+    log.reconciled.push({ kind: spec.kind, id: parent.id });
+  }
+}
+
+/**
+ * One parent `findForMaintenance` returned, after the cascades were resumed: a running parent idle
+ * past the cut-off with nothing in flight is expired (when asked to); a cancelled one (its cascade
+ * already resumed) is left; any other is one the store flagged for repair, and is reconciled (its
+ * replacement written even when nothing differs, so the store can clear its flag).
  */
 async function maintainParent<T extends Cast | Cook>(
   context: TrackerContext,
@@ -127,17 +147,7 @@ async function maintainParent<T extends Cast | Cook>(
   options: SweepOptions,
   log: SweepLog,
 ): Promise<void> {
-  if (parent.status === 'cancelled' && hasOpenChildren(parent)) {
-    log.cancelled.push(...(await cancelOpenChildren(context, { kind: spec.kind, id: parent.id })));
-    // Counts that still say "in flight" with nothing open are drift (a store written by hand, or
-    // 0.1.0 data): the children decide.
-    const [latest] = await spec.store(context).get([parent.id]);
-    if (latest !== undefined && hasOpenChildren(latest)) {
-      await reconcileParent(context, spec, parent.id, { force: false });
-      log.reconciled.push({ kind: spec.kind, id: parent.id });
-    }
-    return;
-  }
+  if (parent.status === 'cancelled' && hasOpenChildren(parent)) return;
   if (parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < cutoff) {
     if (options.finishIdleParents) await spec.expire(context, parent.id, log);
     return;

@@ -51,7 +51,7 @@ function record(name: string, links: { cast?: string; cook?: string }, extra: Re
   };
 }
 
-function complete(name: string, status: 'success' | 'failed' | 'timeout', costUsd: string, pointsSpent: number): HostStep {
+function complete(name: string, status: 'success' | 'failed' | 'timeout' | 'cancelled_by_user', costUsd: string, pointsSpent: number): HostStep {
   return { label: `completeGeneration ${name}`, run: (tracker, names) => tracker.completeGeneration(id(names, name), { status, costUsd, pointsSpent }) };
 }
 
@@ -95,6 +95,12 @@ const SCENARIO: readonly HostStep[] = [
   record('B2', { cast: 'castB' }),
   complete('B1', 'success', '0.3', 7),
   { label: 'cancelCast castB', run: (tracker, names) => tracker.cancelCast(id(names, 'castB')) },
+  // A step cancelled by its user cancels its cast, whose other open step is then cancelled too
+  // (a crash between the two is finished by the sweep, before it times anything out).
+  startCast('castE', 'cook', 3),
+  record('E1', { cast: 'castE' }),
+  record('E2', { cast: 'castE' }),
+  complete('E1', 'cancelled_by_user', '0', 0),
   record('P2', { cook: 'cook' }),
   complete('P2', 'success', '0.4', 8),
   startCast('castC', 'cook', null),
@@ -107,7 +113,7 @@ const SCENARIO: readonly HostStep[] = [
   complete('D1', 'timeout', '0', 0),
   { label: 'advance the clock past the sweep threshold', run: async () => {} },
   { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
-  ...(['cook', 'castA', 'castB', 'castC', 'castD'] as const).map((name) => ({
+  ...(['cook', 'castA', 'castB', 'castC', 'castD', 'castE'] as const).map((name) => ({
     label: `reconcile ${name}`,
     run: (tracker: Tracker, names: Names) => tracker.reconcile(names.get(name)!.kind === 'cook' ? { cookId: id(names, name) } : { castId: id(names, name) }),
   })),
@@ -145,7 +151,7 @@ async function runScenario(target: ConformanceTarget, failCall: number | null, m
   const calls = faulty.calls();
   // The audit reads around the faulty wrapper: its calls are not part of the scenario.
   const auditor = createTracker({ repository: inner, clock, ids, logger: silent });
-  const problems = await auditLedger(auditor, [id(names, 'cook')], ['castA', 'castB', 'castC', 'castD'].map((name) => id(names, name)));
+  const problems = await auditLedger(auditor, [id(names, 'cook')], ['castA', 'castB', 'castC', 'castD', 'castE'].map((name) => id(names, name)));
   return { snapshot: await snapshotByName(target.inspect(), names), calls, retries, problems };
 }
 
