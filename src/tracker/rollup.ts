@@ -7,7 +7,7 @@
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { AttachResult, WriteResult } from '../domain/rollup/write-result.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
+import { isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { CastEnding, GenerationOutcome, ParentRef, Settlement } from '../port.js';
 import { forEachLimited } from './concurrency.js';
@@ -95,12 +95,8 @@ export function emitCastEnding(context: TrackerContext, change: ParentChange, en
 
 /** Cancels one generation if it is still open (as its user would), with its roll-ups. Whether this call cancelled it. */
 export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
-  return (await cancelGeneration(context, generationId))?.changed ?? false;
-}
-
-function cancelGeneration(context: TrackerContext, generationId: string): Promise<WriteResult<Generation> | null> {
   const at = context.clock.now();
-  return finishAndSettle(context, generationId, {
+  const result = await finishAndSettle(context, generationId, {
     status: 'cancelled_by_user',
     pointsSpent: 0,
     protocolNetPoints: 0,
@@ -108,6 +104,7 @@ function cancelGeneration(context: TrackerContext, generationId: string): Promis
     responseTimestamp: at,
     at,
   });
+  return result?.changed ?? false;
 }
 
 /**
@@ -152,39 +149,39 @@ const FAN_OUT = 8;
  * Cancels what is still open below a parent, reading the store's open children again from the
  * start until none is left (a cancelled child leaves the set, so no cursor is needed): for a cook,
  * its running cast pieces first (each with its own steps), then every generation still open below
- * it. Returns the ids this call cancelled. Stops, with a warning, if a page cancels nothing (a
- * child the store lists as open but cannot settle), rather than spin.
+ * it. Returns the ids this call cancelled. A child is handled once per call: if a page holds only
+ * children already handled (the store still lists them as open), it stops with a warning rather
+ * than spin; `reconcile()` and the sweeper deal with such a parent.
  */
 export async function cancelOpenChildren(context: TrackerContext, parent: ParentRef): Promise<string[]> {
   const cancelled: string[] = [];
+  const handled = new Set<string>();
   for (;;) {
     const open = await context.repository.openChildren(parent, PAGE);
-    if (open.generationIds.length === 0 && open.castIds.length === 0) return cancelled;
-    // Whether any child listed left the open set (cancelled here, or finished meanwhile).
-    let progressed = false;
-    await forEachLimited(open.castIds, FAN_OUT, async (castId) => {
+    const castIds = open.castIds.filter((id) => !handled.has(id));
+    const generationIds = open.generationIds.filter((id) => !handled.has(id));
+    if (castIds.length === 0 && generationIds.length === 0) {
+      if (open.castIds.length + open.generationIds.length > 0) {
+        context.logger.warn(`[genledger] ${parent.kind} "${parent.id}" still lists open children that could not be cancelled; reconcile() it`, {
+          kind: parent.kind,
+          id: parent.id,
+          generationIds: open.generationIds.slice(0, 10),
+          castIds: open.castIds.slice(0, 10),
+        });
+      }
+      return cancelled;
+    }
+    for (const id of [...castIds, ...generationIds]) handled.add(id);
+    await forEachLimited(castIds, FAN_OUT, async (castId) => {
       const ending = await context.repository.casts.transition(castId, 'cancel', context.clock.now());
       if (ending === null) return;
       emitCastEnding(context, 'cancelled', ending);
       if (ending.cast.changed) cancelled.push(castId);
-      if (ending.cast.record.status !== 'running') progressed = true;
       if (ending.cast.record.status === 'cancelled') cancelled.push(...(await cancelOpenChildren(context, { kind: 'cast', id: castId })));
     });
-    await forEachLimited(open.generationIds, FAN_OUT, async (generationId) => {
-      const result = await cancelGeneration(context, generationId);
-      if (result === null) return;
-      if (result.changed) cancelled.push(generationId);
-      if (isTerminalGenerationStatus(result.record.status)) progressed = true;
+    await forEachLimited(generationIds, FAN_OUT, async (generationId) => {
+      if (await cancelOpenGeneration(context, generationId)) cancelled.push(generationId);
     });
-    if (!progressed) {
-      context.logger.warn(`[genledger] ${parent.kind} "${parent.id}" still lists open children that could not be cancelled; reconcile() it`, {
-        kind: parent.kind,
-        id: parent.id,
-        generationIds: open.generationIds.slice(0, 10),
-        castIds: open.castIds.slice(0, 10),
-      });
-      return cancelled;
-    }
   }
 }
 
