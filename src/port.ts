@@ -155,7 +155,11 @@ export interface ParentRef {
   readonly id: string;
 }
 
-/** Open children of a parent, oldest first (by request time, then id), at most `limit` of each. */
+/**
+ * Open children of a parent, at most `limit` of each, oldest first (a database by request time then
+ * id; the memory store in the order recorded). The order only decides which children a cascade
+ * cancels first; every open child is listed until it ends.
+ */
 export interface OpenChildren {
   /** Generations below the parent still pending or processing (for a cook: pieces and the steps of its cast pieces). */
   readonly generationIds: readonly string[];
