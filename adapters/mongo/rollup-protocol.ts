@@ -173,10 +173,15 @@ export function createRollupProtocol(collections: RollupCollections) {
     const key = child.record.idempotencyKey;
     const own = child.kind === 'cast' ? casts : generations;
     const read = child.kind === 'cast' ? fromCastDocument : fromGenerationDocument;
-    if (key !== null) {
-      const holder = await own.findOne({ idempotencyKey: key });
-      if (holder !== null) return { outcome: 'existing', record: read(holder) } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
-    }
+    // The key first (a holder is the answer, whatever its parents' state now), and the id in the
+    // same read: an id that exists writes nothing (no attach to undo).
+    const childKey = toStoredId(child.record.id);
+    const holders = await own
+      .find(key === null ? { _id: childKey } : { $or: [{ idempotencyKey: key }, { _id: childKey }] }, { limit: 2 })
+      .toArray();
+    const keyHolder = key === null ? undefined : holders.find((holder) => holder.idempotencyKey === key);
+    if (keyHolder !== undefined) return { outcome: 'existing', record: read(keyHolder) } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+    if (holders.length > 0) throw new ConflictError('id', `a ${child.kind} with id "${child.record.id}" already exists`);
     const childId = child.record.id;
     const attachment = (piece: boolean): ChildAttachment => ({ childId, kind: child.kind, piece, at: child.at, caps: child.caps });
     const attached: { kind: ParentKind; id: string }[] = [];
@@ -315,6 +320,8 @@ export function createRollupProtocol(collections: RollupCollections) {
     return { cast: write, castPiece };
   }
 
+  const OPEN_ENTRY_PATHS: Record<ParentKind, readonly string[]> = { cast: ['openSteps'], cook: ['openPieces', 'openGenerations'] };
+
   // -------------------------------------------------------------------------------------------
   // Reconcile: the aggregates and the entries rebuilt from one pass over the children
 
@@ -356,21 +363,43 @@ export function createRollupProtocol(collections: RollupCollections) {
     return { openPieces, openGenerations, inFlightCount: openPieces.length };
   }
 
-  const GATE_FIELDS: Record<ParentKind, readonly string[]> = {
-    cast: ['status', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'inFlightCount'],
-    cook: ['status', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'generatedCount', 'failedCount', 'cancelledCount', 'inFlightCount', 'openGenerationCount'],
-  };
-
-  function sameFigures(kind: ParentKind, left: Cast | Cook, right: Cast | Cook): boolean {
-    return GATE_FIELDS[kind].every((field) => JSON.stringify((left as unknown as Record<string, unknown>)[field]) === JSON.stringify((right as unknown as Record<string, unknown>)[field]));
+  /**
+   * Applies the finished children a parent still lists (a settlement a crash cut short, or one
+   * still under way): each gated, so each lands once. Whether any of them changed something.
+   */
+  async function applyListed(kind: ParentKind, document: Document, at: Date, olderThan: Date | null): Promise<boolean> {
+    const entries = OPEN_ENTRY_PATHS[kind]
+      .flatMap((path) => readOpenChildren(document[path]))
+      .filter((entry) => olderThan === null || entry.since < olderThan);
+    if (entries.length === 0) return false;
+    const parentId = fromStoredId(document._id);
+    const generationIds = [...new Set(entries.filter((entry) => entry.kind === 'generation').map((entry) => entry.id))].map(toStoredId);
+    const castIds = [...new Set(entries.filter((entry) => entry.kind === 'cast').map((entry) => entry.id))].map(toStoredId);
+    const finishedGenerations =
+      generationIds.length === 0 ? [] : await generations.find({ _id: { $in: generationIds }, status: { $nin: [...OPEN_GENERATION_WORDS] } }).toArray();
+    const endedCasts = castIds.length === 0 ? [] : await casts.find({ _id: { $in: castIds }, status: { $nin: [...CAST_WORDS.running] } }).toArray();
+    let applied = false;
+    for (const generation of finishedGenerations.map(fromGenerationDocument)) {
+      if (!isTerminalGenerationStatus(generation.status)) continue;
+      const applies = await driveApplies(generation, at);
+      if (applies.cast?.changed || applies.cook?.changed || applies.castPiece?.changed) applied = true;
+    }
+    for (const cast of endedCasts.map(fromCastDocument)) {
+      if (!isTerminalParentStatus(cast.status) || cast.cookId !== parentId) continue;
+      if ((await applyCastPiece(cast, at))?.changed) applied = true;
+    }
+    return applied;
   }
 
   /**
-   * Writes `recomputed` (or, without it, the parent recomputed here) with the entries rebuilt from
-   * the same pass over the children, compare-and-set on `expectedVersion`. With a `recomputed`
-   * from the caller, the pass here must agree with it on every figure the entries gate (else a
-   * child moved between the caller's summary and this pass: `null`, the caller recomputes).
-   * Returns the write (previous status, record as stored), or `null`.
+   * Writes `recomputed` (or, without it, the parent recomputed here from the same pass) with the
+   * entries rebuilt from the children as stored, compare-and-set on the version.
+   *
+   * Why the entries stay exact: first every finished child the parent still lists is applied (its
+   * entry gone); if that changed anything the version moved, and the caller recomputes (`null`).
+   * So a finished child still listed when the children are read finished after the caller's
+   * summary: its figures are not in `recomputed`, and its entry is kept for its own apply. A child
+   * applied meanwhile moved the version: the compare-and-set fails. Returns the write, or `null`.
    */
   async function rebuild<T extends Cast | Cook>(
     kind: ParentKind,
@@ -385,13 +414,15 @@ export function createRollupProtocol(collections: RollupCollections) {
     if (document === null) return null;
     const stored = target.read(document);
     if (expectedVersion !== null && stored.version !== expectedVersion) return null;
+    if (await applyListed(kind, document, at, null)) return null;
     const version = stored.version;
     const cap = (record: Cast | Cook) => ('stepGenerationIds' in record ? record.stepGenerationIds.length : Math.max(record.generationIds.length, record.castIds.length));
     const scan = kind === 'cast' ? await scanCastChildren(generations, id, cap(stored)) : await scanCookChildren(generations, casts, id, cap(stored));
-    const context = { now: at, maxEmbeddedIds: cap(stored) };
-    const mine = (kind === 'cast' ? recomputeCast(stored as Cast, scan.summary, context) : recomputeCook(stored as Cook, scan.summary, context)) as T;
-    if (recomputed !== null && !sameFigures(kind, recomputed, mine)) return null;
-    const figures = recomputed ?? mine;
+    const figures =
+      recomputed ??
+      ((kind === 'cast'
+        ? recomputeCast(stored as Cast, scan.summary, { now: at, maxEmbeddedIds: cap(stored) })
+        : recomputeCook(stored as Cook, scan.summary, { now: at, maxEmbeddedIds: cap(stored) })) as T);
     const entries = await rebuiltEntries(kind, document, scan, phantomCutoff);
     const fields: Document =
       kind === 'cast'
@@ -403,6 +434,8 @@ export function createRollupProtocol(collections: RollupCollections) {
           };
     // A legacy document without `version` reads as version 1.
     const versionIs = version === 1 ? { $or: [{ version: 1 }, { version: { $not: { $type: 'number' } } }] } : { version };
+    // The in-flight count is the number of piece entries (steps for a cast): the entries are
+    // this adapter's truth, and an apply takes one off each.
     const after = await target.collection.findOneAndUpdate(
       { ...versionIs, _id: toStoredId(id) },
       { $set: { ...fields, inFlightCount: entries.inFlightCount, version: version + 1, updatedAt: at } },
@@ -444,8 +477,7 @@ export function createRollupProtocol(collections: RollupCollections) {
   // -------------------------------------------------------------------------------------------
   // Recovery
 
-  const OLD_ENTRY_PATHS: Record<ParentKind, readonly string[]> = { cast: ['openSteps'], cook: ['openPieces', 'openGenerations'] };
-
+  
   /**
    * Finishes what crashes left half done, on parents holding an entry older than `olderThan`:
    * a finished generation or cast still listed gets its applies (gated: each lands once); entries
@@ -458,7 +490,7 @@ export function createRollupProtocol(collections: RollupCollections) {
     let repaired = 0;
     for (const kind of ['cast', 'cook'] as const) {
       const collection = kind === 'cast' ? casts : cooks;
-      const hasOldEntry = { $or: OLD_ENTRY_PATHS[kind].map((path) => ({ [`${path}.since`]: { $lt: options.olderThan } })) };
+      const hasOldEntry = { $or: OPEN_ENTRY_PATHS[kind].map((path) => ({ [`${path}.since`]: { $lt: options.olderThan } })) };
       let afterId: string | undefined;
       for (;;) {
         const page = await collection.find({ ...idAfter(afterId), ...hasOldEntry }, { sort: { _id: 1 }, limit: RECOVER_PAGE }).toArray();
@@ -476,22 +508,15 @@ export function createRollupProtocol(collections: RollupCollections) {
   async function recoverParent(kind: ParentKind, document: Document, olderThan: Date, now: Date): Promise<number> {
     const id = fromStoredId(document._id);
     if (id === null) return 0;
-    const old = OLD_ENTRY_PATHS[kind].flatMap((path) => readOpenChildren(document[path])).filter((entry) => entry.since < olderThan);
-    const generationIds = [...new Set(old.filter((entry) => entry.kind === 'generation').map((entry) => entry.id))];
-    const castIds = [...new Set(old.filter((entry) => entry.kind === 'cast').map((entry) => entry.id))];
-    const storedGenerations = generationIds.length === 0 ? [] : (await generations.find({ _id: { $in: generationIds.map(toStoredId) } }).toArray()).map(fromGenerationDocument);
-    const storedCasts = castIds.length === 0 ? [] : (await casts.find({ _id: { $in: castIds.map(toStoredId) } }).toArray()).map(fromCastDocument);
-    let repaired = 0;
-    for (const generation of storedGenerations) {
-      if (!isTerminalGenerationStatus(generation.status)) continue;
-      const applies = await driveApplies(generation, now);
-      if (applies.cast?.changed || applies.cook?.changed || applies.castPiece?.changed) repaired += 1;
+    const old = OPEN_ENTRY_PATHS[kind].flatMap((path) => readOpenChildren(document[path])).filter((entry) => entry.since < olderThan);
+    let repaired = (await applyListed(kind, document, now, olderThan)) ? 1 : 0;
+    const generationIds = old.filter((entry) => entry.kind === 'generation').map((entry) => toStoredId(entry.id));
+    const castIds = old.filter((entry) => entry.kind === 'cast').map((entry) => toStoredId(entry.id));
+    const found = new Set<string>();
+    for (const [collection, ids] of [[generations, generationIds], [casts, castIds]] as const) {
+      if (ids.length === 0) continue;
+      for (const child of await collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()) found.add(fromStoredId(child._id) ?? '');
     }
-    for (const cast of storedCasts) {
-      if (!isTerminalParentStatus(cast.status) || cast.cookId !== id) continue;
-      if ((await applyCastPiece(cast, now))?.changed) repaired += 1;
-    }
-    const found = new Set([...storedGenerations.map((child) => child.id), ...storedCasts.map((child) => child.id)]);
     const abandoned = new Set(old.filter((entry) => !found.has(entry.id)).map((entry) => entry.id));
     if (abandoned.size === 0) return repaired;
     for (let attempt = 0; attempt < REBUILD_ATTEMPTS; attempt += 1) {

@@ -1,7 +1,7 @@
 /**
  * The conformance target for genledger/mongo on any `Db`: a real server, or the mingo-backed fake.
  */
-import type { Db, Document } from 'mongodb';
+import { BSON, type Db, type Document } from 'mongodb';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../../adapters/mongo/documents.js';
 import { toStoredId } from '../../adapters/mongo/ids.js';
 import { mongoRepository, type MongoRepositoryOptions } from '../../adapters/mongo/index.js';
@@ -74,6 +74,12 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
         cook: async (id) => {
           const document = await raw('cooks', id);
           return document === null ? null : fromCookDocument(document);
+        },
+        /** BSON bytes of the stored document, private open entries included (what a write rewrites). */
+        storedSize: async (kind, id) => {
+          const document = await raw(kind === 'generation' ? 'generationOutputs' : kind === 'cast' ? 'casts' : 'cooks', id);
+          if (document === null) throw new Error(`storedSize: no ${kind} "${id}"`);
+          return BSON.calculateObjectSize(document);
         },
         count: async () => ({
           generations: await collection('generationOutputs').countDocuments({}),
