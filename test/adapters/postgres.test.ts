@@ -26,16 +26,14 @@ import { runMigrations } from '../../adapters/postgres/migrate.js';
 import { buildStatements } from '../../adapters/postgres/statements.js';
 import { buildCreationStatements } from '../../adapters/postgres/creation-sql.js';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
-import { finishGeneration, type GenerationOutcome } from '../../src/domain/generation-reducer.js';
+import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { sumUsd } from '../../src/domain/money.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { applyToCast } from '../../src/domain/rollup/cast-reducer.js';
-import { castPieceContribution, generationContribution, type ParentCaps } from '../../src/domain/rollup/contribution.js';
-import { applyToCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
+import { endCast, replaceCastAggregates } from '../../src/domain/rollup/cast-ending.js';
+import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
+import { settle } from '../../src/domain/rollup/settlement.js';
 import { GenledgerError } from '../../src/errors.js';
-import type { LedgerRepository, Settlement } from '../../src/port.js';
+import type { LedgerRepository, NewAttachedChild } from '../../src/port.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
@@ -154,54 +152,37 @@ function outcome(status: GenerationOutcome['status'], costUsd: string, seconds: 
   return { status, pointsSpent: 4, protocolNetPoints: -1, costUsd, responseTimestamp: at(seconds), at: at(seconds), ...extra };
 }
 
-/**
- * What the sequence of port calls would do (finish, then cast apply, cook apply and cast-piece
- * apply, as the tracker runs them), computed with the reducers from the records as stored now.
- */
-async function settlementBySequence(repository: PostgresRepository, id: string, finish: GenerationOutcome, applyAt: Date) {
-  const [before] = await repository.generations.get([id]);
-  if (!before) return { settlement: null, stored: new Map<string, Cast | Cook>() };
-  const stored = new Map<string, Cast | Cook>();
-  const castOf = async (castId: string) => (stored.get(`cast:${castId}`) as Cast | undefined) ?? (await repository.casts.get([castId]))[0];
-  const cookOf = async (cookId: string) => (stored.get(`cook:${cookId}`) as Cook | undefined) ?? (await repository.cooks.get([cookId]))[0];
-  const generation = finishGeneration(before, finish);
-  let cast: WriteResult<Cast> | null = null;
-  let cook: WriteResult<Cook> | null = null;
-  let castPiece: WriteResult<Cook> | null = null;
-  if (isTerminalGenerationStatus(generation.record.status)) {
-    const contribution = generationContribution(generation.record);
-    const castBefore = generation.record.castId === null ? undefined : await castOf(generation.record.castId);
-    if (castBefore) {
-      cast = applyToCast(castBefore, contribution, applyAt);
-      stored.set(`cast:${castBefore.id}`, cast.record);
-    }
-    const cookBefore = generation.record.cookId === null ? undefined : await cookOf(generation.record.cookId);
-    if (cookBefore) {
-      cook = applyToCook(cookBefore, contribution, applyAt);
-      stored.set(`cook:${cookBefore.id}`, cook.record);
-    }
-    if (cast && cast.record.cookId !== null && isTerminalParentStatus(cast.record.status)) {
-      const pieceCook = await cookOf(cast.record.cookId);
-      if (pieceCook) {
-        castPiece = applyToCook(pieceCook, castPieceContribution(cast.record), applyAt);
-        stored.set(`cook:${pieceCook.id}`, castPiece.record);
-      }
-    }
-  }
-  const settlement: Settlement = { generation, cast, cook, castPiece };
-  return { settlement, stored };
+/** Stores a child under its parents with `insertAttached`, and checks that it was created. */
+async function attached(repository: LedgerRepository, child: NewAttachedChild): Promise<void> {
+  const result = await repository.insertAttached(child);
+  expect(result.outcome, `insertAttached of ${child.record.id}`).toBe('created');
 }
 
-async function expectSettleLikeSequence(repository: PostgresRepository, id: string, finish: GenerationOutcome, applyAt: Date, label: string) {
-  const expected = await settlementBySequence(repository, id, finish, applyAt);
-  const actual = await repository.settleGeneration!(id, finish, applyAt);
-  expect(actual, label).toEqual(expected.settlement);
+const generationUnder = (record: Generation, castId: string | null, cookId: string | null, caps: ParentCaps = CAPS): NewAttachedChild => ({
+  kind: 'generation',
+  record,
+  castId,
+  cookId,
+  at: T0,
+  caps,
+});
+
+/**
+ * What the domain's `settle` leaves (the specification of settleGeneration), computed from the
+ * records as stored now, then checked against the statement's result and the stored rows.
+ */
+async function expectSettleLikeDomain(repository: PostgresRepository, id: string, finish: GenerationOutcome, applyAt: Date, label: string) {
   const inspect = postgresInspector(pool, repository.tables);
-  if (expected.settlement) expect(await inspect.generation(id), `${label}: stored generation`).toEqual(expected.settlement.generation.record);
-  for (const [key, record] of expected.stored) {
-    const [kind, recordId] = key.split(':') as ['cast' | 'cook', string];
-    expect(await inspect[kind](recordId), `${label}: stored ${key}`).toEqual(record);
-  }
+  const before = await inspect.generation(id);
+  const cast = before?.castId ? await inspect.cast(before.castId) : null;
+  const cook = before?.cookId ? await inspect.cook(before.cookId) : null;
+  const expected = before === null ? null : settle(before, cast, cook, finish, applyAt);
+  const actual = await repository.settleGeneration(id, finish, applyAt);
+  expect(actual, label).toEqual(expected);
+  if (expected === null) return actual;
+  expect(await inspect.generation(id), `${label}: stored generation`).toEqual(expected.generation.record);
+  if (cast) expect(await inspect.cast(cast.id), `${label}: stored cast`).toEqual(expected.cast?.record ?? cast);
+  if (cook) expect(await inspect.cook(cook.id), `${label}: stored cook`).toEqual((expected.castPiece ?? expected.cook)?.record ?? cook);
   return actual;
 }
 
@@ -237,20 +218,22 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    expect(await repository.migrate()).toEqual({ applied: ['0001_initial', '0002_change_feed'], alreadyApplied: [] });
+    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents'];
+    expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
-    for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
     const { rows: tableRows } = await pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations']);
+    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations', 'm_reconcile_queue']);
     const { rows: indexRows } = await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
     expect(indexRows.map((row) => row.indexname)).toEqual([
       'm_casts_cook_idx',
       'm_casts_idempotency_key',
       'm_casts_maintenance_idx',
       'm_casts_pkey',
+      'm_casts_running_cook_idx',
       'm_changes_horizon_pkey',
       'm_changes_pkey',
       'm_cooks_idempotency_key',
@@ -260,11 +243,21 @@ describe('postgres: the adapter itself', () => {
       'm_generations_cast_idx',
       'm_generations_cook_idx',
       'm_generations_idempotency_key',
+      'm_generations_open_cast_idx',
+      'm_generations_open_cook_idx',
       'm_generations_open_idx',
       'm_generations_pkey',
       'm_generations_request_idx',
       'm_migrations_pkey',
+      'm_reconcile_queue_pkey',
     ]);
+    // No open-entry arrays are left in a parent's row: only counts.
+    const { rows: parentColumns } = await pool.query<{ table_name: string; column_name: string }>(
+      `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name IN ('m_casts', 'm_cooks')
+         AND (column_name LIKE 'open%' OR column_name = 'watched') ORDER BY table_name, column_name`,
+      [schema],
+    );
+    expect(parentColumns.map((row) => `${row.table_name}.${row.column_name}`)).toEqual(['m_casts.watched', 'm_cooks.open_generation_count', 'm_cooks.watched']);
     const { rows: types } = await pool.query<{ column_name: string; data_type: string }>(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'm_generations'
          AND column_name IN ('cost_usd', 'points_spent', 'request_timestamp', 'metadata', 'request_payload', 'progress') ORDER BY column_name`,
@@ -285,7 +278,7 @@ describe('postgres: the adapter itself', () => {
     const client = await pool.connect();
     try {
       const onClient = postgresRepository(client, { schema, tablePrefix: 'm_' });
-      expect(await onClient.migrate()).toEqual({ applied: [], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+      expect(await onClient.migrate()).toEqual({ applied: [], alreadyApplied: all });
       expect(await onClient.generations.get([generation.id])).toEqual([generation]);
     } finally {
       client.release();
@@ -301,9 +294,8 @@ describe('postgres: the adapter itself', () => {
     const many = [...costs, ...Array.from({ length: 200 }, () => '0.000000000000000007')];
     for (const [index, costUsd] of many.entries()) {
       const id = `money-${String(index).padStart(4, '0')}`;
-      await repository.casts.attach(cast.id, { childId: id, kind: 'generation', piece: false, at: T0, caps: { maxInFlight: 1000, maxEmbeddedIds: 5 } });
-      await repository.generations.insert(generationRecord(id, { castId: cast.id }));
-      await repository.settleGeneration!(id, outcome('success', costUsd, 1), at(1));
+      await attached(repository, generationUnder(generationRecord(id), cast.id, null, { maxInFlight: 1000, maxEmbeddedIds: 5 }));
+      await repository.settleGeneration(id, outcome('success', costUsd, 1), at(1));
     }
     const expected = sumUsd(many);
     expect(expected).toBe('2123456789.423456789123458189');
@@ -336,7 +328,7 @@ describe('postgres: the adapter itself', () => {
       const requested = new Date(instant.getTime() - 1234);
       const generation = generationRecord(`time-${index}`, {}, { requestTimestamp: requested, updatedAt: requested, startedAt: requested, status: 'processing' });
       expect((await repository.generations.insert(generation)).record.requestTimestamp.toISOString()).toBe(requested.toISOString());
-      const finished = await repository.generations.finish(generation.id, outcome('success', '0', 0, { responseTimestamp: instant, at: instant }));
+      const finished = (await repository.settleGeneration(generation.id, outcome('success', '0', 0, { responseTimestamp: instant, at: instant }), instant))?.generation;
       expect(finished?.record.durationMs, instant.toISOString()).toBe(1234);
       expect(await postgresInspector(pool, tables).generation(generation.id)).toEqual(finished!.record);
     }
@@ -368,7 +360,7 @@ describe('postgres: the adapter itself', () => {
       });
       expect((await repository.generations.insert(generation)).record).toEqual(generation);
       expect((await repository.generations.recordProgress(generation.id, { progress: 0.7000000000000001, at: at(1) }))!.record.progress).toBe(0.7000000000000001);
-      const finished = await repository.generations.finish(generation.id, outcome('success', '0.300000000000000001', 2));
+      const finished = (await repository.settleGeneration(generation.id, outcome('success', '0.300000000000000001', 2), at(2)))?.generation;
       expect(finished!.record.costUsd).toBe('0.300000000000000001');
       expect(finished!.record.responseTimestamp).toEqual(at(2));
       expect(await repository.generations.get([generation.id])).toEqual([finished!.record]);
@@ -428,26 +420,37 @@ describe('postgres: the adapter itself', () => {
         const { rows } = await client.query<{ 'QUERY PLAN': string }>({ text: `EXPLAIN ${statement.text}`, values });
         const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
         // (The change log's horizon is one row: scanning it is the plan.)
-        expect(plan, statement.name).not.toMatch(/Seq Scan on gl_(generations|casts|cooks|changes)\b/);
+        expect(plan, statement.name).not.toMatch(/Seq Scan on gl_(generations|casts|cooks|changes|reconcile_queue)\b/);
       }
+      // The open children are read from their partial indexes (migration 0003), not filtered from
+      // every child of the parent.
+      const plans = async (statement: { text: string; parameters: readonly string[] }) => {
+        const values = typesOf(statement.text, statement.parameters).map((type) => sampleValue(type));
+        return (await client.query<{ 'QUERY PLAN': string }>({ text: `EXPLAIN ${statement.text}`, values })).rows.map((row) => row['QUERY PLAN']).join('\n');
+      };
+      expect(await plans(statements.casts.openChildren)).toMatch(/gl_generations_open_cast_idx/);
+      const cookPlan = await plans(statements.cooks.openChildren);
+      expect(cookPlan).toMatch(/gl_generations_open_cook_idx/);
+      expect(cookPlan).toMatch(/gl_casts_running_cook_idx/);
+      expect(await plans(statements.casts.maintenance.after)).toMatch(/gl_casts_maintenance_idx[\s\S]*gl_reconcile_queue_pkey|gl_reconcile_queue_pkey[\s\S]*gl_casts_maintenance_idx/);
     } finally {
       await client.query('ROLLBACK');
       client.release();
     }
   });
 
-  it('each port call is one statement, completeGeneration() (settleGeneration) included, a retried one too', async () => {
+  it('each port call is one statement: a creation with parents, a completion and its roll-ups, a retried completion (which writes nothing), a cast finished by its host', async () => {
     await truncate();
     const counting = countingPool();
     const repository = postgresRepository(counting.pool, options);
     const tracker = createTracker({ repository, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'one-' }), logger: silent });
-    const cook = await tracker.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
+    const cook = await tracker.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 2 });
     const beforeCast = counting.statements();
     const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook.id, totalSteps: 1 });
-    expect(counting.statements() - beforeCast, 'startCast of a piece: attach to the cook + insert (insertAttached)').toBe(1);
+    expect(counting.statements() - beforeCast, 'startCast of a piece: the insert and the cook\'s count (insertAttached)').toBe(1);
     const before = counting.statements();
     const step = await tracker.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast.id });
-    expect(counting.statements() - before, 'recordGeneration: attach to the cast, attach to the cook, insert (insertAttached)').toBe(1);
+    expect(counting.statements() - before, 'recordGeneration: the insert, the cast\'s and the cook\'s counts (insertAttached)').toBe(1);
     expect(counting.texts.at(-1)).toContain('cook_written');
     const beforeStart = counting.statements();
     await tracker.startGeneration(step.id);
@@ -455,118 +458,150 @@ describe('postgres: the adapter itself', () => {
     expect(counting.statements() - beforeStart).toBe(2);
     const beforeComplete = counting.statements();
     await tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
-    expect(counting.statements() - beforeComplete, 'completeGeneration: finish + cast apply + cook apply + cast-piece apply').toBe(1);
+    expect(counting.statements() - beforeComplete, 'completeGeneration: the terminal write, the cast apply, the cook apply, the cast-piece apply').toBe(1);
     expect(counting.texts.at(-1)).toContain('gen_old');
-    expect(await tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 1, costUsd: '0.25', pointsSpent: 2, inFlightCount: 0 });
+    expect(await tracker.getCook(cook.id)).toMatchObject({ status: 'running', generatedCount: 1, costUsd: '0.25', pointsSpent: 2, inFlightCount: 0, openGenerationCount: 0 });
     expect(await tracker.getCast(cast.id)).toMatchObject({ status: 'completed', costUsd: '0.25', inFlightCount: 0 });
+    const cookVersion = (await tracker.getCook(cook.id))!.version;
     const beforeRetry = counting.statements();
     await tracker.completeGeneration(step.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
-    expect(counting.statements() - beforeRetry, 'a retried completion re-drives the roll-up in the same one statement').toBe(1);
-    expect(await tracker.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 2, generatedCount: 1 });
+    expect(counting.statements() - beforeRetry, 'a retried completion is one statement too').toBe(1);
+    expect(await tracker.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 2, generatedCount: 1, version: cookVersion });
 
-    // Without the one-statement settlement, the tracker sends finish and each apply separately,
-    // and ends in the same place.
-    const split = countingPool();
-    const stepwise = postgresRepository(split.pool, { ...options, settleInOneStatement: false });
-    expect(stepwise.settleGeneration).toBeUndefined();
-    const tracker2 = createTracker({ repository: stepwise, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'two-' }), logger: silent });
-    const cook2 = await tracker2.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
-    const cast2 = await tracker2.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook2.id, totalSteps: 1 });
-    const step2 = await tracker2.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast2.id });
-    // (insertAttached is still on here: creations are one statement each.)
-    expect(split.statements(), 'startCook, startCast, recordGeneration').toBe(3);
-    await tracker2.startGeneration(step2.id);
-    await tracker2.reportProgress(step2.id, { progress: 0.5 });
-    const beforeSplit = split.statements();
-    await tracker2.completeGeneration(step2.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
-    expect(split.statements() - beforeSplit, 'finish, cast apply, cook apply, cast-piece apply').toBe(4);
-    const strip = ({ id: _id, updatedAt: _updatedAt, version: _version, ...rest }: Record<string, unknown>) => rest;
-    const ids = (record: Record<string, unknown>) => JSON.parse(JSON.stringify(strip(record)).replaceAll(/(one|two|three)-/g, ''));
-    expect(ids((await tracker2.getCook(cook2.id))!)).toEqual(ids((await tracker.getCook(cook.id))!));
-    expect(ids((await tracker2.getCast(cast2.id))!)).toEqual(ids((await tracker.getCast(cast.id))!));
-
-    // Without the one-statement creation, one statement per parent plus the insert, same records.
-    const sequenced = countingPool();
-    const attachwise = postgresRepository(sequenced.pool, { ...options, insertInOneStatement: false });
-    expect(attachwise.insertAttached).toBeUndefined();
-    const tracker3 = createTracker({ repository: attachwise, clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'three-' }), logger: silent });
-    const cook3 = await tracker3.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 1 });
-    const beforeCast3 = sequenced.statements();
-    const cast3 = await tracker3.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook3.id, totalSteps: 1 });
-    expect(sequenced.statements() - beforeCast3, 'startCast: attach to the cook, insert').toBe(2);
-    const beforeStep3 = sequenced.statements();
-    const step3 = await tracker3.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', castId: cast3.id });
-    expect(sequenced.statements() - beforeStep3, 'recordGeneration: attach to the cast, attach to the cook, insert').toBe(3);
-    expect(ids((await tracker3.getGeneration(step3.id))!)).toEqual(ids(step as unknown as Record<string, unknown>));
-    await tracker3.startGeneration(step3.id);
-    await tracker3.reportProgress(step3.id, { progress: 0.5 });
-    await tracker3.completeGeneration(step3.id, { status: 'success', costUsd: '0.25', pointsSpent: 2 });
-    expect(ids((await tracker3.getCook(cook3.id))!)).toEqual(ids((await tracker.getCook(cook.id))!));
-    expect(ids((await tracker3.getCast(cast3.id))!)).toEqual(ids((await tracker.getCast(cast.id))!));
+    // A cast piece the host finishes: the cast's end and the piece's apply to the cook, one statement.
+    const second = await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'account-pg', cookId: cook.id });
+    const beforeFinish = counting.statements();
+    await tracker.finishCast(second.id);
+    expect(counting.statements() - beforeFinish, 'finishCast: the cast\'s end and the piece\'s apply (casts_end)').toBe(1);
+    expect(await tracker.getCook(cook.id)).toMatchObject({ status: 'completed', generatedCount: 2, inFlightCount: 0 });
+    const beforeAgain = counting.statements();
+    await tracker.finishCast(second.id).catch(() => undefined);
+    expect(counting.statements() - beforeAgain, 'a repeated finishCast: one statement, nothing applied').toBe(1);
+    expect(await tracker.getCook(cook.id)).toMatchObject({ generatedCount: 2, inFlightCount: 0 });
   });
 
-  it('settleGeneration() leaves exactly what finish and the applies would, call by call: a cast ending in a cook, a retry, a piece, the sweeper guard, a missing cast, two cooks', async () => {
+  it('settleGeneration() leaves exactly what the domain\'s settle leaves: a cast ending in a cook, a retry that applies nothing, a piece, the sweeper guard, a missing cast, inconsistent links', async () => {
     await truncate();
     const repository = postgresRepository(pool, options);
     const cookA = newCook({ collectionId: 'collection-a', initiatorAccountId: 'account-pg', targetSupply: 2 }, 'settle-cook-a', T0);
     const cookB = newCook({ collectionId: 'collection-b', initiatorAccountId: 'account-pg', targetSupply: 1 }, 'settle-cook-b', T0);
     await repository.cooks.insert(cookA);
     await repository.cooks.insert(cookB);
-    const castPiece = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg', totalSteps: 1 }, 'settle-cast-1', T0, cookA);
-    const castOfB = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg', totalSteps: 1 }, 'settle-cast-2', T0, cookB);
+    const castPiece = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg', totalSteps: 1 }, 'settle-cast-1', T0, null);
+    const castOfB = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg', totalSteps: 1 }, 'settle-cast-2', T0, null);
     const doomed = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'settle-cast-3', T0, null);
-    await repository.cooks.attach(cookA.id, { childId: castPiece.id, kind: 'cast', piece: true, at: T0, caps: CAPS });
-    await repository.cooks.attach(cookB.id, { childId: castOfB.id, kind: 'cast', piece: true, at: T0, caps: CAPS });
-    for (const cast of [castPiece, castOfB, doomed]) await repository.casts.insert(cast);
-    const attachTo = async (generation: Generation, piece: boolean) => {
-      if (generation.castId) await repository.casts.attach(generation.castId, { childId: generation.id, kind: 'generation', piece: false, at: T0, caps: CAPS });
-      if (generation.cookId) await repository.cooks.attach(generation.cookId, { childId: generation.id, kind: 'generation', piece, at: T0, caps: CAPS });
-      await repository.generations.insert(generation);
-    };
-    const step = generationRecord('settle-step', { castId: castPiece.id, cookId: cookA.id });
-    const piece = generationRecord('settle-piece', { cookId: cookA.id });
-    const guarded = generationRecord('settle-guarded', { cookId: cookA.id }, { updatedAt: at(50) });
-    const orphan = generationRecord('settle-orphan', { castId: doomed.id });
-    // Inconsistent links on purpose: the generation names cook A, its cast belongs to cook B.
-    const crossed = generationRecord('settle-crossed', { castId: castOfB.id, cookId: cookA.id });
-    await attachTo(step, false);
-    await attachTo(piece, true);
-    await attachTo(guarded, true);
-    await attachTo(orphan, false);
-    await attachTo(crossed, false);
+    await attached(repository, { kind: 'cast', record: castPiece, cookId: cookA.id, at: T0, caps: CAPS });
+    await attached(repository, { kind: 'cast', record: castOfB, cookId: cookB.id, at: T0, caps: CAPS });
+    await repository.casts.insert(doomed);
+    const step = generationRecord('settle-step');
+    const piece = generationRecord('settle-piece');
+    const guarded = generationRecord('settle-guarded', {}, { updatedAt: at(50) });
+    const orphan = generationRecord('settle-orphan');
+    const crossed = generationRecord('settle-crossed');
+    await attached(repository, generationUnder(step, castPiece.id, null));
+    await attached(repository, generationUnder(piece, null, cookA.id));
+    await attached(repository, generationUnder(guarded, null, cookA.id));
+    await attached(repository, generationUnder(orphan, doomed.id, null));
+    await attached(repository, generationUnder(crossed, castOfB.id, null));
+    // Inconsistent links on purpose (written behind the library): the generation names cook A, its cast belongs to cook B.
+    await pool.query(`UPDATE ${tables.generations} SET cook_id = $2 WHERE id = $1`, [crossed.id, cookA.id]);
+    await pool.query(`UPDATE ${tables.cooks} SET open_generation_count = open_generation_count + 1 WHERE id = $1`, [cookA.id]);
 
-    const first = await expectSettleLikeSequence(repository, step.id, outcome('success', '0.5', 10), at(11), 'a step that ends its cast piece');
+    const first = await expectSettleLikeDomain(repository, step.id, outcome('success', '0.5', 10), at(11), 'a step that ends its cast piece');
     expect(first).toMatchObject({ generation: { changed: true }, cast: { changed: true, previousStatus: 'running' }, cook: { changed: true }, castPiece: { changed: true } });
     expect(first!.castPiece!.record).toMatchObject({ generatedCount: 1, costUsd: '0.5', version: first!.cook!.record.version + 1 });
-    const retry = await expectSettleLikeSequence(repository, step.id, outcome('failed', '9', 12), at(13), 'the retry');
-    expect(retry).toMatchObject({ generation: { changed: false }, cast: { changed: false }, cook: { changed: false }, castPiece: { changed: false } });
-    const pieceDone = await expectSettleLikeSequence(repository, piece.id, outcome('success', '0.25', 14), at(15), 'a generation piece that completes the cook');
+    const retry = await expectSettleLikeDomain(repository, step.id, outcome('failed', '9', 12), at(13), 'the retry');
+    expect(retry).toMatchObject({ generation: { changed: false, record: { status: 'success' } }, cast: null, cook: null, castPiece: null });
+    const pieceDone = await expectSettleLikeDomain(repository, piece.id, outcome('success', '0.25', 14), at(15), 'a generation piece');
     expect(pieceDone).toMatchObject({ cast: null, castPiece: null, cook: { changed: true, previousStatus: 'running', record: { generatedCount: 2, inFlightCount: 1 } } });
-    const blocked = await expectSettleLikeSequence(repository, guarded.id, outcome('timeout', '0', 16, { onlyIfUpdatedBefore: at(40) }), at(16), 'the sweeper guard');
+    const blocked = await expectSettleLikeDomain(repository, guarded.id, outcome('timeout', '0', 16, { onlyIfUpdatedBefore: at(40) }), at(16), 'the sweeper guard');
     expect(blocked).toMatchObject({ generation: { changed: false, record: { status: 'pending' } }, cast: null, cook: null, castPiece: null });
+    const guardedDone = await expectSettleLikeDomain(repository, guarded.id, outcome('success', '0.125', 17), at(17), 'the last piece completes the cook');
+    expect(guardedDone!.cook!.record).toMatchObject({ status: 'completed', generatedCount: 3, inFlightCount: 0 });
     await pool.query(`DELETE FROM ${tables.casts} WHERE id = $1`, [doomed.id]);
-    const orphaned = await expectSettleLikeSequence(repository, orphan.id, outcome('success', '1', 17), at(18), 'a cast deleted behind the library');
+    const orphaned = await expectSettleLikeDomain(repository, orphan.id, outcome('success', '1', 18), at(18), 'a cast deleted behind the library');
     expect(orphaned).toMatchObject({ generation: { changed: true }, cast: null, cook: null, castPiece: null });
-    const twoCooks = await expectSettleLikeSequence(repository, crossed.id, outcome('success', '2', 19), at(20), 'a generation and its cast in different cooks');
+    const twoCooks = await expectSettleLikeDomain(repository, crossed.id, outcome('success', '2', 19), at(20), 'a generation and its cast in different cooks');
     expect(twoCooks!.cook!.record.id).toBe(cookA.id);
-    expect(twoCooks!.castPiece!.record.id).toBe(cookB.id);
-    expect(await repository.settleGeneration!('no-such-generation', outcome('success', '1', 21), at(21))).toBeNull();
+    expect(twoCooks!.castPiece).toBeNull();
+    expect(await repository.settleGeneration('no-such-generation', outcome('success', '1', 21), at(21))).toBeNull();
+  });
+
+  it('a cast\'s end (casts.transition) and reconcile\'s replacement (casts.replaceAggregates) leave exactly what endCast and replaceCastAggregates leave, the piece applied once', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const inspect = postgresInspector(pool, tables);
+    const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 2 }, 'end-cook', T0);
+    await repository.cooks.insert(cook);
+    const ended = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'end-cast-1', T0, null);
+    const replaced = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg', totalSteps: 1 }, 'end-cast-2', T0, null);
+    const alone = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'end-cast-3', T0, null);
+    await attached(repository, { kind: 'cast', record: ended, cookId: cook.id, at: T0, caps: CAPS });
+    await attached(repository, { kind: 'cast', record: replaced, cookId: cook.id, at: T0, caps: CAPS });
+    await repository.casts.insert(alone);
+
+    const end = async (id: string, transition: 'finish' | 'cancel' | 'expire', when: Date, label: string) => {
+      const cast = (await inspect.cast(id))!;
+      const stored = cast.cookId === null ? null : await inspect.cook(cast.cookId);
+      const expected = endCast(cast, stored, transition, when);
+      expect(await repository.casts.transition(id, transition, when), label).toEqual(expected);
+      expect(await inspect.cast(id), `${label}: stored cast`).toEqual(expected.cast.record);
+      if (stored) expect(await inspect.cook(stored.id), `${label}: stored cook`).toEqual(expected.castPiece?.record ?? stored);
+      return expected;
+    };
+    expect((await end(ended.id, 'finish', at(5), 'finish a piece')).castPiece).toMatchObject({ changed: true, record: { generatedCount: 1, inFlightCount: 1 } });
+    expect((await end(ended.id, 'cancel', at(6), 'cancel it again')).castPiece).toBeNull();
+    expect((await end(alone.id, 'expire', at(7), 'expire a cast of no cook')).cast).toMatchObject({ changed: true, record: { status: 'completed' } });
+    expect(await repository.casts.transition('no-such-cast', 'finish', at(8))).toBeNull();
+
+    // Reconcile's CAS: a stale version writes nothing; the right one ends the cast and applies the piece.
+    const stored = (await inspect.cast(replaced.id))!;
+    const recomputed: Cast = { ...stored, status: 'completed', completedAt: at(9), durationMs: 9000, outcomes: { ...stored.outcomes, success: 1 } };
+    expect(await repository.casts.replaceAggregates(replaced.id, stored.version - 1, recomputed, at(9))).toBeNull();
+    const cookBefore = (await inspect.cook(cook.id))!;
+    const expected = replaceCastAggregates(stored, stored.version, recomputed, cookBefore, at(9));
+    expect(await repository.casts.replaceAggregates(replaced.id, stored.version, recomputed, at(9))).toEqual(expected);
+    expect(expected!.castPiece!.record).toMatchObject({ status: 'completed', generatedCount: 2, inFlightCount: 0 });
+    expect(await inspect.cook(cook.id)).toEqual(expected!.castPiece!.record);
+    // Replaced again, now ended: nothing more reaches the cook.
+    const again = await repository.casts.replaceAggregates(replaced.id, stored.version + 1, { ...recomputed, pointsSpent: 1 }, at(10));
+    expect(again).toMatchObject({ cast: { changed: true, previousStatus: 'completed', record: { pointsSpent: 1 } }, castPiece: null });
+    expect(await inspect.cook(cook.id)).toEqual(expected!.castPiece!.record);
+  });
+
+  it('openChildren() lists open generations (for a cook: pieces and steps of its cast pieces) and running cast pieces, oldest first, and a finished child leaves it', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 10 }, 'open-cook', T0);
+    await repository.cooks.insert(cook);
+    const casts = ['open-cast-b', 'open-cast-a'].map((id, index) => newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, id, at(index), null));
+    for (const cast of casts) await attached(repository, { kind: 'cast', record: cast, cookId: cook.id, at: T0, caps: CAPS });
+    const pieces = ['open-piece-2', 'open-piece-1'].map((id, index) => generationRecord(id, {}, { requestTimestamp: at(10 - index) }));
+    for (const piece of pieces) await attached(repository, generationUnder(piece, null, cook.id));
+    const steps = ['open-step-1', 'open-step-2'].map((id, index) => generationRecord(id, {}, { requestTimestamp: at(20 + index) }));
+    for (const step of steps) await attached(repository, generationUnder(step, casts[0]!.id, null));
+    expect(await repository.openChildren({ kind: 'cook', id: cook.id }, 10)).toEqual({
+      generationIds: ['open-piece-1', 'open-piece-2', 'open-step-1', 'open-step-2'],
+      castIds: ['open-cast-b', 'open-cast-a'],
+    });
+    expect(await repository.openChildren({ kind: 'cook', id: cook.id }, 1)).toEqual({ generationIds: ['open-piece-1'], castIds: ['open-cast-b'] });
+    expect(await repository.openChildren({ kind: 'cast', id: casts[0]!.id }, 10)).toEqual({ generationIds: ['open-step-1', 'open-step-2'], castIds: [] });
+    await repository.settleGeneration('open-step-1', outcome('success', '0', 30), at(30));
+    await repository.settleGeneration('open-piece-1', outcome('failed', '0', 30), at(30));
+    await repository.casts.transition('open-cast-a', 'cancel', at(31));
+    expect(await repository.openChildren({ kind: 'cook', id: cook.id }, 10)).toEqual({ generationIds: ['open-piece-2', 'open-step-2'], castIds: ['open-cast-b'] });
+    expect(await repository.openChildren({ kind: 'cast', id: 'no-such-cast' }, 10)).toEqual({ generationIds: [], castIds: [] });
   });
 
   it('settleGeneration() locks the generation, then the cast, then the cook', async () => {
     await truncate();
     const repository = postgresRepository(pool, options);
     const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 5 }, 'lock-cook', T0);
-    const cast = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'lock-cast', T0, cook);
+    const cast = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'lock-cast', T0, null);
     await repository.cooks.insert(cook);
-    await repository.cooks.attach(cook.id, { childId: cast.id, kind: 'cast', piece: true, at: T0, caps: CAPS });
-    await repository.casts.insert(cast);
-    const steps = ['lock-step-1', 'lock-step-2'].map((id) => generationRecord(id, { castId: cast.id, cookId: cook.id }));
-    for (const step of steps) {
-      await repository.casts.attach(cast.id, { childId: step.id, kind: 'generation', piece: false, at: T0, caps: CAPS });
-      await repository.cooks.attach(cook.id, { childId: step.id, kind: 'generation', piece: false, at: T0, caps: CAPS });
-      await repository.generations.insert(step);
-    }
+    await attached(repository, { kind: 'cast', record: cast, cookId: cook.id, at: T0, caps: CAPS });
+    const steps = ['lock-step-1', 'lock-step-2'].map((id) => generationRecord(id));
+    for (const step of steps) await attached(repository, generationUnder(step, cast.id, null));
     const holder = await pool.connect();
     const prober = await pool.connect();
     const lockable = async (table: string, id: string) => {
@@ -593,7 +628,7 @@ describe('postgres: the adapter itself', () => {
       for (const [held, step] of [[tables.casts, steps[0]!], [tables.cooks, steps[1]!]] as const) {
         await holder.query('BEGIN');
         await holder.query(`SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === tables.casts ? cast.id : cook.id]);
-        const settling = repository.settleGeneration!(step.id, outcome('success', '0.1', 30), at(30));
+        const settling = repository.settleGeneration(step.id, outcome('success', '0.1', 30), at(30));
         await waitUntilBlocked();
         expect(await lockable(tables.generations, step.id), 'the generation is locked first').toBe(false);
         if (held === tables.casts) expect(await lockable(tables.cooks, cook.id), 'the cook is not locked while the cast is awaited').toBe(true);
@@ -601,6 +636,20 @@ describe('postgres: the adapter itself', () => {
         await holder.query('COMMIT');
         expect((await settling)!.cook!.changed).toBe(true);
       }
+      // A cast's end locks the cast, then the cook.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM ${tables.cooks} WHERE id = $1 FOR UPDATE`, [cook.id]);
+      const ending = repository.casts.transition(cast.id, 'finish', at(31));
+      for (let attempt = 0; ; attempt += 1) {
+        // (pg_stat_activity keeps the first kilobyte of a query: the statement's opening identifies it.)
+        const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH old AS (SELECT * FROM %gl_casts WHERE%'`);
+        if (rows.length > 0) break;
+        if (attempt > 200) throw new Error('the cast\'s end never waited for the held cook');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await lockable(tables.casts, cast.id), 'the cast is locked before the cook is awaited').toBe(false);
+      await holder.query('COMMIT');
+      expect((await ending)!.castPiece).toMatchObject({ changed: true, record: { generatedCount: 1 } });
     } finally {
       holder.release();
       prober.release();
@@ -612,10 +661,9 @@ describe('postgres: the adapter itself', () => {
     const repository = postgresRepository(pool, options);
     const caps: ParentCaps = CAPS;
     const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 5 }, 'race-cook', T0);
-    const cast = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'race-cast', T0, cook);
+    const cast = newCast({ spellId: 'spell', initiatorAccountId: 'account-pg' }, 'race-cast', T0, null);
     await repository.cooks.insert(cook);
-    await repository.cooks.attach(cook.id, { childId: cast.id, kind: 'cast', piece: true, at: T0, caps });
-    await repository.casts.insert(cast);
+    await attached(repository, { kind: 'cast', record: cast, cookId: cook.id, at: T0, caps });
     const inspect = postgresInspector(pool, tables);
     const blank = (id: string, key: string | null) => generationRecord(id, {}, { idempotencyKey: key });
     const holder = await pool2.connect();
@@ -631,12 +679,12 @@ describe('postgres: the adapter itself', () => {
     try {
       // 1. The key is taken by a transaction that commits while the statement waits on its insert:
       //    ON CONFLICT does nothing, the winner is not in the statement's snapshot, the adapter reads
-      //    it by key, and no parent keeps an entry for the loser.
+      //    it by key, and no parent's count moved for the loser.
       const castBefore = (await inspect.cast(cast.id))!;
       const cookBefore = (await inspect.cook(cook.id))!;
       await holder.query('BEGIN');
       await postgresRepository(holder, options).generations.insert(blank('race-winner', 'race-key'));
-      const racing = repository.insertAttached!({ kind: 'generation', record: blank('race-loser', 'race-key'), castId: cast.id, cookId: null, at: at(1), caps });
+      const racing = repository.insertAttached({ kind: 'generation', record: blank('race-loser', 'race-key'), castId: cast.id, cookId: null, at: at(1), caps });
       await waitUntilBlocked();
       await holder.query('COMMIT');
       const lost = await racing;
@@ -648,19 +696,19 @@ describe('postgres: the adapter itself', () => {
       // 2. The same, but the racer rolls back: the statement then stores its child and attaches it.
       await holder.query('BEGIN');
       await postgresRepository(holder, options).generations.insert(blank('race-rolled-back', 'race-key-2'));
-      const second = repository.insertAttached!({ kind: 'generation', record: blank('race-second', 'race-key-2'), castId: cast.id, cookId: null, at: at(2), caps });
+      const second = repository.insertAttached({ kind: 'generation', record: blank('race-second', 'race-key-2'), castId: cast.id, cookId: null, at: at(2), caps });
       await waitUntilBlocked();
       await holder.query('ROLLBACK');
-      expect(await second).toMatchObject({ outcome: 'created', record: { id: 'race-second', castId: cast.id, cookId: cook.id }, cast: { inFlightCount: 1 }, cook: { openGenerations: [{ id: 'race-second' }] } });
+      expect(await second).toMatchObject({ outcome: 'created', record: { id: 'race-second', castId: cast.id, cookId: cook.id }, cast: { inFlightCount: 1 }, cook: { openGenerationCount: 1, inFlightCount: 1 } });
 
       // 3. The cook is cancelled by a transaction holding its row while the statement has locked the
       //    cast and waits for the cook: it decides on the cancelled cook, refuses, and writes nothing,
-      //    not even the cast's attach (the sequence would attach to the cast, be refused, and detach).
+      //    not even the cast's count.
       const castNow = (await inspect.cast(cast.id))!;
       const count = await inspect.count();
       await holder.query('BEGIN');
       await postgresRepository(holder, options).cooks.transition(cook.id, 'cancel', at(3));
-      const refused = repository.insertAttached!({ kind: 'generation', record: blank('race-refused', null), castId: cast.id, cookId: null, at: at(4), caps });
+      const refused = repository.insertAttached({ kind: 'generation', record: blank('race-refused', null), castId: cast.id, cookId: null, at: at(4), caps });
       await waitUntilBlocked();
       await holder.query('COMMIT');
       expect(await refused).toMatchObject({ outcome: 'refused', parent: 'cook', parentId: cook.id, attach: { outcome: 'closed', record: { status: 'cancelled' } } });
@@ -672,7 +720,7 @@ describe('postgres: the adapter itself', () => {
     }
   });
 
-  it('racing same-key creations through trackers on two pools: one record, one open entry per parent, every time', async () => {
+  it('racing same-key creations through trackers on two pools: one record, counted once by each parent, every time', async () => {
     await truncate();
     const trackers = [pool, pool2].map((somePool) => createTracker({ repository: postgresRepository(somePool, options), logger: silent }));
     const cook = await trackers[0]!.startCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 100 });
@@ -686,10 +734,8 @@ describe('postgres: the adapter itself', () => {
     }
     const storedCast = (await trackers[0]!.getCast(cast.id))!;
     const storedCook = (await trackers[0]!.getCook(cook.id))!;
-    expect(storedCast.openSteps).toHaveLength(10);
     expect(storedCast.inFlightCount).toBe(10);
-    expect(storedCook.openGenerations).toHaveLength(20);
-    expect(storedCook.openPieces).toHaveLength(11);
+    expect(storedCook.openGenerationCount).toBe(20);
     expect(storedCook.inFlightCount).toBe(11);
     expect(await postgresInspector(pool, tables).count()).toEqual({ generations: 20, casts: 1, cooks: 1 });
   });
@@ -716,9 +762,111 @@ describe('postgres: the adapter itself', () => {
       }),
     );
     const stored = (await tracker.getCook(cook.id))!;
-    expect(stored).toMatchObject({ generatedCount: 100, inFlightCount: 0, costUsd: '0.0256', pointsSpent: 256, openGenerations: [], openPieces: [] });
+    expect(stored).toMatchObject({ generatedCount: 100, inFlightCount: 0, costUsd: '0.0256', pointsSpent: 256, openGenerationCount: 0 });
     expect(await auditLedger(tracker, [cook.id], casts.map((cast) => cast.id))).toEqual([]);
     expect(warnings).toEqual([]);
+  });
+
+  it('migration 0003 upgrades a 0.1.0 database: open entries become counts, parents with entries for missing or finished children are queued, and sweepStale() makes them exact', async () => {
+    const schema = `genledger_upgrade_0003${runTag}`;
+    schemasCreated.add(schema);
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    const names = { schema, tablePrefix: 'v_' };
+    expect(await runMigrations(pool, names, POSTGRES_MIGRATIONS.slice(0, 2))).toEqual({ applied: ['0001_initial', '0002_change_feed'], alreadyApplied: [] });
+    const G = `"${schema}".v_generations`;
+    const C = `"${schema}".v_casts`;
+    const K = `"${schema}".v_cooks`;
+    const entry = (id: string, kind: 'generation' | 'cast' = 'generation') => ({ id, kind, since: T0.toISOString() });
+    const json = (value: unknown) => JSON.stringify(value);
+    // Rows as genledger 0.1.0 left them (its columns; its open entries).
+    const generation = async (id: string, castId: string | null, cookId: string | null, finished: { costUsd: string; points: number } | null) =>
+      pool.query(
+        `INSERT INTO ${G} (id, master_account_id, tool_id, tool_display_name, service_name, status, request_timestamp, response_timestamp, duration_ms,
+           points_spent, cost_usd, notification_platform, delivery_status, cast_id, cook_id, updated_at)
+         VALUES ($1, 'account-pg', 't', 'T', 's', $2, $3, $4, $5, $6, $7, 'none', 'skipped', $8, $9, $3)`,
+        [id, finished ? 'success' : 'processing', T0, finished ? at(5) : null, finished ? 5000 : null, finished?.points ?? 0, finished?.costUsd ?? '0', castId, cookId],
+      );
+    const cast = async (id: string, cookId: string | null, status: string, totalSteps: number | null, openSteps: unknown[], inFlight: number) =>
+      pool.query(
+        `INSERT INTO ${C} (id, spell_id, initiator_account_id, total_steps, cook_id, status, step_generation_ids, open_steps, in_flight_count,
+           started_at, completed_at, duration_ms, updated_at)
+         VALUES ($1, 'spell', 'account-pg', $2, $3, $4, $5, $6, $7, $8, $9, $10, $8)`,
+        [id, totalSteps, cookId, status, json(openSteps.map((item) => (item as { id: string }).id)), json(openSteps), inFlight, T0,
+          status === 'running' ? null : at(6), status === 'running' ? null : 6000],
+      );
+    const cook = async (id: string, targetSupply: number, openPieces: unknown[], openGenerations: unknown[], castIds: string[]) =>
+      pool.query(
+        `INSERT INTO ${K} (id, collection_id, initiator_account_id, target_supply, status, in_flight_count, open_pieces, open_generations,
+           generation_ids, cast_ids, started_at, updated_at)
+         VALUES ($1, 'collection', 'account-pg', $2, 'running', $3, $4, $5, $6, $7, $8, $8)`,
+        [id, targetSupply, openPieces.length, json(openPieces), json(openGenerations), json(openGenerations.map((item) => (item as { id: string }).id)), json(castIds), T0],
+      );
+    // Cook 1: an open piece, a finished piece never applied, a piece never stored, a running cast
+    // piece with an open step and a finished step never applied (to the cast nor the cook).
+    await cook('mig-cook-1', 3, [entry('mig-p1'), entry('mig-p2'), entry('mig-missing-1'), entry('mig-cast-1', 'cast')],
+      [entry('mig-p1'), entry('mig-p2'), entry('mig-missing-1'), entry('mig-s1'), entry('mig-s2')], ['mig-cast-1']);
+    await generation('mig-p1', null, 'mig-cook-1', null);
+    await generation('mig-p2', null, 'mig-cook-1', { costUsd: '0.5', points: 2 });
+    await cast('mig-cast-1', 'mig-cook-1', 'running', 2, [entry('mig-s1'), entry('mig-s2')], 2);
+    await generation('mig-s1', 'mig-cast-1', 'mig-cook-1', null);
+    await generation('mig-s2', 'mig-cast-1', 'mig-cook-1', { costUsd: '0.25', points: 1 });
+    // A cast of no cook whose only step was never stored.
+    await cast('mig-cast-2', null, 'running', null, [entry('mig-missing-2')], 1);
+    // Cook 2: healthy, one open piece: nothing to repair, its entry becomes a count.
+    await cook('mig-cook-2', 5, [entry('mig-q1')], [entry('mig-q1')], []);
+    await generation('mig-q1', null, 'mig-cook-2', null);
+    // Cook 3: its cast piece ended (0.1.0's two-call transition) and was never applied.
+    await cook('mig-cook-3', 1, [entry('mig-cast-3', 'cast')], [], ['mig-cast-3']);
+    await cast('mig-cast-3', 'mig-cook-3', 'completed', null, [], 0);
+    const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
+
+    const repository = postgresRepository(pool, names);
+    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
+    expect(await queued()).toEqual([
+      { kind: 'cast', id: 'mig-cast-1' },
+      { kind: 'cast', id: 'mig-cast-2' },
+      { kind: 'cook', id: 'mig-cook-1' },
+      { kind: 'cook', id: 'mig-cook-3' },
+    ]);
+    expect(await repository.cooks.get(['mig-cook-2'])).toEqual([expect.objectContaining({ openGenerationCount: 1, inFlightCount: 1, version: cook2Before.version })]);
+    expect((await repository.cooks.get(['mig-cook-1']))[0]).toMatchObject({ openGenerationCount: 5, inFlightCount: 4 });
+    const found = await repository.cooks.findForMaintenance({ idleBefore: T0, limit: 10 });
+    expect(found.map((record) => record.id)).toEqual(['mig-cook-1', 'mig-cook-3']);
+    expect((await repository.cooks.findForMaintenance({ idleBefore: T0, afterId: 'mig-cook-1', limit: 10 })).map((record) => record.id)).toEqual(['mig-cook-3']);
+
+    const tracker = createTracker({ repository, clock: manualClock({ start: at(60), autoAdvanceMs: 1 }), logger: silent });
+    const report = await tracker.sweepStale({ olderThanMs: 3_600_000 });
+    expect(report.timedOut).toEqual([]);
+    expect([...report.reconciled].sort((left, right) => (left.id < right.id ? -1 : 1))).toEqual([
+      { kind: 'cast', id: 'mig-cast-1' },
+      { kind: 'cast', id: 'mig-cast-2' },
+      { kind: 'cook', id: 'mig-cook-1' },
+      { kind: 'cook', id: 'mig-cook-3' },
+    ]);
+    expect(await queued()).toEqual([]);
+    expect(await tracker.getCast('mig-cast-1')).toMatchObject({ status: 'running', inFlightCount: 1, costUsd: '0.25', pointsSpent: 1, outcomes: { success: 1 } });
+    expect(await tracker.getCast('mig-cast-2')).toMatchObject({ status: 'running', inFlightCount: 0, costUsd: '0', stepGenerationIds: [] });
+    expect(await tracker.getCook('mig-cook-1')).toMatchObject({
+      status: 'running', generatedCount: 1, inFlightCount: 2, openGenerationCount: 2, costUsd: '0.75', pointsSpent: 3, outcomes: { success: 2 },
+    });
+    expect(await tracker.getCook('mig-cook-3')).toMatchObject({ status: 'completed', generatedCount: 1, inFlightCount: 0, completedAt: at(6) });
+    expect((await tracker.getCook('mig-cook-2'))!.version).toBe(cook2Before.version);
+    const castIds = ['mig-cast-1', 'mig-cast-2', 'mig-cast-3'];
+    const cookIds = ['mig-cook-1', 'mig-cook-2', 'mig-cook-3'];
+    expect(await auditLedger(tracker, cookIds, castIds)).toEqual([]);
+    // The change feed's trigger still records the repaired parents' new versions.
+    const { rows: logged } = await pool.query<{ version: number }>(`SELECT version FROM "${schema}".v_changes WHERE id = 'mig-cook-1' ORDER BY seq`);
+    expect(logged.at(-1)?.version).toBe((await tracker.getCook('mig-cook-1'))!.version);
+    // A second sweep finds nothing more; the remaining children finish the cook exactly.
+    expect((await tracker.sweepStale({ olderThanMs: 3_600_000 })).reconciled).toEqual([]);
+    await tracker.completeGeneration('mig-s1', { status: 'success', costUsd: '0.125', pointsSpent: 1 });
+    await tracker.completeGeneration('mig-p1', { status: 'success', costUsd: '0.125', pointsSpent: 1 });
+    expect(await tracker.getCast('mig-cast-1')).toMatchObject({ status: 'completed', inFlightCount: 0, costUsd: '0.375' });
+    expect(await tracker.getCook('mig-cook-1')).toMatchObject({
+      status: 'completed', generatedCount: 3, inFlightCount: 0, openGenerationCount: 0, costUsd: '1', pointsSpent: 5, outcomes: { success: 4 },
+    });
+    expect(await auditLedger(tracker, cookIds, castIds)).toEqual([]);
   });
 
   it('a statement the server aborts with a deadlock or a serialization failure is sent again; other errors are not', async () => {
@@ -998,7 +1146,7 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, POSTGRES_MIGRATIONS.slice(0, 1))).toEqual({ applied: ['0001_initial'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed'], alreadyApplied: ['0001_initial'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents'], alreadyApplied: ['0001_initial'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

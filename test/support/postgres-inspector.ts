@@ -118,6 +118,13 @@ export function postgresInspector(pool: pg.Pool, tables: TableNames): StoreInspe
     generation: (id) => byId(tables.generations, id, generation),
     cast: (id) => byId(tables.casts, id, cast),
     cook: (id) => byId(tables.cooks, id, cook),
+    /** The stored row's size in bytes, as PostgreSQL stores it (`pg_column_size` of the whole row). */
+    async storedSize(kind, id) {
+      const table = kind === 'generation' ? tables.generations : kind === 'cast' ? tables.casts : tables.cooks;
+      const { rows } = await pool.query<{ size: number }>(`SELECT pg_column_size(t.*)::int AS size FROM ${table} AS t WHERE t.id = $1`, [id]);
+      if (!rows[0]) throw new Error(`no ${kind} "${id}" to measure`);
+      return rows[0].size;
+    },
     async count() {
       const { rows } = await pool.query<{ generations: string; casts: string; cooks: string }>(
         `SELECT (SELECT count(*) FROM ${tables.generations}) AS generations, (SELECT count(*) FROM ${tables.casts}) AS casts,
