@@ -593,7 +593,7 @@ describe('postgres: the adapter itself', () => {
     expect(await repository.openChildren({ kind: 'cast', id: 'no-such-cast' }, 10)).toEqual({ generationIds: [], castIds: [] });
   });
 
-  it('settleGeneration() locks the generation, then the cast, then the cook', async () => {
+  it('lock order: settleGeneration() locks the generation, then the cast, then the cook (a repeat locks no parent); a cast\'s end the cast, then the cook', async () => {
     await truncate();
     const repository = postgresRepository(pool, options);
     const cook = newCook({ collectionId: 'collection', initiatorAccountId: 'account-pg', targetSupply: 5 }, 'lock-cook', T0);
@@ -636,6 +636,17 @@ describe('postgres: the adapter itself', () => {
         await holder.query('COMMIT');
         expect((await settling)!.cook!.changed).toBe(true);
       }
+      // A repeat takes no parent's lock: its gate (the generation's UPDATE) is closed, so it reads
+      // no cast and no cook, and a duplicate completion never queues on a hot parent.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM ${tables.casts} WHERE id = $1 FOR UPDATE`, [cast.id]);
+      await holder.query(`SELECT 1 FROM ${tables.cooks} WHERE id = $1 FOR UPDATE`, [cook.id]);
+      const repeat = await Promise.race([
+        repository.settleGeneration(steps[0]!.id, outcome('failed', '9', 32), at(32)),
+        new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 3000)),
+      ]);
+      expect(repeat).toMatchObject({ generation: { changed: false, record: { status: 'success' } }, cast: null, cook: null, castPiece: null });
+      await holder.query('COMMIT');
       // A cast's end locks the cast, then the cook.
       await holder.query('BEGIN');
       await holder.query(`SELECT 1 FROM ${tables.cooks} WHERE id = $1 FOR UPDATE`, [cook.id]);
