@@ -24,6 +24,17 @@ export interface StoredImageLog {
 
 type Versioned = { id: string; version: number };
 
+/**
+ * The value as data: objects rebuilt as plain objects, so a JSON payload the host passed with a
+ * null prototype (`Object.create(null)`) compares equal to the plain object BSON reads back. Dates
+ * and arrays keep their kind.
+ */
+function asData(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(asData);
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, asData(inner)]));
+}
+
 async function checkStored<T extends Versioned>(collection: Collection<Document>, read: (document: Document) => T, record: T, operation: string, log: StoredImageLog) {
   const document = await collection.findOne({ _id: toStoredId(record.id) as never });
   if (document === null) throw new Error(`[stored-image check] ${operation}: ${record.id} is gone after the write`);
@@ -33,8 +44,8 @@ async function checkStored<T extends Versioned>(collection: Collection<Document>
     return;
   }
   log.compared += 1;
-  if (!isDeepStrictEqual(stored, record)) {
-    const differing = Object.keys(record).filter((key) => !isDeepStrictEqual((stored as Record<string, unknown>)[key], (record as Record<string, unknown>)[key]));
+  if (!isDeepStrictEqual(asData(stored), asData(record))) {
+    const differing = Object.keys(record).filter((key) => !isDeepStrictEqual(asData((stored as Record<string, unknown>)[key]), asData((record as Record<string, unknown>)[key])));
     const detail = differing.map((key) => `${key}: stored ${JSON.stringify((stored as Record<string, unknown>)[key])}, reducer ${JSON.stringify((record as Record<string, unknown>)[key])}`);
     throw new Error(`[stored-image check] ${operation} on ${record.id}: the stored document differs from the reducer's result: ${detail.join('; ')}`);
   }
