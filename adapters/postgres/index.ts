@@ -32,7 +32,7 @@
  *
  * @module
  */
-import type { Cast, Cook } from '../../src/domain/records.js';
+import type { Cast } from '../../src/domain/records.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { ConflictError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
@@ -181,6 +181,12 @@ function resolveOptions(options: PostgresRepositoryOptions) {
   if (!IDENTIFIER.test(resolved.schema)) issues.push({ field: 'options.schema', reason: 'must be lower-case letters, digits and underscores, starting with a letter or underscore' });
   if (!PREFIX.test(resolved.tablePrefix)) issues.push({ field: 'options.tablePrefix', reason: 'must be at most 24 lower-case letters, digits and underscores, starting with a letter or underscore' });
   if (!Number.isSafeInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) issues.push({ field: 'options.maxAttempts', reason: 'must be a whole number of at least 1' });
+  // 0.1.0's switches to send creation and settlement call by call: gone, since the one statement is
+  // what applies each roll-up once. Refused rather than ignored, so a host that turned them off
+  // (for Citus) learns its statements now span tables.
+  for (const removed of ['settleInOneStatement', 'insertInOneStatement']) {
+    if (removed in options) issues.push({ field: `options.${removed}`, reason: 'was removed in 0.2.0: creation and settlement are always one statement (see docs/postgres.md, Citus)' });
+  }
   const feed = options.changeFeed;
   if (feed !== undefined && feed !== false) {
     if (typeof feed !== 'object' || feed === null) issues.push({ field: 'options.changeFeed', reason: 'must be an object of feed options, or false' });

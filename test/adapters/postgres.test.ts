@@ -28,7 +28,7 @@ import { buildCreationStatements } from '../../adapters/postgres/creation-sql.js
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { sumUsd } from '../../src/domain/money.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
+import type { Cast, Generation } from '../../src/domain/records.js';
 import { endCast, replaceCastAggregates } from '../../src/domain/rollup/cast-ending.js';
 import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
 import { settle } from '../../src/domain/rollup/settlement.js';
@@ -192,7 +192,8 @@ describe('postgres: the adapter itself', () => {
     postgresRepository(counting.pool, options);
     expect(counting.statements()).toBe(0);
     expect(DEFAULT_POSTGRES_OPTIONS).toMatchObject({ schema: 'public', tablePrefix: 'genledger_' });
-    for (const bad of [{ schema: 'Public' }, { schema: 'a; DROP TABLE x' }, { tablePrefix: 'x-y' }, { tablePrefix: 'p'.repeat(25) }, { maxAttempts: 0 }]) {
+    const removed = [{ settleInOneStatement: false }, { insertInOneStatement: true }] as unknown as PostgresRepositoryOptions[];
+    for (const bad of [{ schema: 'Public' }, { schema: 'a; DROP TABLE x' }, { tablePrefix: 'x-y' }, { tablePrefix: 'p'.repeat(25) }, { maxAttempts: 0 }, ...removed]) {
       const error = (() => {
         try {
           postgresRepository(pool, bad);
