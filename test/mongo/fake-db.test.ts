@@ -4,7 +4,7 @@
  */
 import { Decimal128, MongoServerError, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { FakeDb } from './fake-db.js';
+import { FakeDb, InjectedWriteFault } from './fake-db.js';
 
 describe('the mingo-backed fake Db', () => {
   it('refuses $inc on a null field, as MongoDB does (how production lost every cast cost)', async () => {
@@ -86,5 +86,37 @@ describe('the mingo-backed fake Db', () => {
     await stream.tryNext();
     await fake.collection('casts').insertOne({ _id: 'x' });
     await expect(stream.next()).rejects.toMatchObject({ code: 280 });
+  });
+
+  it('evaluates $$NOW at its controllable server clock, in filters ($expr) and in update pipelines, for leases and fences', async () => {
+    let now = new Date('2026-01-01T00:00:00.000Z');
+    const fake = new FakeDb({ serverClock: () => now });
+    const cooks = fake.collection('cooks');
+    await cooks.insertOne({ _id: 'cook-1', until: new Date('2026-01-01T00:00:10.000Z'), n: 0 });
+    const fenced = { _id: 'cook-1', $expr: { $lt: ['$$NOW', '$until'] } };
+    const stamp = [{ $set: { n: { $add: ['$n', 1] }, at: '$$NOW' } }];
+    expect(await cooks.findOneAndUpdate(fenced, stamp, { returnDocument: 'after' })).toMatchObject({ n: 1, at: now });
+    now = new Date('2026-01-01T00:00:10.000Z');
+    // The lease has passed on the server's clock, whatever the machine's says.
+    expect(await cooks.findOneAndUpdate(fenced, stamp)).toBeNull();
+    expect(await cooks.countDocuments({ $expr: { $gte: ['$$NOW', '$until'] } })).toBe(1);
+    expect((await fake.command({ hello: 1 })).localTime).toEqual(now);
+    fake.setServerClock(null);
+    expect(await cooks.findOne({ $expr: { $lt: ['$$NOW', '$until'] } })).toBeNull();
+  });
+
+  it('fails the Nth driver write once, before it reaches the data or after it landed', async () => {
+    const fake = new FakeDb();
+    const casts = fake.collection('casts');
+    fake.failWrite({ nth: 2, moment: 'before' });
+    await casts.insertOne({ _id: 'a', n: 0 });
+    await expect(casts.updateOne({ _id: 'a' }, { $inc: { n: 1 } })).rejects.toBeInstanceOf(InjectedWriteFault);
+    expect((await casts.findOne({ _id: 'a' }))!.n).toBe(0);
+    await casts.updateOne({ _id: 'a' }, { $inc: { n: 1 } });
+    fake.failWrite({ nth: 1, moment: 'after' });
+    await expect(casts.findOneAndUpdate({ _id: 'a' }, { $inc: { n: 1 } })).rejects.toMatchObject({ operation: 'casts.findOneAndUpdate', moment: 'after' });
+    expect((await casts.findOne({ _id: 'a' }))!.n).toBe(2);
+    expect(fake.writeCount).toBe(1);
+    expect(fake.firedWriteFault).toMatchObject({ write: 1 });
   });
 });

@@ -14,7 +14,10 @@
  * - update documents are checked the way a server checks them: only update operators, or a
  *   pipeline of `$set`/`$addFields`/`$unset`/`$project`/`$replaceWith`/`$replaceRoot` stages, and
  *   `$inc` on a non-numeric value fails (the production bug that lost cast costs);
- * - Decimal128 arithmetic comes from mingo-decimal.ts, because mingo has none.
+ * - Decimal128 arithmetic comes from mingo-decimal.ts, because mingo has none;
+ * - `$$NOW` can be evaluated at a controllable server clock (`serverClock`), so leases and fences
+ *   are provable, and any driver write can be made to fail once, before it reaches the data or
+ *   after it landed (`failWrite`), so multi-write protocols can be crashed at every write.
  *
  * It also EMULATES what the change feed needs (fake-change-stream.ts): `db.command({ hello })`
  * answering as a standalone server, a replica set member or a mongos; an oplog of the fake's own
@@ -140,6 +143,32 @@ interface FakeDbHooks {
   injectedFailure(options: FindOptions): Error | null;
   /** Called around every write (insertOne, findOneAndUpdate, updateOne, deleteOne, deleteMany): throws an injected fault. */
   write(operation: string, moment: WriteFaultMoment): void;
+  /** The server's clock, when the test controls it (`$$NOW`); `null`: mingo's own (the machine's). */
+  now(): Date | null;
+}
+
+function mentionsNow(value: unknown): boolean {
+  if (value === '$$NOW') return true;
+  if (value === null || typeof value !== 'object' || value instanceof Date || (value as { _bsontype?: unknown })._bsontype !== undefined) return false;
+  return Object.values(value as Record<string, unknown>).some(mentionsNow);
+}
+
+function replaceNow(value: unknown, now: Date): unknown {
+  if (value === '$$NOW') return new Date(now.getTime());
+  if (value === null || typeof value !== 'object' || value instanceof Date || (value as { _bsontype?: unknown })._bsontype !== undefined) return value;
+  if (Array.isArray(value)) return value.map((item) => replaceNow(item, now));
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, replaceNow(inner, now)]));
+}
+
+/**
+ * `$$NOW` in a filter or an update, evaluated at the fake server's clock: mingo reads `Date.now()`
+ * for it, so a test that controls time (leases, fences) substitutes its own clock's instant.
+ * (`{ $literal: '$$NOW' }` would be replaced too; the adapter never writes that.)
+ */
+function atServerTime<T>(hooks: FakeDbHooks | null, value: T): T {
+  const now = hooks?.now() ?? null;
+  if (now === null || !mentionsNow(value)) return value;
+  return replaceNow(value, now) as T;
 }
 
 /** When an injected write fault fires: before the write reaches the data (it never happens), or after it landed (the reply is lost). */
@@ -325,22 +354,27 @@ export class FakeCollection {
   }
 
   async findOne(filter: Filter, options: { projection?: Record<string, unknown> } = {}): Promise<Stored | null> {
+    filter = atServerTime(this.hooks, filter);
     const [first] = await new FakeCursor((given) => this.candidates(given), filter, { ...options, limit: 1 }, this.hooks).toArray();
     return first ?? null;
   }
 
   find(filter: Filter = {}, options: FindOptions = {}): FakeCursor {
+    filter = atServerTime(this.hooks, filter);
     return new FakeCursor((given) => this.candidates(given), filter, options, this.hooks);
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
     await this.turn();
+    filter = atServerTime(this.hooks, filter);
     const query = matcher(filter);
     return this.documents.filter((document) => query.test(document)).length;
   }
 
   /** Applies `update` to the first match in one synchronous step; returns the images, or `null`. */
   private applyUpdate(filter: Filter, update: unknown): { before: Stored; after: Stored; modified: boolean } | null {
+    filter = atServerTime(this.hooks, filter);
+    update = atServerTime(this.hooks, update);
     checkUpdateDocument(update);
     const position = this.firstIndex(filter);
     if (position < 0) return null;
@@ -404,6 +438,7 @@ export class FakeCollection {
   async deleteOne(filter: Filter = {}): Promise<{ acknowledged: true; deletedCount: number }> {
     await this.turn();
     this.hooks?.write(`${this.collectionName}.deleteOne`, 'before');
+    filter = atServerTime(this.hooks, filter);
     const position = this.firstIndex(filter);
     let deletedCount = 0;
     if (position >= 0) {
@@ -419,7 +454,7 @@ export class FakeCollection {
   async deleteMany(filter: Filter = {}): Promise<{ acknowledged: true; deletedCount: number }> {
     await this.turn();
     this.hooks?.write(`${this.collectionName}.deleteMany`, 'before');
-    const query = matcher(filter);
+    const query = matcher(atServerTime(this.hooks, filter));
     const before = this.documents.length;
     const deleted = this.documents.filter((document) => query.test(document));
     this.documents = this.documents.filter((document) => !query.test(document));
@@ -482,6 +517,12 @@ export interface FakeDbOptions {
   readonly topology?: FakeTopology;
   /** Oplog entries kept for change streams to resume from (a real oplog is bounded by size). @default 1000 */
   readonly oplogSize?: number;
+  /**
+   * The server's clock: what `$$NOW` evaluates to in filters and update pipelines (and what
+   * `hello` reports as `localTime`). Tie it to a test's manual clock to prove leases and fences.
+   * @default the machine's clock
+   */
+  readonly serverClock?: () => Date;
 }
 
 export class FakeDb {
@@ -495,6 +536,7 @@ export class FakeDb {
   private writes = 0;
   private writeFault: { readonly nth: number; readonly moment: WriteFaultMoment } | null = null;
   private firedFault: InjectedWriteFault | null = null;
+  private serverClock: (() => Date) | null;
   /** Queries carrying the change feed's comment that the fake has answered or failed (its polls). */
   feedQueries = 0;
   private readonly hooks: FakeDbHooks;
@@ -503,7 +545,9 @@ export class FakeDb {
     this.databaseName = options.databaseName ?? 'genledger-fake';
     this.topology = options.topology ?? 'replicaSet';
     this.oplog = new FakeOplog(this.databaseName, options.oplogSize ?? 1000);
+    this.serverClock = options.serverClock ?? null;
     this.hooks = {
+      now: () => (this.serverClock === null ? null : this.serverClock()),
       oplog: this.oplog,
       injectedFailure: (options) => {
         if (options.comment !== CHANGE_FEED_COMMENT) return null;
@@ -527,7 +571,7 @@ export class FakeDb {
   async command(command: Record<string, unknown>): Promise<Record<string, unknown>> {
     await new Promise((resolve) => setImmediate(resolve));
     if (!('hello' in command) && !('isMaster' in command)) throw new Error(`the fake Db emulates only the hello command, not ${JSON.stringify(command)}`);
-    const reply: Record<string, unknown> = { isWritablePrimary: true, ismaster: true, maxWireVersion: 21, ok: 1 };
+    const reply: Record<string, unknown> = { isWritablePrimary: true, ismaster: true, maxWireVersion: 21, localTime: this.serverClock?.() ?? new Date(), ok: 1 };
     if (this.topology === 'replicaSet') Object.assign(reply, { setName: 'fake-rs', hosts: ['fake:27017'], primary: 'fake:27017' });
     if (this.topology === 'sharded') reply.msg = 'isdbgrid';
     return reply;
@@ -566,6 +610,11 @@ export class FakeDb {
     this.writes = 0;
     this.firedFault = null;
     this.writeFault = plan.nth === null ? null : { nth: plan.nth, moment: plan.moment };
+  }
+
+  /** Sets (or, with `null`, releases to the machine's clock) the server clock `$$NOW` reads. */
+  setServerClock(clock: (() => Date) | null): void {
+    this.serverClock = clock;
   }
 
   /** Driver writes since the last `failWrite()`. */
