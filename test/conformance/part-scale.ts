@@ -117,7 +117,9 @@ export function scaleTests(target: ConformanceTarget): void {
         expect(atFull).toMatchObject({ status: 'running', inFlightCount: size, openGenerationCount: size });
         expect(atFull.generationIds).toEqual(atTen!.generationIds);
         expect(atFull.castIds).toEqual(atTen!.castIds);
-        expect(await harness.inspect.storedSize('cook', cook.id), `stored cook bytes at ${size} in flight vs at 10`).toBe(sizeAtTen);
+        const sizeAtFull = await harness.inspect.storedSize('cook', cook.id);
+        if (target.skipSizeCheck === undefined) expect(sizeAtFull, `stored cook bytes at ${size} in flight vs at 10`).toBe(sizeAtTen);
+        else console.warn(`[genledger conformance] ${target.name}: stored-size check SKIPPED: ${target.skipSizeCheck} (at 10: ${sizeAtTen} B, at ${size}: ${sizeAtFull} B)`);
 
         // Completions in a seeded random order, 10% of them twice, racing each other.
         const figures = new Map(generations.map((generation, index) => [generation.id, plan[index]!]));
