@@ -141,7 +141,7 @@ export function propertyTests(target: ConformanceTarget): void {
                   await runOperation(harness, world, operation);
                 }
               }
-              // Money, counts and open entries match the children right away, whatever raced.
+              // Money and counts match the children right away, whatever raced.
               expect(await auditLedger(harness.tracker, [world.cookId], world.castIds, { requireCancelCascade: false })).toEqual([]);
               // A child recorded while its parent was being cancelled is cancelled by the next sweep.
               await harness.tracker.sweepStale({ olderThanMs: 365 * 24 * 3_600_000 });
