@@ -10,3 +10,15 @@ tarball=$(npm pack --silent --pack-destination .tmp/pack | tail -n 1)
 echo "packed .tmp/pack/$tarball"
 npx publint run ".tmp/pack/$tarball" --strict
 npx attw ".tmp/pack/$tarball" --format table
+
+# The tarball as a stranger meets it: installed into an empty project (only its own dependencies,
+# from the registry), then used from there.
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+(
+  cd "$project"
+  npm init -y >/dev/null
+  npm install --silent --no-audit --no-fund "$OLDPWD/.tmp/pack/$tarball" >/dev/null
+  cp "$OLDPWD/scripts/stranger-smoke.mjs" ./smoke.mjs
+  node smoke.mjs
+)
