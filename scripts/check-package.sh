@@ -22,3 +22,14 @@ trap 'rm -rf "$project"' EXIT
   cp "$OLDPWD/scripts/stranger-smoke.mjs" ./smoke.mjs
   node smoke.mjs
 )
+
+# The command as a stranger meets it without the optional MongoDB driver: what to install, in one line.
+(
+  cd "$project"
+  npx --no-install genledger --help | grep -q 'npm install mongodb'
+  if npx --no-install genledger audit --uri mongodb://127.0.0.1:1 --db app 2>"$project/err.txt"; then
+    echo "genledger without mongodb should fail"; exit 1
+  fi
+  test "$(wc -l < "$project/err.txt")" -eq 1 && grep -q 'npm install mongodb' "$project/err.txt"
+  echo "stranger smoke: without mongodb, the genledger command says what to install in one line"
+)
