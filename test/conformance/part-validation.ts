@@ -64,9 +64,22 @@ const INVALID_CALLS: readonly InvalidCall[] = [
   { title: 'getCook() with an id too long', field: 'cookId', call: (t) => t.getCook('c'.repeat(129)) },
   { title: 'listGenerations() with an operator for castId', field: 'input.castId', call: (t) => t.listGenerations({ castId: { $gt: '' } as never }) },
   { title: 'listGenerations() with limit 0', field: 'input.limit', call: (t) => t.listGenerations({ limit: 0 }) },
+  { title: 'listGenerations() with a cursor that is not one', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: 'not-a-cursor' }) },
+  { title: 'listGenerations() with a forged cursor holding U+0000 in its id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'generation-\u00001') }) },
+  { title: 'listGenerations() with a forged cursor holding an unpaired surrogate in its id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'generation-\uD800') }) },
+  { title: 'listGenerations() with a forged cursor holding an empty id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), '') }) },
+  { title: 'listGenerations() with a forged cursor holding an id too long', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'g'.repeat(129)) }) },
+  { title: 'listGenerations() with a forged cursor holding a numeric id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 7) }) },
+  { title: 'listGenerations() with a forged cursor holding an invalid date', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(8.64e15 + 1, 'generation-1') }) },
+  { title: 'listGenerations() with a forged cursor holding a date no store keeps', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(-8.64e15, 'generation-1') }) },
   { title: 'sweepStale() with a negative threshold', field: 'options.olderThanMs', call: (t) => t.sweepStale({ olderThanMs: -5 }) },
   { title: 'reconcile() without a parent', field: 'input', call: (t) => t.reconcile({} as never) },
 ];
+
+/** A cursor as `listGenerations` spells one, around whatever it is given. */
+function forgedCursor(time: number, id: unknown): string {
+  return Buffer.from(JSON.stringify([time, id]), 'utf8').toString('base64url');
+}
 
 function deep(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };
