@@ -39,7 +39,9 @@ async function measure(title: string, input: Record<string, unknown>): Promise<v
     field = result.field;
   }
   runs.sort((a, b) => a - b);
-  console.log(`${title}: refused on ${field} in ${runs[2]!.toFixed(1)} ms (median of 5; min ${runs[0]!.toFixed(1)}, max ${runs[4]!.toFixed(1)})`);
+  console.log(
+    `${title}: refused on ${field} in ${runs[2]!.toFixed(1)} ms (median of 5; min ${runs[0]!.toFixed(1)}, max ${runs[4]!.toFixed(1)})`,
+  );
 }
 
 await measure('requestPayload of 10,000,000 numbers', { ...base, requestPayload: bigArray });

@@ -29,10 +29,15 @@ export const idSchema = storable(
 );
 
 export const labelSchema = storable(
-  z.string().min(1, 'must not be empty').max(LIMITS.labelLength, { error: `must be at most ${LIMITS.labelLength} characters`, abort: true }),
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(LIMITS.labelLength, { error: `must be at most ${LIMITS.labelLength} characters`, abort: true }),
 );
 
-export const textSchema = storable(z.string().max(LIMITS.textLength, { error: `must be at most ${LIMITS.textLength} characters`, abort: true }));
+export const textSchema = storable(
+  z.string().max(LIMITS.textLength, { error: `must be at most ${LIMITS.textLength} characters`, abort: true }),
+);
 
 /**
  * A valid `Date` (an `Invalid Date` is refused, not stored) between 1970 and 9999, which every
@@ -115,7 +120,12 @@ export const payloadSchema = jsonSchema<JsonValue>(LIMITS.payloadBytes);
 /** A JSON object describing an error. */
 export const errorDetailsSchema = jsonSchema<JsonObject>(LIMITS.payloadBytes).refine(isPlainObject, 'must be a JSON object');
 
-export const urlSchema = storable(z.string().min(1).max(LIMITS.urlLength, { error: `must be at most ${LIMITS.urlLength} characters`, abort: true }));
+export const urlSchema = storable(
+  z
+    .string()
+    .min(1)
+    .max(LIMITS.urlLength, { error: `must be at most ${LIMITS.urlLength} characters`, abort: true }),
+);
 
 /** A provider's run id. */
 export const runIdSchema = storable(z.string().min(1).max(512, { abort: true }));

@@ -77,7 +77,10 @@ describe('JSON limits are enforced in time proportional to the limit', () => {
 
   it('refuses a 10,000,000-element array from its length, reading no element', () => {
     const { value, counter } = countingArray(10_000_000, 1, LIMITS.payloadBytes);
-    expect(findJsonProblem(value, LIMITS.payloadBytes)).toEqual({ path: [], reason: `is larger than ${LIMITS.payloadBytes} bytes as JSON` });
+    expect(findJsonProblem(value, LIMITS.payloadBytes)).toEqual({
+      path: [],
+      reason: `is larger than ${LIMITS.payloadBytes} bytes as JSON`,
+    });
     expect(counter.reads).toBe(0);
   });
 

@@ -55,23 +55,28 @@ describe('createTracker({ ids })', () => {
     ['an id with a newline', 'a\nb', /the string "a\\nb"/, /control characters/],
     ['a number', 12, /the number 12/, /expected string/],
     ['null', null, /returned null/, /expected string/],
-  ])('a generator returning %s: ValidationError naming options.ids, the value and the kind; no cook stored', async (_title, badId, value, rule) => {
-    const repository = memoryRepository();
-    const tracker = createTracker({ repository, ids: () => badId as string, logger: silent });
-    const error = await refusal(tracker.startCook(cookInput));
-    expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.field).toBe('options.ids');
-    expect(error.reason).toMatch(value);
-    expect(error.reason).toMatch(/as the id of a new cook/);
-    expect(error.reason).toMatch(rule);
-    expect(repository.count()).toEqual({ generations: 0, casts: 0, cooks: 0 });
-  });
+  ])(
+    'a generator returning %s: ValidationError naming options.ids, the value and the kind; no cook stored',
+    async (_title, badId, value, rule) => {
+      const repository = memoryRepository();
+      const tracker = createTracker({ repository, ids: () => badId as string, logger: silent });
+      const error = await refusal(tracker.startCook(cookInput));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.field).toBe('options.ids');
+      expect(error.reason).toMatch(value);
+      expect(error.reason).toMatch(/as the id of a new cook/);
+      expect(error.reason).toMatch(rule);
+      expect(repository.count()).toEqual({ generations: 0, casts: 0, cooks: 0 });
+    },
+  );
 
   it("checks the repository's preferred ids, naming options.repository.ids", async () => {
     const repository = { ...memoryRepository(), ids: (kind: EntityKind) => (kind === 'cook' ? 'cook-1' : '') };
     const tracker = createTracker({ repository, logger: silent });
     const cook = await tracker.startCook(cookInput);
-    const error = await refusal(tracker.recordGeneration({ masterAccountId: 'a', toolId: 't', toolDisplayName: 'T', serviceName: 's', cookId: cook.id }));
+    const error = await refusal(
+      tracker.recordGeneration({ masterAccountId: 'a', toolId: 't', toolDisplayName: 'T', serviceName: 's', cookId: cook.id }),
+    );
     expect(error.field).toBe('options.repository.ids');
     expect(error.reason).toMatch(/as the id of a new generation/);
     expect((await tracker.getCook(cook.id))!.inFlightCount).toBe(0);

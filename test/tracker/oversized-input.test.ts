@@ -65,7 +65,9 @@ describe('oversized inputs through the tracker', () => {
     const repository = memoryRepository();
     const tracker = createTracker({ repository });
     const { value, counter } = countingObject(200_000, LIMITS.metadataBytes / 5);
-    const error = await refusal(tracker.startCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1, metadata: value as never }));
+    const error = await refusal(
+      tracker.startCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1, metadata: value as never }),
+    );
     expect(error.field).toBe('input.metadata');
     expect(error.reason).toBe(`is larger than ${LIMITS.metadataBytes} bytes as JSON`);
     expect(counter.reads).toBe(0);
