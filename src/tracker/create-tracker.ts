@@ -50,7 +50,7 @@ import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type
 import { guardRepository } from './guard.js';
 import { consoleLogger } from './logger.js';
 import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
-import { objectIdGenerator } from './ids.js';
+import { resolveIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
 import {
@@ -265,7 +265,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const context: TrackerContext = {
     repository: guardRepository(options.repository),
     clock,
-    ids: options.ids ?? options.repository.ids ?? objectIdGenerator(clock),
+    ids: resolveIdGenerator(options.ids, options.repository.ids, clock),
     bus: new TrackerEventBus(onListenerError),
     caps: resolveCaps(options.limits),
     pointsPerUsd: resolvePointsRate(options.pointsPerUsd),
