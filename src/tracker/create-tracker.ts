@@ -651,7 +651,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         statuses,
         order: parsed.order ?? 'desc',
         limit: limit + 1,
-        after: parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor),
+        after: parsed.cursor === undefined || parsed.cursor === null ? undefined : decodeCursor(parsed.cursor),
       });
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];
