@@ -16,7 +16,7 @@
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, EntityKind, Generation } from '../domain/records.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
-import { ConflictError, RepositoryError, WatchReadDelayedError } from '../errors.js';
+import { ConflictError, GenledgerError, RepositoryError, WatchReadDelayedError } from '../errors.js';
 import type { ChangeNotice, ChangeSubscription } from '../port.js';
 import type { TrackerContext } from './context.js';
 import { TrackerEventBus, type ParentChange, type TrackerEventName, type TrackerEvents, type TrackerListener } from './events.js';
@@ -55,7 +55,11 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
    * not handled yet: one whose record is still being read again, or was not read before `close()`.
    */
   readonly position: string | null;
-  /** Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to `onError`). */
+  /**
+   * Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to
+   * `onError`) with a `GenledgerError`: the feed's own (a `ConflictError` on `after` for a position
+   * it never gave), or a `RepositoryError` (operation `changes.subscribe`, `cause` the driver's).
+   */
   readonly ready: Promise<void>;
   /** Stops watching: the feed, and any read being retried, stop; iterators end. */
   close(): Promise<void>;
@@ -326,10 +330,17 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   } catch (error) {
     subscribing = Promise.reject(error);
   }
-  const ready = subscribing.then((opened) => {
-    subscription = opened;
-    if (closed) void opened.close();
-  });
+  const ready = subscribing.then(
+    (opened) => {
+      subscription = opened;
+      if (closed) void opened.close();
+    },
+    (error: unknown) => {
+      // The tracker's boundary for the feed, as guard.ts is for the stores: a typed error naming
+      // the store and the operation, the driver's error kept as `cause`.
+      throw error instanceof GenledgerError ? error : new RepositoryError(context.repository.name, 'changes.subscribe', error);
+    },
+  );
   // Reported here, so a host that never awaits `ready` does not get an unhandled rejection.
   ready.catch(report);
 

@@ -963,6 +963,29 @@ describe('postgres: the change feed', () => {
     await until(async () => (await sessions()) === 0, 'a refused subscription to leave no connection behind', 10_000);
   });
 
+  it('watch().ready rejects with typed errors: a RepositoryError (changes.subscribe, the driver error as cause) when the server cannot be reached, the feed\'s ConflictError for a position it never gave', async () => {
+    // Nothing listens on port 1: connecting is refused at once.
+    const unreachable = new pg.Pool({ host: '127.0.0.1', port: 1, user: 'nobody', password: 'none', database: 'none', connectionTimeoutMillis: 5_000 });
+    unreachable.on('error', () => {});
+    try {
+      const errors: unknown[] = [];
+      const watch = createTracker({ repository: postgresRepository(unreachable, { ...options, logger: silent }), logger: silent }).watch({}, { onError: (error) => void errors.push(error) });
+      const error = await watch.ready.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GenledgerError);
+      expect(error).toMatchObject({ name: 'RepositoryError', code: 'REPOSITORY_FAILURE', repository: 'postgres', operation: 'changes.subscribe' });
+      expect((error as GenledgerError).cause).not.toBeInstanceOf(GenledgerError);
+      expect((error as GenledgerError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+      expect(String(error)).toMatch(/^RepositoryError: \[genledger\] \[postgres\] changes\.subscribe failed: .*ECONNREFUSED/);
+      expect(errors).toContain(error);
+      await watch.close();
+    } finally {
+      await unreachable.end();
+    }
+    const refused = createTracker({ repository: postgresRepository(pool, options), logger: silent }).watch({}, { after: 'abc', onError: () => {} });
+    expect(await refused.ready.catch((caught: unknown) => caught)).toMatchObject({ name: 'ConflictError', code: 'CONFLICT', field: 'after' });
+    await refused.close();
+  });
+
   it('an id too long for a NOTIFY payload is read from the log instead', async () => {
     await truncate();
     const repository = postgresRepository(pool, options);
@@ -1041,3 +1064,4 @@ describe('postgres: the change feed', () => {
     }
   });
 });
+

@@ -5,7 +5,7 @@
  * changed records fail for seconds.
  */
 import { describe, expect, it } from 'vitest';
-import { WatchReadDelayedError } from '../../src/errors.js';
+import { ConflictError, WatchReadDelayedError } from '../../src/errors.js';
 import type { Tracker } from '../../src/tracker/create-tracker.js';
 import type { Watch, WatchedEvent } from '../../src/tracker/watch.js';
 import { failingReads, ReadFault } from './failing-reads.js';
@@ -194,6 +194,17 @@ export function changeFeedTests(target: ConformanceTarget): void {
       } finally {
         await watch.close();
       }
+    }, timeout);
+
+    it('watch().ready rejects with a ConflictError on after for a position the feed never gave', async () => {
+      const harness = await createHarness(target);
+      const errors: unknown[] = [];
+      const watch = harness.tracker.watch({}, { after: 'not-a-position', onError: (error) => void errors.push(error) });
+      const error = await watch.ready.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ code: 'CONFLICT', field: 'after' });
+      expect(errors).toContain(error);
+      await watch.close();
     }, timeout);
 
     const reconnectTitle = target.forceReconnect

@@ -1,11 +1,12 @@
 /**
  * watch() over a store whose reads fail for a while: a change it cannot read yet is read again
  * (back-off from 50 ms doubling to 2 s) until it can be, for as long as the watch is open, with
- * `position` held before it and the delay reported once; close() stops the retries at once.
+ * `position` held before it and the delay reported once; close() stops the retries at once. And
+ * watch().ready rejects with a typed error whatever the feed throws.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryRepository } from '../../adapters/memory/index.js';
-import { RepositoryError, WatchReadDelayedError } from '../../src/errors.js';
+import { ConflictError, GenledgerError, RepositoryError, WatchReadDelayedError } from '../../src/errors.js';
 import type { LedgerRepository } from '../../src/port.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
@@ -183,5 +184,59 @@ describe('watch: reads that fail for a while', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(seen).toEqual([]);
     expect(watch.position).toBeNull();
+  });
+});
+
+describe('watch().ready', () => {
+  const feedFailing = (subscribe: () => Promise<never>): LedgerRepository => {
+    const store = memoryRepository();
+    return { ...store, name: 'flaky-store', changes: { subscribe } };
+  };
+
+  it('rejects with a RepositoryError naming the store and the operation, the driver error as cause, also given to onError', async () => {
+    const driverError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const errors: unknown[] = [];
+    const watch = createTracker({ repository: feedFailing(() => Promise.reject(driverError)) }).watch(
+      {},
+      { onError: (error) => void errors.push(error) },
+    );
+    const error = await watch.ready.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RepositoryError);
+    expect(error).toMatchObject({
+      code: 'REPOSITORY_FAILURE',
+      repository: 'flaky-store',
+      operation: 'changes.subscribe',
+      cause: driverError,
+    });
+    expect(String(error)).toMatch(/\[flaky-store\] changes\.subscribe failed: connect ECONNREFUSED/);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(errors).toEqual([error]);
+    await watch.close();
+  });
+
+  it('a feed that throws instead of rejecting is converted the same way', async () => {
+    const thrown = new Error('not connected');
+    const watch = createTracker({
+      repository: feedFailing(() => {
+        throw thrown;
+      }),
+    }).watch({}, { onError: () => undefined });
+    const error = await watch.ready.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'REPOSITORY_FAILURE', operation: 'changes.subscribe', cause: thrown });
+  });
+
+  it("the feed's own GenledgerError passes through unchanged", async () => {
+    const refusal = new ConflictError('after', '"x" is not a position this feed gave');
+    const watch = createTracker({ repository: feedFailing(() => Promise.reject(refusal)) }).watch({}, { onError: () => undefined });
+    expect(await watch.ready.catch((caught: unknown) => caught)).toBe(refusal);
+  });
+
+  it('a position the memory feed never gave is a ConflictError on after', async () => {
+    for (const after of ['abc', '-1', '99']) {
+      const watch = createTracker({ repository: memoryRepository() }).watch({}, { after, onError: () => undefined });
+      const error = await watch.ready.catch((caught: unknown) => caught);
+      expect(error, after).toBeInstanceOf(GenledgerError);
+      expect(error, after).toMatchObject({ code: 'CONFLICT', field: 'after' });
+    }
   });
 });
