@@ -34,4 +34,12 @@ async function expectTyped(label, call, Class, name) {
 await expectTyped('a negative cost', () => tracker.completeGeneration(piece.id, { status: "success", costUsd: -1 }), ValidationError, 'ValidationError');
 await expectTyped('the key with another cook', () => tracker.recordGeneration({ ...request, cookId: undefined }), IdempotencyConflictError, 'IdempotencyConflictError');
 await expectTyped('no repository', () => createTracker({}), ValidationError, 'ValidationError');
+const badIds = createTracker({ repository: memoryRepository(), ids: () => '' });
+const idError = await expectTyped('an ids generator returning ""', () => badIds.startCook({ collectionId: 'c', initiatorAccountId: 'u', targetSupply: 1 }), ValidationError, 'ValidationError');
+assert.equal(idError.field, 'options.ids');
+const cursorError = await expectTyped('a forged cursor', () => tracker.listGenerations({ cursor: 'bm90\u0000YQ' }), ValidationError, 'ValidationError');
+assert.equal(cursorError.field, 'input.cursor');
+const first = await tracker.listGenerations({ limit: 1 });
+await tracker.listGenerations({ cursor: first.nextCursor });
+await expectTyped('clock: () => new Date()', () => createTracker({ repository: memoryRepository(), clock: () => new Date() }), ValidationError, 'ValidationError');
 console.log('stranger smoke: ESM and CJS entries, a retried creation, exact money and typed errors with their names all hold');
