@@ -21,6 +21,9 @@ export default defineConfig({
   clean: true,
   treeshake: true,
   target: 'node20',
+  // Bundling renames classes whose names collide across chunks (`_ValidationError`); error
+  // classes are named by `new.target.name`, and hosts read `error.name`.
+  keepNames: true,
   // Drivers and test frameworks are optional peers: never bundled. fast-check (a dev dependency) is
   // bundled into genledger/conformance so adapter authors need only vitest.
   external: ['mongodb', 'pg', 'vitest', '@opentelemetry/api'],

@@ -135,9 +135,49 @@ export class RepositoryError extends GenledgerError {
     readonly repository: string,
     readonly operation: string,
     cause: unknown,
+    /** Replaces the default reason, `<operation> failed: <the cause's message>`. */
+    reason?: string,
   ) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super('REPOSITORY_FAILURE', { reason: `${operation} failed: ${detail}`, cause }, `[genledger] [${repository}]`);
+    super('REPOSITORY_FAILURE', { reason: reason ?? `${operation} failed: ${detail}`, cause }, `[genledger] [${repository}]`);
+  }
+}
+
+/** The change a delayed read is for: a record, the version the feed announced, where it sits in the feed. */
+export interface DelayedChange {
+  readonly kind: EntityKind;
+  readonly id: string;
+  readonly version: number;
+  readonly position: string;
+}
+
+/**
+ * `tracker.watch()` has not been able to read a changed record for a while (its store is failing):
+ * the change is late, not lost. The watch keeps reading it (back-off doubling from 50 ms up to
+ * 2 s) until it succeeds or the watch is closed, and `watch.position` stays before it meanwhile.
+ * Reported to the watch's `onError` once per spell of failing reads; `operation` is the read
+ * (`generations.get`, ...), `cause` the last failed read's error from the driver.
+ */
+export class WatchReadDelayedError extends RepositoryError {
+  constructor(
+    repository: string,
+    operation: string,
+    /** The first change found waiting; others may be waiting too. */
+    readonly change: DelayedChange,
+    /** Reads of it that failed so far. */
+    readonly attempts: number,
+    /** Since the first failed read, in ms. */
+    readonly delayedMs: number,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof GenledgerError ? cause.reason : cause instanceof Error ? cause.message : String(cause);
+    super(
+      repository,
+      operation,
+      cause,
+      `watch() cannot read ${change.kind} "${change.id}" (version ${change.version}) yet: ${attempts} reads failed over ${delayedMs} ms (${detail}). ` +
+        `The change is delayed, not lost: the watch keeps reading it (every 2 s at most) until it can, and its position stays before it`,
+    );
   }
 }
 

@@ -123,9 +123,10 @@ export {
   ConflictError,
   IdempotencyConflictError,
   RepositoryError,
+  WatchReadDelayedError,
   isGenledgerError,
 } from './errors.js';
-export type { GenledgerErrorCode, ValidationIssue } from './errors.js';
+export type { DelayedChange, GenledgerErrorCode, ValidationIssue } from './errors.js';
 
 // The repository port, for adapter authors. See docs/writing-an-adapter.md.
 export type {

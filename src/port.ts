@@ -181,7 +181,12 @@ export interface ChangeNotice {
 }
 
 export interface ChangeFeedOptions {
-  /** Resume after this position (from an earlier notice); omitted: only changes from now on. */
+  /**
+   * Resume after this position (from an earlier notice); omitted: only changes from now on. A
+   * position this feed never gave is refused: `subscribe` rejects with a `ConflictError` on
+   * `after`. Any other failure to subscribe may be the driver's own error; `tracker.watch()` hands
+   * it to the host as a `RepositoryError` (operation `changes.subscribe`).
+   */
   readonly after?: string | undefined;
   /** Called for every change, in the feed's order. Must not throw. */
   readonly onChange: (notice: ChangeNotice) => void;

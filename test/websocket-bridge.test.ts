@@ -115,6 +115,11 @@ describe.skipIf(!executable)(`websocket bridge in headless Chromium${executable 
       expect(stored).toMatchObject({ status: 'completed', generatedCount: 4, failedCount: 1 });
       await expectFinalPage(page, stored);
       await page.close();
+      // A page opened after the cook ended shows it from the snapshot the bridge sends on connect.
+      const late = await openPage(browser, bridge.url, 'account-ada', cook.id);
+      await expectFinalPage(late.page, stored);
+      expect(late.messages.filter((message) => message.type === 'cookProgress').length).toBeGreaterThan(0);
+      await late.page.close();
     }, 60_000);
   });
 

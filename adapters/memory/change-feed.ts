@@ -5,6 +5,7 @@
  * and the same path, and nothing between them can be skipped.
  */
 import type { EntityKind } from '../../src/domain/records.js';
+import { ConflictError } from '../../src/errors.js';
 import type { ChangeFeed, ChangeFeedOptions, ChangeNotice } from '../../src/port.js';
 
 interface Subscriber {
@@ -47,7 +48,7 @@ export class InProcessChangeFeed implements ChangeFeed {
   async subscribe(options: ChangeFeedOptions) {
     const after = options.after === undefined ? this.sequence : Number(options.after);
     if (!Number.isSafeInteger(after) || after < 0 || after > this.sequence) {
-      throw new Error(`[genledger] [memory] position ${String(options.after)} is not one this feed gave`);
+      throw new ConflictError('after', `"${String(options.after)}" is not a position this memory feed gave`);
     }
     this.logging = true;
     const subscriber: Subscriber = { options, delivered: after, scheduled: false, closed: false };

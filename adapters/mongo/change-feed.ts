@@ -13,6 +13,7 @@
  * cannot recover from go to the subscriber's `onError`, and it keeps trying.
  */
 import type { Db, Document } from 'mongodb';
+import { ConflictError } from '../../src/errors.js';
 import type { ChangeFeed, ChangeFeedOptions, ChangeSubscription } from '../../src/port.js';
 import { subscribeToChangeStreams } from './change-streams.js';
 import { codeOf, type FeedContext } from './feed-loop.js';
@@ -87,7 +88,10 @@ export function createChangeFeed(context: FeedContext): MongoChangeFeed {
       if (after !== undefined && after.mode !== resolved) {
         const made = after.mode === 'changeStreams' ? 'a change stream' : 'polling';
         const reads = resolved === 'changeStreams' ? 'change streams' : 'polling';
-        throw new Error(`[genledger] [mongo] change feed position "${options.after}" was made by ${made}, and this feed reads ${reads}: the two cannot resume each other. Subscribe without \`after\` (from now).`);
+        throw new ConflictError(
+          'after',
+          `mongo change feed position "${options.after}" was made by ${made}, and this feed reads ${reads}: the two cannot resume each other. Subscribe without \`after\` (from now).`,
+        );
       }
       if (resolved === 'changeStreams') return subscribeToChangeStreams(context, options, after?.mode === 'changeStreams' ? after.token : undefined);
       return subscribeByPolling(context, options, after?.mode === 'polling' ? after.watermarks : undefined);

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { Db } from 'mongodb';
 import { LEGACY_PROBLEM_REPAIRS, LEGACY_PROBLEMS } from './legacy.js';
 import { auditLegacy, backfillLegacy, migrateCollections, MigrationRefusedError, type LegacyAuditReport } from './legacy-tools.js';
+import { CONNECT_TIMEOUT_MS, oneLine, redactedUri } from './cli-messages.js';
 
 export const USAGE = `usage: genledger <audit|backfill|migrate> --uri <mongodb uri> --db <database> [options]
 
@@ -92,7 +93,15 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     return 0;
   }
   const { command, uri, database, json, apply, stuckAfterMs, batchSize, generations } = parsed;
-  const client = await environment.connect(uri);
+  // Every failure from here on is one line and a non-zero exit, never a stack trace.
+  environment.stderr.write(`genledger: connecting to ${redactedUri(uri)} (waits up to ${CONNECT_TIMEOUT_MS / 1000} s)\n`);
+  let client: Awaited<ReturnType<CliEnvironment['connect']>>;
+  try {
+    client = await environment.connect(uri);
+  } catch (error) {
+    environment.stderr.write(`genledger: cannot connect to ${redactedUri(uri)}: ${oneLine(error)}\n`);
+    return 1;
+  }
   try {
     const db = client.db(database);
     const collections = { generations };
@@ -124,10 +133,10 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     print(report, formatAudit(report) + outcome);
     return 0;
   } catch (error) {
-    environment.stderr.write(`genledger ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    environment.stderr.write(`genledger ${command}: ${oneLine(error)}\n`);
     return 1;
   } finally {
-    await client.close();
+    await client.close().catch(() => undefined);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { BSON, type ResumeToken } from 'mongodb';
 import type { EntityKind } from '../../src/domain/records.js';
+import { ConflictError } from '../../src/errors.js';
 
 /** The newest `updatedAt` (ms since the epoch) polling has read per kind; `null` before the first. */
 export type Watermarks = Record<EntityKind, number | null>;
@@ -29,10 +30,10 @@ export function pollPosition(watermarks: Watermarks): string {
 
 function refuse(position: string, why: string): never {
   const shown = position.length > 80 ? `${position.slice(0, 80)}...` : position;
-  throw new Error(`[genledger] [mongo] change feed position "${shown}" ${why}`);
+  throw new ConflictError('after', `mongo change feed position "${shown}" ${why}`);
 }
 
-/** Reads a position given back as `after`; throws when it is not one this adapter gave. */
+/** Reads a position given back as `after`; throws a `ConflictError` on `after` when it is not one this adapter gave. */
 export function readPosition(position: string): FeedPosition {
   if (position.startsWith(STREAM_PREFIX)) {
     let token: unknown;

@@ -7,7 +7,11 @@ import { unstorableTextReason } from './text.js';
 import { LIMITS } from './limits.js';
 import { InvalidAmountError, MAX_SINGLE_COST_USD, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
 
-/** Refuses strings no store can keep exactly (U+0000, unpaired surrogates). */
+/**
+ * Refuses strings no store can keep exactly (U+0000, unpaired surrogates). The schemas below give
+ * their `max` check `abort: true`, so a string over its length limit is refused without this scan
+ * or any other check reading it: the time to refuse is bounded by the limit, not by the string.
+ */
 function storable(schema: z.ZodString) {
   return schema.superRefine((text, context) => {
     const reason = unstorableTextReason(text);
@@ -20,15 +24,20 @@ export const idSchema = storable(
   z
     .string()
     .min(1, 'must not be empty')
-    .max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`)
+    .max(LIMITS.idLength, { error: `must be at most ${LIMITS.idLength} characters`, abort: true })
     .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters'),
 );
 
 export const labelSchema = storable(
-  z.string().min(1, 'must not be empty').max(LIMITS.labelLength, `must be at most ${LIMITS.labelLength} characters`),
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(LIMITS.labelLength, { error: `must be at most ${LIMITS.labelLength} characters`, abort: true }),
 );
 
-export const textSchema = storable(z.string().max(LIMITS.textLength, `must be at most ${LIMITS.textLength} characters`));
+export const textSchema = storable(
+  z.string().max(LIMITS.textLength, { error: `must be at most ${LIMITS.textLength} characters`, abort: true }),
+);
 
 /**
  * A valid `Date` (an `Invalid Date` is refused, not stored) between 1970 and 9999, which every
@@ -111,7 +120,12 @@ export const payloadSchema = jsonSchema<JsonValue>(LIMITS.payloadBytes);
 /** A JSON object describing an error. */
 export const errorDetailsSchema = jsonSchema<JsonObject>(LIMITS.payloadBytes).refine(isPlainObject, 'must be a JSON object');
 
-export const urlSchema = storable(z.string().min(1).max(LIMITS.urlLength, `must be at most ${LIMITS.urlLength} characters`));
+export const urlSchema = storable(
+  z
+    .string()
+    .min(1)
+    .max(LIMITS.urlLength, { error: `must be at most ${LIMITS.urlLength} characters`, abort: true }),
+);
 
 /** A provider's run id. */
-export const runIdSchema = storable(z.string().min(1).max(512));
+export const runIdSchema = storable(z.string().min(1).max(512, { abort: true }));

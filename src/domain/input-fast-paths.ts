@@ -93,8 +93,11 @@ function optionalDate(value: unknown): Date | undefined | typeof UNDECIDED {
 /** `costInputSchema.optional()` for amounts already spelled canonically (as most callers send them). */
 function optionalCost(value: unknown): string | undefined | typeof UNDECIDED {
   if (value === undefined) return undefined;
+  // A number is read to 15 significant digits (see parseUsdUnits); its shortest spelling is that
+  // reading only when it has no more digits than that, so longer ones are left to the schema.
   const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
-  return text !== null && CANONICAL_COST.test(text) ? text : UNDECIDED;
+  if (text === null || !CANONICAL_COST.test(text)) return UNDECIDED;
+  return typeof value === 'number' && text.replace(/^[0.]+/, '').replace('.', '').length > 15 ? UNDECIDED : text;
 }
 
 // One function per schema, reading each field once by name (as zod reads it) and returning one

@@ -117,7 +117,7 @@ export const listGenerationsInputSchema = z.strictObject({
   /** @default 50 */
   limit: z.number().int().min(1).max(1000).optional(),
   /** `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: z.string().min(1).max(512).nullish(),
   /** By `requestTimestamp`, then id. @default 'desc' */
   order: z.enum(['asc', 'desc']).optional(),
 });

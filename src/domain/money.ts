@@ -35,14 +35,15 @@ export class InvalidAmountError extends Error {
 /**
  * Reads an amount given as a decimal string or a JS number into 10^-18 dollar units.
  *
- * Numbers are read through their shortest round-trip spelling (`String(0.1)` is `"0.1"`), which is
- * the value the caller wrote in source; a float that has already drifted (`0.1 + 0.2`) is kept as
- * the drifted value it is, never rounded behind the caller's back.
+ * Numbers are read as the nearest decimal of 15 significant digits (`toPrecision(15)`, trailing
+ * zeros dropped): 15 digits is what a double keeps of any decimal (DBL_DIG), so every number a
+ * caller wrote as a decimal of up to 15 significant digits reads back as exactly that decimal
+ * (`0.1` is `"0.1"`), and the binary noise of float arithmetic beyond them is dropped (`0.1 + 0.2`,
+ * which JavaScript holds as 0.30000000000000004, is `"0.3"`). For more digits than that, pass a
+ * string: strings are read exactly, to 18 fraction digits.
  */
 export function parseUsdUnits(input: string | number): bigint {
   if (typeof input === 'string') {
-    const cached = recentlyFormatted.get(input);
-    if (cached !== undefined) return cached;
     const plain = PLAIN_PATTERN.exec(input);
     if (plain) {
       const fraction = plain[2];
@@ -52,7 +53,7 @@ export function parseUsdUnits(input: string | number): bigint {
   let text: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) throw new InvalidAmountError(`must be a finite number, got ${String(input)}`);
-    text = String(input);
+    text = input.toPrecision(15);
   } else if (typeof input === 'string') {
     text = input.trim();
   } else {
@@ -91,14 +92,6 @@ export function parseUsdUnits(input: string | number): bigint {
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(USD_FRACTION_DIGITS, '0') || '0');
 }
 
-/**
- * Amounts formatted lately, with their units. A parent's running total is formatted by one write
- * and parsed again by the next; remembering it skips the parse on every roll-up. Bounded: cleared
- * when full.
- */
-const recentlyFormatted = new Map<string, bigint>();
-const RECENT_LIMIT = 4096;
-
 /** Formats 10^-18 dollar units as a canonical {@link UsdAmount}. */
 export function formatUsdUnits(units: bigint): UsdAmount {
   const negative = units < 0n;
@@ -106,12 +99,7 @@ export function formatUsdUnits(units: bigint): UsdAmount {
   const whole = magnitude / SCALE;
   const fraction = (magnitude % SCALE).toString().padStart(USD_FRACTION_DIGITS, '0').replace(/0+$/, '');
   const text = fraction ? `${whole}.${fraction}` : whole.toString();
-  if (negative) return `-${text}`;
-  // Only amounts a cost may be are remembered: `parseUsdUnits` answers from this cache before its
-  // own checks, so a negative entry would let "-5" through wherever a cost is read.
-  if (recentlyFormatted.size >= RECENT_LIMIT) recentlyFormatted.clear();
-  recentlyFormatted.set(text, units);
-  return text;
+  return negative ? `-${text}` : text;
 }
 
 /** Reads any accepted spelling into the canonical one: `toUsdAmount(0.1)` is `"0.1"`, `toUsdAmount("1.50")` is `"1.5"`. */

@@ -34,63 +34,29 @@ import {
   startCastInputFast,
   startCookInputFast,
 } from '../domain/input-fast-paths.js';
-import { compareUsd, toUsdAmount, type UsdAmount } from '../domain/money.js';
+import { compareUsd } from '../domain/money.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
-import type { ChildAttachment, ParentCaps } from '../domain/rollup/contribution.js';
+import type { ChildAttachment } from '../domain/rollup/contribution.js';
 import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, GenledgerError, IdempotencyConflictError, IllegalTransitionError, NotFoundError, RepositoryError, ValidationError } from '../errors.js';
 import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
-import type { IdGenerator, Insertion, LedgerRepository } from '../port.js';
+import type { Insertion } from '../port.js';
 import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
-import { systemClock, type Clock } from './clock.js';
-import type { Logger, TrackerContext } from './context.js';
+import { systemClock } from './clock.js';
+import type { TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type TrackerListener } from './events.js';
 import { guardRepository } from './guard.js';
 import { consoleLogger } from './logger.js';
+import { parseTrackerOptions, type TrackerOptions } from './options.js';
 import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
-import { objectIdGenerator } from './ids.js';
+import { resolveIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
 import { attachRefusal, emitCastEnding, emitCastWrite, emitCookWrite, emitGenerationChange, finishAndSettle } from './rollup.js';
 
-export interface TrackerLimits {
-  /**
-   * Most children a cast or cook may have in flight at once (a cast: steps; a cook: pieces, and
-   * generations below it for a step of a cast piece); recording one more throws a
-   * `ConflictError`. A host's own safety cap, checked against a count: a parent's size and the
-   * cost of each write do not grow with its children in flight.
-   * @default 1000000
-   */
-  readonly maxInFlightChildren?: number;
-  /**
-   * Most child ids embedded in a parent (`stepGenerationIds`, `generationIds`, `castIds`); the
-   * rest are found with `listGenerations`.
-   * @default 1000
-   */
-  readonly maxEmbeddedChildIds?: number;
-}
-
-export interface TrackerOptions {
-  /** The store: `memoryRepository()`, `mongoRepository(db)`, or your own adapter. */
-  readonly repository: LedgerRepository;
-  /** @default the system clock */
-  readonly clock?: Clock;
-  /** @default the repository's preferred ids, else ObjectId-shaped hex ids */
-  readonly ids?: IdGenerator;
-  /**
-   * Points charged per dollar of cost, used when `completeGeneration` is given a cost but no
-   * points: `pointsSpent = ceil(costUsd * pointsPerUsd)`, computed exactly. Without it, omitted
-   * points are 0.
-   */
-  readonly pointsPerUsd?: string | number;
-  readonly limits?: TrackerLimits;
-  /** @default warnings and errors to `console` */
-  readonly logger?: Logger;
-  /** Where a throwing event listener's error goes. @default `logger.error` */
-  readonly onListenerError?: ListenerErrorHandler;
-}
+export type { TrackerLimits, TrackerOptions } from './options.js';
 
 export interface ListGenerationsPage {
   readonly items: readonly Generation[];
@@ -178,31 +144,6 @@ const watchFilterSchema = z.strictObject({
   masterAccountId: idSchema.optional(),
 });
 
-const DEFAULT_LIMITS: Required<TrackerLimits> = { maxInFlightChildren: 1_000_000, maxEmbeddedChildIds: 1_000 };
-
-function resolveCaps(limits: TrackerLimits | undefined): ParentCaps {
-  const maxInFlight = limits?.maxInFlightChildren ?? DEFAULT_LIMITS.maxInFlightChildren;
-  const maxEmbeddedIds = limits?.maxEmbeddedChildIds ?? DEFAULT_LIMITS.maxEmbeddedChildIds;
-  for (const [field, value] of [
-    ['maxInFlightChildren', maxInFlight],
-    ['maxEmbeddedChildIds', maxEmbeddedIds],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new ValidationError([{ field: `options.limits.${field}`, reason: 'must be a whole number of at least 1' }]);
-    }
-  }
-  return { maxInFlight, maxEmbeddedIds };
-}
-
-function resolvePointsRate(rate: string | number | undefined): UsdAmount | null {
-  if (rate === undefined) return null;
-  try {
-    return toUsdAmount(rate);
-  } catch (error) {
-    throw new ValidationError([{ field: 'options.pointsPerUsd', reason: error instanceof Error ? error.message : 'is not a decimal' }]);
-  }
-}
-
 /** A generation named a cast and a cook, and the cast belongs to another cook (or to none). */
 function castOfAnotherCook(castId: string, cast: Cast): ValidationError {
   return new ValidationError([
@@ -250,22 +191,18 @@ async function refusalUnlessRepeated<T>(
 }
 
 export function createTracker(options: TrackerOptions): Tracker {
-  if (!options || typeof options !== 'object' || !options.repository) {
-    throw new ValidationError([
-      { field: 'options.repository', reason: 'is required: pass memoryRepository(), mongoRepository(db) or your own adapter' },
-    ]);
-  }
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? consoleLogger;
+  const resolved = parseTrackerOptions(options);
+  const clock = resolved.clock ?? systemClock;
+  const logger = resolved.logger ?? consoleLogger;
   const onListenerError: ListenerErrorHandler =
-    options.onListenerError ?? ((error, event) => logger.error(`[genledger] a "${event}" listener threw`, { error }));
+    resolved.onListenerError ?? ((error, event) => logger.error(`[genledger] a "${event}" listener threw`, { error }));
   const context: TrackerContext = {
-    repository: guardRepository(options.repository),
+    repository: guardRepository(resolved.repository),
     clock,
-    ids: options.ids ?? options.repository.ids ?? objectIdGenerator(clock),
+    ids: resolveIdGenerator(resolved.ids, resolved.repository.ids, clock),
     bus: new TrackerEventBus(onListenerError),
-    caps: resolveCaps(options.limits),
-    pointsPerUsd: resolvePointsRate(options.pointsPerUsd),
+    caps: resolved.caps,
+    pointsPerUsd: resolved.pointsPerUsd,
     logger,
   };
   const { repository } = context;
@@ -572,7 +509,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         statuses,
         order: parsed.order ?? 'desc',
         limit: limit + 1,
-        after: parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor),
+        after: parsed.cursor === undefined || parsed.cursor === null ? undefined : decodeCursor(parsed.cursor),
       });
       const items = rows.slice(0, limit);
       const last = items[items.length - 1];

@@ -27,10 +27,18 @@ export function parseInputFast<S extends z.ZodType>(
 const PLAIN_ID = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]{1,128}$/;
 
 /**
+ * Whether `value` is an id `idSchema` surely accepts, without going through zod. `false` decides
+ * nothing: ask `idSchema`.
+ */
+export function isPlainId(value: unknown): value is string {
+  return typeof value === 'string' && PLAIN_ID.test(value);
+}
+
+/**
  * Validates an id argument. Ids arrive on every call, so a well-formed one is accepted without
  * going through zod; anything else gets zod's exact issue, so the two paths never disagree.
  */
 export function parseId(value: unknown, argument: string): string {
-  if (typeof value === 'string' && PLAIN_ID.test(value)) return value;
+  if (isPlainId(value)) return value;
   return parseInput(idSchema, value, argument);
 }

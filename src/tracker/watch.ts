@@ -7,11 +7,16 @@
  * record is among the last `memory` records seen. Beyond that, or in a new watch resumed from a
  * saved position, an event may come again: delivery is at least once, so make listeners
  * idempotent (a websocket message that sets a progress bar already is).
+ *
+ * A record that cannot be read (its store is failing) is read again, with a back-off doubling from
+ * 50 ms up to 2 s, until it is read or the watch is closed: for as long as the watch is open, no
+ * change is given up. Meanwhile `position` stays before that change, later changes to other records
+ * still arrive, and `onError` hears of the delay once (a `WatchReadDelayedError`).
  */
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, EntityKind, Generation } from '../domain/records.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, GenledgerError, RepositoryError, WatchReadDelayedError } from '../errors.js';
 import type { ChangeNotice, ChangeSubscription } from '../port.js';
 import type { TrackerContext } from './context.js';
 import { TrackerEventBus, type ParentChange, type TrackerEventName, type TrackerEvents, type TrackerListener } from './events.js';
@@ -29,8 +34,9 @@ export interface WatchOptions {
   /** Records whose last seen version is remembered, to derive what changed. @default 10000 */
   readonly memory?: number;
   /**
-   * Hears what the watch cannot recover from by itself: the feed failing to start, a position
-   * too old to resume from, a changed record that could not be read after retries.
+   * Hears what the watch cannot recover from by itself (the feed failing to start, a position too
+   * old to resume from), and delays it is riding out: a changed record it has not been able to
+   * read for a while (a `WatchReadDelayedError`, once per spell of failing reads; it keeps trying).
    * @default the tracker's `logger.error`
    */
   readonly onError?: (error: unknown) => void;
@@ -45,19 +51,26 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
   off<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): void;
   /**
    * The position of the last change handled, with every change before it handled too: keep it to
-   * resume a later watch where this one stopped, missing nothing. After a change that could not be
-   * read (reported to `onError`), it stays before that change.
+   * resume a later watch where this one stopped, missing nothing. It never moves past a change
+   * not handled yet: one whose record is still being read again, or was not read before `close()`.
    */
   readonly position: string | null;
-  /** Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to `onError`). */
+  /**
+   * Resolves once the feed is subscribed; rejects if it cannot be (the error also goes to
+   * `onError`) with a `GenledgerError`: the feed's own (a `ConflictError` on `after` for a position
+   * it never gave), or a `RepositoryError` (operation `changes.subscribe`, `cause` the driver's).
+   */
   readonly ready: Promise<void>;
-  /** Stops watching; iterators end. */
+  /** Stops watching: the feed, and any read being retried, stop; iterators end. */
   close(): Promise<void>;
 }
 
 type AnyRecord = Generation | Cast | Cook;
 
-const READ_ATTEMPTS = 5;
+/** The wait before reading again a record whose read failed: doubling from the first, at most the cap. */
+const WATCH_READ_RETRY = { firstDelayMs: 50, maxDelayMs: 2_000 } as const;
+/** Failed reads of one change (about 0.75 s of them) after which the delay is reported. */
+const REPORT_AFTER_FAILED_READS = 5;
 
 function matches(filter: WatchFilter, kind: EntityKind, record: AnyRecord): boolean {
   if (kind === 'generation') {
@@ -155,7 +168,7 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   const bus = new TrackerEventBus((error, event) => context.logger.error(`[genledger] a watched "${event}" listener threw`, { error }));
   const memory = options.memory ?? 10_000;
   const seen = new Map<string, AnyRecord>();
-  const queues = new Map<string, Promise<void>>();
+  const queues = new Map<string, Promise<boolean>>();
   const waiting: ((result: IteratorResult<WatchedEvent>) => void)[] = [];
   const buffered: WatchedEvent[] = [];
   let position: string | null = options.after ?? null;
@@ -172,82 +185,162 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
 
   const report = options.onError ?? ((error: unknown) => context.logger.error('[genledger] watch failed', { error }));
 
-  async function read(notice: ChangeNotice): Promise<AnyRecord | undefined> {
-    const store =
-      notice.kind === 'generation'
-        ? context.repository.generations
-        : notice.kind === 'cast'
-          ? context.repository.casts
-          : context.repository.cooks;
-    // A read that fails (a dropped connection) is retried: skipping it would miss the change.
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
-        return record;
-      } catch (error) {
-        if (closed || attempt >= READ_ATTEMPTS - 1) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+  /** Wakes every pause early; `close()` calls them all, so no timer outlives the watch. */
+  const pauses = new Set<() => void>();
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        pauses.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      pauses.add(wake);
+    });
+  }
+
+  /**
+   * The spell of failing reads: reads past the report threshold that have not succeeded yet, and
+   * how many there were in all and the longest delay, logged once when the last one succeeds.
+   */
+  let delayedReads = 0;
+  let spell = { delayed: 0, longestMs: 0 };
+
+  /**
+   * Reads the changed record, again and again while the read fails (a dropped connection, a
+   * restarting server): giving up would lose the change for this watch. `null` when the watch was
+   * closed before the read succeeded.
+   */
+  async function read(notice: ChangeNotice): Promise<{ readonly record: AnyRecord | undefined } | null> {
+    const storeName = notice.kind === 'generation' ? 'generations' : notice.kind === 'cast' ? 'casts' : 'cooks';
+    const store = context.repository[storeName];
+    let failures = 0;
+    let firstFailure = 0;
+    let reported = false;
+    try {
+      for (;;) {
+        if (closed) return null;
+        try {
+          const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
+          if (reported) spell.longestMs = Math.max(spell.longestMs, Date.now() - firstFailure);
+          return { record };
+        } catch (error) {
+          if (failures === 0) firstFailure = Date.now();
+          failures += 1;
+          if (closed) return null;
+          if (failures === REPORT_AFTER_FAILED_READS) {
+            reported = true;
+            delayedReads += 1;
+            spell.delayed += 1;
+            // Once per spell: the first read to fall this far behind while none other is.
+            if (delayedReads === 1) {
+              const { kind, id, version, position: at } = notice;
+              const cause = error instanceof RepositoryError ? error.cause : error;
+              report(
+                new WatchReadDelayedError(
+                  context.repository.name,
+                  `${storeName}.get`,
+                  { kind, id, version, position: at },
+                  failures,
+                  Date.now() - firstFailure,
+                  cause,
+                ),
+              );
+            }
+          }
+          await pause(Math.min(WATCH_READ_RETRY.maxDelayMs, WATCH_READ_RETRY.firstDelayMs * 2 ** Math.min(failures - 1, 16)));
+        }
+      }
+    } finally {
+      if (reported) {
+        delayedReads -= 1;
+        if (delayedReads === 0) {
+          if (!closed) {
+            context.logger.warn(
+              `[genledger] watch reads the store again: ${spell.delayed} delayed change(s) read, the longest ${spell.longestMs} ms late; nothing was lost`,
+            );
+          }
+          spell = { delayed: 0, longestMs: 0 };
+        }
       }
     }
   }
 
-  async function handle(notice: ChangeNotice): Promise<void> {
+  /** Handles one notice; `false` when the watch closed before it could (its change is not handled). */
+  async function handle(notice: ChangeNotice): Promise<boolean> {
     const key = `${notice.kind}:${notice.id}`;
     const previous = seen.get(key);
-    if (closed || (previous && previous.version >= notice.version)) return;
-    const current = await read(notice);
-    if (closed || !current || (previous && previous.version >= current.version)) return;
+    if (closed) return false;
+    if (previous && previous.version >= notice.version) return true;
+    const result = await read(notice);
+    if (result === null || closed) return false;
+    const current = result.record;
+    if (!current || (previous && previous.version >= current.version)) return true;
     seen.delete(key);
     seen.set(key, current);
     if (seen.size > memory) seen.delete(seen.keys().next().value!);
-    if (!matches(filter, notice.kind, current)) return;
+    if (!matches(filter, notice.kind, current)) return true;
     for (const event of eventsForChange(notice.kind, previous, current)) deliver(event);
+    return true;
   }
 
-  /** Settles when every notice received so far has been handled; `position` follows it. */
+  /** Settles when every notice received so far has settled; `position` follows it. */
   let handledInOrder: Promise<void> = Promise.resolve();
   /**
-   * Set when a change could not be read after every retry: from then on `position` stays where it
-   * is (before that change), so a watch resumed from it reads the change again. Later changes are
-   * still delivered.
+   * Set once a change was left unhandled (the watch closed while reading it, or a bug threw): from
+   * then on `position` stays where it is, before that change, so a watch resumed from it reads the
+   * change again.
    */
-  let unhandled: ChangeNotice | null = null;
+  let stalled = false;
 
-  const ready = feed
-    .subscribe({
+  let subscribing: Promise<ChangeSubscription>;
+  try {
+    subscribing = feed.subscribe({
       after: options.after,
       onChange(notice) {
         const key = `${notice.kind}:${notice.id}`;
-        // One chain per record: its changes are read and emitted in order; records run side by side.
-        const chain = (queues.get(key) ?? Promise.resolve())
+        // One chain per record: its changes are read and emitted in order; records run side by
+        // side, so a record being read again does not hold up the others.
+        const chain = (queues.get(key) ?? Promise.resolve(true))
           .then(() => handle(notice))
           .catch((error: unknown) => {
-            unhandled ??= notice;
+            // handle() does not throw (reads are retried, listeners' errors go to the bus); if it
+            // ever does, the change is not handled, and the position stops before it.
             report(
               Object.assign(
-                new Error(
-                  `[genledger] watch could not read ${key} after ${READ_ATTEMPTS} attempts; its position stays before this change, so a watch resumed from it reads the change again`,
-                ),
+                new Error(`[genledger] watch failed to handle ${key} version ${notice.version}; its position stays before this change`),
                 { cause: error, notice },
               ),
             );
+            return false;
           });
         queues.set(key, chain);
         void chain.then(() => {
           if (queues.get(key) === chain) queues.delete(key);
         });
         // The position moves in feed order, and only past changes that were handled: never past
-        // one that could not be read.
-        handledInOrder = Promise.all([handledInOrder, chain]).then(() => {
-          if (unhandled === null) position = notice.position;
+        // one still being read.
+        handledInOrder = Promise.all([handledInOrder, chain]).then(([, handled]) => {
+          if (!handled) stalled = true;
+          if (!stalled) position = notice.position;
         });
       },
       onError: report,
-    })
-    .then((opened) => {
+    });
+  } catch (error) {
+    subscribing = Promise.reject(error);
+  }
+  const ready = subscribing.then(
+    (opened) => {
       subscription = opened;
       if (closed) void opened.close();
-    });
+    },
+    (error: unknown) => {
+      // The tracker's boundary for the feed, as guard.ts is for the stores: a typed error naming
+      // the store and the operation, the driver's error kept as `cause`.
+      throw error instanceof GenledgerError ? error : new RepositoryError(context.repository.name, 'changes.subscribe', error);
+    },
+  );
   // Reported here, so a host that never awaits `ready` does not get an unhandled rejection.
   ready.catch(report);
 
@@ -261,6 +354,8 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     ready,
     async close() {
       closed = true;
+      // Reads waiting to be tried again stop now; a read in flight is dropped when it returns.
+      for (const wake of [...pauses]) wake();
       await ready.catch(() => undefined);
       await subscription?.close();
       for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });

@@ -32,11 +32,12 @@ import type { Cast, Generation } from '../../src/domain/records.js';
 import { endCast, replaceCastAggregates } from '../../src/domain/rollup/cast-ending.js';
 import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
 import { settle } from '../../src/domain/rollup/settlement.js';
-import { GenledgerError } from '../../src/errors.js';
+import { GenledgerError, WatchReadDelayedError } from '../../src/errors.js';
 import type { LedgerRepository, NewAttachedChild } from '../../src/port.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
+import { failingReads } from '../conformance/failing-reads.js';
 import { runRepositoryConformance } from '../conformance/index.js';
 import { auditLedger } from '../conformance/ledger-audit.js';
 import { controlledConnections, recorder, until } from '../support/postgres-feed.js';
@@ -1123,6 +1124,29 @@ describe('postgres: the change feed', () => {
     await until(async () => (await sessions()) === 0, 'a refused subscription to leave no connection behind', 10_000);
   });
 
+  it('watch().ready rejects with typed errors: a RepositoryError (changes.subscribe, the driver error as cause) when the server cannot be reached, the feed\'s ConflictError for a position it never gave', async () => {
+    // Nothing listens on port 1: connecting is refused at once.
+    const unreachable = new pg.Pool({ host: '127.0.0.1', port: 1, user: 'nobody', password: 'none', database: 'none', connectionTimeoutMillis: 5_000 });
+    unreachable.on('error', () => {});
+    try {
+      const errors: unknown[] = [];
+      const watch = createTracker({ repository: postgresRepository(unreachable, { ...options, logger: silent }), logger: silent }).watch({}, { onError: (error) => void errors.push(error) });
+      const error = await watch.ready.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GenledgerError);
+      expect(error).toMatchObject({ name: 'RepositoryError', code: 'REPOSITORY_FAILURE', repository: 'postgres', operation: 'changes.subscribe' });
+      expect((error as GenledgerError).cause).not.toBeInstanceOf(GenledgerError);
+      expect((error as GenledgerError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+      expect(String(error)).toMatch(/^RepositoryError: \[genledger\] \[postgres\] changes\.subscribe failed: .*ECONNREFUSED/);
+      expect(errors).toContain(error);
+      await watch.close();
+    } finally {
+      await unreachable.end();
+    }
+    const refused = createTracker({ repository: postgresRepository(pool, options), logger: silent }).watch({}, { after: 'abc', onError: () => {} });
+    expect(await refused.ready.catch((caught: unknown) => caught)).toMatchObject({ name: 'ConflictError', code: 'CONFLICT', field: 'after' });
+    await refused.close();
+  });
+
   it('an id too long for a NOTIFY payload is read from the log instead', async () => {
     await truncate();
     const repository = postgresRepository(pool, options);
@@ -1200,4 +1224,100 @@ describe('postgres: the change feed', () => {
       expect(() => postgresRepository(pool, { ...options, changeFeed: bad }), JSON.stringify(bad)).toThrow(GenledgerError);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// tracker.watch() across a restart of the server. Last in this file: every pool loses its
+// connections here (they reconnect, but nothing after this should have to).
+
+describe('postgres: a live watch across a server restart', () => {
+  /** Calls again while the store fails (the server is down), as a worker would; other errors throw. */
+  async function persist<T>(call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof GenledgerError && error.code === 'REPOSITORY_FAILURE')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  it('the server stops and starts again under a live watch while work finishes: every final status reaches the live watcher, in order', async () => {
+    await truncate();
+    // With PG_URL the server cannot be restarted from here: instead every backend of this database
+    // is terminated and the watcher's reads fail (injected) for as long as the server would be down.
+    const restart = server.down && server.up ? { down: server.down, up: server.up } : null;
+    const DOWN_MS = 3_000;
+    const quiet = { warn: () => {}, error: () => {} };
+    // The watcher's reads can be held back, to be let through once the server is down: the reads
+    // of the changes notified just before a restart are what the old watch() gave up on.
+    const reads = failingReads(postgresRepository(pool, { ...options, logger: quiet, changeFeed: { minReconnectDelayMs: 50, maxReconnectDelayMs: 500 } }));
+    const errors: unknown[] = [];
+    const watch = createTracker({ repository: reads.repository, logger: quiet }).watch({}, { onError: (error) => void errors.push(error) });
+    const versions = new Map<string, number[]>();
+    const note = (key: string, version: number) => void versions.set(key, [...(versions.get(key) ?? []), version]);
+    const finished = new Map<string, string>();
+    watch.on('generationUpdate', ({ generation }) => note(`generation:${generation.id}`, generation.version));
+    watch.on('generationProgress', ({ generation }) => note(`generation:${generation.id}`, generation.version));
+    watch.on('generationFinished', ({ generation }) => void finished.set(generation.id, generation.status));
+    watch.on('cookUpdate', ({ cook }) => note(`cook:${cook.id}`, cook.version));
+    try {
+      await watch.ready;
+      const writer = createTracker({ repository: postgresRepository(pool2, { ...options, logger: quiet }), ids: sequentialIds({ prefix: 'restart-' }), logger: quiet });
+      const cook = await writer.startCook({ collectionId: 'restart', initiatorAccountId: 'account-pg', targetSupply: 24 });
+      const generations: Generation[] = [];
+      for (let index = 0; index < 24; index += 1) {
+        const generation = await writer.recordGeneration({ masterAccountId: 'account-pg', toolId: 't', toolDisplayName: 'T', serviceName: 's', cookId: cook.id });
+        await writer.reportProgress(generation.id, { progress: 0.5 });
+        generations.push(generation);
+      }
+      await until(() => generations.every((generation) => (versions.get(`generation:${generation.id}`)?.at(-1) ?? 0) >= 2), 'the watcher to see the work start');
+
+      // Eight completions are notified; the watcher's reads of them (and of the cook, one at a time)
+      // wait at the gate...
+      reads.hold();
+      const first = generations.slice(0, 8);
+      const rest = generations.slice(8);
+      for (const generation of first) await writer.completeGeneration(generation.id, { status: 'success', costUsd: '0.01' });
+      await until(() => reads.held() === first.length + 1, 'the reads of the first completions to wait');
+      // ...until the server is down; then they reach it and fail.
+      const downAt = Date.now();
+      if (restart) {
+        await restart.down();
+      } else {
+        reads.fail();
+        await pool2.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+      }
+      reads.release();
+      // Meanwhile the workers keep finishing the rest, trying again until the server answers.
+      const finishing = Promise.all(rest.map((generation) => persist(() => writer.completeGeneration(generation.id, { status: 'success', costUsd: '0.01' }))));
+      await until(() => reads.failures() >= first.length, 'the held reads to fail against the stopped server');
+      // Down for 3 s: four times the ~0.75 s after which watch() used to drop a change.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, downAt + DOWN_MS - Date.now())));
+      if (restart) await restart.up();
+      else reads.heal();
+      await finishing;
+
+      const finals = new Map<string, number>();
+      for (const generation of await writer.listGenerations({ cookId: cook.id, limit: 100 }).then((page) => page.items)) {
+        expect(generation.status).toBe('success');
+        finals.set(`generation:${generation.id}`, generation.version);
+      }
+      const finalCook = (await writer.getCook(cook.id))!;
+      expect(finalCook.status).toBe('completed');
+      finals.set(`cook:${cook.id}`, finalCook.version);
+      expect(finals.size).toBe(25);
+      await until(() => [...finals].every(([key, version]) => versions.get(key)?.at(-1) === version), 'every final version at the live watcher', 20_000);
+      expect([...finished.keys()].sort()).toEqual(generations.map((generation) => generation.id).sort());
+      expect([...finished.values()].every((status) => status === 'success')).toBe(true);
+      for (const [key, seen] of versions) expect([...seen].sort((left, right) => left - right), `versions of ${key} in order`).toEqual(seen);
+      // The delay was reported (typed), not a loss.
+      expect(errors.some((error) => error instanceof WatchReadDelayedError)).toBe(true);
+    } finally {
+      reads.release();
+      reads.heal();
+      await watch.close();
+    }
+  }, 60_000);
 });

@@ -1,11 +1,14 @@
 /**
  * The change feed behind `tracker.watch()`: two trackers on two clients of one store; every update
  * made through one is seen by the other, in order per record, also after the watcher resumes from
- * a saved position and across a forced reconnect of the feed.
+ * a saved position, across a forced reconnect of the feed, and while the watcher's reads of the
+ * changed records fail for seconds.
  */
 import { describe, expect, it } from 'vitest';
+import { ConflictError, WatchReadDelayedError } from '../../src/errors.js';
 import type { Tracker } from '../../src/tracker/create-tracker.js';
 import type { Watch, WatchedEvent } from '../../src/tracker/watch.js';
+import { failingReads, ReadFault } from './failing-reads.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -147,6 +150,61 @@ export function changeFeedTests(target: ConformanceTarget): void {
       for (const [key, versions] of after!.versions) merged.versions.set(key, [...(merged.versions.get(key) ?? []), ...versions]);
       expectInOrderAndComplete(merged, finals);
       await (resumed as Watch | null)?.close();
+    }, timeout);
+
+    it('while the watcher cannot read the changed records for seconds, every final status still reaches the live watch', async () => {
+      const harness = await createHarness(target);
+      const writer = await secondTracker(target, harness);
+      // The watcher's own view of the store: its record reads fail on demand (the store's server
+      // restarting, its network gone); the feed and the writer are untouched.
+      const reads = failingReads(harness.repository);
+      const errors: unknown[] = [];
+      const watch = harness.newTracker({ repository: reads.repository }).watch({}, { onError: (error) => void errors.push(error) });
+      try {
+        const seen = collect(watch);
+        await watch.ready;
+        let failingSince = 0;
+        // The reads fail from the first step's progress on, so every completion, every cast and the
+        // cook are changed while the watcher cannot read them.
+        const { finals } = await writeScenario(writer, async () => {
+          reads.fail();
+          failingSince = Date.now();
+        });
+        await until(() => reads.failures() > 0, timeout / 4, 'the watcher to meet a failing read');
+        // 2.5 s of failing reads: well past the ~0.75 s (five attempts) after which watch() used to
+        // drop a change for good.
+        const left = failingSince + 2_500 - Date.now();
+        if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+        expect(seen.events.some((event) => event.name === 'cookFinished'), 'nothing read while reads fail').toBe(false);
+        reads.heal();
+        await until(
+          () => [...finals].every(([key, version]) => seen.versions.get(key)?.at(-1) === version),
+          Math.min(timeout / 2, 20_000),
+          'every final version after the reads recover',
+        );
+        expectInOrderAndComplete(seen, finals);
+        expect(seen.events.filter((event) => event.name === 'generationFinished')).toHaveLength(5);
+        expect(seen.events.filter((event) => event.name === 'cookFinished')).toHaveLength(1);
+        // The delay was reported once, typed, as a store failure naming the read: never a lost change.
+        expect(errors, 'the one report of the delay').toHaveLength(1);
+        expect(errors[0]).toBeInstanceOf(WatchReadDelayedError);
+        expect(errors[0]).toMatchObject({ code: 'REPOSITORY_FAILURE', repository: harness.repository.name });
+        expect((errors[0] as WatchReadDelayedError).operation).toMatch(/^(generations|casts|cooks)\.get$/);
+        expect((errors[0] as WatchReadDelayedError).cause).toBeInstanceOf(ReadFault);
+      } finally {
+        await watch.close();
+      }
+    }, timeout);
+
+    it('watch().ready rejects with a ConflictError on after for a position the feed never gave', async () => {
+      const harness = await createHarness(target);
+      const errors: unknown[] = [];
+      const watch = harness.tracker.watch({}, { after: 'not-a-position', onError: (error) => void errors.push(error) });
+      const error = await watch.ready.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ code: 'CONFLICT', field: 'after' });
+      expect(errors).toContain(error);
+      await watch.close();
     }, timeout);
 
     const reconnectTitle = target.forceReconnect

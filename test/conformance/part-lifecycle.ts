@@ -166,10 +166,13 @@ export function lifecycleTests(target: ConformanceTarget): void {
       const recorded = [];
       for (let index = 0; index < 5; index += 1) recorded.push(await harness.tracker.recordGeneration(generationInput({ masterAccountId: 'lister' })));
       const first = await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc' });
-      const second = await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc', cursor: first.nextCursor! });
-      const third = await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc', cursor: second.nextCursor! });
+      // nextCursor is passed back as it is (string | null), as the docs say, with no `!` or `?? undefined`.
+      const second = await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc', cursor: first.nextCursor });
+      const third = await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc', cursor: second.nextCursor });
       expect([...first.items, ...second.items, ...third.items].map((generation) => generation.id)).toEqual(recorded.map((generation) => generation.id));
       expect(third.nextCursor).toBeNull();
+      // A null cursor (the last page's nextCursor) starts from the beginning, as no cursor does.
+      expect((await harness.tracker.listGenerations({ masterAccountId: 'lister', limit: 2, order: 'asc', cursor: third.nextCursor })).items).toEqual(first.items);
       await expect(harness.tracker.listGenerations({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.cursor' });
     });
   });

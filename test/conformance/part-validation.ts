@@ -2,7 +2,8 @@
  * Invalid input to every public method gets a typed error naming the field, and writes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import type { Tracker } from '../../src/tracker/create-tracker.js';
+import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import type { EntityKind } from '../../src/domain/records.js';
 import { ValidationError } from '../../src/errors.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
@@ -63,9 +64,22 @@ const INVALID_CALLS: readonly InvalidCall[] = [
   { title: 'getCook() with an id too long', field: 'cookId', call: (t) => t.getCook('c'.repeat(129)) },
   { title: 'listGenerations() with an operator for castId', field: 'input.castId', call: (t) => t.listGenerations({ castId: { $gt: '' } as never }) },
   { title: 'listGenerations() with limit 0', field: 'input.limit', call: (t) => t.listGenerations({ limit: 0 }) },
+  { title: 'listGenerations() with a cursor that is not one', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: 'not-a-cursor' }) },
+  { title: 'listGenerations() with a forged cursor holding U+0000 in its id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'generation-\u00001') }) },
+  { title: 'listGenerations() with a forged cursor holding an unpaired surrogate in its id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'generation-\uD800') }) },
+  { title: 'listGenerations() with a forged cursor holding an empty id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), '') }) },
+  { title: 'listGenerations() with a forged cursor holding an id too long', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 'g'.repeat(129)) }) },
+  { title: 'listGenerations() with a forged cursor holding a numeric id', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(Date.UTC(2024, 0, 1), 7) }) },
+  { title: 'listGenerations() with a forged cursor holding an invalid date', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(8.64e15 + 1, 'generation-1') }) },
+  { title: 'listGenerations() with a forged cursor holding a date no store keeps', field: 'input.cursor', call: (t) => t.listGenerations({ cursor: forgedCursor(-8.64e15, 'generation-1') }) },
   { title: 'sweepStale() with a negative threshold', field: 'options.olderThanMs', call: (t) => t.sweepStale({ olderThanMs: -5 }) },
   { title: 'reconcile() without a parent', field: 'input', call: (t) => t.reconcile({} as never) },
 ];
+
+/** A cursor as `listGenerations` spells one, around whatever it is given. */
+function forgedCursor(time: number, id: unknown): string {
+  return Buffer.from(JSON.stringify([time, id]), 'utf8').toString('base64url');
+}
 
 function deep(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };
@@ -82,7 +96,63 @@ async function snapshot(harness: Harness, fixture: Fixture) {
   };
 }
 
+/** Ids an `ids` generator might return that no call could name again. */
+const BAD_IDS: readonly (readonly [string, unknown])[] = [
+  ['an empty id', ''],
+  ['a 129-character id', 'g'.repeat(129)],
+  ['an id with a newline', 'a\nb'],
+  ['an id with U+0000', 'a\u0000b'],
+  ['a number', 42],
+  ['null', null],
+  ['undefined', undefined],
+];
+
 export function validationTests(target: ConformanceTarget): void {
+  describe(`${target.name}: ids from the ids option`, () => {
+    for (const [title, badId] of BAD_IDS) {
+      it(`an ids generator returning ${title} is a ValidationError on options.ids, and nothing is stored or attached`, async () => {
+        const harness = await createHarness(target);
+        const cook = await harness.tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 3 });
+        const cast = await harness.tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id });
+        const fixture = { cookId: cook.id, castId: cast.id, generationId: 'none' };
+        const ids = (_kind: EntityKind) => badId as string;
+        const tracker = createTracker({ repository: harness.repository, clock: harness.clock, ids, logger: { warn: () => undefined, error: () => undefined } });
+        const cookBefore = (await harness.inspect.cook(cook.id))!;
+        const before = await snapshot(harness, fixture);
+        const creations = [
+          () => tracker.recordGeneration(generationInput({ cookId: cook.id })),
+          () => tracker.recordGeneration(generationInput({ castId: cast.id })),
+          () => tracker.recordGeneration(generationInput()),
+          () => tracker.startCast({ spellId: 'spell-2', initiatorAccountId: 'account-1', cookId: cook.id }),
+          () => tracker.startCast({ spellId: 'spell-2', initiatorAccountId: 'account-1' }),
+        ];
+        for (const creation of creations) {
+          const error = await creation().then(
+            () => null,
+            (caught: unknown) => caught,
+          );
+          expect(error).toBeInstanceOf(ValidationError);
+          expect((error as ValidationError).code).toBe('VALIDATION_FAILED');
+          expect((error as ValidationError).field).toBe('options.ids');
+          expect((error as ValidationError).reason).toMatch(/as the id of a new (generation|cast)/);
+        }
+        expect(await snapshot(harness, fixture)).toEqual(before);
+        const storedCook = (await harness.inspect.cook(cook.id))!;
+        expect(storedCook).toEqual(cookBefore);
+        expect(storedCook.inFlightCount).toBe(1);
+        expect(storedCook.castIds).toEqual([cast.id]);
+        expect(storedCook.openGenerationCount).toBe(0);
+        expect((await harness.inspect.cast(cast.id))!.inFlightCount).toBe(0);
+        expect(await harness.repository.openChildren({ kind: 'cook', id: cook.id }, 10)).toEqual({ generationIds: [], castIds: [cast.id] });
+        expect((await tracker.listGenerations({ cookId: cook.id })).items).toEqual([]);
+        expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 1, cooks: 1 });
+        // The cook still finishes: nothing waits for a child that was never made.
+        await tracker.finishCast(cast.id);
+        expect((await harness.inspect.cook(cook.id))!.inFlightCount).toBe(0);
+      });
+    }
+  });
+
   describe(`${target.name}: invalid input`, () => {
     for (const invalid of INVALID_CALLS) {
       it(`${invalid.title} throws a ValidationError on ${invalid.field} and writes nothing`, async () => {

@@ -31,11 +31,29 @@ describe('money', () => {
 
   it.each([
     [1e-7, '0.0000001'],
-    [0.30000000000000004, '0.30000000000000004'],
+    [0.1 + 0.2, '0.3'],
+    [0.07 * 3, '0.21'],
+    [1.1 * 1.1, '1.21'],
     [12, '12'],
+    [0.000123456789012345, '0.000123456789012345'],
+    [123456789.123456, '123456789.123456'],
     [1e21, '1000000000000000000000'],
-  ])('reads the number %d through its shortest spelling as %j', (input, canonical) => {
+  ])('reads the number %d as the nearest decimal of 15 significant digits, %j', (input, canonical) => {
     expect(toUsdAmount(input)).toBe(canonical);
+  });
+
+  it('reads every decimal of up to 15 significant digits given as a number as exactly that decimal', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n - 1n }), fc.integer({ min: 0, max: 18 }), (digits, scale) => {
+        const text = formatUsdUnits(digits * 10n ** BigInt(18 - scale));
+        expect(toUsdAmount(Number(text))).toBe(text);
+      }),
+    );
+  });
+
+  it('keeps no state between calls: a formatted negative never passes as a cost', () => {
+    expect(formatUsdUnits(-5n * 10n ** 18n)).toBe('-5');
+    expect(() => toUsdAmount('-5')).toThrow();
   });
 
   it.each([['-1'], ['abc'], ['1.2.3'], [''], ['0x10'], ['1e-19'], ['0.0000000000000000001'], ['Infinity'], ['1e500']])('refuses %j', (input) => {

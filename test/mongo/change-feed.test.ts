@@ -9,7 +9,9 @@
 import { ObjectId, type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { mongoRepository, type MongoRepositoryOptions } from '../../adapters/mongo/index.js';
+import { ConflictError, RepositoryError } from '../../src/errors.js';
 import type { ChangeNotice, ChangeSubscription } from '../../src/port.js';
+import { createTracker } from '../../src/tracker/create-tracker.js';
 import { recordingLogger } from './conformance-target.js';
 import { FakeDb } from './fake-db.js';
 
@@ -121,6 +123,26 @@ describe('mongo change feed: which way it reads (emulated servers)', () => {
     const polling = setup('standalone');
     await expect(listen(polling.repository, 'cs:{"_data":"82"}')).rejects.toThrow(/was made by a change stream, and this feed reads polling/);
     await expect(listen(polling.repository, 'poll:x.y.z')).rejects.toThrow(/is not a polling position/);
+    for (const [feed, after] of [[repository, 'not-a-position'], [repository, 'poll:1..'], [polling.repository, 'cs:{"_data":"82"}']] as const) {
+      await expect(listen(feed, after), after).rejects.toMatchObject({ name: 'ConflictError', code: 'CONFLICT', field: 'after' });
+    }
+  });
+
+  it('watch().ready rejects with typed errors: the server refusing the stream is a RepositoryError (changes.subscribe, the server error as cause); a position it did not make, a ConflictError on after', async () => {
+    const quiet = { warn: () => {}, error: () => {} };
+    const streams = setup('standalone', { changeFeed: { mode: 'changeStreams' } });
+    const errors: unknown[] = [];
+    const watch = createTracker({ repository: streams.repository, logger: quiet }).watch({}, { onError: (error) => void errors.push(error) });
+    const error = await watch.ready.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RepositoryError);
+    expect(error).toMatchObject({ code: 'REPOSITORY_FAILURE', repository: streams.repository.name, operation: 'changes.subscribe', cause: { code: 40573 } });
+    expect(errors).toContain(error);
+    await watch.close();
+    const refused = createTracker({ repository: setup('replicaSet').repository, logger: quiet }).watch({}, { after: 'not-a-position', onError: () => {} });
+    const refusal = await refused.ready.catch((caught: unknown) => caught);
+    expect(refusal).toBeInstanceOf(ConflictError);
+    expect(refusal).toMatchObject({ field: 'after' });
+    await refused.close();
   });
 
   it('refuses options that would make it spin or stall', () => {

@@ -4,7 +4,10 @@
  */
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runCli, type CliEnvironment } from '../../adapters/mongo/cli.js';
+import { missingDriverMessage, redactedUri } from '../../adapters/mongo/cli-messages.js';
 import { FakeDb } from './fake-db.js';
 import { buildLegacyDataset, FIXTURE_CLEAN, FIXTURE_NEEDING_REPAIR } from './legacy-fixture.js';
 
@@ -102,6 +105,39 @@ describe('the genledger command (on the mingo fake, not a server)', () => {
     expect(io.err()).toContain('usage: genledger');
     expect(io.connections).toEqual([]);
   });
+
+  it('a server it cannot reach is one line on stderr and exit code 1, after saying it is connecting', async () => {
+    const io = environment(new FakeDb());
+    const refused = { ...io.env, connect: async () => Promise.reject(new Error('Server selection timed out after 5000 ms\n  at Topology.selectServer (...)\n  at ...')) };
+    expect(await runCli(['audit', '--uri', 'mongodb://ada:secret@db.example:27017', '--db', 'prod'], refused)).toBe(1);
+    expect(io.err().split('\n').filter(Boolean)).toEqual([
+      'genledger: connecting to mongodb://ada:***@db.example:27017 (waits up to 5 s)',
+      'genledger: cannot connect to mongodb://ada:***@db.example:27017: Server selection timed out after 5000 ms',
+    ]);
+    expect(io.out()).toBe('');
+  });
+
+  it('says what to install when the driver is missing, and only then', () => {
+    const missing = Object.assign(new Error("Cannot find package 'mongodb' imported from /app/node_modules/genledger/dist/genledger-cli.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    expect(missingDriverMessage(missing)).toBe('the genledger command needs the MongoDB driver: npm install mongodb');
+    expect(missingDriverMessage(Object.assign(new Error("Cannot find module 'left-pad'"), { code: 'MODULE_NOT_FOUND' }))).toBeNull();
+    expect(missingDriverMessage(new Error('mongodb'))).toBeNull();
+    expect(redactedUri('mongodb+srv://user:p%40ss@cluster0.example.net/app')).toBe('mongodb+srv://user:***@cluster0.example.net/app');
+  });
+
+  it.each([
+    [['audit', '--uri', 'notauri', '--db', 'prod'], /^genledger: cannot connect to notauri: .+$/],
+    [['audit', '--uri', 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300', '--db', 'prod'], /^genledger: cannot connect to mongodb:\/\/127\.0\.0\.1:1\/\?serverSelectionTimeoutMS=300: .+$/],
+  ])('the real command with %j prints one line, no stack, and exits 1', (argv, last) => {
+    const bin = fileURLToPath(new URL('../../adapters/mongo/bin.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', bin, ...argv], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(1);
+    const lines = run.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^genledger: connecting to /);
+    expect(lines[1]).toMatch(last);
+    expect(run.stdout).toBe('');
+  }, 30_000);
 
   it('--uri falls back to MONGODB_URI', async () => {
     const io = environment(new FakeDb());

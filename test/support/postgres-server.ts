@@ -7,6 +7,9 @@
  * `postgres` system user (creating it if missing, `createPostgresUser`), and owns the data
  * directory over to that user before initdb; the directory is a fresh `mkdtemp` under the system
  * temp directory, whose parent every user can traverse.
+ *
+ * The embedded server can be stopped and started again on its data (`down()`, `up()`), as a
+ * database restart in production would be; `stop()` deletes the data directory itself.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -29,6 +32,14 @@ export interface PostgresTestServer {
   readonly external: boolean;
   /** How it was started, for the test output. */
   readonly description: string;
+  /**
+   * Stops the server, keeping its data: a fast shutdown (SIGINT), every connection closed;
+   * resolves once the server process has exited. Only for the embedded server (`undefined` with
+   * `PG_URL`).
+   */
+  readonly down?: () => Promise<void>;
+  /** Starts a server stopped by `down()` again, on the same data and port; resolves once it accepts connections. */
+  readonly up?: () => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,7 +70,8 @@ export async function startPostgres(): Promise<PostgresTestServer> {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Kept across a `restart()`; `stop()` below deletes it.
+    persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
     postgresFlags: [
@@ -86,6 +98,8 @@ export async function startPostgres(): Promise<PostgresTestServer> {
     connection: { host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' },
     external: false,
     description: `embedded PostgreSQL on port ${port}, started in ${Date.now() - started} ms`,
+    down: () => server.stop(),
+    up: () => server.start(),
     async stop() {
       await server.stop();
       await rm(databaseDir, { recursive: true, force: true });
