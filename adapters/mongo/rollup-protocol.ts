@@ -97,6 +97,19 @@ export function idAfter(afterId: string | undefined): Document {
   return { $or: [{ _id: { $type: 'string', $gt: afterId } }, { _id: { $type: 'objectId' } }] };
 }
 
+/**
+ * The most children a parent document takes in flight, whatever `maxInFlightChildren` says: each
+ * one is a private open entry of about 125 BSON bytes (a generation piece is in two lists), and a
+ * document may not pass 16 MiB. 40,000 keeps a cook under about 10 MB; past it a creation is
+ * refused as `full` (a `ConflictError`), never a write the server rejects half way.
+ */
+export const MAX_OPEN_ENTRIES_PER_DOCUMENT = 40_000;
+
+export function withinDocumentLimit(attachment: ChildAttachment): ChildAttachment {
+  if (attachment.caps.maxInFlight <= MAX_OPEN_ENTRIES_PER_DOCUMENT) return attachment;
+  return { ...attachment, caps: { ...attachment.caps, maxInFlight: MAX_OPEN_ENTRIES_PER_DOCUMENT } };
+}
+
 export function createRollupProtocol(collections: RollupCollections) {
   const { generations, casts, cooks } = collections;
   const generationTarget: WriteTarget<Generation> = { collection: generations, read: fromGenerationDocument, entity: 'generation' };
@@ -138,11 +151,13 @@ export function createRollupProtocol(collections: RollupCollections) {
     throw new Error(`[genledger] [mongo] the attach on ${target.entity} "${parentId}" did not match although the domain rule takes the child; the document kept changing`);
   }
 
-  function attachCast(castId: string, attachment: ChildAttachment): Promise<Attached<Cast>> {
+  function attachCast(castId: string, given: ChildAttachment): Promise<Attached<Cast>> {
+    const attachment = withinDocumentLimit(given);
     return attach(castTarget, castId, castAttachPlan(attachment), 'openSteps', attachment, (cast) => attachToCast(cast, attachment));
   }
 
-  function attachCook(cookId: string, attachment: ChildAttachment): Promise<Attached<Cook>> {
+  function attachCook(cookId: string, given: ChildAttachment): Promise<Attached<Cook>> {
+    const attachment = withinDocumentLimit(given);
     return attach(cookTarget, cookId, cookAttachPlan(attachment), attachment.piece ? 'openPieces' : 'openGenerations', attachment, (cook) => attachToCook(cook, attachment));
   }
 

@@ -79,7 +79,7 @@ export function attachRefusal(
     case 'full':
       return new ConflictError(
         field,
-        `${entity} "${parentId}" already has ${context.caps.maxInFlight} children in flight (limits.maxInFlightChildren); finish some first`,
+        `${entity} "${parentId}" already has as many children in flight as it takes (limits.maxInFlightChildren is ${context.caps.maxInFlight}; a store may cap lower, see its docs); finish some first`,
       );
     default:
       // An adapter that reports a refusal with an outcome that is not one.
