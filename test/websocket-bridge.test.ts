@@ -190,8 +190,12 @@ describe.skipIf(!executable)(`websocket bridge in headless Chromium${executable 
       expect(stored).toMatchObject({ status: 'completed', generatedCount: 4, failedCount: 1, costUsd: '0.185', pointsSpent: 190 });
       await expectFinalPage(page, stored);
       // Each finished generation reached the browser as the production `generationUpdate` message.
+      // The bridge's watch reads changed records concurrently, so the cook's last update (which the
+      // page waited for) can arrive before the last generation's: wait for those too.
+      const finishedIds = () => new Set(messages.filter((message) => message.type === 'generationUpdate').map((message) => message.payload.generationId));
+      for (let waited = 0; finishedIds().size < new Set(generationIds).size && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
       const updates = messages.filter((message) => message.type === 'generationUpdate');
-      expect(new Set(updates.map((message) => message.payload.generationId))).toEqual(new Set(generationIds));
+      expect(finishedIds()).toEqual(new Set(generationIds));
       for (const update of updates) {
         expect(update.payload).toMatchObject({ costUsd: 0.0185, cookId: cook.id, toolId: 'sdxl' });
         expect(['success', 'failed']).toContain(update.payload.status);

@@ -149,7 +149,12 @@ async function maintainParent<T extends Cast | Cook>(
 ): Promise<void> {
   if (parent.status === 'cancelled' && hasOpenChildren(parent)) return;
   if (parent.status === 'running' && parent.inFlightCount === 0 && parent.updatedAt < cutoff) {
-    if (options.finishIdleParents) await spec.expire(context, parent.id, log);
+    if (!options.finishIdleParents) return;
+    // The children decide first: a parent a store flagged for repair (0.1.0 data) may also look
+    // idle, and expiring it on counts a repair would change would decide its final status wrongly.
+    const report = await reconcileParent(context, spec, parent.id, { force: false });
+    if (report.repaired) log.reconciled.push({ kind: spec.kind, id: parent.id });
+    await spec.expire(context, parent.id, log);
     return;
   }
   await reconcileParent(context, spec, parent.id, { force: true });
