@@ -15,61 +15,7 @@ import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js
 import { faultyRepository, InjectedFault, type FaultMoment } from './fault-injection.js';
 import { auditLedger } from './ledger-audit.js';
 import type { ConformanceTarget, StoreInspector } from './types.js';
-
-type Kind = 'generation' | 'cast' | 'cook';
-type Names = Map<string, { id: string; kind: Kind }>;
-
-interface HostStep {
-  readonly label: string;
-  run(tracker: Tracker, names: Names): Promise<unknown>;
-}
-
-const MINUTE = 60_000;
-const silent = { warn: () => {}, error: () => {} };
-
-function id(names: Names, name: string): string {
-  const entry = names.get(name);
-  if (!entry) throw new Error(`scenario bug: ${name} not created yet`);
-  return entry.id;
-}
-
-const person = { masterAccountId: 'account-crash', serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
-
-function record(name: string, links: { cast?: string; cook?: string }, extra: Record<string, unknown> = {}): HostStep {
-  return {
-    label: `recordGeneration ${name}`,
-    async run(tracker, names) {
-      const generation = await tracker.recordGeneration({
-        ...person,
-        ...extra,
-        castId: links.cast ? id(names, links.cast) : undefined,
-        cookId: links.cook ? id(names, links.cook) : undefined,
-        idempotencyKey: `key-${name}`,
-      });
-      names.set(name, { id: generation.id, kind: 'generation' });
-    },
-  };
-}
-
-function complete(name: string, status: 'success' | 'failed' | 'timeout' | 'cancelled_by_user', costUsd: string, pointsSpent: number): HostStep {
-  return { label: `completeGeneration ${name}`, run: (tracker, names) => tracker.completeGeneration(id(names, name), { status, costUsd, pointsSpent }) };
-}
-
-function startCast(name: string, cook: string | null, totalSteps: number | null): HostStep {
-  return {
-    label: `startCast ${name}`,
-    async run(tracker, names) {
-      const cast = await tracker.startCast({
-        spellId: 'spell-crash',
-        initiatorAccountId: 'account-crash',
-        totalSteps,
-        cookId: cook ? id(names, cook) : undefined,
-        idempotencyKey: `key-${name}`,
-      });
-      names.set(name, { id: cast.id, kind: 'cast' });
-    },
-  };
-}
+import { complete, id, MINUTE, record, silent, startCast, type HostStep, type Names } from './host-steps.js';
 
 /** The host program. Each step is one public call, retried as a whole if it fails. */
 const SCENARIO: readonly HostStep[] = [

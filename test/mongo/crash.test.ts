@@ -19,64 +19,10 @@ import { fromStoredId, toStoredId } from '../../adapters/mongo/ids.js';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../../adapters/mongo/documents.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
-import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { createTracker } from '../../src/tracker/create-tracker.js';
 import { auditLedger } from '../conformance/ledger-audit.js';
+import { complete, id, MINUTE, record, silent, startCast, type HostStep, type Kind, type Names } from '../conformance/host-steps.js';
 import { FakeDb, InjectedWriteFault, type WriteFaultMoment } from './fake-db.js';
-
-type Kind = 'generation' | 'cast' | 'cook';
-type Names = Map<string, { id: string; kind: Kind }>;
-
-interface HostStep {
-  readonly label: string;
-  run(tracker: Tracker, names: Names): Promise<unknown>;
-}
-
-const MINUTE = 60_000;
-const silent = { warn: () => {}, error: () => {} };
-
-function id(names: Names, name: string): string {
-  const entry = names.get(name);
-  if (!entry) throw new Error(`scenario bug: ${name} not created yet`);
-  return entry.id;
-}
-
-const person = { masterAccountId: 'account-crash', serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
-
-function record(name: string, links: { cast?: string; cook?: string }, extra: Record<string, unknown> = {}): HostStep {
-  return {
-    label: `recordGeneration ${name}`,
-    async run(tracker, names) {
-      const generation = await tracker.recordGeneration({
-        ...person,
-        ...extra,
-        castId: links.cast ? id(names, links.cast) : undefined,
-        cookId: links.cook ? id(names, links.cook) : undefined,
-        idempotencyKey: `key-${name}`,
-      });
-      names.set(name, { id: generation.id, kind: 'generation' });
-    },
-  };
-}
-
-function complete(name: string, status: 'success' | 'failed' | 'timeout' | 'cancelled_by_user', costUsd: string, pointsSpent: number): HostStep {
-  return { label: `completeGeneration ${name}`, run: (tracker, names) => tracker.completeGeneration(id(names, name), { status, costUsd, pointsSpent }) };
-}
-
-function startCast(name: string, cook: string | null, totalSteps: number | null): HostStep {
-  return {
-    label: `startCast ${name}`,
-    async run(tracker, names) {
-      const cast = await tracker.startCast({
-        spellId: 'spell-crash',
-        initiatorAccountId: 'account-crash',
-        totalSteps,
-        cookId: cook ? id(names, cook) : undefined,
-        idempotencyKey: `key-${name}`,
-      });
-      names.set(name, { id: cast.id, kind: 'cast' });
-    },
-  };
-}
 
 /** The host program: every composite of the adapter, cancellations, a step cancelling its cast, host finishes, and a sweep. */
 const SCENARIO: readonly HostStep[] = [
