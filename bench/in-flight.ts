@@ -2,12 +2,13 @@
  * Figure 5, children in flight: what one call costs, and how big the parent is, when a cook has
  * N pieces in flight at once (a whole collection queued up front), for N = 100, 1,000, 10,000,
  * 100,000 (and 1,000,000 on the memory store). Figure 3 grows a cook one finished piece at a
- * time; this is the axis it missed.
+ * time; this is the axis it missed. The trackers here set `maxInFlightChildren` to 2,000,000,
+ * above every size measured.
  *
  * For each N: a fresh cook gets N pieces recorded and left open (setup: through the library up to
  * 10,000; beyond that, on PostgreSQL, by one bulk INSERT of open pieces and one UPDATE of the cook's
- * counts, which reconcile must then find exact). The timed window is 10 batches of 100 calls
- * pairs, each pair one `recordGeneration` of a new piece and one `completeGeneration` of a random
+ * counts, which reconcile must then find exact). The timed window is 10 batches of 100 call
+ * pairs on PostgreSQL (20 batches of 1,000 on memory, where 100 pairs last under a millisecond), each pair one `recordGeneration` of a new piece and one `completeGeneration` of a random
  * open one, so the cook stays at N in flight throughout. Each batch runs beside a batch on a
  * reference cook with 100 in flight in the same store (alternating which goes first); the ratio is
  * the median of the per-batch ratios, so machine load moves neither side of one. The parent's size
@@ -54,8 +55,13 @@ export interface QueuedWholeResult {
 }
 
 const REFERENCE_IN_FLIGHT = 100;
-const BATCHES = 10;
-const BATCH = 100;
+/** Batches per window and pairs per batch: a memory batch of 100 pairs lasts under a millisecond, so memory's are larger. */
+interface WindowShape {
+  readonly batches: number;
+  readonly batch: number;
+}
+const MEMORY_WINDOW: WindowShape = { batches: 20, batch: 1_000 };
+const POSTGRES_WINDOW: WindowShape = { batches: 10, batch: 100 };
 const account = 'account-bench';
 const completion = { status: 'success', costUsd: STEP.costUsd, pointsSpent: STEP.pointsSpent } as const;
 
@@ -80,26 +86,33 @@ async function recordOpen(tracker: Tracker, cookId: string, open: OpenPieces, co
   for (let index = 0; index < count; index += 1) open.add((await tracker.recordGeneration(cookPieceInput(cookId, account))).id);
 }
 
+function collectYoungGarbage(): void {
+  const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
+  gc?.({ type: 'minor' });
+}
+
 /** One timed batch of record+complete pairs; ms per pair. */
-async function pairs(tracker: Tracker, cookId: string, open: OpenPieces): Promise<number> {
+async function pairs(tracker: Tracker, cookId: string, open: OpenPieces, size: number): Promise<number> {
+  // The garbage of what ran before (setup, the other cook's batch) is collected before the timed batch.
+  collectYoungGarbage();
   const start = performance.now();
-  for (let index = 0; index < BATCH; index += 1) {
+  for (let index = 0; index < size; index += 1) {
     open.add((await tracker.recordGeneration(cookPieceInput(cookId, account))).id);
     await tracker.completeGeneration(open.takeRandom(), completion);
   }
-  return (performance.now() - start) / BATCH;
+  return (performance.now() - start) / size;
 }
 
-async function window(tracker: Tracker, cook: { id: string; open: OpenPieces }, reference: { id: string; open: OpenPieces }) {
+async function window(tracker: Tracker, shape: WindowShape, cook: { id: string; open: OpenPieces }, reference: { id: string; open: OpenPieces }) {
   const grown: number[] = [];
   const references: number[] = [];
-  for (let batch = 0; batch < BATCHES; batch += 1) {
+  for (let batch = 0; batch < shape.batches; batch += 1) {
     if (batch % 2 === 0) {
-      grown.push(await pairs(tracker, cook.id, cook.open));
-      references.push(await pairs(tracker, reference.id, reference.open));
+      grown.push(await pairs(tracker, cook.id, cook.open, shape.batch));
+      references.push(await pairs(tracker, reference.id, reference.open, shape.batch));
     } else {
-      references.push(await pairs(tracker, reference.id, reference.open));
-      grown.push(await pairs(tracker, cook.id, cook.open));
+      references.push(await pairs(tracker, reference.id, reference.open, shape.batch));
+      grown.push(await pairs(tracker, cook.id, cook.open, shape.batch));
     }
   }
   return {
@@ -109,27 +122,29 @@ async function window(tracker: Tracker, cook: { id: string; open: OpenPieces }, 
   };
 }
 
-const target = (inFlight: number) => inFlight + BATCHES * BATCH + 1;
+const target = (inFlight: number, shape: WindowShape) => inFlight + shape.batches * shape.batch + 1;
+/** The host's cap above every size measured (each pair records one more before it completes one). */
+const limits = { maxInFlightChildren: 2_000_000 };
 
 export async function measureInFlightMemory(sizes: readonly number[], log: (line: string) => void = () => {}): Promise<InFlightRow[]> {
   const rows: InFlightRow[] = [];
   // Warm the code up first, so the first window is not the JIT's.
   {
-    const tracker = createTracker({ repository: memoryRepository() });
+    const tracker = createTracker({ repository: memoryRepository(), limits });
     const cook = await tracker.startCook({ collectionId: 'collection-warm', initiatorAccountId: account, targetSupply: 10_000 });
     const open = new OpenPieces();
     await recordOpen(tracker, cook.id, open, 2_000);
-    for (let index = 0; index < 3; index += 1) await pairs(tracker, cook.id, open);
+    for (let index = 0; index < 3; index += 1) await pairs(tracker, cook.id, open, MEMORY_WINDOW.batch);
   }
   for (const inFlight of sizes) {
-    const tracker = createTracker({ repository: memoryRepository() });
+    const tracker = createTracker({ repository: memoryRepository(), limits });
     const setupStart = performance.now();
-    const cook = { id: (await tracker.startCook({ collectionId: 'collection-in-flight', initiatorAccountId: account, targetSupply: target(inFlight) })).id, open: new OpenPieces() };
+    const cook = { id: (await tracker.startCook({ collectionId: 'collection-in-flight', initiatorAccountId: account, targetSupply: target(inFlight, MEMORY_WINDOW) })).id, open: new OpenPieces() };
     await recordOpen(tracker, cook.id, cook.open, inFlight);
     const setupS = (performance.now() - setupStart) / 1000;
-    const reference = { id: (await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: target(REFERENCE_IN_FLIGHT) })).id, open: new OpenPieces() };
+    const reference = { id: (await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: target(REFERENCE_IN_FLIGHT, MEMORY_WINDOW) })).id, open: new OpenPieces() };
     await recordOpen(tracker, reference.id, reference.open, REFERENCE_IN_FLIGHT);
-    const timed = await window(tracker, cook, reference);
+    const timed = await window(tracker, MEMORY_WINDOW, cook, reference);
     const stored = (await tracker.getCook(cook.id))!;
     const storedReference = (await tracker.getCook(reference.id))!;
     if (stored.inFlightCount !== inFlight) throw new Error(`memory cook has ${stored.inFlightCount} in flight, expected ${inFlight}`);
@@ -186,15 +201,15 @@ export async function measureInFlightPostgres(
   log: (line: string) => void = () => {},
 ): Promise<InFlightRow[]> {
   const repository = await postgres.repository(pool, benchSchema('in_flight'));
-  const tracker = createTracker({ repository });
+  const tracker = createTracker({ repository, limits });
   const warm = { id: (await tracker.startCook({ collectionId: 'collection-warm', initiatorAccountId: account, targetSupply: 10_000 })).id, open: new OpenPieces() };
   await recordOpen(tracker, warm.id, warm.open, 300);
-  await pairs(tracker, warm.id, warm.open);
+  await pairs(tracker, warm.id, warm.open, POSTGRES_WINDOW.batch);
   const rows: InFlightRow[] = [];
   let bulkFrom = 1;
   for (const inFlight of sizes) {
     const setupStart = performance.now();
-    const cook = { id: (await tracker.startCook({ collectionId: 'collection-in-flight', initiatorAccountId: account, targetSupply: target(inFlight) })).id, open: new OpenPieces() };
+    const cook = { id: (await tracker.startCook({ collectionId: 'collection-in-flight', initiatorAccountId: account, targetSupply: target(inFlight, POSTGRES_WINDOW) })).id, open: new OpenPieces() };
     // The library records the first 1,000 (so the embedded id list is filled as it would be); bulk SQL the rest.
     const byLibrary = Math.min(inFlight, 1_000);
     await recordOpen(tracker, cook.id, cook.open, byLibrary);
@@ -207,9 +222,9 @@ export async function measureInFlightPostgres(
       if (report.differences.length > 0) throw new Error(`bulk open pieces left a cook reconcile corrects: ${JSON.stringify(report.differences)}`);
     }
     const setupS = (performance.now() - setupStart) / 1000;
-    const reference = { id: (await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: target(REFERENCE_IN_FLIGHT) })).id, open: new OpenPieces() };
+    const reference = { id: (await tracker.startCook({ collectionId: 'collection-reference', initiatorAccountId: account, targetSupply: target(REFERENCE_IN_FLIGHT, POSTGRES_WINDOW) })).id, open: new OpenPieces() };
     await recordOpen(tracker, reference.id, reference.open, REFERENCE_IN_FLIGHT);
-    const timed = await window(tracker, cook, reference);
+    const timed = await window(tracker, POSTGRES_WINDOW, cook, reference);
     const sizeOf = async (id: string) =>
       Number(((await pool.query(`SELECT pg_column_size(c.*) AS bytes, c.in_flight_count FROM ${repository.tables.cooks} AS c WHERE c.id = $1`, [id])).rows[0] as { bytes: number }).bytes);
     const stored = (await tracker.getCook(cook.id))!;
@@ -248,7 +263,7 @@ export async function measureQueuedWhole(
   log: (line: string) => void = () => {},
 ): Promise<QueuedWholeResult> {
   const repository = await postgres.repository(pool, benchSchema('queued_whole'));
-  const tracker = createTracker({ repository });
+  const tracker = createTracker({ repository, limits });
   const start = performance.now();
   const cook = await tracker.startCook({ collectionId: 'collection-queued', initiatorAccountId: account, targetSupply: options.pieces });
   const ids: string[] = [];
