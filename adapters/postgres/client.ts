@@ -113,6 +113,13 @@ export interface ExecutorOptions {
   readonly preparedStatements: boolean;
   readonly maxAttempts: number;
   readonly logger: Logger | undefined;
+  /** Added to the server's "relation ... does not exist": what to do about missing tables. */
+  readonly missingTablesHint?: string | undefined;
+}
+
+/** `42P01`, undefined_table. */
+function isUndefinedTable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42P01';
 }
 
 /** Sends statements: bound by name, read with exact types, retried when the server says so. */
@@ -139,6 +146,10 @@ export class Executor {
       } catch (error) {
         // Every statement is one atomic, conditional write (or a read) in its own implicit
         // transaction, so one the server aborted left nothing behind and is safe to send again.
+        if (isUndefinedTable(error) && this.options.missingTablesHint) {
+          // Most often: the repository is used before `migrate()` ran. Say so, keeping the server's error.
+          throw new Error(`${(error as Error).message}: ${this.options.missingTablesHint}`, { cause: error });
+        }
         if (!isRetryable(error) || attempt >= this.options.maxAttempts) throw error;
         this.options.logger?.warn(`[genledger] [postgres] ${statement.name} was aborted by the server (${String((error as { code: string }).code)}); retrying`, {
           attempt,

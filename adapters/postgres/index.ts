@@ -34,7 +34,7 @@
  */
 import type { Cast } from '../../src/domain/records.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
-import { ConflictError, ValidationError } from '../../src/errors.js';
+import { ConflictError, GenledgerError, RepositoryError, ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/tracker/context.js';
 import { consoleLogger } from '../../src/tracker/logger.js';
 import type {
@@ -97,25 +97,25 @@ export interface PostgresRepositoryOptions {
    * letters, digits and underscores.
    * @default 'public'
    */
-  readonly schema?: string;
+  readonly schema?: string | undefined;
   /**
    * Prefix of every table, index and constraint name, so genledger's tables sit beside the host's.
    * Lower-case letters, digits and underscores, at most 24 characters; may be empty.
    * @default 'genledger_'
    */
-  readonly tablePrefix?: string;
+  readonly tablePrefix?: string | undefined;
   /**
    * Name used in error messages.
    * @default 'postgres'
    */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /**
    * Send statements as named prepared statements, parsed and planned once per connection. Turn
    * off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before
    * 1.21).
    * @default true
    */
-  readonly preparedStatements?: boolean;
+  readonly preparedStatements?: boolean | undefined;
   /**
    * How many times in all a statement is sent when the server aborts it with a deadlock
    * (`40P01`) or a serialization failure (`40001`). Every statement is one atomic write in its own
@@ -123,7 +123,7 @@ export interface PostgresRepositoryOptions {
    * and do not deadlock each other; this covers other writers and non-default isolation levels.
    * @default 5
    */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /**
    * The change feed behind `tracker.watch()` (`repository.changes`): LISTEN/NOTIFY plus the change
    * log, on a dedicated connection per subscription, taken from the pool unless `connect` says
@@ -244,7 +244,12 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const statements = buildStatements(tables);
   const creations = buildCreationStatements(tables);
   const logger = options.logger ?? consoleLogger;
-  const executor = new Executor(pool, { preparedStatements, maxAttempts, logger });
+  const executor = new Executor(pool, {
+    preparedStatements,
+    maxAttempts,
+    logger,
+    missingTablesHint: `genledger's tables are missing from schema "${schema}" (table prefix "${tablePrefix}"): run \`await repository.migrate()\` once before using the repository (or check the schema and tablePrefix options)`,
+  });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
   const feedOptions = options.changeFeed === false ? {} : (options.changeFeed ?? {});
   const changeLog = createChangeLog({
@@ -456,7 +461,11 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     capabilities: { sharedAcrossProcesses: true },
     tables,
 
-    migrate: () => runMigrations(pool, { schema, tablePrefix }),
+    migrate: () =>
+      runMigrations(pool, { schema, tablePrefix }).catch((error: unknown) => {
+        // migrate() is called by the host directly, not through the tracker's boundary: its driver errors are typed here.
+        throw error instanceof GenledgerError ? error : new RepositoryError(name, 'migrate', error);
+      }),
 
     generations: {
       async insert(generation) {

@@ -188,6 +188,37 @@ async function expectSettleLikeDomain(repository: PostgresRepository, id: string
 }
 
 describe('postgres: the adapter itself', () => {
+  it('migrate() on a server it cannot reach is a RepositoryError (migrate), and a call before migrate() says to run it', async () => {
+    const unreachable = new pg.Pool({ host: '127.0.0.1', port: 1, user: 'nobody', password: 'none', database: 'none', connectionTimeoutMillis: 5_000 });
+    unreachable.on('error', () => {});
+    try {
+      const error = await postgresRepository(unreachable, { ...options, logger: silent }).migrate().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GenledgerError);
+      expect(error).toMatchObject({ name: 'RepositoryError', code: 'REPOSITORY_FAILURE', repository: 'postgres', operation: 'migrate' });
+      expect((error as GenledgerError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await unreachable.end();
+    }
+    // A schema nobody migrated: the first call names the missing tables and what to do.
+    const fresh = { schema: `never_migrated${runTag}`, tablePrefix: 'genledger_', logger: silent };
+    const tracker = createTracker({ repository: postgresRepository(pool, fresh), logger: silent });
+    const missing = await tracker.startCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1 }).catch((caught: unknown) => caught);
+    expect(missing).toMatchObject({ name: 'RepositoryError', code: 'REPOSITORY_FAILURE' });
+    expect((missing as Error).message).toMatch(/does not exist: genledger's tables are missing from schema "never_migrated.*": run `await repository\.migrate\(\)` once/);
+    expect(((missing as Error).cause as Error).cause).toMatchObject({ code: '42P01' });
+  });
+
+  it('takes every option as undefined (a host passing process.env values under exactOptionalPropertyTypes)', () => {
+    const fromEnvironment: PostgresRepositoryOptions = {
+      schema: process.env.GENLEDGER_NO_SUCH_SCHEMA,
+      tablePrefix: process.env.GENLEDGER_NO_SUCH_PREFIX,
+      name: undefined,
+      preparedStatements: undefined,
+      maxAttempts: undefined,
+    };
+    expect(postgresRepository(pool, fromEnvironment).tables.cooks).toMatch(/public.*genledger_cooks/);
+  });
+
   it('construction runs nothing, and bad options throw a ValidationError', async () => {
     const counting = countingPool();
     postgresRepository(counting.pool, options);
