@@ -33,3 +33,30 @@ trap 'rm -rf "$project"' EXIT
   test "$(wc -l < "$project/err.txt")" -eq 1 && grep -q 'npm install mongodb' "$project/err.txt"
   echo "stranger smoke: without mongodb, the genledger command says what to install in one line"
 )
+
+# The types as a strict stranger compiles them: exactOptionalPropertyTypes, and no skipLibCheck, so
+# genledger's own .d.ts files are checked too (without the optional drivers' types installed).
+(
+  cd "$project"
+  npm install --silent --no-audit --no-fund typescript@~5.9.3 @types/node@^20 >/dev/null
+  cat > types-smoke.ts <<'TS'
+import { createTracker } from 'genledger';
+import { memoryRepository } from 'genledger/memory';
+import { postgresRepository, type PostgresPool } from 'genledger/postgres';
+
+export async function pages(): Promise<number> {
+  const tracker = createTracker({ repository: memoryRepository(), limits: { maxInFlightChildren: process.env.CAP ? Number(process.env.CAP) : undefined } });
+  const first = await tracker.listGenerations({ limit: 10 });
+  // "Pass nextCursor back as cursor", as it is.
+  const second = await tracker.listGenerations({ cursor: first.nextCursor });
+  return first.items.length + second.items.length;
+}
+
+export function fromEnvironment(pool: PostgresPool) {
+  return postgresRepository(pool, { schema: process.env.PG_SCHEMA, tablePrefix: process.env.PG_TABLE_PREFIX });
+}
+TS
+  npx --no-install tsc --strict --exactOptionalPropertyTypes --noUncheckedIndexedAccess --skipLibCheck false \
+    --module nodenext --moduleResolution nodenext --target es2022 --noEmit types-smoke.ts
+  echo "stranger smoke: strict types (exactOptionalPropertyTypes, no skipLibCheck) compile"
+)

@@ -204,7 +204,7 @@ describe('postgres: the adapter itself', () => {
     const tracker = createTracker({ repository: postgresRepository(pool, fresh), logger: silent });
     const missing = await tracker.startCook({ collectionId: 'c', initiatorAccountId: 'a', targetSupply: 1 }).catch((caught: unknown) => caught);
     expect(missing).toMatchObject({ name: 'RepositoryError', code: 'REPOSITORY_FAILURE' });
-    expect((missing as Error).message).toMatch(/does not exist: genledger's tables are missing from schema "never_migrated.*": run `await repository\.migrate\(\)` once/);
+    expect((missing as Error).message).toMatch(/does not exist: genledger's tables are missing from schema "never_migrated[^"]*" \(table prefix "genledger_"\): run `await repository\.migrate\(\)` once/);
     expect(((missing as Error).cause as Error).cause).toMatchObject({ code: '42P01' });
   });
 
