@@ -163,6 +163,9 @@ export function scaleTests(target: ConformanceTarget): void {
         expect(await auditLedger(tracker, [cook.id], castIds)).toEqual([]);
         expect((await tracker.reconcile({ cookId: cook.id })).differences).toEqual([]);
         expect(harness.warnings).toEqual([]);
+        console.log(
+          `[genledger conformance] ${target.name} scale: ${size.toLocaleString('en-US')} children in flight at once, ${calls.length.toLocaleString('en-US')} completions (${(calls.length - size).toLocaleString('en-US')} duplicates) ${CONCURRENCY} at a time in random order: $${stored.costUsd} and ${stored.pointsSpent} points exact, ${stored.generatedCount} made; stored cook ${sizeAtTen} B at 10 in flight, ${sizeAtFull} B at ${size.toLocaleString('en-US')}`,
+        );
       },
       timeout,
     );
