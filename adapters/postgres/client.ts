@@ -71,6 +71,8 @@ export interface Statement {
   readonly name: string;
   readonly text: string;
   readonly parameters: readonly string[];
+  /** The SQL type each parameter is cast to (`$n::type`), in {@link Statement.parameters} order. */
+  readonly types: readonly SqlType[];
 }
 
 /** Returns the `$n::type` placeholder for a named parameter (the same `$n` every time it is named). */
@@ -93,9 +95,20 @@ export function defineStatement(label: string, build: (param: Parameter) => stri
     }
     return `$${parameters.indexOf(name) + 1}::${type}`;
   };
-  const text = build(param).trim();
+  const text = tidy(build(param));
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 12);
-  return { name: `genledger_${label}_${digest}`, text, parameters };
+  return { name: `genledger_${label}_${digest}`, text, parameters, types: parameters.map((name) => types.get(name)!) };
+}
+
+/**
+ * The text as sent and as `sql/statements.sql` shows it: no blank lines or trailing spaces, and the
+ * template's indentation taken off (whitespace only: the SQL is the same).
+ */
+function tidy(text: string): string {
+  const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const indents = lines.slice(1).map((line) => line.length - line.trimStart().length);
+  const common = Math.min(...indents, lines[0]!.length - lines[0]!.trimStart().length);
+  return lines.map((line) => line.slice(Math.min(common, line.length - line.trimStart().length))).join('\n');
 }
 
 /** SQLSTATEs after which the same statement may simply be sent again: nothing of it was applied. */
