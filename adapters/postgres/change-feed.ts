@@ -29,7 +29,7 @@ import type { EntityKind } from '../../src/domain/records.js';
 import { ConflictError } from '../../src/errors.js';
 import type { ChangeFeed, ChangeFeedOptions, ChangeNotice, ChangeSubscription } from '../../src/port.js';
 import type { Logger } from '../../src/tracker/context.js';
-import { defineStatement, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
+import { defineStatement, sql, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
 import { quoteIdentifier } from './migrate.js';
 import { EXACT_TYPES, type Row } from './rows.js';
 
@@ -177,7 +177,7 @@ export interface ChangeLogTables {
 export function buildChangeLogStatements(tables: ChangeLogTables) {
   return {
     /** The prune's cutoff (server time) and the lowest transaction with a change newer than it. */
-    pruneBoundary: defineStatement('changes_prune_boundary', (param) => `
+    pruneBoundary: defineStatement('changes_prune_boundary', (param) => sql`
       WITH cutoff AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) - ${param('retention_ms', 'bigint')} AS ms)
       SELECT cutoff.ms::bigint::text AS cutoff_ms,
         (SELECT c.tx::text FROM ${tables.changes} AS c
@@ -191,7 +191,7 @@ export function buildChangeLogStatements(tables: ChangeLogTables) {
      */
     pruneBatch: defineStatement('changes_prune_batch', (param) => {
       const boundary = `${param('boundary', 'text')}::xid8`;
-      return `
+      return sql`
       WITH doomed AS (
         SELECT c.tx, c.seq FROM ${tables.changes} AS c
         WHERE (${boundary} IS NULL OR c.tx < ${boundary})

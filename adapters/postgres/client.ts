@@ -111,6 +111,43 @@ function tidy(text: string): string {
   return lines.map((line) => line.slice(Math.min(common, line.length - line.trimStart().length))).join('\n');
 }
 
+/**
+ * A template tag for statement text: takes off the template's own indentation, and indents each
+ * multi-line fragment spliced into it to where it lands (a fragment that starts on a new line and
+ * is spliced mid-line, after `(` or `SET`, goes on its own lines two spaces deeper than that line), so a statement assembled from
+ * fragments reads as if written whole. Whitespace only: the SQL is the same.
+ */
+export function sql(strings: TemplateStringsArray, ...values: readonly unknown[]): string {
+  let text = strings[0]!;
+  values.forEach((value, index) => {
+    text += splice(text, String(value)) + strings[index + 1]!;
+  });
+  return block(text).join('\n');
+}
+
+/** The lines of a fragment, without blank lines and its common indentation (the first line's own, if it starts inline, not counted). */
+function block(text: string): string[] {
+  const startsInline = !/^[ \t]*\n/.test(text);
+  const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const indentOf = (line: string) => line.length - line.trimStart().length;
+  const measured = startsInline ? lines.slice(1) : lines;
+  const common = measured.length === 0 ? 0 : Math.min(...measured.map(indentOf));
+  return lines.map((line, index) => (startsInline && index === 0 ? line.trimStart() : line.slice(Math.min(common, indentOf(line)))));
+}
+
+function splice(before: string, value: string): string {
+  if (!value.includes('\n')) return value;
+  const line = before.slice(before.lastIndexOf('\n') + 1);
+  const base = line.slice(0, line.length - line.trimStart().length);
+  const midLine = line.trim() !== '';
+  const lines = block(value);
+  // A block opened by `(` or `SET`, or one written to start on a line of its own, starts on its own line.
+  const opens = /(\(|\bSET)\s*$/.test(line) || /^[ \t]*\n/.test(value);
+  if (midLine && opens) return '\n' + lines.map((text) => `${base}  ${text}`).join('\n');
+  const rest = midLine ? `${base}  ` : base;
+  return lines.map((text, index) => (index === 0 ? text : `${rest}${text}`)).join('\n');
+}
+
 /** SQLSTATEs after which the same statement may simply be sent again: nothing of it was applied. */
 const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   '40001', // serialization_failure (a host running REPEATABLE READ or SERIALIZABLE by default)

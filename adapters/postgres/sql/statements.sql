@@ -163,7 +163,7 @@ WHERE existing.idempotency_key = $33::text AND NOT EXISTS (SELECT 1 FROM inserte
 
 -- =================================================================================================
 -- insert_attached_generation
--- prepared as genledger_insert_attached_generation_5bf5cdd744fd
+-- prepared as genledger_insert_attached_generation_16a4b4e40e5f
 --
 --   recordGeneration with parents (insertAttached / createAttached): the generation stored and
 --   attached to its cast (attachToCast) and to the cast's cook or its own cook (attachToCook), or
@@ -230,8 +230,8 @@ decision AS (
   FROM (SELECT 1) AS one LEFT JOIN cast_old AS co ON true LEFT JOIN cook_old AS ko ON true
   CROSS JOIN LATERAL (
     SELECT CASE WHEN co.id IS NULL THEN NULL WHEN co.status <> 'running' THEN 'closed'
-WHEN co.in_flight_count >= $3::integer THEN 'full' ELSE 'attached' END AS cast_outcome, CASE WHEN ko.id IS NULL THEN NULL WHEN NOT (CASE WHEN ($6::text IS NULL) THEN ko.status = 'running' ELSE ko.status IN ('running', 'paused') END) THEN 'closed'
-WHEN CASE WHEN ($6::text IS NULL) THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, CASE WHEN $6::text IS NULL THEN $5::text ELSE co.cook_id END AS target_cook
+      WHEN co.in_flight_count >= $3::integer THEN 'full' ELSE 'attached' END AS cast_outcome, CASE WHEN ko.id IS NULL THEN NULL WHEN NOT (CASE WHEN ($6::text IS NULL) THEN ko.status = 'running' ELSE ko.status IN ('running', 'paused') END) THEN 'closed'
+        WHEN CASE WHEN ($6::text IS NULL) THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, CASE WHEN $6::text IS NULL THEN $5::text ELSE co.cook_id END AS target_cook
   ) AS x
 ),
 inserted AS (
@@ -244,10 +244,10 @@ inserted AS (
 ),
 cast_written AS (
   UPDATE "public".genledger_casts AS t SET
-step_generation_ids = CASE WHEN jsonb_array_length(co.step_generation_ids) < $4::integer
-  THEN co.step_generation_ids || jsonb_build_array($1::text) ELSE co.step_generation_ids END,
-in_flight_count = co.in_flight_count + 1,
-version = co.version + 1, updated_at = $2::timestamptz
+    step_generation_ids = CASE WHEN jsonb_array_length(co.step_generation_ids) < $4::integer
+      THEN co.step_generation_ids || jsonb_build_array($1::text) ELSE co.step_generation_ids END,
+    in_flight_count = co.in_flight_count + 1,
+    version = co.version + 1, updated_at = $2::timestamptz
   FROM cast_old AS co, decision AS d
   WHERE t.id = co.id AND d.cast_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
   RETURNING t.*
@@ -259,13 +259,13 @@ cast_now AS (
 ),
 cook_written AS (
   UPDATE "public".genledger_cooks AS t SET
-open_generation_count = ko.open_generation_count + ('generation' = 'generation')::int,
-generation_ids = CASE WHEN 'generation' = 'generation' AND jsonb_array_length(ko.generation_ids) < $4::integer
-  THEN ko.generation_ids || jsonb_build_array($1::text) ELSE ko.generation_ids END,
-cast_ids = CASE WHEN 'generation' <> 'generation' AND jsonb_array_length(ko.cast_ids) < $4::integer
-  THEN ko.cast_ids || jsonb_build_array($1::text) ELSE ko.cast_ids END,
-in_flight_count = ko.in_flight_count + (($6::text IS NULL))::int,
-version = ko.version + 1, updated_at = $2::timestamptz
+    open_generation_count = ko.open_generation_count + ('generation' = 'generation')::int,
+    generation_ids = CASE WHEN 'generation' = 'generation' AND jsonb_array_length(ko.generation_ids) < $4::integer
+      THEN ko.generation_ids || jsonb_build_array($1::text) ELSE ko.generation_ids END,
+    cast_ids = CASE WHEN 'generation' <> 'generation' AND jsonb_array_length(ko.cast_ids) < $4::integer
+      THEN ko.cast_ids || jsonb_build_array($1::text) ELSE ko.cast_ids END,
+    in_flight_count = ko.in_flight_count + (($6::text IS NULL))::int,
+    version = ko.version + 1, updated_at = $2::timestamptz
   FROM cook_old AS ko, decision AS d
   WHERE t.id = ko.id AND d.cook_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
   RETURNING t.*
@@ -324,7 +324,7 @@ SELECT false AS created, t.id AS id, t.master_account_id AS master_account_id, t
 
 -- =================================================================================================
 -- generations_start
--- prepared as genledger_generations_start_9ccf4d7499f9
+-- prepared as genledger_generations_start_84df5b1b6fde
 --
 --   startGeneration: pending -> processing, setting started_at. Gate: status = pending.
 --
@@ -338,13 +338,13 @@ SELECT false AS created, t.id AS id, t.master_account_id AS master_account_id, t
 --     call), then the generation's columns (see "Record columns") as the row now stands; no row: no
 --     such record
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
-  written AS (
-    UPDATE "public".genledger_generations AS t SET status = 'processing', started_at = $2::timestamptz, version = old.version + 1, updated_at = $2::timestamptz
-    FROM old
-    WHERE t.id = old.id AND (old.status = 'pending')
-    RETURNING t.*
-  )
+WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
+written AS (
+  UPDATE "public".genledger_generations AS t SET status = 'processing', started_at = $2::timestamptz, version = old.version + 1, updated_at = $2::timestamptz
+  FROM old
+  WHERE t.id = old.id AND (old.status = 'pending')
+  RETURNING t.*
+)
 SELECT true AS changed, old.status AS previous_status, written.id AS id, written.master_account_id AS master_account_id, written.tool_id AS tool_id, written.tool_display_name AS tool_display_name, written.service_name AS service_name, written.session_id AS session_id, written.initiating_event_id AS initiating_event_id, written.platform_specific_run_id AS platform_specific_run_id, written.status AS status, (extract(epoch FROM written.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM written.response_timestamp) * 1000)::bigint AS response_timestamp, written.duration_ms AS duration_ms, written.progress AS progress, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, written.notification_platform AS notification_platform, written.delivery_status AS delivery_status, written.delivery_attempts AS delivery_attempts, (extract(epoch FROM written.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, written.delivery_error AS delivery_error, written.delivery_strategy AS delivery_strategy, written.cast_id AS cast_id, written.cook_id AS cook_id, written.spell_id AS spell_id, written.collection_id AS collection_id, written.request_payload AS request_payload, written.response_payload AS response_payload, written.artifact_urls AS artifact_urls, written.error_details AS error_details, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.version AS version, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at
 FROM written CROSS JOIN old
 UNION ALL
@@ -353,7 +353,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- generations_progress
--- prepared as genledger_generations_progress_d9e0f2ad4c1e
+-- prepared as genledger_generations_progress_e68f2cd00d11
 --
 --   recordGenerationProgress: forward only, while open; a pending generation becomes processing.
 --   Gate: open and progress >= the stored progress.
@@ -369,14 +369,15 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 --     call), then the generation's columns (see "Record columns") as the row now stands; no row: no
 --     such record
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
-  written AS (
-    UPDATE "public".genledger_generations AS t SET status = 'processing', started_at = coalesce(old.started_at, $3::timestamptz),
+WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
+written AS (
+  UPDATE "public".genledger_generations AS t SET
+    status = 'processing', started_at = coalesce(old.started_at, $3::timestamptz),
     progress = $2::numeric, version = old.version + 1, updated_at = $3::timestamptz
-    FROM old
-    WHERE t.id = old.id AND (old.status IN ('pending', 'processing') AND $2::numeric >= old.progress)
-    RETURNING t.*
-  )
+  FROM old
+  WHERE t.id = old.id AND (old.status IN ('pending', 'processing') AND $2::numeric >= old.progress)
+  RETURNING t.*
+)
 SELECT true AS changed, old.status AS previous_status, written.id AS id, written.master_account_id AS master_account_id, written.tool_id AS tool_id, written.tool_display_name AS tool_display_name, written.service_name AS service_name, written.session_id AS session_id, written.initiating_event_id AS initiating_event_id, written.platform_specific_run_id AS platform_specific_run_id, written.status AS status, (extract(epoch FROM written.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM written.response_timestamp) * 1000)::bigint AS response_timestamp, written.duration_ms AS duration_ms, written.progress AS progress, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, written.notification_platform AS notification_platform, written.delivery_status AS delivery_status, written.delivery_attempts AS delivery_attempts, (extract(epoch FROM written.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, written.delivery_error AS delivery_error, written.delivery_strategy AS delivery_strategy, written.cast_id AS cast_id, written.cook_id AS cook_id, written.spell_id AS spell_id, written.collection_id AS collection_id, written.request_payload AS request_payload, written.response_payload AS response_payload, written.artifact_urls AS artifact_urls, written.error_details AS error_details, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.version AS version, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at
 FROM written CROSS JOIN old
 UNION ALL
@@ -385,7 +386,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generation
--- prepared as genledger_settle_generation_7674d0858db2
+-- prepared as genledger_settle_generation_e7e8d959677f
 --
 --   settleGeneration: the generation's terminal transition (finishGeneration; gate:
 --   pending/processing, and for the sweeper not written since only_if_updated_before), then its
@@ -419,200 +420,202 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 --     not applied), k1 (the cook after the generation's apply), k2 (after the cast piece's apply);
 --     null when absent or not applied
 -- =================================================================================================
-  WITH gen_old AS (SELECT * FROM "public".genledger_generations WHERE id = $15::text FOR UPDATE),
-  gen_written AS (
-    UPDATE "public".genledger_generations AS t SET
-  status = $1::text,
-  points_spent = $4::bigint,
-  protocol_net_points = $5::bigint,
-  cost_usd = $6::numeric,
-  response_timestamp = $2::timestamptz,
-  duration_ms = greatest(0, round((extract(epoch FROM $2::timestamptz) - extract(epoch FROM old.request_timestamp)) * 1000))::bigint,
-  progress = CASE WHEN $1::text = 'success' THEN 1 ELSE old.progress END,
-  response_payload = CASE WHEN $7::boolean THEN $8::jsonb ELSE old.response_payload END,
-  artifact_urls = coalesce($9::jsonb, old.artifact_urls),
-  error_details = CASE WHEN $10::boolean THEN $11::jsonb ELSE old.error_details END,
-  platform_specific_run_id = coalesce($12::text, old.platform_specific_run_id),
-  version = old.version + 1,
-  updated_at = $13::timestamptz
-    FROM gen_old AS old
-    WHERE t.id = old.id AND (old.status IN ('pending', 'processing') AND ($3::timestamptz IS NULL OR old.updated_at < $3::timestamptz))
-    RETURNING t.*
-  ),
-  gen AS (
-    SELECT true AS changed, w.* FROM gen_written AS w
-    UNION ALL
-    SELECT false AS changed, o.* FROM gen_old AS o WHERE NOT EXISTS (SELECT 1 FROM gen_written)
-  ),
-  contribution AS (
-    SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
-      g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
-    FROM gen_written AS g
-  ),
-  cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
-  cast_next AS (
-SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
-  n.status,
-  p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
-  p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
-  p.outcome_cancelled_by_user + (f.applies AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
-  p.outcome_timeout + (f.applies AND c.status = 'timeout')::int AS outcome_timeout,
-  p.in_flight_count - f.applies::int AS in_flight_count,
-  p.points_spent + CASE WHEN f.applies THEN c.points_spent ELSE 0 END AS points_spent,
-  p.protocol_net_points + CASE WHEN f.applies THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
-  CASE WHEN f.applies THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-  CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
-  CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
-  p.version + f.applies::int AS version,
-  CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
-FROM cast_old AS p
-LEFT JOIN contribution AS c ON c.cast_id = p.id
-CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
-CROSS JOIN LATERAL (
-  SELECT CASE
-    WHEN NOT f.applies OR p.status <> 'running' THEN p.status
-    WHEN c.status IN ('failed', 'timeout') THEN 'failed'
-    WHEN c.status = 'cancelled_by_user' THEN 'cancelled'
-    WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
-    ELSE 'running'
-  END AS status
-) AS n
-CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e),
-  cast_written AS (
-    UPDATE "public".genledger_casts AS t SET status = s.status,
-  in_flight_count = s.in_flight_count,
-  outcome_success = s.outcome_success,
-  outcome_failed = s.outcome_failed,
-  outcome_cancelled_by_user = s.outcome_cancelled_by_user,
-  outcome_timeout = s.outcome_timeout,
-  points_spent = s.points_spent,
-  protocol_net_points = s.protocol_net_points,
-  cost_usd = s.cost_usd,
-  completed_at = s.completed_at,
-  duration_ms = s.duration_ms,
-  updated_at = s.updated_at,
-  version = s.version
-    FROM cast_next AS s WHERE t.id = s.id AND s.applies
-    RETURNING t.*
-  ),
-  piece AS (
-    SELECT 'cast'::text AS kind, w.id AS child_id, w.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-      0::numeric AS cost_usd, w.completed_at AS finished_at, NULL::boolean AS piece, w.cook_id
-    FROM cast_written AS w JOIN cast_next AS s ON s.id = w.id
-    WHERE s.ends AND w.cook_id = (SELECT cook_id FROM contribution)
-  ),
-  -- The cook is the generation's; reading piece too (whose cook is the same) makes the cast's
-  -- UPDATE, and its lock, come before the cook's lock.
-  cook_old AS (
-    SELECT * FROM "public".genledger_cooks
-    WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
-    FOR UPDATE
-  ),
-  cook_first AS (
-SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
-  CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
-  p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
-  p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
-  p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
-  p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
-  p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
-  p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
-  CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-  p.open_generation_count - f.adds_money::int AS open_generation_count,
-  n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
-  CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
-  CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
-  p.version + f.applies::int AS version,
-  CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
-FROM cook_old AS p
-LEFT JOIN contribution AS c ON c.cook_id = p.id
-CROSS JOIN LATERAL (
-  SELECT c.child_id IS NOT NULL AS applies,
-    coalesce(c.kind = 'generation', false) AS adds_money,
-    coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
-) AS f
-CROSS JOIN LATERAL (
-  SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
-    p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
-    p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
-    p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
-) AS n
-CROSS JOIN LATERAL (
-  SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-) AS d),
-  cook_second AS (
-SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
-  CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
-  p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
-  p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
-  p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
-  p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
-  p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
-  p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
-  CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-  p.open_generation_count - f.adds_money::int AS open_generation_count,
-  n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
-  CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
-  CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
-  p.version + f.applies::int AS version,
-  CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
-FROM cook_first AS p
-LEFT JOIN piece AS c ON c.cook_id = p.id
-CROSS JOIN LATERAL (
-  SELECT c.child_id IS NOT NULL AS applies,
-    coalesce(c.kind = 'generation', false) AS adds_money,
-    coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
-) AS f
-CROSS JOIN LATERAL (
-  SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
-    p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
-    p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
-    p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
-) AS n
-CROSS JOIN LATERAL (
-  SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-) AS d),
-  cook_written AS (
-    UPDATE "public".genledger_cooks AS t SET status = s.status,
-  in_flight_count = s.in_flight_count,
-  outcome_success = s.outcome_success,
-  outcome_failed = s.outcome_failed,
-  outcome_cancelled_by_user = s.outcome_cancelled_by_user,
-  outcome_timeout = s.outcome_timeout,
-  points_spent = s.points_spent,
-  protocol_net_points = s.protocol_net_points,
-  cost_usd = s.cost_usd,
-  completed_at = s.completed_at,
-  duration_ms = s.duration_ms,
-  updated_at = s.updated_at,
-  version = s.version,
-  generated_count = s.generated_count,
-  failed_count = s.failed_count,
-  cancelled_count = s.cancelled_count,
-  open_generation_count = s.open_generation_count
-    FROM cook_second AS s JOIN cook_old AS o ON o.id = s.id
-    WHERE t.id = s.id AND s.version <> o.version
-    RETURNING t.id
-  )
-  SELECT
-    json_build_object('changed', g.changed, 'previous_status', go.status, 'id', g.id, 'master_account_id', g.master_account_id, 'tool_id', g.tool_id, 'tool_display_name', g.tool_display_name, 'service_name', g.service_name, 'session_id', g.session_id, 'initiating_event_id', g.initiating_event_id, 'platform_specific_run_id', g.platform_specific_run_id, 'status', g.status, 'request_timestamp', (extract(epoch FROM g.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM g.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM g.response_timestamp) * 1000)::bigint::text, 'duration_ms', g.duration_ms::text, 'progress', g.progress::text, 'points_spent', g.points_spent::text, 'protocol_net_points', g.protocol_net_points::text, 'cost_usd', g.cost_usd::text, 'notification_platform', g.notification_platform, 'delivery_status', g.delivery_status, 'delivery_attempts', g.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM g.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', g.delivery_error, 'delivery_strategy', g.delivery_strategy, 'cast_id', g.cast_id, 'cook_id', g.cook_id, 'spell_id', g.spell_id, 'collection_id', g.collection_id, 'request_payload', g.request_payload, 'response_payload', g.response_payload, 'artifact_urls', g.artifact_urls, 'error_details', g.error_details, 'metadata', g.metadata, 'idempotency_key', g.idempotency_key, 'version', g.version, 'updated_at', (extract(epoch FROM g.updated_at) * 1000)::bigint::text) AS g,
-    CASE WHEN cw.id IS NOT NULL THEN json_build_object('changed', true, 'previous_status', co.status, 'id', cw.id, 'spell_id', cw.spell_id, 'initiator_account_id', cw.initiator_account_id, 'total_steps', cw.total_steps, 'cook_id', cw.cook_id, 'collection_id', cw.collection_id, 'started_at', (extract(epoch FROM cw.started_at) * 1000)::bigint::text, 'metadata', cw.metadata, 'idempotency_key', cw.idempotency_key, 'status', cw.status, 'in_flight_count', cw.in_flight_count, 'outcome_success', cw.outcome_success, 'outcome_failed', cw.outcome_failed, 'outcome_cancelled_by_user', cw.outcome_cancelled_by_user, 'outcome_timeout', cw.outcome_timeout, 'points_spent', cw.points_spent::text, 'protocol_net_points', cw.protocol_net_points::text, 'cost_usd', cw.cost_usd::text, 'completed_at', (extract(epoch FROM cw.completed_at) * 1000)::bigint::text, 'duration_ms', cw.duration_ms::text, 'updated_at', (extract(epoch FROM cw.updated_at) * 1000)::bigint::text, 'version', cw.version, 'step_generation_ids', cw.step_generation_ids) END AS c,
-    CASE WHEN k1.id IS NOT NULL THEN json_build_object('changed', k1.applies, 'previous_status', k1.previous_status, 'id', ko1.id, 'collection_id', ko1.collection_id, 'initiator_account_id', ko1.initiator_account_id, 'target_supply', ko1.target_supply, 'started_at', (extract(epoch FROM ko1.started_at) * 1000)::bigint::text, 'metadata', ko1.metadata, 'idempotency_key', ko1.idempotency_key, 'status', k1.status, 'in_flight_count', k1.in_flight_count, 'outcome_success', k1.outcome_success, 'outcome_failed', k1.outcome_failed, 'outcome_cancelled_by_user', k1.outcome_cancelled_by_user, 'outcome_timeout', k1.outcome_timeout, 'points_spent', k1.points_spent::text, 'protocol_net_points', k1.protocol_net_points::text, 'cost_usd', k1.cost_usd::text, 'completed_at', (extract(epoch FROM k1.completed_at) * 1000)::bigint::text, 'duration_ms', k1.duration_ms::text, 'updated_at', (extract(epoch FROM k1.updated_at) * 1000)::bigint::text, 'version', k1.version, 'generated_count', k1.generated_count, 'failed_count', k1.failed_count, 'cancelled_count', k1.cancelled_count, 'open_generation_count', k1.open_generation_count, 'generation_ids', ko1.generation_ids, 'cast_ids', ko1.cast_ids) END AS k1,
-    CASE WHEN k2.id IS NOT NULL THEN json_build_object('changed', k2.applies, 'previous_status', k2.previous_status, 'id', ko2.id, 'collection_id', ko2.collection_id, 'initiator_account_id', ko2.initiator_account_id, 'target_supply', ko2.target_supply, 'started_at', (extract(epoch FROM ko2.started_at) * 1000)::bigint::text, 'metadata', ko2.metadata, 'idempotency_key', ko2.idempotency_key, 'status', k2.status, 'in_flight_count', k2.in_flight_count, 'outcome_success', k2.outcome_success, 'outcome_failed', k2.outcome_failed, 'outcome_cancelled_by_user', k2.outcome_cancelled_by_user, 'outcome_timeout', k2.outcome_timeout, 'points_spent', k2.points_spent::text, 'protocol_net_points', k2.protocol_net_points::text, 'cost_usd', k2.cost_usd::text, 'completed_at', (extract(epoch FROM k2.completed_at) * 1000)::bigint::text, 'duration_ms', k2.duration_ms::text, 'updated_at', (extract(epoch FROM k2.updated_at) * 1000)::bigint::text, 'version', k2.version, 'generated_count', k2.generated_count, 'failed_count', k2.failed_count, 'cancelled_count', k2.cancelled_count, 'open_generation_count', k2.open_generation_count, 'generation_ids', ko2.generation_ids, 'cast_ids', ko2.cast_ids) END AS k2
-  FROM gen AS g
-  CROSS JOIN gen_old AS go
-  LEFT JOIN contribution AS ct ON true
-  LEFT JOIN cast_old AS co ON true
-  LEFT JOIN cast_written AS cw ON true
-  LEFT JOIN piece AS pc ON true
-  LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
-  LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
-  LEFT JOIN cook_second AS k2 ON k2.id = pc.cook_id
-  LEFT JOIN cook_old AS ko2 ON ko2.id = pc.cook_id;
+WITH gen_old AS (SELECT * FROM "public".genledger_generations WHERE id = $15::text FOR UPDATE),
+gen_written AS (
+  UPDATE "public".genledger_generations AS t SET
+    status = $1::text,
+    points_spent = $4::bigint,
+    protocol_net_points = $5::bigint,
+    cost_usd = $6::numeric,
+    response_timestamp = $2::timestamptz,
+    duration_ms = greatest(0, round((extract(epoch FROM $2::timestamptz) - extract(epoch FROM old.request_timestamp)) * 1000))::bigint,
+    progress = CASE WHEN $1::text = 'success' THEN 1 ELSE old.progress END,
+    response_payload = CASE WHEN $7::boolean THEN $8::jsonb ELSE old.response_payload END,
+    artifact_urls = coalesce($9::jsonb, old.artifact_urls),
+    error_details = CASE WHEN $10::boolean THEN $11::jsonb ELSE old.error_details END,
+    platform_specific_run_id = coalesce($12::text, old.platform_specific_run_id),
+    version = old.version + 1,
+    updated_at = $13::timestamptz
+  FROM gen_old AS old
+  WHERE t.id = old.id AND (old.status IN ('pending', 'processing') AND ($3::timestamptz IS NULL OR old.updated_at < $3::timestamptz))
+  RETURNING t.*
+),
+gen AS (
+  SELECT true AS changed, w.* FROM gen_written AS w
+  UNION ALL
+  SELECT false AS changed, o.* FROM gen_old AS o WHERE NOT EXISTS (SELECT 1 FROM gen_written)
+),
+contribution AS (
+  SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
+    g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
+  FROM gen_written AS g
+),
+cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
+cast_next AS (
+  SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
+    n.status,
+    p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.applies AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.applies AND c.status = 'timeout')::int AS outcome_timeout,
+    p.in_flight_count - f.applies::int AS in_flight_count,
+    p.points_spent + CASE WHEN f.applies THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.applies THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.applies THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
+  FROM cast_old AS p
+  LEFT JOIN contribution AS c ON c.cast_id = p.id
+  CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
+  CROSS JOIN LATERAL (
+    SELECT CASE
+      WHEN NOT f.applies OR p.status <> 'running' THEN p.status
+      WHEN c.status IN ('failed', 'timeout') THEN 'failed'
+      WHEN c.status = 'cancelled_by_user' THEN 'cancelled'
+      WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
+      ELSE 'running'
+    END AS status
+  ) AS n
+  CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e),
+cast_written AS (
+  UPDATE "public".genledger_casts AS t SET
+    status = s.status,
+    in_flight_count = s.in_flight_count,
+    outcome_success = s.outcome_success,
+    outcome_failed = s.outcome_failed,
+    outcome_cancelled_by_user = s.outcome_cancelled_by_user,
+    outcome_timeout = s.outcome_timeout,
+    points_spent = s.points_spent,
+    protocol_net_points = s.protocol_net_points,
+    cost_usd = s.cost_usd,
+    completed_at = s.completed_at,
+    duration_ms = s.duration_ms,
+    updated_at = s.updated_at,
+    version = s.version
+  FROM cast_next AS s WHERE t.id = s.id AND s.applies
+  RETURNING t.*
+),
+piece AS (
+  SELECT 'cast'::text AS kind, w.id AS child_id, w.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+    0::numeric AS cost_usd, w.completed_at AS finished_at, NULL::boolean AS piece, w.cook_id
+  FROM cast_written AS w JOIN cast_next AS s ON s.id = w.id
+  WHERE s.ends AND w.cook_id = (SELECT cook_id FROM contribution)
+),
+-- The cook is the generation's; reading piece too (whose cook is the same) makes the cast's
+-- UPDATE, and its lock, come before the cook's lock.
+cook_old AS (
+  SELECT * FROM "public".genledger_cooks
+  WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
+  FOR UPDATE
+),
+cook_first AS (
+  SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
+    CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
+    p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
+    p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    p.open_generation_count - f.adds_money::int AS open_generation_count,
+    n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
+    CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
+  FROM cook_old AS p
+  LEFT JOIN contribution AS c ON c.cook_id = p.id
+  CROSS JOIN LATERAL (
+    SELECT c.child_id IS NOT NULL AS applies,
+      coalesce(c.kind = 'generation', false) AS adds_money,
+      coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
+  ) AS f
+  CROSS JOIN LATERAL (
+    SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
+      p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
+      p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
+      p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+  ) AS n
+  CROSS JOIN LATERAL (
+    SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+  ) AS d),
+cook_second AS (
+  SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
+    CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
+    p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
+    p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    p.open_generation_count - f.adds_money::int AS open_generation_count,
+    n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
+    CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
+  FROM cook_first AS p
+  LEFT JOIN piece AS c ON c.cook_id = p.id
+  CROSS JOIN LATERAL (
+    SELECT c.child_id IS NOT NULL AS applies,
+      coalesce(c.kind = 'generation', false) AS adds_money,
+      coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
+  ) AS f
+  CROSS JOIN LATERAL (
+    SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
+      p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
+      p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
+      p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+  ) AS n
+  CROSS JOIN LATERAL (
+    SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+  ) AS d),
+cook_written AS (
+  UPDATE "public".genledger_cooks AS t SET
+    status = s.status,
+    in_flight_count = s.in_flight_count,
+    outcome_success = s.outcome_success,
+    outcome_failed = s.outcome_failed,
+    outcome_cancelled_by_user = s.outcome_cancelled_by_user,
+    outcome_timeout = s.outcome_timeout,
+    points_spent = s.points_spent,
+    protocol_net_points = s.protocol_net_points,
+    cost_usd = s.cost_usd,
+    completed_at = s.completed_at,
+    duration_ms = s.duration_ms,
+    updated_at = s.updated_at,
+    version = s.version,
+    generated_count = s.generated_count,
+    failed_count = s.failed_count,
+    cancelled_count = s.cancelled_count,
+    open_generation_count = s.open_generation_count
+  FROM cook_second AS s JOIN cook_old AS o ON o.id = s.id
+  WHERE t.id = s.id AND s.version <> o.version
+  RETURNING t.id
+)
+SELECT
+  json_build_object('changed', g.changed, 'previous_status', go.status, 'id', g.id, 'master_account_id', g.master_account_id, 'tool_id', g.tool_id, 'tool_display_name', g.tool_display_name, 'service_name', g.service_name, 'session_id', g.session_id, 'initiating_event_id', g.initiating_event_id, 'platform_specific_run_id', g.platform_specific_run_id, 'status', g.status, 'request_timestamp', (extract(epoch FROM g.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM g.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM g.response_timestamp) * 1000)::bigint::text, 'duration_ms', g.duration_ms::text, 'progress', g.progress::text, 'points_spent', g.points_spent::text, 'protocol_net_points', g.protocol_net_points::text, 'cost_usd', g.cost_usd::text, 'notification_platform', g.notification_platform, 'delivery_status', g.delivery_status, 'delivery_attempts', g.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM g.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', g.delivery_error, 'delivery_strategy', g.delivery_strategy, 'cast_id', g.cast_id, 'cook_id', g.cook_id, 'spell_id', g.spell_id, 'collection_id', g.collection_id, 'request_payload', g.request_payload, 'response_payload', g.response_payload, 'artifact_urls', g.artifact_urls, 'error_details', g.error_details, 'metadata', g.metadata, 'idempotency_key', g.idempotency_key, 'version', g.version, 'updated_at', (extract(epoch FROM g.updated_at) * 1000)::bigint::text) AS g,
+  CASE WHEN cw.id IS NOT NULL THEN json_build_object('changed', true, 'previous_status', co.status, 'id', cw.id, 'spell_id', cw.spell_id, 'initiator_account_id', cw.initiator_account_id, 'total_steps', cw.total_steps, 'cook_id', cw.cook_id, 'collection_id', cw.collection_id, 'started_at', (extract(epoch FROM cw.started_at) * 1000)::bigint::text, 'metadata', cw.metadata, 'idempotency_key', cw.idempotency_key, 'status', cw.status, 'in_flight_count', cw.in_flight_count, 'outcome_success', cw.outcome_success, 'outcome_failed', cw.outcome_failed, 'outcome_cancelled_by_user', cw.outcome_cancelled_by_user, 'outcome_timeout', cw.outcome_timeout, 'points_spent', cw.points_spent::text, 'protocol_net_points', cw.protocol_net_points::text, 'cost_usd', cw.cost_usd::text, 'completed_at', (extract(epoch FROM cw.completed_at) * 1000)::bigint::text, 'duration_ms', cw.duration_ms::text, 'updated_at', (extract(epoch FROM cw.updated_at) * 1000)::bigint::text, 'version', cw.version, 'step_generation_ids', cw.step_generation_ids) END AS c,
+  CASE WHEN k1.id IS NOT NULL THEN json_build_object('changed', k1.applies, 'previous_status', k1.previous_status, 'id', ko1.id, 'collection_id', ko1.collection_id, 'initiator_account_id', ko1.initiator_account_id, 'target_supply', ko1.target_supply, 'started_at', (extract(epoch FROM ko1.started_at) * 1000)::bigint::text, 'metadata', ko1.metadata, 'idempotency_key', ko1.idempotency_key, 'status', k1.status, 'in_flight_count', k1.in_flight_count, 'outcome_success', k1.outcome_success, 'outcome_failed', k1.outcome_failed, 'outcome_cancelled_by_user', k1.outcome_cancelled_by_user, 'outcome_timeout', k1.outcome_timeout, 'points_spent', k1.points_spent::text, 'protocol_net_points', k1.protocol_net_points::text, 'cost_usd', k1.cost_usd::text, 'completed_at', (extract(epoch FROM k1.completed_at) * 1000)::bigint::text, 'duration_ms', k1.duration_ms::text, 'updated_at', (extract(epoch FROM k1.updated_at) * 1000)::bigint::text, 'version', k1.version, 'generated_count', k1.generated_count, 'failed_count', k1.failed_count, 'cancelled_count', k1.cancelled_count, 'open_generation_count', k1.open_generation_count, 'generation_ids', ko1.generation_ids, 'cast_ids', ko1.cast_ids) END AS k1,
+  CASE WHEN k2.id IS NOT NULL THEN json_build_object('changed', k2.applies, 'previous_status', k2.previous_status, 'id', ko2.id, 'collection_id', ko2.collection_id, 'initiator_account_id', ko2.initiator_account_id, 'target_supply', ko2.target_supply, 'started_at', (extract(epoch FROM ko2.started_at) * 1000)::bigint::text, 'metadata', ko2.metadata, 'idempotency_key', ko2.idempotency_key, 'status', k2.status, 'in_flight_count', k2.in_flight_count, 'outcome_success', k2.outcome_success, 'outcome_failed', k2.outcome_failed, 'outcome_cancelled_by_user', k2.outcome_cancelled_by_user, 'outcome_timeout', k2.outcome_timeout, 'points_spent', k2.points_spent::text, 'protocol_net_points', k2.protocol_net_points::text, 'cost_usd', k2.cost_usd::text, 'completed_at', (extract(epoch FROM k2.completed_at) * 1000)::bigint::text, 'duration_ms', k2.duration_ms::text, 'updated_at', (extract(epoch FROM k2.updated_at) * 1000)::bigint::text, 'version', k2.version, 'generated_count', k2.generated_count, 'failed_count', k2.failed_count, 'cancelled_count', k2.cancelled_count, 'open_generation_count', k2.open_generation_count, 'generation_ids', ko2.generation_ids, 'cast_ids', ko2.cast_ids) END AS k2
+FROM gen AS g
+CROSS JOIN gen_old AS go
+LEFT JOIN contribution AS ct ON true
+LEFT JOIN cast_old AS co ON true
+LEFT JOIN cast_written AS cw ON true
+LEFT JOIN piece AS pc ON true
+LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
+LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
+LEFT JOIN cook_second AS k2 ON k2.id = pc.cook_id
+LEFT JOIN cook_old AS ko2 ON ko2.id = pc.cook_id;
 
 -- =================================================================================================
 -- generations_delivery
--- prepared as genledger_generations_delivery_53e1ec6643a2
+-- prepared as genledger_generations_delivery_8cec32a256d0
 --
 --   recordGenerationDelivery: records the delivery outcome of a finished generation whose delivery
 --   is pending. Gate: finished and delivery_status = pending.
@@ -630,16 +633,17 @@ CROSS JOIN LATERAL (
 --     call), then the generation's columns (see "Record columns") as the row now stands; no row: no
 --     such record
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
-  written AS (
-    UPDATE "public".genledger_generations AS t SET delivery_status = $2::text,
+WITH old AS (SELECT * FROM "public".genledger_generations WHERE id = $1::text FOR UPDATE),
+written AS (
+  UPDATE "public".genledger_generations AS t SET
+    delivery_status = $2::text,
     delivery_attempts = coalesce($3::integer, old.delivery_attempts + 1),
     delivery_timestamp = $4::timestamptz, delivery_error = $5::text,
     version = old.version + 1, updated_at = $4::timestamptz
-    FROM old
-    WHERE t.id = old.id AND (old.status NOT IN ('pending', 'processing') AND old.delivery_status = 'pending')
-    RETURNING t.*
-  )
+  FROM old
+  WHERE t.id = old.id AND (old.status NOT IN ('pending', 'processing') AND old.delivery_status = 'pending')
+  RETURNING t.*
+)
 SELECT true AS changed, old.status AS previous_status, written.id AS id, written.master_account_id AS master_account_id, written.tool_id AS tool_id, written.tool_display_name AS tool_display_name, written.service_name AS service_name, written.session_id AS session_id, written.initiating_event_id AS initiating_event_id, written.platform_specific_run_id AS platform_specific_run_id, written.status AS status, (extract(epoch FROM written.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM written.response_timestamp) * 1000)::bigint AS response_timestamp, written.duration_ms AS duration_ms, written.progress AS progress, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, written.notification_platform AS notification_platform, written.delivery_status AS delivery_status, written.delivery_attempts AS delivery_attempts, (extract(epoch FROM written.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, written.delivery_error AS delivery_error, written.delivery_strategy AS delivery_strategy, written.cast_id AS cast_id, written.cook_id AS cook_id, written.spell_id AS spell_id, written.collection_id AS collection_id, written.request_payload AS request_payload, written.response_payload AS response_payload, written.artifact_urls AS artifact_urls, written.error_details AS error_details, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.version AS version, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at
 FROM written CROSS JOIN old
 UNION ALL
@@ -716,7 +720,7 @@ WHERE existing.idempotency_key = $9::text AND NOT EXISTS (SELECT 1 FROM inserted
 
 -- =================================================================================================
 -- insert_attached_cast
--- prepared as genledger_insert_attached_cast_98cb8010dd7c
+-- prepared as genledger_insert_attached_cast_46757ae1c84d
 --
 --   A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to
 --   the cook (attachToCook), or nothing at all.
@@ -762,7 +766,7 @@ decision AS (
   FROM (SELECT 1) AS one LEFT JOIN cook_old AS ko ON true
   CROSS JOIN LATERAL (
     SELECT NULL::text AS cast_outcome, CASE WHEN ko.id IS NULL THEN NULL WHEN NOT (CASE WHEN true THEN ko.status = 'running' ELSE ko.status IN ('running', 'paused') END) THEN 'closed'
-WHEN CASE WHEN true THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, $5::text AS target_cook
+      WHEN CASE WHEN true THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, $5::text AS target_cook
   ) AS x
 ),
 inserted AS (
@@ -775,13 +779,13 @@ inserted AS (
 ),
 cook_written AS (
   UPDATE "public".genledger_cooks AS t SET
-open_generation_count = ko.open_generation_count + ('cast' = 'generation')::int,
-generation_ids = CASE WHEN 'cast' = 'generation' AND jsonb_array_length(ko.generation_ids) < $4::integer
-  THEN ko.generation_ids || jsonb_build_array($1::text) ELSE ko.generation_ids END,
-cast_ids = CASE WHEN 'cast' <> 'generation' AND jsonb_array_length(ko.cast_ids) < $4::integer
-  THEN ko.cast_ids || jsonb_build_array($1::text) ELSE ko.cast_ids END,
-in_flight_count = ko.in_flight_count + (true)::int,
-version = ko.version + 1, updated_at = $2::timestamptz
+    open_generation_count = ko.open_generation_count + ('cast' = 'generation')::int,
+    generation_ids = CASE WHEN 'cast' = 'generation' AND jsonb_array_length(ko.generation_ids) < $4::integer
+      THEN ko.generation_ids || jsonb_build_array($1::text) ELSE ko.generation_ids END,
+    cast_ids = CASE WHEN 'cast' <> 'generation' AND jsonb_array_length(ko.cast_ids) < $4::integer
+      THEN ko.cast_ids || jsonb_build_array($1::text) ELSE ko.cast_ids END,
+    in_flight_count = ko.in_flight_count + (true)::int,
+    version = ko.version + 1, updated_at = $2::timestamptz
   FROM cook_old AS ko, decision AS d
   WHERE t.id = ko.id AND d.cook_outcome = 'attached' AND EXISTS (SELECT 1 FROM inserted)
   RETURNING t.*
@@ -837,7 +841,7 @@ SELECT false AS created, t.id AS id, t.spell_id AS spell_id, t.initiator_account
 
 -- =================================================================================================
 -- casts_end
--- prepared as genledger_casts_end_5ae4691b423a
+-- prepared as genledger_casts_end_736d76ab9fa4
 --
 --   transitionCast (endCast): finish, cancel, or expire (nothing in flight) a running cast, and,
 --   when it is a cook piece, apply its end to the cook (applyToCook) in the same statement. The
@@ -854,94 +858,96 @@ SELECT false AS created, t.id AS id, t.spell_id AS spell_id, t.initiator_account
 --     cast is a cook piece and its end was applied), k_changed, k_previous_status, k_<the cook's
 --     columns> (null when not applied)
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_casts WHERE id = $3::text FOR UPDATE),
-  next AS (
-    SELECT CASE
-      WHEN old.status <> 'running' THEN NULL
-      WHEN $1::text = 'finish' THEN 'completed'
-      WHEN $1::text = 'cancel' THEN 'cancelled'
-      WHEN $1::text = 'expire' AND old.in_flight_count = 0 THEN CASE WHEN old.total_steps IS NULL THEN 'completed' ELSE 'failed' END
-    END AS status
-    FROM old
-  ),
-  written AS (
-    UPDATE "public".genledger_casts AS t SET status = next.status, completed_at = $2::timestamptz, duration_ms = greatest(0, round((extract(epoch FROM $2::timestamptz) - extract(epoch FROM old.started_at)) * 1000))::bigint,
-      version = old.version + 1, updated_at = $2::timestamptz
-    FROM old, next
-    WHERE t.id = old.id AND next.status IS NOT NULL
-    RETURNING t.*
-  ),
-  piece AS (
-    SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-      0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
-    FROM written AS e WHERE e.cook_id IS NOT NULL
-  ),
-  cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = (SELECT cook_id FROM piece) FOR UPDATE),
-  cook_next AS (
-SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
-  CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
-  p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
-  p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
-  p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
-  p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
-  p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
-  p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
-  CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-  p.open_generation_count - f.adds_money::int AS open_generation_count,
-  n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
-  CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
-  CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
-  p.version + f.applies::int AS version,
-  CASE WHEN f.applies THEN $2::timestamptz ELSE p.updated_at END AS updated_at
-FROM cook_old AS p
-LEFT JOIN piece AS c ON c.cook_id = p.id
-CROSS JOIN LATERAL (
-  SELECT c.child_id IS NOT NULL AS applies,
-    coalesce(c.kind = 'generation', false) AS adds_money,
-    coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
-) AS f
-CROSS JOIN LATERAL (
-  SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
-    p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
-    p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
-    p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
-) AS n
-CROSS JOIN LATERAL (
-  SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-) AS d),
-  cook_written AS (
-    UPDATE "public".genledger_cooks AS t SET status = s.status,
-  in_flight_count = s.in_flight_count,
-  outcome_success = s.outcome_success,
-  outcome_failed = s.outcome_failed,
-  outcome_cancelled_by_user = s.outcome_cancelled_by_user,
-  outcome_timeout = s.outcome_timeout,
-  points_spent = s.points_spent,
-  protocol_net_points = s.protocol_net_points,
-  cost_usd = s.cost_usd,
-  completed_at = s.completed_at,
-  duration_ms = s.duration_ms,
-  updated_at = s.updated_at,
-  version = s.version,
-  generated_count = s.generated_count,
-  failed_count = s.failed_count,
-  cancelled_count = s.cancelled_count,
-  open_generation_count = s.open_generation_count
-    FROM cook_next AS s WHERE t.id = s.id AND s.applies
-    RETURNING t.*
-  ),
-  cast_now AS (SELECT w.* FROM written AS w
-    UNION ALL
-    SELECT o.* FROM old AS o WHERE NOT EXISTS (SELECT 1 FROM written))
-  SELECT EXISTS (SELECT 1 FROM written) AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
-    k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
-  FROM old CROSS JOIN cast_now AS n
-  LEFT JOIN cook_written AS k ON true
-  LEFT JOIN cook_old AS ko ON true;
+WITH old AS (SELECT * FROM "public".genledger_casts WHERE id = $3::text FOR UPDATE),
+next AS (
+  SELECT CASE
+    WHEN old.status <> 'running' THEN NULL
+    WHEN $1::text = 'finish' THEN 'completed'
+    WHEN $1::text = 'cancel' THEN 'cancelled'
+    WHEN $1::text = 'expire' AND old.in_flight_count = 0 THEN CASE WHEN old.total_steps IS NULL THEN 'completed' ELSE 'failed' END
+  END AS status
+  FROM old
+),
+written AS (
+  UPDATE "public".genledger_casts AS t SET status = next.status, completed_at = $2::timestamptz, duration_ms = greatest(0, round((extract(epoch FROM $2::timestamptz) - extract(epoch FROM old.started_at)) * 1000))::bigint,
+    version = old.version + 1, updated_at = $2::timestamptz
+  FROM old, next
+  WHERE t.id = old.id AND next.status IS NOT NULL
+  RETURNING t.*
+),
+piece AS (
+  SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+    0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
+  FROM written AS e WHERE e.cook_id IS NOT NULL
+),
+cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = (SELECT cook_id FROM piece) FOR UPDATE),
+cook_next AS (
+  SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
+    CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
+    p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
+    p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    p.open_generation_count - f.adds_money::int AS open_generation_count,
+    n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
+    CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN $2::timestamptz ELSE p.updated_at END AS updated_at
+  FROM cook_old AS p
+  LEFT JOIN piece AS c ON c.cook_id = p.id
+  CROSS JOIN LATERAL (
+    SELECT c.child_id IS NOT NULL AS applies,
+      coalesce(c.kind = 'generation', false) AS adds_money,
+      coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
+  ) AS f
+  CROSS JOIN LATERAL (
+    SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
+      p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
+      p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
+      p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+  ) AS n
+  CROSS JOIN LATERAL (
+    SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+  ) AS d),
+cook_written AS (
+  UPDATE "public".genledger_cooks AS t SET
+    status = s.status,
+    in_flight_count = s.in_flight_count,
+    outcome_success = s.outcome_success,
+    outcome_failed = s.outcome_failed,
+    outcome_cancelled_by_user = s.outcome_cancelled_by_user,
+    outcome_timeout = s.outcome_timeout,
+    points_spent = s.points_spent,
+    protocol_net_points = s.protocol_net_points,
+    cost_usd = s.cost_usd,
+    completed_at = s.completed_at,
+    duration_ms = s.duration_ms,
+    updated_at = s.updated_at,
+    version = s.version,
+    generated_count = s.generated_count,
+    failed_count = s.failed_count,
+    cancelled_count = s.cancelled_count,
+    open_generation_count = s.open_generation_count
+  FROM cook_next AS s WHERE t.id = s.id AND s.applies
+  RETURNING t.*
+),
+cast_now AS (
+  SELECT w.* FROM written AS w
+  UNION ALL
+  SELECT o.* FROM old AS o WHERE NOT EXISTS (SELECT 1 FROM written))
+SELECT EXISTS (SELECT 1 FROM written) AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
+  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
+FROM old CROSS JOIN cast_now AS n
+LEFT JOIN cook_written AS k ON true
+LEFT JOIN cook_old AS ko ON true;
 
 -- =================================================================================================
 -- casts_replace
--- prepared as genledger_casts_replace_64ec5735f0ba
+-- prepared as genledger_casts_replace_f83b74b15959
 --
 --   Reconcile's write: the recomputed aggregates, only at expected_version (a compare-and-set);
 --   removes the cast from reconcile_queue; if this ends a running cast that is a cook piece,
@@ -970,78 +976,79 @@ CROSS JOIN LATERAL (
 --     cast is a cook piece and its end was applied), k_changed, k_previous_status, k_<the cook's
 --     columns> (null when not applied); no row: the version moved or the cast is gone
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_casts WHERE id = $3::text FOR UPDATE),
-  written AS (
-    UPDATE "public".genledger_casts AS t SET status = $4::text, in_flight_count = $5::integer, outcome_success = $6::integer, outcome_failed = $7::integer, outcome_cancelled_by_user = $8::integer, outcome_timeout = $9::integer, points_spent = $10::bigint, protocol_net_points = $11::bigint, cost_usd = $12::numeric, completed_at = $13::timestamptz, duration_ms = $14::bigint, updated_at = $2::timestamptz, step_generation_ids = $15::jsonb, version = $1::integer + 1
-    FROM old WHERE t.id = old.id AND old.version = $1::integer
-    RETURNING t.*
-  ),
-  dequeued AS (DELETE FROM "public".genledger_reconcile_queue AS q WHERE q.kind = 'cast' AND q.id IN (SELECT id FROM written)),
-  ended AS (SELECT w.* FROM written AS w CROSS JOIN old WHERE old.status = 'running' AND w.status <> 'running'),
-  piece AS (
-    SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-      0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
-    FROM ended AS e WHERE e.cook_id IS NOT NULL
-  ),
-  cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = (SELECT cook_id FROM piece) FOR UPDATE),
-  cook_next AS (
-SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
-  CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
-  p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
-  p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
-  p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
-  p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
-  p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
-  p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
-  CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
-  p.open_generation_count - f.adds_money::int AS open_generation_count,
-  n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
-  CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
-  CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
-  p.version + f.applies::int AS version,
-  CASE WHEN f.applies THEN $2::timestamptz ELSE p.updated_at END AS updated_at
-FROM cook_old AS p
-LEFT JOIN piece AS c ON c.cook_id = p.id
-CROSS JOIN LATERAL (
-  SELECT c.child_id IS NOT NULL AS applies,
-    coalesce(c.kind = 'generation', false) AS adds_money,
-    coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
-) AS f
-CROSS JOIN LATERAL (
-  SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
-    p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
-    p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
-    p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
-) AS n
-CROSS JOIN LATERAL (
-  SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-) AS d),
-  cook_written AS (
-    UPDATE "public".genledger_cooks AS t SET status = s.status,
-  in_flight_count = s.in_flight_count,
-  outcome_success = s.outcome_success,
-  outcome_failed = s.outcome_failed,
-  outcome_cancelled_by_user = s.outcome_cancelled_by_user,
-  outcome_timeout = s.outcome_timeout,
-  points_spent = s.points_spent,
-  protocol_net_points = s.protocol_net_points,
-  cost_usd = s.cost_usd,
-  completed_at = s.completed_at,
-  duration_ms = s.duration_ms,
-  updated_at = s.updated_at,
-  version = s.version,
-  generated_count = s.generated_count,
-  failed_count = s.failed_count,
-  cancelled_count = s.cancelled_count,
-  open_generation_count = s.open_generation_count
-    FROM cook_next AS s WHERE t.id = s.id AND s.applies
-    RETURNING t.*
-  )
-  SELECT true AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
-    k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
-  FROM old CROSS JOIN written AS n
-  LEFT JOIN cook_written AS k ON true
-  LEFT JOIN cook_old AS ko ON true;
+WITH old AS (SELECT * FROM "public".genledger_casts WHERE id = $3::text FOR UPDATE),
+written AS (
+  UPDATE "public".genledger_casts AS t SET status = $4::text, in_flight_count = $5::integer, outcome_success = $6::integer, outcome_failed = $7::integer, outcome_cancelled_by_user = $8::integer, outcome_timeout = $9::integer, points_spent = $10::bigint, protocol_net_points = $11::bigint, cost_usd = $12::numeric, completed_at = $13::timestamptz, duration_ms = $14::bigint, updated_at = $2::timestamptz, step_generation_ids = $15::jsonb, version = $1::integer + 1
+  FROM old WHERE t.id = old.id AND old.version = $1::integer
+  RETURNING t.*
+),
+dequeued AS (DELETE FROM "public".genledger_reconcile_queue AS q WHERE q.kind = 'cast' AND q.id IN (SELECT id FROM written)),
+ended AS (SELECT w.* FROM written AS w CROSS JOIN old WHERE old.status = 'running' AND w.status <> 'running'),
+piece AS (
+  SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+    0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
+  FROM ended AS e WHERE e.cook_id IS NOT NULL
+),
+cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = (SELECT cook_id FROM piece) FOR UPDATE),
+cook_next AS (
+  SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
+    CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
+    p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.adds_money AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.adds_money AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.adds_money AND c.status = 'timeout')::int AS outcome_timeout,
+    p.points_spent + CASE WHEN f.adds_money THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.adds_money THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.adds_money THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    p.open_generation_count - f.adds_money::int AS open_generation_count,
+    n.in_flight_count, n.generated_count, n.failed_count, n.cancelled_count,
+    CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN $2::timestamptz ELSE p.updated_at END AS updated_at
+  FROM cook_old AS p
+  LEFT JOIN piece AS c ON c.cook_id = p.id
+  CROSS JOIN LATERAL (
+    SELECT c.child_id IS NOT NULL AS applies,
+      coalesce(c.kind = 'generation', false) AS adds_money,
+      coalesce(c.kind = 'cast' OR c.piece, false) AS closes_piece
+  ) AS f
+  CROSS JOIN LATERAL (
+    SELECT p.in_flight_count - f.closes_piece::int AS in_flight_count,
+      p.generated_count + (f.closes_piece AND c.status IN ('success', 'completed'))::int AS generated_count,
+      p.failed_count + (f.closes_piece AND c.status IN ('failed', 'timeout'))::int AS failed_count,
+      p.cancelled_count + (f.closes_piece AND c.status IN ('cancelled_by_user', 'cancelled'))::int AS cancelled_count
+  ) AS n
+  CROSS JOIN LATERAL (
+    SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
+  ) AS d),
+cook_written AS (
+  UPDATE "public".genledger_cooks AS t SET
+    status = s.status,
+    in_flight_count = s.in_flight_count,
+    outcome_success = s.outcome_success,
+    outcome_failed = s.outcome_failed,
+    outcome_cancelled_by_user = s.outcome_cancelled_by_user,
+    outcome_timeout = s.outcome_timeout,
+    points_spent = s.points_spent,
+    protocol_net_points = s.protocol_net_points,
+    cost_usd = s.cost_usd,
+    completed_at = s.completed_at,
+    duration_ms = s.duration_ms,
+    updated_at = s.updated_at,
+    version = s.version,
+    generated_count = s.generated_count,
+    failed_count = s.failed_count,
+    cancelled_count = s.cancelled_count,
+    open_generation_count = s.open_generation_count
+  FROM cook_next AS s WHERE t.id = s.id AND s.applies
+  RETURNING t.*
+)
+SELECT true AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
+  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
+FROM old CROSS JOIN written AS n
+LEFT JOIN cook_written AS k ON true
+LEFT JOIN cook_old AS ko ON true;
 
 -- =================================================================================================
 -- casts_maintenance
@@ -1248,7 +1255,7 @@ SELECT false AS created, t.id AS id, t.collection_id AS collection_id, t.initiat
 
 -- =================================================================================================
 -- cooks_transition
--- prepared as genledger_cooks_transition_fe22ede58b2e
+-- prepared as genledger_cooks_transition_41e4e2bf3f05
 --
 --   transitionCook: finish/cancel from running or paused, pause from running, resume from paused,
 --   expire a running cook with nothing in flight. Gate: the transition is allowed from the stored
@@ -1265,13 +1272,14 @@ SELECT false AS created, t.id AS id, t.collection_id AS collection_id, t.initiat
 --     call), then the cook's columns (see "Record columns") as the row now stands; no row: no such
 --     record
 -- =================================================================================================
-  WITH old AS (SELECT * FROM "public".genledger_cooks WHERE id = $1::text FOR UPDATE),
-  written AS (
-    UPDATE "public".genledger_cooks AS t SET status = next.status,
-      completed_at = CASE WHEN e.ends THEN $3::timestamptz ELSE old.completed_at END,
-      duration_ms = CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM $3::timestamptz) - extract(epoch FROM old.started_at)) * 1000))::bigint ELSE old.duration_ms END,
-      version = old.version + 1, updated_at = $3::timestamptz
-    FROM old CROSS JOIN LATERAL (
+WITH old AS (SELECT * FROM "public".genledger_cooks WHERE id = $1::text FOR UPDATE),
+written AS (
+  UPDATE "public".genledger_cooks AS t SET
+    status = next.status,
+    completed_at = CASE WHEN e.ends THEN $3::timestamptz ELSE old.completed_at END,
+    duration_ms = CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM $3::timestamptz) - extract(epoch FROM old.started_at)) * 1000))::bigint ELSE old.duration_ms END,
+    version = old.version + 1, updated_at = $3::timestamptz
+  FROM oldCROSS JOIN LATERAL (
       SELECT CASE
         WHEN $2::text = 'finish' AND old.status IN ('running', 'paused') THEN CASE WHEN old.generated_count > 0 THEN 'completed' ELSE 'failed' END
         WHEN $2::text = 'cancel' AND old.status IN ('running', 'paused') THEN 'cancelled'
@@ -1281,9 +1289,9 @@ SELECT false AS created, t.id AS id, t.collection_id AS collection_id, t.initiat
       END AS status
     ) AS next
     CROSS JOIN LATERAL (SELECT next.status IN ('completed', 'failed', 'cancelled') AS ends) AS e
-    WHERE t.id = old.id AND (next.status IS NOT NULL)
-    RETURNING t.*
-  )
+  WHERE t.id = old.id AND (next.status IS NOT NULL)
+  RETURNING t.*
+)
 SELECT true AS changed, old.status AS previous_status, written.id AS id, written.collection_id AS collection_id, written.initiator_account_id AS initiator_account_id, written.target_supply AS target_supply, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.status AS status, written.in_flight_count AS in_flight_count, written.outcome_success AS outcome_success, written.outcome_failed AS outcome_failed, written.outcome_cancelled_by_user AS outcome_cancelled_by_user, written.outcome_timeout AS outcome_timeout, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, (extract(epoch FROM written.completed_at) * 1000)::bigint AS completed_at, written.duration_ms AS duration_ms, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at, written.version AS version, written.generated_count AS generated_count, written.failed_count AS failed_count, written.cancelled_count AS cancelled_count, written.open_generation_count AS open_generation_count, written.generation_ids AS generation_ids, written.cast_ids AS cast_ids
 FROM written CROSS JOIN old
 UNION ALL
@@ -1399,7 +1407,7 @@ LIMIT $1::integer;
 
 -- =================================================================================================
 -- cooks_summary
--- prepared as genledger_cooks_summary_b86f3bf7b633
+-- prepared as genledger_cooks_summary_24e8ce5864a4
 --
 --   Reconcile's read: sums the generations of a cook (and those that are pieces) and its cast
 --   pieces, as stored.
@@ -1417,43 +1425,43 @@ LIMIT $1::integer;
 --     request time); then casts_completed, casts_failed, casts_cancelled bigint,
 --     casts_last_finished_at bigint (epoch ms), casts_unfinished bigint, casts_first_ids jsonb
 -- =================================================================================================
-  SELECT generations.*, pieces.*
-  FROM (
-SELECT
-  count(*) FILTER (WHERE g.status = 'success') AS success,
-  count(*) FILTER (WHERE g.status = 'failed') AS failed,
-  count(*) FILTER (WHERE g.status = 'cancelled_by_user') AS cancelled_by_user,
-  count(*) FILTER (WHERE g.status = 'timeout') AS timeout,
-  count(*) FILTER (WHERE g.status = 'success' AND g.cast_id IS NULL) AS piece_success,
-  count(*) FILTER (WHERE g.status = 'failed' AND g.cast_id IS NULL) AS piece_failed,
-  count(*) FILTER (WHERE g.status = 'cancelled_by_user' AND g.cast_id IS NULL) AS piece_cancelled_by_user,
-  count(*) FILTER (WHERE g.status = 'timeout' AND g.cast_id IS NULL) AS piece_timeout,
-  coalesce(sum(g.points_spent) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0) AS points_spent,
-  coalesce(sum(g.protocol_net_points) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0) AS protocol_net_points,
-  coalesce(sum(g.cost_usd) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0)::text AS cost_usd,
-  (extract(epoch FROM max(g.response_timestamp) FILTER (WHERE g.status NOT IN ('pending', 'processing'))) * 1000)::bigint AS last_finished_at,
-  count(*) FILTER (WHERE NOT (g.status NOT IN ('pending', 'processing'))) AS unfinished,
-  count(*) FILTER (WHERE NOT (g.status NOT IN ('pending', 'processing')) AND g.cast_id IS NULL) AS unfinished_pieces,
-  (SELECT coalesce(jsonb_agg(first.id ORDER BY first.request_timestamp, first.id), '[]'::jsonb)
-     FROM (SELECT f.id, f.request_timestamp FROM "public".genledger_generations AS f WHERE f.cook_id = $1::text
-           ORDER BY f.request_timestamp, f.id LIMIT $2::integer) AS first) AS first_ids
-FROM "public".genledger_generations AS g WHERE g.cook_id = $1::text) AS generations
-  CROSS JOIN (
-    SELECT
-      count(*) FILTER (WHERE c.status = 'completed') AS casts_completed,
-      count(*) FILTER (WHERE c.status = 'failed') AS casts_failed,
-      count(*) FILTER (WHERE c.status NOT IN ('running', 'completed', 'failed')) AS casts_cancelled,
-      (extract(epoch FROM max(c.completed_at) FILTER (WHERE c.status <> 'running')) * 1000)::bigint AS casts_last_finished_at,
-      count(*) FILTER (WHERE c.status = 'running') AS casts_unfinished,
-      (SELECT coalesce(jsonb_agg(first.id ORDER BY first.started_at, first.id), '[]'::jsonb)
-         FROM (SELECT f.id, f.started_at FROM "public".genledger_casts AS f WHERE f.cook_id = $1::text
-               ORDER BY f.started_at, f.id LIMIT $2::integer) AS first) AS casts_first_ids
-    FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text
-  ) AS pieces;
+SELECT generations.*, pieces.*
+FROM (
+  SELECT
+    count(*) FILTER (WHERE g.status = 'success') AS success,
+    count(*) FILTER (WHERE g.status = 'failed') AS failed,
+    count(*) FILTER (WHERE g.status = 'cancelled_by_user') AS cancelled_by_user,
+    count(*) FILTER (WHERE g.status = 'timeout') AS timeout,
+    count(*) FILTER (WHERE g.status = 'success' AND g.cast_id IS NULL) AS piece_success,
+    count(*) FILTER (WHERE g.status = 'failed' AND g.cast_id IS NULL) AS piece_failed,
+    count(*) FILTER (WHERE g.status = 'cancelled_by_user' AND g.cast_id IS NULL) AS piece_cancelled_by_user,
+    count(*) FILTER (WHERE g.status = 'timeout' AND g.cast_id IS NULL) AS piece_timeout,
+    coalesce(sum(g.points_spent) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0) AS points_spent,
+    coalesce(sum(g.protocol_net_points) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0) AS protocol_net_points,
+    coalesce(sum(g.cost_usd) FILTER (WHERE g.status NOT IN ('pending', 'processing')), 0)::text AS cost_usd,
+    (extract(epoch FROM max(g.response_timestamp) FILTER (WHERE g.status NOT IN ('pending', 'processing'))) * 1000)::bigint AS last_finished_at,
+    count(*) FILTER (WHERE NOT (g.status NOT IN ('pending', 'processing'))) AS unfinished,
+    count(*) FILTER (WHERE NOT (g.status NOT IN ('pending', 'processing')) AND g.cast_id IS NULL) AS unfinished_pieces,
+    (SELECT coalesce(jsonb_agg(first.id ORDER BY first.request_timestamp, first.id), '[]'::jsonb)
+       FROM (SELECT f.id, f.request_timestamp FROM "public".genledger_generations AS f WHERE f.cook_id = $1::text
+             ORDER BY f.request_timestamp, f.id LIMIT $2::integer) AS first) AS first_ids
+  FROM "public".genledger_generations AS g WHERE g.cook_id = $1::text) AS generations
+CROSS JOIN (
+  SELECT
+    count(*) FILTER (WHERE c.status = 'completed') AS casts_completed,
+    count(*) FILTER (WHERE c.status = 'failed') AS casts_failed,
+    count(*) FILTER (WHERE c.status NOT IN ('running', 'completed', 'failed')) AS casts_cancelled,
+    (extract(epoch FROM max(c.completed_at) FILTER (WHERE c.status <> 'running')) * 1000)::bigint AS casts_last_finished_at,
+    count(*) FILTER (WHERE c.status = 'running') AS casts_unfinished,
+    (SELECT coalesce(jsonb_agg(first.id ORDER BY first.started_at, first.id), '[]'::jsonb)
+       FROM (SELECT f.id, f.started_at FROM "public".genledger_casts AS f WHERE f.cook_id = $1::text
+             ORDER BY f.started_at, f.id LIMIT $2::integer) AS first) AS casts_first_ids
+  FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text
+) AS pieces;
 
 -- =================================================================================================
 -- cooks_open_children
--- prepared as genledger_cooks_open_children_7c6c1f43b86a
+-- prepared as genledger_cooks_open_children_353cb26de6fc
 --
 --   The open generations below a cook (pieces, and steps of its cast pieces) and its running cast
 --   pieces, oldest first, each from a partial index of migration 0003.
@@ -1471,8 +1479,8 @@ SELECT
     SELECT g.id FROM "public".genledger_generations AS g WHERE g.cook_id = $1::text AND g.status IN ('pending', 'processing')
     ORDER BY g.request_timestamp, g.id LIMIT $2::integer)) AS generation_ids,
   to_jsonb(ARRAY(
-      SELECT c.id FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text AND c.status = 'running'
-      ORDER BY c.started_at, c.id LIMIT $2::integer)) AS cast_ids;
+  SELECT c.id FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text AND c.status = 'running'
+  ORDER BY c.started_at, c.id LIMIT $2::integer)) AS cast_ids;
 
 -- =================================================================================================
 -- changes_prune_boundary
