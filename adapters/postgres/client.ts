@@ -132,7 +132,8 @@ function block(text: string): string[] {
   const indentOf = (line: string) => line.length - line.trimStart().length;
   const measured = startsInline ? lines.slice(1) : lines;
   const common = measured.length === 0 ? 0 : Math.min(...measured.map(indentOf));
-  return lines.map((line, index) => (startsInline && index === 0 ? line.trimStart() : line.slice(Math.min(common, indentOf(line)))));
+  // A fragment that starts inline keeps its first line as written (` CROSS JOIN ...` needs its space).
+  return lines.map((line, index) => (startsInline && index === 0 ? line : line.slice(Math.min(common, indentOf(line)))));
 }
 
 function splice(before: string, value: string): string {
@@ -141,11 +142,13 @@ function splice(before: string, value: string): string {
   const base = line.slice(0, line.length - line.trimStart().length);
   const midLine = line.trim() !== '';
   const lines = block(value);
+  // What ends the fragment (a line break, a space) still separates it from what follows.
+  const end = /\n[ \t]*$/.test(value) ? `\n${base}` : /[ \t]$/.test(value) ? ' ' : '';
   // A block opened by `(` or `SET`, or one written to start on a line of its own, starts on its own line.
   const opens = /(\(|\bSET)\s*$/.test(line) || /^[ \t]*\n/.test(value);
-  if (midLine && opens) return '\n' + lines.map((text) => `${base}  ${text}`).join('\n');
+  if (midLine && opens) return '\n' + lines.map((text) => `${base}  ${text}`).join('\n') + end;
   const rest = midLine ? `${base}  ` : base;
-  return lines.map((text, index) => (index === 0 ? text : `${rest}${text}`)).join('\n');
+  return lines.map((text, index) => (index === 0 ? text : `${rest}${text}`)).join('\n') + end;
 }
 
 /** SQLSTATEs after which the same statement may simply be sent again: nothing of it was applied. */

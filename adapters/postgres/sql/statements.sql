@@ -1255,7 +1255,7 @@ SELECT false AS created, t.id AS id, t.collection_id AS collection_id, t.initiat
 
 -- =================================================================================================
 -- cooks_transition
--- prepared as genledger_cooks_transition_41e4e2bf3f05
+-- prepared as genledger_cooks_transition_62b59b8c9f00
 --
 --   transitionCook: finish/cancel from running or paused, pause from running, resume from paused,
 --   expire a running cook with nothing in flight. Gate: the transition is allowed from the stored
@@ -1279,7 +1279,7 @@ written AS (
     completed_at = CASE WHEN e.ends THEN $3::timestamptz ELSE old.completed_at END,
     duration_ms = CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM $3::timestamptz) - extract(epoch FROM old.started_at)) * 1000))::bigint ELSE old.duration_ms END,
     version = old.version + 1, updated_at = $3::timestamptz
-  FROM oldCROSS JOIN LATERAL (
+  FROM old CROSS JOIN LATERAL (
       SELECT CASE
         WHEN $2::text = 'finish' AND old.status IN ('running', 'paused') THEN CASE WHEN old.generated_count > 0 THEN 'completed' ELSE 'failed' END
         WHEN $2::text = 'cancel' AND old.status IN ('running', 'paused') THEN 'cancelled'
