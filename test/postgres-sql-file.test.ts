@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { sql } from '../adapters/postgres/client.js';
 import { allStatements, renderStatementsFile, statementLabel } from '../adapters/postgres/sql/statements-file.js';
 
 const FILE = new URL('../adapters/postgres/sql/statements.sql', import.meta.url);
@@ -24,5 +25,28 @@ describe('postgres: sql/statements.sql', () => {
       expect(text, statementLabel(statement)).toContain(`\n${statement.text};\n`);
       statement.parameters.forEach((name, index) => expect(statement.text, name).toContain(`$${index + 1}::${statement.types[index]}`));
     }
+  });
+
+  it('the sql tag changes only whitespace: a spliced fragment keeps what separates it from its neighbours', () => {
+    const from = ` CROSS JOIN LATERAL (
+          SELECT 1 AS one
+        ) AS next`;
+    const stage = `
+      SELECT p.id
+      FROM p
+    `;
+    const text = sql`
+      WITH written AS (
+        UPDATE t SET a = 1
+        FROM old${from}
+        WHERE true
+      ),
+      next AS (${stage}),
+      last AS (SELECT ${stage}FROM q)
+      SELECT 1`;
+    expect(text.replace(/\s+/g, ' ')).toBe(
+      'WITH written AS ( UPDATE t SET a = 1 FROM old CROSS JOIN LATERAL ( SELECT 1 AS one ) AS next WHERE true ), next AS ( SELECT p.id FROM p ), last AS (SELECT SELECT p.id FROM p FROM q) SELECT 1',
+    );
+    expect(text.split('\n')[0]).toBe('WITH written AS (');
   });
 });
