@@ -28,9 +28,10 @@ export default defineConfig({
   // bundled into genledger/conformance so adapter authors need only vitest.
   external: ['mongodb', 'pg', 'vitest', '@opentelemetry/api'],
   // The PostgreSQL adapter embeds its migrations; they also ship as plain SQL files, for hosts
-  // that apply schema changes with their own tools.
+  // that apply schema changes with their own tools, with every statement it runs (statements.sql).
   async onSuccess() {
     const { cp } = await import('node:fs/promises');
     await cp('adapters/postgres/sql/migrations', 'dist/postgres/migrations', { recursive: true });
+    await cp('adapters/postgres/sql/statements.sql', 'dist/postgres/statements.sql');
   },
 });

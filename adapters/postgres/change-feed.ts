@@ -29,7 +29,7 @@ import type { EntityKind } from '../../src/domain/records.js';
 import { ConflictError } from '../../src/errors.js';
 import type { ChangeFeed, ChangeFeedOptions, ChangeNotice, ChangeSubscription } from '../../src/port.js';
 import type { Logger } from '../../src/tracker/context.js';
-import { defineStatement, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
+import { defineStatement, sql, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
 import { quoteIdentifier } from './migrate.js';
 import { EXACT_TYPES, type Row } from './rows.js';
 
@@ -177,7 +177,7 @@ export interface ChangeLogTables {
 export function buildChangeLogStatements(tables: ChangeLogTables) {
   return {
     /** The prune's cutoff (server time) and the lowest transaction with a change newer than it. */
-    pruneBoundary: defineStatement('changes_prune_boundary', (param) => `
+    pruneBoundary: defineStatement('changes_prune_boundary', (param) => sql`
       WITH cutoff AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) - ${param('retention_ms', 'bigint')} AS ms)
       SELECT cutoff.ms::bigint::text AS cutoff_ms,
         (SELECT c.tx::text FROM ${tables.changes} AS c
@@ -191,7 +191,7 @@ export function buildChangeLogStatements(tables: ChangeLogTables) {
      */
     pruneBatch: defineStatement('changes_prune_batch', (param) => {
       const boundary = `${param('boundary', 'text')}::xid8`;
-      return `
+      return sql`
       WITH doomed AS (
         SELECT c.tx, c.seq FROM ${tables.changes} AS c
         WHERE (${boundary} IS NULL OR c.tx < ${boundary})
@@ -227,6 +227,22 @@ export function catchUpSelect(changes: string, from: bigint): string {
 /** The catch-up cursor, read in batches within the catch-up's one snapshot. */
 function catchUpQuery(changes: string, from: bigint): string {
   return `DECLARE genledger_catch_up NO SCROLL CURSOR FOR ${catchUpSelect(changes, from)}`;
+}
+
+/** What a subscription sends on its own connection (not through the pool), in the order it sends them. */
+export function listenerStatements(names: { readonly channel: string; readonly changes: string; readonly changesHorizon: string }) {
+  return {
+    setApplicationName: 'SELECT set_config($1, $2, false)',
+    listen: `LISTEN ${quoteIdentifier(names.channel)}`,
+    firstSnapshot: 'SELECT pg_current_snapshot()::text AS snapshot',
+    beginCatchUp: 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY',
+    catchUpHead: `SELECT pg_current_snapshot()::text AS snapshot, (SELECT pruned_through::text FROM ${names.changesHorizon}) AS pruned_through`,
+    declareCatchUp: (from: bigint) => catchUpQuery(names.changes, from),
+    fetchCatchUp: (batch: number) => `FETCH FORWARD ${batch} FROM genledger_catch_up`,
+    commit: 'COMMIT',
+    rollback: 'ROLLBACK',
+    heartbeat: 'SELECT 1',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,12 +377,14 @@ class Subscription {
    * record's versions only go up.
    */
   private readonly delivered = new Map<string, number>();
+  private readonly sql: ReturnType<typeof listenerStatements>;
 
   constructor(
     private readonly settings: ResolvedSettings,
     private readonly subscriber: ChangeFeedOptions,
   ) {
     this.watermark = subscriber.after === undefined ? null : parsePosition(subscriber.after);
+    this.sql = listenerStatements({ channel: settings.channel, ...settings.tables });
   }
 
   async start(): Promise<void> {
@@ -414,12 +432,12 @@ class Subscription {
       this.connection = connection;
       this.held = [];
       try {
-        await client.query({ text: 'SELECT set_config($1, $2, false)', values: ['application_name', this.settings.applicationName] });
+        await client.query({ text: this.sql.setApplicationName, values: ['application_name', this.settings.applicationName] });
         // LISTEN before reading anything: a change committed from here on is either in the
         // snapshot read next, or notified to this connection.
-        await client.query({ text: `LISTEN ${quoteIdentifier(this.settings.channel)}` });
+        await client.query({ text: this.sql.listen });
         if (this.watermark === null) {
-          const [row] = (await client.query({ text: 'SELECT pg_current_snapshot()::text AS snapshot', types: EXACT_TYPES })).rows;
+          const [row] = (await client.query({ text: this.sql.firstSnapshot, types: EXACT_TYPES })).rows;
           const snapshot = parseSnapshot(String(row?.snapshot));
           this.floor = snapshot;
           this.caughtUpTo = snapshot;
@@ -447,12 +465,11 @@ class Subscription {
   private async catchUp(connection: Connection): Promise<void> {
     const { client } = connection;
     const from = this.watermark!;
-    const { changes, changesHorizon } = this.settings.tables;
-    await client.query({ text: 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY' });
+    await client.query({ text: this.sql.beginCatchUp });
     try {
       const [head] = (
         await client.query({
-          text: `SELECT pg_current_snapshot()::text AS snapshot, (SELECT pruned_through::text FROM ${changesHorizon}) AS pruned_through`,
+          text: this.sql.catchUpHead,
           types: EXACT_TYPES,
         })
       ).rows;
@@ -469,11 +486,11 @@ class Subscription {
           ),
         );
       }
-      await client.query({ text: catchUpQuery(changes, from) });
+      await client.query({ text: this.sql.declareCatchUp(from) });
       // The last row is delivered after the watermark moves, so it carries the new position.
       let last: Row | undefined;
       for (;;) {
-        const { rows } = await client.query({ text: `FETCH FORWARD ${this.settings.catchUpBatch} FROM genledger_catch_up`, types: EXACT_TYPES });
+        const { rows } = await client.query({ text: this.sql.fetchCatchUp(this.settings.catchUpBatch), types: EXACT_TYPES });
         if (this.closed || !connection.alive) throw new Error('[genledger] [postgres] catching up was interrupted');
         for (const row of rows) {
           if (last) this.deliverLogged(last, from);
@@ -481,12 +498,12 @@ class Subscription {
         }
         if (rows.length < this.settings.catchUpBatch) break;
       }
-      await client.query({ text: 'COMMIT' });
+      await client.query({ text: this.sql.commit });
       this.watermark = max(from, snapshot.xmin);
       this.caughtUpTo = snapshot;
       if (last) this.deliverLogged(last, this.watermark);
     } catch (error) {
-      if (connection.alive) await client.query({ text: 'ROLLBACK' }).catch(() => undefined);
+      if (connection.alive) await client.query({ text: this.sql.rollback }).catch(() => undefined);
       throw error;
     }
   }
@@ -571,7 +588,7 @@ class Subscription {
         return;
       }
       connection.beatPending = true;
-      connection.client.query({ text: 'SELECT 1' }).then(
+      connection.client.query({ text: this.sql.heartbeat }).then(
         () => {
           connection.beatPending = false;
         },

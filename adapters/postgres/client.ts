@@ -71,6 +71,8 @@ export interface Statement {
   readonly name: string;
   readonly text: string;
   readonly parameters: readonly string[];
+  /** The SQL type each parameter is cast to (`$n::type`), in {@link Statement.parameters} order. */
+  readonly types: readonly SqlType[];
 }
 
 /** Returns the `$n::type` placeholder for a named parameter (the same `$n` every time it is named). */
@@ -93,9 +95,60 @@ export function defineStatement(label: string, build: (param: Parameter) => stri
     }
     return `$${parameters.indexOf(name) + 1}::${type}`;
   };
-  const text = build(param).trim();
+  const text = tidy(build(param));
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 12);
-  return { name: `genledger_${label}_${digest}`, text, parameters };
+  return { name: `genledger_${label}_${digest}`, text, parameters, types: parameters.map((name) => types.get(name)!) };
+}
+
+/**
+ * The text as sent and as `sql/statements.sql` shows it: no blank lines or trailing spaces, and the
+ * template's indentation taken off (whitespace only: the SQL is the same).
+ */
+function tidy(text: string): string {
+  const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const indents = lines.slice(1).map((line) => line.length - line.trimStart().length);
+  const common = Math.min(...indents, lines[0]!.length - lines[0]!.trimStart().length);
+  return lines.map((line) => line.slice(Math.min(common, line.length - line.trimStart().length))).join('\n');
+}
+
+/**
+ * A template tag for statement text: takes off the template's own indentation, and indents each
+ * multi-line fragment spliced into it to where it lands (a fragment that starts on a new line and
+ * is spliced mid-line, after `(` or `SET`, goes on its own lines two spaces deeper than that line), so a statement assembled from
+ * fragments reads as if written whole. Whitespace only: the SQL is the same.
+ */
+export function sql(strings: TemplateStringsArray, ...values: readonly unknown[]): string {
+  let text = strings[0]!;
+  values.forEach((value, index) => {
+    text += splice(text, String(value)) + strings[index + 1]!;
+  });
+  return block(text).join('\n');
+}
+
+/** The lines of a fragment, without blank lines and its common indentation (the first line's own, if it starts inline, not counted). */
+function block(text: string): string[] {
+  const startsInline = !/^[ \t]*\n/.test(text);
+  const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const indentOf = (line: string) => line.length - line.trimStart().length;
+  const measured = startsInline ? lines.slice(1) : lines;
+  const common = measured.length === 0 ? 0 : Math.min(...measured.map(indentOf));
+  // A fragment that starts inline keeps its first line as written (` CROSS JOIN ...` needs its space).
+  return lines.map((line, index) => (startsInline && index === 0 ? line : line.slice(Math.min(common, indentOf(line)))));
+}
+
+function splice(before: string, value: string): string {
+  if (!value.includes('\n')) return value;
+  const line = before.slice(before.lastIndexOf('\n') + 1);
+  const base = line.slice(0, line.length - line.trimStart().length);
+  const midLine = line.trim() !== '';
+  const lines = block(value);
+  // What ends the fragment (a line break, a space) still separates it from what follows.
+  const end = /\n[ \t]*$/.test(value) ? `\n${base}` : /[ \t]$/.test(value) ? ' ' : '';
+  // A block opened by `(` or `SET`, or one written to start on a line of its own, starts on its own line.
+  const opens = /(\(|\bSET)\s*$/.test(line) || /^[ \t]*\n/.test(value);
+  if (midLine && opens) return '\n' + lines.map((text) => `${base}  ${text}`).join('\n') + end;
+  const rest = midLine ? `${base}  ` : base;
+  return lines.map((text, index) => (index === 0 ? text : `${rest}${text}`)).join('\n') + end;
 }
 
 /** SQLSTATEs after which the same statement may simply be sent again: nothing of it was applied. */

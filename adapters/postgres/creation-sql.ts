@@ -35,7 +35,7 @@
  * The attach expressions restate `attachToCast` / `attachToCook` over the locked rows; the
  * conformance suite checks them against the domain's `createAttached`.
  */
-import { defineStatement, type Parameter, type Statement } from './client.js';
+import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
 import { writtenElseOld } from './rollup-sql.js';
 
@@ -44,7 +44,7 @@ import { writtenElseOld } from './rollup-sql.js';
  * stored the child) and `<parent>_now` (the parent as it stands after the statement).
  */
 function attachWrite(parent: 'cast' | 'cook', table: string, alias: string, assignments: string): string {
-  return `
+  return sql`
       ${parent}_written AS (
         UPDATE ${table} AS t SET ${assignments}
         FROM ${parent}_old AS ${alias}, decision AS d
@@ -61,7 +61,7 @@ function castAttach(co: string, child: string, maxInFlight: string, maxEmbeddedI
   return {
     outcome: `CASE WHEN ${co}.id IS NULL THEN NULL WHEN ${co}.status <> 'running' THEN 'closed'
       WHEN ${co}.in_flight_count >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
-    assignments: `
+    assignments: sql`
       step_generation_ids = CASE WHEN jsonb_array_length(${co}.step_generation_ids) < ${maxEmbeddedIds}
         THEN ${co}.step_generation_ids || jsonb_build_array(${child}) ELSE ${co}.step_generation_ids END,
       in_flight_count = ${co}.in_flight_count + 1,
@@ -80,7 +80,7 @@ function cookAttach(ko: string, child: string, kind: string, piece: string, maxI
   return {
     outcome: `CASE WHEN ${ko}.id IS NULL THEN NULL WHEN NOT (${accepts}) THEN 'closed'
       WHEN ${inFlight} >= ${maxInFlight} THEN 'full' ELSE 'attached' END`,
-    assignments: `
+    assignments: sql`
       open_generation_count = ${ko}.open_generation_count + (${kind} = 'generation')::int,
       generation_ids = CASE WHEN ${kind} = 'generation' AND jsonb_array_length(${ko}.generation_ids) < ${maxEmbeddedIds}
         THEN ${ko}.generation_ids || jsonb_build_array(${child}) ELSE ${ko}.generation_ids END,
@@ -148,7 +148,7 @@ function insertAttachedStatement(
     const cookLockedBy = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE (SELECT cook_id FROM cast_old) END`;
     const parents = `(SELECT 1) AS one${castParam === null ? '' : ' LEFT JOIN cast_old AS co ON true'} LEFT JOIN cook_old AS ko ON true`;
     const castWrites = cast === null ? '' : `${attachWrite('cast', C, 'co', cast.assignments)},`;
-    return `
+    return sql`
       WITH ${castPart}
       cook_old AS (SELECT * FROM ${K} WHERE id = ${cookLockedBy} FOR UPDATE),
       key_holder AS (SELECT * FROM ${table} WHERE idempotency_key = ${param('idempotency_key', 'text')}),

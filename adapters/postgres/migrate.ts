@@ -38,36 +38,63 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * What `migrate()` sends around the migration files, in order (`$1` bound as the comments say):
+ * BEGIN, the advisory lock (`genledger:<schema>.<prefix>`), the schema lookup (the schema's name),
+ * CREATE SCHEMA when it is missing, the ledger, its ids; per file not yet applied: the file, then
+ * its id recorded; COMMIT (ROLLBACK on failure).
+ */
+export function migrationStatements(names: SchemaNames) {
+  const ledger = `${quoteIdentifier(names.schema)}.${names.tablePrefix}migrations`;
+  return {
+    begin: 'BEGIN',
+    lock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+    schemaExists: 'SELECT 1 FROM pg_namespace WHERE nspname = $1',
+    createSchema: `CREATE SCHEMA ${quoteIdentifier(names.schema)}`,
+    createLedger: `CREATE TABLE IF NOT EXISTS ${ledger} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    applied: `SELECT id FROM ${ledger}`,
+    record: `INSERT INTO ${ledger} (id) VALUES ($1)`,
+    commit: 'COMMIT',
+    rollback: 'ROLLBACK',
+  };
+}
+
+/** {@link migrationStatements} as `statements.sql` lists them, a migration file's place marked. */
+export function migrationSessionStatements(names: SchemaNames): string[] {
+  const sql = migrationStatements(names);
+  return [sql.begin, sql.lock, sql.schemaExists, sql.createSchema, sql.createLedger, sql.applied, '-- (each migrations/NNNN_*.sql not yet applied)', sql.record, sql.commit, sql.rollback];
+}
+
 export async function runMigrations(pool: PostgresPool, names: SchemaNames, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<MigrationReport> {
   // A migration is several statements in one transaction: it needs one connection throughout.
   const checkedOut = isPool(pool) ? ((await pool.connect!()) as PostgresPoolClient) : null;
   const connection: PostgresQueryable = checkedOut ?? pool;
   const run = (text: string, values?: unknown[]) => connection.query(values === undefined ? { text } : { text, values });
-  const ledger = `${quoteIdentifier(names.schema)}.${names.tablePrefix}migrations`;
+  const sql = migrationStatements(names);
   const applied: string[] = [];
   const alreadyApplied: string[] = [];
   try {
-    await run('BEGIN');
-    await run('SELECT pg_advisory_xact_lock(hashtext($1))', [`genledger:${names.schema}.${names.tablePrefix}`]);
+    await run(sql.begin);
+    await run(sql.lock, [`genledger:${names.schema}.${names.tablePrefix}`]);
     // CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege even when the schema exists, so a
     // role that may only use an existing schema would fail; look first.
-    const schemaExists = await run('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema]);
-    if (schemaExists.rows.length === 0) await run(`CREATE SCHEMA ${quoteIdentifier(names.schema)}`);
-    await run(`CREATE TABLE IF NOT EXISTS ${ledger} (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await run(`SELECT id FROM ${ledger}`)).rows.map((row) => String(row.id)));
+    const schemaExists = await run(sql.schemaExists, [names.schema]);
+    if (schemaExists.rows.length === 0) await run(sql.createSchema);
+    await run(sql.createLedger);
+    const done = new Set((await run(sql.applied)).rows.map((row) => String(row.id)));
     for (const migration of migrations) {
       if (done.has(migration.id)) {
         alreadyApplied.push(migration.id);
         continue;
       }
       await run(renderMigration(migration, names));
-      await run(`INSERT INTO ${ledger} (id) VALUES ($1)`, [migration.id]);
+      await run(sql.record, [migration.id]);
       applied.push(migration.id);
     }
-    await run('COMMIT');
+    await run(sql.commit);
     return { applied, alreadyApplied };
   } catch (error) {
-    await run('ROLLBACK').catch(() => undefined);
+    await run(sql.rollback).catch(() => undefined);
     throw error;
   } finally {
     checkedOut?.release();

@@ -18,7 +18,7 @@
  * the shape of its input, stages chain: `settleGeneration` applies a generation to a cook and then
  * that generation's ended cast to the same cook, as two stages feeding one UPDATE.
  */
-import type { Parameter } from './client.js';
+import { sql, type Parameter } from './client.js';
 import { CAST_APPLY_COLUMNS, COOK_APPLY_COLUMNS } from './rows.js';
 
 /** `elapsedMs(from, to)`: whole milliseconds, never negative. Exact: `extract(epoch ...)` is numeric. */
@@ -39,7 +39,7 @@ export function elapsedMs(from: string, to: string): string {
  * to apply the cast piece to its cook).
  */
 export function applyToCastStage(previous: string, contribution: string, joinOn: string, at: string): string {
-  return `
+  return sql`
     SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
       n.status,
       p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
@@ -81,7 +81,7 @@ export const CAST_APPLY_STAGE_COLUMNS: readonly string[] = CAST_APPLY_COLUMNS.ma
  * Passes `id`, `target_supply` and `started_at` through, so a stage can feed the next.
  */
 export function applyToCookStage(previous: string, contribution: string, joinOn: string, at: string): string {
-  return `
+  return sql`
     SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
       CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
       p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
@@ -145,7 +145,7 @@ export function finishGeneration(old: string, param: Parameter): { readonly gate
   const cutoff = param('only_if_updated_before', 'timestamptz');
   return {
     gate: `${old}.status IN ('pending', 'processing') AND (${cutoff} IS NULL OR ${old}.updated_at < ${cutoff})`,
-    assignments: `
+    assignments: sql`
       status = ${status},
       points_spent = ${param('points_spent', 'bigint')},
       protocol_net_points = ${param('protocol_net_points', 'bigint')},

@@ -24,7 +24,7 @@
  * holds aggregates only (counts, money, status, times, capped id lists), so every statement costs
  * the same however many children a parent has in flight.
  */
-import { defineStatement, type Parameter, type Statement } from './client.js';
+import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import {
   CAST_COLUMNS,
   COOK_COLUMNS,
@@ -70,7 +70,7 @@ function lockedRow(table: string, param: Parameter): string {
 
 /** The final SELECT of a conditional write: the written row, or the row as it stands. */
 function writeResult(columns: readonly Column[], extra: { changed?: string; unchanged?: string } = {}): string {
-  return `
+  return sql`
     SELECT true AS changed, old.status AS previous_status${extra.changed ? `, ${extra.changed}` : ''}, ${selectList('written', columns)}
     FROM written CROSS JOIN old
     UNION ALL
@@ -83,7 +83,7 @@ function conditionalWrite(label: string, table: string, columns: readonly Column
   return defineStatement(label, (param) => {
     const lock = lockedRow(table, param);
     const { gate, assignments, from } = body(param);
-    return `
+    return sql`
       WITH ${lock},
       written AS (
         UPDATE ${table} AS t SET ${assignments}
@@ -101,7 +101,7 @@ function insertStatement(label: string, table: string, columns: readonly Column[
     // A key already used returns the first record and writes nothing: the unique index makes the
     // check and the write one atomic step. A key taken by a transaction that committed after this
     // statement began is not visible here; the caller reads it with `selectByIdempotencyKey`.
-    return `
+    return sql`
       WITH inserted AS (
         INSERT INTO ${table} (${columns.map((column) => column.name).join(', ')})
         VALUES (${values})
@@ -140,7 +140,7 @@ function aggregateAssignments(aggregates: readonly Column[], param: Parameter): 
  * `cook_next` (`applyToCook` of the piece) and `cook_written`.
  */
 function castPieceToCook(K: string, ended: string, at: string): string {
-  return `
+  return sql`
       piece AS (
         SELECT 'cast'::text AS kind, e.id AS child_id, e.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
           0::numeric AS cost_usd, e.completed_at AS finished_at, NULL::boolean AS piece, e.cook_id
@@ -161,7 +161,7 @@ function castPieceToCook(K: string, ended: string, at: string): string {
  * `k_present`), from the CTEs of {@link castPieceToCook}.
  */
 function castEndingResult(castRow: string, changed: string): string {
-  return `
+  return sql`
       SELECT ${changed} AS c_changed, old.status AS c_previous_status, ${selectList('n', CAST_COLUMNS, 'c_')},
         k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, ${selectList('k', COOK_COLUMNS, 'k_')}
       FROM old CROSS JOIN ${castRow} AS n
@@ -180,7 +180,7 @@ function maintenanceStatements(label: string, table: string, queue: string, kind
     defineStatement(`${label}_maintenance${paged ? '_after' : ''}`, (param) => {
       const limit = param('limit', 'integer');
       const after = (column: string) => (paged ? `AND ${column} > ${param('after_id', 'text')}` : '');
-      return `
+      return sql`
       WITH candidates AS (
         (SELECT w.id FROM ${table} AS w
          WHERE w.watched
@@ -214,7 +214,7 @@ function openChildrenStatement(label: string, G: string, C: string, link: 'cast_
             SELECT c.id FROM ${C} AS c WHERE c.cook_id = ${parent} AND c.status = 'running'
             ORDER BY c.started_at, c.id LIMIT ${limit}))`
         : `'[]'::jsonb`;
-    return `
+    return sql`
       SELECT
         to_jsonb(ARRAY(
           SELECT g.id FROM ${G} AS g WHERE g.${link} = ${parent} AND g.status IN ${OPEN_GENERATION}
@@ -270,7 +270,7 @@ export function buildStatements(tables: TableNames) {
         if (shape.after) {
           conditions.push(`(t.request_timestamp, t.id) ${shape.order === 'asc' ? '>' : '<'} (${param('after_timestamp', 'timestamptz')}, ${param('after_id', 'text')})`);
         }
-        return `
+        return sql`
           SELECT ${selectList('t', GENERATION_COLUMNS)} FROM ${G} AS t
           ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
           ORDER BY t.request_timestamp ${direction}, t.id ${direction}
@@ -285,7 +285,7 @@ export function buildStatements(tables: TableNames) {
     insert: insertStatement('generations_insert', G, GENERATION_COLUMNS),
     ...selectStatements('generations', G, GENERATION_COLUMNS),
     list: listGenerations,
-    findStale: defineStatement('generations_stale', (param) => `
+    findStale: defineStatement('generations_stale', (param) => sql`
       SELECT ${selectList('t', GENERATION_COLUMNS)} FROM ${G} AS t
       WHERE t.status IN ${OPEN_GENERATION} AND t.updated_at < ${param('updated_before', 'timestamptz')}
       ORDER BY t.updated_at, t.id
@@ -323,7 +323,7 @@ export function buildStatements(tables: TableNames) {
     transition: defineStatement('casts_end', (param) => {
       const transition = param('transition', 'text');
       const at = param('at', 'timestamptz');
-      return `
+      return sql`
       WITH ${lockedRow(C, param)},
       next AS (
         SELECT CASE
@@ -354,7 +354,7 @@ export function buildStatements(tables: TableNames) {
     replaceAggregates: defineStatement('casts_replace', (param) => {
       const expected = param('expected_version', 'integer');
       const at = param('updated_at', 'timestamptz');
-      return `
+      return sql`
       WITH ${lockedRow(C, param)},
       written AS (
         UPDATE ${C} AS t SET ${aggregateAssignments(CAST_AGGREGATE_COLUMNS, param)}, version = ${expected} + 1
@@ -401,7 +401,7 @@ export function buildStatements(tables: TableNames) {
     /** Reconcile's write: a CAS on the version; the cook's row in the repair queue goes too. */
     replaceAggregates: defineStatement('cooks_replace', (param) => {
       const expected = param('expected_version', 'integer');
-      return `
+      return sql`
       WITH ${lockedRow(K, param)},
       written AS (
         UPDATE ${K} AS t SET ${aggregateAssignments(COOK_AGGREGATE_COLUMNS, param)}, version = ${expected} + 1
@@ -413,7 +413,7 @@ export function buildStatements(tables: TableNames) {
       FROM written CROSS JOIN old`;
     }),
     maintenance: maintenanceStatements('cooks', K, Q, 'cook', '(w.in_flight_count > 0 OR w.open_generation_count > 0)'),
-    summarize: defineStatement('cooks_summary', (param) => `
+    summarize: defineStatement('cooks_summary', (param) => sql`
       SELECT generations.*, pieces.*
       FROM (${summarizeGenerations(G, 'cook_id', param, { pieces: true })}) AS generations
       CROSS JOIN (
@@ -457,7 +457,7 @@ export function buildStatements(tables: TableNames) {
     const at = param('apply_at', 'timestamptz');
     const cookStage = (stage: string, base: string) =>
       COOK_COLUMNS.map((column) => jsonField(COOK_APPLY_COLUMNS.some((changed) => changed.name === column.name) ? stage : base, column));
-    return `
+    return sql`
       WITH gen_old AS (SELECT * FROM ${G} WHERE id = ${param('id', 'text')} FOR UPDATE),
       gen_written AS (
         UPDATE ${G} AS t SET ${finish.assignments}
@@ -532,7 +532,7 @@ function summarizeGenerations(G: string, link: 'cast_id' | 'cook_id', param: Par
   const parent = param('parent_id', 'text');
   const finished = `g.status NOT IN ${OPEN_GENERATION}`;
   const isPiece = pieces ? 'g.cast_id IS NULL' : 'false';
-  return `
+  return sql`
     SELECT
       count(*) FILTER (WHERE g.status = 'success') AS success,
       count(*) FILTER (WHERE g.status = 'failed') AS failed,

@@ -442,7 +442,7 @@ describe('postgres: the adapter itself', () => {
       statements.settleGeneration,
       ...Object.values(buildCreationStatements(tables)),
       ...Object.values(buildChangeLogStatements(tables)),
-      { name: 'changes_catch_up', text: catchUpSelect(tables.changes, 1n), parameters: [] },
+      { name: 'changes_catch_up', text: catchUpSelect(tables.changes, 1n), parameters: [], types: [] },
     ] as { text: string; parameters: readonly string[]; name: string }[];
     const client = await pool.connect();
     try {

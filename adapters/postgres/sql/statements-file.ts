@@ -1,0 +1,341 @@
+/**
+ * Writes out `statements.sql`: every statement the adapter sends, whole, as it sends it, for the
+ * default schema and table prefix, each under a header naming its parameters (`$n`, name and type,
+ * as the adapter binds them), its result and what it does and locks (as BullMQ's `.lua` commands
+ * open). The text is built by the adapter's own builders (`buildStatements`,
+ * `buildCreationStatements`, `buildChangeLogStatements`, the feed's and `migrate()`'s session
+ * statements), so the file cannot say something else than what runs: `npm run sql:generate` writes
+ * it, and test/postgres-sql-file.test.ts fails while the checked-in copy differs.
+ *
+ * Not shipped: read by `scripts/generate-sql.ts` and by that test only.
+ */
+import { buildChangeLogStatements, changeChannel, listenerStatements } from '../change-feed.js';
+import type { Statement } from '../client.js';
+import { buildCreationStatements } from '../creation-sql.js';
+import { DEFAULT_POSTGRES_OPTIONS, postgresRepository } from '../index.js';
+import { migrationSessionStatements } from '../migrate.js';
+import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../rows.js';
+import { buildStatements, type GenerationListShape } from '../statements.js';
+
+/** What a header says besides the parameters, which come from the statement itself. */
+interface Header {
+  readonly does: string;
+  readonly locks: string;
+  readonly result: string;
+}
+
+const GENERATION_ROW = 'the generation\'s columns (see "Record columns")';
+const CAST_ROW = 'the cast\'s columns (see "Record columns")';
+const COOK_ROW = 'the cook\'s columns (see "Record columns")';
+const WRITE_RESULT = (row: string) =>
+  `one row: changed boolean (this call wrote), previous_status text (the status before the call), then ${row} as the row now stands; no row: no such record`;
+const INSERT_RESULT = (row: string) =>
+  `one row: created boolean (false: the idempotency key was already taken, and this is the record holding it), then ${row}; no row: the key is held by a transaction this statement cannot see (read it with *_by_key)`;
+const CAST_ENDING_RESULT =
+  'at most one row: c_changed, c_previous_status, c_<the cast\'s columns>; k_present boolean (the cast is a cook piece and its end was applied), k_changed, k_previous_status, k_<the cook\'s columns> (null when not applied)';
+const MAINTENANCE = (kind: 'cast' | 'cook', after: boolean) => ({
+  does: `Maintenance (sweepStale/expire/reconcile): the ${kind}s to visit${after ? ', after after_id' : ''}, by id: running ones idle since idle_before with nothing in flight, cancelled ones with children still in flight (a cascade cut short), and those migration 0003 queued in reconcile_queue. Uses the partial index on watched.`,
+  locks: 'nothing (a read)',
+  result: `up to limit rows of ${kind === 'cast' ? CAST_ROW : COOK_ROW}, by id`,
+});
+const SUMMARY_RESULT =
+  'one row: success, failed, cancelled_by_user, timeout, piece_success, piece_failed, piece_cancelled_by_user, piece_timeout bigint (counts of finished generations), points_spent, protocol_net_points numeric, cost_usd text (exact), last_finished_at bigint (epoch ms), unfinished, unfinished_pieces bigint, first_ids jsonb (the first max_embedded_ids ids by request time)';
+
+const HEADERS: Readonly<Record<string, Header>> = {
+  generations_insert: {
+    does: 'recordGeneration without parents: inserts the generation unless its idempotency key is taken (ON CONFLICT DO NOTHING on the unique key), then returns the stored record either way.',
+    locks: 'the new row (and, on a key conflict, waits for the transaction inserting that key)',
+    result: INSERT_RESULT(GENERATION_ROW),
+  },
+  generations_get: { does: 'Reads generations by id.', locks: 'nothing (a read)', result: `one row per id found: ${GENERATION_ROW}` },
+  generations_by_key: {
+    does: 'Reads the generation holding an idempotency key (after an insert that lost a race to a key it could not see).',
+    locks: 'nothing (a read)',
+    result: `at most one row: created boolean (always false), then ${GENERATION_ROW}`,
+  },
+  generations_list: {
+    does: 'listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per combination of filters, so each is served by its own index.',
+    locks: 'nothing (a read)',
+    result: `up to limit rows of ${GENERATION_ROW}`,
+  },
+  generations_stale: {
+    does: 'The sweeper: open (pending/processing) generations not written since updated_before, oldest write first.',
+    locks: 'nothing (a read)',
+    result: `up to limit rows of ${GENERATION_ROW}`,
+  },
+  generations_start: {
+    does: 'startGeneration: pending -> processing, setting started_at. Gate: status = pending.',
+    locks: 'the generation (FOR UPDATE)',
+    result: WRITE_RESULT(GENERATION_ROW),
+  },
+  generations_progress: {
+    does: 'recordGenerationProgress: forward only, while open; a pending generation becomes processing. Gate: open and progress >= the stored progress.',
+    locks: 'the generation (FOR UPDATE)',
+    result: WRITE_RESULT(GENERATION_ROW),
+  },
+  generations_delivery: {
+    does: 'recordGenerationDelivery: records the delivery outcome of a finished generation whose delivery is pending. Gate: finished and delivery_status = pending.',
+    locks: 'the generation (FOR UPDATE)',
+    result: WRITE_RESULT(GENERATION_ROW),
+  },
+  casts_insert: {
+    does: 'Inserts a cast without a cook, unless its idempotency key is taken.',
+    locks: 'the new row',
+    result: INSERT_RESULT(CAST_ROW),
+  },
+  casts_get: { does: 'Reads casts by id.', locks: 'nothing (a read)', result: `one row per id found: ${CAST_ROW}` },
+  casts_by_key: { does: 'Reads the cast holding an idempotency key.', locks: 'nothing (a read)', result: `at most one row: created boolean (false), then ${CAST_ROW}` },
+  casts_end: {
+    does: 'transitionCast (endCast): finish, cancel, or expire (nothing in flight) a running cast, and, when it is a cook piece, apply its end to the cook (applyToCook) in the same statement. The cast\'s UPDATE is the gate: a repeat writes and applies nothing.',
+    locks: 'the cast, then its cook (FOR UPDATE)',
+    result: CAST_ENDING_RESULT,
+  },
+  casts_replace: {
+    does: 'Reconcile\'s write: the recomputed aggregates, only at expected_version (a compare-and-set); removes the cast from reconcile_queue; if this ends a running cast that is a cook piece, applies the piece to the cook.',
+    locks: 'the cast, then its cook (FOR UPDATE)',
+    result: `${CAST_ENDING_RESULT}; no row: the version moved or the cast is gone`,
+  },
+  casts_maintenance: MAINTENANCE('cast', false),
+  casts_maintenance_after: MAINTENANCE('cast', true),
+  casts_summary: {
+    does: 'Reconcile\'s read: sums the generations of a cast as stored.',
+    locks: 'nothing (a read)',
+    result: SUMMARY_RESULT,
+  },
+  casts_open_children: {
+    does: 'The open (pending/processing) generations of a cast, oldest first, from the partial index of migration 0003.',
+    locks: 'nothing (a read)',
+    result: 'one row: generation_ids jsonb (at most limit ids), cast_ids jsonb (always [])',
+  },
+  cooks_insert: { does: 'Inserts a cook, unless its idempotency key is taken.', locks: 'the new row', result: INSERT_RESULT(COOK_ROW) },
+  cooks_get: { does: 'Reads cooks by id.', locks: 'nothing (a read)', result: `one row per id found: ${COOK_ROW}` },
+  cooks_by_key: { does: 'Reads the cook holding an idempotency key.', locks: 'nothing (a read)', result: `at most one row: created boolean (false), then ${COOK_ROW}` },
+  cooks_transition: {
+    does: 'transitionCook: finish/cancel from running or paused, pause from running, resume from paused, expire a running cook with nothing in flight. Gate: the transition is allowed from the stored status.',
+    locks: 'the cook (FOR UPDATE)',
+    result: WRITE_RESULT(COOK_ROW),
+  },
+  cooks_replace: {
+    does: 'Reconcile\'s write: the recomputed aggregates, only at expected_version (a compare-and-set); removes the cook from reconcile_queue.',
+    locks: 'the cook (FOR UPDATE)',
+    result: `at most one row: changed boolean (true), previous_status text, then ${COOK_ROW}; no row: the version moved or the cook is gone`,
+  },
+  cooks_maintenance: MAINTENANCE('cook', false),
+  cooks_maintenance_after: MAINTENANCE('cook', true),
+  cooks_summary: {
+    does: 'Reconcile\'s read: sums the generations of a cook (and those that are pieces) and its cast pieces, as stored.',
+    locks: 'nothing (a read)',
+    result: `${SUMMARY_RESULT}; then casts_completed, casts_failed, casts_cancelled bigint, casts_last_finished_at bigint (epoch ms), casts_unfinished bigint, casts_first_ids jsonb`,
+  },
+  cooks_open_children: {
+    does: 'The open generations below a cook (pieces, and steps of its cast pieces) and its running cast pieces, oldest first, each from a partial index of migration 0003.',
+    locks: 'nothing (a read)',
+    result: 'one row: generation_ids jsonb, cast_ids jsonb (each at most limit ids)',
+  },
+  settle_generation: {
+    does: 'settleGeneration: the generation\'s terminal transition (finishGeneration; gate: pending/processing, and for the sweeper not written since only_if_updated_before), then its apply to its cast (applyToCast), then to its cook (applyToCook): the generation, and, if that apply ended the cast and the cast is a piece of the same cook, the cast piece, in one UPDATE of the cook. Every apply reads only the row the generation\'s UPDATE returned, so a repeat applies nothing.',
+    locks: 'the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes them',
+    result: 'one row of four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation), c (the cast, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply); null when absent or not applied',
+  },
+  insert_attached_generation: {
+    does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches.',
+    locks: 'the cast, then the cook (FOR UPDATE), then the new row',
+    result: 'one row: outcome text (created | existing | conflict | mismatch | refused-cast | refused-cook), r_<the generation\'s columns> (when created or existing), c_present boolean, c_outcome text (attached | closed | full), c_<the cast\'s columns>, k_present boolean, k_outcome text, k_target text (the cook asked for), k_<the cook\'s columns>, each as it stands after the statement',
+  },
+  insert_attached_cast: {
+    does: 'A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to the cook (attachToCook), or nothing at all.',
+    locks: 'the cook (FOR UPDATE), then the new row',
+    result: 'one row: outcome text (created | existing | conflict | refused-cook), r_<the cast\'s columns>, c_present boolean (false), k_present boolean, k_outcome text, k_target text, k_<the cook\'s columns>',
+  },
+  changes_prune_boundary: {
+    does: 'pruneChanges, first step: the cutoff (server time minus retention_ms) and the lowest transaction with a change newer than it.',
+    locks: 'nothing (a read)',
+    result: 'one row: cutoff_ms text (epoch ms), boundary text (an xid8, or null)',
+  },
+  changes_prune_batch: {
+    does: 'pruneChanges, repeated until a batch comes back short: deletes up to batch log rows below the boundary and older than the cutoff, and raises changes_horizon.pruned_through to the highest transaction deleted, in one statement.',
+    locks: 'the log rows deleted (FOR UPDATE SKIP LOCKED: two pruners do not wait on each other), the horizon row',
+    result: 'one row: deleted integer',
+  },
+};
+
+/** The label a statement was defined with: its prepared name without `genledger_` and the digest. */
+export function statementLabel(statement: Statement): string {
+  return statement.name.replace(/^genledger_/, '').replace(/_[0-9a-f]{12}$/, '');
+}
+
+/** Every combination of `listGenerations` filters, in a fixed order. */
+function listShapes(): GenerationListShape[] {
+  const shapes: GenerationListShape[] = [];
+  for (let bits = 0; bits < 32; bits += 1) {
+    for (const order of ['asc', 'desc'] as const) {
+      shapes.push({
+        castId: (bits & 1) !== 0,
+        cookId: (bits & 2) !== 0,
+        masterAccountId: (bits & 4) !== 0,
+        statuses: (bits & 8) !== 0,
+        after: (bits & 16) !== 0,
+        order,
+      });
+    }
+  }
+  return shapes;
+}
+
+function shapeName(shape: GenerationListShape): string {
+  const filters = (['castId', 'cookId', 'masterAccountId', 'statuses', 'after'] as const).filter((key) => shape[key]);
+  return `filters: ${filters.length > 0 ? filters.join(', ') : 'none'}; order ${shape.order}`;
+}
+
+/** Every pooled statement of a repository with the default names, in the order the file shows them. */
+function defaultTables() {
+  // Construction sends nothing: this only names the tables as the adapter does.
+  return postgresRepository({ query: () => Promise.reject(new Error('not connected')) }).tables;
+}
+
+export function allStatements(): { statement: Statement; variant?: string }[] {
+  const tables = defaultTables();
+  const statements = buildStatements(tables);
+  const creations = buildCreationStatements(tables);
+  const changeLog = buildChangeLogStatements(tables);
+  const { generations, casts, cooks } = statements;
+  return [
+    { statement: generations.insert },
+    { statement: creations.generation },
+    { statement: generations.byIds },
+    { statement: generations.byIdempotencyKey },
+    { statement: generations.start },
+    { statement: generations.recordProgress },
+    { statement: statements.settleGeneration },
+    { statement: generations.recordDelivery },
+    { statement: generations.findStale },
+    { statement: casts.insert },
+    { statement: creations.cast },
+    { statement: casts.byIds },
+    { statement: casts.byIdempotencyKey },
+    { statement: casts.transition },
+    { statement: casts.replaceAggregates },
+    { statement: casts.maintenance.first },
+    { statement: casts.maintenance.after },
+    { statement: casts.summarize },
+    { statement: casts.openChildren },
+    { statement: cooks.insert },
+    { statement: cooks.byIds },
+    { statement: cooks.byIdempotencyKey },
+    { statement: cooks.transition },
+    { statement: cooks.replaceAggregates },
+    { statement: cooks.maintenance.first },
+    { statement: cooks.maintenance.after },
+    { statement: cooks.summarize },
+    { statement: cooks.openChildren },
+    { statement: changeLog.pruneBoundary },
+    { statement: changeLog.pruneBatch },
+    ...listShapes().map((shape) => ({ statement: generations.list(shape), variant: shapeName(shape) })),
+  ];
+}
+
+const RULE = `-- ${'='.repeat(97)}`;
+
+function comment(text: string, indent = '--   '): string[] {
+  // Wrapped at 100 columns, on spaces.
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > 100) {
+      lines.push(`${indent}${line}`);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(`${indent}${line}`);
+  return lines;
+}
+
+function renderStatement({ statement, variant }: { statement: Statement; variant?: string }): string {
+  const label = statementLabel(statement);
+  const header = HEADERS[label];
+  if (!header) throw new Error(`[genledger] [postgres] statement ${label} has no header in adapters/postgres/sql/statements-file.ts: describe it there`);
+  const width = Math.max(...statement.parameters.map((name) => name.length), 0);
+  const parameters =
+    statement.parameters.length === 0
+      ? ['--     (none)']
+      : statement.parameters.map((name, index) => `--     $${index + 1}`.padEnd(11) + `${name.padEnd(width)}  ${statement.types[index]}`);
+  return [
+    RULE,
+    `-- ${label}${variant ? ` (${variant})` : ''}`,
+    `-- prepared as ${statement.name}`,
+    '--',
+    ...comment(header.does),
+    '--',
+    '--   Locks:',
+    ...comment(header.locks, '--     '),
+    '--   Parameters:',
+    ...parameters,
+    '--   Result:',
+    ...comment(header.result, '--     '),
+    RULE,
+    `${statement.text};`,
+    '',
+  ].join('\n');
+}
+
+function renderColumns(title: string, columns: readonly Column[]): string[] {
+  const width = Math.max(...columns.map((column) => column.name.length));
+  return [
+    `--   ${title}:`,
+    ...columns.map((column) => `--     ${column.name.padEnd(width)}  ${column.type === 'timestamptz' ? 'bigint (epoch milliseconds of a timestamptz)' : column.type}`),
+  ];
+}
+
+function renderSessionStatement(name: string, texts: string | readonly string[], note: string): string {
+  const body = (typeof texts === 'string' ? [texts] : texts).map((text) => (text.startsWith('--') ? text : `${text};`));
+  return [RULE, `-- ${name}`, '--', ...comment(note), RULE, ...body, ''].join('\n');
+}
+
+/** The whole of `statements.sql`. */
+export function renderStatementsFile(): string {
+  const { schema, tablePrefix } = DEFAULT_POSTGRES_OPTIONS;
+  const entries = allStatements();
+  const tables = defaultTables();
+  const listener = listenerStatements({ channel: changeChannel(schema, tablePrefix), changes: tables.changes, changesHorizon: tables.changesHorizon });
+  const migration = migrationSessionStatements({ schema, tablePrefix });
+  const intro = [
+    '-- GENERATED by `npm run sql:generate` (scripts/generate-sql.ts, adapters/postgres/sql/statements-file.ts)',
+    '-- from the adapter\'s own statement builders. Do not edit: change the builders, then regenerate;',
+    '-- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.',
+    '--',
+    `-- Every statement genledger's PostgreSQL adapter runs, whole, for schema "${schema}" and table prefix`,
+    `-- "${tablePrefix}" (another schema or prefix changes only the table names). ${entries.length} pooled statements, then the`,
+    '-- change feed\'s and migrate()\'s session statements. The schema itself is in migrations/*.sql.',
+    '--',
+    '-- Each pooled statement is one implicit transaction, prepared once per connection under the name',
+    '-- given (options.preparedStatements), with its parameters bound in the order listed ($n::type in',
+    '-- the text). Writes lock in the order the data flows (generation, then cast, then cook), so no two',
+    '-- statements deadlock; one the server aborts (40001, 40P01) is sent again.',
+    '--',
+    '-- Record columns, as every statement returns a record (timestamps as epoch milliseconds):',
+    ...renderColumns('generation', GENERATION_COLUMNS),
+    ...renderColumns('cast', CAST_COLUMNS),
+    ...renderColumns('cook', COOK_COLUMNS),
+    '',
+  ].join('\n');
+  return [
+    intro,
+    ...entries.map(renderStatement),
+    renderSessionStatement('change feed: session set-up', listener.setApplicationName, 'On each subscription\'s own connection, first: names it ($1 \'application_name\', $2 the feed\'s applicationName option).'),
+    renderSessionStatement('change feed: listen', listener.listen, 'Then LISTEN on the channel the change-log trigger of migration 0002 notifies (a longer schema.prefix is hashed).'),
+    renderSessionStatement('change feed: first position', listener.firstSnapshot, 'A new watch with no saved position: its watermark is this snapshot\'s xmin. Result: snapshot text.'),
+    renderSessionStatement('change feed: catch up, begin', listener.beginCatchUp, 'A watch resuming (or reconnecting): everything logged at or above its watermark is read in one snapshot.'),
+    renderSessionStatement('change feed: catch up, horizon', listener.catchUpHead, 'Result: snapshot text, pruned_through text (how far pruneChanges went: an older position is reported to onError).'),
+    renderSessionStatement('change feed: catch up, cursor', listener.declareCatchUp(0n), 'The watermark (a transaction id the feed computed, never outside text) is written into the text as a literal; 0 shown here. Reads the log rows: kind, id, version text, tx text, in log order.'),
+    renderSessionStatement('change feed: catch up, fetch', listener.fetchCatchUp(1000), 'Repeated until a batch comes back short; the batch is the catchUpBatch option (default 1000 shown).'),
+    renderSessionStatement('change feed: catch up, end', [listener.commit, listener.rollback], 'COMMIT after the last batch; ROLLBACK when catching up failed.'),
+    renderSessionStatement('change feed: heartbeat', listener.heartbeat, 'Every heartbeatMs on the idle connection: no answer by the next beat counts as a lost connection.'),
+    renderSessionStatement(
+      'migrate()',
+      migration,
+      'migrate(), on one connection in one transaction: waits for any other migrate() of the same schema and prefix ($1 \'genledger:<schema>.<prefix>\'), creates the schema if missing (looked up first, $1 the schema name), the migrations ledger, then, for each file of migrations/ not yet recorded, runs it and records it ($1 its id). ROLLBACK on any failure.',
+    ),
+  ].join('\n');
+}
