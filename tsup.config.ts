@@ -11,6 +11,7 @@ export default defineConfig({
     otel: 'src/otel/index.ts',
     postgres: 'adapters/postgres/index.ts',
     mongo: 'adapters/mongo/index.ts',
+    'mongo-legacy': 'adapters/mongo/legacy/index.ts',
     // The `genledger` command (package.json "bin"); its shebang line is kept by esbuild.
     'genledger-cli': 'adapters/mongo/bin.ts',
   },

@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^genledger\/otel$/, replacement: here('./src/otel/index.ts') },
       { find: /^genledger\/postgres$/, replacement: here('./adapters/postgres/index.ts') },
       { find: /^genledger\/mongo$/, replacement: here('./adapters/mongo/index.ts') },
+      { find: /^genledger\/mongo\/legacy$/, replacement: here('./adapters/mongo/legacy/index.ts') },
     ],
   },
   test: {

@@ -11,6 +11,9 @@ const require = createRequire(import.meta.url);
 const cjs = require('genledger');
 assert.equal(typeof cjs.createTracker, 'function', 'require("genledger") gives createTracker');
 assert.equal(typeof require('genledger/memory').memoryRepository, 'function', 'require("genledger/memory") gives memoryRepository');
+// The root speaks only the canonical vocabulary; legacy words live in genledger/mongo/legacy.
+const legacyAtRoot = Object.keys(cjs).filter((name) => /legacy|normali[sz]e/i.test(name));
+assert.deepEqual(legacyAtRoot, [], 'genledger exports no legacy words or normalisers');
 
 const tracker = createTracker({ repository: memoryRepository(), logger: { warn() {}, error() {} } });
 const cook = await tracker.startCook({ collectionId: 'c-1', initiatorAccountId: 'u-1', targetSupply: 2 });

@@ -78,18 +78,13 @@ export type {
   ReconcileInput,
 } from './domain/inputs.js';
 
-// Vocabularies.
+// Vocabularies: the canonical words only (legacy MongoDB words are read by genledger/mongo/legacy).
 export {
   GENERATION_STATUSES,
   TERMINAL_GENERATION_STATUSES,
   DELIVERY_STATUSES,
   CAST_STATUSES,
   COOK_STATUSES,
-  normalizeGenerationStatus,
-  normalizeDeliveryStatus,
-  normalizeCastStatus,
-  normalizeCookStatus,
-  isLegacyGenerationStatusWord,
   isTerminalGenerationStatus,
   isTerminalParentStatus,
   canTransitionGeneration,

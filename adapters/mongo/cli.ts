@@ -1,6 +1,6 @@
 /**
  * The `genledger` command: legacy audit, backfill and migration on a production MongoDB database.
- * A thin shell over the library functions of legacy-tools.ts; `bin.ts` runs it.
+ * A thin shell over the library functions of `genledger/mongo/legacy` (legacy/); `bin.ts` runs it.
  *
  * ```sh
  * genledger audit    --uri mongodb://... --db app [--json]
@@ -10,8 +10,15 @@
  */
 import { parseArgs } from 'node:util';
 import type { Db } from 'mongodb';
-import { LEGACY_PROBLEM_REPAIRS, LEGACY_PROBLEMS } from './legacy.js';
-import { auditLegacy, backfillLegacy, migrateCollections, MigrationRefusedError, type LegacyAuditReport } from './legacy-tools.js';
+import {
+  auditLegacy,
+  backfillLegacy,
+  LEGACY_PROBLEM_REPAIRS,
+  LEGACY_PROBLEMS,
+  migrateCollections,
+  MigrationRefusedError,
+  type LegacyAuditReport,
+} from './legacy/index.js';
 import { CONNECT_TIMEOUT_MS, oneLine, redactedUri } from './cli-messages.js';
 
 export const USAGE = `usage: genledger <audit|backfill|migrate> --uri <mongodb uri> --db <database> [options]

@@ -5,8 +5,8 @@
  * `casts`, `cooks`; names configurable), in their production shape: `_id`s and links as ObjectIds
  * where the id is ObjectId-shaped, `costUsd` as Decimal128, canonical status words. Documents the
  * old system wrote are read as they are (legacy status words, links under `metadata`, null or float
- * costs, missing fields); `audit`/`backfill` repair them and `migrate` renames `cook_collections`
- * to `collections`, as library functions here and as the `genledger` command.
+ * costs, missing fields). The tools that audit and repair them, and rename `cook_collections` to
+ * `collections`, are `genledger/mongo/legacy` and the `genledger` command.
  *
  * Every write is one atomic conditional update on one document (no transactions), so the adapter
  * runs on a standalone server, a replica set or a sharded cluster. `repository.changes`, the feed
@@ -57,24 +57,3 @@ export {
   type CookDocument,
   type OpenChildDocument,
 } from './documents.js';
-export {
-  auditLegacy,
-  backfillLegacy,
-  migrateCollections,
-  MigrationRefusedError,
-  type LegacyScanOptions,
-  type LegacyAuditReport,
-  type BackfillOptions,
-  type BackfillReport,
-  type MigrateOptions,
-  type MigrationReport,
-} from './legacy-tools.js';
-export {
-  LEGACY_PROBLEMS,
-  LEGACY_PROBLEM_REPAIRS,
-  DEFAULT_STUCK_AFTER_MS,
-  planGenerationRepair,
-  type LegacyProblem,
-  type LegacyRepairOptions,
-  type GenerationRepair,
-} from './legacy.js';

@@ -3,7 +3,8 @@
  *
  * Status words drifted in the system this replaces (`success` in one file, `completed` in another),
  * and a parent counting "completed" children missed every "success" one. Only the canonical words
- * below are ever written; the legacy words are read through the normalisers here and nowhere else.
+ * below are ever written or accepted. The legacy words exist only in stored MongoDB documents, so
+ * they are read there: adapters/mongo/status-words.ts, published as `genledger/mongo/legacy`.
  */
 
 export const GENERATION_STATUSES = ['pending', 'processing', 'success', 'failed', 'cancelled_by_user', 'timeout'] as const;
@@ -37,78 +38,12 @@ export const TERMINAL_PARENT_STATUSES = ['completed', 'failed', 'cancelled'] as 
 /** A cast or cook status nothing leaves. */
 export type TerminalParentStatus = (typeof TERMINAL_PARENT_STATUSES)[number];
 
-const LEGACY_GENERATION_WORDS: Readonly<Record<string, GenerationStatus>> = {
-  completed: 'success',
-  succeeded: 'success',
-  error: 'failed',
-  cancelled: 'cancelled_by_user',
-  canceled: 'cancelled_by_user',
-  queued: 'pending',
-  running: 'processing',
-  in_progress: 'processing',
-};
-
-const LEGACY_DELIVERY_WORDS: Readonly<Record<string, DeliveryStatus>> = { failed: 'dropped' };
-
-const LEGACY_PARENT_WORDS: Readonly<Record<string, TerminalParentStatus | 'running'>> = {
-  success: 'completed',
-  succeeded: 'completed',
-  error: 'failed',
-  canceled: 'cancelled',
-  cancelled_by_user: 'cancelled',
-  pending: 'running',
-  processing: 'running',
-  in_progress: 'running',
-  queued: 'running',
-};
-
-export function isGenerationStatus(word: unknown): word is GenerationStatus {
-  return typeof word === 'string' && (GENERATION_STATUSES as readonly string[]).includes(word);
-}
-
 export function isTerminalGenerationStatus(status: GenerationStatus): status is TerminalGenerationStatus {
   return (TERMINAL_GENERATION_STATUSES as readonly string[]).includes(status);
 }
 
 export function isTerminalParentStatus(status: CastStatus | CookStatus): status is TerminalParentStatus {
   return (TERMINAL_PARENT_STATUSES as readonly string[]).includes(status);
-}
-
-/**
- * Reads a generation status word, canonical or legacy, into the canonical word; `null` when the
- * word is unknown (the caller decides whether that is an error or a record to repair).
- */
-export function normalizeGenerationStatus(word: unknown): GenerationStatus | null {
-  if (typeof word !== 'string') return null;
-  const lower = word.trim().toLowerCase();
-  if (isGenerationStatus(lower)) return lower;
-  return LEGACY_GENERATION_WORDS[lower] ?? null;
-}
-
-/** Whether the word is one of the legacy spellings that must be rewritten. */
-export function isLegacyGenerationStatusWord(word: unknown): boolean {
-  return typeof word === 'string' && !isGenerationStatus(word) && normalizeGenerationStatus(word) !== null;
-}
-
-export function normalizeDeliveryStatus(word: unknown): DeliveryStatus | null {
-  if (typeof word !== 'string') return null;
-  const lower = word.trim().toLowerCase();
-  if ((DELIVERY_STATUSES as readonly string[]).includes(lower)) return lower as DeliveryStatus;
-  return LEGACY_DELIVERY_WORDS[lower] ?? null;
-}
-
-export function normalizeCastStatus(word: unknown): CastStatus | null {
-  if (typeof word !== 'string') return null;
-  const lower = word.trim().toLowerCase();
-  if ((CAST_STATUSES as readonly string[]).includes(lower)) return lower as CastStatus;
-  return LEGACY_PARENT_WORDS[lower] ?? null;
-}
-
-export function normalizeCookStatus(word: unknown): CookStatus | null {
-  if (typeof word !== 'string') return null;
-  const lower = word.trim().toLowerCase();
-  if ((COOK_STATUSES as readonly string[]).includes(lower)) return lower as CookStatus;
-  return LEGACY_PARENT_WORDS[lower] ?? null;
 }
 
 /**

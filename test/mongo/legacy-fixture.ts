@@ -10,7 +10,7 @@
  * 1,376 documents need a repair (the number production's backfill repaired) and 124 are clean.
  */
 import { Decimal128, ObjectId } from 'mongodb';
-import type { LegacyProblem } from '../../adapters/mongo/legacy.js';
+import type { LegacyProblem } from 'genledger/mongo/legacy';
 
 export const FIXTURE_NOW = new Date('2025-06-01T12:00:00.000Z');
 export const FIXTURE_NEEDING_REPAIR = 1376;

@@ -1,11 +1,11 @@
 /**
- * The pure legacy rules (adapters/mongo/legacy.ts, documents.ts, money.ts): what a legacy document
+ * The pure legacy rules (adapters/mongo/legacy/repairs.ts, documents.ts, money.ts): what a legacy document
  * reads as, what it lacks, and what the backfill makes of it. No database at all.
  */
 import { BSON, Decimal128, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument, toCastDocument, toCookDocument, toGenerationDocument } from '../../adapters/mongo/documents.js';
-import { planGenerationRepair } from '../../adapters/mongo/legacy.js';
+import { planGenerationRepair } from 'genledger/mongo/legacy';
 import { readUsd } from '../../adapters/mongo/money.js';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import { buildLegacyDataset, FIXTURE_NOW } from './legacy-fixture.js';

@@ -5,8 +5,7 @@
 import { Decimal128, type Db, type Document, type ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { fromGenerationDocument } from '../../adapters/mongo/documents.js';
-import { auditLegacy, backfillLegacy, migrateCollections, MigrationRefusedError } from '../../adapters/mongo/legacy-tools.js';
-import { LEGACY_PROBLEMS } from '../../adapters/mongo/legacy.js';
+import { auditLegacy, backfillLegacy, LEGACY_PROBLEMS, migrateCollections, MigrationRefusedError } from 'genledger/mongo/legacy';
 import { mongoRepository } from '../../adapters/mongo/index.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { manualClock } from '../../src/testing/manual-clock.js';

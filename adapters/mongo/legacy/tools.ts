@@ -1,12 +1,12 @@
 /**
  * Operations on a production database: the legacy audit and backfill of `generationOutputs`, and
  * the `cook_collections` -> `collections` migration. Library functions; the `genledger` command
- * (cli.ts) is a thin shell over them.
+ * (../cli.ts) is a thin shell over them.
  */
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
-import { LEGACY_PROBLEMS, planGenerationRepair, unchangedSince, type LegacyProblem } from './legacy.js';
-import { fromStoredId, type StoredDocument } from './ids.js';
-import { resolveCollectionNames, type MongoCollectionNames } from './options.js';
+import { LEGACY_PROBLEMS, planGenerationRepair, unchangedSince, type LegacyProblem } from './repairs.js';
+import { fromStoredId, type StoredDocument } from '../ids.js';
+import { resolveCollectionNames, type MongoCollectionNames } from '../options.js';
 
 export interface LegacyScanOptions {
   /** Collection names, as for `mongoRepository`. @default DEFAULT_COLLECTIONS */

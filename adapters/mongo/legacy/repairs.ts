@@ -1,9 +1,9 @@
 /**
  * The legacy records of `generationOutputs`: what each one lacks, and what it should become. Pure:
  * no I/O, the clock passed in. The audit counts these problems, the backfill writes these repairs
- * (legacy-tools.ts), and both are tested on a generated legacy dataset without a server.
+ * (tools.ts), and both are tested on a generated legacy dataset without a server.
  *
- * Most repairs only write down what the adapter already reads (documents.ts): the record a
+ * Most repairs only write down what the adapter already reads (../documents.ts): the record a
  * repaired document reads as is the record the legacy one read as, so the backfill changes no
  * figure a host has seen. Two repairs are decisions, documented in docs/mongodb.md:
  * - stuck work: a generation still pending or processing with no write for `stuckAfterMs` is
@@ -12,12 +12,12 @@
  *   it reached the user is unknown, and `pending` would make a notifier send months-old results.
  */
 import type { Document } from 'mongodb';
-import { elapsedMs } from '../../src/domain/duration.js';
-import type { Generation } from '../../src/domain/records.js';
-import { isTerminalGenerationStatus, normalizeGenerationStatus } from '../../src/domain/status.js';
-import { fromGenerationDocument, readDate, readNumber, toGenerationDocument } from './documents.js';
-import { costKind } from './money.js';
-import { readDeliveryStatusWord } from './status-words.js';
+import { elapsedMs } from '../../../src/domain/duration.js';
+import type { Generation } from '../../../src/domain/records.js';
+import { isTerminalGenerationStatus } from '../../../src/domain/status.js';
+import { fromGenerationDocument, readDate, readNumber, toGenerationDocument } from '../documents.js';
+import { costKind } from '../money.js';
+import { normalizeGenerationStatus, readDeliveryStatusWord } from '../status-words.js';
 
 /** The problems the audit counts, one name each. */
 export const LEGACY_PROBLEMS = [
