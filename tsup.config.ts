@@ -7,7 +7,7 @@ export default defineConfig({
     index: 'src/index.ts',
     memory: 'adapters/memory/index.ts',
     testing: 'src/testing/index.ts',
-    conformance: 'test/conformance/index.ts',
+    conformance: 'src/conformance/index.ts',
     otel: 'src/otel/index.ts',
     postgres: 'adapters/postgres/index.ts',
     mongo: 'adapters/mongo/index.ts',

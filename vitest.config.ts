@@ -10,7 +10,7 @@ export default defineConfig({
       { find: /^genledger$/, replacement: here('./src/index.ts') },
       { find: /^genledger\/memory$/, replacement: here('./adapters/memory/index.ts') },
       { find: /^genledger\/testing$/, replacement: here('./src/testing/index.ts') },
-      { find: /^genledger\/conformance$/, replacement: here('./test/conformance/index.ts') },
+      { find: /^genledger\/conformance$/, replacement: here('./src/conformance/index.ts') },
       { find: /^genledger\/otel$/, replacement: here('./src/otel/index.ts') },
       { find: /^genledger\/postgres$/, replacement: here('./adapters/postgres/index.ts') },
       { find: /^genledger\/mongo$/, replacement: here('./adapters/mongo/index.ts') },

@@ -2,6 +2,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { recordSpans } from '../src/otel/index.js';
+import { memoryRepository } from '../adapters/memory/index.js';
 import { createTestTracker, runCast, runCook } from '../src/testing/index.js';
 
 function tracing() {
@@ -15,7 +16,7 @@ const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 describe('genledger/otel', () => {
   it('records a cook of casts as a span tree with GenAI attributes', async () => {
     const { exporter, tracer } = tracing();
-    const { tracker, clock } = createTestTracker();
+    const { tracker, clock } = createTestTracker({ repository: memoryRepository() });
     const bridge = recordSpans(tracker, { tracer });
     const cook = await runCook(
       tracker,
@@ -61,7 +62,7 @@ describe('genledger/otel', () => {
 
   it('close() ends open spans and stops listening', async () => {
     const { exporter, tracer } = tracing();
-    const { tracker } = createTestTracker();
+    const { tracker } = createTestTracker({ repository: memoryRepository() });
     const bridge = recordSpans(tracker, { tracer });
     const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'a' });
     expect(bridge.openSpans).toBe(1);

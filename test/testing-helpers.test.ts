@@ -1,11 +1,12 @@
 // Written as a host would write its own test, importing the published entry points.
 import { describe, expect, it } from 'vitest';
-import { toGenerationUpdateMessage } from 'genledger';
+import { toGenerationUpdateMessage, ValidationError } from 'genledger';
+import { memoryRepository } from 'genledger/memory';
 import { createTestTracker, runCast, runCook, runGeneration } from 'genledger/testing';
 
 describe('genledger/testing, as a host uses it', () => {
   it('drives a cast through its lifecycle on a manual clock', async () => {
-    const { tracker, clock, eventsNamed } = createTestTracker();
+    const { tracker, clock, eventsNamed } = createTestTracker({ repository: memoryRepository() });
     const cast = await runCast(
       tracker,
       {
@@ -24,7 +25,7 @@ describe('genledger/testing, as a host uses it', () => {
   });
 
   it('drives a cook of casts and generations, and the websocket message a host would send', async () => {
-    const { tracker, clock, eventsNamed } = createTestTracker({ ids: { prefix: 'test-' } });
+    const { tracker, clock, eventsNamed } = createTestTracker({ repository: memoryRepository(), ids: { prefix: 'test-' } });
     const cook = await runCook(
       tracker,
       {
@@ -44,10 +45,24 @@ describe('genledger/testing, as a host uses it', () => {
   });
 
   it('gives predictable ids and times', async () => {
-    const { tracker, clock } = createTestTracker({ clock: { start: '2030-01-01T00:00:00Z' } });
+    const { tracker, clock } = createTestTracker({ repository: memoryRepository(), clock: { start: '2030-01-01T00:00:00Z' } });
     const generation = await runGeneration(tracker, { stepMs: 250, progress: [0.1, 0.9] }, clock);
     expect(generation.id).toBe('generation-000001');
     expect(generation.requestTimestamp.toISOString()).toBe('2030-01-01T00:00:00.000Z');
     expect(generation.durationMs).toBe(1000);
+  });
+
+  it('hands back the store it was given, with its own type', async () => {
+    const { tracker, repository } = createTestTracker({ repository: memoryRepository() });
+    await runGeneration(tracker);
+    expect(repository.count()).toMatchObject({ generations: 1 });
+  });
+
+  it('without a store, says where to get one', () => {
+    // As 0.1.0 documented it; a JavaScript host gets the same error.
+    const call = () => (createTestTracker as (options?: object) => unknown)();
+    expect(call).toThrow(ValidationError);
+    expect(call).toThrow(/options\.repository: is required: createTestTracker\(\{ repository: memoryRepository\(\) \}\), with memoryRepository from 'genledger\/memory'/);
+    expect(() => (createTestTracker as (options?: object) => unknown)({ ids: { prefix: 'x-' } })).toThrow(ValidationError);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * genledger/testing: what a host needs in its own tests: a ready in-memory tracker with a manual
- * clock, predictable ids and recorded events, and helpers that drive a generation, cast or cook
- * through its lifecycle. No test framework is imported here. See docs/testing.md.
+ * genledger/testing: what a host needs in its own tests: a ready tracker on the store it is given
+ * (`memoryRepository()` from genledger/memory) with a manual clock, predictable ids and recorded
+ * events, and helpers that drive a generation, cast or cook through its lifecycle. No test
+ * framework is imported here. See docs/testing.md.
  * @module
  */
 export { createTestTracker } from './test-tracker.js';

@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { memoryRepository, type MemoryRepository } from '../../adapters/memory/index.js';
-import { runRepositoryConformance } from '../conformance/index.js';
+import { runRepositoryConformance } from '../../src/conformance/index.js';
 
 let current: MemoryRepository | undefined;
 

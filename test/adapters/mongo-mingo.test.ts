@@ -13,7 +13,7 @@
  * (the emulated stream dropped, or a poll failed).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { conformanceParts, runRepositoryConformance } from '../conformance/index.js';
+import { conformanceParts, runRepositoryConformance } from '../../src/conformance/index.js';
 import { mongoConformanceTarget, recordingLogger } from '../mongo/conformance-target.js';
 import { FakeDb } from '../mongo/fake-db.js';
 

@@ -11,7 +11,7 @@
  * else a one-member MongoMemoryReplSet; without one it skips loudly too.
  */
 import { afterAll, describe } from 'vitest';
-import { conformanceParts, runRepositoryConformance } from '../conformance/index.js';
+import { conformanceParts, runRepositoryConformance } from '../../src/conformance/index.js';
 import { mongoConformanceTarget, recordingLogger } from '../mongo/conformance-target.js';
 import { legacyTests } from '../mongo/legacy-suite.js';
 import { findMongoReplicaSet, findMongoServer, type MongoServer } from '../mongo/server.js';

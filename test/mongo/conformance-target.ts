@@ -6,7 +6,7 @@ import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../.
 import { toStoredId } from '../../adapters/mongo/ids.js';
 import { mongoRepository, type MongoRepositoryOptions } from '../../adapters/mongo/index.js';
 import type { Logger } from '../../src/tracker/context.js';
-import type { ConformancePart, ConformanceTarget } from '../conformance/types.js';
+import type { ConformancePart, ConformanceTarget } from '../../src/conformance/types.js';
 import { withStoredImageCheck, type StoredImageLog } from './stored-image-check.js';
 
 /** A logger that keeps what the adapter tells it (the change feed's warnings), for tests to read. */

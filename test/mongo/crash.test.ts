@@ -20,8 +20,8 @@ import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../.
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
-import { auditLedger } from '../conformance/ledger-audit.js';
-import { complete, id, MINUTE, record, silent, startCast, type HostStep, type Kind, type Names } from '../conformance/host-steps.js';
+import { auditLedger } from '../../src/conformance/ledger-audit.js';
+import { complete, id, MINUTE, record, silent, startCast, type HostStep, type Kind, type Names } from '../../src/conformance/host-steps.js';
 import { FakeDb, InjectedWriteFault, type WriteFaultMoment } from './fake-db.js';
 
 /** The host program: every composite of the adapter, cancellations, a step cancelling its cast, host finishes, and a sweep. */

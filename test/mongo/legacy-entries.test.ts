@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mongoRepository } from '../../adapters/mongo/index.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
-import { auditLedger } from '../conformance/ledger-audit.js';
+import { auditLedger } from '../../src/conformance/ledger-audit.js';
 import { FakeDb } from './fake-db.js';
 
 const silent = { warn: () => {}, error: () => {} };

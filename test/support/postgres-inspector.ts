@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { toUsdAmount } from '../../src/domain/money.js';
 import type { TableNames } from '../../adapters/postgres/index.js';
-import type { StoreInspector } from '../conformance/types.js';
+import type { StoreInspector } from '../../src/conformance/types.js';
 
 type Raw = Record<string, unknown>;
 

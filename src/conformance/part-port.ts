@@ -5,18 +5,18 @@
  * ordered as documented, and money survives the store exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
-import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { endCast, replaceCastAggregates, replaceCookAggregates } from '../../src/domain/rollup/cast-ending.js';
-import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { ParentCaps } from '../../src/domain/rollup/contribution.js';
-import { createAttached, creationCookId } from '../../src/domain/rollup/creation.js';
-import { settle } from '../../src/domain/rollup/settlement.js';
-import { GenledgerError } from '../../src/errors.js';
-import type { AttachedInsertion, GenerationOutcome, LedgerRepository, NewAttachedChild } from '../../src/port.js';
+import { newCast, newCook, newGeneration } from '../domain/builders.js';
+import { finishGeneration, recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../domain/generation-reducer.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import { endCast, replaceCastAggregates, replaceCookAggregates } from '../domain/rollup/cast-ending.js';
+import { transitionCook } from '../domain/rollup/cook-reducer.js';
+import type { ParentCaps } from '../domain/rollup/contribution.js';
+import { createAttached, creationCookId } from '../domain/rollup/creation.js';
+import { settle } from '../domain/rollup/settlement.js';
+import { GenledgerError } from '../errors.js';
+import type { AttachedInsertion, GenerationOutcome, LedgerRepository, NewAttachedChild } from '../port.js';
 import type { StoreInspector } from './types.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
 import type { ConformanceTarget } from './types.js';
 
 const T0 = new Date('2026-03-01T10:00:00.000Z');

@@ -3,8 +3,8 @@
  * adapter tests: a factory per test, a reset between tests, and a raw back door (`inspect`) to
  * what was really stored.
  */
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import type { LedgerRepository } from '../../src/port.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import type { LedgerRepository } from '../port.js';
 
 /** Reads straight from the store, around the repository's own read path. */
 export interface StoreInspector {

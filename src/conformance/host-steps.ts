@@ -3,7 +3,7 @@
  * and MongoDB's crash-at-every-driver-write test): each step is one public call, retried as a
  * whole if it fails, with creations keyed so a retry gets the first record.
  */
-import type { Tracker } from '../../src/tracker/create-tracker.js';
+import type { Tracker } from '../tracker/create-tracker.js';
 
 export type Kind = 'generation' | 'cast' | 'cook';
 export type Names = Map<string, { id: string; kind: Kind }>;

@@ -3,7 +3,7 @@
  * a throwing listener never breaks the tracker or the other listeners.
  */
 import { describe, expect, it } from 'vitest';
-import { createTracker } from '../../src/tracker/create-tracker.js';
+import { createTracker } from '../tracker/create-tracker.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 

@@ -3,8 +3,8 @@
  * derived figures set once, delivery kept apart from status, and progress that only moves forward.
  */
 import { describe, expect, it } from 'vitest';
-import { GENERATION_STATUSES, TERMINAL_GENERATION_STATUSES, type GenerationStatus } from '../../src/domain/status.js';
-import { IllegalTransitionError } from '../../src/errors.js';
+import { GENERATION_STATUSES, TERMINAL_GENERATION_STATUSES, type GenerationStatus } from '../domain/status.js';
+import { IllegalTransitionError } from '../errors.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -104,7 +104,7 @@ export function lifecycleTests(target: ConformanceTarget): void {
 
     it('a points rate derives points from cost, rounded up exactly', async () => {
       const harness = await createHarness(target);
-      const { createTracker } = await import('../../src/tracker/create-tracker.js');
+      const { createTracker } = await import('../tracker/create-tracker.js');
       const tracker = createTracker({ repository: harness.repository, clock: harness.clock, pointsPerUsd: '1000' });
       const generation = await tracker.recordGeneration(generationInput());
       expect((await tracker.completeGeneration(generation.id, { status: 'success', costUsd: '0.0123' })).pointsSpent).toBe(13);

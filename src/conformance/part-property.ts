@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GenledgerError } from '../../src/errors.js';
-import { TERMINAL_GENERATION_STATUSES } from '../../src/domain/status.js';
+import { GenledgerError } from '../errors.js';
+import { TERMINAL_GENERATION_STATUSES } from '../domain/status.js';
 import { auditLedger } from './ledger-audit.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';

@@ -3,9 +3,9 @@
  * aggregates from its children, read back through the public API, with arithmetic written here
  * (not the adapter's summaries, not the reducers), and list every difference.
  */
-import { sumUsd } from '../../src/domain/money.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import type { Tracker } from '../../src/tracker/create-tracker.js';
+import { sumUsd } from '../domain/money.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import type { Tracker } from '../tracker/create-tracker.js';
 
 async function allGenerations(tracker: Tracker, filter: { castId?: string; cookId?: string }): Promise<Generation[]> {
   const items: Generation[] = [];

@@ -6,11 +6,11 @@
  * is embedded beyond the capped id lists, here full at 10 ids).
  */
 import { describe, expect, it } from 'vitest';
-import { toUsdAmount } from '../../src/domain/money.js';
-import type { Generation } from '../../src/domain/records.js';
-import type { TerminalGenerationStatus } from '../../src/domain/status.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
-import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { toUsdAmount } from '../domain/money.js';
+import type { Generation } from '../domain/records.js';
+import type { TerminalGenerationStatus } from '../domain/status.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
+import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { auditLedger } from './ledger-audit.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';

@@ -2,12 +2,12 @@
  * One tracker per test over a fresh repository, with a manual clock, predictable ids and every
  * event recorded. Time and ids come from injection, never from faking globals.
  */
-import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import type { TrackerEventName, TrackerEvents } from '../../src/tracker/events.js';
-import type { Logger } from '../../src/tracker/context.js';
-import type { LedgerRepository } from '../../src/port.js';
-import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
+import { createTracker, type Tracker } from '../tracker/create-tracker.js';
+import type { TrackerEventName, TrackerEvents } from '../tracker/events.js';
+import type { Logger } from '../tracker/context.js';
+import type { LedgerRepository } from '../port.js';
+import { manualClock, type ManualClock } from '../testing/manual-clock.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
 import type { ConformanceTarget, StoreInspector } from './types.js';
 
 export interface RecordedEvent<E extends TrackerEventName = TrackerEventName> {

@@ -3,10 +3,10 @@
  * returns what the first call made and writes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { ConflictError, IdempotencyConflictError } from '../../src/errors.js';
-import type { EntityKind } from '../../src/domain/records.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
-import { createTracker } from '../../src/tracker/create-tracker.js';
+import { ConflictError, IdempotencyConflictError } from '../errors.js';
+import type { EntityKind } from '../domain/records.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
+import { createTracker } from '../tracker/create-tracker.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 

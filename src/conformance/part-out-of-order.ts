@@ -3,7 +3,7 @@
  * docs/concepts.md, and none of them moves money.
  */
 import { describe, expect, it } from 'vitest';
-import type { Cast, Cook } from '../../src/domain/records.js';
+import type { Cast, Cook } from '../domain/records.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 

@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { castSchema, cookSchema, generationSchema } from '../../src/domain/records.js';
-import { GenledgerError } from '../../src/errors.js';
-import type { Tracker } from '../../src/tracker/create-tracker.js';
+import { castSchema, cookSchema, generationSchema } from '../domain/records.js';
+import { GenledgerError } from '../errors.js';
+import type { Tracker } from '../tracker/create-tracker.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 

@@ -3,9 +3,9 @@
  * issued 64 at a time in random order, 10% of them delivered twice: every aggregate exact.
  */
 import { describe, expect, it } from 'vitest';
-import { sumUsd } from '../../src/domain/money.js';
-import { TERMINAL_GENERATION_STATUSES } from '../../src/domain/status.js';
-import { forEachLimited } from '../../src/tracker/concurrency.js';
+import { sumUsd } from '../domain/money.js';
+import { TERMINAL_GENERATION_STATUSES } from '../domain/status.js';
+import { forEachLimited } from '../tracker/concurrency.js';
 import { auditLedger } from './ledger-audit.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';

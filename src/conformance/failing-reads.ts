@@ -4,7 +4,7 @@
  * failing, or wait while held (to be let through at a chosen moment, a server restart say); every
  * other call, and the change feed, pass through to the store unchanged.
  */
-import type { LedgerRepository } from '../../src/port.js';
+import type { LedgerRepository } from '../port.js';
 
 export class ReadFault extends Error {
   constructor(readonly operation: string) {

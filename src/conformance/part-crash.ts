@@ -7,11 +7,11 @@
  * run's every time.
  */
 import { describe, expect, it } from 'vitest';
-import { GenledgerError } from '../../src/errors.js';
-import type { LedgerRepository } from '../../src/port.js';
-import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
-import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { GenledgerError } from '../errors.js';
+import type { LedgerRepository } from '../port.js';
+import { manualClock, type ManualClock } from '../testing/manual-clock.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
+import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { faultyRepository, InjectedFault, type FaultMoment } from './fault-injection.js';
 import { auditLedger } from './ledger-audit.js';
 import type { ConformanceTarget, StoreInspector } from './types.js';

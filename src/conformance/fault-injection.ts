@@ -3,7 +3,7 @@
  * write never happens), or after it (the write landed, the caller never hears). It also counts
  * calls, so a test can fail "the Nth call" for every N of a scenario.
  */
-import type { LedgerRepository } from '../../src/port.js';
+import type { LedgerRepository } from '../port.js';
 
 export type FaultMoment = 'before' | 'after';
 

@@ -5,9 +5,9 @@
  * changed records fail for seconds.
  */
 import { describe, expect, it } from 'vitest';
-import { ConflictError, WatchReadDelayedError } from '../../src/errors.js';
-import type { Tracker } from '../../src/tracker/create-tracker.js';
-import type { Watch, WatchedEvent } from '../../src/tracker/watch.js';
+import { ConflictError, WatchReadDelayedError } from '../errors.js';
+import type { Tracker } from '../tracker/create-tracker.js';
+import type { Watch, WatchedEvent } from '../tracker/watch.js';
 import { failingReads, ReadFault } from './failing-reads.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';

@@ -2,9 +2,9 @@
  * Invalid input to every public method gets a typed error naming the field, and writes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import type { EntityKind } from '../../src/domain/records.js';
-import { ValidationError } from '../../src/errors.js';
+import { createTracker, type Tracker } from '../tracker/create-tracker.js';
+import type { EntityKind } from '../domain/records.js';
+import { ValidationError } from '../errors.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 

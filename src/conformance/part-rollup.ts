@@ -3,8 +3,8 @@
  * money reaches every ancestor once, and the production failures that must never come back.
  */
 import { describe, expect, it } from 'vitest';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
-import type { TerminalGenerationStatus } from '../../src/domain/status.js';
+import { sequentialIds } from '../testing/sequential-ids.js';
+import type { TerminalGenerationStatus } from '../domain/status.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -190,7 +190,7 @@ export function rollupTests(target: ConformanceTarget): void {
 
     it('a step its cast accepts and its cook refuses (full) is refused and changes no count anywhere', async () => {
       const harness = await createHarness(target);
-      const { createTracker } = await import('../../src/tracker/create-tracker.js');
+      const { createTracker } = await import('../tracker/create-tracker.js');
       const tracker = createTracker({ repository: harness.repository, clock: harness.clock, ids: sequentialIds({ format: target.idFormat ?? 'readable', prefix: 'full-' }), limits: { maxInFlightChildren: 2 } });
       const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 5 });
       const cast = await tracker.startCast({ spellId: 'spell-1', initiatorAccountId: 'account-1', cookId: cook.id });
@@ -213,7 +213,7 @@ export function rollupTests(target: ConformanceTarget): void {
 
     it('a parent takes at most maxInFlightChildren children in flight', async () => {
       const harness = await createHarness(target);
-      const { createTracker } = await import('../../src/tracker/create-tracker.js');
+      const { createTracker } = await import('../tracker/create-tracker.js');
       const tracker = createTracker({ repository: harness.repository, clock: harness.clock, limits: { maxInFlightChildren: 2, maxEmbeddedChildIds: 1 } });
       const cook = await tracker.startCook({ collectionId: 'collection-1', initiatorAccountId: 'account-1', targetSupply: 5 });
       const first = await tracker.recordGeneration(generationInput({ cookId: cook.id }));

@@ -1,0 +1,92 @@
+/**
+ * The arrows between the layers, read from the source's import specifiers: nothing under src/
+ * imports from adapters/ (the core never depends on a store; adapters depend on the core), and only
+ * the conformance suite imports vitest or fast-check (every other entry loads without them, since
+ * vitest is an optional peer and fast-check a dev dependency bundled into genledger/conformance).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const toPosix = (path: string) => path.split(sep).join('/');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return /\.[cm]?[jt]sx?$/.test(entry.name) ? [path] : [];
+  });
+}
+
+/** Every module specifier in a file: static imports and re-exports (type-only too), import(), require(). */
+function specifiers(text: string): string[] {
+  return ts.preProcessFile(text, true, true).importedFiles.map((file) => file.fileName);
+}
+
+const adapterNames = readdirSync(join(root, 'adapters'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+/** Whether a specifier, written in `file`, reaches into adapters/ (by path, or by a store's package entry). */
+function reachesAdapters(file: string, specifier: string): boolean {
+  if (specifier.startsWith('.')) return toPosix(relative(root, resolve(dirname(file), specifier))).startsWith('adapters/');
+  return adapterNames.some((name) => specifier === `genledger/${name}` || specifier.startsWith(`genledger/${name}/`));
+}
+
+const isTestOnly = (specifier: string) => /^(vitest|@vitest\/|fast-check)(\/|$)/.test(specifier);
+
+const sources = sourceFiles(join(root, 'src')).map((file) => ({
+  file,
+  path: toPosix(relative(root, file)),
+  specifiers: specifiers(readFileSync(file, 'utf8')),
+}));
+
+describe('layering', () => {
+  it('the scanner sees every form of import', () => {
+    const text = [
+      "import { a } from './a.js';",
+      "import type { B } from '../../adapters/memory/index.js';",
+      "export { c } from 'genledger/memory';",
+      "export * from './d.js';",
+      "import './e.js';",
+      "const f = await import('../adapters/mongo/index.js');",
+      "const g = require('genledger/postgres');",
+      "// import { h } from './h.js';",
+    ].join('\n');
+    expect(specifiers(text)).toEqual([
+      './a.js',
+      '../../adapters/memory/index.js',
+      'genledger/memory',
+      './d.js',
+      './e.js',
+      '../adapters/mongo/index.js',
+      'genledger/postgres',
+    ]);
+    const file = join(root, 'src', 'testing', 'x.ts');
+    expect(specifiers(text).filter((specifier) => reachesAdapters(file, specifier))).toEqual([
+      '../../adapters/memory/index.js',
+      'genledger/memory',
+      'genledger/postgres',
+    ]);
+    expect(sources.map((source) => source.path)).toEqual(
+      expect.arrayContaining(['src/index.ts', 'src/testing/test-tracker.ts', 'src/conformance/index.ts']),
+    );
+  });
+
+  it('nothing under src/ imports from adapters/', () => {
+    const offending = sources.flatMap(({ file, path, specifiers }) =>
+      specifiers.filter((specifier) => reachesAdapters(file, specifier)).map((specifier) => `${path} imports '${specifier}'`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('only src/conformance/ imports vitest or fast-check', () => {
+    const offending = sources
+      .filter(({ path }) => !path.startsWith('src/conformance/'))
+      .flatMap(({ path, specifiers }) => specifiers.filter(isTestOnly).map((specifier) => `${path} imports '${specifier}'`));
+    expect(offending).toEqual([]);
+  });
+});
