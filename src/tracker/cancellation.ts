@@ -24,6 +24,15 @@ export function cancelCookChildren(context: TrackerContext, cookId: string): Pro
 }
 
 /**
+ * Cancels the open steps of a cast cancelled by one of its steps, if any are left (a crash cut the
+ * cascade short): a retried `completeGeneration` finishes it, as the first call would have.
+ */
+export async function resumeStepCancellation(context: TrackerContext, castId: string): Promise<void> {
+  const [cast] = await context.repository.casts.get([castId]);
+  if (cast !== undefined && cast.status === 'cancelled' && cast.inFlightCount > 0) await cancelCastChildren(context, castId);
+}
+
+/**
  * Cancels what is still open below a parent, reading the store's open children again from the
  * start until none is left (a cancelled child leaves the set, so no cursor is needed): for a cook,
  * its running cast pieces first (each with its own steps), then every generation still open below

@@ -1,7 +1,8 @@
 /**
- * `createTracker()`: the API host services call. It validates every input at the edge (invalid
- * input writes nothing), makes ids and times from the injected generator and clock, drives the
- * repository port, and emits typed events after each write lands.
+ * `createTracker()`: the API host services call. A facade: it validates every input at the edge
+ * (invalid input writes nothing) and hands the work to the module that owns it, each taking the
+ * shared context (clock, ids, guarded store, events): creation.ts, transitions.ts, rollup.ts
+ * (settlement), cancellation.ts, maintenance.ts, watch.ts. Events are emitted after a write lands.
  */
 import { z } from 'zod';
 import { idSchema } from '../domain/fields.js';
@@ -38,7 +39,7 @@ import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
-import { cancelCastChildren } from './cancellation.js';
+import { resumeStepCancellation } from './cancellation.js';
 import { systemClock } from './clock.js';
 import type { TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -174,12 +175,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return result;
   }
 
-  /** Cancels the open steps of a cast cancelled by one of its steps, if any are left (a crash cut the cascade short). */
-  async function resumeStepCancellation(castId: string): Promise<void> {
-    const cast = await getOne(repository.casts, castId);
-    if (cast !== null && cast.status === 'cancelled' && cast.inFlightCount > 0) await cancelCastChildren(context, castId);
-  }
-
   return {
     startCook: async (input) => createCook(context, parseInputFast(startCookInputFast, startCookInputSchema, input, 'input')),
     startCast: async (input) => createCast(context, parseInputFast(startCastInputFast, startCastInputSchema, input, 'input')),
@@ -261,7 +256,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       // A step cancelled by its user cancelled its cast; the cast's other open steps were to be
       // cancelled after it. A retry finishes that, as the first call would have.
-      if (generation.status === 'cancelled_by_user' && generation.castId !== null) await resumeStepCancellation(generation.castId);
+      if (generation.status === 'cancelled_by_user' && generation.castId !== null) await resumeStepCancellation(context, generation.castId);
       if (mismatch) {
         throw new ConflictError(
           `input.${mismatch.field}`,
