@@ -3,6 +3,9 @@
  * parent's children (cancelling, repairing): every write is atomic on its own, so order does not
  * matter, and a bounded fan-out keeps a cook with thousands of children from flooding the store.
  */
+/** How many of a parent's children the tracker works on at once (cancelling, sweeping, repairing). */
+export const FAN_OUT = 8;
+
 export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];

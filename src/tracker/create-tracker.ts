@@ -1,10 +1,10 @@
 /**
- * `createTracker()`: the API host services call. It validates every input at the edge (invalid
- * input writes nothing), makes ids and times from the injected generator and clock, drives the
- * repository port, and emits typed events after each write lands.
+ * `createTracker()`: the API host services call. A facade: it validates every input at the edge
+ * (invalid input writes nothing) and hands the work to the module that owns it, each taking the
+ * shared context (clock, ids, guarded store, events): creation.ts, transitions.ts, rollup.ts
+ * (settlement), cancellation.ts, maintenance.ts, watch.ts. Events are emitted after a write lands.
  */
 import { z } from 'zod';
-import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
 import { idSchema } from '../domain/fields.js';
 import { checkDelivery } from '../domain/delivery.js';
 import {
@@ -34,15 +34,12 @@ import {
   startCastInputFast,
   startCookInputFast,
 } from '../domain/input-fast-paths.js';
-import { compareUsd } from '../domain/money.js';
+import { completionMismatch } from '../domain/completion.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
-import type { ChildAttachment } from '../domain/rollup/contribution.js';
-import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
-import { ConflictError, GenledgerError, IdempotencyConflictError, IllegalTransitionError, NotFoundError, RepositoryError, ValidationError } from '../errors.js';
-import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
-import type { Insertion } from '../port.js';
-import { cancelCastChildren, cancelCookChildren } from './cancellation.js';
+import type { WriteResult } from '../domain/rollup/write-result.js';
+import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { resumeStepCancellation } from './cancellation.js';
 import { systemClock } from './clock.js';
 import type { TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -54,7 +51,9 @@ import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from '.
 import { resolveIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
-import { attachRefusal, emitCastEnding, emitCastWrite, emitCookWrite, emitGenerationChange, finishAndSettle } from './rollup.js';
+import { createCast, createCook, createGeneration } from './creation.js';
+import { emitGenerationChange, finishAndSettle } from './rollup.js';
+import { castTransitions, cookTransitions, transitionByHost } from './transitions.js';
 
 export type { TrackerLimits, TrackerOptions } from './options.js';
 
@@ -144,52 +143,6 @@ const watchFilterSchema = z.strictObject({
   masterAccountId: idSchema.optional(),
 });
 
-/** A generation named a cast and a cook, and the cast belongs to another cook (or to none). */
-function castOfAnotherCook(castId: string, cast: Cast): ValidationError {
-  return new ValidationError([
-    {
-      field: 'input.cookId',
-      reason: `cast "${castId}" belongs to cook ${cast.cookId === null ? 'none' : `"${cast.cookId}"`}`,
-    },
-  ]);
-}
-
-/**
- * The answer to a creation whose `idempotencyKey` is already taken: the record the key made, when
- * this is the same request (see src/domain/idempotency.ts), else an `IdempotencyConflictError`.
- */
-function repeatOf<T extends { readonly id: string; readonly idempotencyKey: string | null }>(
-  entity: 'generation' | 'cast' | 'cook',
-  stored: T,
-  difference: RequestDifference | null,
-): T {
-  if (difference === null) return stored;
-  throw new IdempotencyConflictError(entity, stored.id, stored.idempotencyKey ?? '', difference);
-}
-
-/** The record holding `key` in `store`, or `null` (and no read) without a key. */
-async function keyHolder<T>(store: { findByIdempotencyKey(key: string): Promise<T | null> }, key: string | null | undefined): Promise<T | null> {
-  return key === undefined || key === null ? null : store.findByIdempotencyKey(key);
-}
-
-/**
- * A parent refused a keyed creation. If the key is taken after all (the first call's record,
- * committed while this one was deciding), that record is the answer, as for any repeat;
- * otherwise the refusal stands.
- */
-async function refusalUnlessRepeated<T>(
-  refusal: unknown,
-  store: { findByIdempotencyKey(key: string): Promise<T | null> },
-  key: string | null | undefined,
-  answer: (stored: T) => T,
-): Promise<T> {
-  // A store failure is no refusal: the host retries it as it is.
-  if (key === undefined || key === null || !(refusal instanceof GenledgerError) || refusal instanceof RepositoryError) throw refusal;
-  const holder = await keyHolder(store, key);
-  if (holder === null) throw refusal;
-  return answer(holder);
-}
-
 export function createTracker(options: TrackerOptions): Tracker {
   const resolved = parseTrackerOptions(options);
   const clock = resolved.clock ?? systemClock;
@@ -212,18 +165,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return record ?? null;
   }
 
-  /**
-   * The events of a new generation or cast and of the parents it was attached to (as they stood
-   * after the attach), whichever way the store made them; returns the new record.
-   */
-  function announceCreated<T extends Generation | Cast>(record: T, cast: Cast | null, cook: Cook | null): T {
-    if ('toolId' in record) emitGenerationChange(context, 'recorded', record);
-    else emitCastWrite(context, 'started', { changed: true, record, previousStatus: 'running' });
-    if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
-    if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
-    return record;
-  }
-
   function requireWrite<T extends { status: string }>(
     result: WriteResult<T> | null,
     entity: 'generation' | 'cast' | 'cook',
@@ -234,132 +175,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     return result;
   }
 
-  /**
-   * Host-driven cast transitions. A repeat of a transition that already happened is a success
-   * (and finishes what a crash may have left); anything else from a terminal status is illegal.
-   */
-  async function transitionCastByHost(
-    castIdInput: string,
-    transition: ParentTransition,
-    accepted: readonly Cast['status'][],
-  ): Promise<Cast> {
-    const castId = parseId(castIdInput, 'castId');
-    const ending = await repository.casts.transition(castId, transition, clock.now());
-    if (ending === null) throw new NotFoundError('cast', castId, 'castId');
-    const cast = ending.cast.record;
-    if (!ending.cast.changed && !accepted.includes(cast.status)) {
-      throw new IllegalTransitionError('cast', castId, cast.status, accepted[0]!);
-    }
-    // The cast's end and, for a cook piece, its apply to the cook: one store operation.
-    emitCastEnding(context, transition === 'cancel' ? 'cancelled' : 'finished', ending);
-    if (cast.status !== 'cancelled') return cast;
-    await cancelCastChildren(context, castId);
-    return (await getOne(repository.casts, castId)) ?? cast;
-  }
-
-  /** Cancels the open steps of a cast cancelled by one of its steps, if any are left (a crash cut the cascade short). */
-  async function resumeStepCancellation(castId: string): Promise<void> {
-    const cast = await getOne(repository.casts, castId);
-    if (cast !== null && cast.status === 'cancelled' && cast.inFlightCount > 0) await cancelCastChildren(context, castId);
-  }
-
-  async function transitionCookByHost(
-    cookIdInput: string,
-    transition: ParentTransition,
-    accepted: readonly Cook['status'][],
-  ): Promise<Cook> {
-    const cookId = parseId(cookIdInput, 'cookId');
-    const result = requireWrite(await repository.cooks.transition(cookId, transition, clock.now()), 'cook', cookId, 'cookId');
-    const cook = result.record;
-    if (!result.changed && !accepted.includes(cook.status)) {
-      throw new IllegalTransitionError('cook', cookId, cook.status, accepted[0]!);
-    }
-    const change = { finish: 'finished', cancel: 'cancelled', pause: 'paused', resume: 'resumed', expire: 'finished' } as const;
-    if (result.changed) emitCookWrite(context, change[transition], result);
-    if (cook.status !== 'cancelled') return cook;
-    await cancelCookChildren(context, cookId);
-    return (await getOne(repository.cooks, cookId)) ?? cook;
-  }
-
   return {
-    async startCook(input) {
-      const parsed = parseInputFast(startCookInputFast, startCookInputSchema, input, 'input');
-      const cook = newCook(parsed, context.ids('cook'), clock.now());
-      const inserted = await repository.cooks.insert(cook);
-      if (!inserted.created) return repeatOf('cook', inserted.record, cookRequestDifference(parsed, inserted.record));
-      emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
-      return inserted.record;
-    },
-
-    async startCast(input) {
-      const parsed = parseInputFast(startCastInputFast, startCastInputSchema, input, 'input');
-      const id = context.ids('cast');
-      const now = clock.now();
-      const key = parsed.idempotencyKey;
-      const repeat = (stored: Cast) => repeatOf('cast', stored, castRequestDifference(parsed, stored));
-      if (!parsed.cookId) {
-        const inserted = await repository.casts.insert(newCast(parsed, id, now, null));
-        if (!inserted.created) return repeat(inserted.record);
-        return announceCreated(inserted.record, null, null);
-      }
-      // One store operation: the key first, then the cook's attach and the insert, or nothing at all.
-      const result = await repository.insertAttached({ kind: 'cast', record: newCast(parsed, id, now, null), cookId: parsed.cookId, at: now, caps: context.caps });
-      switch (result.outcome) {
-        case 'created':
-          return announceCreated(result.record, null, result.cook);
-        case 'existing':
-          return repeat(result.record);
-        case 'refused':
-          return refusalUnlessRepeated(attachRefusal(context, 'cook', result.attach, parsed.cookId, true, 'input.cookId'), repository.casts, key, repeat);
-        default:
-          throw new Error(`[genledger] repository "${repository.name}" answered "${result.outcome}" to a cast's insertAttached()`);
-      }
-    },
-
-    async recordGeneration(input) {
-      const parsed = parseInputFast(recordGenerationInputFast, recordGenerationInputSchema, input, 'input');
-      const id = context.ids('generation');
-      const now = clock.now();
-      const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = {
-        castId: null,
-        cookId: null,
-        spellId: null,
-        collectionId: null,
-      };
-      const key = parsed.idempotencyKey;
-      const repeat = (stored: Generation) => repeatOf('generation', stored, generationRequestDifference(parsed, stored));
-      if (!parsed.castId && !parsed.cookId) {
-        const inserted = await repository.generations.insert(newGeneration(parsed, id, now, links));
-        if (!inserted.created) return repeat(inserted.record);
-        return announceCreated(inserted.record, null, null);
-      }
-      // One store operation: the key first, then the mismatch check, each parent's attach and the insert, or nothing at all.
-      const castId = parsed.castId ?? null;
-      const cookId = parsed.cookId ?? null;
-      const result = await repository.insertAttached({
-        kind: 'generation',
-        record: newGeneration(parsed, id, now, links),
-        castId,
-        cookId,
-        at: now,
-        caps: context.caps,
-      });
-      switch (result.outcome) {
-        case 'created':
-          return announceCreated(result.record, result.cast, result.cook);
-        case 'existing':
-          return repeat(result.record);
-        case 'mismatch':
-          return refusalUnlessRepeated(castOfAnotherCook(castId!, result.cast), repository.generations, key, repeat);
-        case 'refused': {
-          const piece = result.parent === 'cook' && castId === null;
-          const refusal = attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
-          return refusalUnlessRepeated(refusal, repository.generations, key, repeat);
-        }
-        default:
-          throw new Error(`[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to insertAttached()`);
-      }
-    },
+    startCook: async (input) => createCook(context, parseInputFast(startCookInputFast, startCookInputSchema, input, 'input')),
+    startCast: async (input) => createCast(context, parseInputFast(startCastInputFast, startCastInputSchema, input, 'input')),
+    recordGeneration: async (input) =>
+      createGeneration(context, parseInputFast(recordGenerationInputFast, recordGenerationInputSchema, input, 'input')),
 
     async startGeneration(generationIdInput) {
       const generationId = parseId(generationIdInput, 'generationId');
@@ -425,25 +245,22 @@ export function createTracker(options: TrackerOptions): Tracker {
       // repeat must match the stored completion.
       const generation = result.record;
       if (result.changed) return generation;
-      if (generation.status !== parsed.status) {
+      const mismatch = completionMismatch(generation, {
+        status: parsed.status,
+        pointsSpent,
+        protocolNetPoints: parsed.protocolNetPoints ?? 0,
+        costUsd,
+      });
+      if (mismatch?.field === 'status') {
         throw new IllegalTransitionError('generation', generationId, generation.status, parsed.status, 'input.status');
       }
       // A step cancelled by its user cancelled its cast; the cast's other open steps were to be
       // cancelled after it. A retry finishes that, as the first call would have.
-      if (generation.status === 'cancelled_by_user' && generation.castId !== null) await resumeStepCancellation(generation.castId);
-      const mismatch =
-        generation.pointsSpent !== pointsSpent
-          ? ['input.pointsSpent', String(generation.pointsSpent), String(pointsSpent)]
-          : generation.protocolNetPoints !== (parsed.protocolNetPoints ?? 0)
-            ? ['input.protocolNetPoints', String(generation.protocolNetPoints), String(parsed.protocolNetPoints ?? 0)]
-            : compareUsd(generation.costUsd, costUsd) !== 0
-              ? ['input.costUsd', generation.costUsd, costUsd]
-              : null;
+      if (generation.status === 'cancelled_by_user' && generation.castId !== null) await resumeStepCancellation(context, generation.castId);
       if (mismatch) {
-        const [field, stored, given] = mismatch as [string, string, string];
         throw new ConflictError(
-          field,
-          `generation "${generationId}" already finished with ${field.slice(6)} ${stored}; this call says ${given}. The first completion stands.`,
+          `input.${mismatch.field}`,
+          `generation "${generationId}" already finished with ${mismatch.field} ${mismatch.stored}; this call says ${mismatch.given}. The first completion stands.`,
         );
       }
       return generation;
@@ -481,12 +298,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       return result.record;
     },
 
-    finishCast: (castId) => transitionCastByHost(castId, 'finish', ['completed']),
-    cancelCast: (castId) => transitionCastByHost(castId, 'cancel', ['cancelled']),
-    finishCook: (cookId) => transitionCookByHost(cookId, 'finish', ['completed', 'failed']),
-    cancelCook: (cookId) => transitionCookByHost(cookId, 'cancel', ['cancelled']),
-    pauseCook: (cookId) => transitionCookByHost(cookId, 'pause', ['paused']),
-    resumeCook: (cookId) => transitionCookByHost(cookId, 'resume', ['running']),
+    finishCast: (castId) => transitionByHost(context, castTransitions, castId, 'finish', ['completed']),
+    cancelCast: (castId) => transitionByHost(context, castTransitions, castId, 'cancel', ['cancelled']),
+    finishCook: (cookId) => transitionByHost(context, cookTransitions, cookId, 'finish', ['completed', 'failed']),
+    cancelCook: (cookId) => transitionByHost(context, cookTransitions, cookId, 'cancel', ['cancelled']),
+    pauseCook: (cookId) => transitionByHost(context, cookTransitions, cookId, 'pause', ['paused']),
+    resumeCook: (cookId) => transitionByHost(context, cookTransitions, cookId, 'resume', ['running']),
 
     async getGeneration(generationId) {
       return getOne(repository.generations, parseId(generationId, 'generationId'));

@@ -16,11 +16,11 @@ import {
 import type { WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { CastEnding, ParentStore } from '../port.js';
-import { forEachLimited } from './concurrency.js';
+import { cancelOpenChildren } from './cancellation.js';
+import { FAN_OUT, forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
-import { cancelOpenChildren, emitCastEnding, emitCastWrite, emitCookWrite, finishAndSettle } from './rollup.js';
+import { emitCastEnding, emitCastWrite, emitCookWrite, finishAndSettle } from './rollup.js';
 
-const FAN_OUT = 8;
 const PAGE = 200;
 
 /** What a sweep changed. */

@@ -1,16 +1,16 @@
 /**
- * Driving the roll-up through the port: settling a finished child into its parents, cancelling
- * what is open below a parent, and the events of each write. Every roll-up is one atomic store
- * operation gated by the child's own transition, so each function here may be called again after
- * a crash, a lost reply or a duplicate event, and counts nothing twice.
+ * Driving the roll-up through the port: settling a finished child into its parents, and the events
+ * of each write (cancelling what is open below a parent is `cancellation.ts`). Every roll-up is one
+ * atomic store operation gated by the child's own transition, so each function here may be called
+ * again after a crash, a lost reply or a duplicate event, and counts nothing twice.
  */
 import { castProgress, cookProgress } from '../domain/progress.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { AttachResult, WriteResult } from '../domain/rollup/write-result.js';
 import { isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
-import type { CastEnding, GenerationOutcome, ParentRef, Settlement } from '../port.js';
-import { forEachLimited } from './concurrency.js';
+import type { CastEnding, GenerationOutcome, Settlement } from '../port.js';
+import { cancelOpenChildren } from './cancellation.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
 
@@ -93,20 +93,6 @@ export function emitCastEnding(context: TrackerContext, change: ParentChange, en
   if (ending.castPiece?.changed) emitCookWrite(context, 'childFinished', ending.castPiece);
 }
 
-/** Cancels one generation if it is still open (as its user would), with its roll-ups. Whether this call cancelled it. */
-export async function cancelOpenGeneration(context: TrackerContext, generationId: string): Promise<boolean> {
-  const at = context.clock.now();
-  const result = await finishAndSettle(context, generationId, {
-    status: 'cancelled_by_user',
-    pointsSpent: 0,
-    protocolNetPoints: 0,
-    costUsd: '0',
-    responseTimestamp: at,
-    at,
-  });
-  return result?.changed ?? false;
-}
-
 /**
  * The terminal transition of a generation and its roll-ups: one atomic store operation
  * (`settleGeneration`), whose gate is the generation's own move to a terminal status, so a repeat
@@ -140,49 +126,6 @@ function afterSettlement(
     return cancelOpenChildren(context, { kind: 'cast', id: cast.record.id }).then(() => generation);
   }
   return generation;
-}
-
-const PAGE = 200;
-const FAN_OUT = 8;
-
-/**
- * Cancels what is still open below a parent, reading the store's open children again from the
- * start until none is left (a cancelled child leaves the set, so no cursor is needed): for a cook,
- * its running cast pieces first (each with its own steps), then every generation still open below
- * it. Returns the ids this call cancelled. A child is handled once per call: if a page holds only
- * children already handled (the store still lists them as open), it stops with a warning rather
- * than spin; `reconcile()` and the sweeper deal with such a parent.
- */
-export async function cancelOpenChildren(context: TrackerContext, parent: ParentRef): Promise<string[]> {
-  const cancelled: string[] = [];
-  const handled = new Set<string>();
-  for (;;) {
-    const open = await context.repository.openChildren(parent, PAGE);
-    const castIds = open.castIds.filter((id) => !handled.has(id));
-    const generationIds = open.generationIds.filter((id) => !handled.has(id));
-    if (castIds.length === 0 && generationIds.length === 0) {
-      if (open.castIds.length + open.generationIds.length > 0) {
-        context.logger.warn(`[genledger] ${parent.kind} "${parent.id}" still lists open children that could not be cancelled; reconcile() it`, {
-          kind: parent.kind,
-          id: parent.id,
-          generationIds: open.generationIds.slice(0, 10),
-          castIds: open.castIds.slice(0, 10),
-        });
-      }
-      return cancelled;
-    }
-    for (const id of [...castIds, ...generationIds]) handled.add(id);
-    await forEachLimited(castIds, FAN_OUT, async (castId) => {
-      const ending = await context.repository.casts.transition(castId, 'cancel', context.clock.now());
-      if (ending === null) return;
-      emitCastEnding(context, 'cancelled', ending);
-      if (ending.cast.changed) cancelled.push(castId);
-      if (ending.cast.record.status === 'cancelled') cancelled.push(...(await cancelOpenChildren(context, { kind: 'cast', id: castId })));
-    });
-    await forEachLimited(generationIds, FAN_OUT, async (generationId) => {
-      if (await cancelOpenGeneration(context, generationId)) cancelled.push(generationId);
-    });
-  }
 }
 
 function warnIfParentGone(context: TrackerContext, generation: Generation, settlement: Settlement): void {

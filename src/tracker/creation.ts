@@ -1,0 +1,169 @@
+/**
+ * Creating records: `startCook`, `startCast` and `recordGeneration` after their input is parsed.
+ * A record with no parent is one insert; a child (a cast piece, a cast step, a cook piece) is one
+ * `insertAttached` store operation: the idempotency key first, then each parent's attach and the
+ * insert, or nothing at all. Either way a taken key answers with the record it made when the
+ * request is the same (src/domain/idempotency.ts), else an `IdempotencyConflictError`; and a
+ * parent's refusal stands unless the key turns out to be taken after all. Events are emitted after
+ * the write lands. Casts and generations share one algorithm; only their specs differ.
+ */
+import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
+import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
+import type { StartCastInput, StartCookInput, RecordGenerationInput } from '../domain/inputs.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
+import { GenledgerError, IdempotencyConflictError, RepositoryError, ValidationError } from '../errors.js';
+import type { AttachedInsertion, Insertion, NewAttachedChild } from '../port.js';
+import type { TrackerContext } from './context.js';
+import { attachRefusal, emitCastWrite, emitCookWrite, emitGenerationChange } from './rollup.js';
+
+/** Where records of one kind are inserted and found by key. */
+interface KeyedStore<T> {
+  insert(record: T): Promise<Insertion<T>>;
+  findByIdempotencyKey(key: string): Promise<T | null>;
+}
+
+/**
+ * The answer to a creation whose `idempotencyKey` is already taken: the record the key made, when
+ * this is the same request (see src/domain/idempotency.ts), else an `IdempotencyConflictError`.
+ */
+function repeatOf<T extends { readonly id: string; readonly idempotencyKey: string | null }>(
+  entity: 'generation' | 'cast' | 'cook',
+  stored: T,
+  difference: RequestDifference | null,
+): T {
+  if (difference === null) return stored;
+  throw new IdempotencyConflictError(entity, stored.id, stored.idempotencyKey ?? '', difference);
+}
+
+/** The record holding `key` in `store`, or `null` (and no read) without a key. */
+async function keyHolder<T>(store: KeyedStore<T>, key: string | null | undefined): Promise<T | null> {
+  return key === undefined || key === null ? null : store.findByIdempotencyKey(key);
+}
+
+/**
+ * A parent refused a keyed creation. If the key is taken after all (the first call's record,
+ * committed while this one was deciding), that record is the answer, as for any repeat;
+ * otherwise the refusal stands.
+ */
+async function refusalUnlessRepeated<T>(
+  refusal: unknown,
+  store: KeyedStore<T>,
+  key: string | null | undefined,
+  answer: (stored: T) => T,
+): Promise<T> {
+  // A store failure is no refusal: the host retries it as it is.
+  if (key === undefined || key === null || !(refusal instanceof GenledgerError) || refusal instanceof RepositoryError) throw refusal;
+  const holder = await keyHolder(store, key);
+  if (holder === null) throw refusal;
+  return answer(holder);
+}
+
+/** A generation named a cast and a cook, and the cast belongs to another cook (or to none). */
+function castOfAnotherCook(castId: string, cast: Cast): ValidationError {
+  return new ValidationError([
+    {
+      field: 'input.cookId',
+      reason: `cast "${castId}" belongs to cook ${cast.cookId === null ? 'none' : `"${cast.cookId}"`}`,
+    },
+  ]);
+}
+
+/**
+ * The events of a new record and of the parents it was attached to (as they stood after the
+ * attach), whichever way the store made them; returns the new record.
+ */
+function announceCreated<T extends Generation | Cast>(context: TrackerContext, record: T, cast: Cast | null, cook: Cook | null): T {
+  if ('toolId' in record) emitGenerationChange(context, 'recorded', record);
+  else emitCastWrite(context, 'started', { changed: true, record, previousStatus: 'running' });
+  if (cast) emitCastWrite(context, 'childRecorded', { changed: true, record: cast, previousStatus: cast.status });
+  if (cook) emitCookWrite(context, 'childRecorded', { changed: true, record: cook, previousStatus: cook.status });
+  return record;
+}
+
+/** A child's creation: what differs between a cast and a generation. */
+interface ChildCreation<T extends Generation | Cast> {
+  readonly entity: 'generation' | 'cast';
+  readonly store: KeyedStore<T>;
+  readonly record: T;
+  readonly key: string | null | undefined;
+  difference(stored: T): RequestDifference | null;
+  /** The `insertAttached` request, or `null` when the child names no parent (a plain insert). */
+  readonly attached: NewAttachedChild | null;
+  /** The typed error for a parent's refusal or a mismatch `insertAttached` reported. */
+  refusal(result: Extract<AttachedInsertion<T>, { outcome: 'refused' | 'mismatch' }>): unknown;
+}
+
+async function createChild<T extends Generation | Cast>(context: TrackerContext, child: ChildCreation<T>): Promise<T> {
+  const { repository } = context;
+  const repeat = (stored: T) => repeatOf(child.entity, stored, child.difference(stored));
+  if (child.attached === null) {
+    const inserted = await child.store.insert(child.record);
+    if (!inserted.created) return repeat(inserted.record);
+    return announceCreated(context, inserted.record, null, null);
+  }
+  const result = (await repository.insertAttached(child.attached)) as AttachedInsertion<T>;
+  switch (result.outcome) {
+    case 'created':
+      return announceCreated(context, result.record, result.cast, result.cook);
+    case 'existing':
+      return repeat(result.record);
+    case 'refused':
+    case 'mismatch':
+      return refusalUnlessRepeated(child.refusal(result), child.store, child.key, repeat);
+    default:
+      throw new Error(
+        `[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to ${
+          child.entity === 'cast' ? "a cast's insertAttached()" : 'insertAttached()'
+        }`,
+      );
+  }
+}
+
+export async function createCook(context: TrackerContext, parsed: StartCookInput): Promise<Cook> {
+  const inserted = await context.repository.cooks.insert(newCook(parsed, context.ids('cook'), context.clock.now()));
+  if (!inserted.created) return repeatOf('cook', inserted.record, cookRequestDifference(parsed, inserted.record));
+  emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
+  return inserted.record;
+}
+
+export function createCast(context: TrackerContext, parsed: StartCastInput): Promise<Cast> {
+  const id = context.ids('cast');
+  const now = context.clock.now();
+  const record = newCast(parsed, id, now, null);
+  const cookId = parsed.cookId;
+  return createChild<Cast>(context, {
+    entity: 'cast',
+    store: context.repository.casts,
+    record,
+    key: parsed.idempotencyKey,
+    difference: (stored) => castRequestDifference(parsed, stored),
+    attached: cookId ? { kind: 'cast', record, cookId, at: now, caps: context.caps } : null,
+    refusal: (result) =>
+      // A cast's only parent is its cook, and no cast is asked which cook it belongs to.
+      result.outcome === 'refused'
+        ? attachRefusal(context, 'cook', result.attach, cookId!, true, 'input.cookId')
+        : new Error(`[genledger] repository "${context.repository.name}" answered "mismatch" to a cast's insertAttached()`),
+  });
+}
+
+export function createGeneration(context: TrackerContext, parsed: RecordGenerationInput): Promise<Generation> {
+  const id = context.ids('generation');
+  const now = context.clock.now();
+  const links: { -readonly [K in keyof GenerationLinks]: GenerationLinks[K] } = { castId: null, cookId: null, spellId: null, collectionId: null };
+  const record = newGeneration(parsed, id, now, links);
+  const castId = parsed.castId ?? null;
+  const cookId = parsed.cookId ?? null;
+  return createChild<Generation>(context, {
+    entity: 'generation',
+    store: context.repository.generations,
+    record,
+    key: parsed.idempotencyKey,
+    difference: (stored) => generationRequestDifference(parsed, stored),
+    attached: !parsed.castId && !parsed.cookId ? null : { kind: 'generation', record, castId, cookId, at: now, caps: context.caps },
+    refusal: (result) => {
+      if (result.outcome === 'mismatch') return castOfAnotherCook(castId!, result.cast);
+      const piece = result.parent === 'cook' && castId === null;
+      return attachRefusal(context, result.parent, result.attach, result.parentId, piece, piece ? 'input.cookId' : 'input.castId');
+    },
+  });
+}
