@@ -9,18 +9,8 @@ import { forEachLimited } from '../tracker/concurrency.js';
 import { auditLedger } from './ledger-audit.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';
+import { seededRandom } from './seeded-random.js';
 
-/** A small seeded PRNG, so a failing order can be replayed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export const CONCURRENCY = { completions: 10_000, parents: 50, concurrency: 64, duplicateShare: 0.1 } as const;
 
@@ -31,7 +21,7 @@ export function concurrencyTests(target: ConformanceTarget): void {
       async () => {
         const harness = await createHarness(target);
         const seed = Number(process.env.GENLEDGER_SEED) || 20261125;
-        const random = mulberry32(seed);
+        const random = seededRandom(seed);
         const { tracker } = harness;
         // 50 parents: 20 lone casts, 15 cooks of generation pieces, 15 cooks of 4 cast pieces each.
         const casts: string[] = [];

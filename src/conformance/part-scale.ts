@@ -14,22 +14,12 @@ import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { auditLedger } from './ledger-audit.js';
 import { createHarness, generationInput } from './harness.js';
 import type { ConformanceTarget } from './types.js';
+import { seededRandom } from './seeded-random.js';
 
 const FULL_SIZE = 20_000;
 const EMBEDDED_IDS = 10;
 const CONCURRENCY = 32;
 
-/** A small seeded generator (mulberry32): the same run on every store and every machine. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Completion {
   readonly status: TerminalGenerationStatus;
@@ -77,7 +67,7 @@ export function scaleTests(target: ConformanceTarget): void {
       `a cook with ${size.toLocaleString('en-US')} children in flight at once, completed in random order with 10% duplicates, is exact to the last unit, and its stored size is the same at 10 and at ${size.toLocaleString('en-US')} in flight`,
       async () => {
         const harness = await createHarness(target);
-        const random = seeded(20_000);
+        const random = seededRandom(20_000);
         const castPieceCount = Math.max(EMBEDDED_IDS, Math.floor(size / 100));
         const generationPieceCount = size - castPieceCount;
         // Every generation's completion is decided up front, so the cook's target can be exactly its successes.

@@ -11,23 +11,13 @@
  */
 import { Decimal128, ObjectId } from 'mongodb';
 import type { LegacyProblem } from 'genledger/mongo/legacy';
+import { seededRandom } from '../../src/conformance/seeded-random.js';
 
 export const FIXTURE_NOW = new Date('2025-06-01T12:00:00.000Z');
 export const FIXTURE_NEEDING_REPAIR = 1376;
 export const FIXTURE_CLEAN = 124;
 const HOUR = 3_600_000;
 
-/** A small seeded PRNG (mulberry32), so the dataset is the same every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface LegacyDataset {
   readonly generations: Record<string, unknown>[];
@@ -52,7 +42,7 @@ const UNKNOWN_WORDS = ['done?', 'ok', 'weird_state'];
 
 /** `now` is the instant the dataset is "found" at: open records are hours old, stuck ones days old, relative to it. */
 export function buildLegacyDataset(seed = 1376, now: Date = FIXTURE_NOW): LegacyDataset {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const chance = (probability: number) => next() < probability;
   const accounts = Array.from({ length: 12 }, () => objectIdAt(new Date('2024-01-01T00:00:00Z'), next));
