@@ -5,6 +5,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    adapter: 'src/adapter.ts',
     memory: 'adapters/memory/index.ts',
     testing: 'src/testing/index.ts',
     conformance: 'src/conformance/index.ts',

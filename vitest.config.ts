@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do; in the repo that is the source.
     alias: [
       { find: /^genledger$/, replacement: here('./src/index.ts') },
+      { find: /^genledger\/adapter$/, replacement: here('./src/adapter.ts') },
       { find: /^genledger\/memory$/, replacement: here('./adapters/memory/index.ts') },
       { find: /^genledger\/testing$/, replacement: here('./src/testing/index.ts') },
       { find: /^genledger\/conformance$/, replacement: here('./src/conformance/index.ts') },

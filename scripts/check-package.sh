@@ -43,6 +43,7 @@ trap 'rm -rf "$project"' EXIT
 import { createTracker } from 'genledger';
 import { memoryRepository } from 'genledger/memory';
 import { postgresRepository, type PostgresPool } from 'genledger/postgres';
+import { settle, type LedgerRepository, type Settlement } from 'genledger/adapter';
 
 export async function pages(): Promise<number> {
   const tracker = createTracker({ repository: memoryRepository(), limits: { maxInFlightChildren: process.env.CAP ? Number(process.env.CAP) : undefined } });
@@ -51,6 +52,10 @@ export async function pages(): Promise<number> {
   const second = await tracker.listGenerations({ cursor: first.nextCursor });
   return first.items.length + second.items.length;
 }
+
+// The adapter kit's types, as a third-party store meets them.
+export const kitSettle: (...args: Parameters<typeof settle>) => Settlement = settle;
+export const store: LedgerRepository = memoryRepository();
 
 export function fromEnvironment(pool: PostgresPool) {
   return postgresRepository(pool, { schema: process.env.PG_SCHEMA, tablePrefix: process.env.PG_TABLE_PREFIX });

@@ -1,16 +1,28 @@
 // Uses the packed tarball as a stranger would, from an empty project (see check-package.sh):
 // both module systems, the in-memory store, a retried creation, exact money from numbers, and
-// wrong inputs, each of which must be a typed error that keeps its class name.
+// wrong inputs, each of which must be a typed error that keeps its class name; the adapter kit
+// loads in both systems, and an error a store throws is an instance of the root's class.
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 
-const { createTracker, GenledgerError, ValidationError, IdempotencyConflictError } = await import('genledger');
+const { createTracker, GenledgerError, ValidationError, IdempotencyConflictError, ConflictError } = await import('genledger');
 const { memoryRepository } = await import('genledger/memory');
 
 const require = createRequire(import.meta.url);
 const cjs = require('genledger');
 assert.equal(typeof cjs.createTracker, 'function', 'require("genledger") gives createTracker');
 assert.equal(typeof require('genledger/memory').memoryRepository, 'function', 'require("genledger/memory") gives memoryRepository');
+// The adapter kit, for third-party stores: the composites, in both module systems.
+const kit = await import('genledger/adapter');
+assert.equal(typeof kit.settle, 'function', 'import("genledger/adapter") gives settle');
+assert.equal(typeof require('genledger/adapter').createAttached, 'function', 'require("genledger/adapter") gives createAttached');
+// One copy of each error class across entries: a store's ConflictError is the root's, in each system.
+const refusedPosition = (memory) =>
+  Promise.resolve()
+    .then(() => memory.memoryRepository().changes.subscribe({ after: 'not-a-position', onChange() {}, onError() {} }))
+    .then(() => null, (error) => error);
+assert.ok((await refusedPosition({ memoryRepository })) instanceof ConflictError, 'genledger/memory throws the ConflictError genledger exports');
+assert.ok((await refusedPosition(require('genledger/memory'))) instanceof cjs.ConflictError, 'so does require("genledger/memory")');
 // The root speaks only the canonical vocabulary; legacy words live in genledger/mongo/legacy.
 const legacyAtRoot = Object.keys(cjs).filter((name) => /legacy|normali[sz]e/i.test(name));
 assert.deepEqual(legacyAtRoot, [], 'genledger exports no legacy words or normalisers');

@@ -1,6 +1,9 @@
 /**
  * The arrows between the layers, read from the source's import specifiers: nothing under src/
- * imports from adapters/ (the core never depends on a store; adapters depend on the core), and only
+ * imports from adapters/ (the core never depends on a store; adapters depend on the core); an
+ * adapter imports the core only through the published entries (`genledger`, `genledger/adapter`,
+ * any subpath package.json exports), as a third party's adapter must, and otherwise only its own
+ * files; and only
  * the conformance suite imports vitest or fast-check (every other entry loads without them, since
  * vitest is an optional peer and fast-check a dev dependency bundled into genledger/conformance).
  */
@@ -36,9 +39,40 @@ function reachesAdapters(file: string, specifier: string): boolean {
   return adapterNames.some((name) => specifier === `genledger/${name}` || specifier.startsWith(`genledger/${name}/`));
 }
 
+/** The package's public entries as import specifiers: `genledger`, `genledger/adapter`, ... (package.json `exports`). */
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
+const publicEntries = new Set(
+  Object.keys(packageJson.exports)
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? packageJson.name : `${packageJson.name}/${key.slice(2)}`)),
+);
+
+/**
+ * Why a specifier, written in the adapter file `file`, is not allowed there (null when it is): a
+ * relative path must stay inside the file's own adapter directory, and the package itself is
+ * reached only through an entry it exports. Other packages (node:, mongodb, pg) are the adapter's own business.
+ */
+function adapterImportProblem(file: string, specifier: string): string | null {
+  const ownAdapter = toPosix(relative(root, file)).split('/').slice(0, 2).join('/');
+  if (specifier.startsWith('.')) {
+    const target = toPosix(relative(root, resolve(dirname(file), specifier)));
+    return target.startsWith(`${ownAdapter}/`) ? null : `reaches ${target} outside ${ownAdapter}/ by path`;
+  }
+  if (specifier === packageJson.name || specifier.startsWith(`${packageJson.name}/`)) {
+    return publicEntries.has(specifier) ? null : 'is not an entry package.json exports';
+  }
+  return null;
+}
+
 const isTestOnly = (specifier: string) => /^(vitest|@vitest\/|fast-check)(\/|$)/.test(specifier);
 
 const sources = sourceFiles(join(root, 'src')).map((file) => ({
+  file,
+  path: toPosix(relative(root, file)),
+  specifiers: specifiers(readFileSync(file, 'utf8')),
+}));
+
+const adapterSources = sourceFiles(join(root, 'adapters')).map((file) => ({
   file,
   path: toPosix(relative(root, file)),
   specifiers: specifiers(readFileSync(file, 'utf8')),
@@ -71,6 +105,28 @@ describe('layering', () => {
       'genledger/memory',
       'genledger/postgres',
     ]);
+    const adapterFile = join(root, 'adapters', 'mongo', 'legacy', 'x.ts');
+    const adapterText = [
+      "import { a } from '../documents.js';",
+      "import { b } from './b.js';",
+      "import type { C } from '../../../src/port.js';",
+      "import { d } from '../../memory/index.js';",
+      "import { e } from 'genledger';",
+      "import type { F } from 'genledger/adapter';",
+      "import { g } from 'genledger/src/domain/records.js';",
+      "import { h } from 'genledger/dist/index.js';",
+      "import { Db } from 'mongodb';",
+    ].join('\n');
+    expect(specifiers(adapterText).filter((specifier) => adapterImportProblem(adapterFile, specifier) !== null)).toEqual([
+      '../../../src/port.js',
+      '../../memory/index.js',
+      'genledger/src/domain/records.js',
+      'genledger/dist/index.js',
+    ]);
+    expect(publicEntries).toContain('genledger/adapter');
+    expect(adapterSources.map((source) => source.path)).toEqual(
+      expect.arrayContaining(['adapters/memory/index.ts', 'adapters/postgres/index.ts', 'adapters/mongo/legacy/index.ts']),
+    );
     expect(sources.map((source) => source.path)).toEqual(
       expect.arrayContaining(['src/index.ts', 'src/testing/test-tracker.ts', 'src/conformance/index.ts']),
     );
@@ -79,6 +135,16 @@ describe('layering', () => {
   it('nothing under src/ imports from adapters/', () => {
     const offending = sources.flatMap(({ file, path, specifiers }) =>
       specifiers.filter((specifier) => reachesAdapters(file, specifier)).map((specifier) => `${path} imports '${specifier}'`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('adapters/ import the core only through the public entries (genledger, genledger/adapter, ...) and otherwise only their own files', () => {
+    const offending = adapterSources.flatMap(({ file, path, specifiers }) =>
+      specifiers.flatMap((specifier) => {
+        const problem = adapterImportProblem(file, specifier);
+        return problem === null ? [] : [`${path} imports '${specifier}': ${problem}`];
+      }),
     );
     expect(offending).toEqual([]);
   });

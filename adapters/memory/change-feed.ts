@@ -4,9 +4,8 @@
  * log from the last position it was given, so resuming after a position and live delivery are one
  * and the same path, and nothing between them can be skipped.
  */
-import type { EntityKind } from '../../src/domain/records.js';
-import { ConflictError } from '../../src/errors.js';
-import type { ChangeFeed, ChangeFeedOptions, ChangeNotice } from '../../src/port.js';
+import { type EntityKind, ConflictError } from 'genledger';
+import type { ChangeFeed, ChangeFeedOptions, ChangeNotice } from 'genledger/adapter';
 
 interface Subscriber {
   readonly options: ChangeFeedOptions;

@@ -17,30 +17,30 @@
  *
  * @module
  */
+import { type Cast, type Cook, type Generation, isTerminalGenerationStatus } from 'genledger';
 import {
   recordGenerationDelivery,
   recordGenerationProgress,
   startGeneration,
-} from '../../src/domain/generation-reducer.js';
-import { copyCast, copyCook, copyGeneration } from '../../src/domain/record-copies.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { endCast, replaceCastAggregates, replaceCookAggregates, type CastEnding } from '../../src/domain/rollup/cast-ending.js';
-import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import { createAttached, creationCookId } from '../../src/domain/rollup/creation.js';
-import { settle } from '../../src/domain/rollup/settlement.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
-import { isTerminalGenerationStatus } from '../../src/domain/status.js';
-import type {
-  AttachedInsertion,
-  GenerationOutcome,
-  GenerationQuery,
-  InsertAttached,
-  LedgerRepository,
-  NewAttachedChild,
-  OpenChildren,
-  ParentRef,
-  Settlement,
-} from '../../src/port.js';
+  endCast,
+  replaceCastAggregates,
+  replaceCookAggregates,
+  type CastEnding,
+  transitionCook,
+  createAttached,
+  creationCookId,
+  settle,
+  type WriteResult,
+  type AttachedInsertion,
+  type GenerationOutcome,
+  type GenerationQuery,
+  type InsertAttached,
+  type LedgerRepository,
+  type NewAttachedChild,
+  type OpenChildren,
+  type ParentRef,
+  type Settlement,
+} from 'genledger/adapter';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -188,17 +188,12 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     return cast.cookId === null ? null : (cooks.find(cast.cookId) ?? null);
   }
 
-  function storableGeneration(generation: Generation) {
-    const stored = copyGeneration(generation);
-    stored.requestPayload = snapshotJson(generation.requestPayload);
-    stored.metadata = snapshotJson(generation.metadata);
-    return stored;
+  function storableGeneration(generation: Generation): Generation {
+    return { ...generation, requestPayload: snapshotJson(generation.requestPayload), metadata: snapshotJson(generation.metadata) };
   }
 
-  function storableCast(cast: Cast) {
-    const stored = copyCast(cast);
-    stored.metadata = snapshotJson(cast.metadata);
-    return stored;
+  function storableCast(cast: Cast): Cast {
+    return { ...cast, metadata: snapshotJson(cast.metadata) };
   }
 
   /**
@@ -285,7 +280,6 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           const ending = replaceCastAggregates(cast, expectedVersion, storableCast(recomputed), cookOf(cast), at);
           return ending === null ? null : storeCastEnding(ending);
         },
-        copy: copyCast,
         hasOpenChildren: castHasOpenChildren,
       },
       castsToWatch,
@@ -301,13 +295,11 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         replaceAggregates(id, expectedVersion, recomputed, at) {
           const cook = cooks.find(id);
           if (cook === undefined) return null;
-          const stored = copyCook(recomputed);
-          stored.metadata = snapshotJson(recomputed.metadata);
+          const stored = { ...recomputed, metadata: snapshotJson(recomputed.metadata) };
           const write = replaceCookAggregates(cook, expectedVersion, stored, at);
           if (write !== null) cooks.storeDecided(write.record);
           return write;
         },
-        copy: copyCook,
         hasOpenChildren: cookHasOpenChildren,
       },
       cooksToWatch,

@@ -3,16 +3,13 @@
  * the same for both; the status writes (`transition`, `replaceAggregates`) are given by the
  * repository, which runs the domain composites over the stored records.
  */
-import type { Draft } from '../../src/domain/record-copies.js';
-import type { Cast, Cook } from '../../src/domain/records.js';
-import type { ChildrenSummary, MaintenanceQuery, ParentStore, ParentTransition } from '../../src/port.js';
+import type { Cast, Cook } from 'genledger';
+import type { ChildrenSummary, MaintenanceQuery, ParentStore, ParentTransition } from 'genledger/adapter';
 import { snapshotJson, type Table } from './table.js';
 
 export interface ParentWrites<T extends Cast | Cook, TWrite> {
   transition(id: string, transition: ParentTransition, at: Date): TWrite | null;
   replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date): TWrite | null;
-  /** A fresh shallow copy (see `record-copies.ts`). */
-  copy(record: T): Draft<T>;
   /** Whether anything is still open below the parent (a cancelled one with this is a cascade a crash cut short). */
   hasOpenChildren(record: T): boolean;
 }
@@ -26,9 +23,7 @@ export function memoryParentStore<T extends Cast | Cook, TWrite>(
 ): ParentStore<T, TWrite> {
   return {
     async insert(record) {
-      const stored = writes.copy(record);
-      stored.metadata = snapshotJson(record.metadata);
-      return table.insert(stored);
+      return table.insert({ ...record, metadata: snapshotJson(record.metadata) });
     },
     async findByIdempotencyKey(key) {
       return table.findByIdempotencyKey(key);

@@ -1,7 +1,6 @@
 /** Summing a parent's children for reconcile, straight from the stored children. */
-import type { Cast, Generation } from '../../src/domain/records.js';
-import type { ChildrenSummary } from '../../src/domain/rollup/recompute.js';
-import { CastPieceTally, GenerationTally } from '../../src/domain/rollup/tally.js';
+import type { Cast, Generation } from 'genledger';
+import { type ChildrenSummary, CastPieceTally, GenerationTally } from 'genledger/adapter';
 
 function firstIds<T extends { id: string }>(records: readonly T[], time: (record: T) => Date, limit: number): string[] {
   return [...records]

@@ -9,8 +9,8 @@
  * frozen on the way in, so neither side can change the other's. Records themselves are not frozen:
  * freezing every write cost a tenth of the tracker's time in the benchmarks.
  */
-import { ConflictError } from '../../src/errors.js';
-import type { Insertion, WriteResult } from '../../src/port.js';
+import { ConflictError } from 'genledger';
+import type { Insertion, WriteResult } from 'genledger/adapter';
 
 export interface TableRecord {
   readonly id: string;

@@ -4,7 +4,7 @@
  * ObjectId under `metadata.castId`, a Date under `metadata.jobStartTime`); those are read into
  * their JSON spelling (hex id, ISO date, decimal string), so a record is always plain JSON.
  */
-import type { JsonObject, JsonValue } from '../../src/domain/json.js';
+import type { JsonObject, JsonValue } from 'genledger';
 
 function fromBsonValue(value: unknown, depth: number): JsonValue {
   if (value === null || value === undefined) return null;

@@ -13,8 +13,8 @@
  * cannot recover from go to the subscriber's `onError`, and it keeps trying.
  */
 import type { Db, Document } from 'mongodb';
-import { ConflictError } from '../../src/errors.js';
-import type { ChangeFeed, ChangeFeedOptions, ChangeSubscription } from '../../src/port.js';
+import { ConflictError } from 'genledger';
+import type { ChangeFeed, ChangeFeedOptions, ChangeSubscription } from 'genledger/adapter';
 import { subscribeToChangeStreams } from './change-streams.js';
 import { codeOf, type FeedContext } from './feed-loop.js';
 import { readPosition } from './feed-position.js';

@@ -18,7 +18,7 @@
  *   reported through `onError`, and the feed goes on from now: what happened in between is lost to it.
  */
 import type { ChangeStream, ChangeStreamDocument, ChangeStreamOptions, ResumeToken } from 'mongodb';
-import type { ChangeFeedOptions, ChangeNotice, ChangeSubscription } from '../../src/port.js';
+import type { ChangeFeedOptions, ChangeNotice, ChangeSubscription } from 'genledger/adapter';
 import { readVersion } from './documents.js';
 import { CHANGE_FEED_COMMENT, createLoop, isHistoryLost, kindsByCollection, type FeedContext } from './feed-loop.js';
 import { streamPosition } from './feed-position.js';

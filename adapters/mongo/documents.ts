@@ -13,10 +13,19 @@
  * defaults, so a record read before a write and the document after it always agree.
  */
 import type { Decimal128, Document } from 'mongodb';
-import { elapsedMs } from '../../src/domain/duration.js';
-import type { JsonObject, JsonValue } from '../../src/domain/json.js';
-import type { Cast, Cook, Generation, OutcomeCounts } from '../../src/domain/records.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus, type DeliveryStatus, type GenerationStatus } from '../../src/domain/status.js';
+import {
+  type JsonObject,
+  type JsonValue,
+  type Cast,
+  type Cook,
+  type Generation,
+  type OutcomeCounts,
+  isTerminalGenerationStatus,
+  isTerminalParentStatus,
+  type DeliveryStatus,
+  type GenerationStatus,
+} from 'genledger';
+import { elapsedMs } from 'genledger/adapter';
 import { readJson, readJsonObject } from './bson-json.js';
 import { fromStoredId, idTimestamp, toStoredId, toStoredIdOrNull, type StoredId } from './ids.js';
 import { readUsd, toDecimal128 } from './money.js';

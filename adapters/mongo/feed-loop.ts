@@ -3,9 +3,8 @@
  * loop that runs one subscription, retrying with a growing wait after a failure.
  */
 import { MongoErrorLabel, MongoNetworkError, MongoServerSelectionError, type Db } from 'mongodb';
-import type { EntityKind } from '../../src/domain/records.js';
-import type { Logger } from '../../src/tracker/context.js';
-import type { ChangeFeedOptions, ChangeNotice } from '../../src/port.js';
+import type { EntityKind } from 'genledger';
+import type { Logger, ChangeFeedOptions, ChangeNotice } from 'genledger/adapter';
 import type { MongoChangeFeedOptions, MongoCollectionNames } from './options.js';
 
 /** Sent as the `comment` of the feed's change stream and poll queries: they can be told apart in the server's logs and `$currentOp`. */

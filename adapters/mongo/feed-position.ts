@@ -8,8 +8,7 @@
  *   milliseconds (empty when none was read). Resuming reads again from `pollOverlapMs` before each.
  */
 import { BSON, type ResumeToken } from 'mongodb';
-import type { EntityKind } from '../../src/domain/records.js';
-import { ConflictError } from '../../src/errors.js';
+import { type EntityKind, ConflictError } from 'genledger';
 
 /** The newest `updatedAt` (ms since the epoch) polling has read per kind; `null` before the first. */
 export type Watermarks = Record<EntityKind, number | null>;

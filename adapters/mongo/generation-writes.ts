@@ -5,7 +5,7 @@
  * `findOneAndUpdate` on one document.
  */
 import type { Document } from 'mongodb';
-import type { DeliveryReport, GenerationOutcome, ProgressReport } from '../../src/domain/generation-reducer.js';
+import type { DeliveryReport, GenerationOutcome, ProgressReport } from 'genledger/adapter';
 import { elapsed, dateOr, literal, numberOr, touch } from './expressions.js';
 import { allOf, generationUpdatedBefore } from './filters.js';
 import { idTimestamp } from './ids.js';

@@ -6,7 +6,8 @@
  * (`$convert` to decimal), so a parent read before a write and after it agree.
  */
 import { Decimal128 } from 'mongodb';
-import { USD_FRACTION_DIGITS, formatUsdUnits, type UsdAmount } from '../../src/domain/money.js';
+import { USD_FRACTION_DIGITS, type UsdAmount } from 'genledger';
+import { formatUsdUnits } from 'genledger/adapter';
 
 /** Writes a canonical amount as a Decimal128. */
 export function toDecimal128(amount: UsdAmount): Decimal128 {

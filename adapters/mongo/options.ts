@@ -1,6 +1,6 @@
 /** Options of `mongoRepository`, with their defaults. */
-import type { Logger } from '../../src/tracker/context.js';
-import { consoleLogger } from '../../src/tracker/logger.js';
+import { consoleLogger } from 'genledger';
+import type { Logger } from 'genledger/adapter';
 
 /** The collections genledger reads and writes. */
 export interface MongoCollectionNames {

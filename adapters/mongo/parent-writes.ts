@@ -9,10 +9,14 @@
  * and removes it in the same update, so a retried, duplicated or racing apply matches nothing.
  */
 import type { Document } from 'mongodb';
-import type { ChildAttachment, ChildContribution, GenerationContribution } from '../../src/domain/rollup/contribution.js';
-import { pieceCounterFor } from '../../src/domain/rollup/rules.js';
-import type { ParentTransition } from '../../src/domain/rollup/write-result.js';
-import { TERMINAL_GENERATION_STATUSES } from '../../src/domain/status.js';
+import { TERMINAL_GENERATION_STATUSES } from 'genledger';
+import {
+  type ChildAttachment,
+  type ChildContribution,
+  type GenerationContribution,
+  pieceCounterFor,
+  type ParentTransition,
+} from 'genledger/adapter';
 import { openChildDocument } from './documents.js';
 import {
   append,

@@ -20,8 +20,8 @@
  * changes before the position, never fewer.
  */
 import type { Collection, Document } from 'mongodb';
-import type { EntityKind } from '../../src/domain/records.js';
-import type { ChangeFeedOptions, ChangeSubscription } from '../../src/port.js';
+import type { EntityKind } from 'genledger';
+import type { ChangeFeedOptions, ChangeSubscription } from 'genledger/adapter';
 import { readDate, readVersion } from './documents.js';
 import { CHANGE_FEED_COMMENT, createLoop, type FeedContext } from './feed-loop.js';
 import { pollPosition, type Watermarks } from './feed-position.js';

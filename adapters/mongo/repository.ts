@@ -7,12 +7,18 @@
  * (rollup-protocol.ts); `recover()` finishes what a crash left half done.
  */
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
-import { recordGenerationDelivery, recordGenerationProgress, startGeneration } from '../../src/domain/generation-reducer.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { transitionCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
-import { ConflictError } from '../../src/errors.js';
-import type { GenerationQuery, Insertion, LedgerRepository, MaintenanceQuery } from '../../src/port.js';
+import { type Cast, type Cook, type Generation, ConflictError } from 'genledger';
+import {
+  recordGenerationDelivery,
+  recordGenerationProgress,
+  startGeneration,
+  transitionCook,
+  type WriteResult,
+  type GenerationQuery,
+  type Insertion,
+  type LedgerRepository,
+  type MaintenanceQuery,
+} from 'genledger/adapter';
 import { createChangeFeed, type MongoChangeFeed } from './change-feed.js';
 import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
 import {

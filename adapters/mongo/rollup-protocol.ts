@@ -21,19 +21,37 @@
  * an apply rewrites the entry list. docs/mongodb.md, "Constant-size parents", says what closes it.
  */
 import type { Collection, Document } from 'mongodb';
-import { finishGeneration, type GenerationOutcome } from '../../src/domain/generation-reducer.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import { applyToCast, attachToCast, transitionCast } from '../../src/domain/rollup/cast-reducer.js';
-import { castPieceContribution, generationContribution, type ChildAttachment } from '../../src/domain/rollup/contribution.js';
-import { applyToCook, attachToCook } from '../../src/domain/rollup/cook-reducer.js';
-import type { AttachedInsertion, NewAttachedChild } from '../../src/domain/rollup/creation.js';
-import type { CastEnding } from '../../src/domain/rollup/cast-ending.js';
-import { recomputeCast, recomputeCook } from '../../src/domain/rollup/recompute.js';
-import type { Settlement } from '../../src/domain/rollup/settlement.js';
-import type { AttachResult, ParentTransition, WriteResult } from '../../src/domain/rollup/write-result.js';
-import { isTerminalGenerationStatus, isTerminalParentStatus } from '../../src/domain/status.js';
-import { ConflictError } from '../../src/errors.js';
-import type { OpenChildren, ParentRef } from '../../src/port.js';
+import {
+  type Cast,
+  type Cook,
+  type Generation,
+  isTerminalGenerationStatus,
+  isTerminalParentStatus,
+  ConflictError,
+} from 'genledger';
+import {
+  finishGeneration,
+  type GenerationOutcome,
+  applyToCast,
+  attachToCast,
+  transitionCast,
+  castPieceContribution,
+  generationContribution,
+  type ChildAttachment,
+  applyToCook,
+  attachToCook,
+  type AttachedInsertion,
+  type NewAttachedChild,
+  type CastEnding,
+  recomputeCast,
+  recomputeCook,
+  type Settlement,
+  type AttachResult,
+  type ParentTransition,
+  type WriteResult,
+  type OpenChildren,
+  type ParentRef,
+} from 'genledger/adapter';
 import { conditionalWrite, gatedWrite, isDuplicateKeyError, type GateState, type WriteTarget } from './conditional-write.js';
 import {
   castAggregateFields,

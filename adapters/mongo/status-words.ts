@@ -10,7 +10,7 @@
  * spaces) are read through the normalisers but are not matched by write filters until the
  * backfill rewrites them; the audit counts them as legacy status words.
  */
-import type { CastStatus, CookStatus, DeliveryStatus, GenerationStatus, TerminalParentStatus } from '../../src/domain/status.js';
+import type { CastStatus, CookStatus, DeliveryStatus, GenerationStatus, TerminalParentStatus } from 'genledger';
 
 /** Per canonical status, the words that mean it: the canonical word first, then the legacy ones. */
 const GENERATION_STATUS_WORDS: Readonly<Record<GenerationStatus, readonly string[]>> = {

@@ -10,9 +10,8 @@
  * apply it again, and a child counted as open keeps the entry that will apply it.
  */
 import type { Collection, Document } from 'mongodb';
-import type { ChildrenSummary } from '../../src/domain/rollup/recompute.js';
-import { CastPieceTally, GenerationTally } from '../../src/domain/rollup/tally.js';
-import { isTerminalGenerationStatus } from '../../src/domain/status.js';
+import { isTerminalGenerationStatus } from 'genledger';
+import { type ChildrenSummary, CastPieceTally, GenerationTally } from 'genledger/adapter';
 import { fromCastDocument, fromGenerationDocument } from './documents.js';
 import { fromStoredId, toStoredId, type StoredDocument } from './ids.js';
 

@@ -25,10 +25,8 @@
  * saved position may deliver again changes at or above it, never skip one.
  */
 import { createHash } from 'node:crypto';
-import type { EntityKind } from '../../src/domain/records.js';
-import { ConflictError } from '../../src/errors.js';
-import type { ChangeFeed, ChangeFeedOptions, ChangeNotice, ChangeSubscription } from '../../src/port.js';
-import type { Logger } from '../../src/tracker/context.js';
+import { type EntityKind, ConflictError } from 'genledger';
+import type { ChangeFeed, ChangeFeedOptions, ChangeNotice, ChangeSubscription, Logger } from 'genledger/adapter';
 import { defineStatement, sql, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
 import { quoteIdentifier } from './migrate.js';
 import { EXACT_TYPES, type Row } from './rows.js';

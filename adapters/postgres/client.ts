@@ -4,7 +4,7 @@
  * failure, sent again).
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from '../../src/tracker/context.js';
+import type { Logger } from 'genledger/adapter';
 import { EXACT_TYPES, type Row, type SqlType, type SqlValue } from './rows.js';
 
 /** One query as `pg` takes it (`pool.query(config)`). */

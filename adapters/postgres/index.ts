@@ -32,12 +32,18 @@
  *
  * @module
  */
-import type { Cast } from '../../src/domain/records.js';
-import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
-import { ConflictError, GenledgerError, RepositoryError, ValidationError } from '../../src/errors.js';
-import type { Logger } from '../../src/tracker/context.js';
-import { consoleLogger } from '../../src/tracker/logger.js';
+import {
+  type Cast,
+  ConflictError,
+  GenledgerError,
+  RepositoryError,
+  ValidationError,
+  consoleLogger,
+  type Generation,
+} from 'genledger';
 import type {
+  GenerationOutcome,
+  Logger,
   AttachedInsertion,
   CastEnding,
   InsertAttached,
@@ -50,8 +56,7 @@ import type {
   ParentTransition,
   Settlement,
   WriteResult,
-} from '../../src/port.js';
-import type { Generation } from '../../src/domain/records.js';
+} from 'genledger/adapter';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';

@@ -15,12 +15,8 @@
  * Queries pass {@link EXACT_TYPES} as their `types`, so these readings apply to genledger's queries
  * only and the host's pool keeps its own parsers.
  */
-import { toUsdAmount } from '../../src/domain/money.js';
-import type { Cast, Cook, Generation } from '../../src/domain/records.js';
-import type { ChildrenSummary } from '../../src/domain/rollup/recompute.js';
-import type { WriteResult } from '../../src/domain/rollup/write-result.js';
-import { unstorableTextReason } from '../../src/domain/text.js';
-import { ValidationError } from '../../src/errors.js';
+import { toUsdAmount, type Cast, type Cook, type Generation, ValidationError } from 'genledger';
+import { type ChildrenSummary, type WriteResult, unstorableTextReason } from 'genledger/adapter';
 
 /** The SQL types genledger's columns use. */
 export type SqlType = 'text' | 'integer' | 'bigint' | 'numeric' | 'timestamptz' | 'jsonb' | 'boolean' | 'text[]';

@@ -12,9 +12,8 @@
  *   it reached the user is unknown, and `pending` would make a notifier send months-old results.
  */
 import type { Document } from 'mongodb';
-import { elapsedMs } from '../../../src/domain/duration.js';
-import type { Generation } from '../../../src/domain/records.js';
-import { isTerminalGenerationStatus } from '../../../src/domain/status.js';
+import { type Generation, isTerminalGenerationStatus } from 'genledger';
+import { elapsedMs } from 'genledger/adapter';
 import { fromGenerationDocument, readDate, readNumber, toGenerationDocument } from '../documents.js';
 import { costKind } from '../money.js';
 import { normalizeGenerationStatus, readDeliveryStatusWord } from '../status-words.js';
