@@ -30,7 +30,7 @@ export interface FailingReads {
   failures(): number;
 }
 
-const STORES = new Set<PropertyKey>(['generations', 'casts', 'cooks']);
+const STORES: ReadonlySet<PropertyKey> = new Set(['generations', 'casts', 'cooks']);
 
 /** Functions are bound to their owner, so a store built as a class (private fields) still works. */
 function passThrough(target: object, key: PropertyKey): unknown {

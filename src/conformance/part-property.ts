@@ -59,7 +59,7 @@ export interface LedgerWorld {
 }
 
 /** Errors the tracker is documented to throw for calls that do not fit the state; anything else fails the property. */
-const EXPECTED_CODES = new Set(['ILLEGAL_TRANSITION', 'CONFLICT']);
+const EXPECTED_CODES: ReadonlySet<string> = new Set(['ILLEGAL_TRANSITION', 'CONFLICT']);
 
 export async function runOperation(harness: Harness, world: LedgerWorld, operation: LedgerOperation, tracker = harness.tracker): Promise<void> {
   const pick = <T>(list: readonly T[], index: number): T | undefined => (list.length === 0 ? undefined : list[index % list.length]);

@@ -8,7 +8,6 @@ import { checkDelivery } from './delivery.js';
 import { elapsedMs } from './duration.js';
 import type { JsonObject, JsonValue } from './json.js';
 import type { UsdAmount } from './money.js';
-import { copyGeneration } from './record-copies.js';
 import type { Generation } from './records.js';
 import { changedFrom, unchanged, type WriteResult } from './rollup/write-result.js';
 import { isTerminalGenerationStatus, type DeliveryOutcome, type TerminalGenerationStatus } from './status.js';
@@ -50,7 +49,7 @@ export interface DeliveryReport {
 /** pending -> processing, stamping `startedAt`. Already started or finished: unchanged. */
 export function startGeneration(generation: Generation, at: Date): WriteResult<Generation> {
   if (generation.status !== 'pending') return unchanged(generation);
-  const next = copyGeneration(generation);
+  const next = { ...generation };
   next.status = 'processing';
   next.startedAt = at;
   next.version = generation.version + 1;
@@ -67,7 +66,7 @@ export function recordGenerationProgress(generation: Generation, report: Progres
   if (isTerminalGenerationStatus(generation.status) || report.progress < generation.progress) {
     return unchanged(generation);
   }
-  const next = copyGeneration(generation);
+  const next = { ...generation };
   next.status = 'processing';
   next.startedAt = generation.startedAt ?? report.at;
   next.progress = report.progress;
@@ -85,7 +84,7 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
   if (outcome.onlyIfUpdatedBefore && !(generation.updatedAt < outcome.onlyIfUpdatedBefore)) {
     return unchanged(generation);
   }
-  const next = copyGeneration(generation);
+  const next = { ...generation };
   next.status = outcome.status;
   next.pointsSpent = outcome.pointsSpent;
   next.protocolNetPoints = outcome.protocolNetPoints;
@@ -105,7 +104,7 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
 /** Records the delivery outcome on a finished generation that has someone to notify. Status and parents are untouched. */
 export function recordGenerationDelivery(generation: Generation, report: DeliveryReport): WriteResult<Generation> {
   if (!checkDelivery(generation, report.outcome).allowed) return unchanged(generation);
-  const next = copyGeneration(generation);
+  const next = { ...generation };
   next.deliveryStatus = report.outcome;
   next.deliveryAttempts = report.attempts ?? generation.deliveryAttempts + 1;
   next.deliveryTimestamp = report.at;

@@ -70,7 +70,7 @@ function compact(attributes: Record<string, string | number | null | undefined>)
   return result;
 }
 
-const FAILED = new Set(['failed', 'timeout']);
+const FAILED: ReadonlySet<string> = new Set(['failed', 'timeout']);
 
 /** What a finished cast or cook span carries. */
 function parentAttributes(parent: Cast | Cook): Attributes {

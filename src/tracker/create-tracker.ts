@@ -33,7 +33,7 @@ import {
   recordGenerationInputFast,
   startCastInputFast,
   startCookInputFast,
-} from '../domain/input-fast-paths.js';
+} from './input-fast-paths.js';
 import { completionMismatch } from '../domain/completion.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';

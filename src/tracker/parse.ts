@@ -10,7 +10,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, argum
 }
 
 /**
- * `parseInput` behind a fast path (`domain/input-fast-paths.ts`) that returns zod's output for
+ * `parseInput` behind a fast path (`input-fast-paths.ts`) that returns zod's output for
  * plainly valid inputs and `undefined` for anything it cannot decide, which zod then parses.
  */
 export function parseInputFast<S extends z.ZodType>(

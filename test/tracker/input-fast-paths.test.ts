@@ -12,7 +12,7 @@ import {
   recordGenerationInputFast,
   startCastInputFast,
   startCookInputFast,
-} from '../../src/domain/input-fast-paths.js';
+} from '../../src/tracker/input-fast-paths.js';
 import {
   completeGenerationInputSchema,
   progressInputSchema,

@@ -6,7 +6,6 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { appended, copyCast } from '../record-copies.js';
 import { addOutcome, type Cast } from '../records.js';
 import type { ChildAttachment, GenerationContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
@@ -16,8 +15,8 @@ import { castStatusAfterStep } from './rules.js';
 export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachResult<Cast> {
   if (cast.status !== 'running') return { outcome: 'closed', record: cast };
   if (cast.inFlightCount >= attachment.caps.maxInFlight) return { outcome: 'full', record: cast };
-  const next = copyCast(cast);
-  if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = appended(cast.stepGenerationIds, attachment.childId);
+  const next = { ...cast };
+  if (cast.stepGenerationIds.length < attachment.caps.maxEmbeddedIds) next.stepGenerationIds = [...cast.stepGenerationIds, attachment.childId];
   next.inFlightCount = cast.inFlightCount + 1;
   next.version = cast.version + 1;
   next.updatedAt = attachment.at;
@@ -30,7 +29,7 @@ export function attachToCast(cast: Cast, attachment: ChildAttachment): AttachRes
  * finishes after its cast failed still cost what it cost); the status moves only while running.
  */
 export function applyToCast(cast: Cast, contribution: GenerationContribution, at: Date): WriteResult<Cast> {
-  const next = copyCast(cast);
+  const next = { ...cast };
   next.outcomes = addOutcome(cast.outcomes, contribution.status);
   if (cast.status === 'running') {
     next.status = castStatusAfterStep(contribution.status, next.outcomes, cast.totalSteps);
@@ -60,7 +59,7 @@ export function transitionCast(cast: Cast, transition: ParentTransition, at: Dat
   else if (transition === 'cancel') status = 'cancelled';
   else if (transition === 'expire' && cast.inFlightCount === 0) status = cast.totalSteps === null ? 'completed' : 'failed';
   else return unchanged(cast);
-  const next = copyCast(cast);
+  const next = { ...cast };
   next.status = status;
   next.completedAt = at;
   next.durationMs = elapsedMs(cast.startedAt, at);

@@ -7,7 +7,6 @@
  */
 import { elapsedMs } from '../duration.js';
 import { addCanonicalUsd } from '../money.js';
-import { appended, copyCook } from '../record-copies.js';
 import { addOutcome, type Cook } from '../records.js';
 import type { ChildAttachment, ChildContribution } from './contribution.js';
 import { changedFrom, unchanged, type AttachResult, type ParentTransition, type WriteResult } from './write-result.js';
@@ -25,13 +24,13 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
   const inFlight = piece ? cook.inFlightCount : cook.openGenerationCount;
   if (inFlight >= caps.maxInFlight) return { outcome: 'full', record: cook };
 
-  const next = copyCook(cook);
+  const next = { ...cook };
   if (piece) next.inFlightCount = cook.inFlightCount + 1;
   if (kind === 'generation') {
     next.openGenerationCount = cook.openGenerationCount + 1;
-    if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = appended(cook.generationIds, childId);
+    if (cook.generationIds.length < caps.maxEmbeddedIds) next.generationIds = [...cook.generationIds, childId];
   } else if (cook.castIds.length < caps.maxEmbeddedIds) {
-    next.castIds = appended(cook.castIds, childId);
+    next.castIds = [...cook.castIds, childId];
   }
   next.version = cook.version + 1;
   next.updatedAt = at;
@@ -46,7 +45,7 @@ export function attachToCook(cook: Cook, attachment: ChildAttachment): AttachRes
  * flight.
  */
 export function applyToCook(cook: Cook, contribution: ChildContribution, at: Date): WriteResult<Cook> {
-  const next = copyCook(cook);
+  const next = { ...cook };
   if (contribution.kind === 'generation') {
     next.outcomes = addOutcome(cook.outcomes, contribution.status);
     next.pointsSpent = cook.pointsSpent + contribution.pointsSpent;
@@ -84,7 +83,7 @@ export function transitionCook(cook: Cook, transition: ParentTransition, at: Dat
   else if (transition === 'expire' && cook.status === 'running' && cook.inFlightCount === 0)
     status = cookStatusOnFinish(cook.generatedCount);
   if (status === null) return unchanged(cook);
-  const next = copyCook(cook);
+  const next = { ...cook };
   next.status = status;
   if (status === 'completed' || status === 'failed' || status === 'cancelled') {
     next.completedAt = at;

@@ -9,7 +9,6 @@
  * it says `created`, store the parents it returns and insert the record, all or nothing (an id
  * that exists is a `ConflictError` and writes nothing). Pure, like the reducers.
  */
-import { copyCast, copyGeneration } from '../record-copies.js';
 import type { Cast, Cook, Generation } from '../records.js';
 import { attachToCast } from './cast-reducer.js';
 import type { ChildAttachment, ParentCaps } from './contribution.js';
@@ -101,7 +100,7 @@ export function createAttached(child: NewAttachedChild, parents: CreationParents
     if (cook === null || cook.id !== child.cookId) return refusal('cook', child.cookId, null);
     const cookAttach = attachToCook(cook, attachmentOf(child, true));
     if (cookAttach.outcome !== 'attached') return refusal('cook', cook.id, cookAttach);
-    const record = copyCast(child.record);
+    const record = { ...child.record };
     record.cookId = cook.id;
     record.collectionId = cook.collectionId;
     return { outcome: 'created', record, cast: null, cook: cookAttach.record };
@@ -123,7 +122,7 @@ export function createAttached(child: NewAttachedChild, parents: CreationParents
     cookAttach = attachToCook(cook, attachmentOf(child, cast === null));
     if (cookAttach.outcome !== 'attached') return refusal('cook', cook.id, cookAttach);
   }
-  const record = copyGeneration(child.record);
+  const record = { ...child.record };
   record.castId = cast === null ? null : cast.id;
   record.spellId = cast === null ? null : cast.spellId;
   record.cookId = cookAttach !== null ? cookAttach.record.id : null;
