@@ -128,6 +128,12 @@ export const sweepInputSchema = z.strictObject({
   olderThanMs: z.number().int().min(1),
   /** Most generations to time out in one call. @default 1000 */
   limit: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * Also finish parents left idle: running, nothing in flight, no write for `olderThanMs`. A cook
+   * is finished as by `finishCook`; a cast completes if it declared no `totalSteps`, else fails.
+   * @default true
+   */
+  finishIdleParents: z.boolean().optional(),
 });
 export type SweepInput = z.input<typeof sweepInputSchema>;
 
@@ -135,3 +141,15 @@ export const reconcileInputSchema = z.union([z.strictObject({ castId: idSchema }
   error: 'must be { castId } or { cookId }',
 });
 export type ReconcileInput = z.input<typeof reconcileInputSchema>;
+
+/** `reconcile`'s second argument. Omitted is the same as `{}`. */
+export const reconcileOptionsSchema = z
+  .strictObject({
+    /**
+     * Accepted and ignored, but still checked: a bad value is the caller's bug.
+     * @deprecated parents keep no open entries since 0.2.0, so there is no recording under way to wait for.
+     */
+    graceMs: z.number().int().min(0).optional(),
+  })
+  .optional();
+export type ReconcileOptions = z.input<typeof reconcileOptionsSchema>;

@@ -4,8 +4,6 @@
  * shared context (clock, ids, guarded store, events): creation.ts, transitions.ts, rollup.ts
  * (settlement), cancellation.ts, maintenance.ts, watch.ts. Events are emitted after a write lands.
  */
-import { z } from 'zod';
-import { idSchema } from '../domain/fields.js';
 import { checkDelivery } from '../domain/delivery.js';
 import {
   completeGenerationInputSchema,
@@ -13,6 +11,7 @@ import {
   listGenerationsInputSchema,
   progressInputSchema,
   reconcileInputSchema,
+  reconcileOptionsSchema,
   recordGenerationInputSchema,
   startCastInputSchema,
   startCookInputSchema,
@@ -22,6 +21,7 @@ import {
   type ListGenerationsInput,
   type ProgressInput,
   type ReconcileInput,
+  type ReconcileOptions,
   type RecordGenerationInput,
   type StartCastInput,
   type StartCookInput,
@@ -38,7 +38,7 @@ import { completionMismatch } from '../domain/completion.js';
 import { derivePointsSpent } from '../domain/points.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { WriteResult } from '../domain/rollup/write-result.js';
-import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
 import { resumeStepCancellation } from './cancellation.js';
 import { systemClock } from './clock.js';
 import type { TrackerContext } from './context.js';
@@ -47,7 +47,7 @@ import { TrackerEventBus, type ListenerErrorHandler, type TrackerEventName, type
 import { guardRepository } from './guard.js';
 import { consoleLogger } from './logger.js';
 import { parseTrackerOptions, type TrackerOptions } from './options.js';
-import { watchChanges, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
+import { watchChanges, watchFilterSchema, watchOptionsSchema, type Watch, type WatchFilter, type WatchOptions } from './watch.js';
 import { resolveIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
@@ -63,22 +63,9 @@ export interface ListGenerationsPage {
   readonly nextCursor: string | null;
 }
 
-export interface SweepStaleOptions extends SweepInput {
-  /**
-   * Also finish parents left idle: running, nothing in flight, no write for `olderThanMs`. A cook
-   * is finished as by `finishCook`; a cast completes if it declared no `totalSteps`, else fails.
-   * @default true
-   */
-  readonly finishIdleParents?: boolean;
-}
-
-export interface ReconcileOptions {
-  /**
-   * Accepted and ignored.
-   * @deprecated parents keep no open entries since 0.2.0, so there is no recording under way to wait for.
-   */
-  readonly graceMs?: number;
-}
+/** `sweepStale`'s options: {@link SweepInput} (the schema `sweepInputSchema`). */
+export type SweepStaleOptions = SweepInput;
+export type { ReconcileOptions };
 
 /** The tracker: every method validates its input and throws typed errors (`GenledgerError`). */
 export interface Tracker {
@@ -136,12 +123,6 @@ export interface Tracker {
    */
   watch(filter?: WatchFilter, options?: WatchOptions): Watch;
 }
-
-const watchFilterSchema = z.strictObject({
-  cookId: idSchema.optional(),
-  castId: idSchema.optional(),
-  masterAccountId: idSchema.optional(),
-});
 
 export function createTracker(options: TrackerOptions): Tracker {
   const resolved = parseTrackerOptions(options);
@@ -334,31 +315,22 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
 
     async sweepStale(input) {
-      const { finishIdleParents, ...rest } = input ?? ({} as SweepStaleOptions);
-      const parsed = parseInput(sweepInputSchema, rest, 'options');
-      if (finishIdleParents !== undefined && typeof finishIdleParents !== 'boolean') {
-        throw new ValidationError([{ field: 'options.finishIdleParents', reason: 'must be a boolean' }]);
-      }
+      const parsed = parseInput(sweepInputSchema, input, 'options');
       return sweepStale(context, {
         olderThanMs: parsed.olderThanMs,
         limit: parsed.limit ?? 1000,
-        finishIdleParents: finishIdleParents ?? true,
+        finishIdleParents: parsed.finishIdleParents ?? true,
       });
     },
 
-    async reconcile(input, reconcileOptions = {}) {
+    async reconcile(input, reconcileOptions) {
       const parsed = parseInput(reconcileInputSchema, input, 'input');
-      // `graceMs` is deprecated and ignored, but still checked: a bad value is the caller's bug.
-      const graceMs = reconcileOptions.graceMs ?? 0;
-      if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
-        throw new ValidationError([{ field: 'options.graceMs', reason: 'must be a whole number of milliseconds, at least 0' }]);
-      }
+      parseInput(reconcileOptionsSchema, reconcileOptions, 'options');
       return 'castId' in parsed ? reconcileCast(context, parsed.castId) : reconcileCook(context, parsed.cookId);
     },
 
     watch(filter = {}, watchOptions = {}) {
-      const parsedFilter = parseInput(watchFilterSchema, filter, 'filter');
-      return watchChanges(context, parsedFilter, watchOptions);
+      return watchChanges(context, parseInput(watchFilterSchema, filter, 'filter'), parseInput(watchOptionsSchema, watchOptions, 'options'));
     },
 
     on: (event, listener) => context.bus.on(event, listener),

@@ -14,6 +14,8 @@
  * still arrive, and `onError` hears of the delay once (a `WatchReadDelayedError`).
  */
 import { castProgress, cookProgress } from '../domain/progress.js';
+import { z } from 'zod';
+import { idSchema } from '../domain/fields.js';
 import type { Cast, Cook, EntityKind, Generation } from '../domain/records.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, GenledgerError, RepositoryError, WatchReadDelayedError } from '../errors.js';
@@ -41,6 +43,20 @@ export interface WatchOptions {
    */
   readonly onError?: (error: unknown) => void;
 }
+
+/** `watch`'s filter, checked whole (unknown keys refused). */
+export const watchFilterSchema = z.strictObject({
+  cookId: idSchema.optional(),
+  castId: idSchema.optional(),
+  masterAccountId: idSchema.optional(),
+});
+
+/** `watch`'s options ({@link WatchOptions}), checked whole: a wrong one is a `ValidationError` naming it, unknown keys refused. */
+export const watchOptionsSchema = z.strictObject({
+  after: z.string().min(1).optional(),
+  memory: z.number().int().min(1).optional(),
+  onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function', { error: 'must be a function (error) => void' }).optional(),
+});
 
 /** One event from a watch, tagged with its name. */
 export type WatchedEvent = { [E in TrackerEventName]: { readonly name: E; readonly payload: TrackerEvents[E] } }[TrackerEventName];
