@@ -1,16 +1,17 @@
 /**
- * Runs every program in examples/ (CI runs this): each must exit 0. Examples import 'genledger' as
+ * Runs every program in examples/, and each example directory's demo.ts (CI runs this): each must exit 0. Examples import 'genledger' as
  * users do; in the repo, tsconfig paths point that at the sources.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const directory = join(import.meta.dirname, '..', 'examples');
-const programs = readdirSync(directory, { withFileTypes: true })
-  .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-  .map((entry) => entry.name)
-  .sort();
+const entries = readdirSync(directory, { withFileTypes: true });
+const programs = [
+  ...entries.filter((entry) => entry.isFile() && entry.name.endsWith('.ts')).map((entry) => entry.name),
+  ...entries.filter((entry) => entry.isDirectory() && existsSync(join(directory, entry.name, 'demo.ts'))).map((entry) => `${entry.name}/demo.ts`),
+].sort();
 let failures = 0;
 for (const program of programs) {
   const started = Date.now();
