@@ -65,6 +65,7 @@ export {
   listGenerationsInputSchema,
   sweepInputSchema,
   reconcileInputSchema,
+  reconcileOptionsSchema,
 } from './domain/inputs.js';
 export type {
   RecordGenerationInput,
