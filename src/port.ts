@@ -14,9 +14,9 @@
  *   `casts.replaceAggregates`) applies the cast as a finished piece to its cook in the same
  *   operation.
  *
- * What each operation does is defined by the pure composites in `src/domain/rollup`
- * (`createAttached`, `settle`, `endCast`) over the reducers (`attachToCast`, `applyToCook`,
- * `finishGeneration`, ...). An adapter must leave exactly what they leave; the shared conformance
+ * What each operation does is defined by the pure composites in `src/domain/rollup`, published
+ * with this port as `genledger/adapter` (`createAttached`, `settle`, `endCast`) over the reducers
+ * (`attachToCast`, `applyToCook`, `finishGeneration`, ...). An adapter must leave exactly what they leave; the shared conformance
  * suite checks it. Values cross the port as validated domain records: money as canonical decimal
  * strings, points as integers, timestamps as `Date`s.
  *
