@@ -71,13 +71,14 @@ import {
   cookToRow,
   generationFromRow,
   generationToRow,
-  jsonParam,
+  storableJson,
   storableText,
   timestampParam,
   writeResultFromRow,
   type Row,
   type SqlValue,
 } from './rows.js';
+import { buildSettleGenerations, SettleQueue, type SettleInput } from './settle-generations.js';
 import { buildStatements, type TableNames } from './statements.js';
 
 export type {
@@ -247,6 +248,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     reconcileQueue: qualified('reconcile_queue'),
   };
   const statements = buildStatements(tables);
+  const settleGenerations = buildSettleGenerations(tables);
   const creations = buildCreationStatements(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
@@ -282,7 +284,12 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return { created: false, record: fromRow(existing) };
   }
 
-  function finishValues(id: string, outcome: GenerationOutcome): Record<string, SqlValue> {
+  /**
+   * A call's input row of `settle_generations` (see SETTLE_INPUT_COLUMNS): checked here, at the
+   * call, so an unstorable value fails that call alone and writes nothing. `ordinal` is set by the
+   * queue.
+   */
+  function settleInput(id: string, outcome: GenerationOutcome, at: Date): SettleInput {
     return {
       id,
       status: outcome.status,
@@ -292,12 +299,13 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       response_timestamp: timestampParam(outcome.responseTimestamp, 'responseTimestamp'),
       only_if_updated_before: outcome.onlyIfUpdatedBefore ? timestampParam(outcome.onlyIfUpdatedBefore) : null,
       set_response_payload: outcome.responsePayload !== undefined,
-      response_payload: jsonParam(outcome.responsePayload, 'responsePayload'),
-      artifact_urls: outcome.artifactUrls === undefined ? null : jsonParam(outcome.artifactUrls, 'artifactUrls'),
+      response_payload: storableJson(outcome.responsePayload, 'responsePayload'),
+      artifact_urls: outcome.artifactUrls === undefined ? null : storableJson(outcome.artifactUrls, 'artifactUrls'),
       set_error_details: outcome.errorDetails !== undefined,
-      error_details: jsonParam(outcome.errorDetails, 'errorDetails'),
+      error_details: storableJson(outcome.errorDetails, 'errorDetails'),
       platform_specific_run_id: storableText(outcome.platformSpecificRunId ?? null, 'platformSpecificRunId'),
       at: timestampParam(outcome.at),
+      apply_at: timestampParam(at),
     };
   }
 
@@ -387,22 +395,11 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return { generationIds: row.generation_ids as string[], castIds: row.cast_ids as string[] };
   }
 
+  /** Group commit: see settle-generations.ts. */
+  const settleQueue = new SettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
+
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
-    const [row] = await run(statements.settleGeneration, { ...finishValues(id, outcome), apply_at: timestampParam(at) });
-    if (!row) return null;
-    // One json object per record (see settleGeneration in statements.ts), null when absent.
-    const record = (value: unknown): Row | null => (value === null || value === undefined ? null : (value as Row));
-    const generation = record(row.g);
-    if (generation === null) throw new Error(`[genledger] [postgres] the settlement of generation "${id}" returned no generation`);
-    const cast = record(row.c);
-    const cook = record(row.k1);
-    const castPiece = record(row.k2);
-    return {
-      generation: writeResultFromRow(generation, generationFromRow),
-      cast: cast === null ? null : writeResultFromRow(cast, castFromRow),
-      cook: cook === null ? null : writeResultFromRow(cook, cookFromRow),
-      castPiece: castPiece === null ? null : writeResultFromRow(castPiece, cookFromRow),
-    };
+    return settleQueue.settle(settleInput(id, outcome, at));
   }
 
   /**

@@ -33,14 +33,29 @@ export function elapsedMs(from: string, to: string): string {
  */
 
 /**
+ * How a stage is embedded. `carry`: more output columns, after the stage's own (`c.step`, ...), so
+ * a recursive chain of stages (see settle-generations.ts) can number its steps. `appliedOnly`: only
+ * rows the contribution concerns, which is what ends such a chain.
+ */
+export interface StageShape {
+  readonly carry?: string | undefined;
+  readonly appliedOnly?: boolean | undefined;
+}
+
+function shaped(stage: string, { carry, appliedOnly }: StageShape): { carry: string; where: string } {
+  return { carry: carry === undefined ? '' : `, ${carry}`, where: appliedOnly ? `${stage}.applies` : '' };
+}
+
+/**
  * `applyToCast`: a finished step's figures land, and it leaves the steps in flight. Money always
  * lands; the status moves only while the cast runs (`castStatusAfterStep`), and
  * `completedAt`/`durationMs` are set when this write ends it (`ends`, which the settlement reads
  * to apply the cast piece to its cook).
  */
-export function applyToCastStage(previous: string, contribution: string, joinOn: string, at: string): string {
+export function applyToCastStage(previous: string, contribution: string, joinOn: string, at: string, shape: StageShape = {}): string {
+  const { carry, where } = shaped('f', shape);
   return sql`
-    SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
+    SELECT p.id, p.cook_id, p.started_at, p.total_steps, p.status AS previous_status, f.applies, e.ends,
       n.status,
       p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
       p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
@@ -53,7 +68,7 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
       CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
       CASE WHEN e.ends THEN ${elapsedMs('p.started_at', 'c.finished_at')} ELSE p.duration_ms END AS duration_ms,
       p.version + f.applies::int AS version,
-      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
+      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at${carry}
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
     CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
@@ -66,7 +81,8 @@ export function applyToCastStage(previous: string, contribution: string, joinOn:
         ELSE 'running'
       END AS status
     ) AS n
-    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e`;
+    CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e
+    ${where && `WHERE ${where}`}`;
 }
 
 /** The columns {@link applyToCastStage} computes, for `UPDATE ... SET column = stage.column`. */
@@ -80,7 +96,8 @@ export const CAST_APPLY_STAGE_COLUMNS: readonly string[] = CAST_APPLY_COLUMNS.ma
  *
  * Passes `id`, `target_supply` and `started_at` through, so a stage can feed the next.
  */
-export function applyToCookStage(previous: string, contribution: string, joinOn: string, at: string): string {
+export function applyToCookStage(previous: string, contribution: string, joinOn: string, at: string, shape: StageShape = {}): string {
+  const { carry, where } = shaped('f', shape);
   return sql`
     SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
       CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
@@ -96,7 +113,7 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
       CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
       CASE WHEN d.completes THEN ${elapsedMs('p.started_at', 'c.finished_at')} ELSE p.duration_ms END AS duration_ms,
       p.version + f.applies::int AS version,
-      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at
+      CASE WHEN f.applies THEN ${at} ELSE p.updated_at END AS updated_at${carry}
     FROM ${previous} AS p
     LEFT JOIN ${contribution} AS c ON ${joinOn}
     CROSS JOIN LATERAL (
@@ -112,7 +129,8 @@ export function applyToCookStage(previous: string, contribution: string, joinOn:
     ) AS n
     CROSS JOIN LATERAL (
       SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-    ) AS d`;
+    ) AS d
+    ${where && `WHERE ${where}`}`;
 }
 
 /** The columns {@link applyToCookStage} computes. */
@@ -137,7 +155,8 @@ export function assignFrom(source: string, columnNames: readonly string[]): stri
  * `finishGeneration`: the terminal transition, only from `pending`/`processing` (and, for the
  * sweeper, only if nothing was written since its cut-off). Sets the status and every derived figure
  * once: `durationMs` from the stored `requestTimestamp`, progress 1 on success, payloads and urls
- * only when given. `old` is the locked row.
+ * only when given. `old` is the locked row; `param(name, type)` is where the outcome's value of
+ * that name comes from: in `settle_generations`, a column of the batch's input row.
  */
 export function finishGeneration(old: string, param: Parameter): { readonly gate: string; readonly assignments: string } {
   const status = param('status', 'text');

@@ -26,7 +26,7 @@ export interface Column {
   readonly type: SqlType;
 }
 
-function columns(spec: Record<string, SqlType>): readonly Column[] {
+export function columns(spec: Record<string, SqlType>): readonly Column[] {
   return Object.entries(spec).map(([name, type]) => ({ name, type }));
 }
 
@@ -407,6 +407,13 @@ export function jsonParam(value: unknown, fieldName: string): string | null {
   if (value === null || value === undefined) return null;
   assertStorableJson(value, fieldName);
   return JSON.stringify(value);
+}
+
+/** {@link jsonParam}'s check, for a value sent inside a jsonb document rather than as its own parameter. */
+export function storableJson(value: unknown, fieldName: string): unknown {
+  if (value === null || value === undefined) return null;
+  assertStorableJson(value, fieldName);
+  return value;
 }
 
 export function generationToRow(generation: Generation): Record<string, SqlValue> {

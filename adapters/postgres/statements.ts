@@ -28,7 +28,6 @@ import { defineStatement, sql, type Parameter, type Statement } from './client.j
 import {
   CAST_COLUMNS,
   COOK_COLUMNS,
-  COOK_APPLY_COLUMNS,
   GENERATION_COLUMNS,
   CAST_AGGREGATE_COLUMNS,
   COOK_AGGREGATE_COLUMNS,
@@ -36,16 +35,7 @@ import {
   selectList,
   type Column,
 } from './rows.js';
-import {
-  applyToCastStage,
-  applyToCookStage,
-  assignFrom,
-  CAST_APPLY_STAGE_COLUMNS,
-  COOK_APPLY_STAGE_COLUMNS,
-  elapsedMs,
-  finishGeneration,
-  writtenElseOld,
-} from './rollup-sql.js';
+import { applyToCookStage, assignFrom, COOK_APPLY_STAGE_COLUMNS, elapsedMs, writtenElseOld } from './rollup-sql.js';
 
 /** Fully qualified table names, ready to splice into SQL. */
 export interface TableNames {
@@ -221,25 +211,6 @@ function openChildrenStatement(label: string, G: string, C: string, link: 'cast_
           ORDER BY g.request_timestamp, g.id LIMIT ${limit})) AS generation_ids,
         ${castIds} AS cast_ids`;
   });
-}
-
-/**
- * One result column of a record's value as a `json` object, for {@link jsonRecord}: read back by
- * the same `*FromRow` readers as a plain result row, so every value keeps the form it has there:
- * money and other `numeric`s, `bigint`s and times (epoch milliseconds) as text, never a JSON number
- * that `JSON.parse` would round; `integer`s and booleans as JSON numbers and booleans; `jsonb` as is.
- */
-function jsonField(source: string, column: Column): readonly [string, string] {
-  const reference = `${source}.${column.name}`;
-  if (column.type === 'timestamptz') return [column.name, `${epochMs(reference)}::text`];
-  if (column.type === 'numeric' || column.type === 'bigint') return [column.name, `${reference}::text`];
-  return [column.name, reference];
-}
-
-/** `json_build_object('key', value, ...)` (at most 50 pairs: PostgreSQL's limit of 100 arguments). */
-function jsonRecord(fields: readonly (readonly [string, string])[]): string {
-  if (fields.length > 50) throw new Error(`[genledger] [postgres] a json record of ${fields.length} fields is over the 50 json_build_object takes`);
-  return `json_build_object(${fields.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
 }
 
 export interface GenerationListShape {
@@ -431,96 +402,7 @@ export function buildStatements(tables: TableNames) {
     openChildren: openChildrenStatement('cooks_open_children', G, C, 'cook_id'),
   };
 
-  /**
-   * `settle`: the generation's terminal transition, then its applies, as ONE statement. The gate
-   * is the generation's own UPDATE (`gen_written`: only from pending/processing, and, for the
-   * sweeper, only if nothing was written since its cut-off); every later step reads only the row
-   * that UPDATE returned (`contribution`), so a repeat, whose UPDATE matches nothing, applies
-   * nothing and returns the generation as stored, with the parents null.
-   *
-   * The locks are taken in the order the data flows, the same for every statement: the generation
-   * (`gen_old`), then its cast (`cast_old`, whose id comes from the finished generation), then its
-   * cook (`cook_old`). No statement locks a cast before a generation or a cook before a cast, so
-   * settlements, creations and cast endings cannot deadlock each other. The cook takes the
-   * generation (stage one) and then, if this apply ended the cast and the cast is a piece of that
-   * cook (creation sets a step's cook from its cast), the cast piece (stage two) in one UPDATE,
-   * since one statement cannot update a row twice.
-   *
-   * It returns one row of four `json` columns (`g`, `c`, `k1`, `k2`: the generation, the cast, the
-   * cook after each stage; null when absent or not applied), each a record's columns as the other
-   * statements return them (see {@link jsonField}). Measured: with its ~150 columns as plain result
-   * columns, the executor set-up and the row description cost ~0.4 ms per call, even for a call
-   * that wrote nothing; as four columns, much less.
-   */
-  const settleGeneration = defineStatement('settle_generation', (param) => {
-    const finish = finishGeneration('old', param);
-    const at = param('apply_at', 'timestamptz');
-    const cookStage = (stage: string, base: string) =>
-      COOK_COLUMNS.map((column) => jsonField(COOK_APPLY_COLUMNS.some((changed) => changed.name === column.name) ? stage : base, column));
-    return sql`
-      WITH gen_old AS (SELECT * FROM ${G} WHERE id = ${param('id', 'text')} FOR UPDATE),
-      gen_written AS (
-        UPDATE ${G} AS t SET ${finish.assignments}
-        FROM gen_old AS old
-        WHERE t.id = old.id AND (${finish.gate})
-        RETURNING t.*
-      ),
-      gen AS (
-        SELECT true AS changed, w.* FROM gen_written AS w
-        UNION ALL
-        SELECT false AS changed, o.* FROM gen_old AS o WHERE NOT EXISTS (SELECT 1 FROM gen_written)
-      ),
-      contribution AS (
-        SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
-          g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
-        FROM gen_written AS g
-      ),
-      cast_old AS (SELECT * FROM ${C} WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
-      cast_next AS (${applyToCastStage('cast_old', 'contribution', 'c.cast_id = p.id', at)}),
-      cast_written AS (
-        UPDATE ${C} AS t SET ${assignFrom('s', CAST_APPLY_STAGE_COLUMNS)}
-        FROM cast_next AS s WHERE t.id = s.id AND s.applies
-        RETURNING t.*
-      ),
-      piece AS (
-        SELECT 'cast'::text AS kind, w.id AS child_id, w.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-          0::numeric AS cost_usd, w.completed_at AS finished_at, NULL::boolean AS piece, w.cook_id
-        FROM cast_written AS w JOIN cast_next AS s ON s.id = w.id
-        WHERE s.ends AND w.cook_id = (SELECT cook_id FROM contribution)
-      ),
-      -- The cook is the generation's; reading piece too (whose cook is the same) makes the cast's
-      -- UPDATE, and its lock, come before the cook's lock.
-      cook_old AS (
-        SELECT * FROM ${K}
-        WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
-        FOR UPDATE
-      ),
-      cook_first AS (${applyToCookStage('cook_old', 'contribution', 'c.cook_id = p.id', at)}),
-      cook_second AS (${applyToCookStage('cook_first', 'piece', 'c.cook_id = p.id', at)}),
-      cook_written AS (
-        UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
-        FROM cook_second AS s JOIN cook_old AS o ON o.id = s.id
-        WHERE t.id = s.id AND s.version <> o.version
-        RETURNING t.id
-      )
-      SELECT
-        ${jsonRecord([['changed', 'g.changed'], ['previous_status', 'go.status'], ...GENERATION_COLUMNS.map((column) => jsonField('g', column))])} AS g,
-        CASE WHEN cw.id IS NOT NULL THEN ${jsonRecord([['changed', 'true'], ['previous_status', 'co.status'], ...CAST_COLUMNS.map((column) => jsonField('cw', column))])} END AS c,
-        CASE WHEN k1.id IS NOT NULL THEN ${jsonRecord([['changed', 'k1.applies'], ['previous_status', 'k1.previous_status'], ...cookStage('k1', 'ko1')])} END AS k1,
-        CASE WHEN k2.id IS NOT NULL THEN ${jsonRecord([['changed', 'k2.applies'], ['previous_status', 'k2.previous_status'], ...cookStage('k2', 'ko2')])} END AS k2
-      FROM gen AS g
-      CROSS JOIN gen_old AS go
-      LEFT JOIN contribution AS ct ON true
-      LEFT JOIN cast_old AS co ON true
-      LEFT JOIN cast_written AS cw ON true
-      LEFT JOIN piece AS pc ON true
-      LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
-      LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
-      LEFT JOIN cook_second AS k2 ON k2.id = pc.cook_id
-      LEFT JOIN cook_old AS ko2 ON ko2.id = pc.cook_id`;
-  });
-
-  return { generations, casts, cooks, settleGeneration };
+  return { generations, casts, cooks };
 }
 
 /**

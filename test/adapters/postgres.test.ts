@@ -24,6 +24,7 @@ import { EMBEDDED_MIGRATIONS } from '../../adapters/postgres/sql/migrations.js';
 import { buildChangeLogStatements, catchUpSelect } from '../../adapters/postgres/change-feed.js';
 import { runMigrations } from '../../adapters/postgres/migrate.js';
 import { buildStatements } from '../../adapters/postgres/statements.js';
+import { buildSettleGenerations } from '../../adapters/postgres/settle-generations.js';
 import { buildCreationStatements } from '../../adapters/postgres/creation-sql.js';
 import { newCast, newCook, newGeneration } from '../../src/domain/builders.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
@@ -439,7 +440,7 @@ describe('postgres: the adapter itself', () => {
       ...listShapes,
       ...Object.values(statements.casts).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
       ...Object.values(statements.cooks).flatMap((value) => ('text' in value ? [value] : Object.values(value))),
-      statements.settleGeneration,
+      buildSettleGenerations(tables),
       ...Object.values(buildCreationStatements(tables)),
       ...Object.values(buildChangeLogStatements(tables)),
       { name: 'changes_catch_up', text: catchUpSelect(tables.changes, 1n), parameters: [], types: [] },

@@ -15,6 +15,7 @@ import { buildCreationStatements } from '../creation-sql.js';
 import { DEFAULT_POSTGRES_OPTIONS, postgresRepository } from '../index.js';
 import { migrationSessionStatements } from '../migrate.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../rows.js';
+import { buildSettleGenerations } from '../settle-generations.js';
 import { buildStatements, type GenerationListShape } from '../statements.js';
 
 /** What a header says besides the parameters, which come from the statement itself. */
@@ -132,10 +133,10 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'nothing (a read)',
     result: 'one row: generation_ids jsonb, cast_ids jsonb (each at most limit ids)',
   },
-  settle_generation: {
-    does: 'settleGeneration: the generation\'s terminal transition (finishGeneration; gate: pending/processing, and for the sweeper not written since only_if_updated_before), then its apply to its cast (applyToCast), then to its cook (applyToCook): the generation, and, if that apply ended the cast and the cast is a piece of the same cook, the cast piece, in one UPDATE of the cook. Every apply reads only the row the generation\'s UPDATE returned, so a repeat applies nothing.',
-    locks: 'the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes them',
-    result: 'one row of four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation), c (the cast, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply); null when absent or not applied',
+  settle_generations: {
+    does: 'settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each with its ordinal) in one statement. Per generation the first call whose gate passes (finishGeneration; gate: pending/processing, and for the sweeper not written since only_if_updated_before) wins; then each winner applies to its cast (applyToCast) and to its cook (applyToCook: the generation, and, if that apply ended the cast and the cast is a piece of the same cook, the cast piece), in ordinal order, one stage per apply (the recursive cast_chain and cook_chain), and each parent is written once. Every apply reads only the rows the generations\' UPDATE returned, so a repeat applies nothing. A batch of one is a plain settleGeneration.',
+    locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them',
+    result: 'one row per call whose generation exists: ordinal integer, then four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation as the call finds it after its turn), c (the cast after its step, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply); null when absent or not applied. What each call would have got from a statement of its own, the calls run one after another in ordinal order',
   },
   insert_attached_generation: {
     does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches.',
@@ -206,7 +207,7 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: generations.byIdempotencyKey },
     { statement: generations.start },
     { statement: generations.recordProgress },
-    { statement: statements.settleGeneration },
+    { statement: buildSettleGenerations(tables) },
     { statement: generations.recordDelivery },
     { statement: generations.findStale },
     { statement: casts.insert },

@@ -385,74 +385,73 @@ SELECT false AS changed, old.status AS previous_status, old.id AS id, old.master
 FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
--- settle_generation
--- prepared as genledger_settle_generation_e7e8d959677f
+-- settle_generations
+-- prepared as genledger_settle_generations_d446d34f7fd7
 --
---   settleGeneration: the generation's terminal transition (finishGeneration; gate:
---   pending/processing, and for the sweeper not written since only_if_updated_before), then its
---   apply to its cast (applyToCast), then to its cook (applyToCook): the generation, and, if that
---   apply ended the cast and the cast is a piece of the same cook, the cast piece, in one UPDATE of
---   the cook. Every apply reads only the row the generation's UPDATE returned, so a repeat applies
---   nothing.
+--   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
+--   with its ordinal) in one statement. Per generation the first call whose gate passes
+--   (finishGeneration; gate: pending/processing, and for the sweeper not written since
+--   only_if_updated_before) wins; then each winner applies to its cast (applyToCast) and to its
+--   cook (applyToCook: the generation, and, if that apply ended the cast and the cast is a piece of
+--   the same cook, the cast piece), in ordinal order, one stage per apply (the recursive cast_chain
+--   and cook_chain), and each parent is written once. Every apply reads only the rows the
+--   generations' UPDATE returned, so a repeat applies nothing. A batch of one is a plain
+--   settleGeneration.
 --
 --   Locks:
---     the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes
---     them
+--     the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order
+--     every statement takes them
 --   Parameters:
---     $1  status                    text
---     $2  response_timestamp        timestamptz
---     $3  only_if_updated_before    timestamptz
---     $4  points_spent              bigint
---     $5  protocol_net_points       bigint
---     $6  cost_usd                  numeric
---     $7  set_response_payload      boolean
---     $8  response_payload          jsonb
---     $9  artifact_urls             jsonb
---     $10 set_error_details         boolean
---     $11 error_details             jsonb
---     $12 platform_specific_run_id  text
---     $13 at                        timestamptz
---     $14 apply_at                  timestamptz
---     $15 id                        text
+--     $1  calls  jsonb
 --   Result:
---     one row of four json columns, each a record as the other statements return it (timestamps and
---     numbers as text) with changed and previous_status: g (the generation), c (the cast, null when
---     not applied), k1 (the cook after the generation's apply), k2 (after the cast piece's apply);
---     null when absent or not applied
+--     one row per call whose generation exists: ordinal integer, then four json columns, each a
+--     record as the other statements return it (timestamps and numbers as text) with changed and
+--     previous_status: g (the generation as the call finds it after its turn), c (the cast after
+--     its step, null when not applied), k1 (the cook after the generation's apply), k2 (after the
+--     cast piece's apply); null when absent or not applied. What each call would have got from a
+--     statement of its own, the calls run one after another in ordinal order
 -- =================================================================================================
-WITH gen_old AS (SELECT * FROM "public".genledger_generations WHERE id = $15::text FOR UPDATE),
+WITH RECURSIVE input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, status text, points_spent bigint, protocol_net_points bigint, cost_usd numeric, response_timestamp timestamptz, only_if_updated_before timestamptz, set_response_payload boolean, response_payload jsonb, artifact_urls jsonb, set_error_details boolean, error_details jsonb, platform_specific_run_id text, at timestamptz, apply_at timestamptz)
+),
+gen_old AS (SELECT * FROM "public".genledger_generations WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
+winner AS (
+  SELECT DISTINCT ON (x.id) x.*
+  FROM input AS x JOIN gen_old AS old ON old.id = x.id
+  WHERE old.status IN ('pending', 'processing') AND (x.only_if_updated_before IS NULL OR old.updated_at < x.only_if_updated_before)
+  ORDER BY x.id, x.ordinal
+),
 gen_written AS (
   UPDATE "public".genledger_generations AS t SET
-    status = $1::text,
-    points_spent = $4::bigint,
-    protocol_net_points = $5::bigint,
-    cost_usd = $6::numeric,
-    response_timestamp = $2::timestamptz,
-    duration_ms = greatest(0, round((extract(epoch FROM $2::timestamptz) - extract(epoch FROM old.request_timestamp)) * 1000))::bigint,
-    progress = CASE WHEN $1::text = 'success' THEN 1 ELSE old.progress END,
-    response_payload = CASE WHEN $7::boolean THEN $8::jsonb ELSE old.response_payload END,
-    artifact_urls = coalesce($9::jsonb, old.artifact_urls),
-    error_details = CASE WHEN $10::boolean THEN $11::jsonb ELSE old.error_details END,
-    platform_specific_run_id = coalesce($12::text, old.platform_specific_run_id),
+    status = x.status,
+    points_spent = x.points_spent,
+    protocol_net_points = x.protocol_net_points,
+    cost_usd = x.cost_usd,
+    response_timestamp = x.response_timestamp,
+    duration_ms = greatest(0, round((extract(epoch FROM x.response_timestamp) - extract(epoch FROM old.request_timestamp)) * 1000))::bigint,
+    progress = CASE WHEN x.status = 'success' THEN 1 ELSE old.progress END,
+    response_payload = CASE WHEN x.set_response_payload THEN x.response_payload ELSE old.response_payload END,
+    artifact_urls = coalesce(x.artifact_urls, old.artifact_urls),
+    error_details = CASE WHEN x.set_error_details THEN x.error_details ELSE old.error_details END,
+    platform_specific_run_id = coalesce(x.platform_specific_run_id, old.platform_specific_run_id),
     version = old.version + 1,
-    updated_at = $13::timestamptz
-  FROM gen_old AS old
-  WHERE t.id = old.id AND (old.status IN ('pending', 'processing') AND ($3::timestamptz IS NULL OR old.updated_at < $3::timestamptz))
+    updated_at = x.at
+  FROM winner AS x JOIN gen_old AS old ON old.id = x.id
+  WHERE t.id = x.id
   RETURNING t.*
-),
-gen AS (
-  SELECT true AS changed, w.* FROM gen_written AS w
-  UNION ALL
-  SELECT false AS changed, o.* FROM gen_old AS o WHERE NOT EXISTS (SELECT 1 FROM gen_written)
 ),
 contribution AS (
   SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
-    g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id
-  FROM gen_written AS g
+    g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id, x.ordinal, x.apply_at
+  FROM gen_written AS g JOIN winner AS x ON x.id = g.id
 ),
-cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = (SELECT cast_id FROM contribution) FOR UPDATE),
-cast_next AS (
-  SELECT p.id, p.cook_id, p.status AS previous_status, f.applies, e.ends,
+cast_old AS (SELECT * FROM "public".genledger_casts WHERE id IN (SELECT cast_id FROM contribution) ORDER BY id FOR UPDATE),
+cast_steps AS (
+  SELECT c.*, row_number() OVER (PARTITION BY c.cast_id ORDER BY c.ordinal)::integer AS step
+  FROM contribution AS c WHERE c.cast_id IS NOT NULL
+),
+cast_chain AS (
+  SELECT p.id, p.cook_id, p.started_at, p.total_steps, p.status AS previous_status, f.applies, e.ends,
     n.status,
     p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
     p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
@@ -465,9 +464,9 @@ cast_next AS (
     CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
     CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
     p.version + f.applies::int AS version,
-    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
+    CASE WHEN f.applies THEN c.apply_at ELSE p.updated_at END AS updated_at, 0 AS step, NULL::integer AS ordinal
   FROM cast_old AS p
-  LEFT JOIN contribution AS c ON c.cast_id = p.id
+  LEFT JOIN cast_steps AS c ON false
   CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
   CROSS JOIN LATERAL (
     SELECT CASE
@@ -478,7 +477,37 @@ cast_next AS (
       ELSE 'running'
     END AS status
   ) AS n
-  CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e),
+  CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e
+  UNION ALL
+  SELECT p.id, p.cook_id, p.started_at, p.total_steps, p.status AS previous_status, f.applies, e.ends,
+    n.status,
+    p.outcome_success + (f.applies AND c.status = 'success')::int AS outcome_success,
+    p.outcome_failed + (f.applies AND c.status = 'failed')::int AS outcome_failed,
+    p.outcome_cancelled_by_user + (f.applies AND c.status = 'cancelled_by_user')::int AS outcome_cancelled_by_user,
+    p.outcome_timeout + (f.applies AND c.status = 'timeout')::int AS outcome_timeout,
+    p.in_flight_count - f.applies::int AS in_flight_count,
+    p.points_spent + CASE WHEN f.applies THEN c.points_spent ELSE 0 END AS points_spent,
+    p.protocol_net_points + CASE WHEN f.applies THEN c.protocol_net_points ELSE 0 END AS protocol_net_points,
+    CASE WHEN f.applies THEN p.cost_usd + c.cost_usd ELSE p.cost_usd END AS cost_usd,
+    CASE WHEN e.ends THEN c.finished_at ELSE p.completed_at END AS completed_at,
+    CASE WHEN e.ends THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
+    p.version + f.applies::int AS version,
+    CASE WHEN f.applies THEN c.apply_at ELSE p.updated_at END AS updated_at, c.step, c.ordinal
+  FROM cast_chain AS p
+  LEFT JOIN cast_steps AS c ON c.cast_id = p.id AND c.step = p.step + 1
+  CROSS JOIN LATERAL (SELECT c.child_id IS NOT NULL AS applies) AS f
+  CROSS JOIN LATERAL (
+    SELECT CASE
+      WHEN NOT f.applies OR p.status <> 'running' THEN p.status
+      WHEN c.status IN ('failed', 'timeout') THEN 'failed'
+      WHEN c.status = 'cancelled_by_user' THEN 'cancelled'
+      WHEN p.total_steps IS NOT NULL AND p.outcome_success + (c.status = 'success')::int >= p.total_steps THEN 'completed'
+      ELSE 'running'
+    END AS status
+  ) AS n
+  CROSS JOIN LATERAL (SELECT f.applies AND p.status = 'running' AND n.status <> 'running' AS ends) AS e
+  WHERE f.applies
+),
 cast_written AS (
   UPDATE "public".genledger_casts AS t SET
     status = s.status,
@@ -494,23 +523,31 @@ cast_written AS (
     duration_ms = s.duration_ms,
     updated_at = s.updated_at,
     version = s.version
-  FROM cast_next AS s WHERE t.id = s.id AND s.applies
-  RETURNING t.*
+  FROM (SELECT DISTINCT ON (l.id) l.* FROM cast_chain AS l ORDER BY l.id, l.step DESC) AS s
+  WHERE t.id = s.id AND s.step > 0
+  RETURNING t.id
 ),
+-- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
 piece AS (
-  SELECT 'cast'::text AS kind, w.id AS child_id, w.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
-    0::numeric AS cost_usd, w.completed_at AS finished_at, NULL::boolean AS piece, w.cook_id
-  FROM cast_written AS w JOIN cast_next AS s ON s.id = w.id
-  WHERE s.ends AND w.cook_id = (SELECT cook_id FROM contribution)
+  SELECT 'cast'::text AS kind, s.id AS child_id, s.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+    0::numeric AS cost_usd, s.completed_at AS finished_at, NULL::boolean AS piece, NULL::text AS cast_id, s.cook_id, s.ordinal, c.apply_at
+  FROM cast_chain AS s JOIN contribution AS c ON c.ordinal = s.ordinal
+  WHERE s.ends AND s.cook_id = c.cook_id AND s.id IN (SELECT id FROM cast_written)
 ),
--- The cook is the generation's; reading piece too (whose cook is the same) makes the cast's
--- UPDATE, and its lock, come before the cook's lock.
 cook_old AS (
   SELECT * FROM "public".genledger_cooks
   WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
-  FOR UPDATE
+  ORDER BY id FOR UPDATE
 ),
-cook_first AS (
+cook_steps AS (
+  SELECT a.*, row_number() OVER (PARTITION BY a.cook_id ORDER BY a.ordinal, a.sub)::integer AS step
+  FROM (
+    SELECT c.*, 1 AS sub FROM contribution AS c WHERE c.cook_id IS NOT NULL
+    UNION ALL
+    SELECT pc.*, 2 AS sub FROM piece AS pc
+  ) AS a
+),
+cook_chain AS (
   SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
     CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
     p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
@@ -525,9 +562,9 @@ cook_first AS (
     CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
     CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
     p.version + f.applies::int AS version,
-    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
+    CASE WHEN f.applies THEN c.apply_at ELSE p.updated_at END AS updated_at, 0 AS step, NULL::integer AS ordinal, NULL::integer AS sub
   FROM cook_old AS p
-  LEFT JOIN contribution AS c ON c.cook_id = p.id
+  LEFT JOIN cook_steps AS c ON false
   CROSS JOIN LATERAL (
     SELECT c.child_id IS NOT NULL AS applies,
       coalesce(c.kind = 'generation', false) AS adds_money,
@@ -541,8 +578,8 @@ cook_first AS (
   ) AS n
   CROSS JOIN LATERAL (
     SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-  ) AS d),
-cook_second AS (
+  ) AS d
+  UNION ALL
   SELECT p.id, p.target_supply, p.started_at, p.status AS previous_status, f.applies,
     CASE WHEN d.completes THEN 'completed' ELSE p.status END AS status,
     p.outcome_success + (f.adds_money AND c.status = 'success')::int AS outcome_success,
@@ -557,9 +594,9 @@ cook_second AS (
     CASE WHEN d.completes THEN c.finished_at ELSE p.completed_at END AS completed_at,
     CASE WHEN d.completes THEN greatest(0, round((extract(epoch FROM c.finished_at) - extract(epoch FROM p.started_at)) * 1000))::bigint ELSE p.duration_ms END AS duration_ms,
     p.version + f.applies::int AS version,
-    CASE WHEN f.applies THEN $14::timestamptz ELSE p.updated_at END AS updated_at
-  FROM cook_first AS p
-  LEFT JOIN piece AS c ON c.cook_id = p.id
+    CASE WHEN f.applies THEN c.apply_at ELSE p.updated_at END AS updated_at, c.step, c.ordinal, c.sub
+  FROM cook_chain AS p
+  LEFT JOIN cook_steps AS c ON c.cook_id = p.id AND c.step = p.step + 1
   CROSS JOIN LATERAL (
     SELECT c.child_id IS NOT NULL AS applies,
       coalesce(c.kind = 'generation', false) AS adds_money,
@@ -573,7 +610,9 @@ cook_second AS (
   ) AS n
   CROSS JOIN LATERAL (
     SELECT f.applies AND p.status IN ('running', 'paused') AND n.generated_count >= p.target_supply AND n.in_flight_count = 0 AS completes
-  ) AS d),
+  ) AS d
+  WHERE f.applies
+),
 cook_written AS (
   UPDATE "public".genledger_cooks AS t SET
     status = s.status,
@@ -593,25 +632,36 @@ cook_written AS (
     failed_count = s.failed_count,
     cancelled_count = s.cancelled_count,
     open_generation_count = s.open_generation_count
-  FROM cook_second AS s JOIN cook_old AS o ON o.id = s.id
-  WHERE t.id = s.id AND s.version <> o.version
+  FROM (SELECT DISTINCT ON (l.id) l.* FROM cook_chain AS l ORDER BY l.id, l.step DESC) AS s
+  WHERE t.id = s.id AND s.step > 0
   RETURNING t.id
+),
+-- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
+-- as one join of every relation above, whose planning would cost more than the batch).
+gen_result AS MATERIALIZED (
+  SELECT x.ordinal,
+    json_build_object('changed', coalesce(wn.ordinal = x.ordinal, false), 'previous_status', CASE WHEN wn.ordinal = x.ordinal THEN go.status ELSE g.status END, 'id', g.id, 'master_account_id', g.master_account_id, 'tool_id', g.tool_id, 'tool_display_name', g.tool_display_name, 'service_name', g.service_name, 'session_id', g.session_id, 'initiating_event_id', g.initiating_event_id, 'platform_specific_run_id', g.platform_specific_run_id, 'status', g.status, 'request_timestamp', (extract(epoch FROM g.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM g.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM g.response_timestamp) * 1000)::bigint::text, 'duration_ms', g.duration_ms::text, 'progress', g.progress::text, 'points_spent', g.points_spent::text, 'protocol_net_points', g.protocol_net_points::text, 'cost_usd', g.cost_usd::text, 'notification_platform', g.notification_platform, 'delivery_status', g.delivery_status, 'delivery_attempts', g.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM g.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', g.delivery_error, 'delivery_strategy', g.delivery_strategy, 'cast_id', g.cast_id, 'cook_id', g.cook_id, 'spell_id', g.spell_id, 'collection_id', g.collection_id, 'request_payload', g.request_payload, 'response_payload', g.response_payload, 'artifact_urls', g.artifact_urls, 'error_details', g.error_details, 'metadata', g.metadata, 'idempotency_key', g.idempotency_key, 'version', g.version, 'updated_at', (extract(epoch FROM g.updated_at) * 1000)::bigint::text) AS record
+  FROM input AS x
+  JOIN gen_old AS go ON go.id = x.id
+  LEFT JOIN winner AS wn ON wn.id = x.id
+  LEFT JOIN gen_written AS gw ON gw.id = x.id AND wn.ordinal <= x.ordinal
+  CROSS JOIN LATERAL (SELECT gw.* WHERE gw.id IS NOT NULL UNION ALL SELECT go.* WHERE gw.id IS NULL) AS g
+),
+cast_result AS MATERIALIZED (
+  SELECT cs.ordinal, json_build_object('changed', true, 'previous_status', cs.previous_status, 'id', co.id, 'spell_id', co.spell_id, 'initiator_account_id', co.initiator_account_id, 'total_steps', co.total_steps, 'cook_id', co.cook_id, 'collection_id', co.collection_id, 'started_at', (extract(epoch FROM co.started_at) * 1000)::bigint::text, 'metadata', co.metadata, 'idempotency_key', co.idempotency_key, 'status', cs.status, 'in_flight_count', cs.in_flight_count, 'outcome_success', cs.outcome_success, 'outcome_failed', cs.outcome_failed, 'outcome_cancelled_by_user', cs.outcome_cancelled_by_user, 'outcome_timeout', cs.outcome_timeout, 'points_spent', cs.points_spent::text, 'protocol_net_points', cs.protocol_net_points::text, 'cost_usd', cs.cost_usd::text, 'completed_at', (extract(epoch FROM cs.completed_at) * 1000)::bigint::text, 'duration_ms', cs.duration_ms::text, 'updated_at', (extract(epoch FROM cs.updated_at) * 1000)::bigint::text, 'version', cs.version, 'step_generation_ids', co.step_generation_ids) AS record
+  FROM cast_chain AS cs JOIN cast_old AS co ON co.id = cs.id
+  WHERE cs.step > 0
+),
+cook_result AS MATERIALIZED (
+  SELECT ks.ordinal, ks.sub, json_build_object('changed', true, 'previous_status', ks.previous_status, 'id', ko.id, 'collection_id', ko.collection_id, 'initiator_account_id', ko.initiator_account_id, 'target_supply', ko.target_supply, 'started_at', (extract(epoch FROM ko.started_at) * 1000)::bigint::text, 'metadata', ko.metadata, 'idempotency_key', ko.idempotency_key, 'status', ks.status, 'in_flight_count', ks.in_flight_count, 'outcome_success', ks.outcome_success, 'outcome_failed', ks.outcome_failed, 'outcome_cancelled_by_user', ks.outcome_cancelled_by_user, 'outcome_timeout', ks.outcome_timeout, 'points_spent', ks.points_spent::text, 'protocol_net_points', ks.protocol_net_points::text, 'cost_usd', ks.cost_usd::text, 'completed_at', (extract(epoch FROM ks.completed_at) * 1000)::bigint::text, 'duration_ms', ks.duration_ms::text, 'updated_at', (extract(epoch FROM ks.updated_at) * 1000)::bigint::text, 'version', ks.version, 'generated_count', ks.generated_count, 'failed_count', ks.failed_count, 'cancelled_count', ks.cancelled_count, 'open_generation_count', ks.open_generation_count, 'generation_ids', ko.generation_ids, 'cast_ids', ko.cast_ids) AS record
+  FROM cook_chain AS ks JOIN cook_old AS ko ON ko.id = ks.id
+  WHERE ks.step > 0
 )
-SELECT
-  json_build_object('changed', g.changed, 'previous_status', go.status, 'id', g.id, 'master_account_id', g.master_account_id, 'tool_id', g.tool_id, 'tool_display_name', g.tool_display_name, 'service_name', g.service_name, 'session_id', g.session_id, 'initiating_event_id', g.initiating_event_id, 'platform_specific_run_id', g.platform_specific_run_id, 'status', g.status, 'request_timestamp', (extract(epoch FROM g.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM g.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM g.response_timestamp) * 1000)::bigint::text, 'duration_ms', g.duration_ms::text, 'progress', g.progress::text, 'points_spent', g.points_spent::text, 'protocol_net_points', g.protocol_net_points::text, 'cost_usd', g.cost_usd::text, 'notification_platform', g.notification_platform, 'delivery_status', g.delivery_status, 'delivery_attempts', g.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM g.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', g.delivery_error, 'delivery_strategy', g.delivery_strategy, 'cast_id', g.cast_id, 'cook_id', g.cook_id, 'spell_id', g.spell_id, 'collection_id', g.collection_id, 'request_payload', g.request_payload, 'response_payload', g.response_payload, 'artifact_urls', g.artifact_urls, 'error_details', g.error_details, 'metadata', g.metadata, 'idempotency_key', g.idempotency_key, 'version', g.version, 'updated_at', (extract(epoch FROM g.updated_at) * 1000)::bigint::text) AS g,
-  CASE WHEN cw.id IS NOT NULL THEN json_build_object('changed', true, 'previous_status', co.status, 'id', cw.id, 'spell_id', cw.spell_id, 'initiator_account_id', cw.initiator_account_id, 'total_steps', cw.total_steps, 'cook_id', cw.cook_id, 'collection_id', cw.collection_id, 'started_at', (extract(epoch FROM cw.started_at) * 1000)::bigint::text, 'metadata', cw.metadata, 'idempotency_key', cw.idempotency_key, 'status', cw.status, 'in_flight_count', cw.in_flight_count, 'outcome_success', cw.outcome_success, 'outcome_failed', cw.outcome_failed, 'outcome_cancelled_by_user', cw.outcome_cancelled_by_user, 'outcome_timeout', cw.outcome_timeout, 'points_spent', cw.points_spent::text, 'protocol_net_points', cw.protocol_net_points::text, 'cost_usd', cw.cost_usd::text, 'completed_at', (extract(epoch FROM cw.completed_at) * 1000)::bigint::text, 'duration_ms', cw.duration_ms::text, 'updated_at', (extract(epoch FROM cw.updated_at) * 1000)::bigint::text, 'version', cw.version, 'step_generation_ids', cw.step_generation_ids) END AS c,
-  CASE WHEN k1.id IS NOT NULL THEN json_build_object('changed', k1.applies, 'previous_status', k1.previous_status, 'id', ko1.id, 'collection_id', ko1.collection_id, 'initiator_account_id', ko1.initiator_account_id, 'target_supply', ko1.target_supply, 'started_at', (extract(epoch FROM ko1.started_at) * 1000)::bigint::text, 'metadata', ko1.metadata, 'idempotency_key', ko1.idempotency_key, 'status', k1.status, 'in_flight_count', k1.in_flight_count, 'outcome_success', k1.outcome_success, 'outcome_failed', k1.outcome_failed, 'outcome_cancelled_by_user', k1.outcome_cancelled_by_user, 'outcome_timeout', k1.outcome_timeout, 'points_spent', k1.points_spent::text, 'protocol_net_points', k1.protocol_net_points::text, 'cost_usd', k1.cost_usd::text, 'completed_at', (extract(epoch FROM k1.completed_at) * 1000)::bigint::text, 'duration_ms', k1.duration_ms::text, 'updated_at', (extract(epoch FROM k1.updated_at) * 1000)::bigint::text, 'version', k1.version, 'generated_count', k1.generated_count, 'failed_count', k1.failed_count, 'cancelled_count', k1.cancelled_count, 'open_generation_count', k1.open_generation_count, 'generation_ids', ko1.generation_ids, 'cast_ids', ko1.cast_ids) END AS k1,
-  CASE WHEN k2.id IS NOT NULL THEN json_build_object('changed', k2.applies, 'previous_status', k2.previous_status, 'id', ko2.id, 'collection_id', ko2.collection_id, 'initiator_account_id', ko2.initiator_account_id, 'target_supply', ko2.target_supply, 'started_at', (extract(epoch FROM ko2.started_at) * 1000)::bigint::text, 'metadata', ko2.metadata, 'idempotency_key', ko2.idempotency_key, 'status', k2.status, 'in_flight_count', k2.in_flight_count, 'outcome_success', k2.outcome_success, 'outcome_failed', k2.outcome_failed, 'outcome_cancelled_by_user', k2.outcome_cancelled_by_user, 'outcome_timeout', k2.outcome_timeout, 'points_spent', k2.points_spent::text, 'protocol_net_points', k2.protocol_net_points::text, 'cost_usd', k2.cost_usd::text, 'completed_at', (extract(epoch FROM k2.completed_at) * 1000)::bigint::text, 'duration_ms', k2.duration_ms::text, 'updated_at', (extract(epoch FROM k2.updated_at) * 1000)::bigint::text, 'version', k2.version, 'generated_count', k2.generated_count, 'failed_count', k2.failed_count, 'cancelled_count', k2.cancelled_count, 'open_generation_count', k2.open_generation_count, 'generation_ids', ko2.generation_ids, 'cast_ids', ko2.cast_ids) END AS k2
-FROM gen AS g
-CROSS JOIN gen_old AS go
-LEFT JOIN contribution AS ct ON true
-LEFT JOIN cast_old AS co ON true
-LEFT JOIN cast_written AS cw ON true
-LEFT JOIN piece AS pc ON true
-LEFT JOIN cook_first AS k1 ON k1.id = ct.cook_id
-LEFT JOIN cook_old AS ko1 ON ko1.id = ct.cook_id
-LEFT JOIN cook_second AS k2 ON k2.id = pc.cook_id
-LEFT JOIN cook_old AS ko2 ON ko2.id = pc.cook_id;
+SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2
+FROM gen_result AS r
+LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
+LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
+LEFT JOIN cook_result AS k2 ON k2.ordinal = r.ordinal AND k2.sub = 2;
 
 -- =================================================================================================
 -- generations_delivery

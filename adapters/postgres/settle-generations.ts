@@ -1,0 +1,330 @@
+/**
+ * `settleGeneration` with group commit: the statement `settle_generations`, which settles a batch
+ * of calls in ONE statement (one transaction), and the queue that forms the batches.
+ *
+ * Why: every completion below one cook updates the cook's row, so concurrent completions wait on
+ * that row's lock one after another, each paying a statement's whole cost (parse, plan, the
+ * generation's update, the change-feed triggers, the commit) while holding it. Sent together,
+ * the calls that queued while the previous statement ran share one lock hold, one cook UPDATE and
+ * one commit.
+ *
+ * What a caller sees is exactly what a statement of its own would have returned, had the calls of
+ * its batch run one after another in queue order (their ordinals): the statement applies them in
+ * that order, one stage per call (recursive chains of the same stages `rollup-sql.ts` defines), and
+ * returns each call's view: its generation, and its cast and cook right after its own apply.
+ * Duplicates of one generation in a batch: the first whose gate passes (by ordinal) wins, the rest
+ * find the generation finished, as a repeat would. A cast that ends in the batch applies its piece
+ * to the cook once, right after the step that ended it.
+ *
+ * The queue has no timer: the first call goes out alone at once, and what queues while a statement
+ * is in flight goes out as the next batch (at most {@link MAX_SETTLE_BATCH} calls) when it
+ * returns. A promise resolves only when the statement that carried its call has returned, so after
+ * its commit. If a batch statement fails, its calls are sent again one by one, in order (each a
+ * batch of one), so a call that cannot be settled fails alone.
+ */
+import type { Settlement } from 'genledger/adapter';
+import { defineStatement, sql, type Parameter, type Statement } from './client.js';
+import {
+  castFromRow,
+  CAST_COLUMNS,
+  epochMs,
+  columns,
+  cookFromRow,
+  COOK_APPLY_COLUMNS,
+  COOK_COLUMNS,
+  generationFromRow,
+  GENERATION_COLUMNS,
+  type Column,
+  type Row,
+  writeResultFromRow,
+} from './rows.js';
+import {
+  applyToCastStage,
+  applyToCookStage,
+  assignFrom,
+  CAST_APPLY_STAGE_COLUMNS,
+  COOK_APPLY_STAGE_COLUMNS,
+  finishGeneration,
+} from './rollup-sql.js';
+import type { TableNames } from './statements.js';
+
+/** The most calls one `settle_generations` statement carries. */
+export const MAX_SETTLE_BATCH = 100;
+
+/**
+ * One call's input: a row of the statement's `jsonb` array, read back by `jsonb_to_recordset` with
+ * these column types. `ordinal` is the call's place in the batch; the rest is the outcome as
+ * `finishGeneration` reads it, and `apply_at`, when the roll-ups are written. A new outcome column
+ * is one entry here (and its assignment in `finishGeneration`, its value in `settleInput`).
+ */
+export const SETTLE_INPUT_COLUMNS: readonly Column[] = columns({
+  ordinal: 'integer',
+  id: 'text',
+  status: 'text',
+  points_spent: 'bigint',
+  protocol_net_points: 'bigint',
+  cost_usd: 'numeric',
+  response_timestamp: 'timestamptz',
+  only_if_updated_before: 'timestamptz',
+  set_response_payload: 'boolean',
+  response_payload: 'jsonb',
+  artifact_urls: 'jsonb',
+  set_error_details: 'boolean',
+  error_details: 'jsonb',
+  platform_specific_run_id: 'text',
+  at: 'timestamptz',
+  apply_at: 'timestamptz',
+});
+
+/** A call's input row, as JSON: every value already checked storable (see `settleInput` in index.ts). */
+export type SettleInput = Readonly<Record<string, unknown>> & { readonly id: string };
+
+/** `finishGeneration`'s inputs as columns of the batch's input row `alias`; a name not in {@link SETTLE_INPUT_COLUMNS} is a bug. */
+function inputColumns(alias: string): Parameter {
+  return (name, type) => {
+    const column = SETTLE_INPUT_COLUMNS.find((candidate) => candidate.name === name);
+    if (column === undefined || column.type !== type) throw new Error(`[genledger] [postgres] settle_generations has no input column ${name} ${type}`);
+    return `${alias}.${name}`;
+  };
+}
+
+/**
+ * `settle_generations`: a batch of `settleGeneration` calls, as ONE statement. Parameter: `calls`,
+ * a jsonb array of input rows ({@link SETTLE_INPUT_COLUMNS}). Result: one row per call whose
+ * generation exists (`ordinal`, then `g`, `c`, `k1`, `k2` as below); a call without a row found no
+ * generation.
+ *
+ * - The gate of each call is its generation's own transition, as in a single settle: `winner` is,
+ *   per generation, the first call (by ordinal) whose gate passes on the locked row; `gen_written`
+ *   writes each winner once; every later step reads only the rows it returned (`contribution`).
+ * - Locks are taken in the order the data flows, each table's rows by id: the generations
+ *   (`gen_old`), their casts (`cast_old`), their cooks (`cook_old`), so two batches, or a batch
+ *   and any other statement, cannot deadlock each other.
+ * - `cast_chain` and `cook_chain` apply the contributions to each parent in ordinal order, one
+ *   stage per contribution, starting from the locked row (step 0): a step's row is the parent right
+ *   after that call's apply, which is what that call returns. To a cook, a call contributes its
+ *   generation (sub 1) and, if its step ended its cast and the cast is a piece of the same cook,
+ *   the cast piece (sub 2). Each parent is then written once, from its last step.
+ * - Per call: `g` the generation as the call finds it after its turn (changed only for the winner;
+ *   a later duplicate sees the winner's write), `c` the cast after its step, `k1` the cook after
+ *   the generation's apply, `k2` after the cast piece's; null when absent or not applied.
+ */
+export function buildSettleGenerations(tables: TableNames): Statement {
+  const { generations: G, casts: C, cooks: K } = tables;
+  return defineStatement('settle_generations', (param) => {
+    const finish = finishGeneration('old', inputColumns('x'));
+    const inputTypes = SETTLE_INPUT_COLUMNS.map((column) => `${column.name} ${column.type}`).join(', ');
+    const at = 'c.apply_at';
+    const castChain = (previous: string, joinOn: string, carry: string, appliedOnly: boolean) =>
+      applyToCastStage(previous, 'cast_steps', joinOn, at, { carry, appliedOnly });
+    const cookChain = (previous: string, joinOn: string, carry: string, appliedOnly: boolean) =>
+      applyToCookStage(previous, 'cook_steps', joinOn, at, { carry, appliedOnly });
+    // A parent's record after a step: what the apply changes from the step's row, the rest as locked.
+    const parentRecord = (all: readonly Column[], changed: readonly string[], step: string, old: string) =>
+      jsonRecord([
+        ['changed', 'true'],
+        ['previous_status', `${step}.previous_status`],
+        ...all.map((column) => jsonField(changed.includes(column.name) ? step : old, column)),
+      ]);
+    const COOK_CHANGED = COOK_APPLY_COLUMNS.map((column) => column.name);
+    return sql`
+      WITH RECURSIVE input AS (
+        SELECT * FROM jsonb_to_recordset(${param('calls', 'jsonb')}) AS x(${inputTypes})
+      ),
+      gen_old AS (SELECT * FROM ${G} WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
+      winner AS (
+        SELECT DISTINCT ON (x.id) x.*
+        FROM input AS x JOIN gen_old AS old ON old.id = x.id
+        WHERE ${finish.gate}
+        ORDER BY x.id, x.ordinal
+      ),
+      gen_written AS (
+        UPDATE ${G} AS t SET ${finish.assignments}
+        FROM winner AS x JOIN gen_old AS old ON old.id = x.id
+        WHERE t.id = x.id
+        RETURNING t.*
+      ),
+      contribution AS (
+        SELECT 'generation'::text AS kind, g.id AS child_id, g.status, g.points_spent, g.protocol_net_points, g.cost_usd,
+          g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id, x.ordinal, x.apply_at
+        FROM gen_written AS g JOIN winner AS x ON x.id = g.id
+      ),
+      cast_old AS (SELECT * FROM ${C} WHERE id IN (SELECT cast_id FROM contribution) ORDER BY id FOR UPDATE),
+      cast_steps AS (
+        SELECT c.*, row_number() OVER (PARTITION BY c.cast_id ORDER BY c.ordinal)::integer AS step
+        FROM contribution AS c WHERE c.cast_id IS NOT NULL
+      ),
+      cast_chain AS (
+        ${castChain('cast_old', 'false', '0 AS step, NULL::integer AS ordinal', false)}
+        UNION ALL
+        ${castChain('cast_chain', 'c.cast_id = p.id AND c.step = p.step + 1', 'c.step, c.ordinal', true)}
+      ),
+      cast_written AS (
+        UPDATE ${C} AS t SET ${assignFrom('s', CAST_APPLY_STAGE_COLUMNS)}
+        FROM (SELECT DISTINCT ON (l.id) l.* FROM cast_chain AS l ORDER BY l.id, l.step DESC) AS s
+        WHERE t.id = s.id AND s.step > 0
+        RETURNING t.id
+      ),
+      -- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
+      piece AS (
+        SELECT 'cast'::text AS kind, s.id AS child_id, s.status, 0::bigint AS points_spent, 0::bigint AS protocol_net_points,
+          0::numeric AS cost_usd, s.completed_at AS finished_at, NULL::boolean AS piece, NULL::text AS cast_id, s.cook_id, s.ordinal, c.apply_at
+        FROM cast_chain AS s JOIN contribution AS c ON c.ordinal = s.ordinal
+        WHERE s.ends AND s.cook_id = c.cook_id AND s.id IN (SELECT id FROM cast_written)
+      ),
+      cook_old AS (
+        SELECT * FROM ${K}
+        WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
+        ORDER BY id FOR UPDATE
+      ),
+      cook_steps AS (
+        SELECT a.*, row_number() OVER (PARTITION BY a.cook_id ORDER BY a.ordinal, a.sub)::integer AS step
+        FROM (
+          SELECT c.*, 1 AS sub FROM contribution AS c WHERE c.cook_id IS NOT NULL
+          UNION ALL
+          SELECT pc.*, 2 AS sub FROM piece AS pc
+        ) AS a
+      ),
+      cook_chain AS (
+        ${cookChain('cook_old', 'false', '0 AS step, NULL::integer AS ordinal, NULL::integer AS sub', false)}
+        UNION ALL
+        ${cookChain('cook_chain', 'c.cook_id = p.id AND c.step = p.step + 1', 'c.step, c.ordinal, c.sub', true)}
+      ),
+      cook_written AS (
+        UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
+        FROM (SELECT DISTINCT ON (l.id) l.* FROM cook_chain AS l ORDER BY l.id, l.step DESC) AS s
+        WHERE t.id = s.id AND s.step > 0
+        RETURNING t.id
+      ),
+      -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
+      -- as one join of every relation above, whose planning would cost more than the batch).
+      gen_result AS MATERIALIZED (
+        SELECT x.ordinal,
+          ${jsonRecord([
+            ['changed', 'coalesce(wn.ordinal = x.ordinal, false)'],
+            ['previous_status', 'CASE WHEN wn.ordinal = x.ordinal THEN go.status ELSE g.status END'],
+            ...GENERATION_COLUMNS.map((column) => jsonField('g', column)),
+          ])} AS record
+        FROM input AS x
+        JOIN gen_old AS go ON go.id = x.id
+        LEFT JOIN winner AS wn ON wn.id = x.id
+        LEFT JOIN gen_written AS gw ON gw.id = x.id AND wn.ordinal <= x.ordinal
+        CROSS JOIN LATERAL (SELECT gw.* WHERE gw.id IS NOT NULL UNION ALL SELECT go.* WHERE gw.id IS NULL) AS g
+      ),
+      cast_result AS MATERIALIZED (
+        SELECT cs.ordinal, ${parentRecord(CAST_COLUMNS, CAST_APPLY_STAGE_COLUMNS, 'cs', 'co')} AS record
+        FROM cast_chain AS cs JOIN cast_old AS co ON co.id = cs.id
+        WHERE cs.step > 0
+      ),
+      cook_result AS MATERIALIZED (
+        SELECT ks.ordinal, ks.sub, ${parentRecord(COOK_COLUMNS, COOK_CHANGED, 'ks', 'ko')} AS record
+        FROM cook_chain AS ks JOIN cook_old AS ko ON ko.id = ks.id
+        WHERE ks.step > 0
+      )
+      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2
+      FROM gen_result AS r
+      LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
+      LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
+      LEFT JOIN cook_result AS k2 ON k2.ordinal = r.ordinal AND k2.sub = 2`;
+  });
+}
+
+/**
+ * One result column of a record's value as a `json` object, for {@link jsonRecord}: read back by
+ * the same `*FromRow` readers as a plain result row, so every value keeps the form it has there:
+ * money and other `numeric`s, `bigint`s and times (epoch milliseconds) as text, never a JSON number
+ * that `JSON.parse` would round; `integer`s and booleans as JSON numbers and booleans; `jsonb` as is.
+ */
+function jsonField(source: string, column: Column): readonly [string, string] {
+  const reference = `${source}.${column.name}`;
+  if (column.type === 'timestamptz') return [column.name, `${epochMs(reference)}::text`];
+  if (column.type === 'numeric' || column.type === 'bigint') return [column.name, `${reference}::text`];
+  return [column.name, reference];
+}
+
+/** `json_build_object('key', value, ...)` (at most 50 pairs: PostgreSQL's limit of 100 arguments). */
+function jsonRecord(fields: readonly (readonly [string, string])[]): string {
+  if (fields.length > 50) throw new Error(`[genledger] [postgres] a json record of ${fields.length} fields is over the 50 json_build_object takes`);
+  return `json_build_object(${fields.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
+}
+
+/** A call's {@link Settlement} from its row of `settle_generations`. */
+export function settlementFromRow(row: Row): Settlement {
+  const record = (value: unknown): Row | null => (value === null || value === undefined ? null : (value as Row));
+  const generation = record(row.g);
+  if (generation === null) throw new Error(`[genledger] [postgres] a settlement returned no generation`);
+  const cast = record(row.c);
+  const cook = record(row.k1);
+  const castPiece = record(row.k2);
+  return {
+    generation: writeResultFromRow(generation, generationFromRow),
+    cast: cast === null ? null : writeResultFromRow(cast, castFromRow),
+    cook: cook === null ? null : writeResultFromRow(cook, cookFromRow),
+    castPiece: castPiece === null ? null : writeResultFromRow(castPiece, cookFromRow),
+  };
+}
+
+interface QueuedCall {
+  readonly input: SettleInput;
+  resolve(settlement: Settlement | null): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Forms the batches: one statement in flight at a time per repository; what queues meanwhile is
+ * the next batch. `send` runs `settle_generations` over the inputs (ordinals set here) and returns
+ * its rows.
+ */
+export class SettleQueue {
+  private readonly waiting: QueuedCall[] = [];
+  private sending = false;
+
+  constructor(
+    private readonly send: (calls: readonly SettleInput[]) => Promise<readonly Row[]>,
+    private readonly maxBatch: number = MAX_SETTLE_BATCH,
+  ) {}
+
+  settle(input: SettleInput): Promise<Settlement | null> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ input, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.sending || this.waiting.length === 0) return;
+    this.sending = true;
+    const batch = this.waiting.splice(0, this.maxBatch);
+    void this.sendBatch(batch).finally(() => {
+      this.sending = false;
+      this.next();
+    });
+  }
+
+  private async sendBatch(batch: readonly QueuedCall[]): Promise<void> {
+    let rows: readonly Row[];
+    try {
+      rows = await this.send(batch.map((call, ordinal) => ({ ...call.input, ordinal })));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // Nothing of the batch was written (one statement, one transaction): each call alone, in
+      // queue order (so duplicates resolve as they would have in the batch), so the one that
+      // cannot be settled fails by itself.
+      for (const call of batch) await this.sendBatch([call]);
+      return;
+    }
+    const byOrdinal = new Map<number, Row>();
+    for (const row of rows) byOrdinal.set(Number(row.ordinal), row);
+    batch.forEach((call, ordinal) => {
+      const row = byOrdinal.get(ordinal);
+      try {
+        call.resolve(row === undefined ? null : settlementFromRow(row));
+      } catch (error) {
+        call.reject(error);
+      }
+    });
+  }
+}
