@@ -8,7 +8,16 @@
  * `UPDATE counter SET n = n + 1 WHERE id = 1` statements over the same pool. The rate is calls per
  * second of timed burst; afterwards the cook's totals must be exact (every piece counted once, the
  * exact sum of the costs) and the counter must equal the number of increments.
+ *
+ * The adapter sends concurrent completions together (group commit, adapters/postgres/
+ * settle-generations.ts), so the settle statement runs on few connections per round. PostgreSQL
+ * plans a prepared statement afresh for its first five runs on each connection (custom plans), and
+ * that planning is a large part of a batch's cost; a pool that has served for a while has long
+ * passed it on every connection. So the warm-up also runs the settle statement six times (settling
+ * nothing) on every connection of the pool (`primeSettlePlans`, default true; false measures a
+ * cold pool).
  */
+import { buildSettleGenerations } from '../adapters/postgres/settle-generations.js';
 import { createTracker } from '../src/index.js';
 import { benchSchema, type BenchPostgres, type CountingPool } from './postgres.js';
 import { exactMultiple } from './stats.js';
@@ -41,7 +50,7 @@ const account = 'account-bench';
 export async function measureHotParent(
   postgres: BenchPostgres,
   pool: CountingPool,
-  options: { readonly concurrency: number; readonly rounds: number },
+  options: { readonly concurrency: number; readonly rounds: number; readonly primeSettlePlans?: boolean },
   log: (line: string) => void = () => {},
 ): Promise<HotParentResult> {
   const schema = benchSchema('hot');
@@ -59,6 +68,7 @@ export async function measureHotParent(
   await completeBurst(await recordPieces(warmCook.id, concurrency));
   await Promise.all(Array.from({ length: concurrency }, () => pool.query(increment)));
   await pool.query(`UPDATE ${counter} SET n = 0 WHERE id = 1`);
+  if (options.primeSettlePlans ?? true) await primeSettlePlans();
 
   const cook = await tracker.startCook({ collectionId: 'collection-bench', initiatorAccountId: account, targetSupply: total });
   let genledgerMs = 0;
@@ -126,6 +136,18 @@ export async function measureHotParent(
     `  ${total} completions into one cook, ${concurrency} at a time: ${result.genledgerPerSecond.toFixed(0)}/s; raw single-row UPDATE ${result.rawPerSecond.toFixed(0)}/s; ratio ${result.ratio.toFixed(2)}; exact`,
   );
   return result;
+
+  async function primeSettlePlans(): Promise<void> {
+    const settle = buildSettleGenerations(repository.tables);
+    const clients = await Promise.all(Array.from({ length: pool.options.max ?? 10 }, () => pool.connect()));
+    try {
+      for (const client of clients) {
+        for (let run = 0; run < 6; run += 1) await client.query({ name: settle.name, text: settle.text, values: ['[]'] });
+      }
+    } finally {
+      for (const client of clients) client.release();
+    }
+  }
 
   async function recordPieces(cookId: string, count: number): Promise<string[]> {
     const ids: string[] = [];

@@ -97,6 +97,9 @@ function inputColumns(alias: string): Parameter {
  * - The gate of each call is its generation's own transition, as in a single settle: `winner` is,
  *   per generation, the first call (by ordinal) whose gate passes on the locked row; `gen_written`
  *   writes each winner once; every later step reads only the rows it returned (`contribution`).
+ * - Rows are found by `id = ANY (ARRAY(...))`: an index lookup whatever the plan's row estimates
+ *   (a join on `id IN (SELECT ...)` may be planned as a sequential scan, and a prepared statement
+ *   keeps its generic plan as the tables grow).
  * - Locks are taken in the order the data flows, each table's rows by id: the generations
  *   (`gen_old`), their casts (`cast_old`), their cooks (`cook_old`), so two batches, or a batch
  *   and any other statement, cannot deadlock each other.
@@ -131,7 +134,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       WITH RECURSIVE input AS (
         SELECT * FROM jsonb_to_recordset(${param('calls', 'jsonb')}) AS x(${inputTypes})
       ),
-      gen_old AS (SELECT * FROM ${G} WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
+      gen_old AS (SELECT * FROM ${G} WHERE id = ANY (ARRAY(SELECT id FROM input)) ORDER BY id FOR UPDATE),
       winner AS (
         SELECT DISTINCT ON (x.id) x.*
         FROM input AS x JOIN gen_old AS old ON old.id = x.id
@@ -141,7 +144,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       gen_written AS (
         UPDATE ${G} AS t SET ${finish.assignments}
         FROM winner AS x JOIN gen_old AS old ON old.id = x.id
-        WHERE t.id = x.id
+        WHERE t.id = x.id AND t.id = ANY (ARRAY(SELECT id FROM winner))
         RETURNING t.*
       ),
       contribution AS (
@@ -149,7 +152,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
           g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id, x.ordinal, x.apply_at
         FROM gen_written AS g JOIN winner AS x ON x.id = g.id
       ),
-      cast_old AS (SELECT * FROM ${C} WHERE id IN (SELECT cast_id FROM contribution) ORDER BY id FOR UPDATE),
+      cast_old AS (SELECT * FROM ${C} WHERE id = ANY (ARRAY(SELECT cast_id FROM contribution)) ORDER BY id FOR UPDATE),
       cast_steps AS (
         SELECT c.*, row_number() OVER (PARTITION BY c.cast_id ORDER BY c.ordinal)::integer AS step
         FROM contribution AS c WHERE c.cast_id IS NOT NULL
@@ -162,7 +165,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       cast_written AS (
         UPDATE ${C} AS t SET ${assignFrom('s', CAST_APPLY_STAGE_COLUMNS)}
         FROM (SELECT DISTINCT ON (l.id) l.* FROM cast_chain AS l ORDER BY l.id, l.step DESC) AS s
-        WHERE t.id = s.id AND s.step > 0
+        WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cast_old))
         RETURNING t.id
       ),
       -- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
@@ -174,7 +177,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       ),
       cook_old AS (
         SELECT * FROM ${K}
-        WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
+        WHERE id = ANY (ARRAY(SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece))
         ORDER BY id FOR UPDATE
       ),
       cook_steps AS (
@@ -193,7 +196,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       cook_written AS (
         UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
         FROM (SELECT DISTINCT ON (l.id) l.* FROM cook_chain AS l ORDER BY l.id, l.step DESC) AS s
-        WHERE t.id = s.id AND s.step > 0
+        WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cook_old))
         RETURNING t.id
       ),
       -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not

@@ -386,7 +386,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_d446d34f7fd7
+-- prepared as genledger_settle_generations_2259db926a54
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -414,7 +414,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, status text, points_spent bigint, protocol_net_points bigint, cost_usd numeric, response_timestamp timestamptz, only_if_updated_before timestamptz, set_response_payload boolean, response_payload jsonb, artifact_urls jsonb, set_error_details boolean, error_details jsonb, platform_specific_run_id text, at timestamptz, apply_at timestamptz)
 ),
-gen_old AS (SELECT * FROM "public".genledger_generations WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
+gen_old AS (SELECT * FROM "public".genledger_generations WHERE id = ANY (ARRAY(SELECT id FROM input)) ORDER BY id FOR UPDATE),
 winner AS (
   SELECT DISTINCT ON (x.id) x.*
   FROM input AS x JOIN gen_old AS old ON old.id = x.id
@@ -437,7 +437,7 @@ gen_written AS (
     version = old.version + 1,
     updated_at = x.at
   FROM winner AS x JOIN gen_old AS old ON old.id = x.id
-  WHERE t.id = x.id
+  WHERE t.id = x.id AND t.id = ANY (ARRAY(SELECT id FROM winner))
   RETURNING t.*
 ),
 contribution AS (
@@ -445,7 +445,7 @@ contribution AS (
     g.response_timestamp AS finished_at, g.cast_id IS NULL AS piece, g.cast_id, g.cook_id, x.ordinal, x.apply_at
   FROM gen_written AS g JOIN winner AS x ON x.id = g.id
 ),
-cast_old AS (SELECT * FROM "public".genledger_casts WHERE id IN (SELECT cast_id FROM contribution) ORDER BY id FOR UPDATE),
+cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = ANY (ARRAY(SELECT cast_id FROM contribution)) ORDER BY id FOR UPDATE),
 cast_steps AS (
   SELECT c.*, row_number() OVER (PARTITION BY c.cast_id ORDER BY c.ordinal)::integer AS step
   FROM contribution AS c WHERE c.cast_id IS NOT NULL
@@ -524,7 +524,7 @@ cast_written AS (
     updated_at = s.updated_at,
     version = s.version
   FROM (SELECT DISTINCT ON (l.id) l.* FROM cast_chain AS l ORDER BY l.id, l.step DESC) AS s
-  WHERE t.id = s.id AND s.step > 0
+  WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cast_old))
   RETURNING t.id
 ),
 -- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
@@ -536,7 +536,7 @@ piece AS (
 ),
 cook_old AS (
   SELECT * FROM "public".genledger_cooks
-  WHERE id IN (SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece)
+  WHERE id = ANY (ARRAY(SELECT cook_id FROM contribution UNION SELECT cook_id FROM piece))
   ORDER BY id FOR UPDATE
 ),
 cook_steps AS (
@@ -633,7 +633,7 @@ cook_written AS (
     cancelled_count = s.cancelled_count,
     open_generation_count = s.open_generation_count
   FROM (SELECT DISTINCT ON (l.id) l.* FROM cook_chain AS l ORDER BY l.id, l.step DESC) AS s
-  WHERE t.id = s.id AND s.step > 0
+  WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cook_old))
   RETURNING t.id
 ),
 -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
