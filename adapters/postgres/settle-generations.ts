@@ -48,6 +48,9 @@ import {
 } from './rollup-sql.js';
 import type { TableNames } from './statements.js';
 
+/** A cook's columns no apply changes: sent once per batch (see `cook_fixed`). */
+const COOK_FIXED_COLUMNS: readonly Column[] = COOK_COLUMNS.filter((column) => !COOK_APPLY_COLUMNS.some((changed) => changed.name === column.name));
+
 /** The most calls one `settle_generations` statement carries. */
 export const MAX_SETTLE_BATCH = 100;
 
@@ -129,7 +132,6 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         ['previous_status', `${step}.previous_status`],
         ...all.map((column) => jsonField(changed.includes(column.name) ? step : old, column)),
       ]);
-    const COOK_CHANGED = COOK_APPLY_COLUMNS.map((column) => column.name);
     return sql`
       WITH RECURSIVE input AS (
         SELECT * FROM jsonb_to_recordset(${param('calls', 'jsonb')}) AS x(${inputTypes})
@@ -219,14 +221,28 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         FROM cast_chain AS cs JOIN cast_old AS co ON co.id = cs.id
         WHERE cs.step > 0
       ),
+      -- A cook's columns its applies change, per call; the rest (its id lists among them, up to
+      -- maxEmbeddedChildIds ids each) once per batch, in the row of its first call.
       cook_result AS MATERIALIZED (
-        SELECT ks.ordinal, ks.sub, ${parentRecord(COOK_COLUMNS, COOK_CHANGED, 'ks', 'ko')} AS record
-        FROM cook_chain AS ks JOIN cook_old AS ko ON ko.id = ks.id
+        SELECT ks.ordinal, ks.sub,
+          ${jsonRecord([
+            ['changed', 'true'],
+            ['previous_status', 'ks.previous_status'],
+            ['id', 'ks.id'],
+            ...COOK_APPLY_COLUMNS.map((column) => jsonField('ks', column)),
+          ])} AS record
+        FROM cook_chain AS ks
         WHERE ks.step > 0
+      ),
+      cook_fixed AS MATERIALIZED (
+        SELECT f.first_ordinal AS ordinal, ${jsonRecord(COOK_FIXED_COLUMNS.map((column) => jsonField('ko', column)))} AS record
+        FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
+        JOIN cook_old AS ko ON ko.id = f.id
       )
-      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2
+      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf
       FROM gen_result AS r
       LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
+      LEFT JOIN cook_fixed AS kf ON kf.ordinal = r.ordinal
       LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
       LEFT JOIN cook_result AS k2 ON k2.ordinal = r.ordinal AND k2.sub = 2`;
   });
@@ -251,14 +267,24 @@ function jsonRecord(fields: readonly (readonly [string, string])[]): string {
   return `json_build_object(${fields.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
 }
 
-/** A call's {@link Settlement} from its row of `settle_generations`. */
-export function settlementFromRow(row: Row): Settlement {
+/**
+ * A call's {@link Settlement} from its row of `settle_generations`; `cooks`: each cook's fixed
+ * columns (`kf`), by id, from whichever row of the batch carried them.
+ */
+export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): Settlement {
   const record = (value: unknown): Row | null => (value === null || value === undefined ? null : (value as Row));
   const generation = record(row.g);
   if (generation === null) throw new Error(`[genledger] [postgres] a settlement returned no generation`);
   const cast = record(row.c);
-  const cook = record(row.k1);
-  const castPiece = record(row.k2);
+  const cookRecord = (value: unknown): Row | null => {
+    const changed = record(value);
+    if (changed === null) return null;
+    const fixed = cooks.get(changed.id);
+    if (fixed === undefined) throw new Error(`[genledger] [postgres] a settlement returned cook "${String(changed.id)}" without its columns`);
+    return { ...fixed, ...changed };
+  };
+  const cook = cookRecord(row.k1);
+  const castPiece = cookRecord(row.k2);
   return {
     generation: writeResultFromRow(generation, generationFromRow),
     cast: cast === null ? null : writeResultFromRow(cast, castFromRow),
@@ -320,11 +346,16 @@ export class SettleQueue {
       return;
     }
     const byOrdinal = new Map<number, Row>();
-    for (const row of rows) byOrdinal.set(Number(row.ordinal), row);
+    const cooks = new Map<unknown, Row>();
+    for (const row of rows) {
+      byOrdinal.set(Number(row.ordinal), row);
+      const fixed = row.kf as Row | null | undefined;
+      if (fixed !== null && fixed !== undefined) cooks.set(fixed.id, fixed);
+    }
     batch.forEach((call, ordinal) => {
       const row = byOrdinal.get(ordinal);
       try {
-        call.resolve(row === undefined ? null : settlementFromRow(row));
+        call.resolve(row === undefined ? null : settlementFromRow(row, cooks));
       } catch (error) {
         call.reject(error);
       }

@@ -386,7 +386,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_2259db926a54
+-- prepared as genledger_settle_generations_25dba19a8dcc
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -408,8 +408,10 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 --     record as the other statements return it (timestamps and numbers as text) with changed and
 --     previous_status: g (the generation as the call finds it after its turn), c (the cast after
 --     its step, null when not applied), k1 (the cook after the generation's apply), k2 (after the
---     cast piece's apply); null when absent or not applied. What each call would have got from a
---     statement of its own, the calls run one after another in ordinal order
+--     cast piece's apply), k1 and k2 with only the cook's id and the columns an apply changes; null
+--     when absent or not applied; then kf json, the cook's other columns, in the row of its first
+--     call only. What each call would have got from a statement of its own, the calls run one after
+--     another in ordinal order
 -- =================================================================================================
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, status text, points_spent bigint, protocol_net_points bigint, cost_usd numeric, response_timestamp timestamptz, only_if_updated_before timestamptz, set_response_payload boolean, response_payload jsonb, artifact_urls jsonb, set_error_details boolean, error_details jsonb, platform_specific_run_id text, at timestamptz, apply_at timestamptz)
@@ -652,14 +654,23 @@ cast_result AS MATERIALIZED (
   FROM cast_chain AS cs JOIN cast_old AS co ON co.id = cs.id
   WHERE cs.step > 0
 ),
+-- A cook's columns its applies change, per call; the rest (its id lists among them, up to
+-- maxEmbeddedChildIds ids each) once per batch, in the row of its first call.
 cook_result AS MATERIALIZED (
-  SELECT ks.ordinal, ks.sub, json_build_object('changed', true, 'previous_status', ks.previous_status, 'id', ko.id, 'collection_id', ko.collection_id, 'initiator_account_id', ko.initiator_account_id, 'target_supply', ko.target_supply, 'started_at', (extract(epoch FROM ko.started_at) * 1000)::bigint::text, 'metadata', ko.metadata, 'idempotency_key', ko.idempotency_key, 'status', ks.status, 'in_flight_count', ks.in_flight_count, 'outcome_success', ks.outcome_success, 'outcome_failed', ks.outcome_failed, 'outcome_cancelled_by_user', ks.outcome_cancelled_by_user, 'outcome_timeout', ks.outcome_timeout, 'points_spent', ks.points_spent::text, 'protocol_net_points', ks.protocol_net_points::text, 'cost_usd', ks.cost_usd::text, 'completed_at', (extract(epoch FROM ks.completed_at) * 1000)::bigint::text, 'duration_ms', ks.duration_ms::text, 'updated_at', (extract(epoch FROM ks.updated_at) * 1000)::bigint::text, 'version', ks.version, 'generated_count', ks.generated_count, 'failed_count', ks.failed_count, 'cancelled_count', ks.cancelled_count, 'open_generation_count', ks.open_generation_count, 'generation_ids', ko.generation_ids, 'cast_ids', ko.cast_ids) AS record
-  FROM cook_chain AS ks JOIN cook_old AS ko ON ko.id = ks.id
+  SELECT ks.ordinal, ks.sub,
+    json_build_object('changed', true, 'previous_status', ks.previous_status, 'id', ks.id, 'status', ks.status, 'in_flight_count', ks.in_flight_count, 'outcome_success', ks.outcome_success, 'outcome_failed', ks.outcome_failed, 'outcome_cancelled_by_user', ks.outcome_cancelled_by_user, 'outcome_timeout', ks.outcome_timeout, 'points_spent', ks.points_spent::text, 'protocol_net_points', ks.protocol_net_points::text, 'cost_usd', ks.cost_usd::text, 'completed_at', (extract(epoch FROM ks.completed_at) * 1000)::bigint::text, 'duration_ms', ks.duration_ms::text, 'updated_at', (extract(epoch FROM ks.updated_at) * 1000)::bigint::text, 'version', ks.version, 'generated_count', ks.generated_count, 'failed_count', ks.failed_count, 'cancelled_count', ks.cancelled_count, 'open_generation_count', ks.open_generation_count) AS record
+  FROM cook_chain AS ks
   WHERE ks.step > 0
+),
+cook_fixed AS MATERIALIZED (
+  SELECT f.first_ordinal AS ordinal, json_build_object('id', ko.id, 'collection_id', ko.collection_id, 'initiator_account_id', ko.initiator_account_id, 'target_supply', ko.target_supply, 'started_at', (extract(epoch FROM ko.started_at) * 1000)::bigint::text, 'metadata', ko.metadata, 'idempotency_key', ko.idempotency_key, 'generation_ids', ko.generation_ids, 'cast_ids', ko.cast_ids) AS record
+  FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
+  JOIN cook_old AS ko ON ko.id = f.id
 )
-SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2
+SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf
 FROM gen_result AS r
 LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
+LEFT JOIN cook_fixed AS kf ON kf.ordinal = r.ordinal
 LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
 LEFT JOIN cook_result AS k2 ON k2.ordinal = r.ordinal AND k2.sub = 2;
 
