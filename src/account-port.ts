@@ -10,6 +10,7 @@ import type { Account, Budget, LedgerEntry } from './domain/accounts/records.js'
 import type { MovementRequest, MovementResult } from './domain/accounts/ledger.js';
 import type { HoldSettlement } from './domain/accounts/settlement.js';
 import type { Settlement } from './domain/rollup/settlement.js';
+import type { HoldDecision } from './domain/accounts/creation.js';
 import { UnsupportedError } from './errors.js';
 
 export type { CreationAccounting, LimitedInsertion, HoldDecision } from './domain/accounts/creation.js';
@@ -58,6 +59,12 @@ export interface AccountStore {
   reconcile(accountId: string, at: Date): Promise<AccountReconciliation>;
   /** A parent's budget, or `null` when it has none. */
   getBudget(parent: BudgetRef): Promise<Budget | null>;
+}
+
+/** What a created generation's `insertAttached` reports beside the record: the hold it took, when it took one. */
+export interface HeldCreation {
+  /** The hold decision the store applied (`null`/absent: no hold and no budget concerned it). */
+  readonly held?: Extract<HoldDecision, { outcome: 'held' }> | null | undefined;
 }
 
 /** What `settleGeneration` reports: the settlement and, when the generation had a hold this call settled, its settlement. */

@@ -78,6 +78,7 @@ export type {
   AccountStore,
   AccountedSettlement,
   AccountReconciliation,
+  HeldCreation,
   BudgetRef,
   CreationAccounting,
   HoldDecision,

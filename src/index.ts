@@ -170,3 +170,5 @@ export { accountSchema, ledgerEntrySchema, budgetSchema, LEDGER_ENTRY_KINDS } fr
 export type { AccountAmount, Units } from './domain/accounts/amounts.js';
 export { movementInputSchema, holdInputSchema, budgetInputSchema, listLedgerEntriesInputSchema } from './domain/accounts/inputs.js';
 export type { MovementInput, HoldInput, BudgetInput, ListLedgerEntriesInput } from './domain/accounts/inputs.js';
+export type { AccountMovement, LedgerEntryPage, AccountReconcileReport } from './tracker/accounts.js';
+export type { AccountUpdateEvent } from './tracker/events.js';

@@ -32,12 +32,13 @@ import type { AttachedInsertion, NewAttachedChild } from './domain/rollup/creati
 import type { Settlement } from './domain/rollup/settlement.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
-import type { AccountedSettlement, AccountStore, CreationAccounting, LimitedInsertion } from './account-port.js';
+import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
 
 export type {
   AccountStore,
   AccountedSettlement,
   AccountReconciliation,
+  HeldCreation,
   BudgetRef,
   CreationAccounting,
   HoldDecision,
@@ -242,8 +243,8 @@ export interface InsertAttached {
   (child: Extract<NewAttachedChild, { kind: 'cast' }>, accounting?: CreationAccounting): Promise<AttachedInsertion<Cast>>;
   (child: NewAttachedChild): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>>;
   /** With accounting (stores with `capabilities.accounts`): a hold or a budget may refuse the child (`limited`). */
-  (child: Extract<NewAttachedChild, { kind: 'generation' }>, accounting: CreationAccounting): Promise<AttachedInsertion<Generation> | LimitedInsertion>;
-  (child: NewAttachedChild, accounting: CreationAccounting): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast> | LimitedInsertion>;
+  (child: Extract<NewAttachedChild, { kind: 'generation' }>, accounting: CreationAccounting): Promise<(AttachedInsertion<Generation> & HeldCreation) | LimitedInsertion>;
+  (child: NewAttachedChild, accounting: CreationAccounting): Promise<(AttachedInsertion<Generation> & HeldCreation) | AttachedInsertion<Cast> | LimitedInsertion>;
 }
 
 /** Makes ids for new records; a store may prefer a format (the MongoDB adapter prefers ObjectIds). */

@@ -43,6 +43,7 @@ import {
   type AccountedSettlement,
   type CreationAccounting,
   type LimitedInsertion,
+  type HeldCreation,
 } from 'genledger/adapter';
 import { memoryAccounts } from './accounts.js';
 import { InProcessChangeFeed } from './change-feed.js';
@@ -237,7 +238,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     if (decided.cast !== null) casts.storeDecided(decided.cast);
     if (decided.cook !== null) cooks.storeDecided(decided.cook);
     generations.insert(decided.record);
-    return decided;
+    const created: typeof decided & HeldCreation = hold === null ? decided : { ...decided, held: hold };
+    return created;
   }
 
   function openChildren(parent: ParentRef, limit: number): OpenChildren {

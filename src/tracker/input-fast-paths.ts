@@ -108,7 +108,8 @@ function optionalCost(value: unknown): string | undefined | typeof UNDECIDED {
 
 type Fast<S extends z.ZodType> = (input: unknown) => z.output<S> | undefined;
 
-const RECORD_GENERATION_KEYS: ReadonlySet<string> = new Set(Object.keys(recordGenerationInputSchema.shape));
+// A hold or a budget takes zod's path: the fast paths copy only the fields they know, and a dropped hold is an unlimited spend.
+const RECORD_GENERATION_KEYS: ReadonlySet<string> = new Set(Object.keys(recordGenerationInputSchema.shape).filter((key) => key !== 'hold'));
 export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema> = (input) => {
   if (!plainObjectOf(input, RECORD_GENERATION_KEYS)) return undefined;
   const {
@@ -205,7 +206,7 @@ export const progressInputFast: Fast<typeof progressInputSchema> = (input) => {
   return { progress, liveStatus } as z.output<typeof progressInputSchema>;
 };
 
-const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape));
+const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape).filter((key) => key !== 'budget'));
 export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => {
   if (!plainObjectOf(input, START_CAST_KEYS)) return undefined;
   const { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt, idempotencyKey } = input;
@@ -218,7 +219,7 @@ export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => 
   >;
 };
 
-const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape));
+const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape).filter((key) => key !== 'budget'));
 export const startCookInputFast: Fast<typeof startCookInputSchema> = (input) => {
   if (!plainObjectOf(input, START_COOK_KEYS)) return undefined;
   const { collectionId, initiatorAccountId, targetSupply, metadata, startedAt, idempotencyKey } = input;

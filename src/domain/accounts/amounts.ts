@@ -28,8 +28,7 @@ export type AccountAmount = z.infer<typeof accountAmountSchema>;
 export const ZERO_AMOUNT: AccountAmount = Object.freeze({ points: 0, costUsd: '0' });
 
 /**
- * What a hold, a movement or a budget names: at least one unit, each non-negative. `null` is a
- * unit the request does not name.
+ * What a hold, a movement or a budget names: at least one unit, each non-negative.
  */
 export const unitsInputSchema = z
   .strictObject({
@@ -38,17 +37,16 @@ export const unitsInputSchema = z
   })
   .refine((units) => units.points !== undefined || units.costUsd !== undefined, {
     message: 'must name points, costUsd or both',
-  })
-  .transform((units): Units => ({ points: units.points ?? null, costUsd: units.costUsd ?? null }));
+  });
 
-/** Units a request names: `null` where it names none. */
+/** Units a request names: a unit it does not name is absent. */
 export interface Units {
-  readonly points: number | null;
-  readonly costUsd: UsdAmount | null;
+  readonly points?: number | undefined;
+  readonly costUsd?: UsdAmount | undefined;
 }
 
 export const unitsSchema = z
-  .object({ points: z.number().int().min(0).nullable(), costUsd: signedUsdSchema.nullable() })
+  .object({ points: z.number().int().min(0).optional(), costUsd: signedUsdSchema.optional() })
   .readonly();
 
 /** The named units as an amount (an unnamed unit is 0). */
@@ -98,7 +96,7 @@ export function nonNegative(amount: AccountAmount): AccountAmount {
  * a hold in points captures the generation's points, never its dollars.
  */
 export function restrictTo(amount: AccountAmount, units: Units): AccountAmount {
-  return { points: units.points === null ? 0 : amount.points, costUsd: units.costUsd === null ? '0' : amount.costUsd };
+  return { points: units.points === undefined ? 0 : amount.points, costUsd: units.costUsd === undefined ? '0' : amount.costUsd };
 }
 
 /**
@@ -106,8 +104,8 @@ export function restrictTo(amount: AccountAmount, units: Units): AccountAmount {
  * named unit fits.
  */
 export function exceededUnit(requested: AccountAmount, limit: AccountAmount, named: Units): 'points' | 'costUsd' | null {
-  if (named.points !== null && requested.points > limit.points) return 'points';
-  if (named.costUsd !== null && signedUsdUnits(requested.costUsd) > signedUsdUnits(limit.costUsd)) return 'costUsd';
+  if (named.points !== undefined && requested.points > limit.points) return 'points';
+  if (named.costUsd !== undefined && signedUsdUnits(requested.costUsd) > signedUsdUnits(limit.costUsd)) return 'costUsd';
   return null;
 }
 

@@ -34,7 +34,7 @@ export interface BudgetRefusal {
 export function holdInBudget(budget: Budget, hold: Units | null): { readonly outcome: 'counted'; readonly budget: Budget } | BudgetRefusal {
   const requested = hold === null ? ZERO_AMOUNT : amountOf(hold);
   for (const unit of ['points', 'costUsd'] as const) {
-    if (budget.limit[unit] !== null && (hold === null || hold[unit] === null)) return { outcome: 'overBudget', budget, unit, requested, held: false };
+    if (budget.limit[unit] !== undefined && (hold === null || hold[unit] === undefined)) return { outcome: 'overBudget', budget, unit, requested, held: false };
   }
   const wouldUse = addAmounts(addAmounts(budget.spent, budget.held), requested);
   const unit = exceededUnit(wouldUse, amountOf(budget.limit), budget.limit);
