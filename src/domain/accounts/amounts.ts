@@ -55,7 +55,17 @@ export function amountOf(units: Units): AccountAmount {
 }
 
 export function addAmounts(left: AccountAmount, right: AccountAmount): AccountAmount {
-  return { points: left.points + right.points, costUsd: formatUsdUnits(signedUsdUnits(left.costUsd) + signedUsdUnits(right.costUsd)) };
+  return { points: left.points + right.points, costUsd: addSignedUsd(left.costUsd, right.costUsd) };
+}
+
+/**
+ * Exact sum of two signed canonical amounts. Most accounts move in one unit only, so one side is
+ * usually "0": that sum is the other side, with no bigint work (it was most of a hold's cost).
+ */
+function addSignedUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
+  if (right === '0') return left;
+  if (left === '0') return right;
+  return formatUsdUnits(signedUsdUnits(left) + signedUsdUnits(right));
 }
 
 export function subtractAmounts(left: AccountAmount, right: AccountAmount): AccountAmount {
@@ -76,6 +86,7 @@ export function amountsEqual(left: AccountAmount, right: AccountAmount): boolean
 
 /** Signed 10^-18 dollar units of a signed canonical amount. */
 export function signedUsdUnits(amount: UsdAmount): bigint {
+  if (amount === '0') return 0n;
   return parseUsdUnits(signedText(amount)) * signOf(amount);
 }
 
