@@ -1,10 +1,10 @@
 /**
  * The domain reducers, in SQL. Each function here returns a fragment that computes, from the row
  * as it stands (locked by the statement that embeds it), what the reducer of the same name
- * computes: `applyToCast`, `applyToCook`, `finishGeneration`. The statements in `statements.ts`
- * embed them: `settleGeneration` (a generation's terminal transition and its applies), the cast's
- * ending (`casts_end`, `casts_replace`: a cast piece's apply to its cook), so every path shares one
- * definition of each write.
+ * computes: `applyToCast`, `applyToCook`, `finishGeneration`. The statements embed them:
+ * `settle_generations` (settle-generations.ts: a batch of generations' terminal transitions and
+ * their applies), the cast's ending (`casts_end`, `casts_replace` in statements.ts: a cast piece's
+ * apply to its cook), so every path shares one definition of each write.
  *
  * The reducers are ungated: the gate that makes an apply happen once is the CHILD's transition
  * (`UPDATE generations ... WHERE status IN ('pending', 'processing') RETURNING`, or a cast's
@@ -15,8 +15,9 @@
  * A stage is a SELECT over the previous state `p` and a contribution `c` (LEFT JOINed, so a row
  * the contribution does not concern passes through unchanged) that yields `applies` and the new
  * value of every column the write may change, under the column's own name. Because its output has
- * the shape of its input, stages chain: `settleGeneration` applies a generation to a cook and then
- * that generation's ended cast to the same cook, as two stages feeding one UPDATE.
+ * the shape of its input, stages chain: `settle_generations` applies each generation of a batch to
+ * its cook and then, when it ended its cast, the cast piece, one stage after another in a recursive
+ * CTE feeding one UPDATE per cook.
  */
 import { sql, type Parameter } from './client.js';
 import { CAST_APPLY_COLUMNS, COOK_APPLY_COLUMNS } from './rows.js';
