@@ -139,7 +139,7 @@ export function castApplyPlan(castId: string, contribution: GenerationContributi
 }
 
 /** The stored cast has a cook (a top-level link: the backfill lifts legacy ones there). */
-const HAS_COOK: Document = { $in: [{ $type: '$cookId' }, ['objectId', 'string']] };
+const HAS_COOK: Document = { $ne: [{ $ifNull: ['$cookId', null] }, null] };
 
 /**
  * `transitionCast`: `finish` and `cancel` end a running cast; `expire` ends a running cast with

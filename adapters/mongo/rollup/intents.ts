@@ -62,6 +62,8 @@ export interface Owners {
   begin(settings: LeaseSettings): Run & { end(): void };
   /** Whether `owner` is a call of this process that ended without finishing its operation. */
   orphaned(owner: string): boolean;
+  /** A filter on `genledger.owner` matching this process's owners (running or not). */
+  readonly ofThisProcess: Document;
 }
 
 export function createOwners(): Owners {
@@ -76,6 +78,7 @@ export function createOwners(): Owners {
       return { owner, until: new Date(settings.clock().getTime() + settings.rollupLeaseMs), adopted: false, end: () => void running.delete(owner) };
     },
     orphaned: (owner) => owner.startsWith(`${token}:`) && !running.has(owner),
+    ofThisProcess: { $regex: `^${token}:` },
   };
 }
 

@@ -2,7 +2,8 @@
  * `recover()` (called by `tracker.sweepStale()`): finishes what crashes left half done.
  *
  * 1. Intents past their lease by more than `takeoverMarginMs` (children, by `genledger.until`) are
- *    taken over, fenced by the server's clock (intents.ts), and finished: a `settle` or `piece`
+ *    taken over, fenced by the server's clock (intents.ts), and intents of this process whose call
+ *    ended are adopted (a call that crashed and was not retried); each is finished: a `settle` or `piece`
  *    has its applies driven (each lands once: the entries say which landed); an `attach` is
  *    undone (the parents that took the child give it back, the hidden child is deleted): the
  *    host's creation failed, and a retry with its key creates it anew.
@@ -18,7 +19,7 @@ import { fromCastDocument, fromGenerationDocument } from '../documents.js';
 import { idAfter } from '../filters.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import type { ParentKind, RollupContext } from './context.js';
-import { pullEntry, readEntries, readIntent, takeOverIntent, type Run } from './intents.js';
+import { adoptIntent, pullEntry, readEntries, readIntent, takeOverIntent, type Run } from './intents.js';
 
 /** Documents read per page. */
 const PAGE = 200;
@@ -47,14 +48,19 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
     }
   }
 
-  async function takeOver(kind: 'generation' | 'cast', document: Document, now: Date): Promise<boolean> {
+  async function takeOver(kind: 'generation' | 'cast', document: Document, now: Date, cutoff: Date): Promise<boolean> {
     const intent = readIntent(document);
     const id = fromStoredId(document._id);
     if (intent === null || id === null) return false;
     const collection = kind === 'cast' ? casts : generations;
     const run = owners.begin(settings);
     try {
-      const taken = await takeOverIntent(collection, id, intent, run, settings);
+      const taken =
+        intent.until < cutoff
+          ? await takeOverIntent(collection, id, intent, run, settings)
+          : owners.orphaned(intent.owner)
+            ? await adoptIntent(collection, id, intent, run)
+            : null;
       if (taken === null) return false;
       if (intent.op === 'attach') {
         await steps.abandon(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document) }, taken, now);
@@ -94,10 +100,14 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
     const more = () => repaired < options.limit;
     for (const kind of ['generation', 'cast'] as const) {
       if (!more()) break;
-      await eachPage(kind === 'cast' ? casts : generations, { 'genledger.until': { $lt: cutoff } }, async (document) => {
-        if (await takeOver(kind, document, now)) repaired += 1;
-        return more();
-      });
+      const pastLease = { 'genledger.until': { $lt: cutoff } };
+      const orphans = { 'genledger.until': { $gte: cutoff }, 'genledger.owner': owners.ofThisProcess };
+      for (const filter of [pastLease, orphans]) {
+        await eachPage(kind === 'cast' ? casts : generations, filter, async (document) => {
+          if (await takeOver(kind, document, now, cutoff)) repaired += 1;
+          return more();
+        });
+      }
     }
     for (const collection of [casts, cooks]) {
       if (!more()) break;
