@@ -21,8 +21,8 @@ import { fromCastDocument, fromCookDocument, fromGenerationDocument, toCastDocum
 import { toStoredId, type StoredDocument } from '../ids.js';
 import { castAttachPlan, castDetachPlan, cookAttachPlan, cookDetachPlan } from '../parent-writes.js';
 import { isHidden, type ParentKind, type RollupContext } from './context.js';
-import { adoptIntent, clearIntent, intentDocument, pullEntry, readIntent, type Run } from './intents.js';
-import { fencedParentWrite, fencedUndo } from './parent-apply.js';
+import { adoptIntent, clearIntent, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
+import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
 type ChildRecord = { readonly kind: 'generation'; readonly record: Generation } | { readonly kind: 'cast'; readonly record: Cast };
@@ -84,7 +84,10 @@ export function createInsertAttached(context: RollupContext) {
       if (slot.kind === 'cast') cast = decided.record as Cast;
       else cook = decided.record as Cook;
     }
-    await clearIntent(own, childId, run, { version: 1 });
+    if (!(await clearIntent(own, childId, run, { version: 1 }))) {
+      // recover() took the creation over (this call outlived its lease): the answer is its to give.
+      throw new LeaseExpiredError(`the creation of ${child.kind} "${childId}"`);
+    }
     if (!run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
     return { outcome: 'attached', cast, cook };
   }
@@ -101,9 +104,14 @@ export function createInsertAttached(context: RollupContext) {
     if (!run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
   }
 
-  /** Undoes a creation whose owner is gone (recover's takeover): the host's call failed, so the child never was. */
-  async function abandon(child: ChildRecord, run: Run, at: Date): Promise<void> {
-    await undo(child, parentsOf(child), run, at);
+  /**
+   * Finishes a creation whose owner is gone (recover's takeover) as its owner would have, with the
+   * caps its intent recorded: a duplicate from another process may already hold the record.
+   * Without recorded caps (not written by this version), it is undone: the host's call failed.
+   */
+  async function finishTakenOver(child: ChildRecord, intent: Intent, run: Run, at: Date): Promise<void> {
+    if (intent.caps === undefined) await undo(child, parentsOf(child), run, at);
+    else await driveAttach(child, run, intent.caps, at);
   }
 
   function childRecord(kind: 'generation' | 'cast', document: Document): ChildRecord {
@@ -193,7 +201,7 @@ export function createInsertAttached(context: RollupContext) {
     const document: StoredDocument = {
       ...(child.kind === 'cast' ? toCastDocument(child.record) : toGenerationDocument(child.record)),
       version: 0,
-      genledger: intentDocument('attach', parents.map((slot) => toStoredId(slot.id)), run),
+      genledger: { ...intentDocument('attach', parents.map((slot) => toStoredId(slot.id)), run), caps: { ...given.caps } },
     };
     try {
       await own.insertOne(document);
@@ -209,7 +217,7 @@ export function createInsertAttached(context: RollupContext) {
     return { outcome: 'created', record: child.record, cast: attached.cast, cook: attached.cook } as Insertion;
   }
 
-  return { insertAttached, abandon, childRecord };
+  return { insertAttached, finishTakenOver };
 }
 
 /** The collection of a child kind. */

@@ -32,7 +32,7 @@ export function createRollupProtocol(collections: RollupCollections, settings: L
   const { recover } = createRecover(context, {
     driveSettle: settlement.driveSettle,
     drivePiece: settlement.drivePiece,
-    abandon: creation.abandon,
+    finishTakenOver: creation.finishTakenOver,
     rebuildCast: reconcile.rebuildCast,
     rebuildCook: reconcile.rebuildCook,
   });

@@ -20,6 +20,7 @@
  * are taken over by `recover()` once `until + takeoverMarginMs` is behind the server's clock: from
  * then on the old owner's parent writes cannot land (their `$$NOW < until` fails).
  */
+import type { ParentCaps } from 'genledger/adapter';
 import { ObjectId, type Collection, type Document } from 'mongodb';
 import type { InProgressEntry } from '../documents.js';
 import { literal } from '../expressions.js';
@@ -34,6 +35,8 @@ export interface Intent {
   readonly to: readonly StoredId[];
   readonly owner: string;
   readonly until: Date;
+  /** An attach's caps, so that `recover()` can finish it as its owner would have. */
+  readonly caps?: ParentCaps;
 }
 
 /** The lease settings of the protocol (docs/mongodb.md, "Constant-size parents"). */
@@ -88,7 +91,9 @@ export function readIntent(document: Document | null): Intent | null {
   if (raw === undefined || raw === null || typeof raw !== 'object') return null;
   if (raw.op !== 'attach' && raw.op !== 'settle' && raw.op !== 'piece') return null;
   if (typeof raw.owner !== 'string' || !(raw.until instanceof Date)) return null;
-  return { op: raw.op, to: Array.isArray(raw.to) ? raw.to : [], owner: raw.owner, until: raw.until };
+  const caps = raw.caps as Partial<ParentCaps> | undefined;
+  const validCaps = caps !== undefined && typeof caps.maxInFlight === 'number' && typeof caps.maxEmbeddedIds === 'number';
+  return { op: raw.op, to: Array.isArray(raw.to) ? raw.to : [], owner: raw.owner, until: raw.until, ...(validCaps && { caps: { maxInFlight: caps.maxInFlight!, maxEmbeddedIds: caps.maxEmbeddedIds! } }) };
 }
 
 /** The intent document a write stores (`to` may be an expression of the written document). */

@@ -3,10 +3,11 @@
  *
  * 1. Intents past their lease by more than `takeoverMarginMs` (children, by `genledger.until`) are
  *    taken over, fenced by the server's clock (intents.ts), and intents of this process whose call
- *    ended are adopted (a call that crashed and was not retried); each is finished: a `settle` or `piece`
- *    has its applies driven (each lands once: the entries say which landed); an `attach` is
- *    undone (the parents that took the child give it back, the hidden child is deleted): the
- *    host's creation failed, and a retry with its key creates it anew.
+ *    ended are adopted (a call that crashed and was not retried); each is finished as its owner
+ *    would have: a `settle` or `piece` has its applies driven (each lands once: the entries say
+ *    which landed); an `attach` is driven with the caps its intent recorded (a duplicate from
+ *    another process may already hold the record), and a parent that now refuses it gives it
+ *    back and the hidden child is deleted.
  * 2. In-progress entries past their lease by the margin whose child no longer carries that
  *    operation's intent are pulled (an operation finished by a call that adopted it leaves them).
  * 3. Parents that still carry 0.1.0's open-entry lists with an entry older than `olderThan` are
@@ -19,7 +20,7 @@ import { fromCastDocument, fromGenerationDocument } from '../documents.js';
 import { idAfter } from '../filters.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import type { ParentKind, RollupContext } from './context.js';
-import { adoptIntent, pullEntry, readEntries, readIntent, takeOverIntent, type Run } from './intents.js';
+import { adoptIntent, pullEntry, readEntries, readIntent, takeOverIntent, type Intent, type Run } from './intents.js';
 
 /** Documents read per page. */
 const PAGE = 200;
@@ -27,7 +28,7 @@ const PAGE = 200;
 export interface RecoverSteps {
   readonly driveSettle: (generation: ReturnType<typeof fromGenerationDocument>, run: Run, at: Date) => Promise<unknown>;
   readonly drivePiece: (cast: Cast, run: Run, at: Date) => Promise<WriteResult<Cook> | null>;
-  readonly abandon: (child: { kind: 'generation'; record: ReturnType<typeof fromGenerationDocument> } | { kind: 'cast'; record: Cast }, run: Run, at: Date) => Promise<void>;
+  readonly finishTakenOver: (child: { kind: 'generation'; record: ReturnType<typeof fromGenerationDocument> } | { kind: 'cast'; record: Cast }, intent: Intent, run: Run, at: Date) => Promise<void>;
   readonly rebuildCast: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
   readonly rebuildCook: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
 }
@@ -63,7 +64,7 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
             : null;
       if (taken === null) return false;
       if (intent.op === 'attach') {
-        await steps.abandon(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document) }, taken, now);
+        await steps.finishTakenOver(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document) }, intent, taken, now);
       } else if (intent.op === 'settle' && kind === 'generation') {
         await steps.driveSettle(fromGenerationDocument(document), taken, now);
       } else if (intent.op === 'piece' && kind === 'cast') {
