@@ -96,3 +96,22 @@ describe('mongo on mingo: hidden children (a creation under way)', () => {
     expect(await context.fake.asDb().collection<Document>('generationOutputs').findOne({})).not.toHaveProperty('genledger');
   });
 });
+
+describe('mongo: the roll-up options', () => {
+  it('are checked when the repository is made: a wrong value is a RangeError naming the option; the defaults are exported', async () => {
+    const { DEFAULT_ROLLUP_OPTIONS } = await import('../../adapters/mongo/index.js');
+    expect(DEFAULT_ROLLUP_OPTIONS).toEqual({ rollupLeaseMs: 30_000, takeoverMarginMs: 5_000, maxInProgress: 1_000 });
+    const db = new FakeDb().asDb();
+    for (const [options, named] of [
+      [{ rollupLeaseMs: 0 }, 'rollupLeaseMs'],
+      [{ rollupLeaseMs: 1.5 }, 'rollupLeaseMs'],
+      [{ takeoverMarginMs: -1 }, 'takeoverMarginMs'],
+      [{ maxInProgress: 0 }, 'maxInProgress'],
+      [{ maxInProgress: Number.NaN }, 'maxInProgress'],
+      [{ clock: 'now' as unknown as () => Date }, 'clock'],
+    ] as const) {
+      expect(() => mongoRepository(db, { logger: silent, ...options }), named).toThrow(new RegExp(`^\\[genledger\\] \\[mongo\\] ${named} must`));
+    }
+    expect(() => mongoRepository(db, { logger: silent, rollupLeaseMs: 1, takeoverMarginMs: 0, maxInProgress: 1 })).not.toThrow();
+  });
+});
