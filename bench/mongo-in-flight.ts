@@ -11,7 +11,8 @@
  * completing a piece, a step that leaves its cast running, and the last step of a cast piece
  * (the cast ends and is applied to the cook).
  *
- * Run: `npx tsx bench/mongo-in-flight.ts` (`--json` for one JSON line). The same file runs on a
+ * Run: `npx tsx bench/mongo-in-flight.ts` (`--json` for one JSON line; `MONGO_BENCH_SIZES=10,100`
+ * for fewer sizes). The same file runs on a
  * checkout of the adapter before design 12 option (b) for the "before" figures (docs/mongodb.md).
  */
 import { BSON, type Db, type Document } from 'mongodb';
@@ -19,7 +20,8 @@ import { mongoRepository } from '../adapters/mongo/index.js';
 import { createTracker } from '../src/index.js';
 import { FakeDb } from '../test/mongo/fake-db.js';
 
-const SIZES = [10, 100, 1_000, 4_000] as const;
+/** `MONGO_BENCH_SIZES=10,100` measures fewer (option (a) takes many minutes at 4,000 on the fake). */
+const SIZES: readonly number[] = process.env.MONGO_BENCH_SIZES?.split(',').map(Number) ?? [10, 100, 1_000, 4_000];
 const BATCHES = 7;
 const PAIRS_PER_BATCH = 20;
 const silent = { warn: () => {}, error: () => {} };
@@ -122,7 +124,7 @@ async function commandsPerCall(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  await inFlightRow(SIZES[0]); // warm-up: the first row would otherwise pay for JIT compilation
+  await inFlightRow(SIZES[0]!); // warm-up: the first row would otherwise pay for JIT compilation
   for (const inFlight of SIZES) {
     const row = await inFlightRow(inFlight);
     rows.push({ ...row, vsTen: rows.length === 0 ? 1 : Math.round((row.pairUs / rows[0]!.pairUs) * 100) / 100 });

@@ -21,7 +21,7 @@ import { fromCastDocument, fromCookDocument, fromGenerationDocument, toCastDocum
 import { toStoredId, type StoredDocument } from '../ids.js';
 import { castAttachPlan, castDetachPlan, cookAttachPlan, cookDetachPlan } from '../parent-writes.js';
 import { isHidden, type ParentKind, type RollupContext } from './context.js';
-import { adoptIntent, clearIntent, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
+import { adoptIntent, clearIntent, hasEntry, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
 import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
@@ -74,6 +74,12 @@ export function createInsertAttached(context: RollupContext) {
       const decide = slot.kind === 'cast' ? decideCast : decideCook;
       const plan = slot.kind === 'cast' ? castAttachPlan(attachment) : cookAttachPlan(attachment);
       const found = await fencedParentWrite(collectionOf(slot.kind), slot.id, childId, 'attach', run, plan, settings, (current) => isHidden(current) || decide(current).outcome !== 'attached');
+      if (found !== null && found.kind === 'done' && !hasEntry(found.current, childId, 'attach', true)) {
+        // The entry is marked undone: a parent refused this creation before a crash cut its undo
+        // short. The undo is finished; which parent refused is not recorded, so this says so.
+        await undo(child, [...taken, slot], run, at);
+        throw new ConflictError('parent', `the creation of ${child.kind} "${childId}" was refused by a parent before a crash cut it short, and is undone; retry it`);
+      }
       if (found === null || found.kind === 'refused') {
         const decided = found === null || isHidden(found.current) ? null : decide(found.current);
         await undo(child, taken, run, at);
