@@ -57,13 +57,6 @@ export interface InProgressEntry {
   x?: true;
 }
 
-/** An open entry as read back: the child's id as a string. */
-export interface OpenEntry {
-  readonly id: string;
-  readonly kind: OpenChildKind;
-  readonly since: Date;
-}
-
 /** A `generationOutputs` document as this adapter writes it. */
 export interface GenerationDocument extends Document {
   _id: StoredId;
@@ -149,14 +142,6 @@ export interface CookDocument extends ParentDocumentFields {
 
 // ---------------------------------------------------------------------------------------------
 // Writing
-
-export function openChildDocuments(entries: readonly OpenEntry[]): OpenChildDocument[] {
-  return entries.map((entry) => openChildDocument(entry.id, entry.kind, entry.since));
-}
-
-export function openChildDocument(id: string, kind: OpenChildKind, since: Date): OpenChildDocument {
-  return { id: toStoredId(id), kind, since };
-}
 
 function storedIds(ids: readonly string[]): StoredId[] {
   return ids.map(toStoredId);
@@ -339,20 +324,6 @@ function readOutcomes(raw: unknown): OutcomeCounts {
 function readIdList(raw: unknown): string[] {
   if (!Array.isArray(raw)) return [];
   return raw.map(fromStoredId).filter((id): id is string => id !== null);
-}
-
-/** The open entries stored at a parent's `openSteps`, `openPieces` or `openGenerations` (the private gate). */
-export function readOpenChildren(raw: unknown): OpenEntry[] {
-  if (!Array.isArray(raw)) return [];
-  const entries: OpenEntry[] = [];
-  for (const item of raw) {
-    if (typeof item !== 'object' || item === null) continue;
-    const entry = item as Record<string, unknown>;
-    const id = fromStoredId(entry.id);
-    if (id === null) continue;
-    entries.push({ id, kind: entry.kind === 'cast' ? 'cast' : 'generation', since: readDate(entry.since) ?? new Date(0) });
-  }
-  return entries;
 }
 
 /** How many open entries a stored list holds (not parsed: records never carry them). */
