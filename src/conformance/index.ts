@@ -11,6 +11,7 @@
  * @module
  */
 import { describe } from 'vitest';
+import { accountTests } from './part-accounts.js';
 import { changeFeedTests } from './part-change-feed.js';
 import { concurrencyTests } from './part-concurrency.js';
 import { crashTests } from './part-crash.js';
@@ -47,6 +48,7 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   hostileInput: hostileInputTests,
   changeFeed: changeFeedTests,
   scale: scaleTests,
+  accounts: accountTests,
 };
 
 export {
@@ -64,6 +66,7 @@ export {
   hostileInputTests,
   changeFeedTests,
   scaleTests,
+  accountTests,
 };
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */
