@@ -33,6 +33,8 @@ export function noticeOf(change: Change, kinds: ReadonlyMap<string, ChangeNotice
     case 'insert':
     case 'replace':
       rawVersion = change.fullDocument?.version;
+      // A hidden child (a creation under way): reported when its parents took it (version 1).
+      if (rawVersion === 0) return null;
       break;
     case 'update': {
       const updated = change.updateDescription?.updatedFields;

@@ -81,39 +81,3 @@ export async function conditionalWrite<TRecord, TResult>(
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
-
-/** Whether a parent document still holds the open entry that lets a roll-up write happen ('open'), or not ('done'). */
-export type GateState = 'open' | 'done';
-
-/**
- * A roll-up write on a parent, gated by the adapter's private open entry (see rollup-protocol.ts):
- * `plan`'s filter is the gate (the entry is there), its update removes the entry. When the filter
- * matches nothing, the document is read: missing is `null`; without the entry the write happened
- * already (a repeat, a duplicate, a racing call), which is the reducer's "unchanged" record as
- * stored; with the entry still there the document changed between the update and the read, and
- * the update is tried again.
- */
-export async function gatedWrite<TRecord extends { status: string }>(
-  target: WriteTarget<TRecord>,
-  id: string,
-  plan: ConditionalUpdate,
-  gate: (document: Document) => GateState,
-  reduce: (record: TRecord) => { changed: boolean; record: TRecord; previousStatus: TRecord['status'] },
-): Promise<{ changed: boolean; record: TRecord; previousStatus: TRecord['status'] } | null> {
-  const _id = toStoredId(id);
-  for (let attempt = 1; ; attempt += 1) {
-    const before = await target.collection.findOneAndUpdate({ ...plan.filter, _id }, plan.update, { returnDocument: 'before' });
-    if (before !== null) return reduce(target.read(before));
-    const current = await target.collection.findOne({ _id });
-    if (current === null) return null;
-    if (gate(current) === 'done') {
-      const record = target.read(current);
-      return { changed: false, record, previousStatus: record.status };
-    }
-    if (attempt >= ATTEMPTS) {
-      throw new Error(
-        `[genledger] [mongo] the gated update on ${target.entity} "${id}" did not match although its open entry is there; either the document kept changing (${ATTEMPTS} attempts) or a stored value is spelt in a way the adapter's filters do not recognise (run the legacy audit and backfill)`,
-      );
-    }
-  }
-}

@@ -35,8 +35,10 @@ import { readCastStatus, readCookStatus, readDeliveryStatusWord, readGenerationS
 export type OpenChildKind = 'generation' | 'cast';
 
 /**
- * An open child entry as stored in a parent: the adapter's private apply-once gate (see
- * rollup-protocol.ts). Records never carry these; 0.1.0 wrote the same shape.
+ * An open child entry as 0.1.0 (and this adapter's option (a)) stored in a parent's `openSteps`,
+ * `openPieces` or `openGenerations`. No longer written: such lists are read (their lengths stand
+ * in for counts a legacy document lacks) until `recover()` or reconcile rebuilds the parent and
+ * `$unset`s them (rollup/reconcile.ts).
  */
 export interface OpenChildDocument {
   id: StoredId;
@@ -44,11 +46,15 @@ export interface OpenChildDocument {
   since: Date;
 }
 
-/** An open entry as read back: the child's id as a string. */
-export interface OpenEntry {
-  readonly id: string;
-  readonly kind: OpenChildKind;
-  readonly since: Date;
+/**
+ * A roll-up operation in progress on a parent (rollup/intents.ts): the child `c`, the operation
+ * `k`, the lease `u` its write was fenced by, and `x: true` once an attach was undone.
+ */
+export interface InProgressEntry {
+  c: StoredId;
+  k: 'attach' | 'settle' | 'piece';
+  u: Date;
+  x?: true;
 }
 
 /** A `generationOutputs` document as this adapter writes it. */
@@ -115,7 +121,8 @@ export interface CastDocument extends ParentDocumentFields {
   cookId: StoredId | null;
   status: Cast['status'];
   stepGenerationIds: StoredId[];
-  openSteps: OpenChildDocument[];
+  /** The roll-up operations in progress on this parent (rollup/intents.ts); empty at rest. */
+  genledgerInProgress: InProgressEntry[];
 }
 
 /** A `cooks` document as this adapter writes it. */
@@ -126,22 +133,15 @@ export interface CookDocument extends ParentDocumentFields {
   generatedCount: number;
   failedCount: number;
   cancelledCount: number;
-  openPieces: OpenChildDocument[];
-  openGenerations: OpenChildDocument[];
+  openGenerationCount: number;
+  /** The roll-up operations in progress on this parent (rollup/intents.ts); empty at rest. */
+  genledgerInProgress: InProgressEntry[];
   generationIds: StoredId[];
   castIds: StoredId[];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writing
-
-export function openChildDocuments(entries: readonly OpenEntry[]): OpenChildDocument[] {
-  return entries.map((entry) => openChildDocument(entry.id, entry.kind, entry.since));
-}
-
-export function openChildDocument(id: string, kind: OpenChildKind, since: Date): OpenChildDocument {
-  return { id: toStoredId(id), kind, since };
-}
 
 function storedIds(ids: readonly string[]): StoredId[] {
   return ids.map(toStoredId);
@@ -215,8 +215,8 @@ export function toCastDocument(cast: Cast): CastDocument {
     cookId: toStoredIdOrNull(cast.cookId),
     status: cast.status,
     stepGenerationIds: storedIds(cast.stepGenerationIds),
-    // The private gate: a new cast has no step open (insertAttached adds entries as steps join).
-    openSteps: [],
+    // Empty at rest: an entry lives only while a roll-up onto this cast is under way.
+    genledgerInProgress: [],
   };
 }
 
@@ -229,20 +229,19 @@ export function toCookDocument(cook: Cook): CookDocument {
     generatedCount: cook.generatedCount,
     failedCount: cook.failedCount,
     cancelledCount: cook.cancelledCount,
-    openPieces: [],
-    openGenerations: [],
+    openGenerationCount: cook.openGenerationCount,
+    genledgerInProgress: [],
     generationIds: storedIds(cook.generationIds),
     castIds: storedIds(cook.castIds),
   };
 }
 
 /**
- * The aggregate fields of a cast, as `replaceAggregates` writes them (the open entries and the
- * in-flight count, which the adapter rebuilds from the stored children, are not among them).
+ * The aggregate fields of a cast, as `replaceAggregates` writes them.
  */
 export function castAggregateFields(cast: Cast): Partial<CastDocument> {
   const document = toCastDocument(cast);
-  return pick(document, ['status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'stepGenerationIds']);
+  return pick(document, ['status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'stepGenerationIds', 'inFlightCount']);
 }
 
 /** The aggregate fields of a cook, as `replaceAggregates` writes them. */
@@ -250,7 +249,7 @@ export function cookAggregateFields(cook: Cook): Partial<CookDocument> {
   const document = toCookDocument(cook);
   return pick(document, [
     'status', 'completedAt', 'durationMs', 'outcomes', 'pointsSpent', 'protocolNetPoints', 'costUsd',
-    'generatedCount', 'failedCount', 'cancelledCount', 'generationIds', 'castIds',
+    'generatedCount', 'failedCount', 'cancelledCount', 'generationIds', 'castIds', 'inFlightCount', 'openGenerationCount',
   ]);
 }
 
@@ -325,20 +324,6 @@ function readOutcomes(raw: unknown): OutcomeCounts {
 function readIdList(raw: unknown): string[] {
   if (!Array.isArray(raw)) return [];
   return raw.map(fromStoredId).filter((id): id is string => id !== null);
-}
-
-/** The open entries stored at a parent's `openSteps`, `openPieces` or `openGenerations` (the private gate). */
-export function readOpenChildren(raw: unknown): OpenEntry[] {
-  if (!Array.isArray(raw)) return [];
-  const entries: OpenEntry[] = [];
-  for (const item of raw) {
-    if (typeof item !== 'object' || item === null) continue;
-    const entry = item as Record<string, unknown>;
-    const id = fromStoredId(entry.id);
-    if (id === null) continue;
-    entries.push({ id, kind: entry.kind === 'cast' ? 'cast' : 'generation', since: readDate(entry.since) ?? new Date(0) });
-  }
-  return entries;
 }
 
 /** How many open entries a stored list holds (not parsed: records never carry them). */
@@ -529,8 +514,8 @@ export function fromCookDocument(document: Document): Cook {
     failedCount: readCount(document.failedCount, 0),
     cancelledCount: readCount(document.cancelledCount, 0),
     inFlightCount: readCount(document.inFlightCount, entryCount(document.openPieces)),
-    // Option (a): the private open-generation entries are the truth; the count is their number.
-    openGenerationCount: entryCount(document.openGenerations),
+    // Stored since option (b); a legacy document without it counts its open-generation entries.
+    openGenerationCount: readCount(document.openGenerationCount, entryCount(document.openGenerations)),
     generationIds: readIdList(document.generationIds),
     castIds: readIdList(document.castIds),
     ...readParentCommon(document),

@@ -66,21 +66,6 @@ export function storedCost(): Document {
   };
 }
 
-/** The ids of the open entries stored at `path`. */
-export function openIds(path: string): Document {
-  return { $map: { input: arrayOr(path), in: '$$this.id' } };
-}
-
-/** Whether an open entry with this stored id is at `path`. */
-export function hasOpenEntry(path: string, storedId: unknown): Document {
-  return { $in: [literal(storedId), openIds(path)] };
-}
-
-/** The open entries at `path` without the one with this id. */
-export function withoutEntry(path: string, storedId: unknown): Document {
-  return { $filter: { input: arrayOr(path), cond: { $ne: ['$$this.id', literal(storedId)] } } };
-}
-
 /** The id list at `path` without this id. */
 export function withoutId(path: string, storedId: unknown): Document {
   return { $filter: { input: arrayOr(path), cond: { $ne: ['$$this', literal(storedId)] } } };
@@ -89,11 +74,6 @@ export function withoutId(path: string, storedId: unknown): Document {
 /** The id list at `path` with this id appended while it holds fewer than `cap` ids; otherwise unchanged. */
 export function appendIfRoom(path: string, storedId: unknown, cap: number): Document {
   return { $cond: [{ $lt: [{ $size: arrayOr(path) }, cap] }, { $concatArrays: [arrayOr(path), [literal(storedId)]] }, field(path)] };
-}
-
-/** The list at `path` with `entry` appended. */
-export function append(path: string, entry: unknown): Document {
-  return { $concatArrays: [arrayOr(path), [literal(entry)]] };
 }
 
 /** `inFlightCount` as read: the stored count, or the number of open entries at `openPath`. */

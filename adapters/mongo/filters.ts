@@ -4,6 +4,7 @@
  * documents included. Range conditions carry their `$type`, so a null never satisfies `$lt`.
  */
 import type { Document } from 'mongodb';
+import { isObjectIdHex, toStoredId } from './ids.js';
 
 /** The stored instant at `path` is before `instant`. */
 export function dateBefore(path: string, instant: Date): Document {
@@ -55,4 +56,11 @@ export function parentUpdatedBefore(cutoff: Date): Document {
 /** Combines conditions; `$and` keeps two `$or`s apart. */
 export function allOf(...conditions: Document[]): Document {
   return conditions.length === 1 ? conditions[0]! : { $and: conditions };
+}
+
+/** `_id > afterId` in the order MongoDB sorts ids (strings before ObjectIds). */
+export function idAfter(afterId: string | undefined): Document {
+  if (afterId === undefined) return {};
+  if (isObjectIdHex(afterId)) return { _id: { $gt: toStoredId(afterId) } };
+  return { $or: [{ _id: { $type: 'string', $gt: afterId } }, { _id: { $type: 'objectId' } }] };
 }

@@ -37,6 +37,7 @@ export {
   DEFAULT_COLLECTIONS,
   DEFAULT_MONGO_OPTIONS,
   DEFAULT_CHANGE_FEED_OPTIONS,
+  DEFAULT_ROLLUP_OPTIONS,
   type MongoCollectionNames,
   type MongoRepositoryOptions,
   type MongoChangeFeedOptions,
@@ -44,6 +45,7 @@ export {
 } from './options.js';
 export { type MongoChangeFeed, type ResolvedChangeFeedMode } from './change-feed.js';
 export { CHANGE_FEED_COMMENT } from './feed-loop.js';
+export { LeaseExpiredError } from './rollup/index.js';
 export { MONGO_INDEXES, type IndexPlan, type EnsuredIndex } from './indexes.js';
 export {
   toGenerationDocument,
@@ -56,4 +58,5 @@ export {
   type CastDocument,
   type CookDocument,
   type OpenChildDocument,
+  type InProgressEntry,
 } from './documents.js';

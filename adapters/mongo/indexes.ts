@@ -59,6 +59,12 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   },
   {
     collection: 'generations',
+    key: { 'genledger.until': 1 },
+    options: {},
+    why: 'recover(): generations whose roll-up (attach or settle) is past its lease; a generation with no intent has no key in range.',
+  },
+  {
+    collection: 'generations',
     key: { status: 1, updatedAt: 1 },
     options: {},
     why: 'the sweeper: open generations (pending, processing and their legacy words) with no write since the cut-off, oldest first.',
@@ -85,7 +91,19 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
     collection: 'casts',
     key: { 'openSteps.since': 1 },
     options: {},
-    why: 'recover(): casts holding a private open entry older than the cut-off (multikey; a cast with none has no key in range).',
+    why: 'recover(): casts still carrying a 0.1.0 open entry older than the cut-off, to rebuild (multikey; a cast without the list has no key in range).',
+  },
+  {
+    collection: 'casts',
+    key: { 'genledger.until': 1 },
+    options: {},
+    why: "recover(): casts whose piece (or own creation's) roll-up is past its lease (a cast with no intent has no key in range).",
+  },
+  {
+    collection: 'casts',
+    key: { 'genledgerInProgress.u': 1 },
+    options: {},
+    why: 'recover(): casts holding an in-progress entry past its lease (multikey; empty at rest).',
   },
   {
     collection: 'casts',
@@ -103,13 +121,19 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
     collection: 'cooks',
     key: { 'openPieces.since': 1 },
     options: {},
-    why: 'recover(): cooks holding a private open piece entry older than the cut-off.',
+    why: 'recover(): cooks still carrying a 0.1.0 open piece entry older than the cut-off, to rebuild.',
   },
   {
     collection: 'cooks',
     key: { 'openGenerations.since': 1 },
     options: {},
-    why: 'recover(): cooks holding a private open generation entry older than the cut-off.',
+    why: 'recover(): cooks still carrying a 0.1.0 open generation entry older than the cut-off, to rebuild.',
+  },
+  {
+    collection: 'cooks',
+    key: { 'genledgerInProgress.u': 1 },
+    options: {},
+    why: 'recover(): cooks holding an in-progress entry past its lease (multikey; empty at rest).',
   },
   {
     collection: 'cooks',

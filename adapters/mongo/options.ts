@@ -119,6 +119,52 @@ export interface MongoRepositoryOptions {
    * @default warnings and errors to `console`
    */
   readonly logger?: Logger;
+  /**
+   * How long a roll-up operation's owner may take to finish it (its parent writes land only while
+   * the server's `$$NOW` is before the lease's end), in milliseconds. docs/mongodb.md,
+   * "Constant-size parents".
+   * @default 30000
+   */
+  readonly rollupLeaseMs?: number;
+  /**
+   * How far past a lease `recover()` (the sweeper) waits before taking the operation over, in
+   * milliseconds: more than the worst clock difference between this process and the servers.
+   * @default 5000
+   */
+  readonly takeoverMarginMs?: number;
+  /**
+   * The most roll-up operations a parent document holds in progress at once (about 60 BSON bytes
+   * each); a write beyond it waits for room.
+   * @default 1000
+   */
+  readonly maxInProgress?: number;
+  /**
+   * The clock roll-up leases are computed from. The server's clock enforces them; a wrong client
+   * clock costs only liveness. Tests tie it to the fake server's clock.
+   * @default the wall clock
+   */
+  readonly clock?: () => Date;
+}
+
+/** The roll-up protocol's defaults. */
+export const DEFAULT_ROLLUP_OPTIONS = Object.freeze({ rollupLeaseMs: 30_000, takeoverMarginMs: 5_000, maxInProgress: 1_000 });
+
+/** The lease settings with every default filled in; a value that would stall or never fence is refused. */
+export function resolveRollupOptions(options: MongoRepositoryOptions): { rollupLeaseMs: number; takeoverMarginMs: number; maxInProgress: number; clock: () => Date } {
+  const milliseconds = (option: 'rollupLeaseMs' | 'takeoverMarginMs', minimum: number) => {
+    const value = options[option] ?? DEFAULT_ROLLUP_OPTIONS[option];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > 86_400_000) {
+      throw new RangeError(`[genledger] [mongo] ${option} must be a whole number of milliseconds from ${minimum} to 86400000; got ${String(value)}`);
+    }
+    return value;
+  };
+  const maxInProgress = options.maxInProgress ?? DEFAULT_ROLLUP_OPTIONS.maxInProgress;
+  if (typeof maxInProgress !== 'number' || !Number.isInteger(maxInProgress) || maxInProgress < 1 || maxInProgress > 100_000) {
+    throw new RangeError(`[genledger] [mongo] maxInProgress must be a whole number from 1 to 100000; got ${String(maxInProgress)}`);
+  }
+  const clock = options.clock ?? (() => new Date());
+  if (typeof clock !== 'function') throw new RangeError(`[genledger] [mongo] clock must be a function returning a Date; got ${typeof clock}`);
+  return { rollupLeaseMs: milliseconds('rollupLeaseMs', 1), takeoverMarginMs: milliseconds('takeoverMarginMs', 0), maxInProgress, clock };
 }
 
 /** Every option's default, as one constant. */
@@ -127,6 +173,8 @@ export const DEFAULT_MONGO_OPTIONS: Readonly<Required<{ [K in keyof MongoReposit
   name: 'mongo',
   changeFeed: DEFAULT_CHANGE_FEED_OPTIONS,
   logger: consoleLogger,
+  ...DEFAULT_ROLLUP_OPTIONS,
+  clock: () => new Date(),
 });
 
 export function resolveCollectionNames(names: Partial<MongoCollectionNames> | undefined): MongoCollectionNames {

@@ -5,8 +5,10 @@
  * pipeline (`$cond`), so a parent never sits with counts that say "done" and a status that says
  * "running", whatever crashes between two writes.
  *
- * The gate of the roll-up is the child's open entry: apply matches only while the entry is there
- * and removes it in the same update, so a retried, duplicated or racing apply matches nothing.
+ * These are the reducers' changes only. The apply-once gate of each roll-up write (the parent's
+ * in-progress entry and the lease fence, design 12 option (b)) is added around them by
+ * rollup/parent-apply.ts; the writes never consult 0.1.0's open-entry lists, which they only read
+ * as counts where a legacy document has no stored count.
  */
 import type { Document } from 'mongodb';
 import { TERMINAL_GENERATION_STATUSES } from 'genledger';
@@ -17,24 +19,8 @@ import {
   pieceCounterFor,
   type ParentTransition,
 } from 'genledger/adapter';
-import { openChildDocument } from './documents.js';
-import {
-  append,
-  appendIfRoom,
-  dateOr,
-  elapsed,
-  field,
-  hasOpenEntry,
-  inFlightCount,
-  literal,
-  numberOr,
-  statusIn,
-  storedCost,
-  touch,
-  withoutEntry,
-  withoutId,
-} from './expressions.js';
-import { allOf, fewerThan, inFlightBelow, nothingInFlight } from './filters.js';
+import { appendIfRoom, arrayOr, dateOr, elapsed, field, inFlightCount, literal, numberOr, statusIn, storedCost, touch, withoutId } from './expressions.js';
+import { allOf, fewerThan, inFlightBelow, notANumber, nothingInFlight } from './filters.js';
 import type { WritePlan } from './generation-writes.js';
 import { idTimestamp, toStoredId } from './ids.js';
 import { toDecimal128 } from './money.js';
@@ -44,6 +30,8 @@ const RUNNING_CAST: Document = { status: { $in: [...CAST_WORDS.running] } };
 const RUNNING_COOK: Document = { status: { $in: [...COOK_WORDS.running] } };
 const PAUSED_COOK: Document = { status: { $in: [...COOK_WORDS.paused] } };
 const OPEN_COOK: Document = { status: { $in: [...OPEN_COOK_WORDS] } };
+/** Not a hidden document (`version: 0`: a cast whose own creation is under way, rollup/create.ts). */
+const VISIBLE: Document = { version: { $ne: 0 } };
 
 /** `startedAt` as read: the stored Date, else the time in the parent's ObjectId. */
 function startedAt(parentId: string): Document {
@@ -82,15 +70,18 @@ function moneyPlus(contribution: GenerationContribution): Document {
 // ---------------------------------------------------------------------------------------------
 // Casts
 
-/** `attachToCast`: a running cast, without this step open, below the in-flight cap. */
+/**
+ * `attachToCast`: a running cast below the in-flight cap. The apply-once gate (the in-progress
+ * entry, the lease) is added by rollup/parent-apply.ts; a hidden cast (`version: 0`, its own
+ * creation under way) takes no step.
+ */
 export function castAttachPlan(attachment: ChildAttachment): WritePlan {
   const child = toStoredId(attachment.childId);
   return {
-    filter: allOf({ 'openSteps.id': { $ne: child } }, RUNNING_CAST, inFlightBelow('openSteps', attachment.caps.maxInFlight)),
+    filter: allOf(VISIBLE, RUNNING_CAST, inFlightBelow('openSteps', attachment.caps.maxInFlight)),
     update: [
       {
         $set: {
-          openSteps: append('openSteps', openChildDocument(attachment.childId, 'generation', attachment.at)),
           stepGenerationIds: appendIfRoom('stepGenerationIds', child, attachment.caps.maxEmbeddedIds),
           inFlightCount: { $add: [inFlightCount('openSteps'), 1] },
           ...touch(attachment.at),
@@ -100,15 +91,14 @@ export function castAttachPlan(attachment: ChildAttachment): WritePlan {
   };
 }
 
-/** `detachFromCast`: forgets an open step. */
+/** `detachFromCast`: undoes this creation's attach (its gate, the entry, is rollup/parent-apply.ts's). */
 export function castDetachPlan(childId: string, at: Date): WritePlan {
   const child = toStoredId(childId);
   return {
-    filter: { 'openSteps.id': child },
+    filter: {},
     update: [
       {
         $set: {
-          openSteps: withoutEntry('openSteps', child),
           stepGenerationIds: withoutId('stepGenerationIds', child),
           inFlightCount: { $subtract: [inFlightCount('openSteps'), 1] },
           ...touch(at),
@@ -119,12 +109,13 @@ export function castDetachPlan(childId: string, at: Date): WritePlan {
 }
 
 /**
- * `applyToCast`: gated on the step's open entry, which it removes. Money always lands; the status
- * moves only while running, by `castStatusAfterStep`: failed on a failed or timed-out step,
- * cancelled on a cancelled step, completed once `totalSteps` steps succeeded.
+ * `applyToCast`: money always lands; the status moves only while running, by
+ * `castStatusAfterStep`: failed on a failed or timed-out step, cancelled on a cancelled step,
+ * completed once `totalSteps` steps succeeded. `endsWith`, when given, is set in the same write
+ * at the field `genledger` if this write ends a cast that is a cook piece: the cast's own
+ * `piece` intent (rollup/intents.ts), so its apply to the cook is owed from that instant.
  */
-export function castApplyPlan(castId: string, contribution: GenerationContribution, at: Date): WritePlan {
-  const child = toStoredId(contribution.childId);
+export function castApplyPlan(castId: string, contribution: GenerationContribution, at: Date, endsWith?: (cookId: string) => Document): WritePlan {
   const running = statusIn(CAST_WORDS.running);
   let statusWhileRunning: Document | string;
   if (contribution.status === 'failed' || contribution.status === 'timeout') statusWhileRunning = 'failed';
@@ -135,29 +126,27 @@ export function castApplyPlan(castId: string, contribution: GenerationContributi
     statusWhileRunning = { $cond: [allStepsDone, 'completed', 'running'] };
   }
   const ends = { $and: [running, { $ne: [statusWhileRunning, 'running'] }] };
-  return {
-    filter: { 'openSteps.id': child },
-    update: [
-      {
-        $set: {
-          status: { $cond: [running, statusWhileRunning, field('status')] },
-          ...moneyPlus(contribution),
-          openSteps: withoutEntry('openSteps', child),
-          inFlightCount: { $subtract: [inFlightCount('openSteps'), 1] },
-          ...completion(castId, ends, contribution.finishedAt),
-          ...touch(at),
-        },
-      },
-    ],
+  const set: Document = {
+    status: { $cond: [running, statusWhileRunning, field('status')] },
+    ...moneyPlus(contribution),
+    inFlightCount: { $subtract: [inFlightCount('openSteps'), 1] },
+    ...completion(castId, ends, contribution.finishedAt),
+    ...touch(at),
   };
+  // A cast that ended earlier may still carry its piece intent: kept as it is.
+  if (endsWith !== undefined) set.genledger = { $cond: [{ $and: [ends, HAS_COOK] }, endsWith(field('cookId')), field('genledger')] };
+  return { filter: {}, update: [{ $set: set }] };
 }
+
+/** The stored cast has a cook (a top-level link: the backfill lifts legacy ones there). */
+const HAS_COOK: Document = { $ne: [{ $ifNull: ['$cookId', null] }, null] };
 
 /**
  * `transitionCast`: `finish` and `cancel` end a running cast; `expire` ends a running cast with
  * nothing in flight (completed without `totalSteps`, failed with). `pause`/`resume` never change a
  * cast: `null`, nothing to send.
  */
-export function castTransitionPlan(castId: string, transition: ParentTransition, at: Date): WritePlan | null {
+export function castTransitionPlan(castId: string, transition: ParentTransition, at: Date, endsWith?: (cookId: string) => Document): WritePlan | null {
   let filter: Document;
   let status: Document | string;
   if (transition === 'finish') [filter, status] = [RUNNING_CAST, 'completed'];
@@ -166,7 +155,9 @@ export function castTransitionPlan(castId: string, transition: ParentTransition,
     filter = allOf(RUNNING_CAST, nothingInFlight('openSteps'));
     status = { $cond: [{ $and: [{ $isNumber: '$totalSteps' }, { $gte: ['$totalSteps', 1] }] }, 'failed', 'completed'] };
   } else return null;
-  return { filter, update: [{ $set: { status, ...completion(castId, true, at), ...touch(at) } }] };
+  const set: Document = { status, ...completion(castId, true, at), ...touch(at) };
+  if (endsWith !== undefined) set.genledger = { $cond: [HAS_COOK, endsWith(field('cookId')), '$$REMOVE'] };
+  return { filter, update: [{ $set: set }] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +175,14 @@ function completesAt(cookId: string, condition: Document, at: Date): Document {
   return { status: { $cond: [condition, 'completed', field('status')] }, ...completion(cookId, condition, at) };
 }
 
+/** `openGenerationCount` as read: the stored count, else (legacy) the open-generation entries. */
+const openGenerationCount = numberOr('openGenerationCount', { $size: arrayOr('openGenerations') });
+
+/** `openGenerationCount` as read is below `cap`. */
+function openGenerationsBelow(cap: number): Document {
+  return { $or: [{ openGenerationCount: { $type: 'number', $lt: cap } }, { $and: [notANumber('openGenerationCount'), fewerThan('openGenerations', cap)] }] };
+}
+
 /**
  * `attachToCook`: a new piece needs a running cook below the in-flight cap; any other generation
  * below the cook (a step of a cast piece) needs an open (running or paused) cook with fewer than
@@ -192,18 +191,12 @@ function completesAt(cookId: string, condition: Document, at: Date): Document {
 export function cookAttachPlan(attachment: ChildAttachment): WritePlan {
   const { childId, kind, piece, caps, at } = attachment;
   const child = toStoredId(childId);
-  const entry = openChildDocument(childId, kind, at);
   const isGeneration = kind === 'generation';
-  const filter = piece
-    ? allOf({ 'openPieces.id': { $ne: child } }, RUNNING_COOK, inFlightBelow('openPieces', caps.maxInFlight))
-    : allOf({ 'openGenerations.id': { $ne: child } }, OPEN_COOK, fewerThan('openGenerations', caps.maxInFlight));
+  const filter = piece ? allOf(RUNNING_COOK, inFlightBelow('openPieces', caps.maxInFlight)) : allOf(OPEN_COOK, openGenerationsBelow(caps.maxInFlight));
   const set: Document = { ...touch(at) };
-  if (piece) {
-    set.openPieces = append('openPieces', entry);
-    set.inFlightCount = { $add: [inFlightCount('openPieces'), 1] };
-  }
+  if (piece) set.inFlightCount = { $add: [inFlightCount('openPieces'), 1] };
   if (isGeneration) {
-    set.openGenerations = append('openGenerations', entry);
+    set.openGenerationCount = { $add: [openGenerationCount, 1] };
     set.generationIds = appendIfRoom('generationIds', child, caps.maxEmbeddedIds);
   } else {
     set.castIds = appendIfRoom('castIds', child, caps.maxEmbeddedIds);
@@ -212,60 +205,47 @@ export function cookAttachPlan(attachment: ChildAttachment): WritePlan {
 }
 
 /**
- * `detachFromCook`: forgets an open child. If it was a piece and that leaves the cook with its
- * supply made and nothing in flight, the cook completes in the same update.
+ * `detachFromCook`: undoes this creation's attach. If it was a piece and that leaves the cook
+ * with its supply made and nothing in flight, the cook completes in the same update.
  */
-export function cookDetachPlan(cookId: string, childId: string, at: Date): WritePlan {
-  const child = toStoredId(childId);
-  const wasPiece = hasOpenEntry('openPieces', child);
-  const inFlightAfter = { $cond: [wasPiece, { $subtract: [inFlightCount('openPieces'), 1] }, inFlightCount('openPieces')] };
-  return {
-    filter: { $or: [{ 'openPieces.id': child }, { 'openGenerations.id': child }] },
-    update: [
-      {
-        $set: {
-          ...completesAt(cookId, { $and: [wasPiece, completes(generatedCount, inFlightAfter)] }, at),
-          openPieces: withoutEntry('openPieces', child),
-          openGenerations: withoutEntry('openGenerations', child),
-          generationIds: withoutId('generationIds', child),
-          castIds: withoutId('castIds', child),
-          inFlightCount: inFlightAfter,
-          ...touch(at),
-        },
-      },
-    ],
+export function cookDetachPlan(cookId: string, attachment: { readonly childId: string; readonly kind: 'generation' | 'cast'; readonly piece: boolean }, at: Date): WritePlan {
+  const child = toStoredId(attachment.childId);
+  const inFlightAfter = attachment.piece ? { $subtract: [inFlightCount('openPieces'), 1] } : inFlightCount('openPieces');
+  const set: Document = {
+    ...(attachment.piece ? completesAt(cookId, completes(generatedCount, inFlightAfter), at) : {}),
+    inFlightCount: inFlightAfter,
+    ...touch(at),
   };
+  if (attachment.kind === 'generation') {
+    set.openGenerationCount = { $subtract: [openGenerationCount, 1] };
+    set.generationIds = withoutId('generationIds', child);
+  } else {
+    set.castIds = withoutId('castIds', child);
+  }
+  return { filter: {}, update: [{ $set: set }] };
 }
 
 /**
- * `applyToCook`: a generation is gated on its entry in `openGenerations` and adds its money and
- * outcome; if it is a piece still open, the same update closes the piece and moves its counter. A
- * cast piece is gated on its entry in `openPieces` and moves only the counters. The cook completes
- * in the same update once it has its supply and nothing is in flight.
+ * `applyToCook`: a generation adds its money and outcome and leaves the open generations; a piece
+ * (a generation piece, or a cast piece, which carries no money) closes and moves its counter. The
+ * cook completes in the same update once it has its supply and nothing is in flight.
  */
 export function cookApplyPlan(cookId: string, contribution: ChildContribution, at: Date): WritePlan {
-  const child = toStoredId(contribution.childId);
   const counter = pieceCounterFor(contribution.status);
-  const closes: Document | boolean = contribution.kind === 'cast' ? true : contribution.piece ? hasOpenEntry('openPieces', child) : false;
-  const inFlight = inFlightCount('openPieces');
-  const inFlightAfter = closes === false ? inFlight : { $cond: [closes, { $subtract: [inFlight, 1] }, inFlight] };
-  const counterAfter = closes === false ? field(counter) : { $cond: [closes, { $add: [numberOr(counter, 0), 1] }, field(counter)] };
-  const generatedAfter = counter === 'generatedCount' && closes !== false ? { $cond: [closes, { $add: [generatedCount, 1] }, generatedCount] } : generatedCount;
+  const closes = contribution.kind === 'cast' || contribution.piece;
+  const inFlightAfter = closes ? { $subtract: [inFlightCount('openPieces'), 1] } : inFlightCount('openPieces');
+  const generatedAfter = counter === 'generatedCount' && closes ? { $add: [generatedCount, 1] } : generatedCount;
   const set: Document = {
     ...completesAt(cookId, completes(generatedAfter, inFlightAfter), contribution.finishedAt),
     inFlightCount: inFlightAfter,
     ...touch(at),
   };
-  if (closes !== false) {
-    set[counter] = counterAfter;
-    set.openPieces = closes === true ? withoutEntry('openPieces', child) : { $cond: [closes, withoutEntry('openPieces', child), field('openPieces')] };
-  }
+  if (closes) set[counter] = { $add: [numberOr(counter, 0), 1] };
   if (contribution.kind === 'generation') {
     Object.assign(set, moneyPlus(contribution));
-    set.openGenerations = withoutEntry('openGenerations', child);
+    set.openGenerationCount = { $subtract: [openGenerationCount, 1] };
   }
-  const gate = contribution.kind === 'generation' ? { 'openGenerations.id': child } : { 'openPieces.id': child };
-  return { filter: gate, update: [{ $set: set }] };
+  return { filter: {}, update: [{ $set: set }] };
 }
 
 /**

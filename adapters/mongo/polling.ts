@@ -69,7 +69,8 @@ export async function subscribeByPolling(context: FeedContext, subscriber: Chang
         if (loop.closed) return;
         const updatedAt = readDate(document.updatedAt)?.getTime();
         const id = fromStoredId(document._id);
-        if (updatedAt === undefined || id === null) continue;
+        // A hidden child (version 0, a creation under way) is reported once its parents took it.
+        if (updatedAt === undefined || id === null || document.version === 0) continue;
         const version = readVersion(document.version);
         const key = `${id}:${version}`;
         if (reported.has(key)) continue;

@@ -3,8 +3,9 @@
  * `findOneAndUpdate` on one document (see conditional-write.ts for what it returns and why); reads
  * are plain queries; creation is an `insertOne` made idempotent by a unique index. The port's
  * composites (creation with parents, settlement, a cast's end, reconcile's replacement) are
- * sequences of such writes, each safe to repeat, gated by the adapter's private open entries
- * (rollup-protocol.ts); `recover()` finishes what a crash left half done.
+ * sequences of such writes, each safe to repeat, gated by the child's intent and the parent's
+ * in-progress entries (rollup/); `recover()` finishes what a crash left half done. A child whose
+ * creation is under way is stored hidden (`version: 0`): no read reports it.
  */
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
 import { type Cast, type Cook, type Generation, ConflictError } from 'genledger';
@@ -30,13 +31,13 @@ import {
   toCookDocument,
   toGenerationDocument,
 } from './documents.js';
-import { allOf, generationUpdatedBefore, nothingInFlight, parentUpdatedBefore } from './filters.js';
+import { allOf, generationUpdatedBefore, idAfter, nothingInFlight, parentUpdatedBefore } from './filters.js';
 import { deliveryPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { toStoredId, type StoredDocument } from './ids.js';
-import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveRollupOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
-import { createRollupProtocol, idAfter } from './rollup-protocol.js';
+import { createRollupProtocol } from './rollup/index.js';
 import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 
@@ -84,12 +85,16 @@ async function insertRecord<T extends { id: string; idempotencyKey: string | nul
   }
 }
 
+/** Not hidden: a child stored with `version: 0` is a creation under way (rollup/create.ts), which no read reports. */
+const VISIBLE: Document = { version: { $ne: 0 } };
+
 async function findByKey<T>(collection: Collection<StoredDocument>, key: string, read: (document: Document) => T): Promise<T | null> {
-  const document = await collection.findOne({ idempotencyKey: key });
+  const document = await collection.findOne({ idempotencyKey: key, ...VISIBLE });
   return document === null ? null : read(document);
 }
 
 export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
+  const rollup = resolveRollupOptions(options);
   const names = resolveCollectionNames(options.collections);
   const name = options.name ?? DEFAULT_MONGO_OPTIONS.name;
   const changes = createChangeFeed({
@@ -113,7 +118,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
   async function getMany<T>(collection: Collection<StoredDocument>, ids: readonly string[], read: (document: Document) => T): Promise<T[]> {
     if (ids.length === 0) return [];
-    const documents = await collection.find({ _id: { $in: storedIds(ids) } }).toArray();
+    const documents = await collection.find({ _id: { $in: storedIds(ids) }, ...VISIBLE }).toArray();
     return documents.map(read);
   }
 
@@ -148,7 +153,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     };
   }
 
-  const protocol = createRollupProtocol({ generations, casts, cooks });
+  const protocol = createRollupProtocol({ generations, casts, cooks }, rollup);
 
   return {
     name,
@@ -177,14 +182,15 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
           const { requestTimestamp, id } = query.after;
           conditions.push({ $or: [{ requestTimestamp: { [beyond]: requestTimestamp } }, { requestTimestamp, _id: { [beyond]: toStoredId(id) } }] });
         }
-        const filter = conditions.length === 0 ? {} : allOf(...conditions);
+        conditions.push(VISIBLE);
+        const filter = allOf(...conditions);
         const documents = await generations.find(filter, { sort: { requestTimestamp: direction, _id: direction }, limit: query.limit }).toArray();
         return documents.map(fromGenerationDocument);
       },
       async findStale({ updatedBefore, limit }) {
         // A legacy document with no timestamp at all reads as updated when its ObjectId was made;
         // it is fetched as a candidate and kept only if that is before the cut-off.
-        const filter = allOf({ status: { $in: [...OPEN_GENERATION_WORDS] } }, generationUpdatedBefore(updatedBefore, true));
+        const filter = allOf({ status: { $in: [...OPEN_GENERATION_WORDS] } }, VISIBLE, generationUpdatedBefore(updatedBefore, true));
         const documents = await generations.find(filter, { sort: { updatedAt: 1, _id: 1 }, limit }).toArray();
         return documents.map(fromGenerationDocument).filter((generation) => generation.updatedAt < updatedBefore);
       },

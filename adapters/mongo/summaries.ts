@@ -4,10 +4,10 @@
  * children count exactly as they read; money is summed as exact integers of 10^-18 dollars.
  * Reconcile is maintenance, off the hot path: a full pass over the children is its job.
  *
- * The same pass also lists the children still open (`scan*Children`): the adapter rebuilds its
- * private open entries from it (rollup-protocol.ts), so the figures written and the entries
- * written come from ONE read of each child: a child counted as finished has no entry left to
- * apply it again, and a child counted as open keeps the entry that will apply it.
+ * The same pass also lists the children still open (`scan*Children`), for `recover()`'s rebuild
+ * of a parent that still carries 0.1.0's open-entry lists (rollup/reconcile.ts). A hidden child
+ * (`version: 0`, its creation under way) is counted as in flight: reconcile refuses while its
+ * attach has not landed on the parent, and once it has, that is what the child is.
  */
 import type { Collection, Document } from 'mongodb';
 import { isTerminalGenerationStatus } from 'genledger';

@@ -39,9 +39,10 @@ const target = mongoConformanceTarget({
   // parents: the sized parts run at a fifth of their size here (2,000 exact costs instead of
   // 10,000), and the randomized parts run again at full size below.
   scale: 0.2,
-  timeoutMs: 120_000,
+  // Design 12 option (b) sends about twice the driver commands per call: the exact-money part
+  // (2,000 record + complete pairs) takes about 50 s here alone, over 120 s beside the crash test.
+  timeoutMs: 300_000,
   skip: {
-    scale: 'runs below at 1,000 children in flight (scale 0.05): on the mingo fake each write on a parent evaluates its private open-entry list in JavaScript, so 4,000 in flight take about five minutes',
     concurrency:
       'its load is fixed at 10,000 completions, which the mingo fake (about a millisecond per write, more on parents with hundreds of open children) would take over ten minutes to run; racing and duplicated completions are exercised by the property part at full size below, and the real-mongod run (mongo.test.ts) executes this part',
   },
@@ -55,11 +56,6 @@ runRepositoryConformance(target);
 describe('mongo on mingo, string ids', () => {
   conformanceParts.port({ ...target, name: `${target.name}, readable (string) ids`, idFormat: 'readable' });
   conformanceParts.idempotency({ ...target, name: `${target.name}, readable (string) ids`, idFormat: 'readable' });
-});
-
-// The scale part at 1,000 children in flight (the fake's cost grows with the private entries).
-describe('mongo on mingo, scale at 1,000 in flight', () => {
-  conformanceParts.scale({ ...target, name: `${target.name}, 1,000 in flight`, scale: 0.05 });
 });
 
 describe('mongo on mingo, randomized parts at full size', () => {

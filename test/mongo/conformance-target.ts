@@ -31,10 +31,6 @@ export interface MongoTargetOptions {
   readonly teardown?: () => Promise<void>;
 }
 
-/** Why the scale part's stored-size equality is skipped on MongoDB (printed with both sizes). */
-export const MONGO_SIZE_CHECK_SKIP =
-  "MongoDB parents still keep private open entries (about 125 BSON bytes per child in flight: the adapter's apply-once gate without multi-document transactions, design 12 option (a)); see docs/mongodb.md, \"Constant-size parents\"";
-
 export function mongoConformanceTarget(options: MongoTargetOptions): ConformanceTarget & { readonly log: StoredImageLog } {
   const log: StoredImageLog = { compared: 0, overtaken: 0 };
   const names = ['generationOutputs', 'casts', 'cooks'] as const;
@@ -51,7 +47,6 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
     idFormat: options.idFormat ?? 'objectId',
     skip: options.skip,
     // Option (a): the adapter's apply-once gate without transactions lives in the parent.
-    skipSizeCheck: MONGO_SIZE_CHECK_SKIP,
     async create() {
       const repository = mongoRepository(options.db(), options.repository);
       if (!indexed) {

@@ -120,14 +120,3 @@ describe('the mingo-backed fake Db', () => {
     expect(fake.firedWriteFault).toMatchObject({ write: 1 });
   });
 });
-
-describe('the document-size cap on private open entries', () => {
-  it('caps a parent at MAX_OPEN_ENTRIES_PER_DOCUMENT children in flight, whatever maxInFlightChildren says, and keeps a lower cap', async () => {
-    const { MAX_OPEN_ENTRIES_PER_DOCUMENT, withinDocumentLimit } = await import('../../adapters/mongo/rollup-protocol.js');
-    const attachment = { childId: 'g', kind: 'generation' as const, piece: true, at: new Date(0), caps: { maxInFlight: 1_000_000, maxEmbeddedIds: 1000 } };
-    expect(withinDocumentLimit(attachment).caps).toEqual({ maxInFlight: MAX_OPEN_ENTRIES_PER_DOCUMENT, maxEmbeddedIds: 1000 });
-    expect(withinDocumentLimit({ ...attachment, caps: { maxInFlight: 50, maxEmbeddedIds: 10 } }).caps).toEqual({ maxInFlight: 50, maxEmbeddedIds: 10 });
-    // Two lists of ~125 BSON bytes per generation piece at the cap stay well under 16 MiB.
-    expect(MAX_OPEN_ENTRIES_PER_DOCUMENT * 2 * 125).toBeLessThan(16 * 2 ** 20 * 0.75);
-  });
-});

@@ -1,9 +1,11 @@
 /**
- * Parent documents written by genledger 0.1.0 carry their open entries (`openSteps`, `openPieces`,
- * `openGenerations`). The adapter reads them as they are (records without the lists, counts from
- * them), keeps using them as its private gate, and `sweepStale()` (through `recover()`) finishes
- * what 0.1.0 could leave behind: a finished child whose apply was lost, an entry of a child never
- * stored. Run on the mingo fake.
+ * Parent documents written by genledger 0.1.0 (and by this adapter's option (a)) carry their open
+ * entries (`openSteps`, `openPieces`, `openGenerations`). The adapter reads them as they are
+ * (records without the lists, counts from them where no count is stored); new writes do not
+ * consult them (a child's own gate transition and intent make its apply happen once), and
+ * `sweepStale()` (through `recover()`) rebuilds such a parent from its children, which finishes
+ * what 0.1.0 could leave behind (a finished child whose apply was lost, an entry of a child never
+ * stored) and `$unset`s the lists. Run on the mingo fake.
  */
 import { Decimal128, ObjectId, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +47,7 @@ function generationDocument(id: ObjectId, cookId: ObjectId, castId: ObjectId | n
 const entry = (id: ObjectId, kind: 'generation' | 'cast', since: Date) => ({ id, kind, since });
 
 describe('mongo on mingo: parent documents written by 0.1.0, with their open entries', () => {
-  it('are read without the lists, keep gating applies, and sweepStale finishes a lost apply and drops an entry of a child never stored', async () => {
+  it('are read without the lists, take new applies once, and sweepStale rebuilds them: a lost apply lands, an entry of a child never stored goes, the lists are unset', async () => {
     const fake = new FakeDb({ topology: 'standalone' });
     const db = fake.asDb();
     const repository = mongoRepository(db, { logger: silent });
@@ -117,14 +119,16 @@ describe('mongo on mingo: parent documents written by 0.1.0, with their open ent
     expect(cook).toMatchObject({ inFlightCount: 4, openGenerationCount: 4, generatedCount: 0, costUsd: '0' });
     expect(await tracker.getCast(castId.toHexString())).not.toHaveProperty('openSteps');
 
-    // The entries still gate: the pending piece completes once, however often it is reported.
+    // A new apply lands once, however often it is reported: the generation's own terminal
+    // transition (with its settle intent) is the gate; the legacy lists are not consulted.
     for (let attempt = 0; attempt < 3; attempt += 1) await tracker.completeGeneration(open.toHexString(), { status: 'success', costUsd: '0.25', pointsSpent: 2 });
     expect(await tracker.getCook(cookId.toHexString())).toMatchObject({ inFlightCount: 3, openGenerationCount: 3, generatedCount: 1, costUsd: '0.25' });
 
-    // The sweep finishes the rest: the lost applies land once, the never-stored child's entries go.
+    // The sweep rebuilds both parents from their children: the lost applies count, the
+    // never-stored child's entries go, and the lists are unset.
     clock.advance(60 * MINUTE);
     const report = await tracker.sweepStale({ olderThanMs: 30 * MINUTE });
-    expect(report.recovered).toBeGreaterThanOrEqual(3);
+    expect(report.recovered).toBe(2);
     const after = (await tracker.getCook(cookId.toHexString()))!;
     expect(after).toMatchObject({
       status: 'completed',
@@ -139,7 +143,10 @@ describe('mongo on mingo: parent documents written by 0.1.0, with their open ent
     expect(after.generationIds).toEqual([open, done, step].map((id) => id.toHexString()));
     expect(await tracker.getCast(castId.toHexString())).toMatchObject({ status: 'completed', inFlightCount: 0, costUsd: '0.125' });
     const raw = await db.collection('cooks').findOne({ _id: cookId });
-    expect(raw).toMatchObject({ openPieces: [], openGenerations: [] });
+    expect(raw).not.toHaveProperty('openPieces');
+    expect(raw).not.toHaveProperty('openGenerations');
+    expect(raw).toMatchObject({ genledgerInProgress: [] });
+    expect(await db.collection('casts').findOne({ _id: castId })).not.toHaveProperty('openSteps');
     expect(await auditLedger(tracker, [cookId.toHexString()], [castId.toHexString()])).toEqual([]);
 
     // Nothing left: a second sweep finishes nothing, reconcile finds nothing.

@@ -30,7 +30,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 describe('mongo on mingo: racing duplicates', () => {
-  it(`creations raced ${WAYS} ways by key and completions raced ${WAYS} ways count once; no private entry is left`, async () => {
+  it(`creations raced ${WAYS} ways by key and completions raced ${WAYS} ways count once; no intent, in-progress entry or hidden child is left`, async () => {
     const fake = new FakeDb();
     const db = fake.asDb();
     const repository = mongoRepository(db, { logger: silent });
@@ -75,8 +75,11 @@ describe('mongo on mingo: racing duplicates', () => {
     expect(stored.generatedCount + stored.failedCount).toBe(casts.length + pieceInputs.length);
     expect(await auditLedger(tracker, [cook.id], casts.map((cast) => cast.id))).toEqual([]);
     for (const name of ['casts', 'cooks']) {
-      const left = await db.collection<Document>(name).countDocuments({ $or: [{ 'openSteps.0': { $exists: true } }, { 'openPieces.0': { $exists: true } }, { 'openGenerations.0': { $exists: true } }] });
-      expect(left, `${name} with open entries left`).toBe(0);
+      const left = await db.collection<Document>(name).countDocuments({ $or: [{ 'genledgerInProgress.0': { $exists: true } }, { openSteps: { $exists: true } }, { openPieces: { $exists: true } }, { openGenerations: { $exists: true } }] });
+      expect(left, `${name} with in-progress entries or open-entry lists left`).toBe(0);
+    }
+    for (const name of ['generationOutputs', 'casts']) {
+      expect(await db.collection<Document>(name).countDocuments({ $or: [{ genledger: { $exists: true } }, { version: 0 }] }), `${name} with an intent or hidden`).toBe(0);
     }
   });
 });
