@@ -68,6 +68,8 @@ export type {
   ProgressReport,
   Settlement,
   CastEnding,
+  CostCorrection,
+  CostAdjustmentResult,
   NewAttachedChild,
   AttachedInsertion,
 } from './port.js';
@@ -77,6 +79,7 @@ export type { Logger } from './tracker/context.js';
 export { createAttached, creationCookId } from './domain/rollup/creation.js';
 export type { Creation, CreationParents } from './domain/rollup/creation.js';
 export { settle, finishedNow } from './domain/rollup/settlement.js';
+export { adjust, adjustGenerationCost, adjustmentGateOpen, applyCostDelta } from './domain/rollup/adjustment.js';
 export { endCast, endsCastPiece, replaceCastAggregates, replaceCookAggregates } from './domain/rollup/cast-ending.js';
 
 // The reducers: one record, one write.

@@ -24,6 +24,8 @@ import { portTests } from './part-port.js';
 import { propertyTests } from './part-property.js';
 import { rollupTests } from './part-rollup.js';
 import { scaleTests } from './part-scale.js';
+import { pricingTests } from './part-pricing.js';
+import { repricingTests } from './part-repricing.js';
 import { validationTests } from './part-validation.js';
 import { CONFORMANCE_PARTS, type ConformancePart, type ConformanceTarget } from './types.js';
 
@@ -47,6 +49,8 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   hostileInput: hostileInputTests,
   changeFeed: changeFeedTests,
   scale: scaleTests,
+  pricing: pricingTests,
+  repricing: repricingTests,
 };
 
 export {
@@ -64,6 +68,8 @@ export {
   hostileInputTests,
   changeFeedTests,
   scaleTests,
+  pricingTests,
+  repricingTests,
 };
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */

@@ -37,6 +37,8 @@ export const CONFORMANCE_PARTS = [
   'hostileInput',
   'changeFeed',
   'scale',
+  'pricing',
+  'repricing',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 

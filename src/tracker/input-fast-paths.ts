@@ -175,7 +175,8 @@ export const completeGenerationInputFast: Fast<typeof completeGenerationInputSch
     platformSpecificRunId,
     responseTimestamp,
   } = input;
-  if (!TERMINAL.has(status)) return undefined;
+  // Usage is checked by its schema (unit names, whole quantities).
+  if (!TERMINAL.has(status) || input.usage !== undefined) return undefined;
   if (!(pointsSpent === undefined || isWhole(pointsSpent, 0, LIMITS.pointsPerGeneration))) return undefined;
   if (!(protocolNetPoints === undefined || isWhole(protocolNetPoints, -LIMITS.pointsPerGeneration, LIMITS.pointsPerGeneration)))
     return undefined;
