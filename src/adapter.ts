@@ -100,5 +100,6 @@ export type { FinishedFigures, RecomputeContext } from './domain/rollup/recomput
 
 // Helpers for stored values: exact money as integers of 10^-18 dollars, text a store can hold, durations.
 export { formatUsdUnits } from './domain/money.js';
+export { readStoredCostProvenance } from './domain/pricing.js';
 export { unstorableTextReason } from './domain/text.js';
 export { elapsedMs } from './domain/duration.js';

@@ -14,6 +14,7 @@ import { createTracker } from '../tracker/create-tracker.js';
 import { ConflictError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
 import { forEachLimited } from '../tracker/concurrency.js';
+import { adjust } from '../domain/rollup/adjustment.js';
 import type { RepriceInput, RepriceReport } from '../tracker/pricing.js';
 import type { Tracker } from '../tracker/create-tracker.js';
 import { auditLedger } from './ledger-audit.js';
@@ -154,6 +155,36 @@ export function repricingTests(target: ConformanceTarget): void {
       const again = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: false });
       expect(again.flatMap((page) => page.differences)).toEqual([]);
       expect(await Promise.all(work.chatIds.map(async (id) => (await setup.inspect.generation(id))!.version))).toEqual(versions);
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+    });
+
+    it('adjustGeneration() leaves exactly what adjust() (the domain) leaves, and a repeat with the old adjustment count changes nothing', async (context) => {
+      const setup = await createPricingSetup(target);
+      if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      const work = await bookedWork(setup.tracker);
+      // A step of a cast that is a cook piece: the difference reaches the cast and the cook.
+      const id = work.chatIds[0]!;
+      const before = (await setup.inspect.generation(id))!;
+      const castBefore = await setup.inspect.cast(before.castId!);
+      const cookBefore = await setup.inspect.cook(before.cookId!);
+      const priced = priceUsage(priceTableSchema.parse(CORRECTED_PRICES), before.toolId, before.serviceName, before.costProvenance!.usage!, before.requestTimestamp, '1000');
+      if (!priced.priced) throw new Error(priced.reason);
+      const correction = { expectedAdjustments: 0, costUsd: priced.costUsd, pointsSpent: before.pointsSpent + 3, basis: priced.basis, at: new Date('2026-07-01T00:00:00.000Z') };
+      const expected = adjust(before, castBefore, cookBefore, correction);
+      expect(expected.generation.changed && expected.cast?.changed && expected.cook?.changed).toBe(true);
+      const result = await setup.repository.adjustGeneration!(id, correction);
+      expect(result).toEqual(expected);
+      expect(await setup.inspect.generation(id)).toEqual(expected.generation.record);
+      expect(await setup.inspect.cast(before.castId!)).toEqual(expected.cast!.record);
+      expect(await setup.inspect.cook(before.cookId!)).toEqual(expected.cook!.record);
+      // The same correction again: the count moved, nothing is written.
+      const repeat = await setup.repository.adjustGeneration!(id, { ...correction, at: new Date('2026-07-02T00:00:00.000Z') });
+      expect(repeat).toEqual({ generation: { changed: false, record: expected.generation.record, previousStatus: 'success' }, cast: null, cook: null });
+      expect(await setup.inspect.cook(before.cookId!)).toEqual(expected.cook!.record);
+      // An open generation is not adjusted; an unknown one is null.
+      const open = await setup.tracker.recordGeneration(generationInput({ toolId: 'tool-chat', castId: work.castIds[1]! }));
+      expect((await setup.repository.adjustGeneration!(open.id, correction))?.generation.changed).toBe(false);
+      expect(await setup.repository.adjustGeneration!(target.idFormat === 'objectId' ? 'ffffffffffffffffffffffff' : 'no-such-generation', correction)).toBeNull();
       expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
     });
 

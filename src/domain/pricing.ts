@@ -313,3 +313,25 @@ export function addSignedUsd(amount: UsdAmount, delta: string): UsdAmount {
   if (sum < 0n) throw new RangeError(`${amount} + ${delta} is negative`);
   return formatUsdUnits(sum);
 }
+
+/**
+ * A stored provenance read back: `null` for none (SQL NULL, an absent field), else checked by its
+ * schema, with its instants revived from ISO strings (JSON, jsonb) or taken as `Date`s (BSON). A
+ * store that keeps the provenance as JSON reads it with this, so every store returns the same record.
+ */
+export function readStoredCostProvenance(value: unknown): CostProvenance | null {
+  if (value === null || value === undefined) return null;
+  const instant = (at: unknown) => (typeof at === 'string' ? new Date(at) : at);
+  const basis = (stored: unknown) =>
+    stored !== null && typeof stored === 'object' ? { ...(stored as Record<string, unknown>), effectiveFrom: instant((stored as Record<string, unknown>).effectiveFrom) } : stored;
+  const stored = value as Record<string, unknown>;
+  const original = stored.original as Record<string, unknown> | null | undefined;
+  return costProvenanceSchema.parse({
+    ...stored,
+    basis: basis(stored.basis),
+    original: original !== null && typeof original === 'object' ? { ...original, basis: basis(original.basis) } : original,
+    adjustments: Array.isArray(stored.adjustments)
+      ? stored.adjustments.map((adjustment: Record<string, unknown>) => ({ ...adjustment, at: instant(adjustment.at) }))
+      : stored.adjustments,
+  });
+}

@@ -190,6 +190,7 @@ export const completeGenerationInputFast: Fast<typeof completeGenerationInputSch
     pointsSpent,
     protocolNetPoints,
     costUsd: cost,
+    usage: undefined,
     responsePayload,
     artifactUrls,
     errorDetails,
