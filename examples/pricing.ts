@@ -24,7 +24,7 @@ const tracker = createTracker({ repository: memoryRepository(), clock, prices, p
 
 // A cook of two cast pieces, each of three chat steps.
 const cook = await tracker.startCook({ collectionId: 'haiku-deck', initiatorAccountId: 'user-1', targetSupply: 2 });
-const casts = [];
+const casts: string[] = [];
 for (let piece = 0; piece < 2; piece += 1) {
   const cast = await tracker.startCast({ spellId: 'haiku', initiatorAccountId: 'user-1', cookId: cook.id, totalSteps: 3 });
   casts.push(cast.id);

@@ -25,6 +25,7 @@ import type { TrackerContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { PricingKey } from './price-book.js';
 import { emitCastWrite, emitCookWrite } from './rollup.js';
+import { FAN_OUT, forEachLimited } from './concurrency.js';
 
 /** The cost figures of one completion, and their provenance. */
 export interface CompletionCost {
@@ -276,6 +277,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     parents.set(key, entry);
   };
   let last: Generation | undefined;
+  const ofTool: Generation[] = [];
   for (const listed of page) {
     if (listed.requestTimestamp >= input.to) {
       ended = true;
@@ -284,8 +286,19 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     scanned += 1;
     last = listed;
     reached = listed.requestTimestamp;
-    if (listed.toolId !== input.toolId || (input.serviceName !== undefined && listed.serviceName !== input.serviceName)) continue;
-    const difference = await repriceOne(context, listed, input.dryRun);
+    if (listed.toolId === input.toolId && (input.serviceName === undefined || listed.serviceName === input.serviceName)) ofTool.push(listed);
+  }
+  // Each adjustment is one atomic store operation on its own, so a page's run in any order (a
+  // bounded fan-out) leaves the same books; the report keeps the page's order.
+  const outcomes = new Array<Awaited<ReturnType<typeof repriceOne>>>(ofTool.length);
+  await forEachLimited(
+    ofTool.map((_generation, index) => index),
+    FAN_OUT,
+    async (index) => {
+      outcomes[index] = await repriceOne(context, ofTool[index]!, input.dryRun);
+    },
+  );
+  for (const difference of outcomes) {
     if (difference === 'reported') reported += 1;
     else if (difference === 'unpriced') unpricedNow += 1;
     else {
