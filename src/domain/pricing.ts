@@ -29,10 +29,17 @@ export const usageSchema = z
   .refine((usage) => Object.keys(usage).length <= MAX_USAGE_UNITS, `must name at most ${MAX_USAGE_UNITS} units`);
 export type Usage = Readonly<Record<string, number>>;
 
+/** A decimal amount read once, when the table is parsed: its canonical text and its 10^-18 dollar units. */
+export interface ParsedAmount {
+  readonly usd: UsdAmount;
+  readonly units: bigint;
+}
+
 /** A price per unit given by the host: an exact decimal string (a number would carry float noise into a price). */
-const unitPriceTextSchema = z.string({ error: 'must be a decimal string like "0.000003"' }).transform((value, context): UsdAmount => {
+const unitPriceTextSchema = z.string({ error: 'must be a decimal string like "0.000003"' }).transform((value, context): ParsedAmount => {
   try {
-    return toUsdAmount(value);
+    const units = parseUsdUnits(value);
+    return { usd: formatUsdUnits(units), units };
   } catch (error) {
     context.addIssue({ code: 'custom', message: error instanceof InvalidAmountError ? error.reason : 'is not an amount' });
     return z.NEVER;
@@ -73,7 +80,7 @@ export const priceVersionSchema = z.strictObject({
   /** Dollars per unit. A usage naming a unit not listed here is unpriced. */
   units: z.record(usageUnitSchema, unitPriceSchema).refine((units) => Object.keys(units).length >= 1, 'must price at least one unit'),
   /** Points per dollar for costs this version computes; omitted: the tracker's `pointsPerUsd`. */
-  pointsPerUsd: unitPriceTextSchema.optional(),
+  pointsPerUsd: unitPriceTextSchema.transform((rate) => rate.usd).optional(),
 });
 export type PriceVersion = z.output<typeof priceVersionSchema>;
 
@@ -157,25 +164,31 @@ export function findPriceEntry(table: PriceTable, toolId: string, serviceName: s
 
 /** The version of `entry` in force at `at`: the latest `effectiveFrom` at or before it. */
 export function versionInForce(entry: PriceEntry, at: Date): PriceVersion | null {
+  const instant = at.getTime();
   let found: PriceVersion | null = null;
   for (const version of entry.versions) {
-    if (version.effectiveFrom.getTime() <= at.getTime() && (found === null || version.effectiveFrom > found.effectiveFrom)) found = version;
+    const from = version.effectiveFrom.getTime();
+    if (from <= instant && (found === null || from > found.effectiveFrom.getTime())) found = version;
   }
   return found;
 }
 
 /** Prices `quantity` units, flat or band by band (graduated: each band prices the units inside it). */
 function priceLine(unit: string, quantity: number, price: UnitPrice): { line: PriceLine; units: bigint } {
+  if (!('tiers' in price)) {
+    // Flat: one band, whose amount is the line's.
+    const units = BigInt(quantity) * price.units;
+    const amountUsd = formatUsdUnits(units);
+    return { line: { unit, quantity, bands: [{ quantity, unitPriceUsd: price.usd, amountUsd }], amountUsd }, units };
+  }
   const bands: PriceBand[] = [];
   let total = 0n;
-  const band = (count: number, unitPriceUsd: UsdAmount) => {
-    const units = BigInt(count) * parseUsdUnits(unitPriceUsd);
+  const band = (count: number, unitPrice: ParsedAmount) => {
+    const units = BigInt(count) * unitPrice.units;
     total += units;
-    bands.push({ quantity: count, unitPriceUsd, amountUsd: formatUsdUnits(units) });
+    bands.push({ quantity: count, unitPriceUsd: unitPrice.usd, amountUsd: formatUsdUnits(units) });
   };
-  if (typeof price === 'string') {
-    band(quantity, price);
-  } else {
+  {
     let below = 0;
     for (const tier of price.tiers) {
       if (below >= quantity) break;
@@ -216,7 +229,7 @@ export function priceUsage(
     lines.push(priced.line);
     total += priced.units;
   }
-  if (total > parseUsdUnits(MAX_SINGLE_COST_USD)) {
+  if (total > MAX_SINGLE_COST_UNITS) {
     return { priced: false, reason: `the usage costs ${formatUsdUnits(total)} under version "${version.id}", more than one generation may (${MAX_SINGLE_COST_USD})` };
   }
   return {
@@ -232,6 +245,8 @@ export function priceUsage(
     },
   };
 }
+
+const MAX_SINGLE_COST_UNITS = parseUsdUnits(MAX_SINGLE_COST_USD);
 
 /** Points for a cost its basis computed: `ceil(cost * rate)` with the basis's rate, 0 without one. */
 export function pointsForBasis(costUsd: UsdAmount, basis: CostBasis): number {

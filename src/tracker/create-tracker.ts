@@ -239,10 +239,11 @@ export function createTracker(options: TrackerOptions): Tracker {
       const generationId = parseId(generationIdInput, 'generationId');
       const parsed = parseInputFast(completeGenerationInputFast, completeGenerationInputSchema, input, 'input');
       const now = clock.now();
-      const priced: CompletionCost | null =
-        parsed.usage === undefined
-          ? null
-          : costOfUsage(context, parsed.costUsd === undefined ? await pricingKeyFor(context, generationId) : null, parsed.usage, parsed);
+      let priced: CompletionCost | null = null;
+      if (parsed.usage !== undefined) {
+        const key = parsed.costUsd === undefined ? pricingKeyFor(context, generationId) : null;
+        priced = costOfUsage(context, key instanceof Promise ? await key : key, parsed.usage, parsed);
+      }
       const costUsd = priced?.costUsd ?? parsed.costUsd ?? '0';
       const pointsSpent = priced?.pointsSpent ?? derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });
       const result = requireWrite(

@@ -36,11 +36,16 @@ export interface CompletionCost {
 
 const NO_ADJUSTMENTS: readonly CostAdjustment[] = [];
 
-/** The pricing key of a generation: remembered when this tracker recorded it, else read (one store read). `null` with no table. */
-export async function pricingKeyFor(context: TrackerContext, generationId: string): Promise<PricingKey | null> {
+/**
+ * The pricing key of a generation: remembered when this tracker recorded it (no promise: this is
+ * on every priced completion), else read (one store read). `null` with no table.
+ */
+export function pricingKeyFor(context: TrackerContext, generationId: string): PricingKey | null | Promise<PricingKey> {
   if (context.prices.empty) return null;
-  const remembered = context.prices.take(generationId);
-  if (remembered !== undefined) return remembered;
+  return context.prices.take(generationId) ?? readPricingKey(context, generationId);
+}
+
+async function readPricingKey(context: TrackerContext, generationId: string): Promise<PricingKey> {
   const [generation] = await context.repository.generations.get([generationId]);
   if (generation === undefined) throw new NotFoundError('generation', generationId, 'generationId');
   return generation;
