@@ -58,12 +58,21 @@ export function failingReads(inner: LedgerRepository): FailingReads {
             failures += 1;
             throw new ReadFault(`${name}.get`);
           }
+          let result: unknown;
           try {
-            return await get(...args);
+            result = await get(...args);
           } catch (error) {
             failures += 1;
             throw error;
           }
+          // A read that set out before fail() but answers after it is lost too, as a reply is on a
+          // dropped connection: otherwise a read queued for a pool connection under load could
+          // return records written while the reads were meant to be failing.
+          if (failing) {
+            failures += 1;
+            throw new ReadFault(`${name}.get`);
+          }
+          return result;
         };
       },
     });
