@@ -45,6 +45,7 @@ export function countingRepository(repository: LedgerRepository, count: () => Ca
     generations: countStore(repository.generations, 'generations', count),
     casts: countStore(repository.casts, 'casts', count),
     cooks: countStore(repository.cooks, 'cooks', count),
+    accounts: countStore(repository.accounts, 'accounts', count),
     settleGeneration: (...args) => {
       const current = count();
       current.writes += 1;

@@ -75,6 +75,29 @@ export type {
 } from './port.js';
 export type { Logger } from './tracker/context.js';
 
+// Accounts: the port's account store and what holds and budgets add to creation and settlement.
+export type {
+  AccountStore,
+  AccountedSettlement,
+  AccountReconciliation,
+  HeldCreation,
+  BudgetRef,
+  CreationAccounting,
+  HoldDecision,
+  HoldSettlement,
+  LedgerEntryQuery,
+  LimitedInsertion,
+  MovementRequest,
+  MovementResult,
+} from './port.js';
+export { unsupportedAccountStore } from './account-port.js';
+export { holdAtCreation } from './domain/accounts/creation.js';
+export { settleGenerationHold } from './domain/accounts/settlement.js';
+export { applyMovement, appendEntry, emptyAccount, replayEntries, takeHold, settleHold, coverageOf } from './domain/accounts/ledger.js';
+export type { Shortfall, Charge, HoldSettled, HoldTaken, AppendedEntry } from './domain/accounts/ledger.js';
+export { newBudget, holdInBudget, settleInBudget } from './domain/accounts/budget.js';
+export type { BudgetRefusal } from './domain/accounts/budget.js';
+
 // The composites: one port operation each.
 export { createAttached, creationCookId } from './domain/rollup/creation.js';
 export type { Creation, CreationParents } from './domain/rollup/creation.js';

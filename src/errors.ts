@@ -5,8 +5,18 @@
  */
 import type { z } from 'zod';
 import type { EntityKind } from './domain/records.js';
+import type { AccountAmount } from './domain/accounts/amounts.js';
+import type { Budget } from './domain/accounts/records.js';
 
-export type GenledgerErrorCode = 'VALIDATION_FAILED' | 'NOT_FOUND' | 'ILLEGAL_TRANSITION' | 'CONFLICT' | 'REPOSITORY_FAILURE';
+export type GenledgerErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'ILLEGAL_TRANSITION'
+  | 'CONFLICT'
+  | 'REPOSITORY_FAILURE'
+  | 'INSUFFICIENT_FUNDS'
+  | 'BUDGET_EXCEEDED'
+  | 'UNSUPPORTED';
 
 export interface GenledgerErrorOptions {
   readonly field?: string | null;
@@ -177,6 +187,79 @@ export class WatchReadDelayedError extends RepositoryError {
       cause,
       `watch() cannot read ${change.kind} "${change.id}" (version ${change.version}) yet: ${attempts} reads failed over ${delayedMs} ms (${detail}). ` +
         `The change is delayed, not lost: the watch keeps reading it (every 2 s at most) until it can, and its position stays before it`,
+    );
+  }
+}
+
+/**
+ * The account cannot cover the request: a hold (`recordGeneration({ hold })`) or a debit asks for
+ * more than `available` in `unit`. Nothing was written (no generation, no entry). Credit the
+ * account, or ask for less.
+ */
+export class InsufficientFundsError extends GenledgerError {
+  constructor(
+    /** The account asked. */
+    readonly account: string,
+    /** The unit that is short. */
+    readonly unit: 'points' | 'costUsd',
+    /** What the call asked for. */
+    readonly requested: AccountAmount,
+    /** What the account had available when asked. */
+    readonly available: AccountAmount,
+    field: string,
+  ) {
+    super('INSUFFICIENT_FUNDS', {
+      field,
+      reason: `account "${account}" has ${unit === 'points' ? `${available.points} points` : `$${available.costUsd}`} available; this call asks for ${
+        unit === 'points' ? `${requested.points} points` : `$${requested.costUsd}`
+      }`,
+    });
+  }
+}
+
+/**
+ * A child was refused because its parent's budget (`startCast({ budget })` / `startCook({ budget
+ * })`) could not take it: its hold would take the parent's `spent + held` past the limit in `unit`,
+ * or it brought no hold in a unit the budget limits (`held: false`). Nothing was written.
+ */
+export class BudgetExceededError extends GenledgerError {
+  constructor(
+    readonly parentKind: 'cast' | 'cook',
+    readonly parentId: string,
+    readonly unit: 'points' | 'costUsd',
+    /** The budget as it stood: its limit, what its children hold and spent. */
+    readonly budget: Budget,
+    /** What the child's hold asked for. */
+    readonly requested: AccountAmount,
+    /** Whether the child brought a hold in `unit` at all. */
+    readonly held: boolean,
+    field: string,
+  ) {
+    const limit = unit === 'points' ? `${budget.limit.points ?? 0} points` : `$${budget.limit.costUsd ?? '0'}`;
+    const used = unit === 'points' ? `${budget.spent.points} spent + ${budget.held.points} held` : `$${budget.spent.costUsd} spent + $${budget.held.costUsd} held`;
+    super('BUDGET_EXCEEDED', {
+      field,
+      reason: held
+        ? `${parentKind} "${parentId}" has a budget of ${limit} (${used}); this child's hold of ${unit === 'points' ? `${requested.points} points` : `$${requested.costUsd}`} would pass it`
+        : `${parentKind} "${parentId}" has a budget in ${unit}: a child must bring a hold naming ${unit} (recordGeneration({ hold }))`,
+    });
+  }
+}
+
+/**
+ * The store cannot do what was asked: an account call (credit, a hold, a budget, ...) on a store
+ * whose `capabilities.accounts` is `false`. Nothing was written. `repository` names the store.
+ */
+export class UnsupportedError extends GenledgerError {
+  constructor(
+    readonly repository: string,
+    readonly operation: string,
+    reason?: string,
+  ) {
+    super(
+      'UNSUPPORTED',
+      { reason: reason ?? `the ${repository} store does not support accounts yet (capabilities.accounts is false): ${operation} is not available` },
+      `[genledger] [${repository}]`,
     );
   }
 }

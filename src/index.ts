@@ -148,6 +148,9 @@ export {
   RepositoryError,
   WatchReadDelayedError,
   isGenledgerError,
+  InsufficientFundsError,
+  BudgetExceededError,
+  UnsupportedError,
 } from './errors.js';
 export type { DelayedChange, GenledgerErrorCode, ValidationIssue } from './errors.js';
 
@@ -189,3 +192,12 @@ export type {
   CostCorrection,
   CostAdjustmentResult,
 } from './port.js';
+
+// Accounts, holds and budgets (issue 13). See docs/concepts.md, "Accounts and holds".
+export type { Account, LedgerEntry, LedgerEntryKind, EntryCause, Budget, Hold } from './domain/accounts/records.js';
+export { accountSchema, ledgerEntrySchema, budgetSchema, LEDGER_ENTRY_KINDS } from './domain/accounts/records.js';
+export type { AccountAmount, Units } from './domain/accounts/amounts.js';
+export { movementInputSchema, holdInputSchema, budgetInputSchema, listLedgerEntriesInputSchema } from './domain/accounts/inputs.js';
+export type { MovementInput, HoldInput, BudgetInput, ListLedgerEntriesInput } from './domain/accounts/inputs.js';
+export type { AccountMovement, LedgerEntryPage, AccountReconcileReport } from './tracker/accounts.js';
+export type { AccountUpdateEvent } from './tracker/events.js';

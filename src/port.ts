@@ -33,6 +33,22 @@ import type { Settlement } from './domain/rollup/settlement.js';
 import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjustment.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
+import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
+
+export type {
+  AccountStore,
+  AccountedSettlement,
+  AccountReconciliation,
+  HeldCreation,
+  BudgetRef,
+  CreationAccounting,
+  HoldDecision,
+  HoldSettlement,
+  LedgerEntryQuery,
+  LimitedInsertion,
+  MovementRequest,
+  MovementResult,
+} from './account-port.js';
 
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
 export type { AttachOutcome } from './domain/rollup/contribution.js';
@@ -54,6 +70,12 @@ export interface RepositoryCapabilities {
    * store, whose records live in one process.
    */
   readonly sharedAcrossProcesses: boolean;
+  /**
+   * Whether the store keeps accounts: balances, holds taken with a generation's creation and
+   * settled with its completion, parents' budgets. `false`: `accounts` rejects every call with an
+   * `UnsupportedError`, and the tracker refuses holds and budgets the same way.
+   */
+  readonly accounts: boolean;
 }
 
 /**
@@ -128,8 +150,12 @@ export interface GenerationStore {
  * cook); for a cook, its own write.
  */
 export interface ParentStore<TRecord extends Cast | Cook, TWrite> {
-  /** Casts: a cast with no cook (a piece goes through `insertAttached`). Cooks: every cook. */
-  insert(record: TRecord): Promise<Insertion<TRecord>>;
+  /**
+   * Casts: a cast with no cook (a piece goes through `insertAttached`). Cooks: every cook. With
+   * `accounting.budget` (stores with `capabilities.accounts` only), the parent's budget is stored
+   * in the same atomic operation.
+   */
+  insert(record: TRecord, accounting?: CreationAccounting): Promise<Insertion<TRecord>>;
   /** The parent stored with this `idempotencyKey`, or `null`. */
   findByIdempotencyKey(key: string): Promise<TRecord | null>;
   get(ids: readonly string[]): Promise<TRecord[]>;
@@ -217,8 +243,11 @@ export interface ChangeFeed {
 /** The call signature of {@link LedgerRepository.insertAttached}, typed by the child's kind. */
 export interface InsertAttached {
   (child: Extract<NewAttachedChild, { kind: 'generation' }>): Promise<AttachedInsertion<Generation>>;
-  (child: Extract<NewAttachedChild, { kind: 'cast' }>): Promise<AttachedInsertion<Cast>>;
+  (child: Extract<NewAttachedChild, { kind: 'cast' }>, accounting?: CreationAccounting): Promise<AttachedInsertion<Cast>>;
   (child: NewAttachedChild): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>>;
+  /** With accounting (stores with `capabilities.accounts`): a hold or a budget may refuse the child (`limited`). */
+  (child: Extract<NewAttachedChild, { kind: 'generation' }>, accounting: CreationAccounting): Promise<(AttachedInsertion<Generation> & HeldCreation) | LimitedInsertion>;
+  (child: NewAttachedChild, accounting: CreationAccounting): Promise<(AttachedInsertion<Generation> & HeldCreation) | AttachedInsertion<Cast> | LimitedInsertion>;
 }
 
 /** Makes ids for new records; a store may prefer a format (the MongoDB adapter prefers ObjectIds). */
@@ -234,6 +263,8 @@ export interface LedgerRepository {
   readonly generations: GenerationStore;
   readonly casts: ParentStore<Cast, CastEnding>;
   readonly cooks: ParentStore<Cook, WriteResult<Cook>>;
+  /** Accounts (see {@link RepositoryCapabilities.accounts}): `unsupportedAccountStore(name)` when the store keeps none. */
+  readonly accounts: AccountStore;
   /**
    * A new child stored and attached to all its parents as ONE atomic operation (see
    * `createAttached` in the domain): all or nothing (see {@link AttachedInsertion}). The
@@ -242,6 +273,12 @@ export interface LedgerRepository {
    * cook against `cookId`, the cast, then the cook. A repeated key, also one taken by a racing
    * call, changes no parent; an `id` that exists throws a `ConflictError` and writes nothing.
    * Whether the repeat is the same request is the tracker's to judge.
+   *
+   * Accounts (stores with `capabilities.accounts` only): a generation's `accounting.hold`, and the
+   * budgets of the parents it joins, are decided by `holdAtCreation` in the same operation, after
+   * the parents accept; a refusal is `limited` and writes nothing. A generation with a hold and no
+   * parent comes here too (with `castId` and `cookId` null). A cast's `accounting.budget` is
+   * stored with the cast.
    */
   readonly insertAttached: InsertAttached;
   /**
@@ -250,9 +287,11 @@ export interface LedgerRepository {
    * pending/processing to a terminal status applies anything: its `cast`, `cook` and `castPiece`
    * are the parents' writes; a repeat (the generation already terminal) writes nothing and returns
    * the stored generation with `changed: false` and the parents `null`. `null` when the generation
-   * does not exist.
+   * does not exist. Accounts: the same call settles the generation's hold (`settleGenerationHold`:
+   * capture what it records, release the rest, count it in its parents' budgets) and reports it as
+   * `hold`; a repeat settles nothing.
    */
-  settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null>;
+  settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null>;
   /**
    * The open children of a parent, for cancellation cascades and the sweeper (see
    * {@link OpenChildren}). A child leaves the set when it reaches a terminal status, so reading

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type Cast, type Cook, type Generation, isTerminalGenerationStatus } from 'genledger';
+import { type Account, type Cast, type Cook, type Generation, isTerminalGenerationStatus } from 'genledger';
 import {
   recordGenerationDelivery,
   recordGenerationProgress,
@@ -33,6 +33,7 @@ import {
   adjust,
   type CostAdjustmentResult,
   type CostCorrection,
+  finishedNow,
   type WriteResult,
   type AttachedInsertion,
   type GenerationOutcome,
@@ -42,8 +43,12 @@ import {
   type NewAttachedChild,
   type OpenChildren,
   type ParentRef,
-  type Settlement,
+  type AccountedSettlement,
+  type CreationAccounting,
+  type LimitedInsertion,
+  type HeldCreation,
 } from 'genledger/adapter';
+import { memoryAccounts } from './accounts.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -65,6 +70,8 @@ export interface MemoryRepository extends LedgerRepository {
   count(): { generations: number; casts: number; cooks: number };
   /** Forgets every record. */
   clear(): void;
+  /** Overwrites an account's stored figures, around the ledger (for tests of reconcile's drift report). */
+  tamperAccount(accountId: string, figures: Partial<Account>): void;
 }
 
 const NO_IDS: readonly string[] = Object.freeze([]);
@@ -93,6 +100,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const castsToWatch = new Set<string>();
   const cooksToWatch = new Set<string>();
   const changes = new InProcessChangeFeed();
+  const accounts = memoryAccounts();
 
   const generations = new Table<Generation>('generation', (previous, next) => {
     if (!previous) {
@@ -166,7 +174,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   }
 
   /** `settle` (the domain composite) over the stored records, stored as one synchronous step. */
-  function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Settlement | null {
+  function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): AccountedSettlement | null {
     const generation = generations.find(id);
     if (generation === undefined) return null;
     if (isTerminalGenerationStatus(generation.status)) return { generation: { changed: false, record: generation, previousStatus: generation.status }, cast: null, cook: null, castPiece: null };
@@ -178,7 +186,9 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     if (settlement.cast?.changed) casts.storeDecided(settlement.cast.record);
     const lastCookWrite = settlement.castPiece ?? settlement.cook;
     if (lastCookWrite?.changed) cooks.storeDecided(lastCookWrite.record);
-    return settlement;
+    // The hold is settled by the same step that finished the generation (its gate), and only then.
+    const hold = finishedNow(settlement.generation) ? accounts.settle(settlement.generation.record, at) : null;
+    return hold === null ? settlement : { ...settlement, hold };
   }
 
   /** `adjust` (the domain composite) over the stored records, stored as one synchronous step. */
@@ -217,7 +227,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
    * says `created`, the parents and the child are stored in one synchronous step. A repeated key or
    * a refusal stores nothing; an id that exists throws before anything is stored.
    */
-  function insertAttached(child: NewAttachedChild): AttachedInsertion<Generation> | AttachedInsertion<Cast> {
+  function insertAttached(child: NewAttachedChild, accounting: CreationAccounting = {}): AttachedInsertion<Generation> | AttachedInsertion<Cast> | LimitedInsertion {
     // The key first: a repeated key gets its record whatever its parents' state now.
     const keyHolder = child.record.idempotencyKey === null ? null : (child.kind === 'cast' ? casts : generations).findByIdempotencyKey(child.record.idempotencyKey);
     if (keyHolder !== null) return { outcome: 'existing', record: keyHolder } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
@@ -230,16 +240,22 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       casts.existingFor(decided.record); // throws on an id that exists, before anything is stored
       if (decided.cook !== null) cooks.storeDecided(decided.cook);
       casts.insert(decided.record);
+      if (accounting.budget) accounts.storeBudget('cast', decided.record.id, accounting.budget);
       return decided;
     }
     const decided = createAttached({ ...child, record: storableGeneration(child.record) }, { cast, cook });
     if (decided.outcome !== 'created') return decided;
     generations.existingFor(decided.record);
+    // The hold and the parents' budgets, decided over the generation as its parents accepted it.
+    const hold = accounts.decideHold(decided.record, accounting.hold ?? null, child.at);
+    if (hold?.outcome === 'limited') return hold;
+    if (hold !== null) accounts.storeHold(hold);
     // Stored in the operation's order (cast, cook, generation), so the change feed reports it so.
     if (decided.cast !== null) casts.storeDecided(decided.cast);
     if (decided.cook !== null) cooks.storeDecided(decided.cook);
     generations.insert(decided.record);
-    return decided;
+    const created: typeof decided & HeldCreation = hold === null ? decided : { ...decided, held: hold };
+    return created;
   }
 
   function openChildren(parent: ParentRef, limit: number): OpenChildren {
@@ -249,8 +265,9 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
   return {
     name: options.name ?? 'memory',
-    capabilities: { sharedAcrossProcesses: false },
+    capabilities: { sharedAcrossProcesses: false, accounts: true },
     changes,
+    accounts: accounts.store,
 
     generations: {
       async insert(generation) {
@@ -297,6 +314,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           return ending === null ? null : storeCastEnding(ending);
         },
         hasOpenChildren: castHasOpenChildren,
+        storeBudget: (id, limit) => accounts.storeBudget('cast', id, limit),
       },
       castsToWatch,
       (id, maxEmbeddedIds) => summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds),
@@ -317,6 +335,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           return write;
         },
         hasOpenChildren: cookHasOpenChildren,
+        storeBudget: (id, limit) => accounts.storeBudget('cook', id, limit),
       },
       cooksToWatch,
       (id, maxEmbeddedIds) =>
@@ -329,13 +348,17 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
     settleGeneration: async (id, outcome, at) => settleGeneration(id, outcome, at),
     adjustGeneration: async (id, correction) => adjustGeneration(id, correction),
-    insertAttached: (async (child: NewAttachedChild) => insertAttached(child)) as InsertAttached,
+    insertAttached: (async (child: NewAttachedChild, accounting?: CreationAccounting) => insertAttached(child, accounting)) as InsertAttached,
     openChildren: async (parent, limit) => openChildren(parent, limit),
 
     count() {
       return { generations: generations.size, casts: casts.size, cooks: cooks.size };
     },
+    tamperAccount(accountId, figures) {
+      accounts.tamper(accountId, figures);
+    },
     clear() {
+      accounts.clear();
       for (const index of [generationsByCast, generationsByCook, generationsByAccount, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();

@@ -3,7 +3,7 @@
  * the same for both; the status writes (`transition`, `replaceAggregates`) are given by the
  * repository, which runs the domain composites over the stored records.
  */
-import type { Cast, Cook } from 'genledger';
+import type { Cast, Cook, Units } from 'genledger';
 import type { ChildrenSummary, MaintenanceQuery, ParentStore, ParentTransition } from 'genledger/adapter';
 import { snapshotJson, type Table } from './table.js';
 
@@ -12,6 +12,8 @@ export interface ParentWrites<T extends Cast | Cook, TWrite> {
   replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date): TWrite | null;
   /** Whether anything is still open below the parent (a cancelled one with this is a cascade a crash cut short). */
   hasOpenChildren(record: T): boolean;
+  /** Stores a new parent's budget, in the same synchronous step as its insert. */
+  storeBudget(id: string, limit: Units): void;
 }
 
 export function memoryParentStore<T extends Cast | Cook, TWrite>(
@@ -22,8 +24,10 @@ export function memoryParentStore<T extends Cast | Cook, TWrite>(
   summarize: (id: string, maxEmbeddedIds: number) => ChildrenSummary,
 ): ParentStore<T, TWrite> {
   return {
-    async insert(record) {
-      return table.insert({ ...record, metadata: snapshotJson(record.metadata) });
+    async insert(record, accounting) {
+      const inserted = table.insert({ ...record, metadata: snapshotJson(record.metadata) });
+      if (inserted.created && accounting?.budget) writes.storeBudget(record.id, accounting.budget);
+      return inserted;
     },
     async findByIdempotencyKey(key) {
       return table.findByIdempotencyKey(key);

@@ -18,6 +18,7 @@ import {
   type Insertion,
   type LedgerRepository,
   type MaintenanceQuery,
+  unsupportedAccountStore,
 } from 'genledger/adapter';
 import { createChangeFeed, type MongoChangeFeed } from './change-feed.js';
 import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
@@ -151,7 +152,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
   return {
     name,
-    capabilities: { sharedAcrossProcesses: true },
+    // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
+    capabilities: { sharedAcrossProcesses: true, accounts: false },
+    accounts: unsupportedAccountStore(name),
     ids: () => new ObjectId().toHexString(),
     collectionNames: names,
 

@@ -41,6 +41,7 @@ import {
   consoleLogger,
   type Generation,
 } from 'genledger';
+import { unsupportedAccountStore } from 'genledger/adapter';
 import type {
   GenerationOutcome,
   Logger,
@@ -491,7 +492,9 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   return {
     name,
-    capabilities: { sharedAcrossProcesses: true },
+    // Accounts come with one statement per operation (issue 13); until then every account call is an UnsupportedError.
+    capabilities: { sharedAcrossProcesses: true, accounts: false },
+    accounts: unsupportedAccountStore(name),
     tables,
 
     migrate: () =>

@@ -34,6 +34,7 @@ import {
   type GenerationStore,
   type InsertAttached,
   type LedgerRepository,
+  unsupportedAccountStore,
   type MaintenanceQuery,
   type NewAttachedChild,
   type ParentStore,
@@ -262,7 +263,8 @@ export function journalRepository({ path }: JournalRepositoryOptions): JournalRe
 
   return {
     name: 'journal',
-    capabilities: { sharedAcrossProcesses: false },
+    capabilities: { sharedAcrossProcesses: false, accounts: false },
+    accounts: unsupportedAccountStore('journal'),
     generations,
     casts,
     cooks,

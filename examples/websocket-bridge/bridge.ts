@@ -2,7 +2,9 @@
  * A small HTTP and WebSocket server that forwards a tracker's change feed to browsers, in the
  * message shapes the production front-ends already listen for (`generationProgress`,
  * `generationUpdate`, sent to the generation's account), plus `cookProgress` and `castProgress`
- * messages for progress bars. It serves one static page (index.html) that shows a running cook.
+ * messages for progress bars, and an `accountBalance` message with the account's available points
+ * (stores that keep accounts), re-read whenever one of the account's generations is recorded or
+ * finishes (a hold taken or settled). It serves one static page (index.html) that shows a running cook.
  *
  * The feed comes from `tracker.watch()`, so the work can be done by any process sharing the store:
  * the bridge only reads.
@@ -10,7 +12,18 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { castProgress, cookProgress, toGenerationProgressMessage, toGenerationUpdateMessage, type Cast, type Cook, type Tracker, type Watch } from 'genledger';
+import {
+  castProgress,
+  cookProgress,
+  toGenerationProgressMessage,
+  toGenerationUpdateMessage,
+  UnsupportedError,
+  type Account,
+  type Cast,
+  type Cook,
+  type Tracker,
+  type Watch,
+} from 'genledger';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface BridgeOptions {
@@ -52,7 +65,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // A page opened while its cook runs (or after it ended) starts from the cook as stored.
     const cookId = new URL(request.url ?? '/', 'http://bridge').searchParams.get('cookId');
     if (cookId) void sendSnapshot(socket, accountId, cookId).catch(() => undefined);
+    void sendAccount(accountId);
   });
+  /** `false` once the store said it keeps no accounts (PostgreSQL and MongoDB, for now): no more reads. */
+  let accountsKept = true;
+  async function sendAccount(accountId: string): Promise<void> {
+    if (!accountsKept || !byAccount.get(accountId)?.size) return;
+    try {
+      send(accountId, accountMessage(await options.tracker.getAccount(accountId)));
+    } catch (error) {
+      if (error instanceof UnsupportedError) accountsKept = false;
+    }
+  }
   async function sendSnapshot(socket: WebSocket, accountId: string, cookId: string): Promise<void> {
     const cook = await options.tracker.getCook(cookId);
     if (!cook || cook.initiatorAccountId !== accountId) return;
@@ -66,6 +90,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // `version` lets the page drop a message older than what it shows (a snapshot read on connect
   // may cross a live update).
   const castMessage = (cast: Cast) => ({ type: 'castProgress', payload: { ...castProgress(cast), cookId: cast.cookId, spellId: cast.spellId, version: cast.version } });
+  const accountMessage = (account: Account) => ({
+    type: 'accountBalance',
+    payload: { accountId: account.accountId, availablePoints: account.available.points, heldPoints: account.held.points, balancePoints: account.balance.points, version: account.version },
+  });
   const cookMessage = (cook: Cook) => ({ type: 'cookProgress', payload: { ...cookProgress(cook), collectionId: cook.collectionId, version: cook.version } });
 
   const watch = options.tracker.watch();
@@ -74,6 +102,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // Production sent generationUpdate at the terminal transition; progress bars need the rest.
     if (change === 'finished') send(generation.masterAccountId, toGenerationUpdateMessage(generation));
     else send(generation.masterAccountId, toGenerationProgressMessage(generation));
+    // A generation recorded took its hold, one finished settled it: the available points moved.
+    if (change === 'recorded' || change === 'finished') void sendAccount(generation.masterAccountId);
   });
   watch.on('castUpdate', ({ cast }) => send(cast.initiatorAccountId, castMessage(cast)));
   watch.on('cookUpdate', ({ cook }) => send(cook.initiatorAccountId, cookMessage(cook)));

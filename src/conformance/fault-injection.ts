@@ -68,6 +68,7 @@ export function faultyRepository(inner: LedgerRepository, plan: FaultPlan): Faul
     generations: wrapStore('generations', inner.generations),
     casts: wrapStore('casts', inner.casts),
     cooks: wrapStore('cooks', inner.cooks),
+    accounts: wrapStore('accounts', inner.accounts),
     changes: inner.changes,
     settleGeneration: wrap('settleGeneration', inner.settleGeneration as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['settleGeneration'],
     insertAttached: wrap('insertAttached', inner.insertAttached as (...args: never[]) => Promise<unknown>, inner) as LedgerRepository['insertAttached'],

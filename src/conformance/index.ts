@@ -11,6 +11,7 @@
  * @module
  */
 import { describe } from 'vitest';
+import { accountTests } from './part-accounts.js';
 import { changeFeedTests } from './part-change-feed.js';
 import { concurrencyTests } from './part-concurrency.js';
 import { crashTests } from './part-crash.js';
@@ -51,6 +52,7 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   scale: scaleTests,
   pricing: pricingTests,
   repricing: repricingTests,
+  accounts: accountTests,
 };
 
 export {
@@ -70,6 +72,7 @@ export {
   scaleTests,
   pricingTests,
   repricingTests,
+  accountTests,
 };
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */

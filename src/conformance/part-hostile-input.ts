@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { castSchema, cookSchema, generationSchema } from '../domain/records.js';
+import { accountSchema } from '../domain/accounts/records.js';
 import { GenledgerError } from '../errors.js';
 import type { Tracker } from '../tracker/create-tracker.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
@@ -52,12 +53,19 @@ function mutated(base: Record<string, unknown>, fields: readonly string[]): fc.A
 
 type Call = { readonly method: keyof Tracker; readonly args: readonly unknown[] };
 
-const generationFields = ['masterAccountId', 'toolId', 'toolDisplayName', 'serviceName', 'castId', 'cookId', 'status', 'requestTimestamp', 'notificationPlatform', 'requestPayload', 'idempotencyKey'];
+const generationFields = ['masterAccountId', 'toolId', 'toolDisplayName', 'serviceName', 'castId', 'cookId', 'status', 'requestTimestamp', 'notificationPlatform', 'requestPayload', 'idempotencyKey', 'hold'];
+const movementFields = ['points', 'costUsd', 'reason', 'idempotencyKey'];
+/** The account the fixture credits: `@account` in a call. */
+const ACCOUNT_ID = 'account-h';
 
 const callArbitrary: fc.Arbitrary<Call> = fc.oneof(
   mutated(generationInput({ castId: '@cast' }), generationFields).map((input) => ({ method: 'recordGeneration' as const, args: [input] })),
-  mutated({ spellId: 'spell-h', initiatorAccountId: 'account-h', totalSteps: 2, cookId: '@cook' }, ['spellId', 'initiatorAccountId', 'totalSteps', 'cookId', 'startedAt', 'metadata']).map((input) => ({ method: 'startCast' as const, args: [input] })),
-  mutated({ collectionId: 'collection-h', initiatorAccountId: 'account-h', targetSupply: 2 }, ['collectionId', 'initiatorAccountId', 'targetSupply', 'metadata', 'startedAt']).map((input) => ({ method: 'startCook' as const, args: [input] })),
+  mutated(generationInput({ masterAccountId: '@account', hold: { points: 40 } }), generationFields).map((input) => ({ method: 'recordGeneration' as const, args: [input] })),
+  fc.tuple(fc.constantFrom('credit', 'debit') as fc.Arbitrary<keyof Tracker>, fc.oneof(hostileValue, fc.constant('@account')), mutated({ points: 30, costUsd: '0.5', reason: 'hostile', idempotencyKey: 'key-h' }, movementFields)).map(([method, account, input]) => ({ method, args: [account, input] })),
+  fc.tuple(fc.constantFrom('getAccount', 'reconcileAccount') as fc.Arbitrary<keyof Tracker>, fc.oneof(hostileValue, fc.constant('@account'))).map(([method, account]) => ({ method, args: [account] })),
+  mutated({ accountId: '@account', limit: 10 }, ['accountId', 'cursor', 'limit']).map((input) => ({ method: 'listLedgerEntries' as const, args: [input] })),
+  mutated({ spellId: 'spell-h', initiatorAccountId: 'account-h', totalSteps: 2, cookId: '@cook' }, ['spellId', 'initiatorAccountId', 'totalSteps', 'cookId', 'startedAt', 'metadata', 'budget']).map((input) => ({ method: 'startCast' as const, args: [input] })),
+  mutated({ collectionId: 'collection-h', initiatorAccountId: 'account-h', targetSupply: 2 }, ['collectionId', 'initiatorAccountId', 'targetSupply', 'metadata', 'startedAt', 'budget']).map((input) => ({ method: 'startCook' as const, args: [input] })),
   fc.tuple(idArgument, mutated({ status: 'success', pointsSpent: 3, costUsd: '0.01' }, ['status', 'pointsSpent', 'protocolNetPoints', 'costUsd', 'responsePayload', 'artifactUrls', 'errorDetails', 'responseTimestamp'])).map((args) => ({ method: 'completeGeneration' as const, args })),
   fc.tuple(idArgument, mutated({ progress: 0.5 }, ['progress', 'liveStatus'])).map((args) => ({ method: 'reportProgress' as const, args })),
   fc.tuple(idArgument, mutated({ status: 'sent' }, ['status', 'attempts', 'error'])).map((args) => ({ method: 'recordDelivery' as const, args })),
@@ -87,6 +95,15 @@ async function storeState(harness: Harness, ids: Record<string, string>) {
     generation: await harness.inspect.generation(ids['@generation']!),
     cast: await harness.inspect.cast(ids['@cast']!),
     cook: await harness.inspect.cook(ids['@cook']!),
+    // The accounts a call may move (the fixture's, and the generations' default one), with their last entries.
+    accounts: harness.repository.capabilities.accounts
+      ? await Promise.all(
+          [ACCOUNT_ID, 'account-1'].map(async (accountId) => ({
+            account: await harness.repository.accounts.get(accountId),
+            entries: await harness.repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 1000 }),
+          })),
+        )
+      : null,
   };
 }
 
@@ -102,6 +119,11 @@ function withoutVersions(state: Awaited<ReturnType<typeof storeState>>) {
 
 function checkReturnedRecord(method: string, result: unknown): void {
   if (result === null || result === undefined || typeof result !== 'object') return;
+  if (method === 'getAccount' || method === 'credit' || method === 'debit') {
+    const parsed = accountSchema.safeParse(method === 'getAccount' ? result : (result as { account: unknown }).account);
+    if (!parsed.success) throw new Error(`${method} returned an account that breaks its schema: ${parsed.error.message}`);
+    return;
+  }
   const schema = /Generation$/.test(method) || ['reportProgress', 'recordDelivery'].includes(method) ? generationSchema : /Cast$/.test(method) ? castSchema : /Cook$/.test(method) ? cookSchema : null;
   if (!schema) return;
   const parsed = schema.safeParse(result);
@@ -121,7 +143,8 @@ export function hostileInputTests(target: ConformanceTarget): void {
             const cook = await harness.tracker.startCook({ collectionId: 'collection-h', initiatorAccountId: 'account-h', targetSupply: 3 });
             const cast = await harness.tracker.startCast({ spellId: 'spell-h', initiatorAccountId: 'account-h', cookId: cook.id });
             const generation = await harness.tracker.recordGeneration(generationInput({ castId: cast.id }));
-            const ids = { '@generation': generation.id, '@cast': cast.id, '@cook': cook.id };
+            const ids = { '@generation': generation.id, '@cast': cast.id, '@cook': cook.id, '@account': ACCOUNT_ID };
+            if (harness.repository.capabilities.accounts) await harness.tracker.credit(ACCOUNT_ID, { points: 50, costUsd: '1', reason: 'fixture', idempotencyKey: 'fixture-credit' });
             for (const call of calls) {
               const args = call.args.map((argument) => resolvePlaceholders(argument, ids));
               const before = await storeState(harness, ids);
@@ -160,7 +183,7 @@ export function hostileInputTests(target: ConformanceTarget): void {
         );
         const codes = [...tally.codes].map(([code, count]) => `${code} ${count}`).join(', ');
         console.log(
-          `[genledger conformance] ${target.name} hostile input: ${tally.calls} calls on 19 methods, ${tally.accepted} accepted as documented, ` +
+          `[genledger conformance] ${target.name} hostile input: ${tally.calls} calls on 24 methods, ${tally.accepted} accepted as documented, ` +
             `${tally.refused} refused with typed errors (${codes}), ` +
             (tally.versionOnly === 0
               ? 'no refused call wrote anything'

@@ -5,6 +5,7 @@
  */
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { LedgerRepository } from '../port.js';
+import type { Account } from '../domain/accounts/records.js';
 
 /** Reads straight from the store, around the repository's own read path. */
 export interface StoreInspector {
@@ -39,6 +40,7 @@ export const CONFORMANCE_PARTS = [
   'scale',
   'pricing',
   'repricing',
+  'accounts',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 
@@ -77,4 +79,9 @@ export interface ConformanceTarget {
   readonly idFormat?: 'readable' | 'objectId';
   /** Per-test timeout for the heavier parts, in ms. @default 60000 */
   readonly timeoutMs?: number;
+  /**
+   * Overwrites an account's stored figures around the ledger, so the `accounts` part can prove
+   * `reconcileAccount` reports and repairs drift. @default that check is skipped, said in the output
+   */
+  tamperAccount?(repository: LedgerRepository, accountId: string, figures: Partial<Account>): void | Promise<void>;
 }

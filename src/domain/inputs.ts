@@ -3,6 +3,7 @@
  * (a typo such as `costUSD`) is refused rather than silently dropped, because a dropped cost is
  * lost money. Optional context fields accept `null` as "absent", as production callers send it.
  */
+import { budgetInputSchema, holdInputSchema } from './accounts/inputs.js';
 import { z } from 'zod';
 import {
   costInputSchema,
@@ -48,6 +49,8 @@ export const recordGenerationInputSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   /** A retry with the same key returns the generation the first call recorded and writes nothing. */
   idempotencyKey: optionalId,
+  /** Reserves these units from `masterAccountId` with the generation (stores with accounts); see docs/concepts.md. */
+  hold: holdInputSchema.optional(),
 });
 export type RecordGenerationInput = z.input<typeof recordGenerationInputSchema>;
 
@@ -101,6 +104,8 @@ export const startCastInputSchema = z.strictObject({
   /** @default the tracker's clock */
   startedAt: dateSchema.optional(),
   idempotencyKey: optionalId,
+  /** The most the cast's steps may hold plus spend (stores with accounts); see docs/concepts.md. */
+  budget: budgetInputSchema.optional(),
 });
 export type StartCastInput = z.input<typeof startCastInputSchema>;
 
@@ -112,6 +117,8 @@ export const startCookInputSchema = z.strictObject({
   /** @default the tracker's clock */
   startedAt: dateSchema.optional(),
   idempotencyKey: optionalId,
+  /** The most the cook's generations may hold plus spend (stores with accounts); see docs/concepts.md. */
+  budget: budgetInputSchema.optional(),
 });
 export type StartCookInput = z.input<typeof startCookInputSchema>;
 

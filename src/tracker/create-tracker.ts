@@ -52,6 +52,9 @@ import { resolveIdGenerator } from './ids.js';
 import { reconcileCast, reconcileCook, sweepStale, type ReconcileReport, type SweepReport } from './maintenance.js';
 import { parseId, parseInput, parseInputFast } from './parse.js';
 import { createCast, createCook, createGeneration } from './creation.js';
+import { getAccount, listLedgerEntries, moveAccount, reconcileAccount, type AccountMovement, type AccountReconcileReport, type LedgerEntryPage } from './accounts.js';
+import type { ListLedgerEntriesInput, MovementInput } from '../domain/accounts/inputs.js';
+import type { Account } from '../domain/accounts/records.js';
 import { emitGenerationChange, finishAndSettle } from './rollup.js';
 import { castTransitions, cookTransitions, transitionByHost } from './transitions.js';
 import { PriceBook } from './price-book.js';
@@ -71,6 +74,7 @@ import {
 import type { PriceTableInput } from '../domain/pricing.js';
 
 export type { TrackerLimits, TrackerOptions } from './options.js';
+export type { AccountMovement, LedgerEntryPage, AccountReconcileReport } from './accounts.js';
 
 export interface ListGenerationsPage {
   readonly items: readonly Generation[];
@@ -154,6 +158,20 @@ export interface Tracker {
    * @experimental
    */
   reprice(input: RepriceInput): Promise<RepriceReport>;
+  /**
+   * Adds to an account's balance (a grant, a top-up): one ledger entry. A retry with the same
+   * `idempotencyKey` returns the first call's entry and moves nothing. Stores with accounts only
+   * (else `UnsupportedError`).
+   */
+  credit(accountId: string, input: MovementInput): Promise<AccountMovement>;
+  /** Takes from an account's balance (a refund, a correction); `InsufficientFundsError` when `available` is short. */
+  debit(accountId: string, input: MovementInput): Promise<AccountMovement>;
+  /** The account's balance, held, available and spent amounts (all zero for an account never moved). */
+  getAccount(accountId: string): Promise<Account>;
+  /** Pages through an account's ledger entries, oldest first. */
+  listLedgerEntries(input: ListLedgerEntriesInput): Promise<LedgerEntryPage>;
+  /** Rebuilds an account's figures from its ledger entries, reports drift and repairs it. */
+  reconcileAccount(accountId: string): Promise<AccountReconcileReport>;
 }
 
 export function createTracker(options: TrackerOptions): Tracker {
@@ -399,6 +417,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     async reprice(input) {
       return reprice(context, parseInput(repriceInputSchema, input, 'input'));
     },
+
+    credit: (accountId, input) => moveAccount(context, 'credit', accountId, input),
+    debit: (accountId, input) => moveAccount(context, 'debit', accountId, input),
+    getAccount: (accountId) => getAccount(context, accountId),
+    listLedgerEntries: (input) => listLedgerEntries(context, input),
+    reconcileAccount: (accountId) => reconcileAccount(context, accountId),
 
     on: (event, listener) => context.bus.on(event, listener),
     once: (event, listener) => context.bus.once(event, listener),

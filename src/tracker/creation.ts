@@ -9,16 +9,22 @@
  */
 import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
 import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
-import type { StartCastInput, StartCookInput, RecordGenerationInput } from '../domain/inputs.js';
+import type { z } from 'zod';
+import type { recordGenerationInputSchema, startCastInputSchema, startCookInputSchema } from '../domain/inputs.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import { GenledgerError, IdempotencyConflictError, RepositoryError, ValidationError } from '../errors.js';
-import type { AttachedInsertion, Insertion, NewAttachedChild } from '../port.js';
+import type { AttachedInsertion, CreationAccounting, HeldCreation, Insertion, LimitedInsertion, NewAttachedChild } from '../port.js';
+import { creationAccounting, limitedError, announceHold } from './accounts.js';
+
+type StartCookInput = z.output<typeof startCookInputSchema>;
+type StartCastInput = z.output<typeof startCastInputSchema>;
+type RecordGenerationInput = z.output<typeof recordGenerationInputSchema>;
 import type { TrackerContext } from './context.js';
 import { attachRefusal, emitCastWrite, emitCookWrite, emitGenerationChange } from './rollup.js';
 
 /** Where records of one kind are inserted and found by key. */
 interface KeyedStore<T> {
-  insert(record: T): Promise<Insertion<T>>;
+  insert(record: T, accounting?: CreationAccounting): Promise<Insertion<T>>;
   findByIdempotencyKey(key: string): Promise<T | null>;
 }
 
@@ -91,25 +97,30 @@ interface ChildCreation<T extends Generation | Cast> {
   readonly attached: NewAttachedChild | null;
   /** The typed error for a parent's refusal or a mismatch `insertAttached` reported. */
   refusal(result: Extract<AttachedInsertion<T>, { outcome: 'refused' | 'mismatch' }>): unknown;
+  /** The hold or budget the creation carries (`{}`: none); passed to the store with the record. */
+  readonly accounting: CreationAccounting;
 }
 
 async function createChild<T extends Generation | Cast>(context: TrackerContext, child: ChildCreation<T>): Promise<T> {
   const { repository } = context;
   const repeat = (stored: T) => repeatOf(child.entity, stored, child.difference(stored));
   if (child.attached === null) {
-    const inserted = await child.store.insert(child.record);
+    const inserted = await child.store.insert(child.record, child.accounting);
     if (!inserted.created) return repeat(inserted.record);
     return announceCreated(context, inserted.record, null, null);
   }
-  const result = (await repository.insertAttached(child.attached)) as AttachedInsertion<T>;
+  const result = (await repository.insertAttached(child.attached, child.accounting)) as AttachedInsertion<T> | LimitedInsertion;
   switch (result.outcome) {
     case 'created':
+      announceHold(context, result.record, result as HeldCreation);
       return announceCreated(context, result.record, result.cast, result.cook);
     case 'existing':
       return repeat(result.record);
     case 'refused':
     case 'mismatch':
       return refusalUnlessRepeated(child.refusal(result), child.store, child.key, repeat);
+    case 'limited':
+      return refusalUnlessRepeated(limitedError(result, child.accounting), child.store, child.key, repeat);
     default:
       throw new Error(
         `[genledger] repository "${repository.name}" answered "${(result as { outcome: string }).outcome}" to ${
@@ -120,7 +131,8 @@ async function createChild<T extends Generation | Cast>(context: TrackerContext,
 }
 
 export async function createCook(context: TrackerContext, parsed: StartCookInput): Promise<Cook> {
-  const inserted = await context.repository.cooks.insert(newCook(parsed, context.ids('cook'), context.clock.now()));
+  const accounting = creationAccounting(context, parsed, 'startCook');
+  const inserted = await context.repository.cooks.insert(newCook(parsed, context.ids('cook'), context.clock.now()), accounting);
   if (!inserted.created) return repeatOf('cook', inserted.record, cookRequestDifference(parsed, inserted.record));
   emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
   return inserted.record;
@@ -131,7 +143,9 @@ export function createCast(context: TrackerContext, parsed: StartCastInput): Pro
   const now = context.clock.now();
   const record = newCast(parsed, id, now, null);
   const cookId = parsed.cookId;
+  const accounting = creationAccounting(context, parsed, 'startCast');
   return createChild<Cast>(context, {
+    accounting,
     entity: 'cast',
     store: context.repository.casts,
     record,
@@ -153,13 +167,16 @@ export function createGeneration(context: TrackerContext, parsed: RecordGenerati
   const record = newGeneration(parsed, id, now, links);
   const castId = parsed.castId ?? null;
   const cookId = parsed.cookId ?? null;
+  const accounting = creationAccounting(context, parsed, 'recordGeneration');
   return createChild<Generation>(context, {
+    accounting,
     entity: 'generation',
     store: context.repository.generations,
     record,
     key: parsed.idempotencyKey,
     difference: (stored) => generationRequestDifference(parsed, stored),
-    attached: !parsed.castId && !parsed.cookId ? null : { kind: 'generation', record, castId, cookId, at: now, caps: context.caps },
+    // A hold is taken by insertAttached, with or without parents: it is the operation that can refuse.
+    attached: !parsed.castId && !parsed.cookId && !accounting.hold ? null : { kind: 'generation', record, castId, cookId, at: now, caps: context.caps },
     refusal: (result) => {
       if (result.outcome === 'mismatch') return castOfAnotherCook(castId!, result.cast);
       const piece = result.parent === 'cook' && castId === null;

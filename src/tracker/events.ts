@@ -7,6 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CastProgress, CookProgress } from '../domain/progress.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
+import type { Account, LedgerEntry } from '../domain/accounts/records.js';
 
 interface GenerationLinks {
   readonly castId: string | null;
@@ -58,6 +59,19 @@ export interface CookFinishedEvent {
   readonly progress: CookProgress;
 }
 
+/**
+ * An account moved: a credit or debit, a hold taken with a generation (`held`), a hold's capture and
+ * release when its generation finished (`settled`), or reconcile's repair (`reconciled`, no
+ * entries). `account` is the account after the move; `entries` what was appended.
+ */
+export interface AccountUpdateEvent {
+  readonly change: 'credit' | 'debit' | 'held' | 'settled' | 'reconciled';
+  readonly account: Account;
+  readonly entries: readonly LedgerEntry[];
+  /** The generation whose hold this is, for `held` and `settled`; `null` otherwise. */
+  readonly generationId: string | null;
+}
+
 /** Every event the tracker emits, by name. */
 export interface TrackerEvents {
   generationUpdate: GenerationUpdateEvent;
@@ -67,6 +81,7 @@ export interface TrackerEvents {
   castFinished: CastFinishedEvent;
   cookUpdate: CookUpdateEvent;
   cookFinished: CookFinishedEvent;
+  accountUpdate: AccountUpdateEvent;
 }
 
 export type TrackerEventName = keyof TrackerEvents;
@@ -94,6 +109,7 @@ export class TrackerEventBus {
     castFinished: 0,
     cookUpdate: 0,
     cookFinished: 0,
+    accountUpdate: 0,
   };
 
   constructor(private readonly onListenerError: ListenerErrorHandler) {}

@@ -4,7 +4,7 @@
  * operation, with the driver's error kept as `cause`. Genledger's own errors pass through.
  */
 import { GenledgerError, RepositoryError } from '../errors.js';
-import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js';
+import type { AccountStore, GenerationStore, LedgerRepository, ParentStore } from '../port.js';
 
 const GENERATION_METHODS = [
   'insert',
@@ -16,6 +16,7 @@ const GENERATION_METHODS = [
   'recordProgress',
   'recordDelivery',
 ] as const satisfies readonly (keyof GenerationStore)[];
+const ACCOUNT_METHODS = ['move', 'get', 'listEntries', 'reconcile', 'getBudget'] as const satisfies readonly (keyof AccountStore)[];
 const PARENT_METHODS = [
   'insert',
   'findByIdempotencyKey',
@@ -88,5 +89,6 @@ export function guardRepository(repository: LedgerRepository): LedgerRepository 
     generations: guardStore(repository.name, 'generations', repository.generations, GENERATION_METHODS),
     casts: guardStore(repository.name, 'casts', repository.casts, PARENT_METHODS),
     cooks: guardStore(repository.name, 'cooks', repository.cooks, PARENT_METHODS),
+    accounts: guardStore(repository.name, 'accounts', repository.accounts, ACCOUNT_METHODS),
   };
 }

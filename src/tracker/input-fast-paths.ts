@@ -104,6 +104,24 @@ function optionalCost(value: unknown): string | undefined | typeof UNDECIDED {
   return typeof value === 'number' && text.replace(/^[0.]+/, '').replace('.', '').length > 15 ? UNDECIDED : text;
 }
 
+const HOLD_KEYS: ReadonlySet<string> = new Set(['points', 'costUsd']);
+
+/**
+ * `holdInputSchema.optional()` for plainly valid holds: whole points and/or a canonical cost, at
+ * least one. The hold is copied into the output whole: a fast path that dropped it would let the
+ * generation run unlimited.
+ */
+function optionalHold(value: unknown): { points?: number; costUsd?: string } | undefined | typeof UNDECIDED {
+  if (value === undefined) return undefined;
+  if (!plainObjectOf(value, HOLD_KEYS)) return UNDECIDED;
+  const { points, costUsd } = value;
+  if (points !== undefined && !isWhole(points, 0, Number.MAX_SAFE_INTEGER)) return UNDECIDED;
+  const cost = optionalCost(costUsd);
+  if (cost === UNDECIDED || (points === undefined && cost === undefined)) return UNDECIDED;
+  if (points === undefined) return { costUsd: cost };
+  return cost === undefined ? { points: points as number } : { points: points as number, costUsd: cost };
+}
+
 // One function per schema, reading each field once by name (as zod reads it) and returning one
 // object literal: several times cheaper than a generic loop over the fields.
 
@@ -124,7 +142,7 @@ export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema>
     cookId,
     status,
   } = input;
-  const { requestTimestamp, notificationPlatform, deliveryStrategy, requestPayload, metadata, idempotencyKey } = input;
+  const { requestTimestamp, notificationPlatform, deliveryStrategy, requestPayload, metadata, idempotencyKey, hold } = input;
   if (!isId(masterAccountId) || !isId(toolId) || !isLabel(toolDisplayName) || !isLabel(serviceName)) return undefined;
   if (
     !isOptionalId(sessionId) ||
@@ -141,6 +159,8 @@ export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema>
   if (!isNullish(requestPayload) || metadata !== undefined) return undefined;
   const requestTimestampCopy = optionalDate(requestTimestamp);
   if (requestTimestampCopy === UNDECIDED) return undefined;
+  const holdCopy = optionalHold(hold);
+  if (holdCopy === UNDECIDED) return undefined;
   return {
     masterAccountId,
     toolId,
@@ -158,6 +178,7 @@ export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema>
     requestPayload,
     metadata,
     idempotencyKey,
+    hold: holdCopy,
   } as z.output<typeof recordGenerationInputSchema>;
 };
 
@@ -224,7 +245,8 @@ export const progressInputFast: Fast<typeof progressInputSchema> = (input) => {
   return { progress, liveStatus } as z.output<typeof progressInputSchema>;
 };
 
-const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape));
+// A budget takes zod's path (a cast or cook is started rarely): this fast path copies only the fields it knows.
+const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape).filter((key) => key !== 'budget'));
 export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => {
   if (!plainObjectOf(input, START_CAST_KEYS)) return undefined;
   const { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt, idempotencyKey } = input;
@@ -232,12 +254,14 @@ export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => 
   if (!(isNullish(totalSteps) || isWhole(totalSteps, 1, LIMITS.totalSteps)) || metadata !== undefined) return undefined;
   const startedAtCopy = optionalDate(startedAt);
   if (startedAtCopy === UNDECIDED) return undefined;
-  return { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt: startedAtCopy, idempotencyKey } as z.output<
+  // Only taken without a budget (its key is not in START_CAST_KEYS).
+  return { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined } as z.output<
     typeof startCastInputSchema
   >;
 };
 
-const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape));
+// As for a cast: a budget takes zod's path.
+const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape).filter((key) => key !== 'budget'));
 export const startCookInputFast: Fast<typeof startCookInputSchema> = (input) => {
   if (!plainObjectOf(input, START_COOK_KEYS)) return undefined;
   const { collectionId, initiatorAccountId, targetSupply, metadata, startedAt, idempotencyKey } = input;
@@ -245,7 +269,7 @@ export const startCookInputFast: Fast<typeof startCookInputSchema> = (input) => 
   if (!isWhole(targetSupply, 1, LIMITS.targetSupply) || metadata !== undefined) return undefined;
   const startedAtCopy = optionalDate(startedAt);
   if (startedAtCopy === UNDECIDED) return undefined;
-  return { collectionId, initiatorAccountId, targetSupply, metadata, startedAt: startedAtCopy, idempotencyKey } as z.output<
+  return { collectionId, initiatorAccountId, targetSupply, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined } as z.output<
     typeof startCookInputSchema
   >;
 };

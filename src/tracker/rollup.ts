@@ -9,7 +9,8 @@ import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { AttachResult, WriteResult } from '../domain/rollup/write-result.js';
 import { isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
-import type { CastEnding, GenerationOutcome, Settlement } from '../port.js';
+import type { AccountedSettlement, CastEnding, GenerationOutcome } from '../port.js';
+import { announceSettledHold } from './accounts.js';
 import { cancelOpenChildren } from './cancellation.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
@@ -110,11 +111,12 @@ export function finishAndSettle(
 /** Emits what a settlement wrote, and cancels the open steps of a cast a step cancelled. */
 function afterSettlement(
   context: TrackerContext,
-  settlement: Settlement | null,
+  settlement: AccountedSettlement | null,
 ): WriteResult<Generation> | null | Promise<WriteResult<Generation>> {
   if (settlement === null) return null;
   const { generation, cast, cook, castPiece } = settlement;
   if (generation.changed) emitGenerationChange(context, 'finished', generation.record);
+  announceSettledHold(context, settlement);
   if (generation.changed) warnIfParentGone(context, generation.record, settlement);
   if (cast?.changed) emitCastWrite(context, 'childFinished', cast);
   if (cook?.changed) emitCookWrite(context, 'childFinished', cook);
@@ -128,7 +130,7 @@ function afterSettlement(
   return generation;
 }
 
-function warnIfParentGone(context: TrackerContext, generation: Generation, settlement: Settlement): void {
+function warnIfParentGone(context: TrackerContext, generation: Generation, settlement: AccountedSettlement): void {
   // A child only ever links to a parent that accepted it, so this means the parent was deleted
   // behind the library's back. The child's own record stands; there is nothing to roll up into.
   if (generation.castId !== null && settlement.cast === null) warnMissingParent(context, 'cast', generation.castId, generation.id);

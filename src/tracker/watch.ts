@@ -59,7 +59,9 @@ export const watchOptionsSchema = z.strictObject({
 });
 
 /** One event from a watch, tagged with its name. */
-export type WatchedEvent = { [E in TrackerEventName]: { readonly name: E; readonly payload: TrackerEvents[E] } }[TrackerEventName];
+// Accounts have no change feed yet: a watch reports records' events, never `accountUpdate`.
+type RecordEventName = Exclude<TrackerEventName, 'accountUpdate'>;
+export type WatchedEvent = { [E in RecordEventName]: { readonly name: E; readonly payload: TrackerEvents[E] } }[RecordEventName];
 
 export interface Watch extends AsyncIterable<WatchedEvent> {
   on<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;

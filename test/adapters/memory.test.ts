@@ -26,6 +26,7 @@ runRepositoryConformance({
   name: 'memory',
   create: () => (current = memoryRepository()),
   inspect,
+  tamperAccount: (repository, accountId, figures) => (repository as MemoryRepository).tamperAccount(accountId, figures),
 });
 
 afterEach(() => {

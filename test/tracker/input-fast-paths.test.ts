@@ -108,7 +108,24 @@ const values = fc.oneof(
 const ids = ['a', 'cast-1', 'x'.repeat(128), 'pair\uD83D\uDE00', 'é', null, undefined];
 const labels = ['SDXL', 'comfy', 'x'.repeat(256), 'tab\there', null, undefined];
 const when = new Date('2024-05-01T12:00:00Z');
+const units = [
+  undefined,
+  { points: 10 },
+  { costUsd: '0.25' },
+  { points: 0, costUsd: '1' },
+  { points: 1.5 },
+  { points: -1 },
+  {},
+  { points: 3, extra: 1 },
+  { costUsd: 0.1 },
+  { costUsd: '01' },
+  { points: Number.MAX_SAFE_INTEGER + 1 },
+  null,
+];
+
 const FIELD_VALUES: Record<string, readonly unknown[]> = {
+  hold: units,
+  budget: units,
   masterAccountId: ids,
   toolId: ids,
   spellId: ids,
