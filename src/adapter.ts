@@ -68,6 +68,8 @@ export type {
   ProgressReport,
   Settlement,
   CastEnding,
+  CostCorrection,
+  CostAdjustmentResult,
   NewAttachedChild,
   AttachedInsertion,
 } from './port.js';
@@ -100,6 +102,7 @@ export type { BudgetRefusal } from './domain/accounts/budget.js';
 export { createAttached, creationCookId } from './domain/rollup/creation.js';
 export type { Creation, CreationParents } from './domain/rollup/creation.js';
 export { settle, finishedNow } from './domain/rollup/settlement.js';
+export { adjust, adjustGenerationCost, adjustmentGateOpen, applyCostDelta } from './domain/rollup/adjustment.js';
 export { endCast, endsCastPiece, replaceCastAggregates, replaceCookAggregates } from './domain/rollup/cast-ending.js';
 
 // The reducers: one record, one write.
@@ -120,5 +123,6 @@ export type { FinishedFigures, RecomputeContext } from './domain/rollup/recomput
 
 // Helpers for stored values: exact money as integers of 10^-18 dollars, text a store can hold, durations.
 export { formatUsdUnits } from './domain/money.js';
+export { readStoredCostProvenance } from './domain/pricing.js';
 export { unstorableTextReason } from './domain/text.js';
 export { elapsedMs } from './domain/duration.js';

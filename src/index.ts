@@ -39,6 +39,33 @@ export type {
 } from './tracker/events.js';
 export type { SweepReport, ReconcileReport } from './tracker/maintenance.js';
 export type { Watch, WatchFilter, WatchOptions, WatchedEvent } from './tracker/watch.js';
+export type { CostExplanation, RepriceInput, RepriceReport, RepriceDifference, ParentDifference, RepriceProgress } from './tracker/pricing.js';
+export { repriceInputSchema } from './tracker/pricing.js';
+
+// Pricing: usage, dated price tables, cost provenance. See docs/pricing.md.
+export {
+  priceUsage,
+  priceTableSchema,
+  usageSchema,
+  costProvenanceSchema,
+  costSourceOf,
+  COST_SOURCES,
+} from './domain/pricing.js';
+export type {
+  PriceTable,
+  PriceTableInput,
+  PriceEntry,
+  PriceVersion,
+  UnitPrice,
+  Usage,
+  PricedUsage,
+  PriceLine,
+  PriceBand,
+  CostBasis,
+  CostSource,
+  CostProvenance,
+  CostAdjustment,
+} from './domain/pricing.js';
 
 // Records: schemas and the types inferred from them.
 export {
@@ -162,6 +189,8 @@ export type {
   AttachedInsertion,
   InsertAttached,
   AttachOutcome,
+  CostCorrection,
+  CostAdjustmentResult,
 } from './port.js';
 
 // Accounts, holds and budgets (issue 13). See docs/concepts.md, "Accounts and holds".

@@ -30,6 +30,7 @@ import type { ChildrenSummary } from './domain/rollup/recompute.js';
 import type { CastEnding } from './domain/rollup/cast-ending.js';
 import type { AttachedInsertion, NewAttachedChild } from './domain/rollup/creation.js';
 import type { Settlement } from './domain/rollup/settlement.js';
+import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjustment.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
 import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
@@ -59,6 +60,8 @@ export type { CastEnding };
 export type { AttachedInsertion, NewAttachedChild };
 /** See `settle` (domain): what {@link LedgerRepository.settleGeneration} did, write by write. */
 export type { Settlement };
+/** See `adjust` (domain): what {@link LedgerRepository.adjustGeneration} is asked, and did. */
+export type { CostAdjustmentResult, CostCorrection };
 
 /** What a store can do, declared as data. */
 export interface RepositoryCapabilities {
@@ -309,4 +312,13 @@ export interface LedgerRepository {
    * @experimental
    */
   readonly changes?: ChangeFeed | undefined;
+  /**
+   * Optional: a finished generation's cost corrected (a re-price) and the difference applied to
+   * its cast and its cook, as ONE atomic operation (see `adjust` in the domain). The gate is the
+   * generation's adjustment count (`correction.expectedAdjustments`): a repeat or a racing
+   * correction finds it moved and writes nothing (`changed: false`, parents `null`). `null` when
+   * the generation does not exist. Without it, `tracker.reprice()` runs as a dry run only.
+   * @experimental
+   */
+  adjustGeneration?(id: string, correction: CostCorrection): Promise<CostAdjustmentResult | null>;
 }

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { recordSpans } from '../src/otel/index.js';
 import { memoryRepository } from '../adapters/memory/index.js';
 import { createTestTracker, runCast, runCook } from '../src/testing/index.js';
+import { createTracker } from '../src/tracker/create-tracker.js';
+import { silentLogger } from '../src/tracker/logger.js';
 
 function tracing() {
   const exporter = new InMemorySpanExporter();
@@ -14,6 +16,32 @@ function tracing() {
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
 describe('genledger/otel', () => {
+  it('a generation span carries its usage and its cost with the cost\'s source and price version', async () => {
+    const { exporter, tracer } = tracing();
+    const prices = [{ toolId: 'chat', versions: [{ id: 'chat-v1', effectiveFrom: new Date('2020-01-01T00:00:00.000Z'), units: { inputTokens: '0.000003', outputTokens: '0.000015' } }] }];
+    const tracker = createTracker({ repository: memoryRepository(), prices, logger: silentLogger });
+    const bridge = recordSpans(tracker, { tracer });
+    const computed = await tracker.recordGeneration({ masterAccountId: 'a', toolId: 'chat', toolDisplayName: 'Chat', serviceName: 'openai' });
+    await tracker.completeGeneration(computed.id, { status: 'success', usage: { inputTokens: 1000, outputTokens: 200 } });
+    const reported = await tracker.recordGeneration({ masterAccountId: 'a', toolId: 'chat', toolDisplayName: 'Chat', serviceName: 'openai' });
+    await tracker.completeGeneration(reported.id, { status: 'success', costUsd: '0.01' });
+    const spans = exporter.getFinishedSpans();
+    const computedSpan = spans.find((span) => span.attributes['genledger.generation.id'] === computed.id)!;
+    expect(computedSpan.attributes).toMatchObject({
+      'genledger.cost_usd': '0.006',
+      'genledger.cost.source': 'computed',
+      'genledger.cost.price_version': 'chat-v1',
+      'genledger.usage.inputTokens': 1000,
+      'genledger.usage.outputTokens': 200,
+      'gen_ai.usage.input_tokens': 1000,
+      'gen_ai.usage.output_tokens': 200,
+    });
+    const reportedSpan = spans.find((span) => span.attributes['genledger.generation.id'] === reported.id)!;
+    expect(reportedSpan.attributes['genledger.cost.source']).toBe('reported');
+    expect(reportedSpan.attributes['genledger.cost.price_version']).toBeUndefined();
+    bridge.close();
+  });
+
   it('records a cook of casts as a span tree with GenAI attributes', async () => {
     const { exporter, tracer } = tracing();
     const { tracker, clock } = createTestTracker({ repository: memoryRepository() });

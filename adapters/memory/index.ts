@@ -30,6 +30,9 @@ import {
   createAttached,
   creationCookId,
   settle,
+  adjust,
+  type CostAdjustmentResult,
+  type CostCorrection,
   finishedNow,
   type WriteResult,
   type AttachedInsertion,
@@ -188,6 +191,19 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     return hold === null ? settlement : { ...settlement, hold };
   }
 
+  /** `adjust` (the domain composite) over the stored records, stored as one synchronous step. */
+  function adjustGeneration(id: string, correction: CostCorrection): CostAdjustmentResult | null {
+    const generation = generations.find(id);
+    if (generation === undefined) return null;
+    const cast = generation.castId === null ? null : (casts.find(generation.castId) ?? null);
+    const cook = generation.cookId === null ? null : (cooks.find(generation.cookId) ?? null);
+    const adjusted = adjust(generation, cast, cook, correction);
+    if (adjusted.generation.changed) generations.storeDecided(adjusted.generation.record);
+    if (adjusted.cast?.changed) casts.storeDecided(adjusted.cast.record);
+    if (adjusted.cook?.changed) cooks.storeDecided(adjusted.cook.record);
+    return adjusted;
+  }
+
   function storeCastEnding(ending: CastEnding): CastEnding {
     if (ending.cast.changed) casts.storeDecided(ending.cast.record);
     if (ending.castPiece?.changed) cooks.storeDecided(ending.castPiece.record);
@@ -331,6 +347,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     ),
 
     settleGeneration: async (id, outcome, at) => settleGeneration(id, outcome, at),
+    adjustGeneration: async (id, correction) => adjustGeneration(id, correction),
     insertAttached: (async (child: NewAttachedChild, accounting?: CreationAccounting) => insertAttached(child, accounting)) as InsertAttached,
     openChildren: async (parent, limit) => openChildren(parent, limit),
 

@@ -24,8 +24,9 @@ import {
   isTerminalParentStatus,
   type DeliveryStatus,
   type GenerationStatus,
+  type CostProvenance,
 } from 'genledger';
-import { elapsedMs } from 'genledger/adapter';
+import { elapsedMs, readStoredCostProvenance } from 'genledger/adapter';
 import { readJson, readJsonObject } from './bson-json.js';
 import { fromStoredId, idTimestamp, toStoredId, toStoredIdOrNull, type StoredId } from './ids.js';
 import { readUsd, toDecimal128 } from './money.js';
@@ -76,6 +77,8 @@ export interface GenerationDocument extends Document {
   pointsSpent: number;
   protocolNetPoints: number;
   costUsd: Decimal128;
+  /** Where the cost came from (usage, price version, adjustments): a subdocument, amounts as decimal strings; absent on older documents. */
+  costProvenance?: CostProvenance | null;
   notificationPlatform: string;
   deliveryStatus: DeliveryStatus;
   deliveryAttempts: number;
@@ -166,6 +169,7 @@ export function toGenerationDocument(generation: Generation): GenerationDocument
     pointsSpent: generation.pointsSpent,
     protocolNetPoints: generation.protocolNetPoints,
     costUsd: toDecimal128(generation.costUsd),
+    costProvenance: generation.costProvenance ?? null,
     notificationPlatform: generation.notificationPlatform,
     deliveryStatus: generation.deliveryStatus,
     deliveryAttempts: generation.deliveryAttempts,
@@ -427,6 +431,7 @@ export function fromGenerationDocument(document: Document): Generation {
     pointsSpent: readGenerationPoints(document.pointsSpent),
     protocolNetPoints: readNetPoints(document.protocolNetPoints),
     costUsd: readUsd(document.costUsd),
+    costProvenance: readStoredCostProvenance(document.costProvenance),
     notificationPlatform,
     deliveryStatus: readDeliveryStatus(document, notificationPlatform),
     deliveryAttempts: Math.max(0, Math.trunc(readCount(document.deliveryAttempts, 0))),

@@ -63,6 +63,7 @@ export function finishPlan(id: string, outcome: GenerationOutcome): WritePlan {
     durationMs: elapsed(dateOr('requestTimestamp', idTimestamp(id)), literal(outcome.responseTimestamp)),
     ...touch(outcome.at),
   };
+  if (outcome.costProvenance !== undefined) set.costProvenance = literal(outcome.costProvenance);
   if (outcome.status === 'success') set.progress = 1;
   if (outcome.responsePayload !== undefined) set.responsePayload = literal(outcome.responsePayload);
   if (outcome.artifactUrls !== undefined) set.artifactUrls = literal([...outcome.artifactUrls]);

@@ -57,7 +57,10 @@ import type {
   ParentTransition,
   Settlement,
   WriteResult,
+  CostAdjustmentResult,
+  CostCorrection,
 } from 'genledger/adapter';
+import { buildAdjustmentStatement } from './adjustment-sql.js';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
@@ -72,6 +75,7 @@ import {
   cookToRow,
   generationFromRow,
   generationToRow,
+  jsonParam,
   storableJson,
   storableText,
   timestampParam,
@@ -251,6 +255,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const statements = buildStatements(tables);
   const settleGenerations = buildSettleGenerations(tables);
   const creations = buildCreationStatements(tables);
+  const adjustment = buildAdjustmentStatement(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
     preparedStatements,
@@ -297,6 +302,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       points_spent: outcome.pointsSpent,
       protocol_net_points: outcome.protocolNetPoints,
       cost_usd: outcome.costUsd,
+      cost_provenance: storableJson(outcome.costProvenance ?? null, 'costProvenance'),
       response_timestamp: timestampParam(outcome.responseTimestamp, 'responseTimestamp'),
       only_if_updated_before: outcome.onlyIfUpdatedBefore ? timestampParam(outcome.onlyIfUpdatedBefore) : null,
       set_response_payload: outcome.responsePayload !== undefined,
@@ -401,6 +407,29 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
     return settleQueue.settle(settleInput(id, outcome, at));
+  }
+
+  /** One statement (see adjustment-sql.ts): the generation's gated correction and its parents' differences. */
+  async function adjustGeneration(id: string, correction: CostCorrection): Promise<CostAdjustmentResult | null> {
+    const [row] = await run(adjustment, {
+      id,
+      cost_usd: correction.costUsd,
+      points_spent: correction.pointsSpent,
+      basis: jsonParam(correction.basis, 'basis'),
+      expected_adjustments: correction.expectedAdjustments,
+      at: timestampParam(correction.at),
+      at_iso: correction.at.toISOString(),
+    });
+    if (!row) return null;
+    const generation = row.g as Row | null;
+    if (generation === null || generation === undefined) throw new Error(`[genledger] [postgres] the adjustment of generation "${id}" returned no generation`);
+    const cast = row.c as Row | null | undefined;
+    const cook = row.k as Row | null | undefined;
+    return {
+      generation: writeResultFromRow(generation, generationFromRow),
+      cast: cast == null ? null : writeResultFromRow(cast, castFromRow),
+      cook: cook == null ? null : writeResultFromRow(cook, cookFromRow),
+    };
   }
 
   /**
@@ -529,6 +558,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     casts,
     cooks,
     settleGeneration,
+    adjustGeneration,
     insertAttached: insertAttached as InsertAttached,
     openChildren,
 

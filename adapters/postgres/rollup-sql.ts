@@ -170,6 +170,7 @@ export function finishGeneration(old: string, param: Parameter): { readonly gate
       points_spent = ${param('points_spent', 'bigint')},
       protocol_net_points = ${param('protocol_net_points', 'bigint')},
       cost_usd = ${param('cost_usd', 'numeric')},
+      cost_provenance = coalesce(${param('cost_provenance', 'jsonb')}, ${old}.cost_provenance),
       response_timestamp = ${responseTimestamp},
       duration_ms = ${elapsedMs(`${old}.request_timestamp`, responseTimestamp)},
       progress = CASE WHEN ${status} = 'success' THEN 1 ELSE ${old}.progress END,

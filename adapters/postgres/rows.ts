@@ -16,7 +16,7 @@
  * only and the host's pool keeps its own parsers.
  */
 import { toUsdAmount, type Cast, type Cook, type Generation, ValidationError } from 'genledger';
-import { type ChildrenSummary, type WriteResult, unstorableTextReason } from 'genledger/adapter';
+import { type ChildrenSummary, type WriteResult, readStoredCostProvenance, unstorableTextReason } from 'genledger/adapter';
 
 /** The SQL types genledger's columns use. */
 export type SqlType = 'text' | 'integer' | 'bigint' | 'numeric' | 'timestamptz' | 'jsonb' | 'boolean' | 'text[]';
@@ -48,6 +48,7 @@ export const GENERATION_COLUMNS = columns({
   points_spent: 'bigint',
   protocol_net_points: 'bigint',
   cost_usd: 'numeric',
+  cost_provenance: 'jsonb',
   notification_platform: 'text',
   delivery_status: 'text',
   delivery_attempts: 'integer',
@@ -273,6 +274,7 @@ export function generationFromRow(row: Row, prefix = ''): Generation {
     pointsSpent: integer(row, prefix, 'points_spent'),
     protocolNetPoints: integer(row, prefix, 'protocol_net_points'),
     costUsd: money(row, prefix, 'cost_usd'),
+    costProvenance: readStoredCostProvenance(field(row, prefix, 'cost_provenance')),
     notificationPlatform: text(row, prefix, 'notification_platform'),
     deliveryStatus: text(row, prefix, 'delivery_status') as Generation['deliveryStatus'],
     deliveryAttempts: integer(row, prefix, 'delivery_attempts'),
@@ -436,6 +438,7 @@ export function generationToRow(generation: Generation): Record<string, SqlValue
     points_spent: generation.pointsSpent,
     protocol_net_points: generation.protocolNetPoints,
     cost_usd: generation.costUsd,
+    cost_provenance: jsonParam(generation.costProvenance ?? null, 'costProvenance'),
     notification_platform: textField(generation.notificationPlatform, 'notificationPlatform'),
     delivery_status: generation.deliveryStatus,
     delivery_attempts: generation.deliveryAttempts,

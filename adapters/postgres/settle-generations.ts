@@ -67,6 +67,7 @@ export const SETTLE_INPUT_COLUMNS: readonly Column[] = columns({
   points_spent: 'bigint',
   protocol_net_points: 'bigint',
   cost_usd: 'numeric',
+  cost_provenance: 'jsonb',
   response_timestamp: 'timestamptz',
   only_if_updated_before: 'timestamptz',
   set_response_payload: 'boolean',
@@ -254,7 +255,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
  * money and other `numeric`s, `bigint`s and times (epoch milliseconds) as text, never a JSON number
  * that `JSON.parse` would round; `integer`s and booleans as JSON numbers and booleans; `jsonb` as is.
  */
-function jsonField(source: string, column: Column): readonly [string, string] {
+export function jsonField(source: string, column: Column): readonly [string, string] {
   const reference = `${source}.${column.name}`;
   if (column.type === 'timestamptz') return [column.name, `${epochMs(reference)}::text`];
   if (column.type === 'numeric' || column.type === 'bigint') return [column.name, `${reference}::text`];
@@ -262,7 +263,7 @@ function jsonField(source: string, column: Column): readonly [string, string] {
 }
 
 /** `json_build_object('key', value, ...)` (at most 50 pairs: PostgreSQL's limit of 100 arguments). */
-function jsonRecord(fields: readonly (readonly [string, string])[]): string {
+export function jsonRecord(fields: readonly (readonly [string, string])[]): string {
   if (fields.length > 50) throw new Error(`[genledger] [postgres] a json record of ${fields.length} fields is over the 50 json_build_object takes`);
   return `json_build_object(${fields.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
 }

@@ -25,6 +25,7 @@ import {
   recordGenerationProgress,
   replaceCastAggregates,
   replaceCookAggregates,
+  readStoredCostProvenance,
   settle,
   startGeneration,
   transitionCook,
@@ -54,6 +55,8 @@ const DATE_FIELDS: Record<EntityKind, readonly string[]> = {
 function revive({ kind, record }: Written): Written {
   const copy: Record<string, unknown> = { ...record };
   for (const field of DATE_FIELDS[kind]) if (typeof copy[field] === 'string') copy[field] = new Date(copy[field]);
+  // A generation's cost provenance holds instants too (price versions, adjustments).
+  if (kind === 'generation') copy.costProvenance = readStoredCostProvenance(copy.costProvenance);
   return { kind, record: copy as unknown as AnyRecord };
 }
 

@@ -25,6 +25,8 @@ import { portTests } from './part-port.js';
 import { propertyTests } from './part-property.js';
 import { rollupTests } from './part-rollup.js';
 import { scaleTests } from './part-scale.js';
+import { pricingTests } from './part-pricing.js';
+import { repricingTests } from './part-repricing.js';
 import { validationTests } from './part-validation.js';
 import { CONFORMANCE_PARTS, type ConformancePart, type ConformanceTarget } from './types.js';
 
@@ -48,6 +50,8 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   hostileInput: hostileInputTests,
   changeFeed: changeFeedTests,
   scale: scaleTests,
+  pricing: pricingTests,
+  repricing: repricingTests,
   accounts: accountTests,
 };
 
@@ -66,6 +70,8 @@ export {
   hostileInputTests,
   changeFeedTests,
   scaleTests,
+  pricingTests,
+  repricingTests,
   accountTests,
 };
 

@@ -38,6 +38,8 @@ export const CONFORMANCE_PARTS = [
   'hostileInput',
   'changeFeed',
   'scale',
+  'pricing',
+  'repricing',
   'accounts',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];

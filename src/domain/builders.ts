@@ -42,6 +42,7 @@ export function newGeneration(
     pointsSpent: 0,
     protocolNetPoints: 0,
     costUsd: '0',
+    costProvenance: null,
     notificationPlatform,
     deliveryStatus: initialDeliveryStatus(notificationPlatform),
     deliveryAttempts: 0,

@@ -8,6 +8,7 @@ import { checkDelivery } from './delivery.js';
 import { elapsedMs } from './duration.js';
 import type { JsonObject, JsonValue } from './json.js';
 import type { UsdAmount } from './money.js';
+import type { CostProvenance } from './pricing.js';
 import type { Generation } from './records.js';
 import { changedFrom, unchanged, type WriteResult } from './rollup/write-result.js';
 import { isTerminalGenerationStatus, type DeliveryOutcome, type TerminalGenerationStatus } from './status.js';
@@ -18,6 +19,8 @@ export interface GenerationOutcome {
   readonly pointsSpent: number;
   readonly protocolNetPoints: number;
   readonly costUsd: UsdAmount;
+  /** Where the cost came from (see `CostProvenance`); `undefined` keeps what is stored. */
+  readonly costProvenance?: CostProvenance | null | undefined;
   readonly responseTimestamp: Date;
   /** `undefined` keeps what is stored. */
   readonly responsePayload?: JsonValue | null | undefined;
@@ -89,6 +92,7 @@ export function finishGeneration(generation: Generation, outcome: GenerationOutc
   next.pointsSpent = outcome.pointsSpent;
   next.protocolNetPoints = outcome.protocolNetPoints;
   next.costUsd = outcome.costUsd;
+  if (outcome.costProvenance !== undefined) next.costProvenance = outcome.costProvenance;
   next.responseTimestamp = outcome.responseTimestamp;
   next.durationMs = elapsedMs(generation.requestTimestamp, outcome.responseTimestamp);
   if (outcome.status === 'success') next.progress = 1;

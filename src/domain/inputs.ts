@@ -21,6 +21,7 @@ import {
   urlSchema,
 } from './fields.js';
 import { LIMITS } from './limits.js';
+import { usageSchema } from './pricing.js';
 import { DELIVERY_OUTCOMES, GENERATION_STATUSES, TERMINAL_GENERATION_STATUSES } from './status.js';
 
 const optionalId = idSchema.nullish();
@@ -63,6 +64,11 @@ export const completeGenerationInputSchema = z.strictObject({
   protocolNetPoints: netPointsSchema.optional(),
   /** Exact dollars, as a decimal string (preferred) or a number. @default "0" */
   costUsd: costInputSchema.optional(),
+  /**
+   * What the run metered, by unit (`{ inputTokens: 1200, images: 2 }`): stored with the cost's
+   * provenance. Without `costUsd`, the cost is computed from it with the tracker's price table.
+   */
+  usage: usageSchema.optional(),
   responsePayload: payloadSchema.nullish(),
   artifactUrls: z.array(urlSchema).max(LIMITS.artifactUrls).optional(),
   errorDetails: errorDetailsSchema.nullish(),

@@ -18,6 +18,7 @@ import {
   urlSchema,
   usdAmountSchema,
 } from './fields.js';
+import { costProvenanceSchema } from './pricing.js';
 import {
   CAST_STATUSES,
   COOK_STATUSES,
@@ -77,6 +78,8 @@ export const generationSchema = z
     pointsSpent: z.number().int().min(0),
     protocolNetPoints: z.number().int(),
     costUsd: usdAmountSchema,
+    /** Where the cost came from (usage, price version, adjustments); `null` or absent: reported, or not finished. See docs/pricing.md. */
+    costProvenance: costProvenanceSchema.nullable().optional(),
     notificationPlatform: labelSchema,
     deliveryStatus: deliveryStatusSchema,
     deliveryAttempts: countSchema,

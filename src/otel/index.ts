@@ -21,6 +21,7 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import type { Tracker } from '../tracker/create-tracker.js';
+import { costSourceOf } from '../domain/pricing.js';
 
 export interface SpanBridgeOptions {
   /** Where spans go: `trace.getTracer('your-service')`. */
@@ -58,6 +59,14 @@ export const SPAN_ATTRIBUTES = {
   pointsSpent: 'genledger.points_spent',
   protocolNetPoints: 'genledger.protocol_net_points',
   costUsd: 'genledger.cost_usd',
+  /** Where the cost came from: `reported`, `computed`, `backfilled`, `repriced`, `unpriced` (the shape semantic-conventions-genai #443 proposes for a cost's source). */
+  costSource: 'genledger.cost.source',
+  /** The price version a computed cost used. */
+  priceVersion: 'genledger.cost.price_version',
+  /** Usage units, one attribute each: `genledger.usage.<unit>` (this is the prefix). */
+  usagePrefix: 'genledger.usage.',
+  inputTokens: 'gen_ai.usage.input_tokens',
+  outputTokens: 'gen_ai.usage.output_tokens',
   durationMs: 'genledger.duration_ms',
   targetSupply: 'genledger.cook.target_supply',
   generatedCount: 'genledger.cook.generated_count',
@@ -81,6 +90,20 @@ function parentAttributes(parent: Cast | Cook): Attributes {
     [SPAN_ATTRIBUTES.costUsd]: parent.costUsd,
     [SPAN_ATTRIBUTES.durationMs]: parent.durationMs,
   });
+}
+
+/** A finished generation's cost source, price version and usage (token counts also under the gen_ai names). */
+function usageAttributes(generation: Generation): Record<string, string | number | null> {
+  const provenance = generation.costProvenance ?? null;
+  const attributes: Record<string, string | number | null> = {
+    [SPAN_ATTRIBUTES.costSource]: costSourceOf(generation),
+    [SPAN_ATTRIBUTES.priceVersion]: provenance?.basis?.versionId ?? null,
+  };
+  const usage = provenance?.usage ?? {};
+  for (const [unit, quantity] of Object.entries(usage)) attributes[`${SPAN_ATTRIBUTES.usagePrefix}${unit}`] = quantity;
+  if (usage.inputTokens !== undefined) attributes[SPAN_ATTRIBUTES.inputTokens] = usage.inputTokens;
+  if (usage.outputTokens !== undefined) attributes[SPAN_ATTRIBUTES.outputTokens] = usage.outputTokens;
+  return attributes;
 }
 
 export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanBridge {
@@ -208,6 +231,7 @@ export function recordSpans(tracker: Tracker, options: SpanBridgeOptions): SpanB
           [SPAN_ATTRIBUTES.protocolNetPoints]: generation.protocolNetPoints,
           [SPAN_ATTRIBUTES.costUsd]: generation.costUsd,
           [SPAN_ATTRIBUTES.durationMs]: generation.durationMs,
+          ...usageAttributes(generation),
         }),
         FAILED.has(generation.status),
         message,

@@ -4,6 +4,7 @@ import type { UsdAmount } from '../domain/money.js';
 import type { IdGenerator, LedgerRepository } from '../port.js';
 import type { Clock } from './clock.js';
 import type { TrackerEventBus } from './events.js';
+import type { PriceBook } from './price-book.js';
 
 /** Where the tracker reports what it cannot throw (a listener's error, a parent that vanished). */
 export interface Logger {
@@ -19,4 +20,6 @@ export interface TrackerContext {
   readonly caps: ParentCaps;
   readonly pointsPerUsd: UsdAmount | null;
   readonly logger: Logger;
+  /** The price table and what completions need to use it (see price-book.ts). */
+  readonly prices: PriceBook;
 }

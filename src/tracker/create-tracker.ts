@@ -57,6 +57,21 @@ import type { ListLedgerEntriesInput, MovementInput } from '../domain/accounts/i
 import type { Account } from '../domain/accounts/records.js';
 import { emitGenerationChange, finishAndSettle } from './rollup.js';
 import { castTransitions, cookTransitions, transitionByHost } from './transitions.js';
+import { PriceBook } from './price-book.js';
+import {
+  costOfUsage,
+  explainGenerationCost,
+  firstCompletionFigures,
+  pricingKeyFor,
+  reprice,
+  repriceInputSchema,
+  sameUsage,
+  type CompletionCost,
+  type CostExplanation,
+  type RepriceInput,
+  type RepriceReport,
+} from './pricing.js';
+import type { PriceTableInput } from '../domain/pricing.js';
 
 export type { TrackerLimits, TrackerOptions } from './options.js';
 export type { AccountMovement, LedgerEntryPage, AccountReconcileReport } from './accounts.js';
@@ -127,6 +142,23 @@ export interface Tracker {
    */
   watch(filter?: WatchFilter, options?: WatchOptions): Watch;
   /**
+   * Replaces the price table (checked whole: a wrong table throws a `ValidationError` and the old
+   * one stays). Completions from now on use it; costs already stored change only through
+   * `reprice()`. Each process holds its own table: refresh every process sharing the store.
+   */
+  setPrices(prices: PriceTableInput): void;
+  /** A generation's cost line by line: usage, prices and bands, version, points, adjustments. */
+  explainCost(generationId: string): Promise<CostExplanation>;
+  /**
+   * Recomputes, under the current table, the costs of finished generations of a tool requested in
+   * [`from`, `to`), one page per call (`nextCursor`), and reports the differences per generation
+   * and per parent. With `dryRun: false`, applies each as an adjustment (the generation keeps its
+   * first figures; its cast and cook receive the difference exactly); a second run changes nothing.
+   * Stores without `adjustGeneration` (MongoDB) refuse `dryRun: false` with a `ConflictError`.
+   * @experimental
+   */
+  reprice(input: RepriceInput): Promise<RepriceReport>;
+  /**
    * Adds to an account's balance (a grant, a top-up): one ledger entry. A retry with the same
    * `idempotencyKey` returns the first call's entry and moves nothing. Stores with accounts only
    * (else `UnsupportedError`).
@@ -156,6 +188,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     caps: resolved.caps,
     pointsPerUsd: resolved.pointsPerUsd,
     logger,
+    prices: new PriceBook(resolved.prices, resolved.pointsPerUsd),
   };
   const { repository } = context;
 
@@ -177,8 +210,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   return {
     startCook: async (input) => createCook(context, parseInputFast(startCookInputFast, startCookInputSchema, input, 'input')),
     startCast: async (input) => createCast(context, parseInputFast(startCastInputFast, startCastInputSchema, input, 'input')),
-    recordGeneration: async (input) =>
-      createGeneration(context, parseInputFast(recordGenerationInputFast, recordGenerationInputSchema, input, 'input')),
+    async recordGeneration(input) {
+      const generation = await createGeneration(context, parseInputFast(recordGenerationInputFast, recordGenerationInputSchema, input, 'input'));
+      context.prices.remember(generation);
+      return generation;
+    },
 
     async startGeneration(generationIdInput) {
       const generationId = parseId(generationIdInput, 'generationId');
@@ -221,14 +257,20 @@ export function createTracker(options: TrackerOptions): Tracker {
       const generationId = parseId(generationIdInput, 'generationId');
       const parsed = parseInputFast(completeGenerationInputFast, completeGenerationInputSchema, input, 'input');
       const now = clock.now();
-      const costUsd = parsed.costUsd ?? '0';
-      const pointsSpent = derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });
+      let priced: CompletionCost | null = null;
+      if (parsed.usage !== undefined) {
+        const key = parsed.costUsd === undefined ? pricingKeyFor(context, generationId) : null;
+        priced = costOfUsage(context, key instanceof Promise ? await key : key, parsed.usage, parsed);
+      }
+      const costUsd = priced?.costUsd ?? parsed.costUsd ?? '0';
+      const pointsSpent = priced?.pointsSpent ?? derivePointsSpent({ pointsSpent: parsed.pointsSpent, costUsd, pointsPerUsd: context.pointsPerUsd });
       const result = requireWrite(
         await finishAndSettle(context, generationId, {
           status: parsed.status,
           pointsSpent,
           protocolNetPoints: parsed.protocolNetPoints ?? 0,
           costUsd,
+          ...(priced === null ? {} : { costProvenance: priced.costProvenance }),
           responseTimestamp: parsed.responseTimestamp ?? now,
           responsePayload: parsed.responsePayload,
           artifactUrls: parsed.artifactUrls,
@@ -244,12 +286,22 @@ export function createTracker(options: TrackerOptions): Tracker {
       // repeat must match the stored completion.
       const generation = result.record;
       if (result.changed) return generation;
-      const mismatch = completionMismatch(generation, {
-        status: parsed.status,
-        pointsSpent,
-        protocolNetPoints: parsed.protocolNetPoints ?? 0,
-        costUsd,
-      });
+      // Compared with the figures first stored (a re-price may have adjusted them since). A cost
+      // computed from usage is compared by its usage: the table may have changed since.
+      const first = firstCompletionFigures(generation);
+      const computedFromUsage = parsed.usage !== undefined && parsed.costUsd === undefined;
+      if (computedFromUsage && generation.status === parsed.status && !sameUsage(generation.costProvenance?.usage, parsed.usage)) {
+        throw new ConflictError('input.usage', `generation "${generationId}" already finished with other usage; the first completion stands.`);
+      }
+      const mismatch = completionMismatch(
+        { ...generation, ...first },
+        {
+          status: parsed.status,
+          pointsSpent: computedFromUsage ? (parsed.pointsSpent ?? first.pointsSpent) : pointsSpent,
+          protocolNetPoints: parsed.protocolNetPoints ?? 0,
+          costUsd: computedFromUsage ? first.costUsd : costUsd,
+        },
+      );
       if (mismatch?.field === 'status') {
         throw new IllegalTransitionError('generation', generationId, generation.status, parsed.status, 'input.status');
       }
@@ -349,6 +401,21 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     watch(filter = {}, watchOptions = {}) {
       return watchChanges(context, parseInput(watchFilterSchema, filter, 'filter'), parseInput(watchOptionsSchema, watchOptions, 'options'));
+    },
+
+    setPrices(prices) {
+      context.prices.replace(prices, 'prices');
+    },
+
+    async explainCost(generationIdInput) {
+      const generationId = parseId(generationIdInput, 'generationId');
+      const generation = await getOne(repository.generations, generationId);
+      if (generation === null) throw new NotFoundError('generation', generationId, 'generationId');
+      return explainGenerationCost(generation);
+    },
+
+    async reprice(input) {
+      return reprice(context, parseInput(repriceInputSchema, input, 'input'));
     },
 
     credit: (accountId, input) => moveAccount(context, 'credit', accountId, input),

@@ -16,7 +16,8 @@ interface GenerationLinks {
 
 /** A generation was recorded, started, finished, or had its delivery recorded. */
 export interface GenerationUpdateEvent extends GenerationLinks {
-  readonly change: 'recorded' | 'started' | 'finished' | 'delivery';
+  /** `costAdjusted`: a re-price corrected its cost (see `tracker.reprice()`). */
+  readonly change: 'recorded' | 'started' | 'finished' | 'delivery' | 'costAdjusted';
   readonly generation: Generation;
 }
 
@@ -32,7 +33,7 @@ export interface GenerationFinishedEvent extends GenerationLinks {
   readonly generation: Generation;
 }
 
-export type ParentChange = 'started' | 'childRecorded' | 'childFinished' | 'paused' | 'resumed' | 'finished' | 'cancelled' | 'repaired';
+export type ParentChange = 'started' | 'childRecorded' | 'childFinished' | 'paused' | 'resumed' | 'finished' | 'cancelled' | 'repaired' | 'costAdjusted';
 
 export interface CastUpdateEvent {
   readonly change: ParentChange;

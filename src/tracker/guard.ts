@@ -74,7 +74,7 @@ function required<F>(repository: LedgerRepository, operation: string, method: F 
 }
 
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
-  const { recover } = repository;
+  const { recover, adjustGeneration } = repository;
   return {
     // The feed is passed through: its errors reach `onError`, not a caller.
     changes: repository.changes,
@@ -82,6 +82,7 @@ export function guardRepository(repository: LedgerRepository): LedgerRepository 
     insertAttached: guardOperation(repository, 'insertAttached', required(repository, 'insertAttached', repository.insertAttached)),
     openChildren: guardOperation(repository, 'openChildren', required(repository, 'openChildren', repository.openChildren)),
     ...(typeof recover === 'function' ? { recover: guardOperation(repository, 'recover', recover) } : {}),
+    ...(typeof adjustGeneration === 'function' ? { adjustGeneration: guardOperation(repository, 'adjustGeneration', adjustGeneration) } : {}),
     name: repository.name,
     capabilities: repository.capabilities,
     ids: repository.ids,

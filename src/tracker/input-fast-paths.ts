@@ -27,6 +27,7 @@ import {
   startCookInputSchema,
 } from '../domain/inputs.js';
 import { LIMITS } from '../domain/limits.js';
+import { MAX_USAGE_UNITS } from '../domain/pricing.js';
 
 // Subsets of what the field schemas accept, checked by scanning the string once (cheaper than a
 // regular expression for short strings). Surrogates are left to zod (which accepts paired ones),
@@ -182,6 +183,22 @@ export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema>
 };
 
 const TERMINAL: ReadonlySet<unknown> = new Set(['success', 'failed', 'cancelled_by_user', 'timeout']);
+const PLAIN_UNIT = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** A copy of `usage` when `usageSchema` surely accepts it (own unit names, whole quantities, at most MAX_USAGE_UNITS); `undefined` when absent. */
+function optionalUsage(value: unknown): Record<string, number> | undefined | typeof UNDECIDED {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return UNDECIDED;
+  const copy: Record<string, number> = {};
+  let units = 0;
+  for (const unit in value) {
+    const quantity = (value as Record<string, unknown>)[unit];
+    if (!Object.hasOwn(value, unit) || !PLAIN_UNIT.test(unit) || !isWhole(quantity, 0, Number.MAX_SAFE_INTEGER)) return UNDECIDED;
+    if ((units += 1) > MAX_USAGE_UNITS) return UNDECIDED;
+    copy[unit] = quantity as number;
+  }
+  return copy;
+}
 const COMPLETE_GENERATION_KEYS: ReadonlySet<string> = new Set(Object.keys(completeGenerationInputSchema.shape));
 export const completeGenerationInputFast: Fast<typeof completeGenerationInputSchema> = (input) => {
   if (!plainObjectOf(input, COMPLETE_GENERATION_KEYS)) return undefined;
@@ -204,12 +221,14 @@ export const completeGenerationInputFast: Fast<typeof completeGenerationInputSch
   if (!isNullish(responsePayload) || artifactUrls !== undefined || !isNullish(errorDetails)) return undefined;
   const cost = optionalCost(costUsd);
   const responseTimestampCopy = optionalDate(responseTimestamp);
-  if (cost === UNDECIDED || responseTimestampCopy === UNDECIDED) return undefined;
+  const usage = optionalUsage(input.usage);
+  if (cost === UNDECIDED || responseTimestampCopy === UNDECIDED || usage === UNDECIDED) return undefined;
   return {
     status,
     pointsSpent,
     protocolNetPoints,
     costUsd: cost,
+    usage,
     responsePayload,
     artifactUrls,
     errorDetails,

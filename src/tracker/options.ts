@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { toUsdAmount, type UsdAmount } from '../domain/money.js';
 import type { ParentCaps } from '../domain/rollup/contribution.js';
+import { priceTableSchema, type PriceTable, type PriceTableInput } from '../domain/pricing.js';
 import { ValidationError } from '../errors.js';
 import type { IdGenerator, LedgerRepository } from '../port.js';
 import type { Clock } from './clock.js';
@@ -45,6 +46,13 @@ export interface TrackerOptions {
    */
   readonly pointsPerUsd?: string | number | undefined;
   readonly limits?: TrackerLimits | undefined;
+  /**
+   * The price table `completeGeneration` computes costs from when it is given `usage` and no
+   * `costUsd`: per tool (and service), effective-dated versions, exact decimal prices per unit.
+   * Held in this process; replace it with `tracker.setPrices()`. See docs/pricing.md.
+   * @default [] (usage is recorded, unpriced)
+   */
+  readonly prices?: PriceTableInput | undefined;
   /** An object with `warn` and `error` methods (`console` is one). @default warnings and errors to `console` */
   readonly logger?: Logger | undefined;
   /** Where a throwing event listener's error goes. @default `logger.error` */
@@ -85,6 +93,7 @@ const trackerOptionsSchema = z.strictObject({
   clock: clockSchema.optional(),
   ids: functionSchema<IdGenerator>('(kind) => string').optional(),
   pointsPerUsd: z.union([z.string(), z.number()], { error: 'must be a decimal string or a number' }).optional(),
+  prices: priceTableSchema.optional(),
   limits: z.strictObject({ maxInFlightChildren: capSchema.optional(), maxEmbeddedChildIds: capSchema.optional() }).optional(),
   logger: loggerSchema.optional(),
   onListenerError: functionSchema<ListenerErrorHandler>('(error, event) => void').optional(),
@@ -97,6 +106,7 @@ export interface ResolvedTrackerOptions {
   readonly ids: IdGenerator | undefined;
   readonly caps: ParentCaps;
   readonly pointsPerUsd: UsdAmount | null;
+  readonly prices: PriceTable;
   readonly logger: Logger | undefined;
   readonly onListenerError: ListenerErrorHandler | undefined;
 }
@@ -118,6 +128,7 @@ export function parseTrackerOptions(options: unknown): ResolvedTrackerOptions {
       maxEmbeddedIds: parsed.limits?.maxEmbeddedChildIds ?? DEFAULT_TRACKER_LIMITS.maxEmbeddedChildIds,
     },
     pointsPerUsd: pointsRate(parsed.pointsPerUsd),
+    prices: parsed.prices ?? [],
     logger: parsed.logger,
     onListenerError: parsed.onListenerError,
   };

@@ -252,7 +252,7 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents'];
+    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0005_pricing'];
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -866,7 +866,7 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0005_pricing'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -1211,10 +1211,13 @@ describe('postgres: the change feed', () => {
     const schema = `genledger_feed_upgrade${runTag}`;
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, POSTGRES_MIGRATIONS.slice(0, 1))).toEqual({ applied: ['0001_initial'], alreadyApplied: [] });
+    // 0001, and 0005 (the provenance column this version writes on every insert): a migration is
+    // applied by its id whatever the order, so 0002 and 0003 still come after 0005 here.
+    const pricing = POSTGRES_MIGRATIONS.find((migration) => migration.id === '0005_pricing')!;
+    expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents'], alreadyApplied: ['0001_initial'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents'], alreadyApplied: ['0001_initial', '0005_pricing'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { toUsdAmount } from '../../src/domain/money.js';
+import { readStoredCostProvenance } from '../../src/domain/pricing.js';
 import type { TableNames } from '../../adapters/postgres/index.js';
 import type { StoreInspector } from '../../src/conformance/types.js';
 
@@ -40,6 +41,8 @@ function generation(row: Raw): Generation {
     pointsSpent: number(row.points_spent),
     protocolNetPoints: number(row.protocol_net_points),
     costUsd: toUsdAmount(row.cost_usd as string),
+    // jsonb, read as the raw driver value: the provenance's own reader revives its instants.
+    costProvenance: readStoredCostProvenance(row.cost_provenance),
     notificationPlatform: row.notification_platform as string,
     deliveryStatus: row.delivery_status as Generation['deliveryStatus'],
     deliveryAttempts: number(row.delivery_attempts),

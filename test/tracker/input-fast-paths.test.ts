@@ -154,6 +154,8 @@ const FIELD_VALUES: Record<string, readonly unknown[]> = {
   pointsSpent: [0, 19, 1e9, undefined],
   protocolNetPoints: [0, -5, 1e9, undefined],
   costUsd: ['0', '0.0185', '1.50', 0.1, 12, '999999999.999999999999999999', undefined],
+  // Valid usages, and ones the schema refuses (a fraction, a negative, a bad unit name, 33 units).
+  usage: [undefined, {}, { inputTokens: 1200, outputTokens: 350 }, { images: 2 }, { images: 1.5 }, { seconds: -1 }, { 'bad unit': 1 }, { _x: 1 }, Object.fromEntries(Array.from({ length: 33 }, (_unused, index) => [`u${index}`, 1])), null],
   progress: [0, 0.5, 1],
   totalSteps: [1, 3, 1e5, null, undefined],
   targetSupply: [1, 100, 1e8],

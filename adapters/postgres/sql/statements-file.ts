@@ -16,6 +16,7 @@ import { DEFAULT_POSTGRES_OPTIONS, postgresRepository } from '../index.js';
 import { migrationSessionStatements } from '../migrate.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../rows.js';
 import { buildSettleGenerations } from '../settle-generations.js';
+import { buildAdjustmentStatement } from '../adjustment-sql.js';
 import { buildStatements, type GenerationListShape } from '../statements.js';
 
 /** What a header says besides the parameters, which come from the statement itself. */
@@ -138,6 +139,11 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them',
     result: 'one row per call whose generation exists: ordinal integer, then four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation as the call finds it after its turn), c (the cast after its step, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply), k1 and k2 with only the cook\'s id and the columns an apply changes; null when absent or not applied; then kf json, the cook\'s other columns, in the row of its first call only. What each call would have got from a statement of its own, the calls run one after another in ordinal order',
   },
+  adjust_generation: {
+    does: 'adjustGeneration (adjust): a re-price\'s correction of one finished generation (its cost, points and provenance: the first figures kept in original, the adjustment appended), then the difference added to its cast and to its cook. Gate: finished, the provenance still holds expected_adjustments adjustments, and a figure differs; the parents\' UPDATEs read only the row the generation\'s UPDATE returned, so a repeat or a racing re-price changes nothing.',
+    locks: 'the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes them',
+    result: 'one row of three json columns, each a record as the other statements return it with changed and previous_status: g (the generation, as written or as it stands), c (the cast, null when not changed), k (the cook, likewise)',
+  },
   insert_attached_generation: {
     does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches.',
     locks: 'the cast, then the cook (FOR UPDATE), then the new row',
@@ -208,6 +214,7 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: generations.start },
     { statement: generations.recordProgress },
     { statement: buildSettleGenerations(tables) },
+    { statement: buildAdjustmentStatement(tables) },
     { statement: generations.recordDelivery },
     { statement: generations.findStale },
     { statement: casts.insert },

@@ -1,0 +1,220 @@
+/**
+ * Re-pricing: after a price changes, `reprice()` reports the differences (dry run) and applies
+ * them as adjustments (`adjustGeneration`): the generation keeps its first figures, its parents
+ * receive the difference exactly, a second run changes nothing, and a re-price racing new
+ * completions and another re-price stays exact. Stores without `adjustGeneration` run the
+ * dry-run checks and skip the apply checks, saying why.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PriceTableInput } from '../domain/pricing.js';
+import type { Generation } from '../domain/records.js';
+import { addSignedUsd, priceUsage, priceTableSchema } from '../domain/pricing.js';
+import { toUsdAmount } from '../domain/money.js';
+import { createTracker } from '../tracker/create-tracker.js';
+import { ConflictError } from '../errors.js';
+import type { LedgerRepository } from '../port.js';
+import { forEachLimited } from '../tracker/concurrency.js';
+import { adjust } from '../domain/rollup/adjustment.js';
+import type { RepriceInput, RepriceReport } from '../tracker/pricing.js';
+import type { Tracker } from '../tracker/create-tracker.js';
+import { auditLedger } from './ledger-audit.js';
+import { generationInput } from './harness.js';
+import { createPricingSetup, PRICES, T0, T1 } from './part-pricing.js';
+import type { ConformanceTarget } from './types.js';
+
+/** {@link PRICES} with chat-v2's output price corrected from 0.00001 to 0.000012. */
+export const CORRECTED_PRICES: PriceTableInput = PRICES.map((entry) =>
+  entry.toolId === 'tool-chat' && entry.serviceName === undefined
+    ? {
+        ...entry,
+        versions: [
+          entry.versions[0]!,
+          { id: 'chat-v2-fixed', effectiveFrom: T1, units: { inputTokens: '0.0000025', outputTokens: '0.000012' }, pointsPerUsd: '1000' },
+        ],
+      }
+    : entry,
+);
+
+const END = new Date('2026-12-31T00:00:00.000Z');
+
+/** Every page of a re-price, in order. */
+export async function repriceAll(tracker: Tracker, input: Omit<RepriceInput, 'cursor'>): Promise<RepriceReport[]> {
+  const pages: RepriceReport[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: RepriceReport = await tracker.reprice({ ...input, cursor });
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return pages;
+}
+
+const canAdjust = (repository: LedgerRepository) => typeof repository.adjustGeneration === 'function';
+const noAdjustReason = (target: ConformanceTarget) => `${target.name} has no adjustGeneration(): re-pricing runs as a dry run only there`;
+
+/** A cook with a cast piece, 12 chat generations under them at v2 prices (plus one v1, one image, one reported). */
+async function bookedWork(tracker: Tracker) {
+  const cook = await tracker.startCook({ collectionId: 'collection-r', initiatorAccountId: 'account-r', targetSupply: 1000 });
+  const cast = await tracker.startCast({ spellId: 'spell-r', initiatorAccountId: 'account-r', cookId: cook.id });
+  const lone = await tracker.startCast({ spellId: 'spell-r', initiatorAccountId: 'account-r' });
+  const ids: string[] = [];
+  for (let index = 0; index < 12; index += 1) {
+    const parent = index % 3 === 0 ? { castId: cast.id } : index % 3 === 1 ? { cookId: cook.id } : { castId: lone.id };
+    const generation = await tracker.recordGeneration(generationInput({ ...parent, toolId: 'tool-chat', masterAccountId: 'account-r', requestTimestamp: new Date(T1.getTime() + index * 1000) }));
+    await tracker.completeGeneration(generation.id, { status: index === 4 ? 'failed' : 'success', usage: { inputTokens: 100 * (index + 1), outputTokens: 1000 + index } });
+    ids.push(generation.id);
+  }
+  const early = await tracker.recordGeneration(generationInput({ castId: lone.id, toolId: 'tool-chat', requestTimestamp: new Date(T0.getTime() + 5) }));
+  await tracker.completeGeneration(early.id, { status: 'success', usage: { inputTokens: 10, outputTokens: 10 } });
+  const image = await tracker.recordGeneration(generationInput({ castId: lone.id, toolId: 'tool-image', requestTimestamp: T1 }));
+  await tracker.completeGeneration(image.id, { status: 'success', usage: { images: 3 } });
+  const reported = await tracker.recordGeneration(generationInput({ cookId: cook.id, toolId: 'tool-chat', requestTimestamp: new Date(T1.getTime() + 500) }));
+  await tracker.completeGeneration(reported.id, { status: 'success', costUsd: '0.75', usage: { inputTokens: 5, outputTokens: 5 } });
+  return { cookIds: [cook.id], castIds: [cast.id, lone.id], chatIds: ids, early: early.id, image: image.id, reported: reported.id };
+}
+
+/** The cost `generation` has under `prices`, independently of the tracker. */
+function expectedCost(generation: Generation, prices: PriceTableInput): string {
+  const priced = priceUsage(priceTableSchema.parse(prices), generation.toolId, generation.serviceName, generation.costProvenance!.usage!, generation.requestTimestamp);
+  if (!priced.priced) throw new Error(priced.reason);
+  return priced.costUsd;
+}
+
+export function repricingTests(target: ConformanceTarget): void {
+  describe(`${target.name}: repricing`, () => {
+    it('a dry run reports the differences per generation and per parent, and writes nothing', async () => {
+      const setup = await createPricingSetup(target);
+      const work = await bookedWork(setup.tracker);
+      const before = await Promise.all([...work.chatIds, work.early, work.image, work.reported].map((id) => setup.inspect.generation(id)));
+      const parentsBefore = await Promise.all([setup.inspect.cook(work.cookIds[0]!), ...work.castIds.map((id) => setup.inspect.cast(id))]);
+      setup.tracker.setPrices(CORRECTED_PRICES);
+      const progress: number[] = [];
+      const pages = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: true, limit: 5, onProgress: (report) => progress.push(report.scanned) });
+      expect(pages.length).toBeGreaterThan(1);
+      expect(progress.reduce((sum, scanned) => sum + scanned, 0)).toBe(15);
+      const differences = pages.flatMap((page) => page.differences);
+      // The 12 v2 generations differ (output price up); the v1 one, the image and the reported cost do not.
+      expect(differences.map((difference) => difference.generationId).sort()).toEqual([...work.chatIds].sort());
+      expect(differences.every((difference) => !difference.applied && difference.fromVersionId === 'chat-v2' && difference.toVersionId === 'chat-v2-fixed')).toBe(true);
+      for (const difference of differences) {
+        // 0.000002 more per output token.
+        const generation = before.find((stored) => stored?.id === difference.generationId)!;
+        expect(difference.deltaUsd).toBe(toUsdAmount(`${2 * generation.costProvenance!.usage!.outputTokens!}e-6`));
+        expect(difference.costUsd).toBe(expectedCost(generation, CORRECTED_PRICES));
+      }
+      expect(pages.reduce((sum, page) => sum + page.skipped.reported, 0)).toBe(1);
+      const parentDeltas = pages.flatMap((page) => page.parents);
+      expect(parentDeltas.length).toBeGreaterThan(0);
+      // Nothing written.
+      expect(await Promise.all([...work.chatIds, work.early, work.image, work.reported].map((id) => setup.inspect.generation(id)))).toEqual(before);
+      expect(await Promise.all([setup.inspect.cook(work.cookIds[0]!), ...work.castIds.map((id) => setup.inspect.cast(id))])).toEqual(parentsBefore);
+    });
+
+    it('reprice({ dryRun: false }) on a store without adjustGeneration() is a ConflictError on input.dryRun, writing nothing', async () => {
+      const setup = await createPricingSetup(target);
+      const work = await bookedWork(setup.tracker);
+      const without: LedgerRepository = { ...setup.repository, adjustGeneration: undefined };
+      const tracker = setup.newTracker(CORRECTED_PRICES);
+      const limited = createTracker({ repository: without, clock: setup.clock, ids: setup.ids, prices: CORRECTED_PRICES });
+      await expect(limited.reprice({ toolId: 'tool-chat', from: T0, to: END, dryRun: false })).rejects.toMatchObject({ field: 'input.dryRun' });
+      await expect(limited.reprice({ toolId: 'tool-chat', from: T0, to: END, dryRun: false })).rejects.toBeInstanceOf(ConflictError);
+      expect((await tracker.getGeneration(work.chatIds[0]!))?.costProvenance?.adjustments).toEqual([]);
+      await expect(tracker.reprice({ toolId: 'tool-chat', from: END, to: T0, dryRun: true })).rejects.toMatchObject({ field: 'input.to' });
+    });
+
+    it('applying keeps the original and appends an adjustment; parents receive the difference exactly; a second run changes nothing', async (context) => {
+      const setup = await createPricingSetup(target);
+      if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      const work = await bookedWork(setup.tracker);
+      const first = await setup.tracker.getGeneration(work.chatIds[1]!);
+      const cookBefore = (await setup.tracker.getCook(work.cookIds[0]!))!;
+      setup.tracker.setPrices(CORRECTED_PRICES);
+      const pages = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: false, limit: 4 });
+      const differences = pages.flatMap((page) => page.differences);
+      expect(differences).toHaveLength(12);
+      expect(differences.every((difference) => difference.applied)).toBe(true);
+      const adjusted = (await setup.inspect.generation(work.chatIds[1]!))!;
+      expect(adjusted.costUsd).toBe(expectedCost(adjusted, CORRECTED_PRICES));
+      expect(adjusted.costProvenance).toMatchObject({
+        source: 'repriced',
+        original: { source: 'computed', costUsd: first!.costUsd, pointsSpent: first!.pointsSpent },
+        basis: { versionId: 'chat-v2-fixed' },
+      });
+      expect(adjusted.costProvenance?.adjustments).toHaveLength(1);
+      expect(adjusted.costProvenance?.adjustments[0]).toMatchObject({ fromVersionId: 'chat-v2', toVersionId: 'chat-v2-fixed', previousCostUsd: first!.costUsd, costUsd: adjusted.costUsd });
+      // Every parent is the exact sum of its children.
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+      const cookDelta = pages.flatMap((page) => page.parents).filter((parent) => parent.kind === 'cook');
+      const cookAfter = (await setup.tracker.getCook(work.cookIds[0]!))!;
+      expect(cookAfter.costUsd).toBe(cookDelta.reduce((sum, parent) => addSignedUsd(sum, parent.deltaUsd), cookBefore.costUsd));
+      // Explained with both figures.
+      const explanation = await setup.tracker.explainCost(work.chatIds[1]!);
+      expect(explanation.lines.some((line) => line.startsWith('adjusted ') && line.includes('"chat-v2" -> "chat-v2-fixed"'))).toBe(true);
+      // Again: nothing differs, nothing is written.
+      const versions = await Promise.all(work.chatIds.map(async (id) => (await setup.inspect.generation(id))!.version));
+      const again = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: false });
+      expect(again.flatMap((page) => page.differences)).toEqual([]);
+      expect(await Promise.all(work.chatIds.map(async (id) => (await setup.inspect.generation(id))!.version))).toEqual(versions);
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+    });
+
+    it('adjustGeneration() leaves exactly what adjust() (the domain) leaves, and a repeat with the old adjustment count changes nothing', async (context) => {
+      const setup = await createPricingSetup(target);
+      if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      const work = await bookedWork(setup.tracker);
+      // A step of a cast that is a cook piece: the difference reaches the cast and the cook.
+      const id = work.chatIds[0]!;
+      const before = (await setup.inspect.generation(id))!;
+      const castBefore = await setup.inspect.cast(before.castId!);
+      const cookBefore = await setup.inspect.cook(before.cookId!);
+      const priced = priceUsage(priceTableSchema.parse(CORRECTED_PRICES), before.toolId, before.serviceName, before.costProvenance!.usage!, before.requestTimestamp, '1000');
+      if (!priced.priced) throw new Error(priced.reason);
+      const correction = { expectedAdjustments: 0, costUsd: priced.costUsd, pointsSpent: before.pointsSpent + 3, basis: priced.basis, at: new Date('2026-07-01T00:00:00.000Z') };
+      const expected = adjust(before, castBefore, cookBefore, correction);
+      expect(expected.generation.changed && expected.cast?.changed && expected.cook?.changed).toBe(true);
+      const result = await setup.repository.adjustGeneration!(id, correction);
+      expect(result).toEqual(expected);
+      expect(await setup.inspect.generation(id)).toEqual(expected.generation.record);
+      expect(await setup.inspect.cast(before.castId!)).toEqual(expected.cast!.record);
+      expect(await setup.inspect.cook(before.cookId!)).toEqual(expected.cook!.record);
+      // The same correction again: the count moved, nothing is written.
+      const repeat = await setup.repository.adjustGeneration!(id, { ...correction, at: new Date('2026-07-02T00:00:00.000Z') });
+      expect(repeat).toEqual({ generation: { changed: false, record: expected.generation.record, previousStatus: 'success' }, cast: null, cook: null });
+      expect(await setup.inspect.cook(before.cookId!)).toEqual(expected.cook!.record);
+      // An open generation is not adjusted; an unknown one is null.
+      const open = await setup.tracker.recordGeneration(generationInput({ toolId: 'tool-chat', castId: work.castIds[1]! }));
+      expect((await setup.repository.adjustGeneration!(open.id, correction))?.generation.changed).toBe(false);
+      expect(await setup.repository.adjustGeneration!(target.idFormat === 'objectId' ? 'ffffffffffffffffffffffff' : 'no-such-generation', correction)).toBeNull();
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+    });
+
+    it('two re-prices racing each other and 64 new completions at a time leave every generation priced once and every parent exact', async (context) => {
+      const setup = await createPricingSetup(target);
+      if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      const work = await bookedWork(setup.tracker);
+      // Open generations in the range, completed while the re-prices run.
+      const open: string[] = [];
+      for (let index = 0; index < 96; index += 1) {
+        const parent = index % 2 === 0 ? { castId: work.castIds[1]! } : { cookId: work.cookIds[0]! };
+        open.push((await setup.tracker.recordGeneration(generationInput({ ...parent, toolId: 'tool-chat', requestTimestamp: new Date(T1.getTime() + 100 + index) }))).id);
+      }
+      setup.tracker.setPrices(CORRECTED_PRICES);
+      const second = setup.newTracker(CORRECTED_PRICES);
+      await Promise.all([
+        repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: false, limit: 7 }),
+        repriceAll(second, { toolId: 'tool-chat', from: T0, to: END, dryRun: false, limit: 5 }),
+        forEachLimited(open, 64, async (id) => {
+          await setup.tracker.completeGeneration(id, { status: 'success', usage: { inputTokens: 50, outputTokens: 333 } });
+        }),
+      ]);
+      for (const id of [...work.chatIds, ...open]) {
+        const generation = (await setup.inspect.generation(id))!;
+        expect(generation.costUsd).toBe(expectedCost(generation, CORRECTED_PRICES));
+        expect(generation.costProvenance!.adjustments.length).toBeLessThanOrEqual(1);
+      }
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+      const again = await repriceAll(second, { toolId: 'tool-chat', from: T0, to: END, dryRun: true });
+      expect(again.flatMap((page) => page.differences)).toEqual([]);
+    });
+  });
+}

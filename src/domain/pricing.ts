@@ -1,0 +1,352 @@
+/**
+ * Where a cost comes from: usage (named quantities a tool metered), a dated price table, and the
+ * provenance every finished generation keeps, so each cost can be explained line by line and
+ * re-priced without a silent overwrite.
+ *
+ * A price table lists, per `toolId` (and optionally per `serviceName`), effective-dated versions;
+ * each version prices units (`inputTokens`, `images`, ...) in exact decimal dollars per unit,
+ * flat or in graduated tiers. The cost of a usage is computed from the version in force at the
+ * generation's `requestTimestamp`, in integers of 10^-18 dollars: no float ever touches it.
+ *
+ * Pure: the table is data the host supplies; no clock, no I/O.
+ */
+import { z } from 'zod';
+import { dateSchema, idSchema, labelSchema, usdAmountSchema } from './fields.js';
+import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
+import { derivePointsSpent } from './points.js';
+
+/** A unit a tool meters: a name like `inputTokens`, `images`, `seconds`. */
+export const usageUnitSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a unit name of letters, digits and _ (at most 64), starting with a letter');
+
+/** Most units one usage may name. */
+export const MAX_USAGE_UNITS = 32;
+
+/** Named, non-negative whole quantities: `{ inputTokens: 1200, outputTokens: 350 }`. */
+export const usageSchema = z
+  .record(usageUnitSchema, z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER))
+  .refine((usage) => Object.keys(usage).length <= MAX_USAGE_UNITS, `must name at most ${MAX_USAGE_UNITS} units`);
+export type Usage = Readonly<Record<string, number>>;
+
+/** A decimal amount read once, when the table is parsed: its canonical text and its 10^-18 dollar units. */
+export interface ParsedAmount {
+  readonly usd: UsdAmount;
+  readonly units: bigint;
+}
+
+/** A price per unit given by the host: an exact decimal string (a number would carry float noise into a price). */
+const unitPriceTextSchema = z.string({ error: 'must be a decimal string like "0.000003"' }).transform((value, context): ParsedAmount => {
+  try {
+    const units = parseUsdUnits(value);
+    return { usd: formatUsdUnits(units), units };
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: error instanceof InvalidAmountError ? error.reason : 'is not an amount' });
+    return z.NEVER;
+  }
+});
+
+/** One band of a graduated price: quantities up to `upTo` (inclusive, counted from 0), `null` for the last band. */
+const tierSchema = z.strictObject({
+  upTo: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable(),
+  usd: unitPriceTextSchema,
+});
+
+/** A unit's price: flat (`"0.000003"`) or graduated tiers, ascending, the last one open (`upTo: null`). */
+export const unitPriceSchema = z.union([
+  unitPriceTextSchema,
+  z
+    .strictObject({ tiers: z.array(tierSchema).min(1).max(16) })
+    .superRefine(({ tiers }, context) => {
+      tiers.forEach((tier, index) => {
+        const last = index === tiers.length - 1;
+        if (last !== (tier.upTo === null)) {
+          context.addIssue({ code: 'custom', path: ['tiers', index, 'upTo'], message: last ? 'must be null on the last tier' : 'must be a number on every tier but the last' });
+        }
+        const previous = tiers[index - 1]?.upTo;
+        if (tier.upTo !== null && previous != null && tier.upTo <= previous) {
+          context.addIssue({ code: 'custom', path: ['tiers', index, 'upTo'], message: 'must be greater than the previous tier\'s upTo' });
+        }
+      });
+    }),
+]);
+export type UnitPrice = z.output<typeof unitPriceSchema>;
+
+export const priceVersionSchema = z.strictObject({
+  /** Names this version in every cost it computes (`costBasis.versionId`); unique in the table. */
+  id: idSchema,
+  /** In force for generations requested at or after this instant, until the next version's. */
+  effectiveFrom: dateSchema,
+  /** Dollars per unit. A usage naming a unit not listed here is unpriced. */
+  units: z.record(usageUnitSchema, unitPriceSchema).refine((units) => Object.keys(units).length >= 1, 'must price at least one unit'),
+  /** Points per dollar for costs this version computes; omitted: the tracker's `pointsPerUsd`. */
+  pointsPerUsd: unitPriceTextSchema.transform((rate) => rate.usd).optional(),
+});
+export type PriceVersion = z.output<typeof priceVersionSchema>;
+
+export const priceEntrySchema = z.strictObject({
+  toolId: idSchema,
+  /** Prices this tool only when run by this service; an entry without it prices the tool's other services. */
+  serviceName: labelSchema.optional(),
+  versions: z.array(priceVersionSchema).min(1, 'must have at least one version'),
+});
+export type PriceEntry = z.output<typeof priceEntrySchema>;
+
+/** The whole table: entries by tool (and service), version ids unique, dates unique per entry. */
+export const priceTableSchema = z.array(priceEntrySchema).superRefine((entries, context) => {
+  const keys = new Set<string>();
+  const versionIds = new Set<string>();
+  entries.forEach((entry, index) => {
+    const key = JSON.stringify([entry.toolId, entry.serviceName ?? null]);
+    if (keys.has(key)) context.addIssue({ code: 'custom', path: [index, 'toolId'], message: `prices "${entry.toolId}"${entry.serviceName ? ` for "${entry.serviceName}"` : ''} twice` });
+    keys.add(key);
+    const dates = new Set<number>();
+    entry.versions.forEach((version, versionIndex) => {
+      if (versionIds.has(version.id)) context.addIssue({ code: 'custom', path: [index, 'versions', versionIndex, 'id'], message: `"${version.id}" names another version too` });
+      versionIds.add(version.id);
+      if (dates.has(version.effectiveFrom.getTime())) context.addIssue({ code: 'custom', path: [index, 'versions', versionIndex, 'effectiveFrom'], message: 'is the effectiveFrom of another version of this entry' });
+      dates.add(version.effectiveFrom.getTime());
+    });
+  });
+});
+export type PriceTable = z.output<typeof priceTableSchema>;
+export type PriceTableInput = z.input<typeof priceTableSchema>;
+
+/** One band of one line: `quantity` units at `unitPriceUsd` each. */
+export interface PriceBand {
+  readonly quantity: number;
+  readonly unitPriceUsd: UsdAmount;
+  readonly amountUsd: UsdAmount;
+}
+
+/** One unit of a usage priced: its quantity, the bands it fell in, and their sum. */
+export interface PriceLine {
+  readonly unit: string;
+  readonly quantity: number;
+  readonly bands: readonly PriceBand[];
+  readonly amountUsd: UsdAmount;
+}
+
+/** What a computed cost was computed from: the version, and every line of the sum. */
+export interface CostBasis {
+  readonly toolId: string;
+  /** The entry's service, `null` for the tool's entry for every service. */
+  readonly serviceName: string | null;
+  readonly versionId: string;
+  readonly effectiveFrom: Date;
+  readonly lines: readonly PriceLine[];
+  /** The rate points were derived with; `null` when the host gave the points. */
+  readonly pointsPerUsd: UsdAmount | null;
+}
+
+/** How a usage was priced: a cost with its basis, or the reason it has no price. */
+export type PricedUsage =
+  | { readonly priced: true; readonly costUsd: UsdAmount; readonly basis: CostBasis }
+  | { readonly priced: false; readonly reason: string };
+
+/**
+ * `reported` by the host, `computed` from usage, `backfilled` by the legacy tools, `repriced` from
+ * one version to another, `unpriced`: usage with no price in force (cost 0 until re-priced).
+ */
+export const COST_SOURCES = ['reported', 'computed', 'backfilled', 'repriced', 'unpriced'] as const;
+export type CostSource = (typeof COST_SOURCES)[number];
+
+/** The entry pricing `toolId` for `serviceName`: the service's own entry, else the tool's entry for every service. */
+export function findPriceEntry(table: PriceTable, toolId: string, serviceName: string): PriceEntry | null {
+  let general: PriceEntry | null = null;
+  for (const entry of table) {
+    if (entry.toolId !== toolId) continue;
+    if (entry.serviceName === serviceName) return entry;
+    if (entry.serviceName === undefined) general = entry;
+  }
+  return general;
+}
+
+/** The version of `entry` in force at `at`: the latest `effectiveFrom` at or before it. */
+export function versionInForce(entry: PriceEntry, at: Date): PriceVersion | null {
+  const instant = at.getTime();
+  let found: PriceVersion | null = null;
+  for (const version of entry.versions) {
+    const from = version.effectiveFrom.getTime();
+    if (from <= instant && (found === null || from > found.effectiveFrom.getTime())) found = version;
+  }
+  return found;
+}
+
+/** Prices `quantity` units, flat or band by band (graduated: each band prices the units inside it). */
+function priceLine(unit: string, quantity: number, price: UnitPrice): { line: PriceLine; units: bigint } {
+  if (!('tiers' in price)) {
+    // Flat: one band, whose amount is the line's.
+    const units = BigInt(quantity) * price.units;
+    const amountUsd = formatUsdUnits(units);
+    return { line: { unit, quantity, bands: [{ quantity, unitPriceUsd: price.usd, amountUsd }], amountUsd }, units };
+  }
+  const bands: PriceBand[] = [];
+  let total = 0n;
+  const band = (count: number, unitPrice: ParsedAmount) => {
+    const units = BigInt(count) * unitPrice.units;
+    total += units;
+    bands.push({ quantity: count, unitPriceUsd: unitPrice.usd, amountUsd: formatUsdUnits(units) });
+  };
+  {
+    let below = 0;
+    for (const tier of price.tiers) {
+      if (below >= quantity) break;
+      const top = tier.upTo === null ? quantity : Math.min(tier.upTo, quantity);
+      band(top - below, tier.usd);
+      below = top;
+    }
+    if (bands.length === 0) band(0, price.tiers[0]!.usd);
+  }
+  return { line: { unit, quantity, bands, amountUsd: formatUsdUnits(total) }, units: total };
+}
+
+/**
+ * The exact cost of `usage` for `toolId` run by `serviceName`, requested at `at`, under `table`,
+ * with the lines it was computed from. Unpriced (with the reason) when no entry prices the tool,
+ * no version is in force at `at`, or the usage names a unit the version does not price.
+ *
+ * @param pointsPerUsd the tracker's rate, used when the version has none; `null`: no points derived
+ */
+export function priceUsage(
+  table: PriceTable,
+  toolId: string,
+  serviceName: string,
+  usage: Usage,
+  at: Date,
+  pointsPerUsd: UsdAmount | null = null,
+): PricedUsage {
+  const entry = findPriceEntry(table, toolId, serviceName);
+  if (entry === null) return { priced: false, reason: `no price for tool "${toolId}"` };
+  const version = versionInForce(entry, at);
+  if (version === null) return { priced: false, reason: `no version of tool "${toolId}"'s price in force at ${at.toISOString()}` };
+  const lines: PriceLine[] = [];
+  let total = 0n;
+  for (const unit of Object.keys(usage).sort()) {
+    const price = version.units[unit];
+    if (price === undefined) return { priced: false, reason: `price version "${version.id}" does not price unit "${unit}"` };
+    const priced = priceLine(unit, usage[unit]!, price);
+    lines.push(priced.line);
+    total += priced.units;
+  }
+  if (total > MAX_SINGLE_COST_UNITS) {
+    return { priced: false, reason: `the usage costs ${formatUsdUnits(total)} under version "${version.id}", more than one generation may (${MAX_SINGLE_COST_USD})` };
+  }
+  return {
+    priced: true,
+    costUsd: formatUsdUnits(total),
+    basis: {
+      toolId: entry.toolId,
+      serviceName: entry.serviceName ?? null,
+      versionId: version.id,
+      effectiveFrom: version.effectiveFrom,
+      lines,
+      pointsPerUsd: version.pointsPerUsd ?? pointsPerUsd,
+    },
+  };
+}
+
+const MAX_SINGLE_COST_UNITS = parseUsdUnits(MAX_SINGLE_COST_USD);
+
+/** Points for a cost its basis computed: `ceil(cost * rate)` with the basis's rate, 0 without one. */
+export function pointsForBasis(costUsd: UsdAmount, basis: CostBasis): number {
+  return derivePointsSpent({ costUsd, pointsPerUsd: basis.pointsPerUsd });
+}
+
+const priceBandSchema = z.strictObject({ quantity: z.number().int().min(0), unitPriceUsd: usdAmountSchema, amountUsd: usdAmountSchema });
+const priceLineSchema = z.strictObject({ unit: usageUnitSchema, quantity: z.number().int().min(0), bands: z.array(priceBandSchema).readonly(), amountUsd: usdAmountSchema });
+export const costBasisSchema = z.strictObject({
+  toolId: idSchema,
+  serviceName: labelSchema.nullable(),
+  versionId: idSchema,
+  effectiveFrom: dateSchema,
+  lines: z.array(priceLineSchema).readonly(),
+  pointsPerUsd: usdAmountSchema.nullable(),
+});
+
+/** A signed whole number of 10^-18 dollars, as text: `"-0.25"`, `"0.1"`, `"0"`. */
+const signedUsdSchema = z.string().regex(/^-?\d+(\.\d*[1-9])?$/, 'must be a signed canonical decimal');
+
+/**
+ * One correction of a finished generation's figures (a re-price): what they were, what they are,
+ * and the differences its parents received. Appended, never rewritten.
+ */
+export const costAdjustmentSchema = z.strictObject({
+  reason: z.literal('reprice'),
+  fromVersionId: idSchema.nullable(),
+  toVersionId: idSchema,
+  previousCostUsd: usdAmountSchema,
+  costUsd: usdAmountSchema,
+  deltaUsd: signedUsdSchema,
+  previousPointsSpent: z.number().int().min(0),
+  pointsSpent: z.number().int().min(0),
+  deltaPoints: z.number().int(),
+  at: dateSchema,
+});
+export type CostAdjustment = z.output<typeof costAdjustmentSchema>;
+
+/** The figures a completion first stored, kept when a re-price changes them. */
+export const originalCostSchema = z.strictObject({
+  source: z.enum(COST_SOURCES),
+  costUsd: usdAmountSchema,
+  pointsSpent: z.number().int().min(0),
+  basis: costBasisSchema.nullable(),
+});
+
+/**
+ * A finished generation's cost provenance (`Generation.costProvenance`): where its cost came from,
+ * the usage and the lines it was computed from, what it first was and every adjustment since.
+ * `null` on a generation that is open, or whose host reported a cost and no usage (`reported`).
+ */
+export const costProvenanceSchema = z.strictObject({
+  source: z.enum(COST_SOURCES),
+  usage: usageSchema.nullable(),
+  basis: costBasisSchema.nullable(),
+  /** Why it is unpriced (source `unpriced`), else `null`. */
+  unpricedReason: z.string().nullable(),
+  /** The first completion's figures, once an adjustment changed them; `null` until then. */
+  original: originalCostSchema.nullable(),
+  adjustments: z.array(costAdjustmentSchema).readonly(),
+});
+export type CostProvenance = z.output<typeof costProvenanceSchema>;
+
+/** Where a generation's cost came from: its provenance's source, `reported` for a cost with none. */
+export function costSourceOf(generation: { readonly costProvenance?: CostProvenance | null | undefined }): CostSource {
+  return generation.costProvenance?.source ?? 'reported';
+}
+
+/** The difference `to - from` of two amounts, as a signed canonical decimal. */
+export function usdDifference(from: UsdAmount, to: UsdAmount): string {
+  return formatUsdUnits(parseUsdUnits(to) - parseUsdUnits(from));
+}
+
+/** `amount + delta` for a signed delta (see {@link usdDifference}); throws when the result would be negative. */
+export function addSignedUsd(amount: UsdAmount, delta: string): UsdAmount {
+  const negative = delta.startsWith('-');
+  const magnitude = parseUsdUnits(negative ? delta.slice(1) : delta);
+  const sum = parseUsdUnits(amount) + (negative ? -magnitude : magnitude);
+  if (sum < 0n) throw new RangeError(`${amount} + ${delta} is negative`);
+  return formatUsdUnits(sum);
+}
+
+/**
+ * A stored provenance read back: `null` for none (SQL NULL, an absent field), else checked by its
+ * schema, with its instants revived from ISO strings (JSON, jsonb) or taken as `Date`s (BSON). A
+ * store that keeps the provenance as JSON reads it with this, so every store returns the same record.
+ */
+export function readStoredCostProvenance(value: unknown): CostProvenance | null {
+  if (value === null || value === undefined) return null;
+  const instant = (at: unknown) => (typeof at === 'string' ? new Date(at) : at);
+  const basis = (stored: unknown) =>
+    stored !== null && typeof stored === 'object' ? { ...(stored as Record<string, unknown>), effectiveFrom: instant((stored as Record<string, unknown>).effectiveFrom) } : stored;
+  const stored = value as Record<string, unknown>;
+  const original = stored.original as Record<string, unknown> | null | undefined;
+  return costProvenanceSchema.parse({
+    ...stored,
+    basis: basis(stored.basis),
+    original: original !== null && typeof original === 'object' ? { ...original, basis: basis(original.basis) } : original,
+    adjustments: Array.isArray(stored.adjustments)
+      ? stored.adjustments.map((adjustment: Record<string, unknown>) => ({ ...adjustment, at: instant(adjustment.at) }))
+      : stored.adjustments,
+  });
+}

@@ -1,0 +1,383 @@
+/**
+ * Costs from usage, their explanation, and re-pricing, driven through the port. What a price
+ * means is the domain's (`src/domain/pricing.ts`); what an adjustment writes is the domain's
+ * `adjust` composite, run by the store as one atomic operation (`adjustGeneration`).
+ */
+import { z } from 'zod';
+import { dateSchema, idSchema, labelSchema } from '../domain/fields.js';
+import { derivePointsSpent } from '../domain/points.js';
+import { formatUsdUnits, parseUsdUnits, type UsdAmount } from '../domain/money.js';
+import {
+  costSourceOf,
+  pointsForBasis,
+  priceUsage,
+  usdDifference,
+  type CostAdjustment,
+  type CostBasis,
+  type CostProvenance,
+  type CostSource,
+  type Usage,
+} from '../domain/pricing.js';
+import type { Generation } from '../domain/records.js';
+import { TERMINAL_GENERATION_STATUSES, isTerminalGenerationStatus } from '../domain/status.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { TrackerContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { PricingKey } from './price-book.js';
+import { emitCastWrite, emitCookWrite } from './rollup.js';
+import { FAN_OUT, forEachLimited } from './concurrency.js';
+
+/** The cost figures of one completion, and their provenance. */
+export interface CompletionCost {
+  readonly costUsd: UsdAmount;
+  readonly pointsSpent: number;
+  readonly costProvenance: CostProvenance;
+}
+
+const NO_ADJUSTMENTS: readonly CostAdjustment[] = [];
+
+/**
+ * The pricing key of a generation: remembered when this tracker recorded it (no promise: this is
+ * on every priced completion), else read (one store read). `null` with no table.
+ */
+export function pricingKeyFor(context: TrackerContext, generationId: string): PricingKey | null | Promise<PricingKey> {
+  if (context.prices.empty) return null;
+  return context.prices.take(generationId) ?? readPricingKey(context, generationId);
+}
+
+async function readPricingKey(context: TrackerContext, generationId: string): Promise<PricingKey> {
+  const [generation] = await context.repository.generations.get([generationId]);
+  if (generation === undefined) throw new NotFoundError('generation', generationId, 'generationId');
+  return generation;
+}
+
+/**
+ * The cost of a completion given `usage`: the host's `costUsd` when it gave one (source
+ * `reported`, usage kept), else computed from the version in force at the generation's request
+ * time (`computed`), else 0 and `unpriced`, with the reason. Points: the host's, else derived
+ * with the version's rate (or the tracker's).
+ */
+export function costOfUsage(
+  context: TrackerContext,
+  key: PricingKey | null,
+  usage: Usage,
+  given: { readonly costUsd?: UsdAmount | undefined; readonly pointsSpent?: number | undefined },
+): CompletionCost {
+  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance => ({
+    source,
+    usage,
+    basis,
+    unpricedReason,
+    original: null,
+    adjustments: NO_ADJUSTMENTS,
+  });
+  if (given.costUsd !== undefined) {
+    const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
+    return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };
+  }
+  const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : priceUsage(context.prices.table, key.toolId, key.serviceName, usage, key.requestTimestamp, context.prices.pointsPerUsd);
+  if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: provenance('unpriced', null, priced.reason) };
+  // Points the host gave are not derived: the basis says so (no rate), and a re-price keeps them.
+  const basis = given.pointsSpent === undefined ? priced.basis : { ...priced.basis, pointsPerUsd: null };
+  const pointsSpent = given.pointsSpent ?? pointsForBasis(priced.costUsd, basis);
+  return { costUsd: priced.costUsd, pointsSpent, costProvenance: provenance('computed', basis, null) };
+}
+
+/** The figures a completion first stored (before any adjustment): what a retried completion is compared with. */
+export function firstCompletionFigures(generation: Generation): { readonly costUsd: UsdAmount; readonly pointsSpent: number } {
+  const original = generation.costProvenance?.original;
+  return original ? { costUsd: original.costUsd, pointsSpent: original.pointsSpent } : generation;
+}
+
+/** Whether two usages name the same quantities. */
+export function sameUsage(left: Usage | null | undefined, right: Usage | null | undefined): boolean {
+  if (left == null || right == null) return left == right;
+  const leftUnits = Object.keys(left);
+  return leftUnits.length === Object.keys(right).length && leftUnits.every((unit) => right[unit] === left[unit]);
+}
+
+/** `costExplanation`: a generation's cost, line by line. */
+export interface CostExplanation {
+  readonly generationId: string;
+  readonly source: CostSource;
+  readonly costUsd: UsdAmount;
+  readonly pointsSpent: number;
+  readonly usage: Usage | null;
+  readonly basis: CostBasis | null;
+  readonly original: CostProvenance['original'];
+  readonly adjustments: readonly CostAdjustment[];
+  /** The formula, one line per step, for a person to read. */
+  readonly lines: readonly string[];
+}
+
+const dollars = (amount: string) => (amount.startsWith('-') ? `-$${amount.slice(1)}` : `$${amount}`);
+const signed = (amount: string) => (amount.startsWith('-') ? dollars(amount) : `+$${amount}`);
+
+function basisLines(costUsd: UsdAmount, pointsSpent: number, basis: CostBasis): string[] {
+  const lines: string[] = [];
+  for (const line of basis.lines) {
+    const bands = line.bands.map((band) => `${band.quantity} × ${dollars(band.unitPriceUsd)}`).join(' + ');
+    lines.push(`${line.unit}: ${bands} = ${dollars(line.amountUsd)}`);
+  }
+  const entry = basis.serviceName === null ? `tool "${basis.toolId}"` : `tool "${basis.toolId}" on "${basis.serviceName}"`;
+  lines.push(`total: ${dollars(costUsd)} (price version "${basis.versionId}" of ${entry}, in force from ${basis.effectiveFrom.toISOString()})`);
+  lines.push(basis.pointsPerUsd === null ? `points: ${pointsSpent} (given by the host)` : `points: ceil(${dollars(costUsd)} × ${basis.pointsPerUsd}) = ${pointsSpent}`);
+  return lines;
+}
+
+/** The explanation of a generation's cost as stored. */
+export function explainGenerationCost(generation: Generation): CostExplanation {
+  const provenance = generation.costProvenance ?? null;
+  const source = costSourceOf(generation);
+  const lines: string[] = [];
+  const usage = provenance?.usage ?? null;
+  if (!isTerminalGenerationStatus(generation.status)) lines.push(`not finished (${generation.status}): no cost yet`);
+  if (usage !== null) lines.push(`usage: ${Object.entries(usage).map(([unit, quantity]) => `${unit} ${quantity}`).join(', ') || 'none'}`);
+  const original = provenance?.original ?? null;
+  const first = original ?? { source, costUsd: generation.costUsd, pointsSpent: generation.pointsSpent, basis: provenance?.basis ?? null };
+  if (first.source === 'computed' && first.basis !== null) lines.push(...basisLines(first.costUsd, first.pointsSpent, first.basis));
+  else if (first.source === 'unpriced') lines.push(`unpriced: ${provenance?.unpricedReason ?? original?.source ?? 'no price in force'}; cost ${dollars(first.costUsd)}, points ${first.pointsSpent}`);
+  else lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent}${first.source === 'reported' ? ' (given by the host)' : ''}`);
+  for (const adjustment of provenance?.adjustments ?? []) {
+    lines.push(
+      `adjusted ${adjustment.at.toISOString()} (${adjustment.reason}, ${adjustment.fromVersionId === null ? 'unpriced' : `"${adjustment.fromVersionId}"`} -> "${adjustment.toVersionId}"): ` +
+        `${dollars(adjustment.previousCostUsd)} -> ${dollars(adjustment.costUsd)} (${signed(adjustment.deltaUsd)}), points ${adjustment.previousPointsSpent} -> ${adjustment.pointsSpent}`,
+    );
+  }
+  if (original !== null && provenance?.basis) {
+    lines.push('now:');
+    lines.push(...basisLines(generation.costUsd, generation.pointsSpent, provenance.basis));
+  }
+  return {
+    generationId: generation.id,
+    source,
+    costUsd: generation.costUsd,
+    pointsSpent: generation.pointsSpent,
+    usage,
+    basis: provenance?.basis ?? null,
+    original,
+    adjustments: provenance?.adjustments ?? [],
+    lines,
+  };
+}
+
+export const repriceInputSchema = z
+  .strictObject({
+    toolId: idSchema,
+    /** Only generations run by this service. */
+    serviceName: labelSchema.optional(),
+    /** Generations requested at or after this instant. */
+    from: dateSchema,
+    /** ... and before this one. */
+    to: dateSchema,
+    /** `true`: report the differences and write nothing. `false`: apply each as an adjustment. */
+    dryRun: z.boolean({ error: 'must be true or false (say it: a re-price that writes is never a default)' }),
+    /** From `nextCursor` of the previous page. */
+    cursor: z.string().nullish(),
+    /** Generations read per page (every generation in the range is read, whatever its tool). @default 500 */
+    limit: z.number().int().min(1).max(5_000).optional(),
+    /** Called after each page with the position reached (a progress report for long runs). */
+    onProgress: z.custom<(progress: RepriceProgress) => void>((value) => typeof value === 'function', { error: 'must be a function (progress) => void' }).optional(),
+  })
+  .refine((input) => input.from < input.to, { path: ['to'], message: 'must be after from' });
+export type RepriceInput = z.input<typeof repriceInputSchema>;
+
+export interface RepriceProgress {
+  /** Generations read in this call so far (every tool in the range). */
+  readonly scanned: number;
+  /** Generations whose cost differs under the current table. */
+  readonly differing: number;
+  /** The request time reached. */
+  readonly reached: Date | null;
+}
+
+/** One generation whose cost differs under the current table. */
+export interface RepriceDifference {
+  readonly generationId: string;
+  readonly castId: string | null;
+  readonly cookId: string | null;
+  readonly masterAccountId: string;
+  readonly fromVersionId: string | null;
+  readonly toVersionId: string;
+  readonly previousCostUsd: UsdAmount;
+  readonly costUsd: UsdAmount;
+  /** Signed: `costUsd - previousCostUsd`. */
+  readonly deltaUsd: string;
+  readonly previousPointsSpent: number;
+  readonly pointsSpent: number;
+  readonly deltaPoints: number;
+  /** Whether this call applied it (always `false` in a dry run). */
+  readonly applied: boolean;
+}
+
+/** The sum of the differences one parent receives (in this page). */
+export interface ParentDifference {
+  readonly kind: 'cast' | 'cook';
+  readonly id: string;
+  readonly deltaUsd: string;
+  readonly deltaPoints: number;
+}
+
+/** One page of a re-price. */
+export interface RepriceReport {
+  readonly dryRun: boolean;
+  /** Generations read (every tool in the range). */
+  readonly scanned: number;
+  /** Finished generations of the tool with usage, priced under the current table. */
+  readonly considered: number;
+  readonly differences: readonly RepriceDifference[];
+  readonly parents: readonly ParentDifference[];
+  /** Generations of the tool left alone: a reported cost (the host's figure stands), no usage, or no price in force now. */
+  readonly skipped: { readonly reported: number; readonly unpricedNow: number };
+  readonly totalDeltaUsd: string;
+  /** Pass as `cursor` for the next page; `null` when the range is done. */
+  readonly nextCursor: string | null;
+}
+
+type ParsedReprice = z.output<typeof repriceInputSchema>;
+
+/** Attempts of one adjustment whose gate moved (a racing re-price) before giving up with a conflict. */
+const ADJUST_ATTEMPTS = 8;
+
+/** The figures a generation would have under the current table, or why it is left alone. */
+function repricedFigures(context: TrackerContext, generation: Generation): { costUsd: UsdAmount; pointsSpent: number; basis: CostBasis } | 'reported' | 'unpriced' {
+  const provenance = generation.costProvenance;
+  if (!provenance || provenance.usage === null || provenance.source === 'reported' || provenance.source === 'backfilled') return 'reported';
+  const priced = priceUsage(context.prices.table, generation.toolId, generation.serviceName, provenance.usage, generation.requestTimestamp, context.prices.pointsPerUsd);
+  if (!priced.priced) return 'unpriced';
+  // Points the host gave stay (the basis has no rate); derived points follow the new cost.
+  const hostPoints = provenance.basis !== null ? provenance.basis.pointsPerUsd === null : provenance.original?.basis?.pointsPerUsd === null;
+  const basis = hostPoints ? { ...priced.basis, pointsPerUsd: null } : priced.basis;
+  const pointsSpent = hostPoints ? generation.pointsSpent : pointsForBasis(priced.costUsd, basis);
+  return { costUsd: priced.costUsd, pointsSpent, basis };
+}
+
+/** One page of `tracker.reprice()`. */
+export async function reprice(context: TrackerContext, input: ParsedReprice): Promise<RepriceReport> {
+  const { repository } = context;
+  if (!input.dryRun && typeof repository.adjustGeneration !== 'function') {
+    throw new ConflictError(
+      'input.dryRun',
+      `repository "${repository.name}" cannot adjust generations (it has no adjustGeneration), so a re-price can only be a dry run: pass dryRun: true`,
+    );
+  }
+  const pageSize = input.limit ?? 500;
+  const after = input.cursor ? decodeCursor(input.cursor) : { requestTimestamp: input.from, id: '' };
+  const page = await repository.generations.list({ order: 'asc', statuses: TERMINAL_GENERATION_STATUSES, limit: pageSize, after });
+  const differences: RepriceDifference[] = [];
+  const parents = new Map<string, { kind: 'cast' | 'cook'; id: string; units: bigint; points: number }>();
+  let considered = 0;
+  let reported = 0;
+  let unpricedNow = 0;
+  let scanned = 0;
+  let reached: Date | null = null;
+  let total = 0n;
+  let ended = page.length < pageSize;
+  const addToParent = (kind: 'cast' | 'cook', id: string | null, deltaUsd: string, deltaPoints: number) => {
+    if (id === null) return;
+    const key = `${kind}:${id}`;
+    const entry = parents.get(key) ?? { kind, id, units: 0n, points: 0 };
+    entry.units += signedUnits(deltaUsd);
+    entry.points += deltaPoints;
+    parents.set(key, entry);
+  };
+  let last: Generation | undefined;
+  const ofTool: Generation[] = [];
+  for (const listed of page) {
+    if (listed.requestTimestamp >= input.to) {
+      ended = true;
+      break;
+    }
+    scanned += 1;
+    last = listed;
+    reached = listed.requestTimestamp;
+    if (listed.toolId === input.toolId && (input.serviceName === undefined || listed.serviceName === input.serviceName)) ofTool.push(listed);
+  }
+  // Each adjustment is one atomic store operation on its own, so a page's run in any order (a
+  // bounded fan-out) leaves the same books; the report keeps the page's order.
+  const outcomes = new Array<Awaited<ReturnType<typeof repriceOne>>>(ofTool.length);
+  await forEachLimited(
+    ofTool.map((_generation, index) => index),
+    FAN_OUT,
+    async (index) => {
+      outcomes[index] = await repriceOne(context, ofTool[index]!, input.dryRun);
+    },
+  );
+  for (const difference of outcomes) {
+    if (difference === 'reported') reported += 1;
+    else if (difference === 'unpriced') unpricedNow += 1;
+    else {
+      considered += 1;
+      if (difference === null) continue;
+      differences.push(difference);
+      total += signedUnits(difference.deltaUsd);
+      addToParent('cast', difference.castId, difference.deltaUsd, difference.deltaPoints);
+      addToParent('cook', difference.cookId, difference.deltaUsd, difference.deltaPoints);
+    }
+  }
+  input.onProgress?.({ scanned, differing: differences.length, reached });
+  return {
+    dryRun: input.dryRun,
+    scanned,
+    considered,
+    differences,
+    parents: [...parents.values()].map((entry) => ({ kind: entry.kind, id: entry.id, deltaUsd: formatUsdUnits(entry.units), deltaPoints: entry.points })),
+    skipped: { reported, unpricedNow },
+    totalDeltaUsd: formatUsdUnits(total),
+    nextCursor: ended || last === undefined ? null : encodeCursor(last),
+  };
+}
+
+function signedUnits(amount: string): bigint {
+  return amount.startsWith('-') ? -parseUsdUnits(amount.slice(1)) : parseUsdUnits(amount);
+}
+
+/**
+ * Re-prices one generation: its difference under the current table (`null`: none), applied as an
+ * adjustment unless `dryRun`. A closed gate (another re-price adjusted it since it was read) reads
+ * it again and recomputes, so a racing re-price never applies a difference twice.
+ */
+async function repriceOne(context: TrackerContext, listed: Generation, dryRun: boolean): Promise<RepriceDifference | null | 'reported' | 'unpriced'> {
+  let generation = listed;
+  for (let attempt = 0; attempt < ADJUST_ATTEMPTS; attempt += 1) {
+    const figures = repricedFigures(context, generation);
+    if (typeof figures === 'string') return figures;
+    const deltaUsd = usdDifference(generation.costUsd, figures.costUsd);
+    const deltaPoints = figures.pointsSpent - generation.pointsSpent;
+    if (deltaUsd === '0' && deltaPoints === 0) return null;
+    const difference = (applied: boolean): RepriceDifference => ({
+      generationId: generation.id,
+      castId: generation.castId,
+      cookId: generation.cookId,
+      masterAccountId: generation.masterAccountId,
+      fromVersionId: generation.costProvenance?.basis?.versionId ?? null,
+      toVersionId: figures.basis.versionId,
+      previousCostUsd: generation.costUsd,
+      costUsd: figures.costUsd,
+      deltaUsd,
+      previousPointsSpent: generation.pointsSpent,
+      pointsSpent: figures.pointsSpent,
+      deltaPoints,
+      applied,
+    });
+    if (dryRun) return difference(false);
+    const result = await context.repository.adjustGeneration!(generation.id, {
+      expectedAdjustments: generation.costProvenance?.adjustments.length ?? 0,
+      costUsd: figures.costUsd,
+      pointsSpent: figures.pointsSpent,
+      basis: figures.basis,
+      at: context.clock.now(),
+    });
+    if (result === null) return null; // deleted behind the library's back: nothing to adjust
+    if (result.generation.changed) {
+      const bus = context.bus;
+      const adjusted = result.generation.record;
+      if (bus.has('generationUpdate')) bus.emit('generationUpdate', { change: 'costAdjusted', generation: adjusted, castId: adjusted.castId, cookId: adjusted.cookId });
+      if (result.cast?.changed) emitCastWrite(context, 'costAdjusted', result.cast);
+      if (result.cook?.changed) emitCookWrite(context, 'costAdjusted', result.cook);
+      return difference(true);
+    }
+    generation = result.generation.record;
+  }
+  throw new ConflictError(null, `generation "${listed.id}" was adjusted by others ${ADJUST_ATTEMPTS} times while this re-price computed it; run the re-price again`);
+}

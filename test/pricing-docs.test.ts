@@ -1,0 +1,27 @@
+/**
+ * docs/pricing.md's worked example is what the tracker says: the table on the page, the usage on
+ * the page, and `explainCost()`'s lines equal to the block the page prints.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { memoryRepository } from '../adapters/memory/index.js';
+import { createTracker, silentLogger, type PriceTableInput } from '../src/index.js';
+
+const page = readFileSync(new URL('../docs/pricing.md', import.meta.url), 'utf8');
+
+describe('docs/pricing.md', () => {
+  it('the worked example prints what explainCost() returns, and the March figures hold', async () => {
+    const table = /const prices: PriceTableInput = (\[[\s\S]*?\n\]);/.exec(page)![1]!;
+    const prices = new Function(`return ${table};`)() as PriceTableInput;
+    const tracker = createTracker({ repository: memoryRepository(), prices, pointsPerUsd: '100', logger: silentLogger });
+    const record = (requestTimestamp: Date) => tracker.recordGeneration({ masterAccountId: 'a', toolId: 'chat', toolDisplayName: 'Chat', serviceName: 'openai', requestTimestamp });
+    const february = await record(new Date('2026-02-10T00:00:00Z'));
+    await tracker.completeGeneration(february.id, { status: 'success', usage: { inputTokens: 1200, outputTokens: 350 } });
+    const printed = /### Worked example[\s\S]*?```\n([\s\S]*?)```/.exec(page)![1]!.trim().split('\n');
+    expect((await tracker.explainCost(february.id)).lines).toEqual(printed);
+    const march = await record(new Date('2026-03-01T00:00:00Z'));
+    const done = await tracker.completeGeneration(march.id, { status: 'success', usage: { inputTokens: 1200, outputTokens: 350 } });
+    expect([done.costUsd, done.pointsSpent, done.costProvenance?.basis?.versionId]).toEqual(['0.0052', 6, 'chat-2026-03']);
+    expect(page).toContain('costs `1200 × 0.000002 + 350 × 0.000008 = 0.0052`, 6 points');
+  });
+});
