@@ -52,7 +52,12 @@ function roundTripGoals(row: RoundTripRow) {
   };
 }
 
-export function renderReport(results: BenchResults): string {
+/**
+ * `sections`: pages measured by their own scripts, not by this run (bench/sections/*.md, each naming
+ * its command and when and under what load it ran), placed before "Left out" as they are, so a
+ * `npm run bench` keeps them instead of dropping them.
+ */
+export function renderReport(results: BenchResults, sections: readonly string[] = []): string {
   const { overhead, roundTrips, scale, hotParent, machine, inFlight } = results;
   const out: string[] = [];
   const push = (...lines: string[]) => out.push(...lines);
@@ -529,6 +534,8 @@ export function renderReport(results: BenchResults): string {
     `(each piece $0.0001 and 1 point): ${inFlight.queuedWhole.exact ? 'exact' : '**not exact**'}.`,
     '',
   );
+
+  for (const section of sections) push(section.trimEnd(), '');
 
   push(
     '## Left out',

@@ -13,7 +13,7 @@
  * the hot parent on one server.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measureHotParent } from './hot-parent.js';
 import { measureInFlightMemory, measureInFlightPostgres, measureQueuedWhole } from './in-flight.js';
@@ -88,10 +88,19 @@ function revive(text: string): BenchResults {
   return parsed;
 }
 
+/** The sections measured by their own scripts (see `renderReport`), in file-name order. */
+function keptSections(): string[] {
+  const folder = fileURLToPath(new URL('./sections/', import.meta.url));
+  return readdirSync(folder)
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => readFileSync(`${folder}${name}`, 'utf8'));
+}
+
 async function main(): Promise<void> {
   if (render) {
     // Renders the page again from a run's saved results: no measurement, the same figures.
-    writeFileSync(out, renderReport(revive(readFileSync(render, 'utf8'))));
+    writeFileSync(out, renderReport(revive(readFileSync(render, 'utf8')), keptSections()));
     log(`rendered ${out} from ${render}`);
     return;
   }
@@ -183,7 +192,7 @@ async function main(): Promise<void> {
       hotParent,
       inFlight: { memory: inFlightMemory, postgres: inFlightPostgres, queuedWhole },
     };
-    const report = renderReport(results);
+    const report = renderReport(results, keptSections());
     log(`load at end ${formatLoad(loadEnd)}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s`);
     if (write) {
       writeFileSync(out, report);
