@@ -167,9 +167,16 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   function storableOutcome(outcome: GenerationOutcome): GenerationOutcome {
     const hasJson =
       (outcome.responsePayload !== undefined && outcome.responsePayload !== null) ||
-      (outcome.errorDetails !== undefined && outcome.errorDetails !== null);
+      (outcome.errorDetails !== undefined && outcome.errorDetails !== null) ||
+      (outcome.costProvenance !== undefined && outcome.costProvenance !== null);
     return hasJson
-      ? { ...outcome, responsePayload: snapshotJson(outcome.responsePayload), errorDetails: snapshotJson(outcome.errorDetails) }
+      ? {
+          ...outcome,
+          responsePayload: snapshotJson(outcome.responsePayload),
+          errorDetails: snapshotJson(outcome.errorDetails),
+          // The provenance's adjustment count is the re-price gate: a caller mutating its copy must not move it.
+          ...(outcome.costProvenance === undefined ? {} : { costProvenance: snapshotJson(outcome.costProvenance) }),
+        }
       : outcome;
   }
 
@@ -197,7 +204,11 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     if (generation === undefined) return null;
     const cast = generation.castId === null ? null : (casts.find(generation.castId) ?? null);
     const cook = generation.cookId === null ? null : (cooks.find(generation.cookId) ?? null);
-    const adjusted = adjust(generation, cast, cook, correction);
+    const decided = adjust(generation, cast, cook, correction);
+    // The store keeps its own frozen copy of the provenance (its adjustment count is the gate).
+    const adjusted = decided.generation.changed
+      ? { ...decided, generation: { ...decided.generation, record: { ...decided.generation.record, costProvenance: snapshotJson(decided.generation.record.costProvenance) } } }
+      : decided;
     if (adjusted.generation.changed) generations.storeDecided(adjusted.generation.record);
     if (adjusted.cast?.changed) casts.storeDecided(adjusted.cast.record);
     if (adjusted.cook?.changed) cooks.storeDecided(adjusted.cook.record);

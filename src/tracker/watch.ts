@@ -137,6 +137,8 @@ function generationEvents(previous: Generation | undefined, current: Generation)
   if (!isTerminalGenerationStatus(current.status) && current.progress > (previous?.progress ?? 0)) {
     events.push({ name: 'generationProgress', payload: { generation: current, progress: current.progress, liveStatus: null, ...links } });
   }
+  // A re-price of a generation already seen finished: the version that only moved its cost.
+  if (wasFinished && adjustmentCount(current) > adjustmentCount(previous)) update('costAdjusted');
   if (isTerminalGenerationStatus(current.status) && !wasFinished) {
     update('finished');
     events.push({ name: 'generationFinished', payload: { generation: current, ...links } });
@@ -147,8 +149,26 @@ function generationEvents(previous: Generation | undefined, current: Generation)
   return events;
 }
 
+function adjustmentCount(generation: Generation): number {
+  return generation.costProvenance?.adjustments.length ?? 0;
+}
+
+function finishedChildren(parent: Cast | Cook): number {
+  let finished = 0;
+  for (const count of Object.values(parent.outcomes)) finished += count;
+  return finished;
+}
+
 function parentChange(previous: Cast | Cook | undefined, current: Cast | Cook): ParentChange {
   if (!previous) return current.version === 1 ? 'started' : 'childFinished';
+  // Same status and children, other money: only a re-price's adjustment moves a parent so.
+  if (
+    previous.status === current.status &&
+    previous.inFlightCount === current.inFlightCount &&
+    finishedChildren(previous) === finishedChildren(current) &&
+    (previous.costUsd !== current.costUsd || previous.pointsSpent !== current.pointsSpent)
+  )
+    return 'costAdjusted';
   if (previous.status !== current.status) {
     if (current.status === 'paused') return 'paused';
     if (previous.status === 'paused' && current.status === 'running') return 'resumed';
