@@ -16,14 +16,11 @@
 import { describe, expect, it } from 'vitest';
 import { replayEntries } from '../domain/accounts/ledger.js';
 import type { Account, LedgerEntry } from '../domain/accounts/records.js';
-import { BudgetExceededError, GenledgerError, InsufficientFundsError, UnsupportedError } from '../errors.js';
-import type { LedgerRepository } from '../port.js';
-import { manualClock } from '../testing/manual-clock.js';
-import { sequentialIds } from '../testing/sequential-ids.js';
+import { BudgetExceededError, InsufficientFundsError, UnsupportedError } from '../errors.js';
 import { createTracker, type Tracker } from '../tracker/create-tracker.js';
-import { faultyRepository, InjectedFault, type FaultMoment } from './fault-injection.js';
+import type { FaultMoment } from './fault-injection.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
-import { id, MINUTE, silent, type HostStep, type Names } from './host-steps.js';
+import { id, MINUTE, runWithOneFault, silent, type HostStep, type Names } from './host-steps.js';
 import { seededRandom } from './seeded-random.js';
 import type { ConformanceTarget } from './types.js';
 
@@ -435,27 +432,7 @@ interface AccountScenarioRun {
 }
 
 async function runAccountScenario(target: ConformanceTarget, failCall: number | null, moment: FaultMoment): Promise<AccountScenarioRun> {
-  await target.reset?.();
-  const inner: LedgerRepository = await target.create();
-  const faulty = faultyRepository(inner, { failCall, moment });
-  const clock = manualClock();
-  const ids = sequentialIds({ format: target.idFormat ?? 'readable' });
-  const names: Names = new Map();
-  let tracker = createTracker({ repository: faulty.repository, clock, ids, logger: silent });
-  let retries = 0;
-  for (const step of ACCOUNT_SCENARIO) {
-    clock.advance(step.label.startsWith('advance') ? 60 * MINUTE : 1000);
-    try {
-      await step.run(tracker, names);
-    } catch (error) {
-      const injected = error instanceof GenledgerError && error.cause instanceof InjectedFault;
-      if (!injected) throw new Error(`step "${step.label}" failed with a fault at call ${failCall} ${moment}: ${String(error)}`, { cause: error });
-      retries += 1;
-      tracker = createTracker({ repository: faulty.repository, clock, ids, logger: silent });
-      await step.run(tracker, names);
-    }
-  }
-  const calls = faulty.calls();
+  const { inner, clock, ids, names, calls, retries } = await runWithOneFault(target, ACCOUNT_SCENARIO, failCall, moment);
   // Read around the faulty wrapper: these reads are not part of the scenario.
   const auditor = createTracker({ repository: inner, clock, ids, logger: silent });
   const final = await auditor.getAccount(ACCOUNT);

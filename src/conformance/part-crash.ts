@@ -7,15 +7,11 @@
  * run's every time.
  */
 import { describe, expect, it } from 'vitest';
-import { GenledgerError } from '../errors.js';
-import type { LedgerRepository } from '../port.js';
-import { manualClock, type ManualClock } from '../testing/manual-clock.js';
-import { sequentialIds } from '../testing/sequential-ids.js';
 import { createTracker, type Tracker } from '../tracker/create-tracker.js';
-import { faultyRepository, InjectedFault, type FaultMoment } from './fault-injection.js';
+import type { FaultMoment } from './fault-injection.js';
 import { auditLedger } from './ledger-audit.js';
 import type { ConformanceTarget, StoreInspector } from './types.js';
-import { complete, id, MINUTE, record, silent, startCast, type HostStep, type Names } from './host-steps.js';
+import { complete, id, MINUTE, record, runWithOneFault, silent, startCast, type HostStep, type Names } from './host-steps.js';
 
 /** The host program. Each step is one public call, retried as a whole if it fails. */
 const SCENARIO: readonly HostStep[] = [
@@ -73,28 +69,7 @@ interface ScenarioRun {
 }
 
 async function runScenario(target: ConformanceTarget, failCall: number | null, moment: FaultMoment): Promise<ScenarioRun> {
-  await target.reset?.();
-  const inner: LedgerRepository = await target.create();
-  const faulty = faultyRepository(inner, { failCall, moment });
-  const clock: ManualClock = manualClock();
-  const ids = sequentialIds({ format: target.idFormat ?? 'readable' });
-  const names: Names = new Map();
-  let tracker = createTracker({ repository: faulty.repository, clock, ids, logger: silent });
-  let retries = 0;
-  for (const step of SCENARIO) {
-    clock.advance(step.label.startsWith('advance') ? 60 * MINUTE : 1000);
-    try {
-      await step.run(tracker, names);
-    } catch (error) {
-      const injected = error instanceof GenledgerError && error.cause instanceof InjectedFault;
-      if (!injected) throw new Error(`step "${step.label}" failed with a fault at call ${failCall} ${moment}: ${String(error)}`, { cause: error });
-      // The process dies and restarts: a new tracker on the same store retries the same call.
-      retries += 1;
-      tracker = createTracker({ repository: faulty.repository, clock, ids, logger: silent });
-      await step.run(tracker, names);
-    }
-  }
-  const calls = faulty.calls();
+  const { inner, clock, ids, names, calls, retries } = await runWithOneFault(target, SCENARIO, failCall, moment);
   // The audit reads around the faulty wrapper: its calls are not part of the scenario.
   const auditor = createTracker({ repository: inner, clock, ids, logger: silent });
   const problems = await auditLedger(auditor, [id(names, 'cook')], ['castA', 'castB', 'castC', 'castD', 'castE'].map((name) => id(names, name)));

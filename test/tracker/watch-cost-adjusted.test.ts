@@ -25,7 +25,7 @@ describe('watch() and a re-price', () => {
     const seen: string[] = [];
     const watch = tracker.watch();
     for (const name of ['generationUpdate', 'generationFinished', 'castUpdate', 'castFinished', 'cookUpdate', 'cookFinished'] as const) {
-      watch.on(name, (payload: { change?: string }) => seen.push(payload.change ? `${name}:${payload.change}` : name));
+      watch.on(name, (payload) => void seen.push('change' in payload ? `${name}:${payload.change}` : name));
     }
     await watch.ready;
     const cook = await tracker.startCook({ collectionId: 'c', initiatorAccountId: 'u', targetSupply: 1 });
