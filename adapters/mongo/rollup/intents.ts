@@ -109,10 +109,18 @@ export async function clearIntent(collection: Collection<StoredDocument>, childI
   return result.matchedCount === 1;
 }
 
-/** Removes a finished operation's entry from a parent (no fence: nobody starts it again). */
-export async function pullEntry(collection: Collection<StoredDocument>, parentId: string, childId: string, op: IntentOp): Promise<void> {
-  const isIt = { $and: [{ $eq: ['$$this.c', literal(toStoredId(childId))] }, { $eq: ['$$this.k', op] }] };
-  await collection.updateOne({ _id: toStoredId(parentId) }, [{ $set: { genledgerInProgress: { $filter: { input: { $ifNull: ['$genledgerInProgress', []] }, cond: { $not: [isIt] } } } } }]);
+/**
+ * Removes a finished operation's entry from a parent; whether it did. Its owner pulls it without a
+ * fence (nobody starts the operation again once the intent is gone). `recover()` pulls an entry
+ * another call left (an adopted operation, whose ended call's write may still be on its way) only
+ * with `pastLeaseByMs`: the entry goes only once the SERVER's `$$NOW` is that far past its lease,
+ * as a takeover, because before then that write could land again.
+ */
+export async function pullEntry(collection: Collection<StoredDocument>, parentId: string, childId: string, op: IntentOp, pastLeaseByMs?: number): Promise<boolean> {
+  const isIt: Document[] = [{ $eq: ['$$this.c', literal(toStoredId(childId))] }, { $eq: ['$$this.k', op] }];
+  if (pastLeaseByMs !== undefined) isIt.push({ $lt: [{ $add: ['$$this.u', pastLeaseByMs] }, '$$NOW'] });
+  const result = await collection.updateOne({ _id: toStoredId(parentId) }, [{ $set: { genledgerInProgress: { $filter: { input: { $ifNull: ['$genledgerInProgress', []] }, cond: { $not: [{ $and: isIt }] } } } } }]);
+  return result.modifiedCount === 1;
 }
 
 /**

@@ -9,7 +9,8 @@
  *    another process may already hold the record), and a parent that now refuses it gives it
  *    back and the hidden child is deleted.
  * 2. In-progress entries past their lease by the margin whose child no longer carries that
- *    operation's intent are pulled (an operation finished by a call that adopted it leaves them).
+ *    operation's intent are pulled (an operation finished by a call that adopted it leaves them),
+ *    fenced by the server's clock as a takeover is (intents.ts, `pullEntry`).
  * 3. Parents that still carry 0.1.0's open-entry lists with an entry older than `olderThan` are
  *    rebuilt from their children (reconcile.ts), which `$unset`s the lists.
  */
@@ -87,8 +88,7 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
       if (childId === null) continue;
       const child = (await generations.findOne({ _id: toStoredId(childId) }, { projection: { genledger: 1 } })) ?? (await casts.findOne({ _id: toStoredId(childId) }, { projection: { genledger: 1 } }));
       if (readIntent(child)?.op === entry.k) continue;
-      await pullEntry(collection, parentId, childId, entry.k);
-      pulled += 1;
+      if (await pullEntry(collection, parentId, childId, entry.k, settings.takeoverMarginMs)) pulled += 1;
     }
     return pulled;
   }
