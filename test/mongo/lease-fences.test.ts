@@ -11,6 +11,9 @@
  *   settle and applies it (leaving the entry); a sweeper whose clock runs ahead of the server's
  *   must not pull that entry before the server's clock has passed the lease: the delayed write
  *   would then land again ("a wrong client clock costs only liveness", options.ts).
+ * - The owner applies, then outlives its lease before it clears its intent: `recover()` takes the
+ *   settle over; the owner's clear then fails, and the owner must not pull the entry its write
+ *   left, since the taker's apply may still be to come.
  */
 import { MongoNetworkError, type Db, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -23,19 +26,17 @@ const silent = { warn: () => {}, error: () => {} };
 const SECOND = 1000;
 const LEASES = { rollupLeaseMs: 10 * SECOND, takeoverMarginMs: SECOND };
 
-/** How the next `cooks.findOneAndUpdate` through the delaying `Db` is delayed. */
+/** How a delayed write is delayed. */
 type Delay = 'hold' | 'fail-then-deliver';
 
 /**
- * The fake as a `Db` whose next cook `findOneAndUpdate`, once armed, is delayed until `release()`:
- * `hold` keeps the call waiting; `fail-then-deliver` fails the call at once (a timed-out
- * connection) and sends the write to the server only at `release()`.
+ * The fake as a `Db` whose next `collection.method` write (say `cooks.findOneAndUpdate`), once
+ * armed, is delayed until `release()`: `hold` keeps the call waiting; `fail-then-deliver` fails the
+ * call at once (a timed-out connection) and sends the write to the server only at `release()`.
  */
 function delayingDb(fake: FakeDb) {
-  let armed: Delay | null = null;
-  let caught: (() => Promise<unknown>) | null = null;
-  let delivered: Promise<unknown> | null = null;
-  let releaseHeld: () => void = () => {};
+  const armed = new Map<string, Delay>();
+  const caught = new Map<string, { delay: Delay; send: () => Promise<unknown>; resume: (result: Promise<unknown>) => void }>();
   const base = fake.asDb();
   const db = new Proxy(base, {
     get(target, property, receiver) {
@@ -47,16 +48,17 @@ function delayingDb(fake: FakeDb) {
             const value = Reflect.get(inner, method, innerReceiver) as unknown;
             if (typeof value !== 'function') return value;
             const call = (...args: unknown[]) => (value as (...parameters: unknown[]) => unknown).apply(inner, args);
-            if (name !== 'cooks' || method !== 'findOneAndUpdate') return call;
+            const key = `${name}.${String(method)}`;
             return (...args: unknown[]) => {
-              const delay = armed;
-              if (delay === null) return call(...args);
-              armed = null;
-              caught = () => call(...args) as Promise<unknown>;
-              if (delay === 'fail-then-deliver') return Promise.reject(new MongoNetworkError('connection timed out (emulated: the write is still on its way)'));
-              return new Promise((resolve, reject) => {
-                releaseHeld = () => void (call(...args) as Promise<unknown>).then(resolve, reject);
-              });
+              const delay = armed.get(key);
+              if (delay === undefined) return call(...args);
+              armed.delete(key);
+              const send = () => call(...args) as Promise<unknown>;
+              if (delay === 'fail-then-deliver') {
+                caught.set(key, { delay, send, resume: () => {} });
+                return Promise.reject(new MongoNetworkError('connection timed out (emulated: the write is still on its way)'));
+              }
+              return new Promise((resolve, reject) => caught.set(key, { delay, send, resume: (result) => void result.then(resolve, reject) }));
             };
           },
         });
@@ -65,18 +67,14 @@ function delayingDb(fake: FakeDb) {
   }) as Db;
   return {
     db,
-    arm: (delay: Delay) => void (armed = delay),
-    get caught() {
-      return caught !== null;
-    },
-    /** Lets the delayed write reach the server. */
-    release(delay: Delay): Promise<unknown> {
-      if (delay === 'hold') {
-        releaseHeld();
-        return Promise.resolve();
-      }
-      delivered = caught!().catch(() => null);
-      return delivered;
+    arm: (key: string, delay: Delay) => void armed.set(key, delay),
+    caught: (key: string) => caught.has(key),
+    /** Lets the delayed write reach the server; resolves once it has. */
+    async release(key: string): Promise<void> {
+      const write = caught.get(key)!;
+      const result = write.send();
+      write.resume(result);
+      await result.catch(() => null);
     },
   };
 }
@@ -98,24 +96,25 @@ async function setup() {
   return { serverClock, fake, delaying, owner, tracker, cook, piece, storedCook };
 }
 
+const COOK_WRITE = 'cooks.findOneAndUpdate';
 const done = { status: 'success' as const, costUsd: '0.25', pointsSpent: 3 };
 
 describe('mongo on mingo: a delayed parent write of a roll-up lands at most once', () => {
   it("after another process's recover() took the settle over and applied it, the old owner's delayed cook write is refused", async () => {
     const { serverClock, fake, delaying, tracker, cook, piece, storedCook } = await setup();
-    delaying.arm('hold');
+    delaying.arm(COOK_WRITE, 'hold');
     const completing = tracker(mongoRepository(delaying.db, { logger: silent, clock: () => serverClock.now(), ...LEASES })).completeGeneration(piece.id, done).then(
       () => null,
       (error: unknown) => error,
     );
-    await until(() => delaying.caught);
+    await until(() => delaying.caught(COOK_WRITE));
     serverClock.advance(12 * SECOND); // past the lease (10 s) and the margin (1 s)
     const sweeper = createTracker({ repository: mongoRepository(fake.asDb(), { logger: silent, clock: () => serverClock.now(), ...LEASES }), clock: serverClock, logger: silent });
     expect((await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND })).recovered).toBe(1);
     expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
     expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
 
-    await delaying.release('hold');
+    await delaying.release(COOK_WRITE);
     const failure = await completing;
     expect(String(failure)).toMatch(/lease ended/);
     expect(await tracker(mongoRepository(fake.asDb(), { logger: silent })).getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
@@ -123,7 +122,7 @@ describe('mongo on mingo: a delayed parent write of a roll-up lands at most once
 
   it("a sweeper whose clock runs ahead of the server's leaves the entry of an adopted settle until the server's clock passes the lease, so the first call's delayed write cannot land again", async () => {
     const { serverClock, fake, delaying, owner, tracker, cook, piece, storedCook } = await setup();
-    delaying.arm('fail-then-deliver');
+    delaying.arm(COOK_WRITE, 'fail-then-deliver');
     const failed = await tracker(owner).completeGeneration(piece.id, done).then(() => null, (error: unknown) => error);
     expect(failed).not.toBeNull();
     // The same process retries: it adopts its ended call's settle and applies it; the entry stays.
@@ -135,7 +134,7 @@ describe('mongo on mingo: a delayed parent write of a roll-up lands at most once
     const sweeper = createTracker({ repository: mongoRepository(fake.asDb(), { logger: silent, clock: () => aheadClock.now(), ...LEASES }), clock: aheadClock, logger: silent });
     await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
     // The first call's write reaches the server, still within its lease by the server's clock.
-    await delaying.release('fail-then-deliver');
+    await delaying.release(COOK_WRITE);
     expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
 
     // Once the server's clock has passed the lease and the margin, the entry goes.
@@ -143,5 +142,27 @@ describe('mongo on mingo: a delayed parent write of a roll-up lands at most once
     await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
     expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
     expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
+  });
+
+  it("an owner whose clear comes after recover() took its settle over leaves the entries to the taker, whose apply then finds the owner's landed", async () => {
+    const { serverClock, fake, delaying, owner, tracker, cook, piece, storedCook } = await setup();
+    delaying.arm('generationOutputs.updateOne', 'hold');
+    const completing = tracker(owner).completeGeneration(piece.id, done);
+    await until(() => delaying.caught('generationOutputs.updateOne'));
+    expect(await storedCook()).toMatchObject({ genledgerInProgress: [expect.objectContaining({ k: 'settle' })] });
+
+    serverClock.advance(12 * SECOND); // past the lease (10 s) and the margin (1 s)
+    const taker = delayingDb(fake);
+    taker.arm(COOK_WRITE, 'hold');
+    const sweeper = createTracker({ repository: mongoRepository(taker.db, { logger: silent, clock: () => serverClock.now(), ...LEASES }), clock: serverClock, logger: silent });
+    const sweeping = sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
+    await until(() => taker.caught(COOK_WRITE));
+    // The owner's clear reaches the server after the takeover: it matches nothing, and the owner returns.
+    await delaying.release('generationOutputs.updateOne');
+    await completing.catch(() => null);
+    await taker.release(COOK_WRITE);
+    expect((await sweeping).recovered).toBeGreaterThanOrEqual(1);
+    expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
+    expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
   });
 });

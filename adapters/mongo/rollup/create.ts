@@ -106,8 +106,9 @@ export function createInsertAttached(context: RollupContext) {
       await fencedUndo(collectionOf(slot.kind), slot.id, childId, run, plan);
     }
     const own = child.kind === 'cast' ? casts : generations;
-    await own.deleteOne({ _id: toStoredId(childId), version: 0, 'genledger.owner': run.owner });
-    if (!run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
+    const deleted = await own.deleteOne({ _id: toStoredId(childId), version: 0, 'genledger.owner': run.owner });
+    // Not if recover() took the creation over: its attaches may be to come (as in settle.ts).
+    if (deleted.deletedCount === 1 && !run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
   }
 
   /**

@@ -62,8 +62,9 @@ export function createSettlement(context: RollupContext) {
     if (cast.cookId === null) return null;
     const contribution = castPieceContribution(cast);
     const found = await fencedParentWrite(cooks, cast.cookId, cast.id, 'piece', run, cookApplyPlan(cast.cookId, contribution, at), settings);
-    await clearIntent(casts, cast.id, run);
-    if (!run.adopted) await pullEntry(cooks, cast.cookId, cast.id, 'piece');
+    // Pulled only if this run still owned the intent: else recover() took it over and its apply
+    // may still be to come, which the entry must stop if this run's write landed.
+    if ((await clearIntent(casts, cast.id, run)) && !run.adopted) await pullEntry(cooks, cast.cookId, cast.id, 'piece');
     if (found === null || found.kind === 'refused') return null;
     return found.kind === 'written' ? applyToCook(fromCookDocument(found.before), contribution, at) : unchangedWrite(fromCookDocument(found.current));
   }
@@ -100,8 +101,8 @@ export function createSettlement(context: RollupContext) {
       if (found !== null && found.kind === 'written') cook = applyToCook(fromCookDocument(found.before), contribution, at);
       else if (found !== null) cook = unchangedWrite(fromCookDocument(found.current));
     }
-    await clearIntent(generations, generation.id, run);
-    if (!run.adopted) {
+    // As in drivePiece: no pulls once recover() took the settle over (its applies may be to come).
+    if ((await clearIntent(generations, generation.id, run)) && !run.adopted) {
       if (generation.castId !== null) await pullEntry(casts, generation.castId, generation.id, 'settle');
       if (generation.cookId !== null) await pullEntry(cooks, generation.cookId, generation.id, 'settle');
     }
