@@ -2,7 +2,7 @@
  * Racing duplicates on the mingo fake, where every driver call yields to the event loop first so
  * concurrent calls interleave between writes as they do against a server. (The conformance
  * suite's concurrency part, fixed at 10,000 completions, runs only on a real mongod.) Creations
- * with one idempotency key raced 8 ways store one child and attach it once; completions raced 8
+ * with one idempotency key raced 64 ways store one child and attach it once; completions raced 64
  * ways (the same outcome, as duplicate events) settle once: the sequences' gated writes interleave
  * and each apply still lands exactly once, including a cast piece whose last step races.
  */
@@ -14,7 +14,7 @@ import { createTracker } from '../../src/tracker/create-tracker.js';
 import { auditLedger } from '../../src/conformance/ledger-audit.js';
 import { FakeDb } from './fake-db.js';
 
-const WAYS = 8;
+const WAYS = 64;
 const silent = { warn: () => {}, error: () => {} };
 const person = { masterAccountId: 'account-race', serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
 
