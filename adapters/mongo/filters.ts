@@ -58,6 +58,12 @@ export function allOf(...conditions: Document[]): Document {
   return conditions.length === 1 ? conditions[0]! : { $and: conditions };
 }
 
+/**
+ * Not hidden: a document stored with `version: 0` is a creation under way (rollup/create.ts),
+ * which no read reports and no write but its creation's touches.
+ */
+export const VISIBLE: Document = { version: { $ne: 0 } };
+
 /** `_id > afterId` in the order MongoDB sorts ids (strings before ObjectIds). */
 export function idAfter(afterId: string | undefined): Document {
   if (afterId === undefined) return {};

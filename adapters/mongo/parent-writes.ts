@@ -20,7 +20,7 @@ import {
   type ParentTransition,
 } from 'genledger/adapter';
 import { appendIfRoom, arrayOr, dateOr, elapsed, field, inFlightCount, literal, numberOr, statusIn, storedCost, touch, withoutId } from './expressions.js';
-import { allOf, fewerThan, inFlightBelow, notANumber, nothingInFlight } from './filters.js';
+import { allOf, fewerThan, inFlightBelow, notANumber, nothingInFlight, VISIBLE } from './filters.js';
 import type { WritePlan } from './generation-writes.js';
 import { idTimestamp, toStoredId } from './ids.js';
 import { toDecimal128 } from './money.js';
@@ -30,8 +30,6 @@ const RUNNING_CAST: Document = { status: { $in: [...CAST_WORDS.running] } };
 const RUNNING_COOK: Document = { status: { $in: [...COOK_WORDS.running] } };
 const PAUSED_COOK: Document = { status: { $in: [...COOK_WORDS.paused] } };
 const OPEN_COOK: Document = { status: { $in: [...OPEN_COOK_WORDS] } };
-/** Not a hidden document (`version: 0`: a cast whose own creation is under way, rollup/create.ts). */
-const VISIBLE: Document = { version: { $ne: 0 } };
 
 /** `startedAt` as read: the stored Date, else the time in the parent's ObjectId. */
 function startedAt(parentId: string): Document {

@@ -31,7 +31,7 @@ import {
   toCookDocument,
   toGenerationDocument,
 } from './documents.js';
-import { allOf, generationUpdatedBefore, idAfter, nothingInFlight, parentUpdatedBefore } from './filters.js';
+import { allOf, generationUpdatedBefore, idAfter, nothingInFlight, parentUpdatedBefore, VISIBLE } from './filters.js';
 import { deliveryPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { toStoredId, type StoredDocument } from './ids.js';
@@ -84,9 +84,6 @@ async function insertRecord<T extends { id: string; idempotencyKey: string | nul
     throw new ConflictError('id', `a ${entity} with id "${record.id}" already exists`, error);
   }
 }
-
-/** Not hidden: a child stored with `version: 0` is a creation under way (rollup/create.ts), which no read reports. */
-const VISIBLE: Document = { version: { $ne: 0 } };
 
 async function findByKey<T>(collection: Collection<StoredDocument>, key: string, read: (document: Document) => T): Promise<T | null> {
   const document = await collection.findOne({ idempotencyKey: key, ...VISIBLE });

@@ -8,6 +8,7 @@
  */
 import type { Collection } from 'mongodb';
 import type { ParentRef, OpenChildren } from 'genledger/adapter';
+import { VISIBLE } from '../filters.js';
 import { fromStoredId, toStoredId, type StoredDocument } from '../ids.js';
 import { CAST_WORDS, OPEN_GENERATION_WORDS } from '../status-words.js';
 import { createRollupContext, type RollupCollections } from './context.js';
@@ -21,8 +22,6 @@ export type { RollupCollections } from './context.js';
 export type { LeaseSettings } from './intents.js';
 export { LeaseExpiredError } from './parent-apply.js';
 
-/** Not hidden (`version: 0`: a creation under way, which no read reports). */
-const VISIBLE = { version: { $ne: 0 } };
 
 export function createRollupProtocol(collections: RollupCollections, settings: LeaseSettings) {
   const context = createRollupContext(collections, settings);

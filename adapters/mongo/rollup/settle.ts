@@ -29,7 +29,7 @@ import {
 } from 'genledger/adapter';
 import type { Document } from 'mongodb';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../documents.js';
-import { allOf } from '../filters.js';
+import { allOf, VISIBLE } from '../filters.js';
 import { finishPlan, type WritePlan } from '../generation-writes.js';
 import { toStoredId } from '../ids.js';
 import { castApplyPlan, castTransitionPlan, cookApplyPlan } from '../parent-writes.js';
@@ -38,7 +38,6 @@ import { adoptIntent, clearIntent, intentDocument, pullEntry, readIntent, type R
 import { fencedParentWrite } from './parent-apply.js';
 
 const ATTEMPTS = 4;
-const VISIBLE: Document = { version: { $ne: 0 } };
 
 /** `plan` with `genledger` set to `intent` in its (single) `$set` stage. */
 function withIntent(plan: WritePlan, intent: Document): WritePlan {
