@@ -14,8 +14,11 @@
  * - The owner applies, then outlives its lease before it clears its intent: `recover()` takes the
  *   settle over; the owner's clear then fails, and the owner must not pull the entry its write
  *   left, since the taker's apply may still be to come.
+ * - `recover()` rebuilds a parent that still carries 0.1.0's lists from its children; a child that
+ *   moves to its terminal status between the rebuild's check for applies under way and its read of
+ *   the children is counted by that read, and its owner's apply must not land on top of it.
  */
-import { MongoNetworkError, type Db, type Document } from 'mongodb';
+import { MongoNetworkError, ObjectId, type Db, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { mongoRepository } from '../../adapters/mongo/index.js';
 import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
@@ -163,6 +166,53 @@ describe('mongo on mingo: a delayed parent write of a roll-up lands at most once
     await taker.release(COOK_WRITE);
     expect((await sweeping).recovered).toBeGreaterThanOrEqual(1);
     expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0 });
+    expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
+  });
+
+  it("recover()'s rebuild of a 0.1.0 parent does not count a child whose settle starts between its check for applies under way and its read of the children, on top of that settle's apply", async () => {
+    const { serverClock, fake, delaying, owner, tracker, cook, piece, storedCook } = await setup();
+    // A 0.1.0 list with an old entry (of a child never stored) makes the cook one recover() rebuilds.
+    await fake.asDb().collection<Document>('cooks').updateOne({}, { $set: { openGenerations: [{ id: new ObjectId(), kind: 'generation', since: new Date(0) }] } });
+    delaying.arm(COOK_WRITE, 'hold');
+    let completing: Promise<unknown> | null = null;
+    // The sweeper's reads: right after its query for children carrying an intent, the piece's settle starts.
+    const sweeperDb = new Proxy(fake.asDb(), {
+      get(target, property, receiver) {
+        if (property !== 'collection') return Reflect.get(target, property, receiver);
+        return (name: string) => {
+          const collection = target.collection(name);
+          return new Proxy(collection, {
+            get(inner, method, innerReceiver) {
+              const value = Reflect.get(inner, method, innerReceiver) as unknown;
+              if (typeof value !== 'function') return value;
+              if (name !== 'generationOutputs' || method !== 'find') return (value as (...parameters: unknown[]) => unknown).bind(inner);
+              return (filter: Document, ...rest: unknown[]) => {
+                const cursor = (value as (...parameters: unknown[]) => { toArray(): Promise<Document[]> }).call(inner, filter, ...rest);
+                if (completing !== null || filter.genledger === undefined) return cursor;
+                return {
+                  async toArray() {
+                    const found = await cursor.toArray();
+                    completing = tracker(owner).completeGeneration(piece.id, done).catch((error: unknown) => error);
+                    await until(() => delaying.caught(COOK_WRITE));
+                    return found;
+                  },
+                };
+              };
+            },
+          });
+        };
+      },
+    }) as Db;
+    const sweeper = createTracker({ repository: mongoRepository(sweeperDb, { logger: silent, clock: () => serverClock.now(), ...LEASES }), clock: serverClock, logger: silent });
+    await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
+    expect(completing).not.toBeNull();
+    await delaying.release(COOK_WRITE);
+    await completing;
+    expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0, openGenerationCount: 0 });
+    // A later sweep leaves it so (nothing is left to rebuild or pull).
+    serverClock.advance(12 * SECOND);
+    await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
+    expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0, openGenerationCount: 0 });
     expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
   });
 });

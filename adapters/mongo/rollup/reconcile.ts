@@ -51,7 +51,6 @@ export function createReconcile(context: RollupContext, drivePiece: (cast: Cast,
     if (document === null || isHidden(document)) return null;
     const stored = read(document);
     if (expectedVersion !== null && stored.version !== expectedVersion) return null;
-    if (await applyUnderWay(kind, id, document)) return null;
     const cap = (record: Cast | Cook) => ('stepGenerationIds' in record ? record.stepGenerationIds.length : Math.max(record.generationIds.length, record.castIds.length));
     let figures = recomputed;
     if (figures === null) {
@@ -62,6 +61,9 @@ export function createReconcile(context: RollupContext, drivePiece: (cast: Cast,
           : recomputeCook(stored as Cook, (await scanCookChildren(generations, casts, id, maxEmbeddedIds)).summary, { now: at, maxEmbeddedIds })
       ) as T;
     }
+    // After the children were read (here or by the caller): a child that moved before that read is
+    // counted by it, so its intent must be seen here; one that moves after it was read as open.
+    if (await applyUnderWay(kind, id, document)) return null;
     const version = stored.version;
     const set: Document = { ...(kind === 'cast' ? castAggregateFields(figures as Cast) : cookAggregateFields(figures as Cook)), version: version + 1, updatedAt: at };
     const endsPiece = kind === 'cast' && stored.status === 'running' && isTerminalParentStatus(figures.status) && (figures as Cast).cookId !== null;
