@@ -341,7 +341,9 @@ export class SettleQueue {
         batch[0]!.reject(error);
         return;
       }
-      // Nothing of the batch was written (one statement, one transaction): each call alone, in
+      // One statement, one transaction: the batch landed whole or not at all (whole only when the
+      // connection was lost after the commit; then each resend finds its generation finished and
+      // applies nothing, its gate being the generation's own transition). Each call alone, in
       // queue order (so duplicates resolve as they would have in the batch), so the one that
       // cannot be settled fails by itself.
       for (const call of batch) await this.sendBatch([call]);
