@@ -31,6 +31,17 @@ export function buildAdjustmentStatement(tables: Pick<TableNames, 'generations' 
     const points = param('points_spent', 'bigint');
     const basis = param('basis', 'jsonb');
     const at = param('at', 'timestamptz');
+    // A parent's share: the generation's difference (gen_written's row, none when its gate
+    // closed), added to the parent row `locked` holds. The same for the cast and the cook.
+    const addDifference = (table: string, locked: string) => sql`
+      UPDATE ${table} AS t SET
+        cost_usd = t.cost_usd + w.delta_usd,
+        points_spent = t.points_spent + w.delta_points,
+        version = t.version + 1,
+        updated_at = ${at}
+      FROM gen_written AS w, ${locked} AS o
+      WHERE t.id = o.id
+      RETURNING t.*`;
     const previous = `old.cost_provenance`;
     const provenance = sql`
       jsonb_build_object(
@@ -73,14 +84,7 @@ export function buildAdjustmentStatement(tables: Pick<TableNames, 'generations' 
       ),
       cast_old AS (SELECT * FROM ${C} WHERE id = (SELECT cast_id FROM gen_written) FOR UPDATE),
       cast_written AS (
-        UPDATE ${C} AS t SET
-          cost_usd = t.cost_usd + w.delta_usd,
-          points_spent = t.points_spent + w.delta_points,
-          version = t.version + 1,
-          updated_at = ${at}
-        FROM gen_written AS w, cast_old AS o
-        WHERE t.id = o.id
-        RETURNING t.*
+        ${addDifference(C, 'cast_old')}
       ),
       -- Reading cast_written makes the cast's UPDATE, and its lock, come before the cook's lock.
       cook_old AS (
@@ -89,14 +93,7 @@ export function buildAdjustmentStatement(tables: Pick<TableNames, 'generations' 
         FOR UPDATE
       ),
       cook_written AS (
-        UPDATE ${K} AS t SET
-          cost_usd = t.cost_usd + w.delta_usd,
-          points_spent = t.points_spent + w.delta_points,
-          version = t.version + 1,
-          updated_at = ${at}
-        FROM gen_written AS w, cook_old AS o
-        WHERE t.id = o.id
-        RETURNING t.*
+        ${addDifference(K, 'cook_old')}
       )
       SELECT
         CASE WHEN gw.id IS NOT NULL

@@ -126,6 +126,13 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       applyToCastStage(previous, 'cast_steps', joinOn, at, { carry, appliedOnly });
     const cookChain = (previous: string, joinOn: string, carry: string, appliedOnly: boolean) =>
       applyToCookStage(previous, 'cook_steps', joinOn, at, { carry, appliedOnly });
+    // Each parent written once, from its last step (one with step 0 only, the locked row, is not
+    // written); `locked` (its FOR UPDATE CTE) keeps the row lookup an index scan.
+    const writeLastStep = (table: string, chain: string, stageColumns: readonly string[], locked: string) => sql`
+      UPDATE ${table} AS t SET ${assignFrom('s', stageColumns)}
+      FROM (SELECT DISTINCT ON (l.id) l.* FROM ${chain} AS l ORDER BY l.id, l.step DESC) AS s
+      WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM ${locked}))
+      RETURNING t.id`;
     // A parent's record after a step: what the apply changes from the step's row, the rest as locked.
     const parentRecord = (all: readonly Column[], changed: readonly string[], step: string, old: string) =>
       jsonRecord([
@@ -166,10 +173,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         ${castChain('cast_chain', 'c.cast_id = p.id AND c.step = p.step + 1', 'c.step, c.ordinal', true)}
       ),
       cast_written AS (
-        UPDATE ${C} AS t SET ${assignFrom('s', CAST_APPLY_STAGE_COLUMNS)}
-        FROM (SELECT DISTINCT ON (l.id) l.* FROM cast_chain AS l ORDER BY l.id, l.step DESC) AS s
-        WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cast_old))
-        RETURNING t.id
+        ${writeLastStep(C, 'cast_chain', CAST_APPLY_STAGE_COLUMNS, 'cast_old')}
       ),
       -- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
       piece AS (
@@ -197,10 +201,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         ${cookChain('cook_chain', 'c.cook_id = p.id AND c.step = p.step + 1', 'c.step, c.ordinal, c.sub', true)}
       ),
       cook_written AS (
-        UPDATE ${K} AS t SET ${assignFrom('s', COOK_APPLY_STAGE_COLUMNS)}
-        FROM (SELECT DISTINCT ON (l.id) l.* FROM cook_chain AS l ORDER BY l.id, l.step DESC) AS s
-        WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cook_old))
-        RETURNING t.id
+        ${writeLastStep(K, 'cook_chain', COOK_APPLY_STAGE_COLUMNS, 'cook_old')}
       ),
       -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
       -- as one join of every relation above, whose planning would cost more than the batch).
@@ -340,7 +341,9 @@ export class SettleQueue {
         batch[0]!.reject(error);
         return;
       }
-      // Nothing of the batch was written (one statement, one transaction): each call alone, in
+      // One statement, one transaction: the batch landed whole or not at all (whole only when the
+      // connection was lost after the commit; then each resend finds its generation finished and
+      // applies nothing, its gate being the generation's own transition). Each call alone, in
       // queue order (so duplicates resolve as they would have in the batch), so the one that
       // cannot be settled fails by itself.
       for (const call of batch) await this.sendBatch([call]);

@@ -1,0 +1,93 @@
+/**
+ * `adjust_generation` (adapters/postgres/adjustment-sql.ts) under two re-prices that really run at
+ * once: both computed their figures from the same stored generation (expectedAdjustments 0), and
+ * the second's statement waits on the first's row lock. Its gate must then read the row the first
+ * committed (the lock re-reads it), find the adjustment count moved and write nothing; the parents
+ * must receive exactly the winner's difference, once. The conformance race (part-repricing) prices
+ * both re-prices with the same table, so the second finds nothing differing whatever its gate
+ * does; here the two figures differ, so only the count gate can stop the second.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresRepository, type PostgresRepository } from '../../adapters/postgres/index.js';
+import type { CostBasis } from '../../src/domain/pricing.js';
+import { adjust, type CostCorrection } from '../../src/domain/rollup/adjustment.js';
+import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+
+let server: PostgresTestServer;
+let pool: pg.Pool;
+let repository: PostgresRepository;
+let tracker: Tracker;
+const runTag = process.env.PG_URL ? `_${process.pid}` : '';
+const schema = `genledger_adjust_race${runTag}`;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  pool = new pg.Pool({ ...server.connection, max: 6 });
+  pool.on('error', () => {});
+  repository = postgresRepository(pool, { schema, tablePrefix: 'ar_', changeFeed: false });
+  await repository.migrate();
+  tracker = createTracker({ repository });
+});
+
+afterAll(async () => {
+  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool?.end();
+  await server?.stop();
+});
+
+const account = 'account-ar';
+const basis = (versionId: string): CostBasis => ({ toolId: 'tool', serviceName: null, versionId, effectiveFrom: new Date('2026-01-01T00:00:00.000Z'), lines: [], pointsPerUsd: null });
+
+/** Until `count` backends wait on a lock (the two adjustments, queued behind the holder). */
+async function waitForLockWaiters(count: number): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const { rows } = await pool.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ar_generations%'`);
+    if ((rows[0] as { waiting: number }).waiting >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`fewer than ${count} statements ever waited on the generation's lock`);
+}
+
+describe('postgres: adjust_generation under two concurrent re-prices', () => {
+  it('two corrections computed from the same stored count: exactly one is written, and the cast and cook receive its difference once', async () => {
+    const cook = await tracker.startCook({ collectionId: 'collection-ar', initiatorAccountId: account, targetSupply: 1 });
+    const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: account, cookId: cook.id, totalSteps: 2 });
+    const step = await tracker.recordGeneration({ masterAccountId: account, toolId: 'tool', toolDisplayName: 'Tool', serviceName: 'service', castId: cast.id, status: 'processing' });
+    await tracker.completeGeneration(step.id, { status: 'success', costUsd: '1.5', pointsSpent: 10 });
+    const before = (await repository.generations.get([step.id]))[0]!;
+    const [castBefore] = await repository.casts.get([cast.id]);
+    const [cookBefore] = await repository.cooks.get([cook.id]);
+    const at = new Date('2026-07-01T00:00:00.000Z');
+    const corrections: CostCorrection[] = [
+      { expectedAdjustments: 0, costUsd: '2.25', pointsSpent: 15, basis: basis('v2'), at },
+      { expectedAdjustments: 0, costUsd: '0.75', pointsSpent: 5, basis: basis('v3'), at },
+    ];
+
+    // Hold the generation's row lock so both adjustments start, and wait, before either writes.
+    const holder = await pool.connect();
+    let results;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT id FROM ${repository.tables.generations} WHERE id = $1 FOR UPDATE`, [step.id]);
+      const racing = corrections.map((correction) => repository.adjustGeneration!(step.id, correction));
+      await waitForLockWaiters(2);
+      await holder.query('COMMIT');
+      results = await Promise.all(racing);
+    } finally {
+      holder.release();
+    }
+
+    const changed = results.map((result) => result!.generation.changed);
+    expect(changed.filter(Boolean)).toHaveLength(1);
+    const winner = corrections[changed.indexOf(true)]!;
+    const expected = adjust(before, castBefore!, cookBefore!, winner);
+    expect(results[changed.indexOf(true)]).toEqual(expected);
+    expect(results[changed.indexOf(false)]).toEqual({ generation: { changed: false, record: expected.generation.record, previousStatus: 'success' }, cast: null, cook: null });
+    expect((await repository.generations.get([step.id]))[0]).toEqual(expected.generation.record);
+    expect((await repository.casts.get([cast.id]))[0]).toEqual(expected.cast!.record);
+    expect((await repository.cooks.get([cook.id]))[0]).toEqual(expected.cook!.record);
+    expect(expected.generation.record.costProvenance!.adjustments).toHaveLength(1);
+  });
+});
