@@ -89,7 +89,7 @@ export type {
   LimitedInsertion,
   MovementRequest,
   MovementResult,
-} from './port.js';
+} from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';
 export { holdAtCreation } from './domain/accounts/creation.js';
 export { settleGenerationHold } from './domain/accounts/settlement.js';
