@@ -97,9 +97,10 @@ export function memoryAccounts(): MemoryAccounts {
       return holdAtCreation(generation.masterAccountId, accounts.get(generation.masterAccountId) ?? null, parentBudgets, units, generation.id, at);
     },
     storeHold(decision) {
+      // Checked before anything is written: a refused hold must not leave its budgets counted.
+      if (decision.hold !== null && holds.has(decision.hold.generationId)) throw new ConflictError('id', `a hold for generation "${decision.hold.generationId}" already exists`);
       for (const budget of decision.budgets) budgets.set(budgetKey(budget.parentKind, budget.parentId), budget);
       if (decision.hold === null) return;
-      if (holds.has(decision.hold.generationId)) throw new ConflictError('id', `a hold for generation "${decision.hold.generationId}" already exists`);
       holds.set(decision.hold.generationId, decision.hold);
       if (decision.account !== null && decision.entry !== null) append(decision.account, [decision.entry]);
     },
