@@ -7,7 +7,7 @@
  * checks the capability first and never passes a hold or a budget to such a store.
  */
 import type { Account, Budget, LedgerEntry } from './domain/accounts/records.js';
-import type { MovementRequest, MovementResult } from './domain/accounts/ledger.js';
+import type { AccountReconciliation, MovementRequest, MovementResult } from './domain/accounts/ledger.js';
 import type { HoldSettlement } from './domain/accounts/settlement.js';
 import type { Settlement } from './domain/rollup/settlement.js';
 import type { HoldDecision } from './domain/accounts/creation.js';
@@ -24,15 +24,8 @@ export interface LedgerEntryQuery {
   readonly limit: number;
 }
 
-/** What `accounts.reconcile` found and did. */
-export interface AccountReconciliation {
-  /** The account as stored before (`null`: none stored). */
-  readonly stored: Account | null;
-  /** The figures rebuilt from the account's entries, now stored when they differed. */
-  readonly rebuilt: Account;
-  /** Whether the stored figures differed from the rebuilt ones (and were replaced). */
-  readonly drift: boolean;
-}
+/** What `accounts.reconcile` found and did (see `reconcileFigures`). */
+export type { AccountReconciliation };
 
 /** A parent's budget, by kind and id. */
 export interface BudgetRef {
@@ -55,7 +48,7 @@ export interface AccountStore {
   get(accountId: string): Promise<Account | null>;
   /** Entries of one account by sequence, oldest first. */
   listEntries(query: LedgerEntryQuery): Promise<LedgerEntry[]>;
-  /** Rebuilds the account's figures from its entries (`replayEntries`) and stores them when they drifted. */
+  /** Rebuilds the account's figures from its entries (`reconcileFigures`) and stores them when they drifted. */
   reconcile(accountId: string, at: Date): Promise<AccountReconciliation>;
   /** A parent's budget, or `null` when it has none. */
   getBudget(parent: BudgetRef): Promise<Budget | null>;

@@ -89,11 +89,11 @@ export type {
   LimitedInsertion,
   MovementRequest,
   MovementResult,
-} from './port.js';
+} from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';
 export { holdAtCreation } from './domain/accounts/creation.js';
 export { settleGenerationHold } from './domain/accounts/settlement.js';
-export { applyMovement, appendEntry, emptyAccount, replayEntries, takeHold, settleHold, coverageOf } from './domain/accounts/ledger.js';
+export { applyMovement, appendEntry, emptyAccount, replayEntries, reconcileFigures, takeHold, settleHold, coverageOf } from './domain/accounts/ledger.js';
 export type { Shortfall, Charge, HoldSettled, HoldTaken, AppendedEntry } from './domain/accounts/ledger.js';
 export { newBudget, holdInBudget, settleInBudget } from './domain/accounts/budget.js';
 export type { BudgetRefusal } from './domain/accounts/budget.js';

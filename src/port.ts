@@ -35,21 +35,6 @@ import type { AttachResult, ParentTransition, WriteResult } from './domain/rollu
 import type { GenerationStatus } from './domain/status.js';
 import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
 
-export type {
-  AccountStore,
-  AccountedSettlement,
-  AccountReconciliation,
-  HeldCreation,
-  BudgetRef,
-  CreationAccounting,
-  HoldDecision,
-  HoldSettlement,
-  LedgerEntryQuery,
-  LimitedInsertion,
-  MovementRequest,
-  MovementResult,
-} from './account-port.js';
-
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
 export type { AttachOutcome } from './domain/rollup/contribution.js';
 export type { ChildAttachment, ChildContribution, GenerationContribution, CastPieceContribution, ParentCaps };

@@ -11,6 +11,7 @@ import {
   applyMovement,
   holdAtCreation,
   newBudget,
+  reconcileFigures,
   replayEntries,
   settleGenerationHold,
   type AccountStore,
@@ -79,15 +80,9 @@ export function memoryAccounts(): MemoryAccounts {
       return (entries.get(accountId) ?? []).slice(afterSequence, afterSequence + limit);
     },
     async reconcile(accountId, at) {
-      const stored = accounts.get(accountId) ?? null;
-      const replayed = replayEntries(accountId, entries.get(accountId) ?? []);
-      const drift =
-        stored !== null &&
-        (JSON.stringify([stored.balance, stored.held, stored.available, stored.spent, stored.entryCount]) !==
-          JSON.stringify([replayed.balance, replayed.held, replayed.available, replayed.spent, replayed.entryCount]));
-      const rebuilt: Account = { ...replayed, version: (stored?.version ?? 0) + (drift ? 1 : 0), updatedAt: drift ? at : (stored?.updatedAt ?? null) };
-      if (drift) accounts.set(accountId, rebuilt);
-      return { stored, rebuilt: drift ? rebuilt : (stored ?? rebuilt), drift };
+      const reconciled = reconcileFigures(accountId, accounts.get(accountId) ?? null, entries.get(accountId) ?? [], at);
+      if (reconciled.drift) accounts.set(accountId, reconciled.rebuilt);
+      return reconciled;
     },
     async getBudget(parent: BudgetRef) {
       return budgets.get(budgetKey(parent.kind, parent.id)) ?? null;
@@ -102,9 +97,10 @@ export function memoryAccounts(): MemoryAccounts {
       return holdAtCreation(generation.masterAccountId, accounts.get(generation.masterAccountId) ?? null, parentBudgets, units, generation.id, at);
     },
     storeHold(decision) {
+      // Checked before anything is written: a refused hold must not leave its budgets counted.
+      if (decision.hold !== null && holds.has(decision.hold.generationId)) throw new ConflictError('id', `a hold for generation "${decision.hold.generationId}" already exists`);
       for (const budget of decision.budgets) budgets.set(budgetKey(budget.parentKind, budget.parentId), budget);
       if (decision.hold === null) return;
-      if (holds.has(decision.hold.generationId)) throw new ConflictError('id', `a hold for generation "${decision.hold.generationId}" already exists`);
       holds.set(decision.hold.generationId, decision.hold);
       if (decision.account !== null && decision.entry !== null) append(decision.account, [decision.entry]);
     },

@@ -20,6 +20,7 @@ import { BudgetExceededError, InsufficientFundsError, UnsupportedError } from '.
 import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import type { FaultMoment } from './fault-injection.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
+import { createPricingSetup, T1 } from './part-pricing.js';
 import { id, MINUTE, runWithOneFault, silent, type HostStep, type Names } from './host-steps.js';
 import { seededRandom } from './seeded-random.js';
 import type { ConformanceTarget } from './types.js';
@@ -315,6 +316,40 @@ export function accountTests(target: ConformanceTarget): void {
       expect(account.balance).toEqual({ points: 5, costUsd: '0.1' });
       expect(account.entryCount).toBe(1);
       expect((await tracker.getAccount('account-never-moved')).balance).toEqual({ points: 0, costUsd: '0' });
+    });
+
+    it('a hold on a generation priced from usage captures the computed cost (also completed by a tracker that did not record it), once under a duplicate completion', async (context) => {
+      const { tracker, repository, newTracker } = await createPricingSetup(target);
+      if (!repository.capabilities.accounts) {
+        context.skip(NO_ACCOUNTS);
+        return;
+      }
+      const accountId = 'account-priced';
+      await tracker.credit(accountId, { points: 1_000, costUsd: '1', reason: 'grant', idempotencyKey: 'priced-grant' });
+      const hold = { points: 50, costUsd: '0.05' };
+      const remembered = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, toolId: 'tool-chat', requestTimestamp: T1, hold }));
+      const readBack = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, toolId: 'tool-chat', requestTimestamp: T1, hold }));
+      // chat-v2: 1200 * 0.0000025 + 350 * 0.00001 = 0.0065, ceil(6.5) = 7 points at its 1000/$.
+      const usage = { inputTokens: 1200, outputTokens: 350 };
+      const [first, second] = await Promise.all([
+        tracker.completeGeneration(remembered.id, { status: 'success', usage }),
+        tracker.completeGeneration(remembered.id, { status: 'success', usage }),
+      ]);
+      expect(second).toEqual(first);
+      // Another process (it did not record the generation, so it reads its pricing key):
+      // 2000 * 0.0000025 + 100 * 0.00001 = 0.006, 6 points.
+      const other = await newTracker().completeGeneration(readBack.id, { status: 'failed', usage: { inputTokens: 2000, outputTokens: 100 } });
+      expect([first!.costUsd, first!.pointsSpent, other.costUsd, other.pointsSpent]).toEqual(['0.0065', 7, '0.006', 6]);
+      const account = await tracker.getAccount(accountId);
+      expect(account.held).toEqual({ points: 0, costUsd: '0' });
+      expect(account.spent).toEqual({ points: 13, costUsd: '0.0125' });
+      expect(account.balance).toEqual({ points: 987, costUsd: '0.9875' });
+      const entries = await expectExplainedByLedger(tracker, account);
+      const captures = entries.filter((entry) => entry.kind === 'capture').map((entry) => [entry.cause, entry.amount]);
+      expect(captures).toEqual([
+        [{ kind: 'generation', generationId: remembered.id }, { points: 7, costUsd: '0.0065' }],
+        [{ kind: 'generation', generationId: readBack.id }, { points: 6, costUsd: '0.006' }],
+      ]);
     });
 
     withAccounts(target, 'reconcileAccount rebuilds the figures from the ledger and reports drift', async (harness) => {

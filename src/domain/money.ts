@@ -92,6 +92,12 @@ export function parseUsdUnits(input: string | number): bigint {
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(USD_FRACTION_DIGITS, '0') || '0');
 }
 
+/** Signed 10^-18 dollar units of a signed canonical decimal (`"-0.5"`): a difference, or an account's figure. */
+export function parseSignedUsdUnits(amount: string): bigint {
+  if (amount === '0') return 0n; // most account figures name one unit: the other is "0"
+  return amount.startsWith('-') ? -parseUsdUnits(amount.slice(1)) : parseUsdUnits(amount);
+}
+
 /** Formats 10^-18 dollar units as a canonical {@link UsdAmount}. */
 export function formatUsdUnits(units: bigint): UsdAmount {
   const negative = units < 0n;

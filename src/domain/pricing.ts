@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { dateSchema, idSchema, labelSchema, usdAmountSchema } from './fields.js';
-import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
+import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseSignedUsdUnits, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
 import { derivePointsSpent } from './points.js';
 
 /** A unit a tool meters: a name like `inputTokens`, `images`, `seconds`. */
@@ -322,9 +322,7 @@ export function usdDifference(from: UsdAmount, to: UsdAmount): string {
 
 /** `amount + delta` for a signed delta (see {@link usdDifference}); throws when the result would be negative. */
 export function addSignedUsd(amount: UsdAmount, delta: string): UsdAmount {
-  const negative = delta.startsWith('-');
-  const magnitude = parseUsdUnits(negative ? delta.slice(1) : delta);
-  const sum = parseUsdUnits(amount) + (negative ? -magnitude : magnitude);
+  const sum = parseUsdUnits(amount) + parseSignedUsdUnits(delta);
   if (sum < 0n) throw new RangeError(`${amount} + ${delta} is negative`);
   return formatUsdUnits(sum);
 }

@@ -11,7 +11,7 @@ import { listLedgerEntriesInputSchema, movementInputSchema } from '../domain/acc
 import type { Account, LedgerEntry } from '../domain/accounts/records.js';
 import type { Generation } from '../domain/records.js';
 import { BudgetExceededError, ConflictError, InsufficientFundsError, UnsupportedError } from '../errors.js';
-import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion } from '../port.js';
+import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion } from '../account-port.js';
 import type { TrackerContext } from './context.js';
 import { parseId, parseInput } from './parse.js';
 

@@ -13,7 +13,8 @@ import type { z } from 'zod';
 import type { recordGenerationInputSchema, startCastInputSchema, startCookInputSchema } from '../domain/inputs.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import { GenledgerError, IdempotencyConflictError, RepositoryError, ValidationError } from '../errors.js';
-import type { AttachedInsertion, CreationAccounting, HeldCreation, Insertion, LimitedInsertion, NewAttachedChild } from '../port.js';
+import type { CreationAccounting, HeldCreation, LimitedInsertion } from '../account-port.js';
+import type { AttachedInsertion, Insertion, NewAttachedChild } from '../port.js';
 import { creationAccounting, limitedError, announceHold } from './accounts.js';
 
 type StartCookInput = z.output<typeof startCookInputSchema>;

@@ -4,7 +4,8 @@
  * operation, with the driver's error kept as `cause`. Genledger's own errors pass through.
  */
 import { GenledgerError, RepositoryError } from '../errors.js';
-import type { AccountStore, GenerationStore, LedgerRepository, ParentStore } from '../port.js';
+import type { AccountStore } from '../account-port.js';
+import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js';
 
 const GENERATION_METHODS = [
   'insert',

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { dateSchema, idSchema, labelSchema } from '../domain/fields.js';
 import { derivePointsSpent } from '../domain/points.js';
-import { formatUsdUnits, parseUsdUnits, type UsdAmount } from '../domain/money.js';
+import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../domain/money.js';
 import {
   costSourceOf,
   pointsForBasis,
@@ -277,7 +277,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     if (id === null) return;
     const key = `${kind}:${id}`;
     const entry = parents.get(key) ?? { kind, id, units: 0n, points: 0 };
-    entry.units += signedUnits(deltaUsd);
+    entry.units += parseSignedUsdUnits(deltaUsd);
     entry.points += deltaPoints;
     parents.set(key, entry);
   };
@@ -310,7 +310,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
       considered += 1;
       if (difference === null) continue;
       differences.push(difference);
-      total += signedUnits(difference.deltaUsd);
+      total += parseSignedUsdUnits(difference.deltaUsd);
       addToParent('cast', difference.castId, difference.deltaUsd, difference.deltaPoints);
       addToParent('cook', difference.cookId, difference.deltaUsd, difference.deltaPoints);
     }
@@ -326,10 +326,6 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     totalDeltaUsd: formatUsdUnits(total),
     nextCursor: ended || last === undefined ? null : encodeCursor(last),
   };
-}
-
-function signedUnits(amount: string): bigint {
-  return amount.startsWith('-') ? -parseUsdUnits(amount.slice(1)) : parseUsdUnits(amount);
 }
 
 /**

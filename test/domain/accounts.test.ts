@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { addAmounts, subtractAmounts, unitsInputSchema } from '../../src/domain/accounts/amounts.js';
 import { holdInBudget, newBudget, settleInBudget } from '../../src/domain/accounts/budget.js';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
-import { applyMovement, emptyAccount, replayEntries, settleHold, takeHold } from '../../src/domain/accounts/ledger.js';
+import { applyMovement, emptyAccount, reconcileFigures, replayEntries, settleHold, takeHold } from '../../src/domain/accounts/ledger.js';
 import type { Account, LedgerEntry } from '../../src/domain/accounts/records.js';
 import { accountSchema, ledgerEntrySchema } from '../../src/domain/accounts/records.js';
 import { toUsdAmount } from '../../src/domain/money.js';
@@ -136,5 +136,31 @@ describe('budgets', () => {
     expect(short).toMatchObject({ outcome: 'limited', limit: { outcome: 'insufficient' } });
     const held = holdAtCreation('a', null, [], null, 'g', at);
     expect(held).toMatchObject({ outcome: 'held', hold: null, account: null });
+  });
+});
+
+describe('reconcileFigures', () => {
+  it('reports drift in any one figure and rebuilds the account as its next version; no drift leaves the stored account as it is', () => {
+    const credit = applyMovement(emptyAccount('a'), { kind: 'credit', accountId: 'a', units: { points: 10, costUsd: '0.5' }, reason: 'grant', idempotencyKey: 'k' }, at);
+    if (credit.outcome !== 'applied') throw new Error('credit refused');
+    const held = takeHold(credit.account, { points: 4 }, 'g-1', at);
+    if (held.outcome !== 'held') throw new Error('hold refused');
+    const stored = held.account;
+    const entries = [credit.entry, held.entry];
+    const later = new Date(at.getTime() + 60_000);
+    expect(reconcileFigures('a', stored, entries, later)).toEqual({ stored, rebuilt: stored, drift: false });
+    expect(reconcileFigures('a', null, [], later)).toEqual({ stored: null, rebuilt: emptyAccount('a'), drift: false });
+    const tampered: Partial<Account>[] = [
+      { balance: { points: 10, costUsd: '0.51' } },
+      { held: { points: 3, costUsd: '0' } },
+      { available: { points: 7, costUsd: '0.5' } },
+      { spent: { points: 1, costUsd: '0' } },
+      { entryCount: 3 },
+    ];
+    for (const figures of tampered) {
+      const report = reconcileFigures('a', { ...stored, ...figures }, entries, later);
+      expect(report.drift, JSON.stringify(figures)).toBe(true);
+      expect(report.rebuilt).toEqual({ ...stored, version: stored.version + 1, updatedAt: later });
+    }
   });
 });

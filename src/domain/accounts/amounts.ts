@@ -3,12 +3,12 @@
  *
  * Holds and budgets name the units they cover (`points`, `costUsd` or both); a unit a hold does not
  * name is neither reserved nor charged by it. Balances may go below zero only through a recorded
- * overdraft (see `settle-hold.ts`), so the stored figures are signed; what a caller asks to move or
+ * overdraft (see `settleHold` in ledger.ts), so the stored figures are signed; what a caller asks to move or
  * hold never is.
  */
 import { z } from 'zod';
 import { costInputSchema } from '../fields.js';
-import { formatUsdUnits, parseUsdUnits, type UsdAmount } from '../money.js';
+import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../money.js';
 
 /** A signed canonical decimal of dollars (`"-0.5"`, `"12"`), as stored on an account. */
 export const signedUsdSchema = z
@@ -65,7 +65,7 @@ export function addAmounts(left: AccountAmount, right: AccountAmount): AccountAm
 function addSignedUsd(left: UsdAmount, right: UsdAmount): UsdAmount {
   if (right === '0') return left;
   if (left === '0') return right;
-  return formatUsdUnits(signedUsdUnits(left) + signedUsdUnits(right));
+  return formatUsdUnits(parseSignedUsdUnits(left) + parseSignedUsdUnits(right));
 }
 
 export function subtractAmounts(left: AccountAmount, right: AccountAmount): AccountAmount {
@@ -84,22 +84,16 @@ export function amountsEqual(left: AccountAmount, right: AccountAmount): boolean
   return left.points === right.points && left.costUsd === right.costUsd;
 }
 
-/** Signed 10^-18 dollar units of a signed canonical amount. */
-export function signedUsdUnits(amount: UsdAmount): bigint {
-  if (amount === '0') return 0n;
-  return parseUsdUnits(signedText(amount)) * signOf(amount);
-}
-
 /** The smaller of two amounts, unit by unit. */
 export function minAmount(left: AccountAmount, right: AccountAmount): AccountAmount {
-  const leftUsd = signedUsdUnits(left.costUsd);
-  const rightUsd = signedUsdUnits(right.costUsd);
+  const leftUsd = parseSignedUsdUnits(left.costUsd);
+  const rightUsd = parseSignedUsdUnits(right.costUsd);
   return { points: Math.min(left.points, right.points), costUsd: leftUsd <= rightUsd ? left.costUsd : right.costUsd };
 }
 
 /** Each unit clamped at zero from below. */
 export function nonNegative(amount: AccountAmount): AccountAmount {
-  return { points: Math.max(amount.points, 0), costUsd: signedUsdUnits(amount.costUsd) < 0n ? '0' : amount.costUsd };
+  return { points: Math.max(amount.points, 0), costUsd: parseSignedUsdUnits(amount.costUsd) < 0n ? '0' : amount.costUsd };
 }
 
 /**
@@ -116,16 +110,8 @@ export function restrictTo(amount: AccountAmount, units: Units): AccountAmount {
  */
 export function exceededUnit(requested: AccountAmount, limit: AccountAmount, named: Units): 'points' | 'costUsd' | null {
   if (named.points !== undefined && requested.points > limit.points) return 'points';
-  if (named.costUsd !== undefined && signedUsdUnits(requested.costUsd) > signedUsdUnits(limit.costUsd)) return 'costUsd';
+  if (named.costUsd !== undefined && parseSignedUsdUnits(requested.costUsd) > parseSignedUsdUnits(limit.costUsd)) return 'costUsd';
   return null;
-}
-
-function signOf(amount: UsdAmount): bigint {
-  return amount.startsWith('-') ? -1n : 1n;
-}
-
-function signedText(amount: UsdAmount): string {
-  return amount.startsWith('-') ? amount.slice(1) : amount;
 }
 
 function negateUsd(amount: UsdAmount): UsdAmount {

@@ -19,6 +19,7 @@
 import {
   addAmounts,
   amountOf,
+  amountsEqual,
   exceededUnit,
   isZeroAmount,
   minAmount,
@@ -104,6 +105,33 @@ export function replayEntries(accountId: string, entries: Iterable<LedgerEntry>)
     account = { ...applyEffect(account, entry.kind, entry.amount, entry.fromHold), entryCount: entry.sequence, updatedAt: entry.at };
   }
   return account;
+}
+
+/** What reconciling an account found (`reconcileFigures`). */
+export interface AccountReconciliation {
+  /** The account as stored before (`null`: none stored). */
+  readonly stored: Account | null;
+  /** The figures rebuilt from the account's entries, to store when they differed. */
+  readonly rebuilt: Account;
+  /** Whether the stored figures differed from the rebuilt ones (and are to be replaced). */
+  readonly drift: boolean;
+}
+
+/**
+ * Checks an account's stored figures against its entries (all of them, oldest first). On drift,
+ * `rebuilt` is the replayed figures as the account's next version, written at `at`, for the store
+ * to keep; otherwise it is the stored account unchanged.
+ */
+export function reconcileFigures(accountId: string, stored: Account | null, entries: Iterable<LedgerEntry>, at: Date): AccountReconciliation {
+  const replayed = replayEntries(accountId, entries);
+  if (stored === null) return { stored, rebuilt: { ...replayed, updatedAt: null }, drift: false };
+  const same =
+    amountsEqual(stored.balance, replayed.balance) &&
+    amountsEqual(stored.held, replayed.held) &&
+    amountsEqual(stored.available, replayed.available) &&
+    amountsEqual(stored.spent, replayed.spent) &&
+    stored.entryCount === replayed.entryCount;
+  return same ? { stored, rebuilt: stored, drift: false } : { stored, rebuilt: { ...replayed, version: stored.version + 1, updatedAt: at }, drift: true };
 }
 
 /** The account cannot cover a request: in `unit`, `requested` is more than `available`. */
