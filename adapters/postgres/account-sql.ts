@@ -63,11 +63,15 @@ export function signedUsd(text: string): string {
 
 function points(value: unknown): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed)) throw new Error(`[genledger] [postgres] an account figure of ${String(value)} points is not a safe integer`);
+  if (!Number.isSafeInteger(parsed))
+    throw new Error(`[genledger] [postgres] an account figure of ${String(value)} points is not a safe integer`);
   return parsed;
 }
 
-const amount = (row: Row, prefix: string) => ({ points: points(row[`${prefix}_points`]), costUsd: signedUsd(String(row[`${prefix}_usd`])) });
+const amount = (row: Row, prefix: string) => ({
+  points: points(row[`${prefix}_points`]),
+  costUsd: signedUsd(String(row[`${prefix}_usd`])),
+});
 
 export function accountFromJson(row: Row): Account {
   const balance = amount(row, 'balance');
@@ -144,7 +148,10 @@ export function budgetFromJson(row: Row): Budget {
  */
 export function isNewAccountRace(error: unknown, tablePrefix: string): boolean {
   const failure = error as { code?: unknown; constraint?: unknown } | null;
-  return failure?.code === '23505' && (failure.constraint === `${tablePrefix}accounts_pkey` || failure.constraint === `${tablePrefix}account_entries_pkey`);
+  return (
+    failure?.code === '23505' &&
+    (failure.constraint === `${tablePrefix}accounts_pkey` || failure.constraint === `${tablePrefix}account_entries_pkey`)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +232,10 @@ export function buildAccountStatements(tables: AccountTableNames) {
       FROM decision AS d`;
   });
 
-  const get = defineStatement('accounts_get', (param) => `SELECT ${accountJson('a')} AS account FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}`);
+  const get = defineStatement(
+    'accounts_get',
+    (param) => `SELECT ${accountJson('a')} AS account FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}`,
+  );
 
   const entries = defineStatement(
     'accounts_entries',
@@ -257,7 +267,8 @@ export function buildAccountStatements(tables: AccountTableNames) {
 
   const getBudget = defineStatement(
     'budgets_get',
-    (param) => `SELECT ${budgetJson('b')} AS budget FROM ${B} AS b WHERE b.parent_kind = ${param('parent_kind', 'text')} AND b.parent_id = ${param('parent_id', 'text')}`,
+    (param) =>
+      `SELECT ${budgetJson('b')} AS budget FROM ${B} AS b WHERE b.parent_kind = ${param('parent_kind', 'text')} AND b.parent_id = ${param('parent_id', 'text')}`,
   );
 
   /** The movement entry holding an idempotency key (after a move that lost a race to a key it could not see). */
@@ -276,10 +287,17 @@ export function heldFromRow(row: Row, generationId: string, accountId: string, u
   const budgets = (row.b_now as Row[]).map(budgetFromJson);
   const entry = row.a_entry as Row | null;
   const account = row.a_now as Row | null;
-  if (entry === null || account === null) throw new Error(`[genledger] [postgres] the hold of generation "${generationId}" returned no account entry`);
+  if (entry === null || account === null)
+    throw new Error(`[genledger] [postgres] the hold of generation "${generationId}" returned no account entry`);
   return {
     outcome: 'held',
-    hold: { generationId, accountId, units, budgets: budgets.map((budget) => ({ kind: budget.parentKind, id: budget.parentId })), status: 'held' },
+    hold: {
+      generationId,
+      accountId,
+      units,
+      budgets: budgets.map((budget) => ({ kind: budget.parentKind, id: budget.parentId })),
+      status: 'held',
+    },
     account: accountFromJson(account),
     entry: entryFromJson(entry),
     budgets,
@@ -290,10 +308,22 @@ export function heldFromRow(row: Row, generationId: string, accountId: string, u
 export function limitedFromRow(row: Row, units: Units | null): LimitedInsertion {
   const requested = { points: units?.points ?? 0, costUsd: units?.costUsd ?? '0' };
   if (row.outcome === 'over-budget') {
-    return { outcome: 'limited', limit: { outcome: 'overBudget', budget: budgetFromJson(row.b_refused as Row), unit: row.b_unit as 'points' | 'costUsd', requested, held: row.b_held === true } };
+    return {
+      outcome: 'limited',
+      limit: {
+        outcome: 'overBudget',
+        budget: budgetFromJson(row.b_refused as Row),
+        unit: row.b_unit as 'points' | 'costUsd',
+        requested,
+        held: row.b_held === true,
+      },
+    };
   }
   const account = accountFromJson(row.a_found as Row);
-  return { outcome: 'limited', limit: { outcome: 'insufficient', account, unit: row.a_unit as 'points' | 'costUsd', requested, available: account.available } };
+  return {
+    outcome: 'limited',
+    limit: { outcome: 'insufficient', account, unit: row.a_unit as 'points' | 'costUsd', requested, available: account.available },
+  };
 }
 
 /** A settlement's hold (`settleGenerationHold`), from `settle_generations`'s `h` (see `holdSettlement` there). */

@@ -59,7 +59,14 @@ function outcome(status: GenerationOutcome['status'], seconds: number, costUsd: 
   return { status, pointsSpent, protocolNetPoints: 0, costUsd, responseTimestamp: later(seconds), at: later(seconds) };
 }
 
-const input = (accountId: string, extra: Record<string, unknown> = {}) => ({ masterAccountId: accountId, toolId: 'tool', toolDisplayName: 'Tool', serviceName: 'service', status: 'processing' as const, ...extra });
+const input = (accountId: string, extra: Record<string, unknown> = {}) => ({
+  masterAccountId: accountId,
+  toolId: 'tool',
+  toolDisplayName: 'Tool',
+  serviceName: 'service',
+  status: 'processing' as const,
+  ...extra,
+});
 
 async function stored(accountId: string): Promise<Account> {
   return (await repository.accounts.get(accountId)) ?? emptyAccount(accountId);
@@ -89,7 +96,10 @@ describe('postgres: accounts against the domain', () => {
     const final = await stored(accountId);
     expect(final).toMatchObject({ balance: { points: 0, costUsd: '0' }, entryCount: 4 });
     // A repeated key: its entry, nothing written.
-    const repeat = await repository.accounts.move({ kind: 'credit', accountId, units: { points: 100, costUsd: '1.5' }, reason: 'test', idempotencyKey: 'm1' }, later(1));
+    const repeat = await repository.accounts.move(
+      { kind: 'credit', accountId, units: { points: 100, costUsd: '1.5' }, reason: 'test', idempotencyKey: 'm1' },
+      later(1),
+    );
     expect(repeat).toMatchObject({ outcome: 'existing', account: final, entry: (await entriesOf(accountId))[0] });
     expect(await stored(accountId)).toEqual(final);
   });
@@ -117,12 +127,20 @@ describe('postgres: accounts against the domain', () => {
       const at = later(index);
       const record = newGeneration(input(owner), id, at, { castId: null, cookId: null, spellId: null, collectionId: null });
       // The budgets of the parents it joins, cast first: the cast's, then the cook's (its own, or its cast's).
-      const refs = [...(castId ? [{ kind: 'cast' as const, id: castId }] : []), ...(castId || cookId ? [{ kind: 'cook' as const, id: cook.id }] : [])];
-      const budgets = (await Promise.all(refs.map((ref) => repository.accounts.getBudget(ref)))).filter((budget): budget is Budget => budget !== null);
+      const refs = [
+        ...(castId ? [{ kind: 'cast' as const, id: castId }] : []),
+        ...(castId || cookId ? [{ kind: 'cook' as const, id: cook.id }] : []),
+      ];
+      const budgets = (await Promise.all(refs.map((ref) => repository.accounts.getBudget(ref)))).filter(
+        (budget): budget is Budget => budget !== null,
+      );
       const before = await repository.accounts.get(owner);
       const expected = holdAtCreation(owner, before, budgets, units, id, at);
       const caps = { maxInFlight: 100, maxEmbeddedIds: 100 };
-      const result = await repository.insertAttached({ kind: 'generation', record, castId: castId ?? null, cookId: cookId ?? null, at, caps }, { hold: units });
+      const result = await repository.insertAttached(
+        { kind: 'generation', record, castId: castId ?? null, cookId: cookId ?? null, at, caps },
+        { hold: units },
+      );
       if (expected.outcome === 'limited') {
         expect(result, `case ${index}`).toEqual(expected);
         expect(await repository.generations.get([id]), `case ${index} wrote nothing`).toEqual([]);
@@ -141,7 +159,12 @@ describe('postgres: accounts against the domain', () => {
   it('a batch of settlements writes what settleGenerationHold decides, call by call in queue order: capture, release, overdraft, duplicates, budgets', async () => {
     const accountId = 'account-settle';
     await tracker.credit(accountId, { points: 100, costUsd: '2', reason: 'grant', idempotencyKey: 'grant' });
-    const cook = await tracker.startCook({ collectionId: 'c2', initiatorAccountId: accountId, targetSupply: 50, budget: { points: 80, costUsd: '1.5' } });
+    const cook = await tracker.startCook({
+      collectionId: 'c2',
+      initiatorAccountId: accountId,
+      targetSupply: 50,
+      budget: { points: 80, costUsd: '1.5' },
+    });
     const holds: Hold[] = [];
     const make = async (units: Units, inCook: boolean) => {
       const generation = await tracker.recordGeneration({ ...input(accountId), ...(inCook ? { cookId: cook.id } : {}), hold: units });
@@ -174,7 +197,13 @@ describe('postgres: accounts against the domain', () => {
       settledIds.add(call.id);
       const hold = holds.find((candidate) => candidate.generationId === call.id)!;
       const counted = hold.budgets.map(() => budgets.get('cook')!);
-      const result = settleGenerationHold(hold, account, counted, { pointsSpent: call.outcome.pointsSpent, costUsd: call.outcome.costUsd }, call.outcome.at);
+      const result = settleGenerationHold(
+        hold,
+        account,
+        counted,
+        { pointsSpent: call.outcome.pointsSpent, costUsd: call.outcome.costUsd },
+        call.outcome.at,
+      );
       account = result!.account;
       for (const budget of result!.budgets) budgets.set('cook', budget);
       return result;
@@ -186,7 +215,9 @@ describe('postgres: accounts against the domain', () => {
     expect(await stored(accountId)).toEqual(account);
     expect(await repository.accounts.getBudget({ kind: 'cook', id: cook.id })).toEqual(budgets.get('cook'));
     const entries = await entriesOf(accountId);
-    expect(entries.slice(-expected.flatMap((result) => result?.entries ?? []).length)).toEqual(expected.flatMap((result) => result?.entries ?? []));
+    expect(entries.slice(-expected.flatMap((result) => result?.entries ?? []).length)).toEqual(
+      expected.flatMap((result) => result?.entries ?? []),
+    );
     // What the sequence means, spelled out: one overdraft, the balance below zero by exactly it.
     expect(entries.filter((entry) => entry.kind === 'overdraft')).toHaveLength(1);
     expect(account.balance.costUsd.startsWith('-')).toBe(true);
