@@ -3,11 +3,11 @@
  * single-row UPDATE rate (the hot cook's measure, bench/hot-parent.ts), and a generation recorded
  * with a hold against one without (statements and time).
  *
- * Each round runs three timed bursts of 64 concurrent calls over the same pool, their order
+ * Each round runs four timed bursts of 64 concurrent calls over the same pool, their order
  * rotating by round: `recordGeneration({ hold: { points: 10 } })` (every call locks the one
  * account's row: the hold is taken in the statement that inserts the generation), the same
- * without a hold (a plain insert, no row shared), and 64 plain `UPDATE counter SET n = n + 1
- * WHERE id = 1`. Rates are calls per second of timed burst, summed over rounds; ratios are taken
+ * without a hold (a plain insert, no row shared), the same holds on 64 accounts (one each: no
+ * row shared), and 64 plain `UPDATE counter SET n = n + 1 WHERE id = 1`. Rates are calls per second of timed burst, summed over rounds; ratios are taken
  * within the run. Afterwards the account must be exact (held = 10 per held generation, one entry
  * per hold) and every call must have been one statement.
  *
@@ -41,10 +41,21 @@ try {
   const held = () => burst(() => tracker.recordGeneration({ ...input, hold: { points: 10 } }));
   const plain = () => burst(() => tracker.recordGeneration({ ...input, masterAccountId: 'account-plain' }));
   const raw = () => burst(() => pool.query(increment));
+  // The same holds spread over 64 accounts (no row shared): what a hold costs without the one row's lock.
+  for (let index = 0; index < concurrency; index += 1) {
+    await tracker.credit(`account-spread-${index}`, { points: (rounds + 1) * 10, reason: 'bench', idempotencyKey: 'bench-credit' });
+  }
+  const spread = () =>
+    Promise.all(
+      Array.from({ length: concurrency }, (_, index) =>
+        tracker.recordGeneration({ ...input, masterAccountId: `account-spread-${index}`, hold: { points: 10 } }),
+      ),
+    );
 
   // Warm-up: every connection prepares the statements before anything is timed.
   await held();
   await plain();
+  await spread();
   await raw();
   await pool.query(`UPDATE ${counter} SET n = 0 WHERE id = 1`);
   // As the hot cook's warm-up primes its settle statement: PostgreSQL plans a prepared statement
@@ -70,7 +81,7 @@ try {
     }
   }
 
-  const ms = { held: 0, plain: 0, raw: 0 };
+  const ms = { held: 0, plain: 0, spread: 0, raw: 0 };
   const statements = { held: 0, plain: 0 };
   const sides = [
     async () => {
@@ -86,6 +97,11 @@ try {
       await plain();
       ms.plain += performance.now() - start;
       statements.plain += pool.queries;
+    },
+    async () => {
+      const start = performance.now();
+      await spread();
+      ms.spread += performance.now() - start;
     },
     async () => {
       const start = performance.now();
@@ -107,9 +123,10 @@ try {
   log(`${total} holds on one account, ${concurrency} at a time, pool of ${pool.options.max}, ${rounds} rounds:`);
   log(`  with a hold:          ${rate(ms.held).toFixed(0)}/s, ${(statements.held / total).toFixed(2)} statements per call`);
   log(`  without a hold:       ${rate(ms.plain).toFixed(0)}/s, ${(statements.plain / total).toFixed(2)} statements per call`);
+  log(`  holds on 64 accounts: ${rate(ms.spread).toFixed(0)}/s`);
   log(`  raw single-row UPDATE: ${rate(ms.raw).toFixed(0)}/s`);
   log(
-    `  holds / raw UPDATE: ${(rate(ms.held) / rate(ms.raw)).toFixed(2)}; with / without a hold (time per call): ${(ms.held / ms.plain).toFixed(2)}x; exact`,
+    `  holds / raw UPDATE: ${(rate(ms.held) / rate(ms.raw)).toFixed(2)}; with / without a hold (time per call): ${(ms.held / ms.plain).toFixed(2)}x; one account / 64 accounts: ${(rate(ms.held) / rate(ms.spread)).toFixed(2)}; exact`,
   );
   await pool.end();
 } finally {

@@ -11,7 +11,7 @@
  * account nobody moved yet has no row: the first write inserts it. Two first writes racing on one
  * new account both find no row; the second one's insert fails on the primary key (of the account
  * or of its entry number 1), the whole statement with it, and the adapter sends it again (see
- * {@link isNewAccountRace}): it then finds and locks the row.
+ * {@link isAccountRace}): it then finds and locks the row.
  */
 import type { Account, Budget, LedgerEntry, Units } from 'genledger';
 import type { HoldDecision, HoldSettlement, LimitedInsertion } from 'genledger/adapter';
@@ -143,11 +143,14 @@ export function budgetFromJson(row: Row): Budget {
 }
 
 /**
- * A statement failed on the primary key of `accounts` or `account_entries`: it met another first
- * write of the same new account (see the module comment). Nothing was written; send it again.
+ * A statement lost a race on an account and wrote nothing; send it again: it failed on the primary
+ * key of `accounts` or `account_entries` (another first write of the same new account, see the
+ * module comment), or it is a hold that found its amount taken once it locked the account (GL001).
  */
-export function isNewAccountRace(error: unknown, tablePrefix: string): boolean {
+export function isAccountRace(error: unknown, tablePrefix: string): boolean {
   const failure = error as { code?: unknown; constraint?: unknown } | null;
+  // GL001: raised by hold_raced() (migration 0004; see creation-sql.ts).
+  if (failure?.code === 'GL001') return true;
   return (
     failure?.code === '23505' &&
     (failure.constraint === `${tablePrefix}accounts_pkey` || failure.constraint === `${tablePrefix}account_entries_pkey`)

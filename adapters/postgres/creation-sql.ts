@@ -208,16 +208,23 @@ function insertAttachedStatement(label: string, kind: 'generation' | 'cast', tab
  * - reads: the budgets of the cast and the cook the generation joins (`budget_old`, locked after
  *   the parents), each one's refusal (`holdInBudget`: a unit it limits that the hold does not
  *   name, or spent + held + the hold past the limit, points first), then, with a hold, the
- *   account (`account_old`, locked after the budgets) and its shortfall (`coverageOf`).
+ *   account as the statement's snapshot shows it (`account_seen`, not locked) and its shortfall
+ *   (`coverageOf`).
  * - verdict: after the parents accept, the first refusing budget (cast, then cook) makes it
  *   'over-budget', else a shortfall 'insufficient'; either writes nothing (the insert reads the
  *   verdict).
- * - writes, only if the generation was inserted: the hold, its ledger entry (the account's next
- *   sequence), the account (held + the hold; inserted when it had no row) and the budgets (held +
- *   the hold in the units each limits).
- * - results: `a_found`, `a_unit` (the account as found, the unit it cannot cover), `b_refused`,
- *   `b_unit`, `b_held` (the refusing budget as found, its unit, whether the hold named it),
- *   `a_now`, `a_entry`, `b_now` (what the hold wrote).
+ * - writes, only if the generation was inserted: the account LAST (its row lock is what 64 holds
+ *   on one account wait for, so it is held from the account's write to the commit only): held +
+ *   the hold, under a WHERE that PostgreSQL checks again on the newest version of the row once it
+ *   is locked, so the hold never takes more than is available (an account with no row is
+ *   inserted); the hold's ledger entry (the account's next sequence, the figures the write
+ *   returned); the hold; the budgets (held + the hold in the units each limits). When the
+ *   account's write finds the amount taken meanwhile (the snapshot was older than a concurrent
+ *   hold or debit), `a_raced` calls `hold_raced()`, which raises GL001: the statement rolls back
+ *   whole and the adapter sends it again, with a new snapshot.
+ * - results: `a_raced` (null), `a_found`, `a_unit` (the account as found, the unit it cannot
+ *   cover), `b_refused`, `b_unit`, `b_held` (the refusing budget as found, its unit, whether the
+ *   hold named it), `a_now`, `a_entry`, `b_now` (what the hold wrote).
  */
 function holdParts(tables: CreationTables, param: Parameter, at: string) {
   const { accounts: A, accountEntries: E, holds: H, budgets: B } = tables;
@@ -248,16 +255,12 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
         ORDER BY b.parent_kind
         LIMIT 1
       ),
-      -- Reading budget_old first locks the budgets before the account.
-      account_old AS (
-        SELECT a.* FROM ${A} AS a
-        WHERE a.account_id = ${account} AND ${hasHold} AND (SELECT count(*) FROM budget_old) >= 0
-        FOR UPDATE
-      ),
+      -- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
+      account_seen AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${account} AND ${hasHold}),
       account_check AS (
         SELECT f.*, CASE WHEN ${hp} IS NOT NULL AND ${hp} > f.balance_points - f.held_points THEN 'points'
           WHEN ${hu} IS NOT NULL AND ${hu} > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
-        FROM (${accountOrEmpty(account, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true) AS f
+        FROM (${accountOrEmpty(account, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
       ),`;
   const verdict = `WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
           WHEN ${hasHold} AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient'`;
@@ -269,24 +272,29 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
         FROM inserted AS i WHERE ${hasHold}
         RETURNING *
       ),
-      entry_written AS (
-        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
-          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-        SELECT ac.account_id, ac.entry_count + 1, 'hold', coalesce(${hp}, 0), coalesce(${hu}, 0), 'generation', i.id,
-          ac.balance_points, ac.balance_usd, ac.held_points + coalesce(${hp}, 0), ac.held_usd + coalesce(${hu}, 0), ${at}
-        FROM inserted AS i CROSS JOIN account_check AS ac WHERE ${hasHold}
-        RETURNING *
-      ),
+      -- The account's write, last: its WHERE is checked again on the newest version once the row is
+      -- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
+      -- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
       account_written AS (
-        UPDATE ${A} AS t SET held_points = e.held_after_points, held_usd = e.held_after_usd, entry_count = e.sequence,
-          version = t.version + 1, updated_at = e.at
-        FROM entry_written AS e WHERE t.account_id = e.account_id
+        UPDATE ${A} AS t SET held_points = t.held_points + coalesce(${hp}, 0), held_usd = t.held_usd + coalesce(${hu}, 0),
+          entry_count = t.entry_count + 1, version = t.version + 1, updated_at = ${at}
+        WHERE t.account_id = ${account} AND ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+          AND (${hp} IS NULL OR ${hp} <= t.balance_points - t.held_points) AND (${hu} IS NULL OR ${hu} <= t.balance_usd - t.held_usd)
         RETURNING t.*
       ),
       account_created AS (
         INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
-        SELECT e.account_id, e.balance_after_points, e.balance_after_usd, e.held_after_points, e.held_after_usd, 0, 0, e.sequence, 1, e.at
-        FROM entry_written AS e WHERE NOT EXISTS (SELECT 1 FROM account_old)
+        SELECT ac.account_id, 0, 0, coalesce(${hp}, 0), coalesce(${hu}, 0), 0, 0, 1, 1, ${at}
+        FROM account_check AS ac WHERE ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+        RETURNING *
+      ),
+      account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+      entry_written AS (
+        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+        SELECT a.account_id, a.entry_count, 'hold', coalesce(${hp}, 0), coalesce(${hu}, 0), 'generation', i.id,
+          a.balance_points, a.balance_usd, a.held_points, a.held_usd, ${at}
+        FROM inserted AS i CROSS JOIN account_now AS a
         RETURNING *
       ),
       budget_written AS (
@@ -297,9 +305,10 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
         RETURNING t.*
       ),`;
   const results = sql`
+        CASE WHEN ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN ${tables.holdRaced}(${account}) END AS a_raced,
         (SELECT ${accountJson('f')} FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
         (SELECT ${budgetJson('b')} FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
-        coalesce((SELECT ${accountJson('n')} FROM account_written AS n), (SELECT ${accountJson('n')} FROM account_created AS n)) AS a_now,
+        (SELECT ${accountJson('n')} FROM account_now AS n) AS a_now,
         (SELECT ${entryJson('e')} FROM entry_written AS e) AS a_entry,
         coalesce((SELECT json_agg(${budgetJson('b')} ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
         (SELECT count(*) FROM hold_written) AS h_written`;
@@ -307,7 +316,7 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
 }
 
 /** The tables a creation statement reads and writes. */
-export type CreationTables = { readonly generations: string; readonly casts: string; readonly cooks: string } & AccountTableNames;
+export type CreationTables = { readonly generations: string; readonly casts: string; readonly cooks: string; readonly holdRaced: string } & AccountTableNames;
 
 /** The two creation statements: a generation under a cast and/or a cook (and its hold), a cast under a cook (and its budget). */
 export function buildCreationStatements(tables: CreationTables) {

@@ -70,7 +70,7 @@ import {
   buildAccountStatements,
   entryFromJson,
   heldFromRow,
-  isNewAccountRace,
+  isAccountRace,
   limitedFromRow,
 } from './account-sql.js';
 import { buildAdjustmentStatement } from './adjustment-sql.js';
@@ -270,6 +270,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     accountEntries: qualified('account_entries'),
     holds: qualified('holds'),
     budgets: qualified('budgets'),
+    holdRaced: qualified('hold_raced'),
   };
   const statements = buildStatements(tables);
   const settleGenerations = buildSettleGenerations(tables);
@@ -281,7 +282,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     preparedStatements,
     maxAttempts,
     logger,
-    alsoRetry: (error) => isNewAccountRace(error, tablePrefix),
+    alsoRetry: (error) => isAccountRace(error, tablePrefix),
     missingTablesHint: `genledger's tables are missing from schema "${schema}" (table prefix "${tablePrefix}"): run \`await repository.migrate()\` once before using the repository (or check the schema and tablePrefix options)`,
   });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);

@@ -54,6 +54,8 @@ export interface TableNames {
   readonly accountEntries: string;
   readonly holds: string;
   readonly budgets: string;
+  /** The function (migration 0004) the creation statement calls to roll back a hold that lost a race. */
+  readonly holdRaced: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;

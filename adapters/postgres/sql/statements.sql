@@ -165,7 +165,7 @@ WHERE existing.idempotency_key = $34::text AND NOT EXISTS (SELECT 1 FROM inserte
 
 -- =================================================================================================
 -- insert_attached_generation
--- prepared as genledger_insert_attached_generation_7ddb9a1577d5
+-- prepared as genledger_insert_attached_generation_490c53c5478f
 --
 --   recordGeneration with parents (insertAttached / createAttached): the generation stored and
 --   attached to its cast (attachToCast) and to the cast's cook or its own cook (attachToCook), or
@@ -254,12 +254,8 @@ budget_refusal AS (
   ORDER BY b.parent_kind
   LIMIT 1
 ),
--- Reading budget_old first locks the budgets before the account.
-account_old AS (
-  SELECT a.* FROM "public".genledger_accounts AS a
-  WHERE a.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND (SELECT count(*) FROM budget_old) >= 0
-  FOR UPDATE
-),
+-- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
+account_seen AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)),
 account_check AS (
   SELECT f.*, CASE WHEN $7::bigint IS NOT NULL AND $7::bigint > f.balance_points - f.held_points THEN 'points'
     WHEN $8::numeric IS NOT NULL AND $8::numeric > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
@@ -267,7 +263,7 @@ account_check AS (
     SELECT $9::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
     coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
     coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
-    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true) AS f
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
 ),
 decision AS (
   SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN v.parents_verdict <> 'accepted' THEN v.parents_verdict WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
@@ -334,24 +330,29 @@ hold_written AS (
   FROM inserted AS i WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)
   RETURNING *
 ),
-entry_written AS (
-  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
-    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-  SELECT ac.account_id, ac.entry_count + 1, 'hold', coalesce($7::bigint, 0), coalesce($8::numeric, 0), 'generation', i.id,
-    ac.balance_points, ac.balance_usd, ac.held_points + coalesce($7::bigint, 0), ac.held_usd + coalesce($8::numeric, 0), $2::timestamptz
-  FROM inserted AS i CROSS JOIN account_check AS ac WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)
-  RETURNING *
-),
+-- The account's write, last: its WHERE is checked again on the newest version once the row is
+-- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
+-- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
 account_written AS (
-  UPDATE "public".genledger_accounts AS t SET held_points = e.held_after_points, held_usd = e.held_after_usd, entry_count = e.sequence,
-    version = t.version + 1, updated_at = e.at
-  FROM entry_written AS e WHERE t.account_id = e.account_id
+  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce($7::bigint, 0), held_usd = t.held_usd + coalesce($8::numeric, 0),
+    entry_count = t.entry_count + 1, version = t.version + 1, updated_at = $2::timestamptz
+  WHERE t.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+    AND ($7::bigint IS NULL OR $7::bigint <= t.balance_points - t.held_points) AND ($8::numeric IS NULL OR $8::numeric <= t.balance_usd - t.held_usd)
   RETURNING t.*
 ),
 account_created AS (
   INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
-  SELECT e.account_id, e.balance_after_points, e.balance_after_usd, e.held_after_points, e.held_after_usd, 0, 0, e.sequence, 1, e.at
-  FROM entry_written AS e WHERE NOT EXISTS (SELECT 1 FROM account_old)
+  SELECT ac.account_id, 0, 0, coalesce($7::bigint, 0), coalesce($8::numeric, 0), 0, 0, 1, 1, $2::timestamptz
+  FROM account_check AS ac WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+  RETURNING *
+),
+account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+entry_written AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT a.account_id, a.entry_count, 'hold', coalesce($7::bigint, 0), coalesce($8::numeric, 0), 'generation', i.id,
+    a.balance_points, a.balance_usd, a.held_points, a.held_usd, $2::timestamptz
+  FROM inserted AS i CROSS JOIN account_now AS a
   RETURNING *
 ),
 budget_written AS (
@@ -371,16 +372,15 @@ SELECT
   r.id AS r_id, r.master_account_id AS r_master_account_id, r.tool_id AS r_tool_id, r.tool_display_name AS r_tool_display_name, r.service_name AS r_service_name, r.session_id AS r_session_id, r.initiating_event_id AS r_initiating_event_id, r.platform_specific_run_id AS r_platform_specific_run_id, r.status AS r_status, (extract(epoch FROM r.request_timestamp) * 1000)::bigint AS r_request_timestamp, (extract(epoch FROM r.started_at) * 1000)::bigint AS r_started_at, (extract(epoch FROM r.response_timestamp) * 1000)::bigint AS r_response_timestamp, r.duration_ms AS r_duration_ms, r.progress AS r_progress, r.points_spent AS r_points_spent, r.protocol_net_points AS r_protocol_net_points, r.cost_usd AS r_cost_usd, r.cost_provenance AS r_cost_provenance, r.notification_platform AS r_notification_platform, r.delivery_status AS r_delivery_status, r.delivery_attempts AS r_delivery_attempts, (extract(epoch FROM r.delivery_timestamp) * 1000)::bigint AS r_delivery_timestamp, r.delivery_error AS r_delivery_error, r.delivery_strategy AS r_delivery_strategy, r.cast_id AS r_cast_id, r.cook_id AS r_cook_id, r.spell_id AS r_spell_id, r.collection_id AS r_collection_id, r.request_payload AS r_request_payload, r.response_payload AS r_response_payload, r.artifact_urls AS r_artifact_urls, r.error_details AS r_error_details, r.metadata AS r_metadata, r.idempotency_key AS r_idempotency_key, r.version AS r_version, (extract(epoch FROM r.updated_at) * 1000)::bigint AS r_updated_at,
   cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, cn.id AS c_id, cn.spell_id AS c_spell_id, cn.initiator_account_id AS c_initiator_account_id, cn.total_steps AS c_total_steps, cn.cook_id AS c_cook_id, cn.collection_id AS c_collection_id, (extract(epoch FROM cn.started_at) * 1000)::bigint AS c_started_at, cn.metadata AS c_metadata, cn.idempotency_key AS c_idempotency_key, cn.status AS c_status, cn.in_flight_count AS c_in_flight_count, cn.outcome_success AS c_outcome_success, cn.outcome_failed AS c_outcome_failed, cn.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, cn.outcome_timeout AS c_outcome_timeout, cn.points_spent AS c_points_spent, cn.protocol_net_points AS c_protocol_net_points, cn.cost_usd AS c_cost_usd, (extract(epoch FROM cn.completed_at) * 1000)::bigint AS c_completed_at, cn.duration_ms AS c_duration_ms, (extract(epoch FROM cn.updated_at) * 1000)::bigint AS c_updated_at, cn.version AS c_version, cn.step_generation_ids AS c_step_generation_ids,
   kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, kn.id AS k_id, kn.collection_id AS k_collection_id, kn.initiator_account_id AS k_initiator_account_id, kn.target_supply AS k_target_supply, (extract(epoch FROM kn.started_at) * 1000)::bigint AS k_started_at, kn.metadata AS k_metadata, kn.idempotency_key AS k_idempotency_key, kn.status AS k_status, kn.in_flight_count AS k_in_flight_count, kn.outcome_success AS k_outcome_success, kn.outcome_failed AS k_outcome_failed, kn.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, kn.outcome_timeout AS k_outcome_timeout, kn.points_spent AS k_points_spent, kn.protocol_net_points AS k_protocol_net_points, kn.cost_usd AS k_cost_usd, (extract(epoch FROM kn.completed_at) * 1000)::bigint AS k_completed_at, kn.duration_ms AS k_duration_ms, (extract(epoch FROM kn.updated_at) * 1000)::bigint AS k_updated_at, kn.version AS k_version, kn.generated_count AS k_generated_count, kn.failed_count AS k_failed_count, kn.cancelled_count AS k_cancelled_count, kn.open_generation_count AS k_open_generation_count, kn.generation_ids AS k_generation_ids, kn.cast_ids AS k_cast_ids,
-            (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
+            CASE WHEN ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN "public".genledger_hold_raced($9::text) END AS a_raced,
+    (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
       'held_points', f.held_points::text, 'held_usd', f.held_usd::text, 'spent_points', f.spent_points::text, 'spent_usd', f.spent_usd::text,
       'entry_count', f.entry_count::text, 'version', f.version::text, 'updated_at', (extract(epoch FROM f.updated_at) * 1000)::bigint::text) FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
     (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
       'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
-    coalesce((SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
+    (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
       'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
-      'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_written AS n), (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
-        'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
-        'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_created AS n)) AS a_now,
+      'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n) AS a_now,
     (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
       'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
       'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,

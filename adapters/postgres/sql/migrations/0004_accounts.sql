@@ -86,3 +86,15 @@ CREATE TABLE IF NOT EXISTS {{schema}}.{{prefix}}budgets (
   CONSTRAINT {{prefix}}budgets_kind_check CHECK (parent_kind IN ('cast', 'cook')),
   CONSTRAINT {{prefix}}budgets_limit_check CHECK ((limit_points IS NOT NULL OR limit_usd IS NOT NULL) AND coalesce(limit_points, 0) >= 0 AND coalesce(limit_usd, 0) >= 0)
 ) WITH (fillfactor = 70);
+
+-- Raised by the creation statement when a hold it decided on the account as its snapshot showed it
+-- finds, once it locks the account (last, after the generation's insert), that the amount is no
+-- longer available: the whole statement rolls back, writing nothing, and the adapter sends it
+-- again (with a new snapshot, it then takes the hold or refuses it).
+CREATE OR REPLACE FUNCTION {{schema}}.{{prefix}}hold_raced(account text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'genledger: the hold on account % met a concurrent change to its available amount; send the statement again', account
+    USING ERRCODE = 'GL001';
+END
+$$;
