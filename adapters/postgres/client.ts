@@ -168,6 +168,8 @@ export interface ExecutorOptions {
   readonly logger: Logger | undefined;
   /** Added to the server's "relation ... does not exist": what to do about missing tables. */
   readonly missingTablesHint?: string | undefined;
+  /** Other failures after which the statement wrote nothing and is sent again (a new account's first writes racing). */
+  readonly alsoRetry?: ((error: unknown) => boolean) | undefined;
 }
 
 /** `42P01`, undefined_table. */
@@ -203,7 +205,7 @@ export class Executor {
           // Most often: the repository is used before `migrate()` ran. Say so, keeping the server's error.
           throw new Error(`${(error as Error).message}: ${this.options.missingTablesHint}`, { cause: error });
         }
-        if (!isRetryable(error) || attempt >= this.options.maxAttempts) throw error;
+        if (!(isRetryable(error) || this.options.alsoRetry?.(error) === true) || attempt >= this.options.maxAttempts) throw error;
         this.options.logger?.warn(`[genledger] [postgres] ${statement.name} was aborted by the server (${String((error as { code: string }).code)}); retrying`, {
           attempt,
           statement: statement.name,

@@ -35,6 +35,7 @@
  * The attach expressions restate `attachToCast` / `attachToCook` over the locked rows; the
  * conformance suite checks them against the domain's `createAttached`.
  */
+import { accountJson, accountOrEmpty, budgetJson, entryJson, type AccountTableNames } from './account-sql.js';
 import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, selectList, type Column } from './rows.js';
 import { writtenElseOld } from './rollup-sql.js';
@@ -108,11 +109,7 @@ function childValues(columns: readonly Column[], param: Parameter, links: Readon
  * `c_present` and its attach's `c_outcome`) and the cook (`k_`, likewise, and `k_target` the
  * cook asked for), each as it stands after the statement.
  */
-function insertAttachedStatement(
-  label: string,
-  kind: 'generation' | 'cast',
-  tables: { readonly generations: string; readonly casts: string; readonly cooks: string },
-): Statement {
+function insertAttachedStatement(label: string, kind: 'generation' | 'cast', tables: CreationTables): Statement {
   const { generations: G, casts: C, cooks: K } = tables;
   return defineStatement(label, (param) => {
     const child = param('id', 'text');
@@ -148,16 +145,32 @@ function insertAttachedStatement(
     const cookLockedBy = castParam === null ? cookParam : `CASE WHEN ${castParam} IS NULL THEN ${cookParam} ELSE (SELECT cook_id FROM cast_old) END`;
     const parents = `(SELECT 1) AS one${castParam === null ? '' : ' LEFT JOIN cast_old AS co ON true'} LEFT JOIN cook_old AS ko ON true`;
     const castWrites = cast === null ? '' : `${attachWrite('cast', C, 'co', cast.assignments)},`;
+    const accounts = kind === 'generation' ? holdParts(tables, param, at) : null;
+    const budgetOfCast =
+      kind === 'cast'
+        ? sql`
+      budget AS (
+        INSERT INTO ${tables.budgets} (parent_kind, parent_id, limit_points, limit_usd)
+        SELECT 'cast', i.id, ${param('budget_points', 'bigint')}, ${param('budget_usd', 'numeric')} FROM inserted AS i
+        WHERE ${param('budget_points', 'bigint')} IS NOT NULL OR ${param('budget_usd', 'numeric')} IS NOT NULL
+      ),`
+        : '';
+    const finalVerdict =
+      accounts === null
+        ? `CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE v.parents_verdict END`
+        : `CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN v.parents_verdict <> 'accepted' THEN v.parents_verdict ${accounts.verdict} ELSE 'accepted' END`;
     return sql`
       WITH ${castPart}
       cook_old AS (SELECT * FROM ${K} WHERE id = ${cookLockedBy} FOR UPDATE),
       key_holder AS (SELECT * FROM ${table} WHERE idempotency_key = ${param('idempotency_key', 'text')}),
+      ${accounts === null ? '' : accounts.reads}
       decision AS (
-        SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE ${verdict} END AS verdict
+        SELECT x.*, ${finalVerdict} AS verdict
         FROM ${parents}
         CROSS JOIN LATERAL (
           SELECT ${cast === null ? 'NULL::text' : cast.outcome} AS cast_outcome, ${cook.outcome} AS cook_outcome, ${targetCook} AS target_cook
         ) AS x
+        CROSS JOIN LATERAL (SELECT ${verdict} AS parents_verdict) AS v
       ),
       inserted AS (
         INSERT INTO ${table} (${columns.map((column) => column.name).join(', ')})
@@ -169,6 +182,7 @@ function insertAttachedStatement(
       ),
       ${castWrites}
       ${attachWrite('cook', K, 'ko', cook.assignments)},
+      ${accounts === null ? budgetOfCast : accounts.writes}
       child AS (
         SELECT true AS created, i.* FROM inserted AS i
         UNION ALL
@@ -178,7 +192,8 @@ function insertAttachedStatement(
         CASE WHEN d.verdict NOT IN ('accepted', 'existing') THEN d.verdict WHEN r.id IS NULL THEN 'conflict' WHEN r.created THEN 'created' ELSE 'existing' END AS outcome,
         ${selectList('r', columns, 'r_')},
         ${cast === null ? 'false AS c_present' : `cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, ${selectList('cn', CAST_COLUMNS, 'c_')}`},
-        kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, ${selectList('kn', COOK_COLUMNS, 'k_')}
+        kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, ${selectList('kn', COOK_COLUMNS, 'k_')}${accounts === null ? '' : `,
+        ${accounts.results}`}
       FROM decision AS d
       LEFT JOIN child AS r ON true
       ${cast === null ? '' : 'LEFT JOIN cast_now AS cn ON true'}
@@ -186,8 +201,125 @@ function insertAttachedStatement(
   });
 }
 
-/** The two creation statements: a generation under a cast and/or a cook, a cast under a cook. */
-export function buildCreationStatements(tables: { readonly generations: string; readonly casts: string; readonly cooks: string }) {
+/**
+ * A generation's hold (`holdAtCreation`), as parts of its creation statement. Parameters:
+ * `hold_points`, `hold_usd` (NULL: the unit is not held; both NULL: no hold).
+ *
+ * - reads: the budgets of the cast and the cook the generation joins (`budget_old`, locked after
+ *   the parents), each one's refusal (`holdInBudget`: a unit it limits that the hold does not
+ *   name, or spent + held + the hold past the limit, points first), then, with a hold, the
+ *   account as the statement's snapshot shows it (`account_seen`, not locked) and its shortfall
+ *   (`coverageOf`).
+ * - verdict: after the parents accept, the first refusing budget (cast, then cook) makes it
+ *   'over-budget', else a shortfall 'insufficient'; either writes nothing (the insert reads the
+ *   verdict).
+ * - writes, only if the generation was inserted: the account LAST (its row lock is what 64 holds
+ *   on one account wait for, so it is held from the account's write to the commit only): held +
+ *   the hold, under a WHERE that PostgreSQL checks again on the newest version of the row once it
+ *   is locked, so the hold never takes more than is available (an account with no row is
+ *   inserted); the hold's ledger entry (the account's next sequence, the figures the write
+ *   returned); the hold; the budgets (held + the hold in the units each limits). When the
+ *   account's write finds the amount taken meanwhile (the snapshot was older than a concurrent
+ *   hold or debit), `a_raced` calls `hold_raced()`, which raises GL001: the statement rolls back
+ *   whole and the adapter sends it again, with a new snapshot.
+ * - results: `a_raced` (null), `a_found`, `a_unit` (the account as found, the unit it cannot
+ *   cover), `b_refused`, `b_unit`, `b_held` (the refusing budget as found, its unit, whether the
+ *   hold named it), `a_now`, `a_entry`, `b_now` (what the hold wrote).
+ */
+function holdParts(tables: CreationTables, param: Parameter, at: string) {
+  const { accounts: A, accountEntries: E, holds: H, budgets: B } = tables;
+  const hp = param('hold_points', 'bigint');
+  const hu = param('hold_usd', 'numeric');
+  const hasHold = `(${hp} IS NOT NULL OR ${hu} IS NOT NULL)`;
+  const account = param('master_account_id', 'text');
+  const reads = sql`
+      budget_old AS (
+        SELECT b.* FROM ${B} AS b
+        WHERE (b.parent_kind = 'cast' AND b.parent_id = (SELECT id FROM cast_old))
+          OR (b.parent_kind = 'cook' AND b.parent_id = (SELECT id FROM cook_old))
+        ORDER BY b.parent_kind, b.parent_id
+        FOR UPDATE
+      ),
+      budget_refusal AS (
+        SELECT b.*, r.unit, r.held FROM budget_old AS b
+        CROSS JOIN LATERAL (
+          SELECT CASE
+              WHEN b.limit_points IS NOT NULL AND ${hp} IS NULL THEN 'points'
+              WHEN b.limit_usd IS NOT NULL AND ${hu} IS NULL THEN 'costUsd'
+              WHEN b.limit_points IS NOT NULL AND b.spent_points + b.held_points + coalesce(${hp}, 0) > b.limit_points THEN 'points'
+              WHEN b.limit_usd IS NOT NULL AND b.spent_usd + b.held_usd + coalesce(${hu}, 0) > b.limit_usd THEN 'costUsd'
+            END AS unit,
+            NOT ((b.limit_points IS NOT NULL AND ${hp} IS NULL) OR (b.limit_usd IS NOT NULL AND ${hu} IS NULL)) AS held
+        ) AS r
+        WHERE r.unit IS NOT NULL
+        ORDER BY b.parent_kind
+        LIMIT 1
+      ),
+      -- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
+      account_seen AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${account} AND ${hasHold}),
+      account_check AS (
+        SELECT f.*, CASE WHEN ${hp} IS NOT NULL AND ${hp} > f.balance_points - f.held_points THEN 'points'
+          WHEN ${hu} IS NOT NULL AND ${hu} > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
+        FROM (${accountOrEmpty(account, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
+      ),`;
+  const verdict = `WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
+          WHEN ${hasHold} AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient'`;
+  const writes = sql`
+      hold_written AS (
+        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+        SELECT i.id, i.master_account_id, ${hp}, ${hu},
+          (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'), 'held'
+        FROM inserted AS i WHERE ${hasHold}
+        RETURNING *
+      ),
+      -- The account's write, last: its WHERE is checked again on the newest version once the row is
+      -- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
+      -- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
+      account_written AS (
+        UPDATE ${A} AS t SET held_points = t.held_points + coalesce(${hp}, 0), held_usd = t.held_usd + coalesce(${hu}, 0),
+          entry_count = t.entry_count + 1, version = t.version + 1, updated_at = ${at}
+        WHERE t.account_id = ${account} AND ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+          AND (${hp} IS NULL OR ${hp} <= t.balance_points - t.held_points) AND (${hu} IS NULL OR ${hu} <= t.balance_usd - t.held_usd)
+        RETURNING t.*
+      ),
+      account_created AS (
+        INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+        SELECT ac.account_id, 0, 0, coalesce(${hp}, 0), coalesce(${hu}, 0), 0, 0, 1, 1, ${at}
+        FROM account_check AS ac WHERE ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+        RETURNING *
+      ),
+      account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+      entry_written AS (
+        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+        SELECT a.account_id, a.entry_count, 'hold', coalesce(${hp}, 0), coalesce(${hu}, 0), 'generation', i.id,
+          a.balance_points, a.balance_usd, a.held_points, a.held_usd, ${at}
+        FROM inserted AS i CROSS JOIN account_now AS a
+        RETURNING *
+      ),
+      budget_written AS (
+        UPDATE ${B} AS t SET held_points = t.held_points + CASE WHEN t.limit_points IS NULL THEN 0 ELSE coalesce(${hp}, 0) END,
+          held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce(${hu}, 0) END
+        FROM budget_old AS b
+        WHERE t.parent_kind = b.parent_kind AND t.parent_id = b.parent_id AND ${hasHold} AND EXISTS (SELECT 1 FROM inserted)
+        RETURNING t.*
+      ),`;
+  const results = sql`
+        CASE WHEN ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN ${tables.holdRaced}(${account}) END AS a_raced,
+        (SELECT ${accountJson('f')} FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
+        (SELECT ${budgetJson('b')} FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
+        (SELECT ${accountJson('n')} FROM account_now AS n) AS a_now,
+        (SELECT ${entryJson('e')} FROM entry_written AS e) AS a_entry,
+        coalesce((SELECT json_agg(${budgetJson('b')} ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
+        (SELECT count(*) FROM hold_written) AS h_written`;
+  return { reads, verdict, writes, results };
+}
+
+/** The tables a creation statement reads and writes. */
+export type CreationTables = { readonly generations: string; readonly casts: string; readonly cooks: string; readonly holdRaced: string } & AccountTableNames;
+
+/** The two creation statements: a generation under a cast and/or a cook (and its hold), a cast under a cook (and its budget). */
+export function buildCreationStatements(tables: CreationTables) {
   return {
     generation: insertAttachedStatement('insert_attached_generation', 'generation', tables),
     cast: insertAttachedStatement('insert_attached_cast', 'cast', tables),

@@ -41,8 +41,13 @@ import {
   consoleLogger,
   type Generation,
 } from 'genledger';
-import { unsupportedAccountStore } from 'genledger/adapter';
+import { reconcileFigures } from 'genledger/adapter';
 import type {
+  AccountStore,
+  AccountedSettlement,
+  CreationAccounting,
+  LimitedInsertion,
+  HeldCreation,
   GenerationOutcome,
   Logger,
   AttachedInsertion,
@@ -55,11 +60,19 @@ import type {
   OpenChildren,
   ParentRef,
   ParentTransition,
-  Settlement,
   WriteResult,
   CostAdjustmentResult,
   CostCorrection,
 } from 'genledger/adapter';
+import {
+  accountFromJson,
+  budgetFromJson,
+  buildAccountStatements,
+  entryFromJson,
+  heldFromRow,
+  isAccountRace,
+  limitedFromRow,
+} from './account-sql.js';
 import { buildAdjustmentStatement } from './adjustment-sql.js';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
@@ -224,7 +237,9 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 /** The unique index on `id` refused an insert: a record with that id exists (not an idempotent repeat). */
 function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string) {
   return (error: unknown): never => {
-    if ((error as { code?: unknown } | null)?.code === '23505') {
+    const constraint = (error as { constraint?: unknown } | null)?.constraint;
+    const ofAccounts = typeof constraint === 'string' && /(accounts|account_entries|budgets)_/.test(constraint);
+    if ((error as { code?: unknown } | null)?.code === '23505' && !ofAccounts) {
       throw new ConflictError('id', `a ${entity} with id "${id}" already exists`, error);
     }
     throw error;
@@ -251,16 +266,23 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     changes: qualified('changes'),
     changesHorizon: qualified('changes_horizon'),
     reconcileQueue: qualified('reconcile_queue'),
+    accounts: qualified('accounts'),
+    accountEntries: qualified('account_entries'),
+    holds: qualified('holds'),
+    budgets: qualified('budgets'),
+    holdRaced: qualified('hold_raced'),
   };
   const statements = buildStatements(tables);
   const settleGenerations = buildSettleGenerations(tables);
   const creations = buildCreationStatements(tables);
   const adjustment = buildAdjustmentStatement(tables);
+  const accountStatements = buildAccountStatements(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
     preparedStatements,
     maxAttempts,
     logger,
+    alsoRetry: (error) => isAccountRace(error, tablePrefix),
     missingTablesHint: `genledger's tables are missing from schema "${schema}" (table prefix "${tablePrefix}"): run \`await repository.migrate()\` once before using the repository (or check the schema and tablePrefix options)`,
   });
   const run = (statement: Statement, values: Readonly<Record<string, SqlValue | undefined>>) => executor.rows(statement, values);
@@ -336,8 +358,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   }
 
   const casts: PostgresRepository['casts'] = {
-    async insert(record) {
-      return insertOnce('cast', statements.casts, record, castToRow(record), (row) => castFromRow(row));
+    async insert(record, accounting) {
+      if (!accounting?.budget) return insertOnce('cast', statements.casts, record, castToRow(record), (row) => castFromRow(row));
+      const set = { insert: statements.casts.insertWithBudget, byIdempotencyKey: statements.casts.byIdempotencyKey };
+      return insertOnce('cast', set, record, { ...castToRow(record), ...budgetValues(accounting) }, (row) => castFromRow(row));
     },
     async findByIdempotencyKey(key) {
       const [row] = await run(statements.casts.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
@@ -366,8 +390,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   };
 
   const cooks: PostgresRepository['cooks'] = {
-    async insert(record) {
-      return insertOnce('cook', statements.cooks, record, cookToRow(record), (row) => cookFromRow(row));
+    async insert(record, accounting) {
+      if (!accounting?.budget) return insertOnce('cook', statements.cooks, record, cookToRow(record), (row) => cookFromRow(row));
+      const set = { insert: statements.cooks.insertWithBudget, byIdempotencyKey: statements.cooks.byIdempotencyKey };
+      return insertOnce('cook', set, record, { ...cookToRow(record), ...budgetValues(accounting) }, (row) => cookFromRow(row));
     },
     async findByIdempotencyKey(key) {
       const [row] = await run(statements.cooks.byIdempotencyKey, { idempotency_key: storableText(key, 'idempotencyKey') });
@@ -405,7 +431,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   /** Group commit: see settle-generations.ts. */
   const settleQueue = new SettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
 
-  async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
+  async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
     return settleQueue.settle(settleInput(id, outcome, at));
   }
 
@@ -437,11 +463,16 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
    * committed after the statement's snapshot costs a second one: the statement wrote nothing and
    * cannot see that row, so it is read by its key, as `insertOnce` does.
    */
-  async function insertAttached(child: NewAttachedChild): Promise<AttachedInsertion<Generation> | AttachedInsertion<Cast>> {
+  async function insertAttached(
+    child: NewAttachedChild,
+    accounting: CreationAccounting = {},
+  ): Promise<(AttachedInsertion<Generation> & HeldCreation) | AttachedInsertion<Cast> | LimitedInsertion> {
     const isGeneration = child.kind === 'generation';
     const statement = isGeneration ? creations.generation : creations.cast;
+    const hold = isGeneration ? (accounting.hold ?? null) : null;
     const values: Record<string, SqlValue> = {
       ...(isGeneration ? generationToRow(child.record) : castToRow(child.record)),
+      ...(isGeneration ? { hold_points: hold?.points ?? null, hold_usd: hold?.costUsd ?? null } : budgetValues(accounting)),
       parent_cast_id: isGeneration ? storableText(child.castId, 'castId') : null,
       parent_cook_id: storableText(child.cookId, 'cookId'),
       at: timestampParam(child.at),
@@ -455,8 +486,14 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     const cook = row.k_present === true ? cookFromRow(row, 'k_') : null;
     type Outcome = 'attached' | 'closed' | 'full';
     switch (row.outcome) {
-      case 'created':
-        return { outcome: 'created', record: recordOf(row), cast, cook } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+      case 'created': {
+        const created = { outcome: 'created', record: recordOf(row), cast, cook } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
+        if (hold === null || row.h_written === '0') return created;
+        return { ...created, held: heldFromRow(row, child.record.id, (child.record as Generation).masterAccountId, hold) } as AttachedInsertion<Generation> & HeldCreation;
+      }
+      case 'over-budget':
+      case 'insufficient':
+        return limitedFromRow(row, hold);
       case 'existing':
         return { outcome: 'existing', record: recordOf(row) } as AttachedInsertion<Generation> | AttachedInsertion<Cast>;
       case 'mismatch':
@@ -488,11 +525,86 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     }
   }
 
+  /** A parent's budget as parameters (`budget_points`, `budget_usd`; NULL: not limited). */
+  function budgetValues(accounting: CreationAccounting): Record<string, SqlValue> {
+    return { budget_points: accounting.budget?.points ?? null, budget_usd: accounting.budget?.costUsd ?? null };
+  }
+
+  /** Accounts: each call one statement (see account-sql.ts); reconcile reads, then writes if the version held. */
+  const accounts: AccountStore = {
+    async move(request, at) {
+      const key = { account_id: storableText(request.accountId, 'accountId'), idempotency_key: storableText(request.idempotencyKey, 'idempotencyKey') };
+      const [row] = await run(accountStatements.move, {
+        ...key,
+        kind: request.kind,
+        points: request.units.points ?? null,
+        cost_usd: request.units.costUsd ?? null,
+        reason: storableText(request.reason, 'reason'),
+        at: timestampParam(at),
+      });
+      if (!row) throw new Error(`[genledger] [postgres] accounts.move of "${request.accountId}" returned no row`);
+      const account = accountFromJson(row.account as Row);
+      switch (row.outcome) {
+        case 'applied':
+        case 'existing':
+          return { outcome: row.outcome, account, entry: entryFromJson(row.entry as Row) };
+        case 'insufficient': {
+          const requested = { points: request.units.points ?? 0, costUsd: request.units.costUsd ?? '0' };
+          return { outcome: 'insufficient', account, unit: row.unit as 'points' | 'costUsd', requested, available: account.available };
+        }
+        case 'conflict': {
+          // The key was taken by a movement committed after this statement's snapshot: read it.
+          const [existing] = await run(accountStatements.entryByKey, key);
+          if (!existing) throw new Error(`[genledger] [postgres] movement "${request.idempotencyKey}" was neither written nor found by its key`);
+          return { outcome: 'existing', account: accountFromJson(existing.account as Row), entry: entryFromJson(existing.entry as Row) };
+        }
+        default:
+          throw new Error(`[genledger] [postgres] accounts.move returned the unknown outcome ${String(row.outcome)}`);
+      }
+    },
+    async get(accountId) {
+      const [row] = await run(accountStatements.get, { account_id: storableText(accountId, 'accountId') });
+      return row ? accountFromJson(row.account as Row) : null;
+    },
+    async listEntries({ accountId, afterSequence, limit }) {
+      const rows = await run(accountStatements.entries, { account_id: storableText(accountId, 'accountId'), after_sequence: afterSequence, limit });
+      return rows.map((row) => entryFromJson(row.entry as Row));
+    },
+    async reconcile(accountId, at) {
+      for (;;) {
+        const [row] = await run(accountStatements.reconcileRead, { account_id: storableText(accountId, 'accountId') });
+        if (!row) throw new Error(`[genledger] [postgres] reconcile of account "${accountId}" returned no row`);
+        const stored = row.account === null ? null : accountFromJson(row.account as Row);
+        const reconciled = reconcileFigures(accountId, stored, (row.entries as Row[]).map(entryFromJson), at);
+        if (!reconciled.drift || stored === null) return reconciled;
+        const rebuilt = reconciled.rebuilt;
+        const written = await run(accountStatements.reconcileWrite, {
+          account_id: accountId,
+          expected_version: stored.version,
+          balance_points: rebuilt.balance.points,
+          balance_usd: rebuilt.balance.costUsd,
+          held_points: rebuilt.held.points,
+          held_usd: rebuilt.held.costUsd,
+          spent_points: rebuilt.spent.points,
+          spent_usd: rebuilt.spent.costUsd,
+          entry_count: rebuilt.entryCount,
+          version: rebuilt.version,
+          updated_at: timestampParam(at),
+        });
+        // The account moved between the read and the write: read it again.
+        if (written.length > 0) return reconciled;
+      }
+    },
+    async getBudget(parent) {
+      const [row] = await run(accountStatements.getBudget, { parent_kind: parent.kind, parent_id: storableText(parent.id, 'parentId') });
+      return row ? budgetFromJson(row.budget as Row) : null;
+    },
+  };
+
   return {
     name,
-    // Accounts come with one statement per operation (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: false },
-    accounts: unsupportedAccountStore(name),
+    capabilities: { sharedAcrossProcesses: true, accounts: true },
+    accounts,
     tables,
 
     migrate: () =>

@@ -22,7 +22,8 @@
  * its commit. If a batch statement fails, its calls are sent again one by one, in order (each a
  * batch of one), so a call that cannot be settled fails alone.
  */
-import type { Settlement } from 'genledger/adapter';
+import type { AccountedSettlement } from 'genledger/adapter';
+import { accountJson, budgetJson, entryJson, holdSettlementFromJson } from './account-sql.js';
 import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import {
   castFromRow,
@@ -203,6 +204,7 @@ export function buildSettleGenerations(tables: TableNames): Statement {
       cook_written AS (
         ${writeLastStep(K, 'cook_chain', COOK_APPLY_STAGE_COLUMNS, 'cook_old')}
       ),
+      ${holdSettlement(tables)}
       -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
       -- as one join of every relation above, whose planning would cost more than the batch).
       gen_result AS MATERIALIZED (
@@ -241,13 +243,154 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
         JOIN cook_old AS ko ON ko.id = f.id
       )
-      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf
+      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h
       FROM gen_result AS r
+      LEFT JOIN hold_result AS h ON h.ordinal = r.ordinal
       LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
       LEFT JOIN cook_fixed AS kf ON kf.ordinal = r.ordinal
       LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
       LEFT JOIN cook_result AS k2 ON k2.ordinal = r.ordinal AND k2.sub = 2`;
   });
+}
+
+/**
+ * The holds of the generations this batch finished (`settleGenerationHold`), as CTEs of
+ * `settle_generations`: only the winners' generations (`contribution`, the rows `gen_written`
+ * returned) are looked up, so a duplicate or a repeat settles nothing; a hold still `held` is
+ * settled once and marked `settled`.
+ *
+ * - Locks after the cooks (reading `cook_written` first): the holds, their budgets, their accounts
+ *   (each by key, in key order), as the creation statement takes budgets before accounts.
+ * - Per hold (`settleHold`): captured = the generation's points and dollars in the units the hold
+ *   names; from the hold = the smaller of captured and held; released = held - from the hold;
+ *   overdraft = what the charge beyond the hold exceeds the account's available amount (at least
+ *   0) by. Entries in that order, each only when not zero.
+ * - Several holds of one account in a batch are settled in ordinal order: each one's account
+ *   figures before it are the locked row's minus what the earlier ones charged and released
+ *   (window sums over the account's holds, `hold_chain`), which is what settling them one after
+ *   another gives, entry numbers included. Each account and budget is written once, from its last.
+ * - `hold_result`: per call, the settlement as a json object (see `holdSettlementFromJson`).
+ */
+function holdSettlement(tables: TableNames): string {
+  const { accounts: A, accountEntries: E, holds: H, budgets: B } = tables;
+  const before = 'PARTITION BY h.account_id ORDER BY h.ordinal ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING';
+  const afterFigures = (s: string) => `SELECT ${s}.account_id, ${s}.bal_points - ${s}.cap_points AS balance_points, ${s}.bal_usd - ${s}.cap_usd AS balance_usd,
+          ${s}.held_points_before - ${s}.hold_points AS held_points, ${s}.held_usd_before - ${s}.hold_usd AS held_usd,
+          ${s}.spent_points_before + ${s}.cap_points AS spent_points, ${s}.spent_usd_before + ${s}.cap_usd AS spent_usd,
+          ${s}.seq0 + ${s}.n AS entry_count, ${s}.version_before + ${s}.n AS version,
+          CASE WHEN ${s}.n > 0 THEN ${s}.apply_at ELSE coalesce(${s}.ats_before[cardinality(${s}.ats_before)], ${s}.updated_at0) END AS updated_at`;
+  const entryColumns = `account_id, sequence, kind, amount_points, amount_usd, from_hold_points, from_hold_usd, cause_kind, generation_id,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at`;
+  const settledAfter = (s: string) =>
+    `${s}.bal_points - ${s}.cap_points, ${s}.bal_usd - ${s}.cap_usd, ${s}.held_points_before - ${s}.hold_points, ${s}.held_usd_before - ${s}.hold_usd, ${s}.apply_at`;
+  return sql`
+      hold_old AS (
+        SELECT h.*, c.ordinal, c.apply_at,
+          CASE WHEN h.points IS NULL THEN 0 ELSE c.points_spent END AS cap_points,
+          CASE WHEN h.cost_usd IS NULL THEN 0 ELSE c.cost_usd END AS cap_usd,
+          coalesce(h.points, 0) AS hold_points, coalesce(h.cost_usd, 0) AS hold_usd
+        FROM ${H} AS h JOIN contribution AS c ON c.child_id = h.generation_id
+        WHERE h.generation_id = ANY (ARRAY(SELECT child_id FROM contribution WHERE (SELECT count(*) FROM cook_written) >= 0))
+          AND h.status = 'held'
+        FOR UPDATE OF h
+      ),
+      budget_old AS (
+        SELECT b.* FROM ${B} AS b
+        WHERE (b.parent_kind = 'cast' AND b.parent_id = ANY (ARRAY(SELECT budget_cast_id FROM hold_old)))
+          OR (b.parent_kind = 'cook' AND b.parent_id = ANY (ARRAY(SELECT budget_cook_id FROM hold_old)))
+        ORDER BY b.parent_kind, b.parent_id
+        FOR UPDATE
+      ),
+      -- Reading budget_old first locks the budgets before the accounts.
+      account_old AS (
+        SELECT a.* FROM ${A} AS a
+        WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_old WHERE (SELECT count(*) FROM budget_old) >= 0))
+        ORDER BY a.account_id
+        FOR UPDATE
+      ),
+      hold_available AS (
+        SELECT h.*, least(h.cap_points, h.hold_points) AS from_points, least(h.cap_usd, h.hold_usd) AS from_usd,
+          a.balance_points - coalesce(sum(h.cap_points) OVER w, 0) AS bal_points, a.balance_usd - coalesce(sum(h.cap_usd) OVER w, 0) AS bal_usd,
+          a.held_points - coalesce(sum(h.hold_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.hold_usd) OVER w, 0) AS held_usd_before,
+          a.spent_points + coalesce(sum(h.cap_points) OVER w, 0) AS spent_points_before, a.spent_usd + coalesce(sum(h.cap_usd) OVER w, 0) AS spent_usd_before,
+          a.entry_count AS entry_count0, a.version AS version0, a.updated_at AS updated_at0
+        FROM hold_old AS h JOIN account_old AS a ON a.account_id = h.account_id
+        WINDOW w AS (${before})
+      ),
+      hold_amounts AS (
+        SELECT h.*, h.hold_points - h.from_points AS rel_points, h.hold_usd - h.from_usd AS rel_usd,
+          greatest(h.cap_points - h.from_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
+          greatest(h.cap_usd - h.from_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
+        FROM hold_available AS h
+      ),
+      hold_entries AS (
+        SELECT h.*, (h.cap_points <> 0 OR h.cap_usd <> 0)::int AS n_capture, (h.rel_points <> 0 OR h.rel_usd <> 0)::int AS n_release,
+          (h.short_points <> 0 OR h.short_usd <> 0)::int AS n_overdraft
+        FROM hold_amounts AS h
+      ),
+      hold_chain AS (
+        SELECT h.*, h.n_capture + h.n_release + h.n_overdraft AS n,
+          h.entry_count0 + coalesce(sum(h.n_capture + h.n_release + h.n_overdraft) OVER w, 0) AS seq0,
+          h.version0 + coalesce(sum(h.n_capture + h.n_release + h.n_overdraft) OVER w, 0) AS version_before,
+          array_agg(h.apply_at) FILTER (WHERE h.n_capture + h.n_release + h.n_overdraft > 0) OVER w AS ats_before
+        FROM hold_entries AS h
+        WINDOW w AS (${before})
+      ),
+      entries_written AS (
+        INSERT INTO ${E} (${entryColumns})
+        SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points, s.from_usd, 'generation', s.generation_id,
+          s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points, s.held_usd_before - s.from_usd, s.apply_at
+        FROM hold_chain AS s WHERE s.n_capture = 1
+        UNION ALL
+        SELECT s.account_id, s.seq0 + s.n_capture + 1, 'release', s.rel_points, s.rel_usd, NULL, NULL, 'generation', s.generation_id, ${settledAfter('s')}
+        FROM hold_chain AS s WHERE s.n_release = 1
+        UNION ALL
+        SELECT s.account_id, s.seq0 + s.n_capture + s.n_release + 1, 'overdraft', s.short_points, s.short_usd, NULL, NULL, 'generation', s.generation_id, ${settledAfter('s')}
+        FROM hold_chain AS s WHERE s.n_overdraft = 1
+        RETURNING *
+      ),
+      account_after AS (
+        SELECT s.ordinal, s.n, x.* FROM hold_chain AS s CROSS JOIN LATERAL (${afterFigures('s')}) AS x
+      ),
+      account_written AS (
+        UPDATE ${A} AS t SET balance_points = l.balance_points, balance_usd = l.balance_usd, held_points = l.held_points, held_usd = l.held_usd,
+          spent_points = l.spent_points, spent_usd = l.spent_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
+        FROM (SELECT DISTINCT ON (f.account_id) f.* FROM account_after AS f ORDER BY f.account_id, f.ordinal DESC) AS l
+        WHERE t.account_id = l.account_id AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) AND t.version <> l.version
+        RETURNING t.account_id
+      ),
+      holds_written AS (
+        UPDATE ${H} AS t SET status = 'settled' FROM hold_old AS h WHERE t.generation_id = h.generation_id
+        RETURNING t.generation_id
+      ),
+      budget_after AS (
+        SELECT h.ordinal, b.parent_kind, b.parent_id, b.limit_points, b.limit_usd,
+          b.held_points - sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points END) OVER w AS held_points,
+          b.held_usd - sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd END) OVER w AS held_usd,
+          b.spent_points + sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points END) OVER w AS spent_points,
+          b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd
+        FROM hold_old AS h
+        JOIN budget_old AS b ON (b.parent_kind = 'cast' AND b.parent_id = h.budget_cast_id) OR (b.parent_kind = 'cook' AND b.parent_id = h.budget_cook_id)
+        WINDOW w AS (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal ROWS UNBOUNDED PRECEDING)
+      ),
+      budget_written AS (
+        UPDATE ${B} AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd
+        FROM (SELECT DISTINCT ON (f.parent_kind, f.parent_id) f.* FROM budget_after AS f ORDER BY f.parent_kind, f.parent_id, f.ordinal DESC) AS l
+        WHERE t.parent_kind = l.parent_kind AND t.parent_id = l.parent_id
+        RETURNING t.parent_id
+      ),
+      hold_result AS MATERIALIZED (
+        SELECT s.ordinal, json_build_object(
+          'generation_id', s.generation_id, 'account_id', s.account_id, 'points', s.points::text, 'cost_usd', s.cost_usd::text,
+          'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id,
+          'captured_points', s.cap_points::text, 'captured_usd', s.cap_usd::text,
+          'account', (SELECT ${accountJson('f')} FROM account_after AS f WHERE f.ordinal = s.ordinal),
+          'entries', coalesce((SELECT json_agg(${entryJson('e')} ORDER BY e.sequence) FROM entries_written AS e
+            WHERE e.account_id = s.account_id AND e.generation_id = s.generation_id), '[]'::json),
+          'budgets', coalesce((SELECT json_agg(${budgetJson('b')} ORDER BY b.parent_kind) FROM budget_after AS b WHERE b.ordinal = s.ordinal), '[]'::json)
+        ) AS record
+        FROM hold_chain AS s
+      ),`;
 }
 
 /**
@@ -273,7 +416,7 @@ export function jsonRecord(fields: readonly (readonly [string, string])[]): stri
  * A call's {@link Settlement} from its row of `settle_generations`; `cooks`: each cook's fixed
  * columns (`kf`), by id, from whichever row of the batch carried them.
  */
-export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): Settlement {
+export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): AccountedSettlement {
   const record = (value: unknown): Row | null => (value === null || value === undefined ? null : (value as Row));
   const generation = record(row.g);
   if (generation === null) throw new Error(`[genledger] [postgres] a settlement returned no generation`);
@@ -287,7 +430,9 @@ export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): S
   };
   const cook = cookRecord(row.k1);
   const castPiece = cookRecord(row.k2);
+  const hold = record(row.h);
   return {
+    ...(hold === null ? {} : { hold: holdSettlementFromJson(hold) }),
     generation: writeResultFromRow(generation, generationFromRow),
     cast: cast === null ? null : writeResultFromRow(cast, castFromRow),
     cook: cook === null ? null : writeResultFromRow(cook, cookFromRow),
@@ -297,7 +442,7 @@ export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): S
 
 interface QueuedCall {
   readonly input: SettleInput;
-  resolve(settlement: Settlement | null): void;
+  resolve(settlement: AccountedSettlement | null): void;
   reject(error: unknown): void;
 }
 
@@ -315,7 +460,7 @@ export class SettleQueue {
     private readonly maxBatch: number = MAX_SETTLE_BATCH,
   ) {}
 
-  settle(input: SettleInput): Promise<Settlement | null> {
+  settle(input: SettleInput): Promise<AccountedSettlement | null> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ input, resolve, reject });
       this.next();

@@ -49,6 +49,13 @@ export interface TableNames {
   readonly changesHorizon: string;
   /** Parents migration 0003 found with open entries naming missing or finished children, for reconcile. */
   readonly reconcileQueue: string;
+  /** Accounts (migration 0004): one row per account, its ledger entries, holds, parents' budgets. */
+  readonly accounts: string;
+  readonly accountEntries: string;
+  readonly holds: string;
+  readonly budgets: string;
+  /** The function (migration 0004) the creation statement calls to roll back a hold that lost a race. */
+  readonly holdRaced: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;
@@ -85,9 +92,19 @@ function conditionalWrite(label: string, table: string, columns: readonly Column
   });
 }
 
-function insertStatement(label: string, table: string, columns: readonly Column[]): Statement {
+function insertStatement(label: string, table: string, columns: readonly Column[], budget?: { readonly table: string; readonly kind: 'cast' | 'cook' }): Statement {
   return defineStatement(label, (param) => {
     const values = columns.map((column) => param(column.name, column.type)).join(', ');
+    // A parent started with a budget: its budget row, stored by the statement that stores the
+    // parent (only if it did: a repeated key writes nothing).
+    const budgetInsert =
+      budget === undefined
+        ? ''
+        : `,
+      budget AS (
+        INSERT INTO ${budget.table} (parent_kind, parent_id, limit_points, limit_usd)
+        SELECT '${budget.kind}', i.id, ${param('budget_points', 'bigint')}, ${param('budget_usd', 'numeric')} FROM inserted AS i
+      )`;
     // A key already used returns the first record and writes nothing: the unique index makes the
     // check and the write one atomic step. A key taken by a transaction that committed after this
     // statement began is not visible here; the caller reads it with `selectByIdempotencyKey`.
@@ -97,7 +114,7 @@ function insertStatement(label: string, table: string, columns: readonly Column[
         VALUES (${values})
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING *
-      )
+      )${budgetInsert}
       SELECT true AS created, ${selectList('inserted', columns)} FROM inserted
       UNION ALL
       SELECT false AS created, ${selectList('existing', columns)} FROM ${table} AS existing
@@ -284,6 +301,7 @@ export function buildStatements(tables: TableNames) {
 
   const casts = {
     insert: insertStatement('casts_insert', C, CAST_COLUMNS),
+    insertWithBudget: insertStatement('casts_insert_budget', C, CAST_COLUMNS, { table: tables.budgets, kind: 'cast' }),
     ...selectStatements('casts', C, CAST_COLUMNS),
     /**
      * `endCast` for `transitionCast`: only a running cast moves (`finish`, `cancel`; `expire` needs
@@ -344,6 +362,7 @@ export function buildStatements(tables: TableNames) {
 
   const cooks = {
     insert: insertStatement('cooks_insert', K, COOK_COLUMNS),
+    insertWithBudget: insertStatement('cooks_insert_budget', K, COOK_COLUMNS, { table: tables.budgets, kind: 'cook' }),
     ...selectStatements('cooks', K, COOK_COLUMNS),
     // transitionCook: finish/cancel from running|paused, pause from running, resume from paused,
     // expire a running cook with nothing in flight (finished as by `finish`).

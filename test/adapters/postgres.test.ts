@@ -84,7 +84,7 @@ afterAll(async () => {
 });
 
 async function truncate(): Promise<void> {
-  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}`);
+  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}, ${tables.accounts}, ${tables.accountEntries}, ${tables.holds}, ${tables.budgets}`);
 }
 
 /**
@@ -112,6 +112,18 @@ runRepositoryConformance({
   forceReconnect: async (repository) => void (await terminateFeedConnections(repository)),
   reset: truncate,
   inspect: () => postgresInspector(pool, tables),
+  // Overwrites an account's stored figures behind the adapter's back (reconcile must find the drift).
+  tamperAccount: async (_repository, accountId, figures) => {
+    const set: string[] = [];
+    const values: unknown[] = [accountId];
+    for (const [name, column] of [['balance', 'balance'], ['held', 'held'], ['spent', 'spent']] as const) {
+      const amount = figures[name];
+      if (amount === undefined) continue;
+      values.push(amount.points, amount.costUsd);
+      set.push(`${column}_points = $${values.length - 1}::bigint, ${column}_usd = $${values.length}::numeric`);
+    }
+    if (set.length > 0) await pool.query(`UPDATE ${tables.accounts} SET ${set.join(', ')} WHERE account_id = $1`, values);
+  },
   // A real server behind a network socket: every port call is a round trip, and the heavier parts
   // (10,000 sequential completions, 10,000 at 64-way) need more than the in-process default.
   timeoutMs: 240_000,
@@ -252,7 +264,7 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0005_pricing'];
+    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0005_pricing'];
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -260,9 +272,25 @@ describe('postgres: the adapter itself', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations', 'm_reconcile_queue']);
+    expect(tableRows.map((row) => row.table_name)).toEqual([
+      'm_account_entries',
+      'm_accounts',
+      'm_budgets',
+      'm_casts',
+      'm_changes',
+      'm_changes_horizon',
+      'm_cooks',
+      'm_generations',
+      'm_holds',
+      'm_migrations',
+      'm_reconcile_queue',
+    ]);
     const { rows: indexRows } = await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
     expect(indexRows.map((row) => row.indexname)).toEqual([
+      'm_account_entries_key',
+      'm_account_entries_pkey',
+      'm_accounts_pkey',
+      'm_budgets_pkey',
       'm_casts_cook_idx',
       'm_casts_idempotency_key',
       'm_casts_maintenance_idx',
@@ -282,6 +310,7 @@ describe('postgres: the adapter itself', () => {
       'm_generations_open_idx',
       'm_generations_pkey',
       'm_generations_request_idx',
+      'm_holds_pkey',
       'm_migrations_pkey',
       'm_reconcile_queue_pkey',
     ]);
@@ -866,7 +895,7 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0005_pricing'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0004_accounts', '0005_pricing'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -1217,7 +1246,7 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents'], alreadyApplied: ['0001_initial', '0005_pricing'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents', '0004_accounts'], alreadyApplied: ['0001_initial', '0005_pricing'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

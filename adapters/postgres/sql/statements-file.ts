@@ -17,6 +17,7 @@ import { migrationSessionStatements } from '../migrate.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../rows.js';
 import { buildSettleGenerations } from '../settle-generations.js';
 import { buildAdjustmentStatement } from '../adjustment-sql.js';
+import { buildAccountStatements } from '../account-sql.js';
 import { buildStatements, type GenerationListShape } from '../statements.js';
 
 /** What a header says besides the parameters, which come from the statement itself. */
@@ -135,9 +136,9 @@ const HEADERS: Readonly<Record<string, Header>> = {
     result: 'one row: generation_ids jsonb, cast_ids jsonb (each at most limit ids)',
   },
   settle_generations: {
-    does: 'settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each with its ordinal) in one statement. Per generation the first call whose gate passes (finishGeneration; gate: pending/processing, and for the sweeper not written since only_if_updated_before) wins; then each winner applies to its cast (applyToCast) and to its cook (applyToCook: the generation, and, if that apply ended the cast and the cast is a piece of the same cook, the cast piece), in ordinal order, one stage per apply (the recursive cast_chain and cook_chain), and each parent is written once. Every apply reads only the rows the generations\' UPDATE returned, so a repeat applies nothing. A batch of one is a plain settleGeneration.',
-    locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them',
-    result: 'one row per call whose generation exists: ordinal integer, then four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation as the call finds it after its turn), c (the cast after its step, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply), k1 and k2 with only the cook\'s id and the columns an apply changes; null when absent or not applied; then kf json, the cook\'s other columns, in the row of its first call only. What each call would have got from a statement of its own, the calls run one after another in ordinal order',
+    does: 'settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each with its ordinal) in one statement. Per generation the first call whose gate passes (finishGeneration; gate: pending/processing, and for the sweeper not written since only_if_updated_before) wins; then each winner applies to its cast (applyToCast) and to its cook (applyToCook: the generation, and, if that apply ended the cast and the cast is a piece of the same cook, the cast piece), in ordinal order, one stage per apply (the recursive cast_chain and cook_chain), and each parent is written once. Every apply reads only the rows the generations\' UPDATE returned, so a repeat applies nothing. A batch of one is a plain settleGeneration. Accounts (migration 0004): each winner\'s hold still held is settled (settleGenerationHold: capture what the generation records in the units the hold names, release the rest, an overdraft entry when the charge beyond the hold exceeds available), its entries appended, its account and its budgets written; several holds of one account in a batch in ordinal order (window sums over the account\'s holds), each account and budget written once.',
+    locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them; then the winners\' holds, their budgets, their accounts (FOR UPDATE, by key)',
+    result: 'one row per call whose generation exists: ordinal integer, then four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation as the call finds it after its turn), c (the cast after its step, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply), k1 and k2 with only the cook\'s id and the columns an apply changes; null when absent or not applied; then kf json, the cook\'s other columns, in the row of its first call only; then h json, the hold this call settled (units, captured, the account after it, its entries, its budgets after it), null when none. What each call would have got from a statement of its own, the calls run one after another in ordinal order',
   },
   adjust_generation: {
     does: 'adjustGeneration (adjust): a re-price\'s correction of one finished generation (its cost, points and provenance: the first figures kept in original, the adjustment appended), then the difference added to its cast and to its cook. Gate: finished, the provenance still holds expected_adjustments adjustments, and a figure differs; the parents\' UPDATEs read only the row the generation\'s UPDATE returned, so a repeat or a racing re-price changes nothing.',
@@ -145,15 +146,52 @@ const HEADERS: Readonly<Record<string, Header>> = {
     result: 'one row of three json columns, each a record as the other statements return it with changed and previous_status: g (the generation, as written or as it stands), c (the cast, null when not changed), k (the cook, likewise)',
   },
   insert_attached_generation: {
-    does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches.',
-    locks: 'the cast, then the cook (FOR UPDATE), then the new row',
-    result: 'one row: outcome text (created | existing | conflict | mismatch | refused-cast | refused-cook), r_<the generation\'s columns> (when created or existing), c_present boolean, c_outcome text (attached | closed | full), c_<the cast\'s columns>, k_present boolean, k_outcome text, k_target text (the cook asked for), k_<the cook\'s columns>, each as it stands after the statement',
+    does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches. Accounts (migration 0004; hold_points, hold_usd NULL: no hold): after the parents accept, the budgets of its cast and cook (holdInBudget) and then its account (coverageOf) may refuse it (over-budget, insufficient: nothing written); otherwise, if the insert stored it, its hold, the hold\'s ledger entry, the account (held + the hold) and the budgets are written by the same statement.',
+    locks: 'the cast, then the cook, then their budgets, then the account (FOR UPDATE), then the new rows',
+    result: 'one row: outcome text (created | existing | conflict | mismatch | refused-cast | refused-cook | over-budget | insufficient), r_<the generation\'s columns> (when created or existing), c_present boolean, c_outcome text (attached | closed | full), c_<the cast\'s columns>, k_present boolean, k_outcome text, k_target text (the cook asked for), k_<the cook\'s columns>, each as it stands after the statement; then a_found json, a_unit text (the account as found, the unit it cannot cover), b_refused json, b_unit text, b_held boolean (the refusing budget as found, its unit, whether the hold named it), a_now json, a_entry json, b_now json (the account, the hold\'s entry and the budgets as written), h_written bigint (holds written: 0 or 1)',
   },
   insert_attached_cast: {
-    does: 'A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to the cook (attachToCook), or nothing at all.',
+    does: 'A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to the cook (attachToCook), or nothing at all; with a budget (budget_points, budget_usd not both NULL), its budget row stored with it.',
     locks: 'the cook (FOR UPDATE), then the new row',
     result: 'one row: outcome text (created | existing | conflict | refused-cook), r_<the cast\'s columns>, c_present boolean (false), k_present boolean, k_outcome text, k_target text, k_<the cook\'s columns>',
   },
+  casts_insert_budget: {
+    does: 'startCast({ budget }) without a cook: as casts_insert, and the budget row (limit budget_points, budget_usd; NULL: not limited) stored only if the cast was.',
+    locks: 'the new rows (and, on a key conflict, waits for the transaction inserting that key)',
+    result: INSERT_RESULT(CAST_ROW),
+  },
+  cooks_insert_budget: {
+    does: 'startCook({ budget }): as cooks_insert, and the budget row (limit budget_points, budget_usd; NULL: not limited) stored only if the cook was.',
+    locks: 'the new rows (and, on a key conflict, waits for the transaction inserting that key)',
+    result: INSERT_RESULT(COOK_ROW),
+  },
+  accounts_move: {
+    does: 'credit()/debit() (applyMovement): the key first (a repeat writes nothing and returns the key\'s entry); a debit available does not cover writes nothing; otherwise the entry (the account\'s next sequence; the insert is the gate, its key unique per account) and the account (inserted on its first movement). Two first writes of one new account: the second fails on a primary key and is sent again.',
+    locks: 'the account (FOR UPDATE), then the new entry',
+    result: 'one row: outcome text (applied | existing | insufficient | conflict: the key is held by a movement this statement cannot see, read it with accounts_entry_by_key), unit text (of a shortfall), account json (as it now stands, or as found), entry json',
+  },
+  accounts_entry_by_key: {
+    does: 'Reads the movement entry holding an idempotency key of an account (after a move that lost a race to a key it could not see), with the account.',
+    locks: 'nothing (a read)',
+    result: 'at most one row: entry json, account json',
+  },
+  accounts_get: { does: 'getAccount: the account as stored.', locks: 'nothing (a read)', result: 'at most one row: account json' },
+  accounts_entries: {
+    does: 'listLedgerEntries: one page of an account\'s entries after after_sequence, by sequence (the primary key).',
+    locks: 'nothing (a read)',
+    result: 'up to limit rows: entry json',
+  },
+  accounts_reconcile_read: {
+    does: 'reconcileAccount, first step: the account and all its entries, in one snapshot (reconcileFigures replays them).',
+    locks: 'nothing (a read)',
+    result: 'one row: account json (null: none stored), entries json (an array, by sequence)',
+  },
+  accounts_reconcile_write: {
+    does: 'reconcileAccount, on drift: the rebuilt figures, only if the account is still at expected_version (otherwise nothing, and reconcile reads again).',
+    locks: 'the account',
+    result: 'one row (account_id) when written, none when the version moved',
+  },
+  budgets_get: { does: 'A parent\'s budget.', locks: 'nothing (a read)', result: 'at most one row: budget json' },
   changes_prune_boundary: {
     does: 'pruneChanges, first step: the cutoff (server time minus retention_ms) and the lowest transaction with a change newer than it.',
     locks: 'nothing (a read)',
@@ -236,6 +274,9 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: cooks.maintenance.after },
     { statement: cooks.summarize },
     { statement: cooks.openChildren },
+    { statement: casts.insertWithBudget },
+    { statement: cooks.insertWithBudget },
+    ...Object.values(buildAccountStatements(tables)).map((statement) => ({ statement })),
     { statement: changeLog.pruneBoundary },
     { statement: changeLog.pruneBatch },
     ...listShapes().map((shape) => ({ statement: generations.list(shape), variant: shapeName(shape) })),

@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 95 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 104 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -165,15 +165,19 @@ WHERE existing.idempotency_key = $34::text AND NOT EXISTS (SELECT 1 FROM inserte
 
 -- =================================================================================================
 -- insert_attached_generation
--- prepared as genledger_insert_attached_generation_5e6aa1d3e8ca
+-- prepared as genledger_insert_attached_generation_490c53c5478f
 --
 --   recordGeneration with parents (insertAttached / createAttached): the generation stored and
 --   attached to its cast (attachToCast) and to the cast's cook or its own cook (attachToCook), or
 --   nothing at all. A taken key returns the stored record whatever the parents say; a closed or
---   full parent refuses without writing; the insert is the gate of the attaches.
+--   full parent refuses without writing; the insert is the gate of the attaches. Accounts
+--   (migration 0004; hold_points, hold_usd NULL: no hold): after the parents accept, the budgets of
+--   its cast and cook (holdInBudget) and then its account (coverageOf) may refuse it (over-budget,
+--   insufficient: nothing written); otherwise, if the insert stored it, its hold, the hold's ledger
+--   entry, the account (held + the hold) and the budgets are written by the same statement.
 --
 --   Locks:
---     the cast, then the cook (FOR UPDATE), then the new row
+--     the cast, then the cook, then their budgets, then the account (FOR UPDATE), then the new rows
 --   Parameters:
 --     $1  id                        text
 --     $2  at                        timestamptz
@@ -181,65 +185,106 @@ WHERE existing.idempotency_key = $34::text AND NOT EXISTS (SELECT 1 FROM inserte
 --     $4  max_embedded_ids          integer
 --     $5  parent_cook_id            text
 --     $6  parent_cast_id            text
---     $7  idempotency_key           text
---     $8  master_account_id         text
---     $9  tool_id                   text
---     $10 tool_display_name         text
---     $11 service_name              text
---     $12 session_id                text
---     $13 initiating_event_id       text
---     $14 platform_specific_run_id  text
---     $15 status                    text
---     $16 request_timestamp         timestamptz
---     $17 started_at                timestamptz
---     $18 response_timestamp        timestamptz
---     $19 duration_ms               bigint
---     $20 progress                  numeric
---     $21 points_spent              bigint
---     $22 protocol_net_points       bigint
---     $23 cost_usd                  numeric
---     $24 cost_provenance           jsonb
---     $25 notification_platform     text
---     $26 delivery_status           text
---     $27 delivery_attempts         integer
---     $28 delivery_timestamp        timestamptz
---     $29 delivery_error            text
---     $30 delivery_strategy         text
---     $31 request_payload           jsonb
---     $32 response_payload          jsonb
---     $33 artifact_urls             jsonb
---     $34 error_details             jsonb
---     $35 metadata                  jsonb
---     $36 version                   integer
---     $37 updated_at                timestamptz
+--     $7  hold_points               bigint
+--     $8  hold_usd                  numeric
+--     $9  master_account_id         text
+--     $10 idempotency_key           text
+--     $11 tool_id                   text
+--     $12 tool_display_name         text
+--     $13 service_name              text
+--     $14 session_id                text
+--     $15 initiating_event_id       text
+--     $16 platform_specific_run_id  text
+--     $17 status                    text
+--     $18 request_timestamp         timestamptz
+--     $19 started_at                timestamptz
+--     $20 response_timestamp        timestamptz
+--     $21 duration_ms               bigint
+--     $22 progress                  numeric
+--     $23 points_spent              bigint
+--     $24 protocol_net_points       bigint
+--     $25 cost_usd                  numeric
+--     $26 cost_provenance           jsonb
+--     $27 notification_platform     text
+--     $28 delivery_status           text
+--     $29 delivery_attempts         integer
+--     $30 delivery_timestamp        timestamptz
+--     $31 delivery_error            text
+--     $32 delivery_strategy         text
+--     $33 request_payload           jsonb
+--     $34 response_payload          jsonb
+--     $35 artifact_urls             jsonb
+--     $36 error_details             jsonb
+--     $37 metadata                  jsonb
+--     $38 version                   integer
+--     $39 updated_at                timestamptz
 --   Result:
---     one row: outcome text (created | existing | conflict | mismatch | refused-cast |
---     refused-cook), r_<the generation's columns> (when created or existing), c_present boolean,
---     c_outcome text (attached | closed | full), c_<the cast's columns>, k_present boolean,
---     k_outcome text, k_target text (the cook asked for), k_<the cook's columns>, each as it stands
---     after the statement
+--     one row: outcome text (created | existing | conflict | mismatch | refused-cast | refused-cook
+--     | over-budget | insufficient), r_<the generation's columns> (when created or existing),
+--     c_present boolean, c_outcome text (attached | closed | full), c_<the cast's columns>,
+--     k_present boolean, k_outcome text, k_target text (the cook asked for), k_<the cook's
+--     columns>, each as it stands after the statement; then a_found json, a_unit text (the account
+--     as found, the unit it cannot cover), b_refused json, b_unit text, b_held boolean (the
+--     refusing budget as found, its unit, whether the hold named it), a_now json, a_entry json,
+--     b_now json (the account, the hold's entry and the budgets as written), h_written bigint
+--     (holds written: 0 or 1)
 -- =================================================================================================
 WITH cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = $6::text FOR UPDATE),
 cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = CASE WHEN $6::text IS NULL THEN $5::text ELSE (SELECT cook_id FROM cast_old) END FOR UPDATE),
-key_holder AS (SELECT * FROM "public".genledger_generations WHERE idempotency_key = $7::text),
+key_holder AS (SELECT * FROM "public".genledger_generations WHERE idempotency_key = $10::text),
+budget_old AS (
+  SELECT b.* FROM "public".genledger_budgets AS b
+  WHERE (b.parent_kind = 'cast' AND b.parent_id = (SELECT id FROM cast_old))
+    OR (b.parent_kind = 'cook' AND b.parent_id = (SELECT id FROM cook_old))
+  ORDER BY b.parent_kind, b.parent_id
+  FOR UPDATE
+),
+budget_refusal AS (
+  SELECT b.*, r.unit, r.held FROM budget_old AS b
+  CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN b.limit_points IS NOT NULL AND $7::bigint IS NULL THEN 'points'
+        WHEN b.limit_usd IS NOT NULL AND $8::numeric IS NULL THEN 'costUsd'
+        WHEN b.limit_points IS NOT NULL AND b.spent_points + b.held_points + coalesce($7::bigint, 0) > b.limit_points THEN 'points'
+        WHEN b.limit_usd IS NOT NULL AND b.spent_usd + b.held_usd + coalesce($8::numeric, 0) > b.limit_usd THEN 'costUsd'
+      END AS unit,
+      NOT ((b.limit_points IS NOT NULL AND $7::bigint IS NULL) OR (b.limit_usd IS NOT NULL AND $8::numeric IS NULL)) AS held
+  ) AS r
+  WHERE r.unit IS NOT NULL
+  ORDER BY b.parent_kind
+  LIMIT 1
+),
+-- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
+account_seen AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)),
+account_check AS (
+  SELECT f.*, CASE WHEN $7::bigint IS NOT NULL AND $7::bigint > f.balance_points - f.held_points THEN 'points'
+    WHEN $8::numeric IS NOT NULL AND $8::numeric > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
+  FROM (
+    SELECT $9::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
+    coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
+    coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
+),
 decision AS (
-  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE CASE
-      WHEN $6::text IS NOT NULL AND co.id IS NULL THEN 'refused-cast'
-      WHEN $6::text IS NOT NULL AND $5::text IS NOT NULL AND co.cook_id IS DISTINCT FROM $5::text THEN 'mismatch'
-      WHEN co.id IS NOT NULL AND x.cast_outcome NOT IN ('attached') THEN 'refused-cast'
-      WHEN x.target_cook IS NOT NULL AND (ko.id IS NULL OR x.cook_outcome NOT IN ('attached')) THEN 'refused-cook'
-      ELSE 'accepted'
-    END END AS verdict
+  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN v.parents_verdict <> 'accepted' THEN v.parents_verdict WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
+    WHEN ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
   FROM (SELECT 1) AS one LEFT JOIN cast_old AS co ON true LEFT JOIN cook_old AS ko ON true
   CROSS JOIN LATERAL (
     SELECT CASE WHEN co.id IS NULL THEN NULL WHEN co.status <> 'running' THEN 'closed'
       WHEN co.in_flight_count >= $3::integer THEN 'full' ELSE 'attached' END AS cast_outcome, CASE WHEN ko.id IS NULL THEN NULL WHEN NOT (CASE WHEN ($6::text IS NULL) THEN ko.status = 'running' ELSE ko.status IN ('running', 'paused') END) THEN 'closed'
         WHEN CASE WHEN ($6::text IS NULL) THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, CASE WHEN $6::text IS NULL THEN $5::text ELSE co.cook_id END AS target_cook
   ) AS x
+  CROSS JOIN LATERAL (SELECT CASE
+      WHEN $6::text IS NOT NULL AND co.id IS NULL THEN 'refused-cast'
+      WHEN $6::text IS NOT NULL AND $5::text IS NOT NULL AND co.cook_id IS DISTINCT FROM $5::text THEN 'mismatch'
+      WHEN co.id IS NOT NULL AND x.cast_outcome NOT IN ('attached') THEN 'refused-cast'
+      WHEN x.target_cook IS NOT NULL AND (ko.id IS NULL OR x.cook_outcome NOT IN ('attached')) THEN 'refused-cook'
+      ELSE 'accepted'
+    END AS parents_verdict) AS v
 ),
 inserted AS (
   INSERT INTO "public".genledger_generations (id, master_account_id, tool_id, tool_display_name, service_name, session_id, initiating_event_id, platform_specific_run_id, status, request_timestamp, started_at, response_timestamp, duration_ms, progress, points_spent, protocol_net_points, cost_usd, cost_provenance, notification_platform, delivery_status, delivery_attempts, delivery_timestamp, delivery_error, delivery_strategy, cast_id, cook_id, spell_id, collection_id, request_payload, response_payload, artifact_urls, error_details, metadata, idempotency_key, version, updated_at)
-  SELECT $1::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text, $16::timestamptz, $17::timestamptz, $18::timestamptz, $19::bigint, $20::numeric, $21::bigint, $22::bigint, $23::numeric, $24::jsonb, $25::text, $26::text, $27::integer, $28::timestamptz, $29::text, $30::text, co.id, coalesce(ko.id, co.cook_id), co.spell_id, coalesce(ko.collection_id, co.collection_id), $31::jsonb, $32::jsonb, $33::jsonb, $34::jsonb, $35::jsonb, $7::text, $36::integer, $37::timestamptz
+  SELECT $1::text, $9::text, $11::text, $12::text, $13::text, $14::text, $15::text, $16::text, $17::text, $18::timestamptz, $19::timestamptz, $20::timestamptz, $21::bigint, $22::numeric, $23::bigint, $24::bigint, $25::numeric, $26::jsonb, $27::text, $28::text, $29::integer, $30::timestamptz, $31::text, $32::text, co.id, coalesce(ko.id, co.cook_id), co.spell_id, coalesce(ko.collection_id, co.collection_id), $33::jsonb, $34::jsonb, $35::jsonb, $36::jsonb, $37::jsonb, $10::text, $38::integer, $39::timestamptz
   FROM decision AS d LEFT JOIN cast_old AS co ON true LEFT JOIN cook_old AS ko ON true
   WHERE d.verdict = 'accepted'
   ON CONFLICT (idempotency_key) DO NOTHING
@@ -278,6 +323,45 @@ cook_now AS (
   UNION ALL
   SELECT o.* FROM cook_old AS o WHERE NOT EXISTS (SELECT 1 FROM cook_written)
 ),
+hold_written AS (
+  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+  SELECT i.id, i.master_account_id, $7::bigint, $8::numeric,
+    (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'), 'held'
+  FROM inserted AS i WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)
+  RETURNING *
+),
+-- The account's write, last: its WHERE is checked again on the newest version once the row is
+-- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
+-- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce($7::bigint, 0), held_usd = t.held_usd + coalesce($8::numeric, 0),
+    entry_count = t.entry_count + 1, version = t.version + 1, updated_at = $2::timestamptz
+  WHERE t.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+    AND ($7::bigint IS NULL OR $7::bigint <= t.balance_points - t.held_points) AND ($8::numeric IS NULL OR $8::numeric <= t.balance_usd - t.held_usd)
+  RETURNING t.*
+),
+account_created AS (
+  INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+  SELECT ac.account_id, 0, 0, coalesce($7::bigint, 0), coalesce($8::numeric, 0), 0, 0, 1, 1, $2::timestamptz
+  FROM account_check AS ac WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+  RETURNING *
+),
+account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+entry_written AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT a.account_id, a.entry_count, 'hold', coalesce($7::bigint, 0), coalesce($8::numeric, 0), 'generation', i.id,
+    a.balance_points, a.balance_usd, a.held_points, a.held_usd, $2::timestamptz
+  FROM inserted AS i CROSS JOIN account_now AS a
+  RETURNING *
+),
+budget_written AS (
+  UPDATE "public".genledger_budgets AS t SET held_points = t.held_points + CASE WHEN t.limit_points IS NULL THEN 0 ELSE coalesce($7::bigint, 0) END,
+    held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce($8::numeric, 0) END
+  FROM budget_old AS b
+  WHERE t.parent_kind = b.parent_kind AND t.parent_id = b.parent_id AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted)
+  RETURNING t.*
+),
 child AS (
   SELECT true AS created, i.* FROM inserted AS i
   UNION ALL
@@ -287,7 +371,26 @@ SELECT
   CASE WHEN d.verdict NOT IN ('accepted', 'existing') THEN d.verdict WHEN r.id IS NULL THEN 'conflict' WHEN r.created THEN 'created' ELSE 'existing' END AS outcome,
   r.id AS r_id, r.master_account_id AS r_master_account_id, r.tool_id AS r_tool_id, r.tool_display_name AS r_tool_display_name, r.service_name AS r_service_name, r.session_id AS r_session_id, r.initiating_event_id AS r_initiating_event_id, r.platform_specific_run_id AS r_platform_specific_run_id, r.status AS r_status, (extract(epoch FROM r.request_timestamp) * 1000)::bigint AS r_request_timestamp, (extract(epoch FROM r.started_at) * 1000)::bigint AS r_started_at, (extract(epoch FROM r.response_timestamp) * 1000)::bigint AS r_response_timestamp, r.duration_ms AS r_duration_ms, r.progress AS r_progress, r.points_spent AS r_points_spent, r.protocol_net_points AS r_protocol_net_points, r.cost_usd AS r_cost_usd, r.cost_provenance AS r_cost_provenance, r.notification_platform AS r_notification_platform, r.delivery_status AS r_delivery_status, r.delivery_attempts AS r_delivery_attempts, (extract(epoch FROM r.delivery_timestamp) * 1000)::bigint AS r_delivery_timestamp, r.delivery_error AS r_delivery_error, r.delivery_strategy AS r_delivery_strategy, r.cast_id AS r_cast_id, r.cook_id AS r_cook_id, r.spell_id AS r_spell_id, r.collection_id AS r_collection_id, r.request_payload AS r_request_payload, r.response_payload AS r_response_payload, r.artifact_urls AS r_artifact_urls, r.error_details AS r_error_details, r.metadata AS r_metadata, r.idempotency_key AS r_idempotency_key, r.version AS r_version, (extract(epoch FROM r.updated_at) * 1000)::bigint AS r_updated_at,
   cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, cn.id AS c_id, cn.spell_id AS c_spell_id, cn.initiator_account_id AS c_initiator_account_id, cn.total_steps AS c_total_steps, cn.cook_id AS c_cook_id, cn.collection_id AS c_collection_id, (extract(epoch FROM cn.started_at) * 1000)::bigint AS c_started_at, cn.metadata AS c_metadata, cn.idempotency_key AS c_idempotency_key, cn.status AS c_status, cn.in_flight_count AS c_in_flight_count, cn.outcome_success AS c_outcome_success, cn.outcome_failed AS c_outcome_failed, cn.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, cn.outcome_timeout AS c_outcome_timeout, cn.points_spent AS c_points_spent, cn.protocol_net_points AS c_protocol_net_points, cn.cost_usd AS c_cost_usd, (extract(epoch FROM cn.completed_at) * 1000)::bigint AS c_completed_at, cn.duration_ms AS c_duration_ms, (extract(epoch FROM cn.updated_at) * 1000)::bigint AS c_updated_at, cn.version AS c_version, cn.step_generation_ids AS c_step_generation_ids,
-  kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, kn.id AS k_id, kn.collection_id AS k_collection_id, kn.initiator_account_id AS k_initiator_account_id, kn.target_supply AS k_target_supply, (extract(epoch FROM kn.started_at) * 1000)::bigint AS k_started_at, kn.metadata AS k_metadata, kn.idempotency_key AS k_idempotency_key, kn.status AS k_status, kn.in_flight_count AS k_in_flight_count, kn.outcome_success AS k_outcome_success, kn.outcome_failed AS k_outcome_failed, kn.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, kn.outcome_timeout AS k_outcome_timeout, kn.points_spent AS k_points_spent, kn.protocol_net_points AS k_protocol_net_points, kn.cost_usd AS k_cost_usd, (extract(epoch FROM kn.completed_at) * 1000)::bigint AS k_completed_at, kn.duration_ms AS k_duration_ms, (extract(epoch FROM kn.updated_at) * 1000)::bigint AS k_updated_at, kn.version AS k_version, kn.generated_count AS k_generated_count, kn.failed_count AS k_failed_count, kn.cancelled_count AS k_cancelled_count, kn.open_generation_count AS k_open_generation_count, kn.generation_ids AS k_generation_ids, kn.cast_ids AS k_cast_ids
+  kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, kn.id AS k_id, kn.collection_id AS k_collection_id, kn.initiator_account_id AS k_initiator_account_id, kn.target_supply AS k_target_supply, (extract(epoch FROM kn.started_at) * 1000)::bigint AS k_started_at, kn.metadata AS k_metadata, kn.idempotency_key AS k_idempotency_key, kn.status AS k_status, kn.in_flight_count AS k_in_flight_count, kn.outcome_success AS k_outcome_success, kn.outcome_failed AS k_outcome_failed, kn.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, kn.outcome_timeout AS k_outcome_timeout, kn.points_spent AS k_points_spent, kn.protocol_net_points AS k_protocol_net_points, kn.cost_usd AS k_cost_usd, (extract(epoch FROM kn.completed_at) * 1000)::bigint AS k_completed_at, kn.duration_ms AS k_duration_ms, (extract(epoch FROM kn.updated_at) * 1000)::bigint AS k_updated_at, kn.version AS k_version, kn.generated_count AS k_generated_count, kn.failed_count AS k_failed_count, kn.cancelled_count AS k_cancelled_count, kn.open_generation_count AS k_open_generation_count, kn.generation_ids AS k_generation_ids, kn.cast_ids AS k_cast_ids,
+            CASE WHEN ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN "public".genledger_hold_raced($9::text) END AS a_raced,
+    (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
+      'held_points', f.held_points::text, 'held_usd', f.held_usd::text, 'spent_points', f.spent_points::text, 'spent_usd', f.spent_usd::text,
+      'entry_count', f.entry_count::text, 'version', f.version::text, 'updated_at', (extract(epoch FROM f.updated_at) * 1000)::bigint::text) FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
+    (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
+    (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
+      'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
+      'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n) AS a_now,
+    (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+      'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+      'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+      'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+      'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+      'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry_written AS e) AS a_entry,
+    coalesce((SELECT json_agg(
+      json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
+    (SELECT count(*) FROM hold_written) AS h_written
 FROM decision AS d
 LEFT JOIN child AS r ON true
 LEFT JOIN cast_now AS cn ON true
@@ -389,7 +492,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_2045eadc6798
+-- prepared as genledger_settle_generations_fd4d8045b9d3
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -399,11 +502,16 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 --   the same cook, the cast piece), in ordinal order, one stage per apply (the recursive cast_chain
 --   and cook_chain), and each parent is written once. Every apply reads only the rows the
 --   generations' UPDATE returned, so a repeat applies nothing. A batch of one is a plain
---   settleGeneration.
+--   settleGeneration. Accounts (migration 0004): each winner's hold still held is settled
+--   (settleGenerationHold: capture what the generation records in the units the hold names, release
+--   the rest, an overdraft entry when the charge beyond the hold exceeds available), its entries
+--   appended, its account and its budgets written; several holds of one account in a batch in
+--   ordinal order (window sums over the account's holds), each account and budget written once.
 --
 --   Locks:
 --     the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order
---     every statement takes them
+--     every statement takes them; then the winners' holds, their budgets, their accounts (FOR
+--     UPDATE, by key)
 --   Parameters:
 --     $1  calls  jsonb
 --   Result:
@@ -413,8 +521,9 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 --     its step, null when not applied), k1 (the cook after the generation's apply), k2 (after the
 --     cast piece's apply), k1 and k2 with only the cook's id and the columns an apply changes; null
 --     when absent or not applied; then kf json, the cook's other columns, in the row of its first
---     call only. What each call would have got from a statement of its own, the calls run one after
---     another in ordinal order
+--     call only; then h json, the hold this call settled (units, captured, the account after it,
+--     its entries, its budgets after it), null when none. What each call would have got from a
+--     statement of its own, the calls run one after another in ordinal order
 -- =================================================================================================
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, status text, points_spent bigint, protocol_net_points bigint, cost_usd numeric, cost_provenance jsonb, response_timestamp timestamptz, only_if_updated_before timestamptz, set_response_payload boolean, response_payload jsonb, artifact_urls jsonb, set_error_details boolean, error_details jsonb, platform_specific_run_id text, at timestamptz, apply_at timestamptz)
@@ -642,6 +751,130 @@ cook_written AS (
   WHERE t.id = s.id AND s.step > 0 AND t.id = ANY (ARRAY(SELECT id FROM cook_old))
   RETURNING t.id
 ),
+hold_old AS (
+  SELECT h.*, c.ordinal, c.apply_at,
+    CASE WHEN h.points IS NULL THEN 0 ELSE c.points_spent END AS cap_points,
+    CASE WHEN h.cost_usd IS NULL THEN 0 ELSE c.cost_usd END AS cap_usd,
+    coalesce(h.points, 0) AS hold_points, coalesce(h.cost_usd, 0) AS hold_usd
+  FROM "public".genledger_holds AS h JOIN contribution AS c ON c.child_id = h.generation_id
+  WHERE h.generation_id = ANY (ARRAY(SELECT child_id FROM contribution WHERE (SELECT count(*) FROM cook_written) >= 0))
+    AND h.status = 'held'
+  FOR UPDATE OF h
+),
+budget_old AS (
+  SELECT b.* FROM "public".genledger_budgets AS b
+  WHERE (b.parent_kind = 'cast' AND b.parent_id = ANY (ARRAY(SELECT budget_cast_id FROM hold_old)))
+    OR (b.parent_kind = 'cook' AND b.parent_id = ANY (ARRAY(SELECT budget_cook_id FROM hold_old)))
+  ORDER BY b.parent_kind, b.parent_id
+  FOR UPDATE
+),
+-- Reading budget_old first locks the budgets before the accounts.
+account_old AS (
+  SELECT a.* FROM "public".genledger_accounts AS a
+  WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_old WHERE (SELECT count(*) FROM budget_old) >= 0))
+  ORDER BY a.account_id
+  FOR UPDATE
+),
+hold_available AS (
+  SELECT h.*, least(h.cap_points, h.hold_points) AS from_points, least(h.cap_usd, h.hold_usd) AS from_usd,
+    a.balance_points - coalesce(sum(h.cap_points) OVER w, 0) AS bal_points, a.balance_usd - coalesce(sum(h.cap_usd) OVER w, 0) AS bal_usd,
+    a.held_points - coalesce(sum(h.hold_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.hold_usd) OVER w, 0) AS held_usd_before,
+    a.spent_points + coalesce(sum(h.cap_points) OVER w, 0) AS spent_points_before, a.spent_usd + coalesce(sum(h.cap_usd) OVER w, 0) AS spent_usd_before,
+    a.entry_count AS entry_count0, a.version AS version0, a.updated_at AS updated_at0
+  FROM hold_old AS h JOIN account_old AS a ON a.account_id = h.account_id
+  WINDOW w AS (PARTITION BY h.account_id ORDER BY h.ordinal ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+hold_amounts AS (
+  SELECT h.*, h.hold_points - h.from_points AS rel_points, h.hold_usd - h.from_usd AS rel_usd,
+    greatest(h.cap_points - h.from_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
+    greatest(h.cap_usd - h.from_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
+  FROM hold_available AS h
+),
+hold_entries AS (
+  SELECT h.*, (h.cap_points <> 0 OR h.cap_usd <> 0)::int AS n_capture, (h.rel_points <> 0 OR h.rel_usd <> 0)::int AS n_release,
+    (h.short_points <> 0 OR h.short_usd <> 0)::int AS n_overdraft
+  FROM hold_amounts AS h
+),
+hold_chain AS (
+  SELECT h.*, h.n_capture + h.n_release + h.n_overdraft AS n,
+    h.entry_count0 + coalesce(sum(h.n_capture + h.n_release + h.n_overdraft) OVER w, 0) AS seq0,
+    h.version0 + coalesce(sum(h.n_capture + h.n_release + h.n_overdraft) OVER w, 0) AS version_before,
+    array_agg(h.apply_at) FILTER (WHERE h.n_capture + h.n_release + h.n_overdraft > 0) OVER w AS ats_before
+  FROM hold_entries AS h
+  WINDOW w AS (PARTITION BY h.account_id ORDER BY h.ordinal ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+entries_written AS (
+  INSERT INTO "public".genledger_account_entries (
+    account_id, sequence, kind, amount_points, amount_usd, from_hold_points, from_hold_usd, cause_kind, generation_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points, s.from_usd, 'generation', s.generation_id,
+    s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points, s.held_usd_before - s.from_usd, s.apply_at
+  FROM hold_chain AS s WHERE s.n_capture = 1
+  UNION ALL
+  SELECT s.account_id, s.seq0 + s.n_capture + 1, 'release', s.rel_points, s.rel_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.hold_points, s.held_usd_before - s.hold_usd, s.apply_at
+  FROM hold_chain AS s WHERE s.n_release = 1
+  UNION ALL
+  SELECT s.account_id, s.seq0 + s.n_capture + s.n_release + 1, 'overdraft', s.short_points, s.short_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.hold_points, s.held_usd_before - s.hold_usd, s.apply_at
+  FROM hold_chain AS s WHERE s.n_overdraft = 1
+  RETURNING *
+),
+account_after AS (
+  SELECT s.ordinal, s.n, x.* FROM hold_chain AS s CROSS JOIN LATERAL (
+    SELECT s.account_id, s.bal_points - s.cap_points AS balance_points, s.bal_usd - s.cap_usd AS balance_usd,
+    s.held_points_before - s.hold_points AS held_points, s.held_usd_before - s.hold_usd AS held_usd,
+    s.spent_points_before + s.cap_points AS spent_points, s.spent_usd_before + s.cap_usd AS spent_usd,
+    s.seq0 + s.n AS entry_count, s.version_before + s.n AS version,
+    CASE WHEN s.n > 0 THEN s.apply_at ELSE coalesce(s.ats_before[cardinality(s.ats_before)], s.updated_at0) END AS updated_at) AS x
+),
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET balance_points = l.balance_points, balance_usd = l.balance_usd, held_points = l.held_points, held_usd = l.held_usd,
+    spent_points = l.spent_points, spent_usd = l.spent_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
+  FROM (SELECT DISTINCT ON (f.account_id) f.* FROM account_after AS f ORDER BY f.account_id, f.ordinal DESC) AS l
+  WHERE t.account_id = l.account_id AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) AND t.version <> l.version
+  RETURNING t.account_id
+),
+holds_written AS (
+  UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h WHERE t.generation_id = h.generation_id
+  RETURNING t.generation_id
+),
+budget_after AS (
+  SELECT h.ordinal, b.parent_kind, b.parent_id, b.limit_points, b.limit_usd,
+    b.held_points - sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points END) OVER w AS held_points,
+    b.held_usd - sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd END) OVER w AS held_usd,
+    b.spent_points + sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points END) OVER w AS spent_points,
+    b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd
+  FROM hold_old AS h
+  JOIN budget_old AS b ON (b.parent_kind = 'cast' AND b.parent_id = h.budget_cast_id) OR (b.parent_kind = 'cook' AND b.parent_id = h.budget_cook_id)
+  WINDOW w AS (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal ROWS UNBOUNDED PRECEDING)
+),
+budget_written AS (
+  UPDATE "public".genledger_budgets AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd
+  FROM (SELECT DISTINCT ON (f.parent_kind, f.parent_id) f.* FROM budget_after AS f ORDER BY f.parent_kind, f.parent_id, f.ordinal DESC) AS l
+  WHERE t.parent_kind = l.parent_kind AND t.parent_id = l.parent_id
+  RETURNING t.parent_id
+),
+hold_result AS MATERIALIZED (
+  SELECT s.ordinal, json_build_object(
+    'generation_id', s.generation_id, 'account_id', s.account_id, 'points', s.points::text, 'cost_usd', s.cost_usd::text,
+    'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id,
+    'captured_points', s.cap_points::text, 'captured_usd', s.cap_usd::text,
+    'account', (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
+      'held_points', f.held_points::text, 'held_usd', f.held_usd::text, 'spent_points', f.spent_points::text, 'spent_usd', f.spent_usd::text,
+      'entry_count', f.entry_count::text, 'version', f.version::text, 'updated_at', (extract(epoch FROM f.updated_at) * 1000)::bigint::text) FROM account_after AS f WHERE f.ordinal = s.ordinal),
+    'entries', coalesce((SELECT json_agg(
+      json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+      'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+      'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+      'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+      'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+      'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) ORDER BY e.sequence) FROM entries_written AS e
+      WHERE e.account_id = s.account_id AND e.generation_id = s.generation_id), '[]'::json),
+    'budgets', coalesce((SELECT json_agg(
+      json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) ORDER BY b.parent_kind) FROM budget_after AS b WHERE b.ordinal = s.ordinal), '[]'::json)
+  ) AS record
+  FROM hold_chain AS s
+),
 -- Each call's records, built apart (MATERIALIZED: planned as small queries of their own, not
 -- as one join of every relation above, whose planning would cost more than the batch).
 gen_result AS MATERIALIZED (
@@ -671,8 +904,9 @@ cook_fixed AS MATERIALIZED (
   FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
   JOIN cook_old AS ko ON ko.id = f.id
 )
-SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf
+SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h
 FROM gen_result AS r
+LEFT JOIN hold_result AS h ON h.ordinal = r.ordinal
 LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
 LEFT JOIN cook_fixed AS kf ON kf.ordinal = r.ordinal
 LEFT JOIN cook_result AS k1 ON k1.ordinal = r.ordinal AND k1.sub = 1
@@ -888,10 +1122,11 @@ WHERE existing.idempotency_key = $9::text AND NOT EXISTS (SELECT 1 FROM inserted
 
 -- =================================================================================================
 -- insert_attached_cast
--- prepared as genledger_insert_attached_cast_46757ae1c84d
+-- prepared as genledger_insert_attached_cast_df6f8359c2af
 --
 --   A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to
---   the cook (attachToCook), or nothing at all.
+--   the cook (attachToCook), or nothing at all; with a budget (budget_points, budget_usd not both
+--   NULL), its budget row stored with it.
 --
 --   Locks:
 --     the cook (FOR UPDATE), then the new row
@@ -901,26 +1136,28 @@ WHERE existing.idempotency_key = $9::text AND NOT EXISTS (SELECT 1 FROM inserted
 --     $3  max_in_flight              integer
 --     $4  max_embedded_ids           integer
 --     $5  parent_cook_id             text
---     $6  idempotency_key            text
---     $7  spell_id                   text
---     $8  initiator_account_id       text
---     $9  total_steps                integer
---     $10 started_at                 timestamptz
---     $11 metadata                   jsonb
---     $12 status                     text
---     $13 in_flight_count            integer
---     $14 outcome_success            integer
---     $15 outcome_failed             integer
---     $16 outcome_cancelled_by_user  integer
---     $17 outcome_timeout            integer
---     $18 points_spent               bigint
---     $19 protocol_net_points        bigint
---     $20 cost_usd                   numeric
---     $21 completed_at               timestamptz
---     $22 duration_ms                bigint
---     $23 updated_at                 timestamptz
---     $24 version                    integer
---     $25 step_generation_ids        jsonb
+--     $6  budget_points              bigint
+--     $7  budget_usd                 numeric
+--     $8  idempotency_key            text
+--     $9  spell_id                   text
+--     $10 initiator_account_id       text
+--     $11 total_steps                integer
+--     $12 started_at                 timestamptz
+--     $13 metadata                   jsonb
+--     $14 status                     text
+--     $15 in_flight_count            integer
+--     $16 outcome_success            integer
+--     $17 outcome_failed             integer
+--     $18 outcome_cancelled_by_user  integer
+--     $19 outcome_timeout            integer
+--     $20 points_spent               bigint
+--     $21 protocol_net_points        bigint
+--     $22 cost_usd                   numeric
+--     $23 completed_at               timestamptz
+--     $24 duration_ms                bigint
+--     $25 updated_at                 timestamptz
+--     $26 version                    integer
+--     $27 step_generation_ids        jsonb
 --   Result:
 --     one row: outcome text (created | existing | conflict | refused-cook), r_<the cast's columns>,
 --     c_present boolean (false), k_present boolean, k_outcome text, k_target text, k_<the cook's
@@ -928,18 +1165,19 @@ WHERE existing.idempotency_key = $9::text AND NOT EXISTS (SELECT 1 FROM inserted
 -- =================================================================================================
 WITH
 cook_old AS (SELECT * FROM "public".genledger_cooks WHERE id = $5::text FOR UPDATE),
-key_holder AS (SELECT * FROM "public".genledger_casts WHERE idempotency_key = $6::text),
+key_holder AS (SELECT * FROM "public".genledger_casts WHERE idempotency_key = $8::text),
 decision AS (
-  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE CASE WHEN ko.id IS NULL OR x.cook_outcome NOT IN ('attached') THEN 'refused-cook' ELSE 'accepted' END END AS verdict
+  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' ELSE v.parents_verdict END AS verdict
   FROM (SELECT 1) AS one LEFT JOIN cook_old AS ko ON true
   CROSS JOIN LATERAL (
     SELECT NULL::text AS cast_outcome, CASE WHEN ko.id IS NULL THEN NULL WHEN NOT (CASE WHEN true THEN ko.status = 'running' ELSE ko.status IN ('running', 'paused') END) THEN 'closed'
       WHEN CASE WHEN true THEN ko.in_flight_count ELSE ko.open_generation_count END >= $3::integer THEN 'full' ELSE 'attached' END AS cook_outcome, $5::text AS target_cook
   ) AS x
+  CROSS JOIN LATERAL (SELECT CASE WHEN ko.id IS NULL OR x.cook_outcome NOT IN ('attached') THEN 'refused-cook' ELSE 'accepted' END AS parents_verdict) AS v
 ),
 inserted AS (
   INSERT INTO "public".genledger_casts (id, spell_id, initiator_account_id, total_steps, cook_id, collection_id, started_at, metadata, idempotency_key, status, in_flight_count, outcome_success, outcome_failed, outcome_cancelled_by_user, outcome_timeout, points_spent, protocol_net_points, cost_usd, completed_at, duration_ms, updated_at, version, step_generation_ids)
-  SELECT $1::text, $7::text, $8::text, $9::integer, ko.id, ko.collection_id, $10::timestamptz, $11::jsonb, $6::text, $12::text, $13::integer, $14::integer, $15::integer, $16::integer, $17::integer, $18::bigint, $19::bigint, $20::numeric, $21::timestamptz, $22::bigint, $23::timestamptz, $24::integer, $25::jsonb
+  SELECT $1::text, $9::text, $10::text, $11::integer, ko.id, ko.collection_id, $12::timestamptz, $13::jsonb, $8::text, $14::text, $15::integer, $16::integer, $17::integer, $18::integer, $19::integer, $20::bigint, $21::bigint, $22::numeric, $23::timestamptz, $24::bigint, $25::timestamptz, $26::integer, $27::jsonb
   FROM decision AS d  LEFT JOIN cook_old AS ko ON true
   WHERE d.verdict = 'accepted'
   ON CONFLICT (idempotency_key) DO NOTHING
@@ -962,6 +1200,11 @@ cook_now AS (
   SELECT w.* FROM cook_written AS w
   UNION ALL
   SELECT o.* FROM cook_old AS o WHERE NOT EXISTS (SELECT 1 FROM cook_written)
+),
+budget AS (
+  INSERT INTO "public".genledger_budgets (parent_kind, parent_id, limit_points, limit_usd)
+  SELECT 'cast', i.id, $6::bigint, $7::numeric FROM inserted AS i
+  WHERE $6::bigint IS NOT NULL OR $7::numeric IS NOT NULL
 ),
 child AS (
   SELECT true AS created, i.* FROM inserted AS i
@@ -1649,6 +1892,346 @@ SELECT
   to_jsonb(ARRAY(
   SELECT c.id FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text AND c.status = 'running'
   ORDER BY c.started_at, c.id LIMIT $2::integer)) AS cast_ids;
+
+-- =================================================================================================
+-- casts_insert_budget
+-- prepared as genledger_casts_insert_budget_14ba88bccd35
+--
+--   startCast({ budget }) without a cook: as casts_insert, and the budget row (limit budget_points,
+--   budget_usd; NULL: not limited) stored only if the cast was.
+--
+--   Locks:
+--     the new rows (and, on a key conflict, waits for the transaction inserting that key)
+--   Parameters:
+--     $1  id                         text
+--     $2  spell_id                   text
+--     $3  initiator_account_id       text
+--     $4  total_steps                integer
+--     $5  cook_id                    text
+--     $6  collection_id              text
+--     $7  started_at                 timestamptz
+--     $8  metadata                   jsonb
+--     $9  idempotency_key            text
+--     $10 status                     text
+--     $11 in_flight_count            integer
+--     $12 outcome_success            integer
+--     $13 outcome_failed             integer
+--     $14 outcome_cancelled_by_user  integer
+--     $15 outcome_timeout            integer
+--     $16 points_spent               bigint
+--     $17 protocol_net_points        bigint
+--     $18 cost_usd                   numeric
+--     $19 completed_at               timestamptz
+--     $20 duration_ms                bigint
+--     $21 updated_at                 timestamptz
+--     $22 version                    integer
+--     $23 step_generation_ids        jsonb
+--     $24 budget_points              bigint
+--     $25 budget_usd                 numeric
+--   Result:
+--     one row: created boolean (false: the idempotency key was already taken, and this is the
+--     record holding it), then the cast's columns (see "Record columns"); no row: the key is held
+--     by a transaction this statement cannot see (read it with *_by_key)
+-- =================================================================================================
+WITH inserted AS (
+  INSERT INTO "public".genledger_casts (id, spell_id, initiator_account_id, total_steps, cook_id, collection_id, started_at, metadata, idempotency_key, status, in_flight_count, outcome_success, outcome_failed, outcome_cancelled_by_user, outcome_timeout, points_spent, protocol_net_points, cost_usd, completed_at, duration_ms, updated_at, version, step_generation_ids)
+  VALUES ($1::text, $2::text, $3::text, $4::integer, $5::text, $6::text, $7::timestamptz, $8::jsonb, $9::text, $10::text, $11::integer, $12::integer, $13::integer, $14::integer, $15::integer, $16::bigint, $17::bigint, $18::numeric, $19::timestamptz, $20::bigint, $21::timestamptz, $22::integer, $23::jsonb)
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING *
+),
+  budget AS (
+    INSERT INTO "public".genledger_budgets (parent_kind, parent_id, limit_points, limit_usd)
+    SELECT 'cast', i.id, $24::bigint, $25::numeric FROM inserted AS i
+  )
+SELECT true AS created, inserted.id AS id, inserted.spell_id AS spell_id, inserted.initiator_account_id AS initiator_account_id, inserted.total_steps AS total_steps, inserted.cook_id AS cook_id, inserted.collection_id AS collection_id, (extract(epoch FROM inserted.started_at) * 1000)::bigint AS started_at, inserted.metadata AS metadata, inserted.idempotency_key AS idempotency_key, inserted.status AS status, inserted.in_flight_count AS in_flight_count, inserted.outcome_success AS outcome_success, inserted.outcome_failed AS outcome_failed, inserted.outcome_cancelled_by_user AS outcome_cancelled_by_user, inserted.outcome_timeout AS outcome_timeout, inserted.points_spent AS points_spent, inserted.protocol_net_points AS protocol_net_points, inserted.cost_usd AS cost_usd, (extract(epoch FROM inserted.completed_at) * 1000)::bigint AS completed_at, inserted.duration_ms AS duration_ms, (extract(epoch FROM inserted.updated_at) * 1000)::bigint AS updated_at, inserted.version AS version, inserted.step_generation_ids AS step_generation_ids FROM inserted
+UNION ALL
+SELECT false AS created, existing.id AS id, existing.spell_id AS spell_id, existing.initiator_account_id AS initiator_account_id, existing.total_steps AS total_steps, existing.cook_id AS cook_id, existing.collection_id AS collection_id, (extract(epoch FROM existing.started_at) * 1000)::bigint AS started_at, existing.metadata AS metadata, existing.idempotency_key AS idempotency_key, existing.status AS status, existing.in_flight_count AS in_flight_count, existing.outcome_success AS outcome_success, existing.outcome_failed AS outcome_failed, existing.outcome_cancelled_by_user AS outcome_cancelled_by_user, existing.outcome_timeout AS outcome_timeout, existing.points_spent AS points_spent, existing.protocol_net_points AS protocol_net_points, existing.cost_usd AS cost_usd, (extract(epoch FROM existing.completed_at) * 1000)::bigint AS completed_at, existing.duration_ms AS duration_ms, (extract(epoch FROM existing.updated_at) * 1000)::bigint AS updated_at, existing.version AS version, existing.step_generation_ids AS step_generation_ids FROM "public".genledger_casts AS existing
+WHERE existing.idempotency_key = $9::text AND NOT EXISTS (SELECT 1 FROM inserted);
+
+-- =================================================================================================
+-- cooks_insert_budget
+-- prepared as genledger_cooks_insert_budget_a0f709bd7f90
+--
+--   startCook({ budget }): as cooks_insert, and the budget row (limit budget_points, budget_usd;
+--   NULL: not limited) stored only if the cook was.
+--
+--   Locks:
+--     the new rows (and, on a key conflict, waits for the transaction inserting that key)
+--   Parameters:
+--     $1  id                         text
+--     $2  collection_id              text
+--     $3  initiator_account_id       text
+--     $4  target_supply              integer
+--     $5  started_at                 timestamptz
+--     $6  metadata                   jsonb
+--     $7  idempotency_key            text
+--     $8  status                     text
+--     $9  in_flight_count            integer
+--     $10 outcome_success            integer
+--     $11 outcome_failed             integer
+--     $12 outcome_cancelled_by_user  integer
+--     $13 outcome_timeout            integer
+--     $14 points_spent               bigint
+--     $15 protocol_net_points        bigint
+--     $16 cost_usd                   numeric
+--     $17 completed_at               timestamptz
+--     $18 duration_ms                bigint
+--     $19 updated_at                 timestamptz
+--     $20 version                    integer
+--     $21 generated_count            integer
+--     $22 failed_count               integer
+--     $23 cancelled_count            integer
+--     $24 open_generation_count      integer
+--     $25 generation_ids             jsonb
+--     $26 cast_ids                   jsonb
+--     $27 budget_points              bigint
+--     $28 budget_usd                 numeric
+--   Result:
+--     one row: created boolean (false: the idempotency key was already taken, and this is the
+--     record holding it), then the cook's columns (see "Record columns"); no row: the key is held
+--     by a transaction this statement cannot see (read it with *_by_key)
+-- =================================================================================================
+WITH inserted AS (
+  INSERT INTO "public".genledger_cooks (id, collection_id, initiator_account_id, target_supply, started_at, metadata, idempotency_key, status, in_flight_count, outcome_success, outcome_failed, outcome_cancelled_by_user, outcome_timeout, points_spent, protocol_net_points, cost_usd, completed_at, duration_ms, updated_at, version, generated_count, failed_count, cancelled_count, open_generation_count, generation_ids, cast_ids)
+  VALUES ($1::text, $2::text, $3::text, $4::integer, $5::timestamptz, $6::jsonb, $7::text, $8::text, $9::integer, $10::integer, $11::integer, $12::integer, $13::integer, $14::bigint, $15::bigint, $16::numeric, $17::timestamptz, $18::bigint, $19::timestamptz, $20::integer, $21::integer, $22::integer, $23::integer, $24::integer, $25::jsonb, $26::jsonb)
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING *
+),
+  budget AS (
+    INSERT INTO "public".genledger_budgets (parent_kind, parent_id, limit_points, limit_usd)
+    SELECT 'cook', i.id, $27::bigint, $28::numeric FROM inserted AS i
+  )
+SELECT true AS created, inserted.id AS id, inserted.collection_id AS collection_id, inserted.initiator_account_id AS initiator_account_id, inserted.target_supply AS target_supply, (extract(epoch FROM inserted.started_at) * 1000)::bigint AS started_at, inserted.metadata AS metadata, inserted.idempotency_key AS idempotency_key, inserted.status AS status, inserted.in_flight_count AS in_flight_count, inserted.outcome_success AS outcome_success, inserted.outcome_failed AS outcome_failed, inserted.outcome_cancelled_by_user AS outcome_cancelled_by_user, inserted.outcome_timeout AS outcome_timeout, inserted.points_spent AS points_spent, inserted.protocol_net_points AS protocol_net_points, inserted.cost_usd AS cost_usd, (extract(epoch FROM inserted.completed_at) * 1000)::bigint AS completed_at, inserted.duration_ms AS duration_ms, (extract(epoch FROM inserted.updated_at) * 1000)::bigint AS updated_at, inserted.version AS version, inserted.generated_count AS generated_count, inserted.failed_count AS failed_count, inserted.cancelled_count AS cancelled_count, inserted.open_generation_count AS open_generation_count, inserted.generation_ids AS generation_ids, inserted.cast_ids AS cast_ids FROM inserted
+UNION ALL
+SELECT false AS created, existing.id AS id, existing.collection_id AS collection_id, existing.initiator_account_id AS initiator_account_id, existing.target_supply AS target_supply, (extract(epoch FROM existing.started_at) * 1000)::bigint AS started_at, existing.metadata AS metadata, existing.idempotency_key AS idempotency_key, existing.status AS status, existing.in_flight_count AS in_flight_count, existing.outcome_success AS outcome_success, existing.outcome_failed AS outcome_failed, existing.outcome_cancelled_by_user AS outcome_cancelled_by_user, existing.outcome_timeout AS outcome_timeout, existing.points_spent AS points_spent, existing.protocol_net_points AS protocol_net_points, existing.cost_usd AS cost_usd, (extract(epoch FROM existing.completed_at) * 1000)::bigint AS completed_at, existing.duration_ms AS duration_ms, (extract(epoch FROM existing.updated_at) * 1000)::bigint AS updated_at, existing.version AS version, existing.generated_count AS generated_count, existing.failed_count AS failed_count, existing.cancelled_count AS cancelled_count, existing.open_generation_count AS open_generation_count, existing.generation_ids AS generation_ids, existing.cast_ids AS cast_ids FROM "public".genledger_cooks AS existing
+WHERE existing.idempotency_key = $7::text AND NOT EXISTS (SELECT 1 FROM inserted);
+
+-- =================================================================================================
+-- accounts_move
+-- prepared as genledger_accounts_move_da9d61e5006f
+--
+--   credit()/debit() (applyMovement): the key first (a repeat writes nothing and returns the key's
+--   entry); a debit available does not cover writes nothing; otherwise the entry (the account's
+--   next sequence; the insert is the gate, its key unique per account) and the account (inserted on
+--   its first movement). Two first writes of one new account: the second fails on a primary key and
+--   is sent again.
+--
+--   Locks:
+--     the account (FOR UPDATE), then the new entry
+--   Parameters:
+--     $1  account_id       text
+--     $2  kind             text
+--     $3  points           bigint
+--     $4  cost_usd         numeric
+--     $5  at               timestamptz
+--     $6  idempotency_key  text
+--     $7  reason           text
+--   Result:
+--     one row: outcome text (applied | existing | insufficient | conflict: the key is held by a
+--     movement this statement cannot see, read it with accounts_entry_by_key), unit text (of a
+--     shortfall), account json (as it now stands, or as found), entry json
+-- =================================================================================================
+WITH key_holder AS (
+  SELECT e.* FROM "public".genledger_account_entries AS e WHERE e.account_id = $1::text AND e.idempotency_key = $6::text
+),
+account_old AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $1::text FOR UPDATE),
+base AS (
+  SELECT $1::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
+  coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
+  coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
+  coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true),
+decision AS (
+  SELECT b.*,
+    CASE WHEN $2::text = 'debit' AND $3::bigint IS NOT NULL AND $3::bigint > b.balance_points - b.held_points THEN 'points'
+         WHEN $2::text = 'debit' AND $4::numeric IS NOT NULL AND $4::numeric > b.balance_usd - b.held_usd THEN 'costUsd' END AS unit
+  FROM base AS b
+),
+entry AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT d.account_id, d.entry_count + 1, $2::text, coalesce($3::bigint, 0), coalesce($4::numeric, 0), 'movement', $7::text, $6::text,
+    d.balance_points + CASE WHEN $2::text = 'credit' THEN 1 ELSE -1 END * coalesce($3::bigint, 0), d.balance_usd + CASE WHEN $2::text = 'credit' THEN 1 ELSE -1 END * coalesce($4::numeric, 0), d.held_points, d.held_usd, $5::timestamptz
+  FROM decision AS d
+  WHERE d.unit IS NULL AND NOT EXISTS (SELECT 1 FROM key_holder)
+  ON CONFLICT (account_id, idempotency_key) DO NOTHING
+  RETURNING *
+),
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET balance_points = e.balance_after_points, balance_usd = e.balance_after_usd,
+    entry_count = e.sequence, version = t.version + 1, updated_at = e.at
+  FROM entry AS e WHERE t.account_id = e.account_id
+  RETURNING t.*
+),
+account_created AS (
+  INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+  SELECT e.account_id, e.balance_after_points, e.balance_after_usd, 0, 0, 0, 0, e.sequence, 1, e.at
+  FROM entry AS e WHERE NOT EXISTS (SELECT 1 FROM account_old)
+  RETURNING *
+),
+account_now AS (
+  SELECT * FROM account_written UNION ALL SELECT * FROM account_created
+)
+SELECT
+  CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN d.unit IS NOT NULL THEN 'insufficient'
+       WHEN EXISTS (SELECT 1 FROM entry) THEN 'applied' ELSE 'conflict' END AS outcome,
+  d.unit,
+  coalesce((SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
+    'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
+    'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n), json_build_object('account_id', d.account_id, 'balance_points', d.balance_points::text, 'balance_usd', d.balance_usd::text,
+      'held_points', d.held_points::text, 'held_usd', d.held_usd::text, 'spent_points', d.spent_points::text, 'spent_usd', d.spent_usd::text,
+      'entry_count', d.entry_count::text, 'version', d.version::text, 'updated_at', (extract(epoch FROM d.updated_at) * 1000)::bigint::text)) AS account,
+  coalesce((SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry AS e), (SELECT json_build_object('account_id', k.account_id, 'sequence', k.sequence::text, 'kind', k.kind,
+      'amount_points', k.amount_points::text, 'amount_usd', k.amount_usd::text,
+      'from_hold_points', k.from_hold_points::text, 'from_hold_usd', k.from_hold_usd::text,
+      'cause_kind', k.cause_kind, 'reason', k.reason, 'idempotency_key', k.idempotency_key, 'generation_id', k.generation_id,
+      'balance_after_points', k.balance_after_points::text, 'balance_after_usd', k.balance_after_usd::text,
+      'held_after_points', k.held_after_points::text, 'held_after_usd', k.held_after_usd::text, 'at', (extract(epoch FROM k.at) * 1000)::bigint::text) FROM key_holder AS k)) AS entry
+FROM decision AS d;
+
+-- =================================================================================================
+-- accounts_entry_by_key
+-- prepared as genledger_accounts_entry_by_key_e88b017aea89
+--
+--   Reads the movement entry holding an idempotency key of an account (after a move that lost a
+--   race to a key it could not see), with the account.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  account_id       text
+--     $2  idempotency_key  text
+--   Result:
+--     at most one row: entry json, account json
+-- =================================================================================================
+SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+  'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+  'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+  'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+  'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+  'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) AS entry, (SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
+    'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
+    'entry_count', a.entry_count::text, 'version', a.version::text, 'updated_at', (extract(epoch FROM a.updated_at) * 1000)::bigint::text) FROM "public".genledger_accounts AS a WHERE a.account_id = e.account_id) AS account
+FROM "public".genledger_account_entries AS e WHERE e.account_id = $1::text AND e.idempotency_key = $2::text;
+
+-- =================================================================================================
+-- accounts_get
+-- prepared as genledger_accounts_get_6409785c4b47
+--
+--   getAccount: the account as stored.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  account_id  text
+--   Result:
+--     at most one row: account json
+-- =================================================================================================
+SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
+    'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
+    'entry_count', a.entry_count::text, 'version', a.version::text, 'updated_at', (extract(epoch FROM a.updated_at) * 1000)::bigint::text) AS account FROM "public".genledger_accounts AS a WHERE a.account_id = $1::text;
+
+-- =================================================================================================
+-- accounts_entries
+-- prepared as genledger_accounts_entries_181ac149ecee
+--
+--   listLedgerEntries: one page of an account's entries after after_sequence, by sequence (the
+--   primary key).
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  account_id      text
+--     $2  after_sequence  bigint
+--     $3  limit           integer
+--   Result:
+--     up to limit rows: entry json
+-- =================================================================================================
+SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+  'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+  'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+  'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+  'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+  'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) AS entry FROM "public".genledger_account_entries AS e
+WHERE e.account_id = $1::text AND e.sequence > $2::bigint
+ORDER BY e.sequence LIMIT $3::integer;
+
+-- =================================================================================================
+-- accounts_reconcile_read
+-- prepared as genledger_accounts_reconcile_read_27d97dccb0b1
+--
+--   reconcileAccount, first step: the account and all its entries, in one snapshot
+--   (reconcileFigures replays them).
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  account_id  text
+--   Result:
+--     one row: account json (null: none stored), entries json (an array, by sequence)
+-- =================================================================================================
+SELECT (SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
+  'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
+  'entry_count', a.entry_count::text, 'version', a.version::text, 'updated_at', (extract(epoch FROM a.updated_at) * 1000)::bigint::text) FROM "public".genledger_accounts AS a WHERE a.account_id = $1::text) AS account,
+  coalesce((SELECT json_agg(
+    json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) ORDER BY e.sequence) FROM "public".genledger_account_entries AS e WHERE e.account_id = $1::text), '[]'::json) AS entries;
+
+-- =================================================================================================
+-- accounts_reconcile_write
+-- prepared as genledger_accounts_reconcile_write_8005a3f93fa2
+--
+--   reconcileAccount, on drift: the rebuilt figures, only if the account is still at
+--   expected_version (otherwise nothing, and reconcile reads again).
+--
+--   Locks:
+--     the account
+--   Parameters:
+--     $1  balance_points    bigint
+--     $2  balance_usd       numeric
+--     $3  held_points       bigint
+--     $4  held_usd          numeric
+--     $5  spent_points      bigint
+--     $6  spent_usd         numeric
+--     $7  entry_count       bigint
+--     $8  version           bigint
+--     $9  updated_at        timestamptz
+--     $10 account_id        text
+--     $11 expected_version  bigint
+--   Result:
+--     one row (account_id) when written, none when the version moved
+-- =================================================================================================
+UPDATE "public".genledger_accounts SET balance_points = $1::bigint, balance_usd = $2::numeric,
+  held_points = $3::bigint, held_usd = $4::numeric,
+  spent_points = $5::bigint, spent_usd = $6::numeric,
+  entry_count = $7::bigint, version = $8::bigint, updated_at = $9::timestamptz
+WHERE account_id = $10::text AND version = $11::bigint
+RETURNING account_id;
+
+-- =================================================================================================
+-- budgets_get
+-- prepared as genledger_budgets_get_d6c989b6592c
+--
+--   A parent's budget.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  parent_kind  text
+--     $2  parent_id    text
+--   Result:
+--     at most one row: budget json
+-- =================================================================================================
+SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+    'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) AS budget FROM "public".genledger_budgets AS b WHERE b.parent_kind = $1::text AND b.parent_id = $2::text;
 
 -- =================================================================================================
 -- changes_prune_boundary

@@ -1,0 +1,348 @@
+/**
+ * Accounts in SQL (migration 0004): the statements of `repository.accounts` (`move`, `get`,
+ * `listEntries`, `reconcile`, `getBudget`), and the JSON shapes in which every account statement,
+ * the creation statement (a hold) and `settle_generations` (its capture and release) return an
+ * account, its entries and budgets. What each statement writes is what the domain decides
+ * (src/domain/accounts: `applyMovement`, `holdAtCreation`, `settleGenerationHold`,
+ * `reconcileFigures`); test/adapters/postgres-accounts.test.ts checks the figures against it.
+ *
+ * Locks: a movement locks its account row only (`FOR UPDATE`), so movements, holds and
+ * settlements of one account run one after another while those of other accounts do not wait. An
+ * account nobody moved yet has no row: the first write inserts it. Two first writes racing on one
+ * new account both find no row; the second one's insert fails on the primary key (of the account
+ * or of its entry number 1), the whole statement with it, and the adapter sends it again (see
+ * {@link isAccountRace}): it then finds and locks the row.
+ */
+import type { Account, Budget, LedgerEntry, Units } from 'genledger';
+import type { HoldDecision, HoldSettlement, LimitedInsertion } from 'genledger/adapter';
+import { defineStatement, sql, type Statement } from './client.js';
+import { epochMs, type Row } from './rows.js';
+
+/** The account tables' qualified names. */
+export interface AccountTableNames {
+  readonly accounts: string;
+  readonly accountEntries: string;
+  readonly holds: string;
+  readonly budgets: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON shapes: every number as text (bigint and numeric exactly), times as epoch milliseconds.
+
+/** An `accounts` row `a` (or any relation with its columns) as a json object. */
+export function accountJson(a: string): string {
+  return `json_build_object('account_id', ${a}.account_id, 'balance_points', ${a}.balance_points::text, 'balance_usd', ${a}.balance_usd::text,
+    'held_points', ${a}.held_points::text, 'held_usd', ${a}.held_usd::text, 'spent_points', ${a}.spent_points::text, 'spent_usd', ${a}.spent_usd::text,
+    'entry_count', ${a}.entry_count::text, 'version', ${a}.version::text, 'updated_at', ${epochMs(`${a}.updated_at`)}::text)`;
+}
+
+/** An `account_entries` row `e` as a json object. */
+export function entryJson(e: string): string {
+  return `json_build_object('account_id', ${e}.account_id, 'sequence', ${e}.sequence::text, 'kind', ${e}.kind,
+    'amount_points', ${e}.amount_points::text, 'amount_usd', ${e}.amount_usd::text,
+    'from_hold_points', ${e}.from_hold_points::text, 'from_hold_usd', ${e}.from_hold_usd::text,
+    'cause_kind', ${e}.cause_kind, 'reason', ${e}.reason, 'idempotency_key', ${e}.idempotency_key, 'generation_id', ${e}.generation_id,
+    'balance_after_points', ${e}.balance_after_points::text, 'balance_after_usd', ${e}.balance_after_usd::text,
+    'held_after_points', ${e}.held_after_points::text, 'held_after_usd', ${e}.held_after_usd::text, 'at', ${epochMs(`${e}.at`)}::text)`;
+}
+
+/** A `budgets` row `b` as a json object. */
+export function budgetJson(b: string): string {
+  return `json_build_object('parent_kind', ${b}.parent_kind, 'parent_id', ${b}.parent_id, 'limit_points', ${b}.limit_points::text, 'limit_usd', ${b}.limit_usd::text,
+    'held_points', ${b}.held_points::text, 'held_usd', ${b}.held_usd::text, 'spent_points', ${b}.spent_points::text, 'spent_usd', ${b}.spent_usd::text)`;
+}
+
+/** A signed `numeric` as text, in the canonical spelling (`"-0.5"`, `"12"`, `"0"`). */
+export function signedUsd(text: string): string {
+  let digits = text.startsWith('-') ? text.slice(1) : text;
+  const negative = digits !== text;
+  if (digits.includes('.')) digits = digits.replace(/0+$/, '').replace(/\.$/, '');
+  digits = digits.replace(/^0+(?=\d)/, '');
+  return digits === '0' ? '0' : negative ? `-${digits}` : digits;
+}
+
+function points(value: unknown): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed))
+    throw new Error(`[genledger] [postgres] an account figure of ${String(value)} points is not a safe integer`);
+  return parsed;
+}
+
+const amount = (row: Row, prefix: string) => ({
+  points: points(row[`${prefix}_points`]),
+  costUsd: signedUsd(String(row[`${prefix}_usd`])),
+});
+
+export function accountFromJson(row: Row): Account {
+  const balance = amount(row, 'balance');
+  const held = amount(row, 'held');
+  return {
+    accountId: String(row.account_id),
+    balance,
+    held,
+    available: { points: balance.points - held.points, costUsd: signedUsdDifference(balance.costUsd, held.costUsd) },
+    spent: amount(row, 'spent'),
+    entryCount: points(row.entry_count),
+    version: points(row.version),
+    updatedAt: row.updated_at === null || row.updated_at === undefined ? null : new Date(Number(row.updated_at)),
+  };
+}
+
+/** `left - right` of two canonical signed decimals, exactly (as the domain's `subtractAmounts`). */
+function signedUsdDifference(left: string, right: string): string {
+  if (right === '0') return left;
+  const scale = Math.max(fractionDigits(left), fractionDigits(right));
+  const difference = scaled(left, scale) - scaled(right, scale);
+  const negative = difference < 0n;
+  const digits = (negative ? -difference : difference).toString().padStart(scale + 1, '0');
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return signedUsd(negative ? `-${text}` : text);
+}
+
+function fractionDigits(text: string): number {
+  const dot = text.indexOf('.');
+  return dot === -1 ? 0 : text.length - dot - 1;
+}
+
+function scaled(text: string, scale: number): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  const value = BigInt(whole + fraction.padEnd(scale, '0'));
+  return negative ? -value : value;
+}
+
+export function entryFromJson(row: Row): LedgerEntry {
+  const kind = String(row.kind) as LedgerEntry['kind'];
+  return {
+    accountId: String(row.account_id),
+    sequence: points(row.sequence),
+    kind,
+    amount: amount(row, 'amount'),
+    fromHold: kind === 'capture' ? amount(row, 'from_hold') : null,
+    cause:
+      row.cause_kind === 'movement'
+        ? { kind: 'movement', reason: String(row.reason), idempotencyKey: String(row.idempotency_key) }
+        : { kind: 'generation', generationId: String(row.generation_id) },
+    balanceAfter: amount(row, 'balance_after'),
+    heldAfter: amount(row, 'held_after'),
+    at: new Date(Number(row.at)),
+  };
+}
+
+export function budgetFromJson(row: Row): Budget {
+  return {
+    parentKind: row.parent_kind as Budget['parentKind'],
+    parentId: String(row.parent_id),
+    limit: {
+      ...(row.limit_points === null ? {} : { points: points(row.limit_points) }),
+      ...(row.limit_usd === null ? {} : { costUsd: signedUsd(String(row.limit_usd)) }),
+    },
+    held: amount(row, 'held'),
+    spent: amount(row, 'spent'),
+  };
+}
+
+/**
+ * A statement lost a race on an account and wrote nothing; send it again: it failed on the primary
+ * key of `accounts` or `account_entries` (another first write of the same new account, see the
+ * module comment), or it is a hold that found its amount taken once it locked the account (GL001).
+ */
+export function isAccountRace(error: unknown, tablePrefix: string): boolean {
+  const failure = error as { code?: unknown; constraint?: unknown } | null;
+  // GL001: raised by hold_raced() (migration 0004; see creation-sql.ts).
+  if (failure?.code === 'GL001') return true;
+  return (
+    failure?.code === '23505' &&
+    (failure.constraint === `${tablePrefix}accounts_pkey` || failure.constraint === `${tablePrefix}account_entries_pkey`)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The statements of `repository.accounts`.
+
+/**
+ * The account as stored, or all zeros (`stored` false) when it has none: `a` the locked
+ * `account_old`. Columns as `accounts`'s, plus `stored`.
+ */
+export function accountOrEmpty(accountId: string, a: string): string {
+  return `SELECT ${accountId} AS account_id, coalesce(${a}.balance_points, 0) AS balance_points, coalesce(${a}.balance_usd, 0) AS balance_usd,
+      coalesce(${a}.held_points, 0) AS held_points, coalesce(${a}.held_usd, 0) AS held_usd,
+      coalesce(${a}.spent_points, 0) AS spent_points, coalesce(${a}.spent_usd, 0) AS spent_usd,
+      coalesce(${a}.entry_count, 0) AS entry_count, coalesce(${a}.version, 0) AS version, ${a}.updated_at, ${a}.account_id IS NOT NULL AS stored`;
+}
+
+export function buildAccountStatements(tables: AccountTableNames) {
+  const { accounts: A, accountEntries: E, budgets: B } = tables;
+
+  /**
+   * `accounts.move` (`applyMovement`): a credit, or a debit `available` covers, and its entry.
+   * The key first (a repeat writes nothing and returns the key's entry); then the account locked;
+   * the entry's insert is the gate (its key unique per account), the account's write reads what
+   * it returned. Result: one row: outcome ('applied' | 'existing' | 'insufficient' | 'conflict':
+   * the key was taken by a movement this statement's snapshot cannot see), unit (of a shortfall),
+   * account (as it now stands, or as found when nothing was written), entry.
+   */
+  const move = defineStatement('accounts_move', (param) => {
+    const accountId = param('account_id', 'text');
+    const kind = param('kind', 'text');
+    const p = param('points', 'bigint');
+    const u = param('cost_usd', 'numeric');
+    const at = param('at', 'timestamptz');
+    const sign = `CASE WHEN ${kind} = 'credit' THEN 1 ELSE -1 END`;
+    return sql`
+      WITH key_holder AS (
+        SELECT e.* FROM ${E} AS e WHERE e.account_id = ${accountId} AND e.idempotency_key = ${param('idempotency_key', 'text')}
+      ),
+      account_old AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${accountId} FOR UPDATE),
+      base AS (${accountOrEmpty(accountId, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true),
+      decision AS (
+        SELECT b.*,
+          CASE WHEN ${kind} = 'debit' AND ${p} IS NOT NULL AND ${p} > b.balance_points - b.held_points THEN 'points'
+               WHEN ${kind} = 'debit' AND ${u} IS NOT NULL AND ${u} > b.balance_usd - b.held_usd THEN 'costUsd' END AS unit
+        FROM base AS b
+      ),
+      entry AS (
+        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+        SELECT d.account_id, d.entry_count + 1, ${kind}, coalesce(${p}, 0), coalesce(${u}, 0), 'movement', ${param('reason', 'text')}, ${param('idempotency_key', 'text')},
+          d.balance_points + ${sign} * coalesce(${p}, 0), d.balance_usd + ${sign} * coalesce(${u}, 0), d.held_points, d.held_usd, ${at}
+        FROM decision AS d
+        WHERE d.unit IS NULL AND NOT EXISTS (SELECT 1 FROM key_holder)
+        ON CONFLICT (account_id, idempotency_key) DO NOTHING
+        RETURNING *
+      ),
+      account_written AS (
+        UPDATE ${A} AS t SET balance_points = e.balance_after_points, balance_usd = e.balance_after_usd,
+          entry_count = e.sequence, version = t.version + 1, updated_at = e.at
+        FROM entry AS e WHERE t.account_id = e.account_id
+        RETURNING t.*
+      ),
+      account_created AS (
+        INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+        SELECT e.account_id, e.balance_after_points, e.balance_after_usd, 0, 0, 0, 0, e.sequence, 1, e.at
+        FROM entry AS e WHERE NOT EXISTS (SELECT 1 FROM account_old)
+        RETURNING *
+      ),
+      account_now AS (
+        SELECT * FROM account_written UNION ALL SELECT * FROM account_created
+      )
+      SELECT
+        CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN d.unit IS NOT NULL THEN 'insufficient'
+             WHEN EXISTS (SELECT 1 FROM entry) THEN 'applied' ELSE 'conflict' END AS outcome,
+        d.unit,
+        coalesce((SELECT ${accountJson('n')} FROM account_now AS n), ${accountJson('d')}) AS account,
+        coalesce((SELECT ${entryJson('e')} FROM entry AS e), (SELECT ${entryJson('k')} FROM key_holder AS k)) AS entry
+      FROM decision AS d`;
+  });
+
+  const get = defineStatement(
+    'accounts_get',
+    (param) => `SELECT ${accountJson('a')} AS account FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}`,
+  );
+
+  const entries = defineStatement(
+    'accounts_entries',
+    (param) => sql`
+      SELECT ${entryJson('e')} AS entry FROM ${E} AS e
+      WHERE e.account_id = ${param('account_id', 'text')} AND e.sequence > ${param('after_sequence', 'bigint')}
+      ORDER BY e.sequence LIMIT ${param('limit', 'integer')}`,
+  );
+
+  /** Reconcile's read: the account and all its entries, in one snapshot. */
+  const reconcileRead = defineStatement(
+    'accounts_reconcile_read',
+    (param) => sql`
+      SELECT (SELECT ${accountJson('a')} FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}) AS account,
+        coalesce((SELECT json_agg(${entryJson('e')} ORDER BY e.sequence) FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')}), '[]'::json) AS entries`,
+  );
+
+  /** Reconcile's write: the rebuilt figures, only if the account is still at the version read. */
+  const reconcileWrite = defineStatement(
+    'accounts_reconcile_write',
+    (param) => sql`
+      UPDATE ${A} SET balance_points = ${param('balance_points', 'bigint')}, balance_usd = ${param('balance_usd', 'numeric')},
+        held_points = ${param('held_points', 'bigint')}, held_usd = ${param('held_usd', 'numeric')},
+        spent_points = ${param('spent_points', 'bigint')}, spent_usd = ${param('spent_usd', 'numeric')},
+        entry_count = ${param('entry_count', 'bigint')}, version = ${param('version', 'bigint')}, updated_at = ${param('updated_at', 'timestamptz')}
+      WHERE account_id = ${param('account_id', 'text')} AND version = ${param('expected_version', 'bigint')}
+      RETURNING account_id`,
+  );
+
+  const getBudget = defineStatement(
+    'budgets_get',
+    (param) =>
+      `SELECT ${budgetJson('b')} AS budget FROM ${B} AS b WHERE b.parent_kind = ${param('parent_kind', 'text')} AND b.parent_id = ${param('parent_id', 'text')}`,
+  );
+
+  /** The movement entry holding an idempotency key (after a move that lost a race to a key it could not see). */
+  const entryByKey = defineStatement(
+    'accounts_entry_by_key',
+    (param) => sql`
+      SELECT ${entryJson('e')} AS entry, (SELECT ${accountJson('a')} FROM ${A} AS a WHERE a.account_id = e.account_id) AS account
+      FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')} AND e.idempotency_key = ${param('idempotency_key', 'text')}`,
+  );
+
+  return { move, entryByKey, get, entries, reconcileRead, reconcileWrite, getBudget } satisfies Record<string, Statement>;
+}
+
+/** A creation's hold (`holdAtCreation`'s `held`), from the creation statement's `a_now`, `a_entry`, `b_now`. */
+export function heldFromRow(row: Row, generationId: string, accountId: string, units: Units): Extract<HoldDecision, { outcome: 'held' }> {
+  const budgets = (row.b_now as Row[]).map(budgetFromJson);
+  const entry = row.a_entry as Row | null;
+  const account = row.a_now as Row | null;
+  if (entry === null || account === null)
+    throw new Error(`[genledger] [postgres] the hold of generation "${generationId}" returned no account entry`);
+  return {
+    outcome: 'held',
+    hold: {
+      generationId,
+      accountId,
+      units,
+      budgets: budgets.map((budget) => ({ kind: budget.parentKind, id: budget.parentId })),
+      status: 'held',
+    },
+    account: accountFromJson(account),
+    entry: entryFromJson(entry),
+    budgets,
+  };
+}
+
+/** A creation the hold or a budget refused (`limited`), from the creation statement's row. */
+export function limitedFromRow(row: Row, units: Units | null): LimitedInsertion {
+  const requested = { points: units?.points ?? 0, costUsd: units?.costUsd ?? '0' };
+  if (row.outcome === 'over-budget') {
+    return {
+      outcome: 'limited',
+      limit: {
+        outcome: 'overBudget',
+        budget: budgetFromJson(row.b_refused as Row),
+        unit: row.b_unit as 'points' | 'costUsd',
+        requested,
+        held: row.b_held === true,
+      },
+    };
+  }
+  const account = accountFromJson(row.a_found as Row);
+  return {
+    outcome: 'limited',
+    limit: { outcome: 'insufficient', account, unit: row.a_unit as 'points' | 'costUsd', requested, available: account.available },
+  };
+}
+
+/** A settlement's hold (`settleGenerationHold`), from `settle_generations`'s `h` (see `holdSettlement` there). */
+export function holdSettlementFromJson(row: Row): HoldSettlement {
+  const units: Units = {
+    ...(row.points === null ? {} : { points: points(row.points) }),
+    ...(row.cost_usd === null ? {} : { costUsd: signedUsd(String(row.cost_usd)) }),
+  };
+  const budgets: { kind: 'cast' | 'cook'; id: string }[] = [];
+  if (row.budget_cast_id !== null) budgets.push({ kind: 'cast', id: String(row.budget_cast_id) });
+  if (row.budget_cook_id !== null) budgets.push({ kind: 'cook', id: String(row.budget_cook_id) });
+  return {
+    hold: { generationId: String(row.generation_id), accountId: String(row.account_id), units, budgets, status: 'settled' },
+    account: accountFromJson(row.account as Row),
+    entries: (row.entries as Row[]).map(entryFromJson),
+    captured: amount(row, 'captured'),
+    budgets: (row.budgets as Row[]).map(budgetFromJson),
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * Accounts on PostgreSQL (adapters/postgres/account-sql.ts, the hold in the creation statement,
+ * its settlement in `settle_generations`): the SQL must write exactly what the domain decides.
+ * The oracles are the domain's `applyMovement`, `holdAtCreation` and `settleGenerationHold`,
+ * applied call by call over the account and budgets as stored just before; and a hold costs no
+ * statement of its own (counted at the pool).
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresRepository, type PostgresQueryConfig, type PostgresRepository } from '../../adapters/postgres/index.js';
+import { holdAtCreation } from '../../src/domain/accounts/creation.js';
+import { applyMovement, emptyAccount } from '../../src/domain/accounts/ledger.js';
+import type { Account, Budget, Hold } from '../../src/domain/accounts/records.js';
+import { settleGenerationHold } from '../../src/domain/accounts/settlement.js';
+import type { Units } from '../../src/domain/accounts/amounts.js';
+import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
+import { newGeneration } from '../../src/domain/builders.js';
+import type { AccountedSettlement, HoldSettlement } from '../../src/account-port.js';
+import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+
+let server: PostgresTestServer;
+let pool: pg.Pool;
+/** Names of the statements sent, in order. */
+const sent: string[] = [];
+/** Sizes of the `settle_generations` statements sent, in order. */
+const batches: number[] = [];
+let repository: PostgresRepository;
+let tracker: Tracker;
+const runTag = process.env.PG_URL ? `_${process.pid}` : '';
+const schema = `genledger_accounts${runTag}`;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  pool = new pg.Pool({ ...server.connection, max: 8 });
+  pool.on('error', () => {});
+  const counted = {
+    query(config: PostgresQueryConfig) {
+      sent.push(config.name ?? config.text);
+      if (config.name?.includes('settle_generations')) batches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
+      return pool.query(config as pg.QueryConfig) as never;
+    },
+    connect: () => pool.connect(),
+  };
+  repository = postgresRepository(counted, { schema, tablePrefix: 'ac_', changeFeed: false });
+  await repository.migrate();
+  tracker = createTracker({ repository });
+});
+
+afterAll(async () => {
+  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool?.end();
+  await server?.stop();
+});
+
+const later = (seconds: number) => new Date(Date.now() + 60_000 + seconds * 1000);
+
+function outcome(status: GenerationOutcome['status'], seconds: number, costUsd: string, pointsSpent: number): GenerationOutcome {
+  return { status, pointsSpent, protocolNetPoints: 0, costUsd, responseTimestamp: later(seconds), at: later(seconds) };
+}
+
+const input = (accountId: string, extra: Record<string, unknown> = {}) => ({
+  masterAccountId: accountId,
+  toolId: 'tool',
+  toolDisplayName: 'Tool',
+  serviceName: 'service',
+  status: 'processing' as const,
+  ...extra,
+});
+
+async function stored(accountId: string): Promise<Account> {
+  return (await repository.accounts.get(accountId)) ?? emptyAccount(accountId);
+}
+
+async function entriesOf(accountId: string) {
+  return repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 1000 });
+}
+
+describe('postgres: accounts against the domain', () => {
+  it('credit and debit write what applyMovement decides: figures, entry, shortfall, repeats', async () => {
+    const accountId = 'account-moves';
+    const at = later(0);
+    const requests = [
+      { kind: 'credit' as const, units: { points: 100, costUsd: '1.5' }, key: 'm1' },
+      { kind: 'debit' as const, units: { points: 30 }, key: 'm2' },
+      { kind: 'debit' as const, units: { costUsd: '1.6' }, key: 'm3' },
+      { kind: 'debit' as const, units: { points: 71, costUsd: '0.1' }, key: 'm4' },
+      { kind: 'credit' as const, units: { costUsd: '0.000000000000000001' }, key: 'm5' },
+      { kind: 'debit' as const, units: { points: 70, costUsd: '1.500000000000000001' }, key: 'm6' },
+    ];
+    for (const request of requests) {
+      const movement = { kind: request.kind, accountId, units: request.units, reason: 'test', idempotencyKey: request.key };
+      const expected = applyMovement(await stored(accountId), movement, at);
+      expect(await repository.accounts.move(movement, at), request.key).toEqual(expected);
+    }
+    const final = await stored(accountId);
+    expect(final).toMatchObject({ balance: { points: 0, costUsd: '0' }, entryCount: 4 });
+    // A repeated key: its entry, nothing written.
+    const repeat = await repository.accounts.move(
+      { kind: 'credit', accountId, units: { points: 100, costUsd: '1.5' }, reason: 'test', idempotencyKey: 'm1' },
+      later(1),
+    );
+    expect(repeat).toMatchObject({ outcome: 'existing', account: final, entry: (await entriesOf(accountId))[0] });
+    expect(await stored(accountId)).toEqual(final);
+  });
+
+  it('a hold at creation writes what holdAtCreation decides, over the account and budgets as stored; refusals write nothing', async () => {
+    const accountId = 'account-holds';
+    await tracker.credit(accountId, { points: 100, costUsd: '1', reason: 'grant', idempotencyKey: 'grant' });
+    const cook = await tracker.startCook({ collectionId: 'c', initiatorAccountId: accountId, targetSupply: 50, budget: { points: 60 } });
+    const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: accountId, cookId: cook.id, budget: { costUsd: '0.5' } });
+    const cases: { units: Units | null; castId?: string; cookId?: string }[] = [
+      { units: { points: 40 } },
+      { units: { points: 40, costUsd: '0.3' }, cookId: cook.id },
+      { units: { points: 30 }, cookId: cook.id }, // over the cook's budget (40 + 30 > 60)
+      { units: null, cookId: cook.id }, // no hold under a budget
+      { units: { points: 10, costUsd: '0.3' }, castId: cast.id }, // over the cast's budget in dollars (0 + 0.3 ok), then...
+      { units: { points: 10, costUsd: '0.3' }, castId: cast.id }, // ...0.3 + 0.3 > 0.5
+      { units: { points: 11 } }, // 100 - 40 - 40 - 10 = 10 available: short
+      { units: { costUsd: '0.4' } }, // 1 - 0.3 - 0.3 = 0.4: covered exactly
+      { units: { points: 0 } }, // a zero hold on an account never moved before
+    ];
+    let index = 0;
+    for (const { units, castId, cookId } of cases) {
+      const owner = index === cases.length - 1 ? 'account-new' : accountId;
+      const id = `generation-hold-${index}`;
+      const at = later(index);
+      const record = newGeneration(input(owner), id, at, { castId: null, cookId: null, spellId: null, collectionId: null });
+      // The budgets of the parents it joins, cast first: the cast's, then the cook's (its own, or its cast's).
+      const refs = [
+        ...(castId ? [{ kind: 'cast' as const, id: castId }] : []),
+        ...(castId || cookId ? [{ kind: 'cook' as const, id: cook.id }] : []),
+      ];
+      const budgets = (await Promise.all(refs.map((ref) => repository.accounts.getBudget(ref)))).filter(
+        (budget): budget is Budget => budget !== null,
+      );
+      const before = await repository.accounts.get(owner);
+      const expected = holdAtCreation(owner, before, budgets, units, id, at);
+      const caps = { maxInFlight: 100, maxEmbeddedIds: 100 };
+      const result = await repository.insertAttached(
+        { kind: 'generation', record, castId: castId ?? null, cookId: cookId ?? null, at, caps },
+        { hold: units },
+      );
+      if (expected.outcome === 'limited') {
+        expect(result, `case ${index}`).toEqual(expected);
+        expect(await repository.generations.get([id]), `case ${index} wrote nothing`).toEqual([]);
+        expect(await repository.accounts.get(owner), `case ${index} wrote nothing`).toEqual(before);
+      } else {
+        expect(result.outcome, `case ${index}`).toBe('created');
+        expect((result as { held?: unknown }).held, `case ${index}`).toEqual(expected);
+        expect(await repository.accounts.get(owner)).toEqual(expected.account);
+      }
+      index += 1;
+    }
+    expect((await stored(accountId)).available).toEqual({ points: 10, costUsd: '0' });
+    expect(await repository.accounts.getBudget({ kind: 'cook', id: cook.id })).toMatchObject({ held: { points: 50, costUsd: '0' } }); // 40, then 10 by the cast's step
+  });
+
+  it('a batch of settlements writes what settleGenerationHold decides, call by call in queue order: capture, release, overdraft, duplicates, budgets', async () => {
+    const accountId = 'account-settle';
+    await tracker.credit(accountId, { points: 100, costUsd: '2', reason: 'grant', idempotencyKey: 'grant' });
+    const cook = await tracker.startCook({
+      collectionId: 'c2',
+      initiatorAccountId: accountId,
+      targetSupply: 50,
+      budget: { points: 80, costUsd: '1.5' },
+    });
+    const holds: Hold[] = [];
+    const make = async (units: Units, inCook: boolean) => {
+      const generation = await tracker.recordGeneration({ ...input(accountId), ...(inCook ? { cookId: cook.id } : {}), hold: units });
+      holds.push({ generationId: generation.id, accountId, units, budgets: inCook ? [{ kind: 'cook', id: cook.id }] : [], status: 'held' });
+      return generation.id;
+    };
+    const g = [
+      await make({ points: 20, costUsd: '0.5' }, true), // charged less: capture and release
+      await make({ points: 20, costUsd: '0.5' }, true), // charged more than held, covered by available
+      await make({ points: 10 }, false), // charged nothing (cancelled): released whole
+      await make({ costUsd: '0.25' }, false), // charged dollars far past everything: overdraft
+      await make({ points: 5, costUsd: '0.1' }, true), // failed with a cost: charged it
+      await make({ points: 10 }, false), // charged exactly the hold: capture only
+    ];
+    const calls = [
+      { id: g[0]!, outcome: outcome('success', 1, '0.2', 7) },
+      { id: g[1]!, outcome: outcome('success', 2, '0.75', 30) },
+      { id: g[0]!, outcome: outcome('failed', 3, '9', 9) }, // a duplicate: settles nothing
+      { id: g[2]!, outcome: outcome('cancelled_by_user', 4, '0', 0) },
+      { id: g[3]!, outcome: outcome('success', 5, '5.5', 3) },
+      { id: g[4]!, outcome: outcome('failed', 6, '0.05', 2) },
+      { id: g[5]!, outcome: outcome('success', 7, '0', 10) },
+    ];
+    // The oracle: each hold settled once, at its first call, over the account and budget as the previous call left them.
+    let account = await stored(accountId);
+    const budgets = new Map<string, Budget>([['cook', (await repository.accounts.getBudget({ kind: 'cook', id: cook.id }))!]]);
+    const settledIds = new Set<string>();
+    const expected = calls.map((call): HoldSettlement | null => {
+      if (settledIds.has(call.id)) return null;
+      settledIds.add(call.id);
+      const hold = holds.find((candidate) => candidate.generationId === call.id)!;
+      const counted = hold.budgets.map(() => budgets.get('cook')!);
+      const result = settleGenerationHold(
+        hold,
+        account,
+        counted,
+        { pointsSpent: call.outcome.pointsSpent, costUsd: call.outcome.costUsd },
+        call.outcome.at,
+      );
+      account = result!.account;
+      for (const budget of result!.budgets) budgets.set('cook', budget);
+      return result;
+    });
+    batches.length = 0;
+    const settled = await Promise.all(calls.map((call) => repository.settleGeneration(call.id, call.outcome, call.outcome.at)));
+    expect(batches).toEqual([1, calls.length - 1]);
+    settled.forEach((result, index) => expect((result as AccountedSettlement).hold ?? null, `call ${index}`).toEqual(expected[index]));
+    expect(await stored(accountId)).toEqual(account);
+    expect(await repository.accounts.getBudget({ kind: 'cook', id: cook.id })).toEqual(budgets.get('cook'));
+    const entries = await entriesOf(accountId);
+    expect(entries.slice(-expected.flatMap((result) => result?.entries ?? []).length)).toEqual(
+      expected.flatMap((result) => result?.entries ?? []),
+    );
+    // What the sequence means, spelled out: one overdraft, the balance below zero by exactly it.
+    expect(entries.filter((entry) => entry.kind === 'overdraft')).toHaveLength(1);
+    expect(account.balance.costUsd.startsWith('-')).toBe(true);
+    expect(account.held).toEqual({ points: 0, costUsd: '0' });
+    expect((await repository.accounts.reconcile(accountId, later(100))).drift).toBe(false);
+  });
+
+  it('a hold adds no statement: recordGeneration with a hold and its completion are one statement each, as without', async () => {
+    const accountId = 'account-count';
+    await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const count = async (body: () => Promise<unknown>) => {
+      const start = sent.length;
+      await body();
+      return sent.slice(start);
+    };
+    let withHold = '';
+    let without = '';
+    const created = {
+      hold: await count(async () => (withHold = (await tracker.recordGeneration({ ...input(accountId), hold: { points: 10 } })).id)),
+      none: await count(async () => (without = (await tracker.recordGeneration(input(accountId))).id)),
+    };
+    expect(created.hold).toHaveLength(1);
+    expect(created.none).toHaveLength(1);
+    expect(created.hold[0]).toContain('insert_attached_generation');
+    const completed = {
+      hold: await count(() => tracker.completeGeneration(withHold, { status: 'success', pointsSpent: 4, costUsd: '0' })),
+      none: await count(() => tracker.completeGeneration(without, { status: 'success', pointsSpent: 4, costUsd: '0' })),
+    };
+    expect(completed.hold).toEqual(completed.none);
+    expect(completed.hold.filter((name) => name.includes('settle_generations'))).toHaveLength(1);
+    expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 } });
+  });
+});
