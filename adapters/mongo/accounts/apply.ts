@@ -2,13 +2,13 @@
  * The one write that moves an account, shared by every account operation (move.ts, hold.ts,
  * reconcile.ts). Exact without multi-document transactions:
  *
- * 1. Read the account document. Its `pending` entries (the last write's) are inserted into the
- *    ledger collection if they are not there yet (an insert that meets the unique
- *    (accountId, sequence) index is a no-op): every entry of every earlier version is then in the
- *    ledger collection, since each write did the same before it landed.
- * 2. Look up the operation's gate keys in the ledger collection (`movement:<key>`,
- *    `hold:<generation>`, `capture:<generation>`...): a key found means the operation landed
- *    already, and `decide` answers from it; nothing is written twice.
+ * 1. Read the account document, then ONE query of the ledger collection for its `pending`
+ *    entries (the last write's) and the operation's gate keys (`movement:<key>`,
+ *    `hold:<generation>`, `capture:<generation>`...). A pending entry not found there is
+ *    inserted (its writer died before it could): every entry of every version up to the one read
+ *    is then in the ledger collection, since each write did the same before it landed.
+ * 2. A gate key found (in the ledger collection or among the pending entries) means the operation
+ *    landed already, and `decide` answers from it; nothing is written twice.
  * 3. `decide` runs the domain function (applyMovement, takeHold, settleHold, reconcileFigures) on
  *    the account as read; a refusal (the available amount does not cover a debit or a hold) is
  *    answered, nothing written.
@@ -69,15 +69,32 @@ export async function insertEntries(ledgerEntries: Collection<Document>, entries
   }
 }
 
+interface FlushedRead {
+  /** The account as read, `null` when nothing ever wrote it. */
+  readonly read: { readonly account: Account; readonly document: Document } | null;
+  /** The entries holding the gate keys, by sequence. */
+  readonly found: LedgerEntry[];
+}
+
 /**
- * The account as stored after its pending entries are in the ledger collection (step 1), with
- * its version as read; `null` when nothing ever wrote it.
+ * The account as stored, after its pending entries are in the ledger collection (step 1), and
+ * the entries holding `keys` (step 2).
  */
-export async function readFlushed(collections: AccountCollections, accountId: string): Promise<{ readonly account: Account; readonly document: Document } | null> {
-  const document = await collections.accounts.findOne({ _id: toStoredId(accountId) });
-  if (document === null) return null;
-  await insertEntries(collections.ledgerEntries, pendingEntries(document));
-  return { account: fromAccountDocument(document), document };
+export async function readFlushed(collections: AccountCollections, accountId: string, keys: readonly string[] = []): Promise<FlushedRead> {
+  const _id = toStoredId(accountId);
+  const document = await collections.accounts.findOne({ _id });
+  const pending = pendingEntries(document);
+  if (pending.length === 0 && keys.length === 0) return { read: document === null ? null : { account: fromAccountDocument(document), document }, found: [] };
+  const wanted: Document[] = [];
+  if (pending.length > 0) wanted.push({ sequence: { $in: pending.map((entry) => entry.sequence) } });
+  if (keys.length > 0) wanted.push({ key: { $in: [...keys] } });
+  const stored = await collections.ledgerEntries.find({ accountId: _id, $or: wanted }).toArray();
+  const storedSequences = new Set(stored.map((entry) => entry.sequence as number));
+  await insertEntries(collections.ledgerEntries, pending.filter((entry) => !storedSequences.has(entry.sequence)));
+  const bySequence = new Map<number, Document>();
+  for (const entry of [...stored, ...pending]) if (keys.includes(entry.key as string)) bySequence.set(entry.sequence as number, entry);
+  const found = [...bySequence.entries()].sort(([left], [right]) => left - right).map(([, entry]) => fromEntryDocument(entry));
+  return { read: document === null ? null : { account: fromAccountDocument(document), document }, found };
 }
 
 /**
@@ -93,8 +110,7 @@ export async function applyToAccount<R>(
 ): Promise<R> {
   const _id = toStoredId(accountId);
   for (let attempt = 1; ; attempt += 1) {
-    const read = await readFlushed(collections, accountId);
-    const found = keys.length === 0 ? [] : (await collections.ledgerEntries.find({ accountId: _id, key: { $in: [...keys] } }, { sort: { sequence: 1 } }).toArray()).map(fromEntryDocument);
+    const { read, found } = await readFlushed(collections, accountId, keys);
     const decision = decide(read?.account ?? emptyAccount(accountId), found);
     if (decision.kind === 'answer') return decision.result;
     const figures = toAccountFigures(decision.account, decision.entries);

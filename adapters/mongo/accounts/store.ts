@@ -47,7 +47,7 @@ export function mongoAccountStore(collections: AccountCollections): AccountStore
 
     async reconcile(accountId, at): Promise<AccountReconciliation> {
       for (let attempt = 1; ; attempt += 1) {
-        const read = await readFlushed(collections, accountId);
+        const { read } = await readFlushed(collections, accountId);
         const stored = read === null || read.document.version === 0 ? null : read.account;
         const reconciled = reconcileFigures(accountId, stored, stored === null ? [] : await allEntries(accountId), at);
         if (!reconciled.drift || read === null) return reconciled;
