@@ -280,3 +280,67 @@ describe('mongo on mingo: accounts, crash at every driver write', () => {
     20 * 60_000,
   );
 });
+
+describe('mongo on mingo: accounts, a creation cut short and never retried', () => {
+  it("two holds at once under a budgeted cook that the account covers once, the Nth driver write of the race failed and nobody retrying: another process's sweeps leave exactly one hold, counted once in the account and the budget, and nothing hidden or in progress", async () => {
+    const runRace = async (nth: number | null, moment: WriteFaultMoment = 'before') => {
+      for (const name of ALL) await collection(name).deleteMany({});
+      const clock = manualClock();
+      fake.setServerClock(() => clock.now());
+      const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+      if (!indexed) {
+        await repository.ensureIndexes();
+        indexed = true;
+      }
+      const tracker = createTracker({ repository, clock, logger: silent });
+      await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-race' });
+      // The budget takes both holds (120 of 200); the account takes one: the other's count is undone.
+      const cook = await tracker.startCook({ collectionId: 'collection-race', initiatorAccountId: ACCOUNT, targetSupply: 5, budget: { points: 200 } });
+      fake.failWrite({ nth, moment });
+      const outcomes = await Promise.allSettled(['R1', 'R2'].map((name) => tracker.recordGeneration({ ...person, cookId: cook.id, idempotencyKey: `key-${name}`, hold: { points: 60 } })));
+      const writes = fake.writeCount;
+      const fired = fake.firedWriteFault;
+      fake.failWrite({ nth: null, moment: 'before' });
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected' && !(outcome.reason instanceof InsufficientFundsError) && !causedByInjectedFault(outcome.reason)) throw outcome.reason;
+      }
+      // The process is gone; another one sweeps, past the leases, twice (the second pulls what the first finished).
+      const other = createTracker({ repository: mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() }), clock, logger: silent });
+      for (const _ of [1, 2]) {
+        clock.advance(60 * MINUTE);
+        await other.sweepStale({ olderThanMs: 24 * 60 * MINUTE });
+      }
+      const account = await other.getAccount(ACCOUNT);
+      const budget = await repository.accounts.getBudget({ kind: 'cook', id: cook.id });
+      const generations = await collection('generationOutputs').find({}).toArray();
+      const leftovers = [
+        ...generations.filter((document) => document.version === 0 || document.genledger !== undefined).map(() => 'a hidden child or an intent'),
+        ...(await collection(DEFAULT_COLLECTIONS.budgets).find({ 'genledgerInProgress.0': { $exists: true } }).toArray()).map(() => 'a budget entry'),
+        ...(await collection('cooks').find({ 'genledgerInProgress.0': { $exists: true } }).toArray()).map(() => 'a cook entry'),
+      ];
+      return { writes, fired, account, budget, generations: generations.length, leftovers, drift: (await other.reconcileAccount(ACCOUNT)).drift };
+    };
+    const reference = await runRace(null);
+    expect(reference).toMatchObject({ generations: 1, leftovers: [], drift: false, account: { held: { points: 60 }, entryCount: 2 }, budget: { held: { points: 60 } } });
+    const wrong: string[] = [];
+    let runs = 0;
+    for (const moment of ['before', 'after'] as const) for (let nth = 1; nth <= reference.writes; nth += 1) {
+      let run: Awaited<ReturnType<typeof runRace>>;
+      try {
+        run = await runRace(nth, moment);
+      } catch (error) {
+        wrong.push(`write ${nth} ${moment}: ${String(error)}`);
+        continue;
+      }
+      runs += 1;
+      const where = `write ${nth} ${moment} (${run.fired?.operation ?? 'never fired'})`;
+      if (run.fired === null) wrong.push(`${where}: the fault never fired`);
+      if (run.generations !== 1) wrong.push(`${where}: ${run.generations} generations`);
+      if (run.account.held.points !== 60 || run.account.entryCount !== 2) wrong.push(`${where}: account held ${run.account.held.points}, ${run.account.entryCount} entries`);
+      if (run.budget?.held.points !== 60) wrong.push(`${where}: budget held ${run.budget?.held.points}`);
+      if (run.leftovers.length > 0 || run.drift) wrong.push(`${where}: ${run.leftovers.join(', ')}${run.drift ? ' drift' : ''}`);
+    }
+    expect(wrong).toEqual([]);
+    console.log(`[genledger] mongo on mingo, a refused hold's creation cut short at each of its ${reference.writes} driver writes (before/after), finished by another process's sweeps: ${runs} runs, one hold each, nothing left`);
+  }, 5 * 60_000);
+});

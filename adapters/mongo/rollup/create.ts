@@ -179,8 +179,18 @@ export function createInsertAttached(context: RollupContext) {
    * Without recorded caps (not written by this version), it is undone: the host's call failed.
    */
   async function finishTakenOver(child: ChildRecord, intent: Intent, run: Run, at: Date): Promise<void> {
-    if (intent.caps === undefined) await undo(child, parentsOf(child), run, at, child.kind === 'generation' ? (child.hold ?? null) : null);
-    else await driveAttach(child, run, intent.caps, at);
+    if (intent.caps === undefined) {
+      await undo(child, parentsOf(child), run, at, child.kind === 'generation' ? (child.hold ?? null) : null);
+      return;
+    }
+    try {
+      await driveAttach(child, run, intent.caps, at);
+    } catch (error) {
+      // A creation refused (by a parent or for money) before a crash cut its undo short: driveAttach
+      // finished the undo, which is all there is to finish; the ConflictError is for a host's retry,
+      // not for the sweep, whose other operations must still run.
+      if (!(error instanceof ConflictError)) throw error;
+    }
   }
 
   function childRecord(kind: 'generation' | 'cast', document: Document): ChildRecord {
