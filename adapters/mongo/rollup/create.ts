@@ -95,7 +95,8 @@ export function createInsertAttached(context: RollupContext) {
       if (found !== null && found.kind === 'done' && !hasEntry(found.current, childId, 'attach', true)) {
         // The entry is marked undone: a parent refused this creation before a crash cut its undo
         // short. The undo is finished; which parent refused is not recorded, so this says so.
-        await undo(child, [...taken, slot], run, at);
+        // (Its hold's budgets too: a refusal for money undoes them before the parents.)
+        await undo(child, [...taken, slot], run, at, child.kind === 'generation' ? (child.hold ?? null) : null);
         throw new ConflictError('parent', `the creation of ${child.kind} "${childId}" was refused by a parent before a crash cut it short, and is undone; retry it`);
       }
       if (found === null || found.kind === 'refused') {
