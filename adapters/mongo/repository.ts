@@ -38,7 +38,7 @@ import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveRollupOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
 import { createRollupProtocol } from './rollup/index.js';
-import { storeBudget } from './accounts/budgets.js';
+import { budgetFlags, storeBudget } from './accounts/budgets.js';
 import { mongoAccountStore } from './accounts/store.js';
 import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
@@ -211,7 +211,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     casts: {
       insert: async (cast, accounting) => {
         await withBudget('cast', cast.id, accounting);
-        return insertRecord(casts, 'cast', toCastDocument(cast), cast, fromCastDocument);
+        return insertRecord(casts, 'cast', { ...toCastDocument(cast), ...budgetFlags(accounting?.budget, null) }, cast, fromCastDocument);
       },
       findByIdempotencyKey: (key) => findByKey(casts, key, fromCastDocument),
       get: (ids) => getMany(casts, ids, fromCastDocument),
@@ -225,7 +225,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     cooks: {
       insert: async (cook, accounting) => {
         await withBudget('cook', cook.id, accounting);
-        return insertRecord(cooks, 'cook', toCookDocument(cook), cook, fromCookDocument);
+        return insertRecord(cooks, 'cook', { ...toCookDocument(cook), ...budgetFlags(accounting?.budget, null) }, cook, fromCookDocument);
       },
       findByIdempotencyKey: (key) => findByKey(cooks, key, fromCookDocument),
       get: (ids) => getMany(cooks, ids, fromCookDocument),

@@ -27,6 +27,24 @@ import { ZERO_AMOUNT, budgetId, fromBudgetDocument, toAmountDocument, toUnitsDoc
 
 type BudgetOp = 'attach' | 'settle';
 
+/**
+ * A budgeted parent says so on its own document, written with it, so a creation learns which
+ * budgets it joins from the parents it reads anyway, and a parent without one costs no budget
+ * read: `genledgerBudget: true` on a cast or cook with a budget, `genledgerCookBudget: true` on a
+ * cast piece whose cook has one (a step's creation reads its cast, not the cook).
+ */
+export function budgetFlags(budget: Units | null | undefined, cook: Document | null): Document {
+  return { ...(budget && { genledgerBudget: true }), ...(cook?.genledgerBudget === true && { genledgerCookBudget: true }) };
+}
+
+/** The budgets a child of `parent` (as read) joins, by its flags: its own, then (a cast's) its cook's. */
+export function budgetedParents(parent: Document, kind: 'cast' | 'cook', id: string, cookId: string | null): BudgetRef[] {
+  const refs: BudgetRef[] = [];
+  if (parent.genledgerBudget === true) refs.push({ kind, id });
+  if (kind === 'cast' && cookId !== null && parent.genledgerCookBudget === true) refs.push({ kind: 'cook', id: cookId });
+  return refs;
+}
+
 /** Stores a parent's budget (before the parent: see above). A repeat leaves the stored one. */
 export async function storeBudget(budgets: Collection<StoredDocument>, kind: 'cast' | 'cook', parentId: string, limit: Units): Promise<void> {
   const budget = newBudget(kind, parentId, limit);

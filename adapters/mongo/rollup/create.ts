@@ -20,6 +20,7 @@ import {
   holdAtCreation,
   type AttachResult,
   type AttachedInsertion,
+  type BudgetRef,
   type ChildAttachment,
   type CreationAccounting,
   type HoldDecision,
@@ -36,7 +37,7 @@ import { isHidden, type ParentKind, type RollupContext } from './context.js';
 import { adoptIntent, clearIntent, hasEntry, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
 import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply.js';
 import { fromAccountDocument, readStoredHold, toStoredHold } from '../accounts/documents.js';
-import { countInBudget, pullBudgetEntries, readBudget, storeBudget, undoInBudget } from '../accounts/budgets.js';
+import { budgetedParents, budgetFlags, countInBudget, pullBudgetEntries, readBudget, storeBudget, undoInBudget } from '../accounts/budgets.js';
 import { takeAccountHold } from '../accounts/hold.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
@@ -244,6 +245,8 @@ export function createInsertAttached(context: RollupContext) {
 
     // The parents, read: the child's links come from them, and a refusal writes nothing.
     let child: ChildRecord;
+    /** The cast's budget flags (accounts/budgets.ts, `budgetFlags`). */
+    let flags: Document = {};
     if (given.kind === 'cast') {
       const found = await readParent('cook', given.cookId);
       if (found === null) return refusal('cook', given.cookId, null);
@@ -253,12 +256,16 @@ export function createInsertAttached(context: RollupContext) {
       child = { kind: 'cast', record: { ...given.record, cookId: cook.id, collectionId: cook.collectionId } };
       // Its budget before the cast itself: no step can join it before the budget exists.
       if (accounting.budget) await storeBudget(accounts.budgets, 'cast', given.record.id, accounting.budget);
+      flags = budgetFlags(accounting.budget, found);
     } else {
       let cast: Cast | null = null;
+      /** The budgets the generation joins, by its parents' flags (read here anyway). */
+      const budgeted: BudgetRef[] = [];
       if (given.castId !== null) {
         const found = await readParent('cast', given.castId);
         if (found === null) return refusal('cast', given.castId, null);
         cast = fromCastDocument(found);
+        budgeted.push(...budgetedParents(found, 'cast', cast.id, cast.cookId));
         if (given.cookId !== null && cast.cookId !== given.cookId) return { outcome: 'mismatch', cast };
         const decided = attachToCast(cast, attachment(false));
         if (decided.outcome !== 'attached') return refusal('cast', given.castId, decided);
@@ -272,9 +279,10 @@ export function createInsertAttached(context: RollupContext) {
         const decided = attachToCook(fromCookDocument(found), attachment(true));
         if (decided.outcome !== 'attached') return refusal('cook', cookId, decided);
         collectionId = decided.record.collectionId;
+        budgeted.push(...budgetedParents(found, 'cook', cookId, null));
       }
       const record: Generation = { ...given.record, castId: cast === null ? null : cast.id, spellId: cast === null ? null : cast.spellId, cookId, collectionId };
-      const decided = await decideHold(record, accounting.hold ?? null, given.at);
+      const decided = await decideHold(record, budgeted, accounting.hold ?? null, given.at);
       if (decided !== null && decided.outcome === 'limited') return decided;
       child = { kind: 'generation', record, hold: decided?.hold ?? null };
     }
@@ -285,6 +293,7 @@ export function createInsertAttached(context: RollupContext) {
       version: 0,
       genledger: { ...intentDocument('attach', parents.map((slot) => toStoredId(slot.id)), run), caps: { ...given.caps } },
       ...(child.kind === 'generation' && child.hold && { genledgerHold: toStoredHold(child.hold) }),
+      ...flags,
     };
     try {
       await own.insertOne(document);
@@ -301,16 +310,13 @@ export function createInsertAttached(context: RollupContext) {
   }
 
   /**
-   * The domain's hold decision over the generation's account and its parents' budgets as read
+   * The domain's hold decision over the generation's account and its parents' budgets (`refs`:
+   * those its parents' flags name, cast first) as read
    * (`holdAtCreation`): a refusal writes nothing, not even the hidden child; otherwise the hold to
    * store with the child, each of its writes deciding again on what it finds (takeMoney).
    * `null` when neither a hold nor a budget concerns the generation.
    */
-  async function decideHold(generation: Generation, units: CreationAccounting['hold'], at: Date): Promise<HoldDecision | null> {
-    const refs = [
-      ...(generation.castId === null ? [] : [{ kind: 'cast' as const, id: generation.castId }]),
-      ...(generation.cookId === null ? [] : [{ kind: 'cook' as const, id: generation.cookId }]),
-    ];
+  async function decideHold(generation: Generation, refs: readonly BudgetRef[], units: CreationAccounting['hold'], at: Date): Promise<HoldDecision | null> {
     const budgets: Budget[] = [];
     for (const ref of refs) {
       const budget = await readBudget(accounts.budgets, ref);
