@@ -1,5 +1,5 @@
 /** Options of `mongoRepository`, with their defaults. */
-import { consoleLogger } from 'genledger';
+import { consoleLogger, ValidationError, type ValidationIssue } from 'genledger';
 import type { Logger } from 'genledger/adapter';
 
 /** The collections genledger reads and writes. */
@@ -167,22 +167,27 @@ export interface MongoRepositoryOptions {
 /** The roll-up protocol's defaults. */
 export const DEFAULT_ROLLUP_OPTIONS = Object.freeze({ rollupLeaseMs: 30_000, takeoverMarginMs: 5_000, maxInProgress: 1_000 });
 
-/** The lease settings with every default filled in; a value that would stall or never fence is refused. */
+/**
+ * The lease settings with every default filled in. A value that would stall or never fence is
+ * refused with a `ValidationError` naming every wrong option (`options.rollupLeaseMs`, ...), before
+ * anything is written.
+ */
 export function resolveRollupOptions(options: MongoRepositoryOptions): { rollupLeaseMs: number; takeoverMarginMs: number; maxInProgress: number; clock: () => Date } {
-  const milliseconds = (option: 'rollupLeaseMs' | 'takeoverMarginMs', minimum: number) => {
+  const issues: ValidationIssue[] = [];
+  const wholeNumber = (option: 'rollupLeaseMs' | 'takeoverMarginMs' | 'maxInProgress', minimum: number, maximum: number, unit: string): number => {
     const value = options[option] ?? DEFAULT_ROLLUP_OPTIONS[option];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > 86_400_000) {
-      throw new RangeError(`[genledger] [mongo] ${option} must be a whole number of milliseconds from ${minimum} to 86400000; got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > maximum) {
+      issues.push({ field: `options.${option}`, reason: `must be a whole number${unit} from ${minimum} to ${maximum}; got ${String(value)}` });
     }
     return value;
   };
-  const maxInProgress = options.maxInProgress ?? DEFAULT_ROLLUP_OPTIONS.maxInProgress;
-  if (typeof maxInProgress !== 'number' || !Number.isInteger(maxInProgress) || maxInProgress < 1 || maxInProgress > 100_000) {
-    throw new RangeError(`[genledger] [mongo] maxInProgress must be a whole number from 1 to 100000; got ${String(maxInProgress)}`);
-  }
+  const rollupLeaseMs = wholeNumber('rollupLeaseMs', 1, 86_400_000, ' of milliseconds');
+  const takeoverMarginMs = wholeNumber('takeoverMarginMs', 0, 86_400_000, ' of milliseconds');
+  const maxInProgress = wholeNumber('maxInProgress', 1, 100_000, '');
   const clock = options.clock ?? (() => new Date());
-  if (typeof clock !== 'function') throw new RangeError(`[genledger] [mongo] clock must be a function returning a Date; got ${typeof clock}`);
-  return { rollupLeaseMs: milliseconds('rollupLeaseMs', 1), takeoverMarginMs: milliseconds('takeoverMarginMs', 0), maxInProgress, clock };
+  if (typeof clock !== 'function') issues.push({ field: 'options.clock', reason: `must be a function returning a Date; got ${typeof clock}` });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { rollupLeaseMs, takeoverMarginMs, maxInProgress, clock };
 }
 
 /** Every option's default, as one constant. */
@@ -195,31 +200,71 @@ export const DEFAULT_MONGO_OPTIONS: Readonly<Required<{ [K in keyof MongoReposit
   clock: () => new Date(),
 });
 
+/** The collection names with the defaults filled in; a given name that is not a non-empty string is a `ValidationError`. */
 export function resolveCollectionNames(names: Partial<MongoCollectionNames> | undefined): MongoCollectionNames {
-  const given = Object.fromEntries(Object.entries(names ?? {}).filter(([, value]) => typeof value === 'string' && value.length > 0));
+  const issues: ValidationIssue[] = [];
+  for (const [key, value] of Object.entries(names ?? {})) {
+    if (!(key in DEFAULT_COLLECTIONS)) issues.push({ field: `options.collections.${key}`, reason: `is not a collection genledger uses (${Object.keys(DEFAULT_COLLECTIONS).join(', ')})` });
+    else if (value !== undefined && (typeof value !== 'string' || value.length === 0)) issues.push({ field: `options.collections.${key}`, reason: `must be a non-empty string; got ${JSON.stringify(value)}` });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  const given = Object.fromEntries(Object.entries(names ?? {}).filter(([, value]) => value !== undefined));
   return { ...DEFAULT_COLLECTIONS, ...given };
 }
 
-function positive(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`[genledger] [mongo] changeFeed.${option} must be a positive number of milliseconds or items; got ${String(value)}`);
-  return value;
-}
-
-/** The change feed options with every default filled in; refuses values that would make it spin or stall. */
+/**
+ * The change feed options with every default filled in. Values that would make it spin or stall are
+ * refused with a `ValidationError` naming every wrong option (`options.changeFeed.mode`, ...).
+ */
 export function resolveChangeFeedOptions(options: MongoChangeFeedOptions | undefined): Required<MongoChangeFeedOptions> {
   const given = options ?? {};
+  const issues: ValidationIssue[] = [];
+  const positive = (option: Exclude<keyof MongoChangeFeedOptions, 'mode'>): number => {
+    const value = given[option];
+    if (value === undefined) return DEFAULT_CHANGE_FEED_OPTIONS[option];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      issues.push({ field: `options.changeFeed.${option}`, reason: `must be a positive number of ${option === 'pollBatchSize' ? 'items' : 'milliseconds'}; got ${String(value)}` });
+    }
+    return value;
+  };
   const mode = given.mode ?? DEFAULT_CHANGE_FEED_OPTIONS.mode;
   if (!['auto', 'changeStreams', 'polling'].includes(mode)) {
-    throw new RangeError(`[genledger] [mongo] changeFeed.mode must be 'auto', 'changeStreams' or 'polling'; got ${String(mode)}`);
+    issues.push({ field: 'options.changeFeed.mode', reason: `must be 'auto', 'changeStreams' or 'polling'; got ${String(mode)}` });
   }
-  const reconnectDelayMs = positive(given.reconnectDelayMs, DEFAULT_CHANGE_FEED_OPTIONS.reconnectDelayMs, 'reconnectDelayMs');
-  return {
+  const resolved = {
     mode,
-    pollIntervalMs: positive(given.pollIntervalMs, DEFAULT_CHANGE_FEED_OPTIONS.pollIntervalMs, 'pollIntervalMs'),
-    pollOverlapMs: positive(given.pollOverlapMs, DEFAULT_CHANGE_FEED_OPTIONS.pollOverlapMs, 'pollOverlapMs'),
-    pollBatchSize: Math.max(1, Math.trunc(positive(given.pollBatchSize, DEFAULT_CHANGE_FEED_OPTIONS.pollBatchSize, 'pollBatchSize'))),
-    reconnectDelayMs,
-    maxReconnectDelayMs: Math.max(reconnectDelayMs, positive(given.maxReconnectDelayMs, DEFAULT_CHANGE_FEED_OPTIONS.maxReconnectDelayMs, 'maxReconnectDelayMs')),
+    pollIntervalMs: positive('pollIntervalMs'),
+    pollOverlapMs: positive('pollOverlapMs'),
+    pollBatchSize: Math.max(1, Math.trunc(positive('pollBatchSize'))),
+    reconnectDelayMs: positive('reconnectDelayMs'),
+    maxReconnectDelayMs: positive('maxReconnectDelayMs'),
   };
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { ...resolved, maxReconnectDelayMs: Math.max(resolved.reconnectDelayMs, resolved.maxReconnectDelayMs) };
+}
+
+/**
+ * Every option of `mongoRepository` checked at once: one `ValidationError` lists each wrong option,
+ * thrown before the repository exists (nothing is read or written).
+ */
+export function resolveMongoOptions(options: MongoRepositoryOptions): {
+  rollup: ReturnType<typeof resolveRollupOptions>;
+  names: MongoCollectionNames;
+  changeFeed: Required<MongoChangeFeedOptions>;
+} {
+  const issues: ValidationIssue[] = [];
+  const checked = <T>(resolve: () => T): T | undefined => {
+    try {
+      return resolve();
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push(...error.issues);
+      return undefined;
+    }
+  };
+  const rollup = checked(() => resolveRollupOptions(options));
+  const names = checked(() => resolveCollectionNames(options.collections));
+  const changeFeed = checked(() => resolveChangeFeedOptions(options.changeFeed));
+  if (rollup === undefined || names === undefined || changeFeed === undefined) throw new ValidationError(issues);
+  return { rollup, names, changeFeed };
 }

@@ -35,7 +35,7 @@ import { allOf, generationUpdatedBefore, idAfter, nothingInFlight, parentUpdated
 import { deliveryPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { toStoredId, type StoredDocument } from './ids.js';
-import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveRollupOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
+import { DEFAULT_MONGO_OPTIONS, resolveMongoOptions, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
 import { createRollupProtocol } from './rollup/index.js';
 import { budgetFlags, storeBudget } from './accounts/budgets.js';
@@ -93,13 +93,12 @@ async function findByKey<T>(collection: Collection<StoredDocument>, key: string,
 }
 
 export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
-  const rollup = resolveRollupOptions(options);
-  const names = resolveCollectionNames(options.collections);
+  const { rollup, names, changeFeed } = resolveMongoOptions(options);
   const name = options.name ?? DEFAULT_MONGO_OPTIONS.name;
   const changes = createChangeFeed({
     db,
     names,
-    settings: resolveChangeFeedOptions(options.changeFeed),
+    settings: changeFeed,
     logger: options.logger ?? DEFAULT_MONGO_OPTIONS.logger,
   });
   // Collections are handles only: the driver does no I/O until a query runs.

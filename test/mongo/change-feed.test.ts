@@ -147,8 +147,8 @@ describe('mongo change feed: which way it reads (emulated servers)', () => {
 
   it('refuses options that would make it spin or stall', () => {
     const fake = new FakeDb();
-    expect(() => mongoRepository(fake.asDb(), { changeFeed: { pollIntervalMs: 0 } })).toThrow(/pollIntervalMs must be a positive number/);
-    expect(() => mongoRepository(fake.asDb(), { changeFeed: { mode: 'sometimes' as never } })).toThrow(/changeFeed.mode must be/);
+    expect(() => mongoRepository(fake.asDb(), { changeFeed: { pollIntervalMs: 0 } })).toThrow(/options\.changeFeed\.pollIntervalMs: must be a positive number/);
+    expect(() => mongoRepository(fake.asDb(), { changeFeed: { mode: 'sometimes' as never } })).toThrow(/options\.changeFeed\.mode: must be/);
   });
 });
 

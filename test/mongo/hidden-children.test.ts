@@ -10,6 +10,7 @@
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { mongoRepository } from '../../adapters/mongo/index.js';
+import { ValidationError } from '../../src/errors.js';
 import type { ChangeNotice } from '../../src/port.js';
 import { manualClock } from '../../src/testing/manual-clock.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
@@ -98,7 +99,7 @@ describe('mongo on mingo: hidden children (a creation under way)', () => {
 });
 
 describe('mongo: the roll-up options', () => {
-  it('are checked when the repository is made: a wrong value is a RangeError naming the option; the defaults are exported', async () => {
+  it('are checked when the repository is made: a wrong value is a ValidationError naming the option, every wrong one listed; the defaults are exported', async () => {
     const { DEFAULT_ROLLUP_OPTIONS } = await import('../../adapters/mongo/index.js');
     expect(DEFAULT_ROLLUP_OPTIONS).toEqual({ rollupLeaseMs: 30_000, takeoverMarginMs: 5_000, maxInProgress: 1_000 });
     const db = new FakeDb().asDb();
@@ -110,8 +111,24 @@ describe('mongo: the roll-up options', () => {
       [{ maxInProgress: Number.NaN }, 'maxInProgress'],
       [{ clock: 'now' as unknown as () => Date }, 'clock'],
     ] as const) {
-      expect(() => mongoRepository(db, { logger: silent, ...options }), named).toThrow(new RegExp(`^\\[genledger\\] \\[mongo\\] ${named} must`));
+      const error = catchError(() => mongoRepository(db, { logger: silent, ...options }));
+      expect(error, named).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((issue) => issue.field), named).toEqual([`options.${named}`]);
     }
+    const several = catchError(() => mongoRepository(db, { logger: silent, rollupLeaseMs: -5, maxInProgress: 0, collections: { cooks: '' } }));
+    expect(several).toBeInstanceOf(ValidationError);
+    expect((several as ValidationError).issues.map((issue) => issue.field)).toEqual(['options.rollupLeaseMs', 'options.maxInProgress', 'options.collections.cooks']);
+    const names = catchError(() => mongoRepository(db, { logger: silent, collections: { cooks: '', kitchens: 'x' } as never }));
+    expect((names as ValidationError).issues.map((issue) => issue.field)).toEqual(['options.collections.cooks', 'options.collections.kitchens']);
     expect(() => mongoRepository(db, { logger: silent, rollupLeaseMs: 1, takeoverMarginMs: 0, maxInProgress: 1 })).not.toThrow();
   });
 });
+
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
