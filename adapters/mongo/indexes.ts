@@ -150,6 +150,24 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
       forPolling: true,
     }),
   ),
+  {
+    collection: 'ledgerEntries',
+    key: { accountId: 1, sequence: 1 },
+    options: { unique: true },
+    why: 'listLedgerEntries() by sequence and reconcileAccount() reading every entry in order; unique, so an entry inserted again (by the next write on its account, or a read, after a crash) is a no-op.',
+  },
+  {
+    collection: 'ledgerEntries',
+    key: { accountId: 1, key: 1 },
+    options: { unique: true },
+    why: 'the gate of every account write: an idempotency key (movement:<key>) or a generation\'s hold, capture, release or overdraft (<kind>:<generation>) is found here once it landed, so nothing is applied twice.',
+  },
+  {
+    collection: 'budgets',
+    key: { 'genledgerInProgress.u': 1 },
+    options: {},
+    why: 'recover(): budgets still carrying an entry of a hold\'s count or settlement past its lease (sparse by nature: a budget at rest carries none).',
+  },
 ];
 
 /** One index `ensureIndexes()` made sure of. */

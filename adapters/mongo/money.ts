@@ -68,6 +68,17 @@ export function readUsd(raw: unknown): UsdAmount {
   return '0';
 }
 
+/**
+ * Reads a signed amount this adapter wrote as a Decimal128 (an account's balance may be below zero
+ * after an overdraft entry): exactly, sign kept. `null` for anything else, which no account
+ * document written by genledger holds.
+ */
+export function readSignedUsd(raw: unknown): UsdAmount | null {
+  if (typeof raw !== 'object' || raw === null || (raw as { _bsontype?: unknown })._bsontype !== 'Decimal128') return null;
+  const units = decimalTextToUnits(String(raw));
+  return units === null ? null : formatUsdUnits(units);
+}
+
 /** What kind of legacy cost a document holds, for the audit. */
 export function costKind(raw: unknown): 'decimal' | 'number' | 'string' | 'null' | 'other' {
   if (raw === null || raw === undefined) return 'null';

@@ -24,6 +24,21 @@ export interface MongoCollectionNames {
    * @default 'collections'
    */
   readonly collections: string;
+  /**
+   * Accounts (balances, held and spent amounts), one document per account id.
+   * @default 'genledgerAccounts'
+   */
+  readonly accounts: string;
+  /**
+   * The accounts' append-only ledger entries, one document per entry.
+   * @default 'genledgerLedgerEntries'
+   */
+  readonly ledgerEntries: string;
+  /**
+   * Parents' budgets, one document per budgeted cast or cook.
+   * @default 'genledgerBudgets'
+   */
+  readonly budgets: string;
 }
 
 /** The production collection names. */
@@ -32,6 +47,9 @@ export const DEFAULT_COLLECTIONS: MongoCollectionNames = Object.freeze({
   casts: 'casts',
   cooks: 'cooks',
   collections: 'collections',
+  accounts: 'genledgerAccounts',
+  ledgerEntries: 'genledgerLedgerEntries',
+  budgets: 'genledgerBudgets',
 });
 
 /**

@@ -18,8 +18,8 @@ import {
   type GenerationQuery,
   type Insertion,
   type LedgerRepository,
+  type CreationAccounting,
   type MaintenanceQuery,
-  unsupportedAccountStore,
 } from 'genledger/adapter';
 import { createChangeFeed, type MongoChangeFeed } from './change-feed.js';
 import { conditionalWrite, isDuplicateKeyError, type WriteTarget } from './conditional-write.js';
@@ -38,6 +38,8 @@ import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveMongoOptions, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
 import { createRollupProtocol } from './rollup/index.js';
+import { budgetFlags, storeBudget } from './accounts/budgets.js';
+import { mongoAccountStore } from './accounts/store.js';
 import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 
@@ -149,13 +151,23 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     };
   }
 
-  const protocol = createRollupProtocol({ generations, casts, cooks }, rollup);
+  const accountCollections = {
+    accounts: db.collection<StoredDocument>(names.accounts),
+    ledgerEntries: db.collection<Document>(names.ledgerEntries),
+    budgets: db.collection<StoredDocument>(names.budgets),
+  };
+  const protocol = createRollupProtocol({ generations, casts, cooks, accounts: accountCollections }, rollup);
+
+  /** A parent's budget is stored before the parent (accounts/budgets.ts says why). */
+  async function withBudget(kind: 'cast' | 'cook', id: string, accounting: CreationAccounting | undefined): Promise<void> {
+    if (accounting?.budget) await storeBudget(accountCollections.budgets, kind, id, accounting.budget);
+  }
 
   return {
     name,
     // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: false },
-    accounts: unsupportedAccountStore(name),
+    capabilities: { sharedAcrossProcesses: true, accounts: true },
+    accounts: mongoAccountStore(accountCollections),
     ids: () => new ObjectId().toHexString(),
     collectionNames: names,
 
@@ -196,7 +208,10 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     },
 
     casts: {
-      insert: (cast) => insertRecord(casts, 'cast', toCastDocument(cast), cast, fromCastDocument),
+      insert: async (cast, accounting) => {
+        await withBudget('cast', cast.id, accounting);
+        return insertRecord(casts, 'cast', { ...toCastDocument(cast), ...budgetFlags(accounting?.budget, null) }, cast, fromCastDocument);
+      },
       findByIdempotencyKey: (key) => findByKey(casts, key, fromCastDocument),
       get: (ids) => getMany(casts, ids, fromCastDocument),
       transition: (id, transition, at) => protocol.transitionCast(id, transition, at),
@@ -207,7 +222,10 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
     },
 
     cooks: {
-      insert: (cook) => insertRecord(cooks, 'cook', toCookDocument(cook), cook, fromCookDocument),
+      insert: async (cook, accounting) => {
+        await withBudget('cook', cook.id, accounting);
+        return insertRecord(cooks, 'cook', { ...toCookDocument(cook), ...budgetFlags(accounting?.budget, null) }, cook, fromCookDocument);
+      },
       findByIdempotencyKey: (key) => findByKey(cooks, key, fromCookDocument),
       get: (ids) => getMany(cooks, ids, fromCookDocument),
       transition: (id, transition, at) => write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at)),

@@ -67,7 +67,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (cookId) void sendSnapshot(socket, accountId, cookId).catch(() => undefined);
     void sendAccount(accountId);
   });
-  /** `false` once the store said it keeps no accounts (PostgreSQL and MongoDB, for now): no more reads. */
+  /** `false` once the store said it keeps no accounts (PostgreSQL, for now): no more reads. */
   let accountsKept = true;
   async function sendAccount(accountId: string): Promise<void> {
     if (!accountsKept || !byAccount.get(accountId)?.size) return;

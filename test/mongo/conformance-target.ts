@@ -4,6 +4,8 @@
 import { BSON, type Db, type Document } from 'mongodb';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../../adapters/mongo/documents.js';
 import { toStoredId } from '../../adapters/mongo/ids.js';
+import { toAmountDocument } from '../../adapters/mongo/accounts/documents.js';
+import { DEFAULT_COLLECTIONS } from '../../adapters/mongo/options.js';
 import { mongoRepository, type MongoRepositoryOptions } from '../../adapters/mongo/index.js';
 import type { Logger } from '../../src/tracker/context.js';
 import type { ConformancePart, ConformanceTarget } from '../../src/conformance/types.js';
@@ -59,6 +61,16 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
     ...(forceReconnect && { forceReconnect: () => forceReconnect() }),
     async reset() {
       for (const name of names) await collection(name).deleteMany({});
+      for (const name of [DEFAULT_COLLECTIONS.accounts, DEFAULT_COLLECTIONS.ledgerEntries, DEFAULT_COLLECTIONS.budgets]) await options.db().collection(name).deleteMany({});
+    },
+    /** Overwrites an account's stored figures (reconcile must find the drift). */
+    async tamperAccount(_repository, accountId, figures) {
+      const set: Document = {};
+      for (const field of ['balance', 'held', 'available', 'spent'] as const) {
+        const amount = figures[field];
+        if (amount !== undefined) set[field] = toAmountDocument(amount);
+      }
+      await options.db().collection(DEFAULT_COLLECTIONS.accounts).updateOne({ _id: toStoredId(accountId) as never }, { $set: set });
     },
     teardown: options.teardown,
     inspect: () => {

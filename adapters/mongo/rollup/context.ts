@@ -5,11 +5,14 @@ import type { WriteTarget } from '../conditional-write.js';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument } from '../documents.js';
 import type { StoredDocument } from '../ids.js';
 import { createOwners, type LeaseSettings, type Owners } from './intents.js';
+import type { AccountCollections } from '../accounts/apply.js';
 
 export interface RollupCollections {
   readonly generations: Collection<StoredDocument>;
   readonly casts: Collection<StoredDocument>;
   readonly cooks: Collection<StoredDocument>;
+  /** Accounts, their ledger entries and parents' budgets: a generation's hold is one more write of its creation and its settlement. */
+  readonly accounts: AccountCollections;
 }
 
 export type ParentKind = 'cast' | 'cook';

@@ -13,8 +13,21 @@
  * 5. The intent cleared and `version: 1` set in one owner-fenced write: the child is visible.
  * 6. The parents' in-progress entries pulled.
  */
-import { ConflictError, type Cast, type Cook, type Generation } from 'genledger';
-import { attachToCast, attachToCook, type AttachResult, type AttachedInsertion, type ChildAttachment, type NewAttachedChild, type ParentCaps } from 'genledger/adapter';
+import { ConflictError, type Budget, type Cast, type Cook, type Generation, type Hold } from 'genledger';
+import {
+  attachToCast,
+  attachToCook,
+  holdAtCreation,
+  type AttachResult,
+  type AttachedInsertion,
+  type BudgetRef,
+  type ChildAttachment,
+  type CreationAccounting,
+  type HoldDecision,
+  type LimitedInsertion,
+  type NewAttachedChild,
+  type ParentCaps,
+} from 'genledger/adapter';
 import type { Collection, Document } from 'mongodb';
 import { isDuplicateKeyError } from '../conditional-write.js';
 import { fromCastDocument, fromCookDocument, fromGenerationDocument, toCastDocument, toGenerationDocument } from '../documents.js';
@@ -23,9 +36,14 @@ import { castAttachPlan, castDetachPlan, cookAttachPlan, cookDetachPlan } from '
 import { isHidden, type ParentKind, type RollupContext } from './context.js';
 import { adoptIntent, clearIntent, hasEntry, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
 import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply.js';
+import { fromAccountDocument, readStoredHold, toStoredHold } from '../accounts/documents.js';
+import { budgetedParents, budgetFlags, countInBudget, pullBudgetEntries, readBudget, storeBudget, undoInBudget } from '../accounts/budgets.js';
+import { takeAccountHold } from '../accounts/hold.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
-type ChildRecord = { readonly kind: 'generation'; readonly record: Generation } | { readonly kind: 'cast'; readonly record: Cast };
+/** A generation carries its hold (accounts), if it brought one: stored on its document from its insert. */
+type ChildRecord = { readonly kind: 'generation'; readonly record: Generation; readonly hold?: Hold | null } | { readonly kind: 'cast'; readonly record: Cast };
+type Held = Extract<HoldDecision, { outcome: 'held' }>;
 
 /** A parent a child attaches to, in the order the attaches run. */
 interface ParentSlot {
@@ -49,13 +67,14 @@ function refusal(parent: ParentKind, parentId: string, attach: AttachResult<Cast
 }
 
 export function createInsertAttached(context: RollupContext) {
-  const { generations, casts, cooks, settings, owners } = context;
+  const { generations, casts, cooks, settings, owners, accounts } = context;
   const collectionOf = (kind: ParentKind) => (kind === 'cast' ? casts : cooks);
 
   /** What each parent's attach reported, or the refusal (after undoing the parents that took it). */
   type AttachOutcome =
-    | { readonly outcome: 'attached'; readonly cast: Cast | null; readonly cook: Cook | null }
-    | ReturnType<typeof refusal>;
+    | { readonly outcome: 'attached'; readonly cast: Cast | null; readonly cook: Cook | null; readonly held: Held | null }
+    | ReturnType<typeof refusal>
+    | LimitedInsertion;
 
   /**
    * Steps 4 to 6 for a stored hidden child owned by `run`. `caps` and `at` are the creation's
@@ -77,7 +96,8 @@ export function createInsertAttached(context: RollupContext) {
       if (found !== null && found.kind === 'done' && !hasEntry(found.current, childId, 'attach', true)) {
         // The entry is marked undone: a parent refused this creation before a crash cut its undo
         // short. The undo is finished; which parent refused is not recorded, so this says so.
-        await undo(child, [...taken, slot], run, at);
+        // (Its hold's budgets too: a refusal for money undoes them before the parents.)
+        await undo(child, [...taken, slot], run, at, child.kind === 'generation' ? (child.hold ?? null) : null);
         throw new ConflictError('parent', `the creation of ${child.kind} "${childId}" was refused by a parent before a crash cut it short, and is undone; retry it`);
       }
       if (found === null || found.kind === 'refused') {
@@ -90,17 +110,58 @@ export function createInsertAttached(context: RollupContext) {
       if (slot.kind === 'cast') cast = decided.record as Cast;
       else cook = decided.record as Cook;
     }
+    const hold = child.kind === 'generation' ? (child.hold ?? null) : null;
+    let held: Held | null = null;
+    if (hold !== null) {
+      const money = await takeMoney(child, hold, taken, run, at);
+      if (money.outcome === 'limited') return money;
+      held = money;
+    }
     if (!(await clearIntent(own, childId, run, { version: 1 }))) {
       // recover() took the creation over (this call outlived its lease): the answer is its to give.
       throw new LeaseExpiredError(`the creation of ${child.kind} "${childId}"`);
     }
-    if (!run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
-    return { outcome: 'attached', cast, cook };
+    if (!run.adopted) {
+      for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
+      if (hold !== null) await pullBudgetEntries(accounts.budgets, hold.budgets, childId, 'attach');
+    }
+    return { outcome: 'attached', cast, cook, held };
   }
 
-  /** Undoes the attaches `taken` (reverse order), deletes the hidden child, pulls the entries. */
-  async function undo(child: ChildRecord, taken: readonly ParentSlot[], run: Run, at: Date): Promise<void> {
+  /**
+   * The hold of a generation its parents took: counted in its parents' budgets (cast, then cook),
+   * then taken from its account, as `holdAtCreation` orders them. A refusal undoes the budgets
+   * counted and the parents' attaches, deletes the hidden child, and is the creation's answer.
+   */
+  async function takeMoney(child: ChildRecord, hold: Hold, taken: readonly ParentSlot[], run: Run, at: Date): Promise<Held | LimitedInsertion> {
+    const fence = { run, settings };
+    const budgets: Budget[] = [];
+    for (const ref of hold.budgets) {
+      const counted = await countInBudget(accounts.budgets, ref, hold, fence);
+      if (counted === null) continue;
+      if (counted.outcome === 'undone') {
+        // As for a parent (driveAttach): a refusal before a crash cut its undo short.
+        await undo(child, taken, run, at, hold);
+        throw new ConflictError('budget', `the creation of generation "${hold.generationId}" was refused for money before a crash cut it short, and is undone; retry it`);
+      }
+      if (counted.outcome === 'overBudget') {
+        await undo(child, taken, run, at, hold);
+        return { outcome: 'limited', limit: counted };
+      }
+      budgets.push(counted.budget);
+    }
+    const account = await takeAccountHold(accounts, hold, at, fence);
+    if (account.outcome === 'insufficient') {
+      await undo(child, taken, run, at, hold);
+      return { outcome: 'limited', limit: account };
+    }
+    return { outcome: 'held', hold, account: account.account, entry: account.entry, budgets };
+  }
+
+  /** Undoes the budgets' counts of `hold` and the attaches `taken` (reverse order), deletes the hidden child, pulls the entries. */
+  async function undo(child: ChildRecord, taken: readonly ParentSlot[], run: Run, at: Date, hold: Hold | null = null): Promise<void> {
     const childId = child.record.id;
+    if (hold !== null) for (const ref of [...hold.budgets].reverse()) await undoInBudget(accounts.budgets, ref, hold, { run, settings });
     for (const slot of [...taken].reverse()) {
       const plan = slot.kind === 'cast' ? castDetachPlan(childId, at) : cookDetachPlan(slot.id, { childId, kind: child.kind, piece: slot.piece }, at);
       await fencedUndo(collectionOf(slot.kind), slot.id, childId, run, plan);
@@ -108,7 +169,10 @@ export function createInsertAttached(context: RollupContext) {
     const own = child.kind === 'cast' ? casts : generations;
     const deleted = await own.deleteOne({ _id: toStoredId(childId), version: 0, 'genledger.owner': run.owner });
     // Not if recover() took the creation over: its attaches may be to come (as in settle.ts).
-    if (deleted.deletedCount === 1 && !run.adopted) for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
+    if (deleted.deletedCount === 1 && !run.adopted) {
+      for (const slot of taken) await pullEntry(collectionOf(slot.kind), slot.id, childId, 'attach');
+      if (hold !== null) await pullBudgetEntries(accounts.budgets, hold.budgets, childId, 'attach');
+    }
   }
 
   /**
@@ -117,12 +181,22 @@ export function createInsertAttached(context: RollupContext) {
    * Without recorded caps (not written by this version), it is undone: the host's call failed.
    */
   async function finishTakenOver(child: ChildRecord, intent: Intent, run: Run, at: Date): Promise<void> {
-    if (intent.caps === undefined) await undo(child, parentsOf(child), run, at);
-    else await driveAttach(child, run, intent.caps, at);
+    if (intent.caps === undefined) {
+      await undo(child, parentsOf(child), run, at, child.kind === 'generation' ? (child.hold ?? null) : null);
+      return;
+    }
+    try {
+      await driveAttach(child, run, intent.caps, at);
+    } catch (error) {
+      // A creation refused (by a parent or for money) before a crash cut its undo short: driveAttach
+      // finished the undo, which is all there is to finish; the ConflictError is for a host's retry,
+      // not for the sweep, whose other operations must still run.
+      if (!(error instanceof ConflictError)) throw error;
+    }
   }
 
   function childRecord(kind: 'generation' | 'cast', document: Document): ChildRecord {
-    return kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document) };
+    return kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document), hold: readStoredHold(document) };
   }
 
   /**
@@ -137,7 +211,7 @@ export function createInsertAttached(context: RollupContext) {
       const adopted = await adoptIntent(own, child.record.id, intent, run);
       if (adopted !== null) {
         const attached = await driveAttach(child, adopted, caps, at);
-        if (attached.outcome === 'refused') return attached;
+        if (attached.outcome !== 'attached') return attached as Insertion;
       }
     }
     // A hidden holder owned by a live call is reported as it will read once its parents took it
@@ -150,16 +224,16 @@ export function createInsertAttached(context: RollupContext) {
     return document === null || isHidden(document) ? null : document;
   }
 
-  async function insertAttached(given: NewAttachedChild): Promise<Insertion> {
+  async function insertAttached(given: NewAttachedChild, accounting: CreationAccounting = {}): Promise<Insertion | LimitedInsertion> {
     const run = owners.begin(settings);
     try {
-      return await create(given, run);
+      return await create(given, run, accounting);
     } finally {
       run.end();
     }
   }
 
-  async function create(given: NewAttachedChild, run: Run): Promise<Insertion> {
+  async function create(given: NewAttachedChild, run: Run, accounting: CreationAccounting): Promise<Insertion | LimitedInsertion> {
     const key = given.record.idempotencyKey;
     const own = given.kind === 'cast' ? casts : generations;
     const childKey = toStoredId(given.record.id);
@@ -171,6 +245,8 @@ export function createInsertAttached(context: RollupContext) {
 
     // The parents, read: the child's links come from them, and a refusal writes nothing.
     let child: ChildRecord;
+    /** The cast's budget flags (accounts/budgets.ts, `budgetFlags`). */
+    let flags: Document = {};
     if (given.kind === 'cast') {
       const found = await readParent('cook', given.cookId);
       if (found === null) return refusal('cook', given.cookId, null);
@@ -178,12 +254,18 @@ export function createInsertAttached(context: RollupContext) {
       const decided = attachToCook(cook, attachment(true));
       if (decided.outcome !== 'attached') return refusal('cook', given.cookId, decided);
       child = { kind: 'cast', record: { ...given.record, cookId: cook.id, collectionId: cook.collectionId } };
+      // Its budget before the cast itself: no step can join it before the budget exists.
+      if (accounting.budget) await storeBudget(accounts.budgets, 'cast', given.record.id, accounting.budget);
+      flags = budgetFlags(accounting.budget, found);
     } else {
       let cast: Cast | null = null;
+      /** The budgets the generation joins, by its parents' flags (read here anyway). */
+      const budgeted: BudgetRef[] = [];
       if (given.castId !== null) {
         const found = await readParent('cast', given.castId);
         if (found === null) return refusal('cast', given.castId, null);
         cast = fromCastDocument(found);
+        budgeted.push(...budgetedParents(found, 'cast', cast.id, cast.cookId));
         if (given.cookId !== null && cast.cookId !== given.cookId) return { outcome: 'mismatch', cast };
         const decided = attachToCast(cast, attachment(false));
         if (decided.outcome !== 'attached') return refusal('cast', given.castId, decided);
@@ -197,11 +279,12 @@ export function createInsertAttached(context: RollupContext) {
         const decided = attachToCook(fromCookDocument(found), attachment(true));
         if (decided.outcome !== 'attached') return refusal('cook', cookId, decided);
         collectionId = decided.record.collectionId;
+        budgeted.push(...budgetedParents(found, 'cook', cookId, null));
       }
-      child = {
-        kind: 'generation',
-        record: { ...given.record, castId: cast === null ? null : cast.id, spellId: cast === null ? null : cast.spellId, cookId, collectionId },
-      };
+      const record: Generation = { ...given.record, castId: cast === null ? null : cast.id, spellId: cast === null ? null : cast.spellId, cookId, collectionId };
+      const decided = await decideHold(record, budgeted, accounting.hold ?? null, given.at);
+      if (decided !== null && decided.outcome === 'limited') return decided;
+      child = { kind: 'generation', record, hold: decided?.hold ?? null };
     }
 
     const parents = parentsOf(child);
@@ -209,6 +292,8 @@ export function createInsertAttached(context: RollupContext) {
       ...(child.kind === 'cast' ? toCastDocument(child.record) : toGenerationDocument(child.record)),
       version: 0,
       genledger: { ...intentDocument('attach', parents.map((slot) => toStoredId(slot.id)), run), caps: { ...given.caps } },
+      ...(child.kind === 'generation' && child.hold && { genledgerHold: toStoredHold(child.hold) }),
+      ...flags,
     };
     try {
       await own.insertOne(document);
@@ -220,8 +305,27 @@ export function createInsertAttached(context: RollupContext) {
       throw new ConflictError('id', `a ${given.kind} with id "${given.record.id}" already exists`, error);
     }
     const attached = await driveAttach(child, run, given.caps, given.at);
-    if (attached.outcome === 'refused') return attached;
-    return { outcome: 'created', record: child.record, cast: attached.cast, cook: attached.cook } as Insertion;
+    if (attached.outcome !== 'attached') return attached as Insertion | LimitedInsertion;
+    return { outcome: 'created', record: child.record, cast: attached.cast, cook: attached.cook, ...(attached.held !== null && { held: attached.held }) } as Insertion;
+  }
+
+  /**
+   * The domain's hold decision over the generation's account and its parents' budgets (`refs`:
+   * those its parents' flags name, cast first) as read
+   * (`holdAtCreation`): a refusal writes nothing, not even the hidden child; otherwise the hold to
+   * store with the child, each of its writes deciding again on what it finds (takeMoney).
+   * `null` when neither a hold nor a budget concerns the generation.
+   */
+  async function decideHold(generation: Generation, refs: readonly BudgetRef[], units: CreationAccounting['hold'], at: Date): Promise<HoldDecision | null> {
+    const budgets: Budget[] = [];
+    for (const ref of refs) {
+      const budget = await readBudget(accounts.budgets, ref);
+      if (budget !== null) budgets.push(budget);
+    }
+    if ((units ?? null) === null && budgets.length === 0) return null;
+    const stored = await accounts.accounts.findOne({ _id: toStoredId(generation.masterAccountId) });
+    const account = stored === null || stored.version === 0 ? null : fromAccountDocument(stored);
+    return holdAtCreation(generation.masterAccountId, account, budgets, units ?? null, generation.id, at);
   }
 
   return { insertAttached, finishTakenOver };

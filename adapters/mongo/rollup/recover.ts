@@ -15,21 +15,22 @@
  *    rebuilt from their children (reconcile.ts), which `$unset`s the lists.
  */
 import type { Document } from 'mongodb';
-import type { Cast, Cook } from 'genledger';
+import type { Cast, Cook, Hold } from 'genledger';
 import type { WriteResult } from 'genledger/adapter';
 import { fromCastDocument, fromGenerationDocument } from '../documents.js';
 import { idAfter } from '../filters.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import type { ParentKind, RollupContext } from './context.js';
+import { readStoredHold } from '../accounts/documents.js';
 import { adoptIntent, pullEntry, readEntries, readIntent, takeOverIntent, type Intent, type Run } from './intents.js';
 
 /** Documents read per page. */
 const PAGE = 200;
 
 export interface RecoverSteps {
-  readonly driveSettle: (generation: ReturnType<typeof fromGenerationDocument>, run: Run, at: Date) => Promise<unknown>;
+  readonly driveSettle: (generation: ReturnType<typeof fromGenerationDocument>, run: Run, at: Date, hold: Hold | null) => Promise<unknown>;
   readonly drivePiece: (cast: Cast, run: Run, at: Date) => Promise<WriteResult<Cook> | null>;
-  readonly finishTakenOver: (child: { kind: 'generation'; record: ReturnType<typeof fromGenerationDocument> } | { kind: 'cast'; record: Cast }, intent: Intent, run: Run, at: Date) => Promise<void>;
+  readonly finishTakenOver: (child: { kind: 'generation'; record: ReturnType<typeof fromGenerationDocument>; hold: Hold | null } | { kind: 'cast'; record: Cast }, intent: Intent, run: Run, at: Date) => Promise<void>;
   readonly rebuildCast: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
   readonly rebuildCook: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
 }
@@ -65,9 +66,9 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
             : null;
       if (taken === null) return false;
       if (intent.op === 'attach') {
-        await steps.finishTakenOver(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document) }, intent, taken, now);
+        await steps.finishTakenOver(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document), hold: readStoredHold(document) }, intent, taken, now);
       } else if (intent.op === 'settle' && kind === 'generation') {
-        await steps.driveSettle(fromGenerationDocument(document), taken, now);
+        await steps.driveSettle(fromGenerationDocument(document), taken, now, readStoredHold(document));
       } else if (intent.op === 'piece' && kind === 'cast') {
         await steps.drivePiece(fromCastDocument(document), taken, now);
       }
@@ -110,7 +111,8 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
         });
       }
     }
-    for (const collection of [casts, cooks]) {
+    // Budgets carry the same entries for the holds they count and settle (accounts/budgets.ts).
+    for (const collection of [casts, cooks, context.accounts.budgets]) {
       if (!more()) break;
       await eachPage(collection, { 'genledgerInProgress.u': { $lt: cutoff } }, async (document) => {
         repaired += await pullStale(collection, document, cutoff);

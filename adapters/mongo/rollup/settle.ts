@@ -13,7 +13,7 @@
  * duplicate event, the sweeper) finds the child already moved: it reports nothing, unless the
  * operation was this process's and its call ended (a crash): then it adopts and finishes it.
  */
-import { isTerminalGenerationStatus, isTerminalParentStatus, type Cast, type Cook, type Generation } from 'genledger';
+import { isTerminalGenerationStatus, isTerminalParentStatus, type Budget, type Cast, type Cook, type Generation, type Hold } from 'genledger';
 import {
   applyToCast,
   applyToCook,
@@ -22,7 +22,9 @@ import {
   generationContribution,
   transitionCast,
   type CastEnding,
+  type AccountedSettlement,
   type GenerationOutcome,
+  type HoldSettlement,
   type ParentTransition,
   type Settlement,
   type WriteResult,
@@ -36,6 +38,9 @@ import { castApplyPlan, castTransitionPlan, cookApplyPlan } from '../parent-writ
 import { ifChanged, isHidden, unchangedWrite, type RollupContext } from './context.js';
 import { adoptIntent, clearIntent, intentDocument, pullEntry, readIntent, type Run } from './intents.js';
 import { fencedParentWrite } from './parent-apply.js';
+import { readStoredHold } from '../accounts/documents.js';
+import { pullBudgetEntries, settleInBudgetDocument } from '../accounts/budgets.js';
+import { settleAccountHold } from '../accounts/hold.js';
 
 const ATTEMPTS = 4;
 
@@ -51,7 +56,7 @@ const GENERATION_PARENTS: Document = {
 };
 
 export function createSettlement(context: RollupContext) {
-  const { generations, casts, cooks, settings, owners } = context;
+  const { generations, casts, cooks, settings, owners, accounts } = context;
 
   /** The piece intent a cast's ending write sets, owned by `run`. */
   const pieceIntent = (run: Run) => (cookId: string) => intentDocument('piece', [cookId], run);
@@ -77,8 +82,26 @@ export function createSettlement(context: RollupContext) {
     return adopted === null ? null : drivePiece(cast, adopted, at);
   }
 
-  /** The applies of a finished generation, by the owner of its `settle` intent. */
-  async function driveSettle(generation: Generation, run: Run, at: Date): Promise<Omit<Settlement, 'generation'>> {
+  /**
+   * The settlement of a finished generation's hold, by the owner of its `settle` intent, before
+   * the intent is cleared: its account (capture, release, overdraft: hold.ts), then its budgets.
+   * What this call wrote, or `null`.
+   */
+  async function settleMoney(generation: Generation, hold: Hold, run: Run, at: Date): Promise<HoldSettlement | null> {
+    const fence = { run, settings };
+    const charge = { pointsSpent: generation.pointsSpent, costUsd: generation.costUsd };
+    const account = await settleAccountHold(accounts, hold, charge, at, fence);
+    const budgets: Budget[] = [];
+    for (const ref of hold.budgets) {
+      const settled = await settleInBudgetDocument(accounts.budgets, ref, hold, account.captured, fence);
+      if (settled !== null) budgets.push(settled);
+    }
+    if (!account.wrote && budgets.length === 0) return null;
+    return { hold: { ...hold, status: 'settled' }, account: account.account, entries: account.wrote ? account.entries : [], captured: account.captured, budgets };
+  }
+
+  /** The applies of a finished generation (and its hold's settlement), by the owner of its `settle` intent. */
+  async function driveSettle(generation: Generation, run: Run, at: Date, held: Hold | null = null): Promise<Omit<AccountedSettlement, 'generation'>> {
     const contribution = generationContribution(generation);
     let cast: WriteResult<Cast> | null = null;
     let cook: WriteResult<Cook> | null = null;
@@ -100,21 +123,24 @@ export function createSettlement(context: RollupContext) {
       if (found !== null && found.kind === 'written') cook = applyToCook(fromCookDocument(found.before), contribution, at);
       else if (found !== null) cook = unchangedWrite(fromCookDocument(found.current));
     }
+    const hold = held !== null && held.status === 'held' ? held : null;
+    const holdSettled = hold === null ? null : await settleMoney(generation, hold, run, at);
     // As in drivePiece: no pulls once recover() took the settle over (its applies may be to come).
-    if ((await clearIntent(generations, generation.id, run)) && !run.adopted) {
+    if ((await clearIntent(generations, generation.id, run, hold === null ? {} : { 'genledgerHold.status': 'settled' })) && !run.adopted) {
       if (generation.castId !== null) await pullEntry(casts, generation.castId, generation.id, 'settle');
       if (generation.cookId !== null) await pullEntry(cooks, generation.cookId, generation.id, 'settle');
+      if (hold !== null) await pullBudgetEntries(accounts.budgets, hold.budgets, generation.id, 'settle');
     }
     // This call ended the cast: it owns the cast's piece intent (same lease).
     const castPiece = endedCast !== null ? await drivePiece(endedCast, run, at) : await finishOrphanedPiece(castDocument, run, at);
-    return { cast, cook, castPiece };
+    return { cast, cook, castPiece, ...(holdSettled !== null && { hold: holdSettled }) };
   }
 
   /**
    * The generation's terminal write with its `settle` intent, then its applies. Only the call that
    * moved the generation reports its parents' writes; a repeat reports only what it finished.
    */
-  async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<Settlement | null> {
+  async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
     const run = owners.begin(settings);
     try {
       return await settle(id, outcome, at, run);
@@ -123,7 +149,7 @@ export function createSettlement(context: RollupContext) {
     }
   }
 
-  async function settle(id: string, outcome: GenerationOutcome, at: Date, run: Run): Promise<Settlement | null> {
+  async function settle(id: string, outcome: GenerationOutcome, at: Date, run: Run): Promise<AccountedSettlement | null> {
     const _id = toStoredId(id);
     const plan = withIntent(finishPlan(id, outcome), intentDocument('settle', GENERATION_PARENTS, run));
     for (let attempt = 1; ; attempt += 1) {
@@ -133,7 +159,7 @@ export function createSettlement(context: RollupContext) {
         if (!written.changed || !isTerminalGenerationStatus(written.record.status)) {
           throw new Error(`[genledger] [mongo] the terminal write on generation "${id}" matched a document the domain rule leaves unchanged (run the legacy audit)`);
         }
-        return { generation: written, ...(await driveSettle(written.record, run, at)) };
+        return { generation: written, ...(await driveSettle(written.record, run, at, readStoredHold(before))) };
       }
       const current = await generations.findOne({ _id });
       if (current === null || isHidden(current)) return null;
@@ -146,15 +172,15 @@ export function createSettlement(context: RollupContext) {
   }
 
   /** A repeat: finishes what a crashed call of this process left (its settle, its cast's piece). */
-  async function finishOrphaned(generation: Generation, document: Document, run: Run, at: Date): Promise<Omit<Settlement, 'generation'>> {
+  async function finishOrphaned(generation: Generation, document: Document, run: Run, at: Date): Promise<Omit<AccountedSettlement, 'generation'>> {
     const nothing = { cast: null, cook: null, castPiece: null };
     if (!isTerminalGenerationStatus(generation.status)) return nothing;
     const intent = readIntent(document);
     if (intent !== null && intent.op === 'settle' && owners.orphaned(intent.owner)) {
       const adopted = await adoptIntent(generations, generation.id, intent, run);
       if (adopted === null) return nothing;
-      const applies = await driveSettle(generation, adopted, at);
-      return { cast: ifChanged(applies.cast), cook: ifChanged(applies.cook), castPiece: ifChanged(applies.castPiece) };
+      const applies = await driveSettle(generation, adopted, at, readStoredHold(document));
+      return { cast: ifChanged(applies.cast), cook: ifChanged(applies.cook), castPiece: ifChanged(applies.castPiece), ...(applies.hold && { hold: applies.hold }) };
     }
     if (intent === null && generation.castId !== null) {
       // Its settle is done; the piece of the cast it ended may have been cut short.
