@@ -1,5 +1,6 @@
 /**
- * Pricing benchmarks (issue 16): `npm run bench:pricing [-- --generations N] [-- --skip-postgres]`.
+ * Pricing benchmarks (issue 16): `npm run bench:pricing [-- --generations N] [-- --skip-postgres]
+ * [-- --skip-memory] [-- --unbatched]`.
  *
  * 1. Memory, added time per priced completion: the same completions with a reported `costUsd`
  *    and with `usage` priced by a two-version table, in rounds that alternate the two (so load
@@ -11,7 +12,10 @@
  *    them, checked by reading one back through the tracker), casts set to the sums of their
  *    children. Then, after a price change, `reprice()` page by page (500 per page): a dry run, the
  *    applying run, and a second applying run (nothing to change). Reports generations per second,
- *    the heap after each page (bounded memory), and checks every cast equals the sum of its children.
+ *    the process's peak RSS and heap during each run (sampled every 50 ms and after every page:
+ *    bounded memory), and checks every cast equals the sum of its children. `--unbatched` hides
+ *    the store's `adjustGenerations`, so the tracker sends one `adjust_generation` per difference
+ *    (8 at a time), as before that operation existed.
  */
 import { performance } from 'node:perf_hooks';
 import { memoryRepository } from '../adapters/memory/index.js';
@@ -26,6 +30,8 @@ const argument = (name: string) => {
 };
 const generations = Number(argument('generations') ?? 100_000);
 const skipPostgres = process.argv.includes('--skip-postgres');
+const skipMemory = process.argv.includes('--skip-memory');
+const unbatched = process.argv.includes('--unbatched');
 const log = (line: string) => console.log(line);
 
 const LAUNCH = new Date('2026-01-01T00:00:00.000Z');
@@ -111,21 +117,45 @@ async function memoryFigures(): Promise<void> {
   log(`  store calls per completion: ${calls.cost} with a cost, ${calls.usage} with usage`);
 }
 
-async function repriceAll(tracker: Tracker, dryRun: boolean, heap: number[]): Promise<{ seconds: number; differences: number; pages: number; scanned: number }> {
+interface RunFigures {
+  readonly seconds: number;
+  readonly differences: number;
+  readonly pages: number;
+  readonly scanned: number;
+  /** The largest RSS and heap used seen during the run (every 50 ms and after every page), bytes. */
+  readonly peakRss: number;
+  readonly peakHeap: number;
+}
+
+async function repriceAll(tracker: Tracker, dryRun: boolean): Promise<RunFigures> {
   let cursor: string | null = null;
   let differences = 0;
   let pages = 0;
   let scanned = 0;
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sample = () => {
+    const usage = process.memoryUsage();
+    peakRss = Math.max(peakRss, usage.rss);
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+  };
+  (globalThis as { gc?: () => void }).gc?.();
+  const sampler = setInterval(sample, 50);
   const started = performance.now();
-  do {
-    const page: RepriceReport = await tracker.reprice({ toolId: 'tool-chat', from: LAUNCH, to: new Date('2027-01-01T00:00:00.000Z'), dryRun, cursor, limit: 500 });
-    differences += page.differences.length;
-    scanned += page.scanned;
-    pages += 1;
-    cursor = page.nextCursor;
-    if (pages % 20 === 0) heap.push(process.memoryUsage().heapUsed);
-  } while (cursor !== null);
-  return { seconds: (performance.now() - started) / 1000, differences, pages, scanned };
+  try {
+    do {
+      const page: RepriceReport = await tracker.reprice({ toolId: 'tool-chat', from: LAUNCH, to: new Date('2027-01-01T00:00:00.000Z'), dryRun, cursor, limit: 500 });
+      differences += page.differences.length;
+      scanned += page.scanned;
+      pages += 1;
+      cursor = page.nextCursor;
+      sample();
+      if (pages % 200 === 0) log(`    ... ${scanned} read, ${differences} differ, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    } while (cursor !== null);
+  } finally {
+    clearInterval(sampler);
+  }
+  return { seconds: (performance.now() - started) / 1000, differences, pages, scanned, peakRss, peakHeap };
 }
 
 async function postgresFigures(count: number): Promise<void> {
@@ -133,7 +163,9 @@ async function postgresFigures(count: number): Promise<void> {
   try {
     log(`PostgreSQL ${postgres.version} (${postgres.server.description}; ${postgres.settings}), ${count} generations under 100 casts:`);
     const pool = postgres.pool(10);
-    const repository = await postgres.repository(pool, 'bench_pricing');
+    const migrated = await postgres.repository(pool, 'bench_pricing');
+    const repository: LedgerRepository = unbatched ? { ...migrated, adjustGenerations: undefined } : migrated;
+    log(`  apply path: ${unbatched ? 'unbatched (one adjust_generation per difference, 8 at a time)' : 'adjustGenerations (adjust_generations, up to 100 a statement)'}`);
     const tracker = createTracker({ repository, prices: PRICES, pointsPerUsd: '1000', logger: silentLogger });
     const casts: string[] = [];
     for (let index = 0; index < 100; index += 1) casts.push((await tracker.startCast({ spellId: 'spell', initiatorAccountId: 'a' })).id);
@@ -166,15 +198,14 @@ async function postgresFigures(count: number): Promise<void> {
     const sample = await tracker.explainCost('g000000001');
     if (sample.source !== 'computed' || sample.costUsd !== '0.0060025') throw new Error(`unexpected sample: ${JSON.stringify(sample)}`);
     tracker.setPrices(FIXED);
-    const heap: number[] = [];
-    const dry = await repriceAll(tracker, true, heap);
-    log(`  dry run: ${dry.scanned} read, ${dry.differences} differ, ${dry.pages} pages, ${dry.seconds.toFixed(1)} s: ${Math.round(dry.scanned / dry.seconds)} generations/s`);
-    const applied = await repriceAll(tracker, false, heap);
-    log(`  applied: ${applied.differences} adjustments, ${applied.pages} pages, ${applied.seconds.toFixed(1)} s: ${Math.round(applied.differences / applied.seconds)} adjustments/s`);
-    const again = await repriceAll(tracker, false, heap);
-    log(`  second run: ${again.differences} differences, ${again.seconds.toFixed(1)} s: ${Math.round(again.scanned / again.seconds)} generations/s`);
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-    log(`  heap every 20 pages: ${mib(Math.min(...heap))} .. ${mib(Math.max(...heap))} MiB over ${heap.length} samples`);
+    const peaks = (run: RunFigures) => `peak RSS ${mib(run.peakRss)} MiB, peak heap ${mib(run.peakHeap)} MiB`;
+    const dry = await repriceAll(tracker, true);
+    log(`  dry run: ${dry.scanned} read, ${dry.differences} differ, ${dry.pages} pages, ${dry.seconds.toFixed(1)} s: ${Math.round(dry.scanned / dry.seconds)} generations/s; ${peaks(dry)}`);
+    const applied = await repriceAll(tracker, false);
+    log(`  applied: ${applied.differences} adjustments, ${applied.pages} pages, ${applied.seconds.toFixed(1)} s: ${Math.round(applied.differences / applied.seconds)} adjustments/s; ${peaks(applied)}`);
+    const again = await repriceAll(tracker, false);
+    log(`  second run: ${again.differences} differences, ${again.seconds.toFixed(1)} s: ${Math.round(again.scanned / again.seconds)} generations/s; ${peaks(again)}`);
     const { rows } = await pool.query(
       `SELECT count(*) AS wrong FROM ${C} AS c JOIN (SELECT cast_id, sum(cost_usd) AS cost, sum(points_spent) AS points FROM ${G} GROUP BY cast_id) AS s
          ON s.cast_id = c.id WHERE c.cost_usd <> s.cost OR c.points_spent <> s.points`,
@@ -187,5 +218,5 @@ async function postgresFigures(count: number): Promise<void> {
   }
 }
 
-await memoryFigures();
+if (!skipMemory) await memoryFigures();
 if (!skipPostgres) await postgresFigures(generations);

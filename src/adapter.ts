@@ -70,6 +70,7 @@ export type {
   CastEnding,
   CostCorrection,
   CostAdjustmentResult,
+  AdjustmentCall,
   NewAttachedChild,
   AttachedInsertion,
 } from './port.js';

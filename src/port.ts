@@ -48,6 +48,12 @@ export type { Settlement };
 /** See `adjust` (domain): what {@link LedgerRepository.adjustGeneration} is asked, and did. */
 export type { CostAdjustmentResult, CostCorrection };
 
+/** One call of {@link LedgerRepository.adjustGenerations}: a generation's id and its correction. */
+export interface AdjustmentCall {
+  readonly id: string;
+  readonly correction: CostCorrection;
+}
+
 /** What a store can do, declared as data. */
 export interface RepositoryCapabilities {
   /**
@@ -306,4 +312,15 @@ export interface LedgerRepository {
    * @experimental
    */
   adjustGeneration?(id: string, correction: CostCorrection): Promise<CostAdjustmentResult | null>;
+  /**
+   * Optional, beside `adjustGeneration`: several corrections at once (a re-price's page), for
+   * stores that can write them in fewer round trips. Each element is exactly what
+   * `adjustGeneration(call.id, call.correction)` would have returned had the calls run one after
+   * another in the order given (each keeps its own gate), and the store is left as they would
+   * have left it. A failure may leave some calls applied and others not: each is atomic on its
+   * own, so the caller runs them again (a repeat changes nothing). Without it, `tracker.reprice()`
+   * calls `adjustGeneration` once per difference.
+   * @experimental
+   */
+  adjustGenerations?(calls: readonly AdjustmentCall[]): Promise<readonly (CostAdjustmentResult | null)[]>;
 }

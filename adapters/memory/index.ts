@@ -359,6 +359,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
     settleGeneration: async (id, outcome, at) => settleGeneration(id, outcome, at),
     adjustGeneration: async (id, correction) => adjustGeneration(id, correction),
+    // One after another: each call sees the store its predecessors left.
+    adjustGenerations: async (calls) => calls.map((call) => adjustGeneration(call.id, call.correction)),
     insertAttached: (async (child: NewAttachedChild, accounting?: CreationAccounting) => insertAttached(child, accounting)) as InsertAttached,
     openChildren: async (parent, limit) => openChildren(parent, limit),
 

@@ -53,7 +53,8 @@ export interface OpenChildDocument {
  */
 export interface InProgressEntry {
   c: StoredId;
-  k: 'attach' | 'settle' | 'piece';
+  /** The operation: `adjust:<n>` is the child's n-th cost adjustment (rollup/adjust.ts), one key per adjustment. */
+  k: 'attach' | 'settle' | 'piece' | `adjust:${number}`;
   u: Date;
   x?: true;
 }

@@ -10,7 +10,7 @@
  * rollup/parent-apply.ts; the writes never consult 0.1.0's open-entry lists, which they only read
  * as counts where a legacy document has no stored count.
  */
-import type { Document } from 'mongodb';
+import { Decimal128, type Document } from 'mongodb';
 import { TERMINAL_GENERATION_STATUSES } from 'genledger';
 import {
   type ChildAttachment,
@@ -274,4 +274,27 @@ export function cookTransitionPlan(cookId: string, transition: ParentTransition,
       break;
   }
   return { filter, update: [{ $set: { status, ...completion(cookId, ends, at), ...touch(at) } }] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both
+
+/**
+ * `applyCostDelta`: a child's cost adjustment (a re-price) added to a cast's or cook's sums,
+ * signed; status, counts and times stay. Its gate (the `adjust:<n>` entry, the lease) is
+ * rollup/parent-apply.ts's.
+ */
+export function costDeltaPlan(deltaUsd: string, deltaPoints: number, at: Date): WritePlan {
+  return {
+    filter: {},
+    update: [
+      {
+        $set: {
+          pointsSpent: { $add: [numberOr('pointsSpent', 0), literal(deltaPoints)] },
+          costUsd: { $add: [storedCost(), literal(Decimal128.fromString(deltaUsd))] },
+          ...touch(at),
+        },
+      },
+    ],
+  };
 }

@@ -237,6 +237,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     insertAttached: protocol.insertAttached as MongoRepository['insertAttached'],
     settleGeneration: (id, outcome, at) => protocol.settleGeneration(id, outcome, at),
+    adjustGeneration: (id, correction) => protocol.adjustGeneration(id, correction),
     openChildren: (parent, limit) => protocol.openChildren(parent, limit),
     recover: (options) => protocol.recover(options),
   } satisfies MongoRepository;

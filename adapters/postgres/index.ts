@@ -63,6 +63,7 @@ import type {
   WriteResult,
   CostAdjustmentResult,
   CostCorrection,
+  AdjustmentCall,
 } from 'genledger/adapter';
 import {
   accountFromJson,
@@ -73,7 +74,7 @@ import {
   isAccountRace,
   limitedFromRow,
 } from './account-sql.js';
-import { buildAdjustmentStatement } from './adjustment-sql.js';
+import { buildAdjustmentsStatement, buildAdjustmentStatement, MAX_ADJUST_BATCH } from './adjustment-sql.js';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
@@ -277,6 +278,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const creations = buildCreationStatements(tables);
   const adjustment = buildAdjustmentStatement(tables);
   const accountStatements = buildAccountStatements(tables);
+  const adjustments = buildAdjustmentsStatement(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
     preparedStatements,
@@ -435,9 +437,9 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return settleQueue.settle(settleInput(id, outcome, at));
   }
 
-  /** One statement (see adjustment-sql.ts): the generation's gated correction and its parents' differences. */
-  async function adjustGeneration(id: string, correction: CostCorrection): Promise<CostAdjustmentResult | null> {
-    const [row] = await run(adjustment, {
+  /** A correction's values as `adjust_generation` binds them (and `adjust_generations` reads them from its input rows). */
+  function adjustmentInput(id: string, correction: CostCorrection) {
+    return {
       id,
       cost_usd: correction.costUsd,
       points_spent: correction.pointsSpent,
@@ -445,8 +447,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       expected_adjustments: correction.expectedAdjustments,
       at: timestampParam(correction.at),
       at_iso: correction.at.toISOString(),
-    });
-    if (!row) return null;
+    };
+  }
+
+  function adjustmentFromRow(id: string, row: Row): CostAdjustmentResult {
     const generation = row.g as Row | null;
     if (generation === null || generation === undefined) throw new Error(`[genledger] [postgres] the adjustment of generation "${id}" returned no generation`);
     const cast = row.c as Row | null | undefined;
@@ -456,6 +460,63 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       cast: cast == null ? null : writeResultFromRow(cast, castFromRow),
       cook: cook == null ? null : writeResultFromRow(cook, cookFromRow),
     };
+  }
+
+  /** `calls` in order, cut into statements of at most {@link MAX_ADJUST_BATCH}, each generation at most once in each. */
+  function adjustmentChunks(calls: readonly AdjustmentCall[]): AdjustmentCall[][] {
+    const chunks: AdjustmentCall[][] = [];
+    let chunk: AdjustmentCall[] = [];
+    let ids = new Set<string>();
+    for (const call of calls) {
+      if (chunk.length === MAX_ADJUST_BATCH || ids.has(call.id)) {
+        chunks.push(chunk);
+        chunk = [];
+        ids = new Set();
+      }
+      chunk.push(call);
+      ids.add(call.id);
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    return chunks;
+  }
+
+  /** One statement (see adjustment-sql.ts): the generation's gated correction and its parents' differences. */
+  async function adjustGeneration(id: string, correction: CostCorrection): Promise<CostAdjustmentResult | null> {
+    const [row] = await run(adjustment, adjustmentInput(id, correction));
+    return row ? adjustmentFromRow(id, row) : null;
+  }
+
+  /**
+   * A re-price's page: `adjust_generations` (adjustment-sql.ts), one statement per
+   * {@link MAX_ADJUST_BATCH} calls, in order; a call of a generation already in the statement
+   * starts the next one (it must see the first's write, as one after another it would). A statement that fails wrote nothing (one
+   * transaction; if the connection was lost after its commit, the resends find their gates moved
+   * and write nothing): its calls are sent again one by one, so a call that cannot be adjusted
+   * fails by itself; its error is thrown, and the calls after it are not sent (a re-price run
+   * again picks them up).
+   */
+  async function adjustGenerations(calls: readonly AdjustmentCall[]): Promise<(CostAdjustmentResult | null)[]> {
+    const results: (CostAdjustmentResult | null)[] = [];
+    for (const chunk of adjustmentChunks(calls)) {
+      const inputs = chunk.map((call, ordinal) => ({ ...adjustmentInput(call.id, call.correction), basis: call.correction.basis, ordinal }));
+      if (chunk.length === 1) {
+        results.push(await adjustGeneration(chunk[0]!.id, chunk[0]!.correction));
+        continue;
+      }
+      let rows: readonly Row[];
+      try {
+        rows = await run(adjustments, { calls: JSON.stringify(inputs) });
+      } catch {
+        for (const call of chunk) results.push(await adjustGeneration(call.id, call.correction));
+        continue;
+      }
+      const byOrdinal = new Map(rows.map((row) => [Number(row.ordinal), row]));
+      chunk.forEach((call, ordinal) => {
+        const row = byOrdinal.get(ordinal);
+        results.push(row === undefined ? null : adjustmentFromRow(call.id, row));
+      });
+    }
+    return results;
   }
 
   /**
@@ -671,6 +732,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     cooks,
     settleGeneration,
     adjustGeneration,
+    adjustGenerations,
     insertAttached: insertAttached as InsertAttached,
     openChildren,
 

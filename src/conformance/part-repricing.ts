@@ -7,14 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PriceTableInput } from '../domain/pricing.js';
-import type { Generation } from '../domain/records.js';
+import type { Cast, Cook, Generation } from '../domain/records.js';
 import { addSignedUsd, priceUsage, priceTableSchema } from '../domain/pricing.js';
 import { toUsdAmount } from '../domain/money.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import { ConflictError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
 import { forEachLimited } from '../tracker/concurrency.js';
-import { adjust } from '../domain/rollup/adjustment.js';
+import { adjust, type CostCorrection } from '../domain/rollup/adjustment.js';
 import type { RepriceInput, RepriceReport } from '../tracker/pricing.js';
 import type { Tracker } from '../tracker/create-tracker.js';
 import { auditLedger } from './ledger-audit.js';
@@ -185,6 +185,59 @@ export function repricingTests(target: ConformanceTarget): void {
       const open = await setup.tracker.recordGeneration(generationInput({ toolId: 'tool-chat', castId: work.castIds[1]! }));
       expect((await setup.repository.adjustGeneration!(open.id, correction))?.generation.changed).toBe(false);
       expect(await setup.repository.adjustGeneration!(target.idFormat === 'objectId' ? 'ffffffffffffffffffffffff' : 'no-such-generation', correction)).toBeNull();
+      expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+    });
+
+    it('adjustGenerations() returns and leaves exactly what adjust() (the domain) applied one call after another leaves: shared parents, repeats, successive corrections of one generation, more calls than one statement takes', async (context) => {
+      const setup = await createPricingSetup(target);
+      if (typeof setup.repository.adjustGenerations !== 'function') return context.skip(`${target.name} has no adjustGenerations(): re-prices call adjustGeneration() once per difference there`);
+      const work = await bookedWork(setup.tracker);
+      const extra: string[] = [];
+      for (let index = 0; index < 110; index += 1) {
+        const parent = index % 2 === 0 ? { castId: work.castIds[1]! } : { cookId: work.cookIds[0]! };
+        const generation = await setup.tracker.recordGeneration(generationInput({ ...parent, toolId: 'tool-chat', requestTimestamp: new Date(T1.getTime() + 50_000 + index) }));
+        await setup.tracker.completeGeneration(generation.id, { status: 'success', usage: { inputTokens: 10 + index, outputTokens: 100 } });
+        extra.push(generation.id);
+      }
+      const open = await setup.tracker.recordGeneration(generationInput({ toolId: 'tool-chat', castId: work.castIds[1]! }));
+      const missing = target.idFormat === 'objectId' ? 'ffffffffffffffffffffffff' : 'no-such-generation';
+      // The records as stored, folded through the domain's adjust() call by call.
+      const generations = new Map<string, Generation>();
+      for (const id of [...work.chatIds, ...extra, open.id]) generations.set(id, (await setup.inspect.generation(id))!);
+      const parents = new Map<string, Cast | Cook>();
+      for (const id of work.castIds) parents.set(id, (await setup.inspect.cast(id))!);
+      for (const id of work.cookIds) parents.set(id, (await setup.inspect.cook(id))!);
+      const calls: { id: string; correction: CostCorrection }[] = [];
+      const base = new Date('2026-07-01T00:00:00.000Z').getTime();
+      const call = (id: string, expectedAdjustments: number, costUsd: string, pointsSpent: number) => {
+        const basis = generations.get(id)?.costProvenance?.basis ?? generations.get(work.chatIds[0]!)!.costProvenance!.basis!;
+        calls.push({ id, correction: { expectedAdjustments, costUsd, pointsSpent, basis: { ...basis, versionId: `v-${calls.length}` }, at: new Date(base + calls.length * 1000) } });
+      };
+      // Every generation once (the casts and the cook shared by many), more than 100 calls in all.
+      for (const [index, id] of [...work.chatIds, ...extra].entries()) call(id, 0, toUsdAmount(`0.${String(index + 1).padStart(4, '0')}`), index + 1);
+      call(work.chatIds[0]!, 0, '9', 9); // a repeat with the count it read before: its gate is closed
+      call(work.chatIds[1]!, 1, '7.5', 75); // a second correction, read after the first: applied on top
+      call(work.chatIds[1]!, 2, '7.5', 75); // nothing differs
+      call(work.chatIds[2]!, 1, '0', 0);
+      call(open.id, 0, '1', 1); // not finished
+      call(missing, 0, '1', 1);
+      const expected = calls.map(({ id, correction }) => {
+        const generation = generations.get(id);
+        if (generation === undefined) return null;
+        const cast = generation.castId === null ? null : ((parents.get(generation.castId) as Cast | undefined) ?? null);
+        const cook = generation.cookId === null ? null : ((parents.get(generation.cookId) as Cook | undefined) ?? null);
+        const result = adjust(generation, cast, cook, correction);
+        generations.set(id, result.generation.record);
+        if (result.cast) parents.set(result.cast.record.id, result.cast.record);
+        if (result.cook) parents.set(result.cook.record.id, result.cook.record);
+        return result;
+      });
+      expect(expected.filter((result) => result?.generation.changed).length).toBe(work.chatIds.length + extra.length + 2);
+      const results = await setup.repository.adjustGenerations(calls);
+      expect(results).toEqual(expected);
+      for (const [id, generation] of generations) expect(await setup.inspect.generation(id)).toEqual(generation);
+      for (const id of work.castIds) expect(await setup.inspect.cast(id)).toEqual(parents.get(id));
+      for (const id of work.cookIds) expect(await setup.inspect.cook(id)).toEqual(parents.get(id));
       expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
     });
 

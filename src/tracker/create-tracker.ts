@@ -154,7 +154,8 @@ export interface Tracker {
    * [`from`, `to`), one page per call (`nextCursor`), and reports the differences per generation
    * and per parent. With `dryRun: false`, applies each as an adjustment (the generation keeps its
    * first figures; its cast and cook receive the difference exactly); a second run changes nothing.
-   * Stores without `adjustGeneration` (MongoDB) refuse `dryRun: false` with a `ConflictError`.
+   * Stores without `adjustGeneration` refuse `dryRun: false` with a `ConflictError` (memory,
+   * PostgreSQL and MongoDB have it).
    * @experimental
    */
   reprice(input: RepriceInput): Promise<RepriceReport>;

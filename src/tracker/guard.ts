@@ -75,7 +75,7 @@ function required<F>(repository: LedgerRepository, operation: string, method: F 
 }
 
 export function guardRepository(repository: LedgerRepository): LedgerRepository {
-  const { recover, adjustGeneration } = repository;
+  const { recover, adjustGeneration, adjustGenerations } = repository;
   return {
     // The feed is passed through: its errors reach `onError`, not a caller.
     changes: repository.changes,
@@ -84,6 +84,7 @@ export function guardRepository(repository: LedgerRepository): LedgerRepository 
     openChildren: guardOperation(repository, 'openChildren', required(repository, 'openChildren', repository.openChildren)),
     ...(typeof recover === 'function' ? { recover: guardOperation(repository, 'recover', recover) } : {}),
     ...(typeof adjustGeneration === 'function' ? { adjustGeneration: guardOperation(repository, 'adjustGeneration', adjustGeneration) } : {}),
+    ...(typeof adjustGenerations === 'function' ? { adjustGenerations: guardOperation(repository, 'adjustGenerations', adjustGenerations) } : {}),
     name: repository.name,
     capabilities: repository.capabilities,
     ids: repository.ids,

@@ -19,6 +19,7 @@ import {
   type Usage,
 } from '../domain/pricing.js';
 import type { Generation } from '../domain/records.js';
+import type { CostAdjustmentResult, CostCorrection } from '../domain/rollup/adjustment.js';
 import { TERMINAL_GENERATION_STATUSES, isTerminalGenerationStatus } from '../domain/status.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { TrackerContext } from './context.js';
@@ -293,16 +294,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     reached = listed.requestTimestamp;
     if (listed.toolId === input.toolId && (input.serviceName === undefined || listed.serviceName === input.serviceName)) ofTool.push(listed);
   }
-  // Each adjustment is one atomic store operation on its own, so a page's run in any order (a
-  // bounded fan-out) leaves the same books; the report keeps the page's order.
-  const outcomes = new Array<Awaited<ReturnType<typeof repriceOne>>>(ofTool.length);
-  await forEachLimited(
-    ofTool.map((_generation, index) => index),
-    FAN_OUT,
-    async (index) => {
-      outcomes[index] = await repriceOne(context, ofTool[index]!, input.dryRun);
-    },
-  );
+  const outcomes = await repricePage(context, ofTool, input.dryRun);
   for (const difference of outcomes) {
     if (difference === 'reported') reported += 1;
     else if (difference === 'unpriced') unpricedNow += 1;
@@ -328,20 +320,28 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
   };
 }
 
-/**
- * Re-prices one generation: its difference under the current table (`null`: none), applied as an
- * adjustment unless `dryRun`. A closed gate (another re-price adjusted it since it was read) reads
- * it again and recomputes, so a racing re-price never applies a difference twice.
- */
-async function repriceOne(context: TrackerContext, listed: Generation, dryRun: boolean): Promise<RepriceDifference | null | 'reported' | 'unpriced'> {
-  let generation = listed;
-  for (let attempt = 0; attempt < ADJUST_ATTEMPTS; attempt += 1) {
-    const figures = repricedFigures(context, generation);
-    if (typeof figures === 'string') return figures;
-    const deltaUsd = usdDifference(generation.costUsd, figures.costUsd);
-    const deltaPoints = figures.pointsSpent - generation.pointsSpent;
-    if (deltaUsd === '0' && deltaPoints === 0) return null;
-    const difference = (applied: boolean): RepriceDifference => ({
+type Outcome = RepriceDifference | null | 'reported' | 'unpriced';
+
+/** What re-pricing `generation` asks: left alone (why), nothing differing (`null`), or its correction. */
+function correctionFor(
+  context: TrackerContext,
+  generation: Generation,
+): 'reported' | 'unpriced' | null | { correction(): CostCorrection; difference(applied: boolean): RepriceDifference } {
+  const figures = repricedFigures(context, generation);
+  if (typeof figures === 'string') return figures;
+  const deltaUsd = usdDifference(generation.costUsd, figures.costUsd);
+  const deltaPoints = figures.pointsSpent - generation.pointsSpent;
+  if (deltaUsd === '0' && deltaPoints === 0) return null;
+  return {
+    // Read the clock only when it is applied (a dry run reads none).
+    correction: () => ({
+      expectedAdjustments: generation.costProvenance?.adjustments.length ?? 0,
+      costUsd: figures.costUsd,
+      pointsSpent: figures.pointsSpent,
+      basis: figures.basis,
+      at: context.clock.now(),
+    }),
+    difference: (applied) => ({
       generationId: generation.id,
       castId: generation.castId,
       cookId: generation.cookId,
@@ -355,23 +355,79 @@ async function repriceOne(context: TrackerContext, listed: Generation, dryRun: b
       pointsSpent: figures.pointsSpent,
       deltaPoints,
       applied,
-    });
-    if (dryRun) return difference(false);
-    const result = await context.repository.adjustGeneration!(generation.id, {
-      expectedAdjustments: generation.costProvenance?.adjustments.length ?? 0,
-      costUsd: figures.costUsd,
-      pointsSpent: figures.pointsSpent,
-      basis: figures.basis,
-      at: context.clock.now(),
-    });
+    }),
+  };
+}
+
+/** The events of an adjustment that changed the generation (after its write landed). */
+function emitAdjusted(context: TrackerContext, result: CostAdjustmentResult): void {
+  const bus = context.bus;
+  const adjusted = result.generation.record;
+  if (bus.has('generationUpdate')) bus.emit('generationUpdate', { change: 'costAdjusted', generation: adjusted, castId: adjusted.castId, cookId: adjusted.cookId });
+  if (result.cast?.changed) emitCastWrite(context, 'costAdjusted', result.cast);
+  if (result.cook?.changed) emitCookWrite(context, 'costAdjusted', result.cook);
+}
+
+/**
+ * A page's outcomes, in its order. A store with `adjustGenerations` gets the page's corrections in
+ * one call (each keeps its own gate; a closed one is retried as `repriceOne` does); otherwise each
+ * adjustment is one atomic store operation on its own, so the page runs with a bounded fan-out
+ * (any order leaves the same books; the report keeps the page's order).
+ */
+async function repricePage(context: TrackerContext, page: readonly Generation[], dryRun: boolean): Promise<Outcome[]> {
+  const outcomes = new Array<Outcome>(page.length);
+  const { adjustGenerations } = context.repository;
+  if (dryRun || typeof adjustGenerations !== 'function') {
+    await forEachLimited(
+      page.map((_generation, index) => index),
+      FAN_OUT,
+      async (index) => {
+        outcomes[index] = await repriceOne(context, page[index]!, dryRun);
+      },
+    );
+    return outcomes;
+  }
+  const asked: { index: number; correction: CostCorrection; difference(applied: boolean): RepriceDifference }[] = [];
+  page.forEach((generation, index) => {
+    const planned = correctionFor(context, generation);
+    if (planned === null || typeof planned === 'string') outcomes[index] = planned;
+    else asked.push({ index, correction: planned.correction(), difference: planned.difference });
+  });
+  if (asked.length === 0) return outcomes;
+  const results = await adjustGenerations.call(
+    context.repository,
+    asked.map((call) => ({ id: page[call.index]!.id, correction: call.correction })),
+  );
+  for (const [position, call] of asked.entries()) {
+    const result = results[position] ?? null;
+    if (result === null) outcomes[call.index] = null; // deleted behind the library's back
+    else if (result.generation.changed) {
+      emitAdjusted(context, result);
+      outcomes[call.index] = call.difference(true);
+    } else {
+      // Its gate moved (another re-price adjusted it since the page was read): read again.
+      outcomes[call.index] = await repriceOne(context, result.generation.record, false, ADJUST_ATTEMPTS - 1);
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Re-prices one generation: its difference under the current table (`null`: none), applied as an
+ * adjustment unless `dryRun`. A closed gate (another re-price adjusted it since it was read) reads
+ * it again and recomputes, so a racing re-price never applies a difference twice.
+ */
+async function repriceOne(context: TrackerContext, listed: Generation, dryRun: boolean, attempts = ADJUST_ATTEMPTS): Promise<Outcome> {
+  let generation = listed;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const planned = correctionFor(context, generation);
+    if (planned === null || typeof planned === 'string') return planned;
+    if (dryRun) return planned.difference(false);
+    const result = await context.repository.adjustGeneration!(generation.id, planned.correction());
     if (result === null) return null; // deleted behind the library's back: nothing to adjust
     if (result.generation.changed) {
-      const bus = context.bus;
-      const adjusted = result.generation.record;
-      if (bus.has('generationUpdate')) bus.emit('generationUpdate', { change: 'costAdjusted', generation: adjusted, castId: adjusted.castId, cookId: adjusted.cookId });
-      if (result.cast?.changed) emitCastWrite(context, 'costAdjusted', result.cast);
-      if (result.cook?.changed) emitCookWrite(context, 'costAdjusted', result.cook);
-      return difference(true);
+      emitAdjusted(context, result);
+      return planned.difference(true);
     }
     generation = result.generation.record;
   }

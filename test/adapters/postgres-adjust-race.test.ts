@@ -14,6 +14,7 @@ import type { CostBasis } from '../../src/domain/pricing.js';
 import { adjust, type CostCorrection } from '../../src/domain/rollup/adjustment.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
 import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { auditLedger } from '../../src/conformance/ledger-audit.js';
 
 let server: PostgresTestServer;
 let pool: pg.Pool;
@@ -89,5 +90,54 @@ describe('postgres: adjust_generation under two concurrent re-prices', () => {
     expect((await repository.casts.get([cast.id]))[0]).toEqual(expected.cast!.record);
     expect((await repository.cooks.get([cook.id]))[0]).toEqual(expected.cook!.record);
     expect(expected.generation.record.costProvenance!.adjustments).toHaveLength(1);
+  });
+
+  it('two adjustGenerations() batches (adjust_generations) carrying the same generation with different figures: exactly one writes it, and its parents receive each written difference once', async () => {
+    const cook = await tracker.startCook({ collectionId: 'collection-ar-batch', initiatorAccountId: account, targetSupply: 1 });
+    const cast = await tracker.startCast({ spellId: 'spell', initiatorAccountId: account, cookId: cook.id, totalSteps: 5 });
+    const record = async (cost: string) => {
+      const generation = await tracker.recordGeneration({ masterAccountId: account, toolId: 'tool', toolDisplayName: 'Tool', serviceName: 'service', castId: cast.id, status: 'processing' });
+      await tracker.completeGeneration(generation.id, { status: 'success', costUsd: cost, pointsSpent: 10 });
+      return generation.id;
+    };
+    const shared = await record('1.5');
+    const own = [await record('0.5'), await record('0.25')];
+    const [castBefore] = await repository.casts.get([cast.id]);
+    const [cookBefore] = await repository.cooks.get([cook.id]);
+    const at = new Date('2026-07-01T00:00:00.000Z');
+    const batches: { id: string; correction: CostCorrection }[][] = [
+      [{ id: shared, correction: { expectedAdjustments: 0, costUsd: '2.25', pointsSpent: 15, basis: basis('v2'), at } }, { id: own[0]!, correction: { expectedAdjustments: 0, costUsd: '1', pointsSpent: 11, basis: basis('v2'), at } }],
+      [{ id: shared, correction: { expectedAdjustments: 0, costUsd: '0.75', pointsSpent: 5, basis: basis('v3'), at } }, { id: own[1]!, correction: { expectedAdjustments: 0, costUsd: '0.5', pointsSpent: 12, basis: basis('v3'), at } }],
+    ];
+    const holder = await pool.connect();
+    let results;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT id FROM ${repository.tables.generations} WHERE id = $1 FOR UPDATE`, [shared]);
+      const racing = batches.map((calls) => repository.adjustGenerations!(calls));
+      await waitForLockWaiters(2);
+      await holder.query('COMMIT');
+      results = await Promise.all(racing);
+    } finally {
+      holder.release();
+    }
+    const sharedChanged = results.map((result) => result[0]!.generation.changed);
+    expect(sharedChanged.filter(Boolean)).toHaveLength(1);
+    expect(results.every((result) => result[1]!.generation.changed)).toBe(true);
+    const winner = batches[sharedChanged.indexOf(true)]![0]!.correction;
+    const [stored] = await repository.generations.get([shared]);
+    expect(stored!.costUsd).toBe(winner.costUsd);
+    expect(stored!.costProvenance!.adjustments).toHaveLength(1);
+    // The cast and the cook: the winner's difference once, and each own generation's.
+    const deltaUsd = Number(winner.costUsd) - 1.5 + (1 - 0.5) + (0.5 - 0.25);
+    const deltaPoints = winner.pointsSpent - 10 + 1 + 2;
+    for (const [before, after] of [
+      [castBefore!, (await repository.casts.get([cast.id]))[0]!],
+      [cookBefore!, (await repository.cooks.get([cook.id]))[0]!],
+    ] as const) {
+      expect(Number(after.costUsd)).toBeCloseTo(Number(before.costUsd) + deltaUsd, 12);
+      expect(after.pointsSpent).toBe(before.pointsSpent + deltaPoints);
+    }
+    expect(await auditLedger(tracker, [cook.id], [cast.id])).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * replacement, recovery) on MongoDB WITHOUT multi-document transactions, so a standalone server
  * keeps working: each is a sequence of single-document writes gated by the child's intent and
  * the parent's in-progress entries (design 12, option (b): intents.ts says how). One file per
- * operation: create.ts, settle.ts, reconcile.ts, recover.ts; parent-apply.ts is the fenced write
+ * operation: create.ts, settle.ts, adjust.ts, reconcile.ts, recover.ts; parent-apply.ts is the fenced write
  * they share.
  */
 import type { Collection } from 'mongodb';
@@ -11,6 +11,7 @@ import type { ParentRef, OpenChildren } from 'genledger/adapter';
 import { VISIBLE } from '../filters.js';
 import { fromStoredId, toStoredId, type StoredDocument } from '../ids.js';
 import { CAST_WORDS, OPEN_GENERATION_WORDS } from '../status-words.js';
+import { createAdjustment } from './adjust.js';
 import { createRollupContext, type RollupCollections } from './context.js';
 import { createInsertAttached } from './create.js';
 import type { LeaseSettings } from './intents.js';
@@ -27,9 +28,11 @@ export function createRollupProtocol(collections: RollupCollections, settings: L
   const context = createRollupContext(collections, settings);
   const creation = createInsertAttached(context);
   const settlement = createSettlement(context);
+  const adjustment = createAdjustment(context, { driveSettle: settlement.driveSettle });
   const reconcile = createReconcile(context, settlement.drivePiece);
   const { recover } = createRecover(context, {
     driveSettle: settlement.driveSettle,
+    driveAdjust: adjustment.driveAdjust,
     drivePiece: settlement.drivePiece,
     finishTakenOver: creation.finishTakenOver,
     rebuildCast: reconcile.rebuildCast,
@@ -50,6 +53,7 @@ export function createRollupProtocol(collections: RollupCollections, settings: L
   return {
     insertAttached: creation.insertAttached,
     settleGeneration: settlement.settleGeneration,
+    adjustGeneration: adjustment.adjustGeneration,
     transitionCast: settlement.transitionCast,
     replaceCastAggregates: reconcile.replaceCastAggregates,
     replaceCookAggregates: reconcile.replaceCookAggregates,

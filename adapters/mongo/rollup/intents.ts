@@ -5,7 +5,8 @@
  * - **the child's intent**, `genledger: { op, to, owner, until }`, written in the same
  *   single-document write as the child's gate transition: `attach` with its insert (the child is
  *   stored hidden, `version: 0`, until its parents took it), `settle` with a generation's move to
- *   a terminal status, `piece` with the write that ends a cast that is a cook piece;
+ *   a terminal status, `piece` with the write that ends a cast that is a cook piece, `adjust:<n>`
+ *   with a finished generation's n-th cost adjustment (adjust.ts);
  * - **the parent's in-progress entry** `{ c: child, k: op, u: until }`, pushed by the fenced parent
  *   write (parent-apply.ts) in the same update as the figures. The write matches only while no
  *   such entry is there and while the server's `$$NOW` is before `until` (the lease);
@@ -85,11 +86,20 @@ export function createOwners(): Owners {
   };
 }
 
+/** The key of a generation's n-th cost adjustment (rollup/adjust.ts): each adjustment has its own, so an entry a finished one left cannot pass for the next. */
+export function adjustOp(n: number): IntentOp {
+  return `adjust:${n}`;
+}
+
+export function isAdjustOp(op: unknown): op is `adjust:${number}` {
+  return typeof op === 'string' && /^adjust:[1-9][0-9]*$/.test(op);
+}
+
 /** The intent stored on a child document, if any. */
 export function readIntent(document: Document | null): Intent | null {
   const raw = document?.genledger as Partial<Intent> | undefined;
   if (raw === undefined || raw === null || typeof raw !== 'object') return null;
-  if (raw.op !== 'attach' && raw.op !== 'settle' && raw.op !== 'piece') return null;
+  if (raw.op !== 'attach' && raw.op !== 'settle' && raw.op !== 'piece' && !isAdjustOp(raw.op)) return null;
   if (typeof raw.owner !== 'string' || !(raw.until instanceof Date)) return null;
   const caps = raw.caps as Partial<ParentCaps> | undefined;
   const validCaps = caps !== undefined && typeof caps.maxInFlight === 'number' && typeof caps.maxEmbeddedIds === 'number';

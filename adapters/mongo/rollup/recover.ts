@@ -4,7 +4,7 @@
  * 1. Intents past their lease by more than `takeoverMarginMs` (children, by `genledger.until`) are
  *    taken over, fenced by the server's clock (intents.ts), and intents of this process whose call
  *    ended are adopted (a call that crashed and was not retried); each is finished as its owner
- *    would have: a `settle` or `piece` has its applies driven (each lands once: the entries say
+ *    would have: a `settle`, `piece` or `adjust:<n>` has its applies driven (each lands once: the entries say
  *    which landed); an `attach` is driven with the caps its intent recorded (a duplicate from
  *    another process may already hold the record), and a parent that now refuses it gives it
  *    back and the hidden child is deleted.
@@ -22,7 +22,7 @@ import { idAfter } from '../filters.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import type { ParentKind, RollupContext } from './context.js';
 import { readStoredHold } from '../accounts/documents.js';
-import { adoptIntent, pullEntry, readEntries, readIntent, takeOverIntent, type Intent, type Run } from './intents.js';
+import { adoptIntent, isAdjustOp, pullEntry, readEntries, readIntent, takeOverIntent, type Intent, type Run } from './intents.js';
 
 /** Documents read per page. */
 const PAGE = 200;
@@ -30,6 +30,7 @@ const PAGE = 200;
 export interface RecoverSteps {
   readonly driveSettle: (generation: ReturnType<typeof fromGenerationDocument>, run: Run, at: Date, hold: Hold | null) => Promise<unknown>;
   readonly drivePiece: (cast: Cast, run: Run, at: Date) => Promise<WriteResult<Cook> | null>;
+  readonly driveAdjust: (generation: ReturnType<typeof fromGenerationDocument>, run: Run, at: Date) => Promise<unknown>;
   readonly finishTakenOver: (child: { kind: 'generation'; record: ReturnType<typeof fromGenerationDocument>; hold: Hold | null } | { kind: 'cast'; record: Cast }, intent: Intent, run: Run, at: Date) => Promise<void>;
   readonly rebuildCast: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
   readonly rebuildCook: (id: string, expectedVersion: null, recomputed: null, at: Date) => Promise<unknown>;
@@ -71,6 +72,8 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
         await steps.driveSettle(fromGenerationDocument(document), taken, now, readStoredHold(document));
       } else if (intent.op === 'piece' && kind === 'cast') {
         await steps.drivePiece(fromCastDocument(document), taken, now);
+      } else if (isAdjustOp(intent.op) && kind === 'generation') {
+        await steps.driveAdjust(fromGenerationDocument(document), taken, now);
       }
       return true;
     } finally {

@@ -51,7 +51,7 @@ function withIntent(plan: WritePlan, intent: Document): WritePlan {
 }
 
 /** The stored links of the written generation, as the intent's `to` (informative). */
-const GENERATION_PARENTS: Document = {
+export const GENERATION_PARENTS: Document = {
   $filter: { input: [{ $ifNull: ['$castId', null] }, { $ifNull: ['$cookId', null] }], cond: { $ne: ['$$this', null] } },
 };
 

@@ -16,7 +16,7 @@ import { DEFAULT_POSTGRES_OPTIONS, postgresRepository } from '../index.js';
 import { migrationSessionStatements } from '../migrate.js';
 import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../rows.js';
 import { buildSettleGenerations } from '../settle-generations.js';
-import { buildAdjustmentStatement } from '../adjustment-sql.js';
+import { buildAdjustmentsStatement, buildAdjustmentStatement } from '../adjustment-sql.js';
 import { buildAccountStatements } from '../account-sql.js';
 import { buildStatements, type GenerationListShape } from '../statements.js';
 
@@ -145,6 +145,11 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes them',
     result: 'one row of three json columns, each a record as the other statements return it with changed and previous_status: g (the generation, as written or as it stands), c (the cast, null when not changed), k (the cook, likewise)',
   },
+  adjust_generations: {
+    does: 'adjustGenerations (a re-price\'s page): up to 100 adjustGeneration calls (calls: a jsonb array of input rows, each with its ordinal) in one statement. Each call keeps adjust_generation\'s gate on its locked generation (finished, expected_adjustments adjustments, a figure differing); a generation appears at most once in a statement (the adapter starts the next one at a repeat). Each cast and cook receives the sum of its winners\' differences in one UPDATE (version moved by their number), and each call sees its parent as the locked row plus the differences up to its own ordinal.',
+    locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them',
+    result: 'one row per call whose generation exists: ordinal integer, then g, c, k json as adjust_generation returns them. What each call would have got from adjust_generation, the calls run one after another in ordinal order',
+  },
   insert_attached_generation: {
     does: 'recordGeneration with parents (insertAttached / createAttached): the generation stored and attached to its cast (attachToCast) and to the cast\'s cook or its own cook (attachToCook), or nothing at all. A taken key returns the stored record whatever the parents say; a closed or full parent refuses without writing; the insert is the gate of the attaches. Accounts (migration 0004; hold_points, hold_usd NULL: no hold): after the parents accept, the budgets of its cast and cook (holdInBudget) and then its account (coverageOf) may refuse it (over-budget, insufficient: nothing written); otherwise, if the insert stored it, its hold, the hold\'s ledger entry, the account (held + the hold) and the budgets are written by the same statement.',
     locks: 'the cast, then the cook, then their budgets, then the account (FOR UPDATE), then the new rows',
@@ -253,6 +258,7 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: generations.recordProgress },
     { statement: buildSettleGenerations(tables) },
     { statement: buildAdjustmentStatement(tables) },
+    { statement: buildAdjustmentsStatement(tables) },
     { statement: generations.recordDelivery },
     { statement: generations.findStale },
     { statement: casts.insert },

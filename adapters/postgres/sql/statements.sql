@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 104 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 105 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -1014,6 +1014,145 @@ LEFT JOIN cast_old AS co ON true
 LEFT JOIN cast_written AS cw ON true
 LEFT JOIN cook_old AS ko ON true
 LEFT JOIN cook_written AS kw ON true;
+
+-- =================================================================================================
+-- adjust_generations
+-- prepared as genledger_adjust_generations_52442336e11c
+--
+--   adjustGenerations (a re-price's page): up to 100 adjustGeneration calls (calls: a jsonb array
+--   of input rows, each with its ordinal) in one statement. Each call keeps adjust_generation's
+--   gate on its locked generation (finished, expected_adjustments adjustments, a figure differing);
+--   a generation appears at most once in a statement (the adapter starts the next one at a repeat).
+--   Each cast and cook receives the sum of its winners' differences in one UPDATE (version moved by
+--   their number), and each call sees its parent as the locked row plus the differences up to its
+--   own ordinal.
+--
+--   Locks:
+--     the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order
+--     every statement takes them
+--   Parameters:
+--     $1  calls  jsonb
+--   Result:
+--     one row per call whose generation exists: ordinal integer, then g, c, k json as
+--     adjust_generation returns them. What each call would have got from adjust_generation, the
+--     calls run one after another in ordinal order
+-- =================================================================================================
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, cost_usd numeric, points_spent bigint, basis jsonb, expected_adjustments integer, at timestamptz, at_iso text)
+),
+gen_old AS (SELECT * FROM "public".genledger_generations WHERE id = ANY (ARRAY(SELECT id FROM input)) ORDER BY id FOR UPDATE),
+winner AS (
+  SELECT x.*
+  FROM input AS x JOIN gen_old AS old ON old.id = x.id
+  WHERE old.status NOT IN ('pending', 'processing')
+    AND coalesce(jsonb_array_length(old.cost_provenance->'adjustments'), 0) = x.expected_adjustments
+    AND (old.cost_usd <> x.cost_usd OR old.points_spent <> x.points_spent)
+),
+gen_written AS (
+  UPDATE "public".genledger_generations AS t SET
+    cost_usd = x.cost_usd,
+    points_spent = x.points_spent,
+    cost_provenance = jsonb_build_object(
+      'source', 'repriced',
+      'usage', old.cost_provenance->'usage',
+      'basis', x.basis,
+      'unpricedReason', NULL,
+      -- (a JSON null is not SQL NULL: the first adjustment finds 'original' set to null)
+      'original', CASE WHEN jsonb_typeof(old.cost_provenance->'original') = 'object' THEN old.cost_provenance->'original' ELSE jsonb_build_object(
+        'source', coalesce(old.cost_provenance->>'source', 'reported'),
+        'costUsd', trim_scale(old.cost_usd)::text,
+        'pointsSpent', old.points_spent,
+        'basis', old.cost_provenance->'basis') END,
+      'adjustments', coalesce(old.cost_provenance->'adjustments', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+        'reason', 'reprice',
+        'fromVersionId', old.cost_provenance->'basis'->'versionId',
+        'toVersionId', x.basis->'versionId',
+        'previousCostUsd', trim_scale(old.cost_usd)::text,
+        'costUsd', trim_scale(x.cost_usd)::text,
+        'deltaUsd', trim_scale(x.cost_usd - old.cost_usd)::text,
+        'previousPointsSpent', old.points_spent,
+        'pointsSpent', x.points_spent,
+        'deltaPoints', x.points_spent - old.points_spent,
+        'at', x.at_iso))),
+    version = old.version + 1,
+    updated_at = x.at
+  FROM winner AS x JOIN gen_old AS old ON old.id = x.id
+  WHERE t.id = x.id AND t.id = ANY (ARRAY(SELECT id FROM winner))
+  RETURNING t.*, x.ordinal, x.at AS apply_at, x.cost_usd - old.cost_usd AS delta_usd, x.points_spent - old.points_spent AS delta_points
+),
+cast_old AS (SELECT * FROM "public".genledger_casts WHERE id = ANY (ARRAY(SELECT cast_id FROM gen_written)) ORDER BY id FOR UPDATE),
+cast_steps AS (
+  SELECT w.cast_id AS id, w.ordinal, w.apply_at,
+    sum(w.delta_usd) OVER running AS usd,
+    sum(w.delta_points) OVER running AS points,
+    row_number() OVER running AS step,
+    count(*) OVER (PARTITION BY w.cast_id) AS steps
+  FROM gen_written AS w
+  WHERE w.cast_id IS NOT NULL
+  WINDOW running AS (PARTITION BY w.cast_id ORDER BY w.ordinal ROWS UNBOUNDED PRECEDING)
+),
+cast_written AS (
+  UPDATE "public".genledger_casts AS t SET
+    cost_usd = t.cost_usd + s.usd,
+    points_spent = t.points_spent + s.points,
+    version = t.version + s.step,
+    updated_at = s.apply_at
+  FROM cast_steps AS s
+  WHERE t.id = s.id AND s.step = s.steps AND t.id = ANY (ARRAY(SELECT id FROM cast_old))
+  RETURNING t.id
+),
+-- Reading cast_written makes the casts' UPDATE, and their locks, come before the cooks' lock.
+cook_old AS (
+  SELECT * FROM "public".genledger_cooks
+  WHERE id = ANY (ARRAY(SELECT cook_id FROM gen_written)) AND (SELECT count(*) FROM cast_written) >= 0
+  ORDER BY id FOR UPDATE
+),
+cook_steps AS (
+  SELECT w.cook_id AS id, w.ordinal, w.apply_at,
+    sum(w.delta_usd) OVER running AS usd,
+    sum(w.delta_points) OVER running AS points,
+    row_number() OVER running AS step,
+    count(*) OVER (PARTITION BY w.cook_id) AS steps
+  FROM gen_written AS w
+  WHERE w.cook_id IS NOT NULL
+  WINDOW running AS (PARTITION BY w.cook_id ORDER BY w.ordinal ROWS UNBOUNDED PRECEDING)
+),
+cook_written AS (
+  UPDATE "public".genledger_cooks AS t SET
+    cost_usd = t.cost_usd + s.usd,
+    points_spent = t.points_spent + s.points,
+    version = t.version + s.step,
+    updated_at = s.apply_at
+  FROM cook_steps AS s
+  WHERE t.id = s.id AND s.step = s.steps AND t.id = ANY (ARRAY(SELECT id FROM cook_old))
+  RETURNING t.id
+),
+gen_result AS MATERIALIZED (
+  SELECT x.ordinal,
+    CASE
+      WHEN gw.id IS NOT NULL THEN json_build_object('changed', true, 'previous_status', go.status, 'id', gw.id, 'master_account_id', gw.master_account_id, 'tool_id', gw.tool_id, 'tool_display_name', gw.tool_display_name, 'service_name', gw.service_name, 'session_id', gw.session_id, 'initiating_event_id', gw.initiating_event_id, 'platform_specific_run_id', gw.platform_specific_run_id, 'status', gw.status, 'request_timestamp', (extract(epoch FROM gw.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM gw.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM gw.response_timestamp) * 1000)::bigint::text, 'duration_ms', gw.duration_ms::text, 'progress', gw.progress::text, 'points_spent', gw.points_spent::text, 'protocol_net_points', gw.protocol_net_points::text, 'cost_usd', gw.cost_usd::text, 'cost_provenance', gw.cost_provenance, 'notification_platform', gw.notification_platform, 'delivery_status', gw.delivery_status, 'delivery_attempts', gw.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM gw.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', gw.delivery_error, 'delivery_strategy', gw.delivery_strategy, 'cast_id', gw.cast_id, 'cook_id', gw.cook_id, 'spell_id', gw.spell_id, 'collection_id', gw.collection_id, 'request_payload', gw.request_payload, 'response_payload', gw.response_payload, 'artifact_urls', gw.artifact_urls, 'error_details', gw.error_details, 'metadata', gw.metadata, 'idempotency_key', gw.idempotency_key, 'version', gw.version, 'updated_at', (extract(epoch FROM gw.updated_at) * 1000)::bigint::text)
+      ELSE json_build_object('changed', false, 'previous_status', go.status, 'id', go.id, 'master_account_id', go.master_account_id, 'tool_id', go.tool_id, 'tool_display_name', go.tool_display_name, 'service_name', go.service_name, 'session_id', go.session_id, 'initiating_event_id', go.initiating_event_id, 'platform_specific_run_id', go.platform_specific_run_id, 'status', go.status, 'request_timestamp', (extract(epoch FROM go.request_timestamp) * 1000)::bigint::text, 'started_at', (extract(epoch FROM go.started_at) * 1000)::bigint::text, 'response_timestamp', (extract(epoch FROM go.response_timestamp) * 1000)::bigint::text, 'duration_ms', go.duration_ms::text, 'progress', go.progress::text, 'points_spent', go.points_spent::text, 'protocol_net_points', go.protocol_net_points::text, 'cost_usd', go.cost_usd::text, 'cost_provenance', go.cost_provenance, 'notification_platform', go.notification_platform, 'delivery_status', go.delivery_status, 'delivery_attempts', go.delivery_attempts, 'delivery_timestamp', (extract(epoch FROM go.delivery_timestamp) * 1000)::bigint::text, 'delivery_error', go.delivery_error, 'delivery_strategy', go.delivery_strategy, 'cast_id', go.cast_id, 'cook_id', go.cook_id, 'spell_id', go.spell_id, 'collection_id', go.collection_id, 'request_payload', go.request_payload, 'response_payload', go.response_payload, 'artifact_urls', go.artifact_urls, 'error_details', go.error_details, 'metadata', go.metadata, 'idempotency_key', go.idempotency_key, 'version', go.version, 'updated_at', (extract(epoch FROM go.updated_at) * 1000)::bigint::text)
+    END AS record
+  FROM input AS x
+  JOIN gen_old AS go ON go.id = x.id
+  LEFT JOIN gen_written AS gw ON gw.id = x.id
+),
+cast_result AS MATERIALIZED (
+  SELECT s.ordinal, json_build_object('changed', true, 'previous_status', v.status, 'id', v.id, 'spell_id', v.spell_id, 'initiator_account_id', v.initiator_account_id, 'total_steps', v.total_steps, 'cook_id', v.cook_id, 'collection_id', v.collection_id, 'started_at', (extract(epoch FROM v.started_at) * 1000)::bigint::text, 'metadata', v.metadata, 'idempotency_key', v.idempotency_key, 'status', v.status, 'in_flight_count', v.in_flight_count, 'outcome_success', v.outcome_success, 'outcome_failed', v.outcome_failed, 'outcome_cancelled_by_user', v.outcome_cancelled_by_user, 'outcome_timeout', v.outcome_timeout, 'points_spent', v.points_spent::text, 'protocol_net_points', v.protocol_net_points::text, 'cost_usd', v.cost_usd::text, 'completed_at', (extract(epoch FROM v.completed_at) * 1000)::bigint::text, 'duration_ms', v.duration_ms::text, 'updated_at', (extract(epoch FROM v.updated_at) * 1000)::bigint::text, 'version', v.version, 'step_generation_ids', v.step_generation_ids) AS record
+  FROM cast_steps AS s
+  JOIN cast_old AS o ON o.id = s.id
+  CROSS JOIN LATERAL (SELECT o.id AS id, o.spell_id AS spell_id, o.initiator_account_id AS initiator_account_id, o.total_steps AS total_steps, o.cook_id AS cook_id, o.collection_id AS collection_id, o.started_at AS started_at, o.metadata AS metadata, o.idempotency_key AS idempotency_key, o.status AS status, o.in_flight_count AS in_flight_count, o.outcome_success AS outcome_success, o.outcome_failed AS outcome_failed, o.outcome_cancelled_by_user AS outcome_cancelled_by_user, o.outcome_timeout AS outcome_timeout, o.points_spent + s.points AS points_spent, o.protocol_net_points AS protocol_net_points, o.cost_usd + s.usd AS cost_usd, o.completed_at AS completed_at, o.duration_ms AS duration_ms, s.apply_at AS updated_at, o.version + s.step AS version, o.step_generation_ids AS step_generation_ids) AS v
+),
+cook_result AS MATERIALIZED (
+  SELECT s.ordinal, json_build_object('changed', true, 'previous_status', v.status, 'id', v.id, 'collection_id', v.collection_id, 'initiator_account_id', v.initiator_account_id, 'target_supply', v.target_supply, 'started_at', (extract(epoch FROM v.started_at) * 1000)::bigint::text, 'metadata', v.metadata, 'idempotency_key', v.idempotency_key, 'status', v.status, 'in_flight_count', v.in_flight_count, 'outcome_success', v.outcome_success, 'outcome_failed', v.outcome_failed, 'outcome_cancelled_by_user', v.outcome_cancelled_by_user, 'outcome_timeout', v.outcome_timeout, 'points_spent', v.points_spent::text, 'protocol_net_points', v.protocol_net_points::text, 'cost_usd', v.cost_usd::text, 'completed_at', (extract(epoch FROM v.completed_at) * 1000)::bigint::text, 'duration_ms', v.duration_ms::text, 'updated_at', (extract(epoch FROM v.updated_at) * 1000)::bigint::text, 'version', v.version, 'generated_count', v.generated_count, 'failed_count', v.failed_count, 'cancelled_count', v.cancelled_count, 'open_generation_count', v.open_generation_count, 'generation_ids', v.generation_ids, 'cast_ids', v.cast_ids) AS record
+  FROM cook_steps AS s
+  JOIN cook_old AS o ON o.id = s.id
+  CROSS JOIN LATERAL (SELECT o.id AS id, o.collection_id AS collection_id, o.initiator_account_id AS initiator_account_id, o.target_supply AS target_supply, o.started_at AS started_at, o.metadata AS metadata, o.idempotency_key AS idempotency_key, o.status AS status, o.in_flight_count AS in_flight_count, o.outcome_success AS outcome_success, o.outcome_failed AS outcome_failed, o.outcome_cancelled_by_user AS outcome_cancelled_by_user, o.outcome_timeout AS outcome_timeout, o.points_spent + s.points AS points_spent, o.protocol_net_points AS protocol_net_points, o.cost_usd + s.usd AS cost_usd, o.completed_at AS completed_at, o.duration_ms AS duration_ms, s.apply_at AS updated_at, o.version + s.step AS version, o.generated_count AS generated_count, o.failed_count AS failed_count, o.cancelled_count AS cancelled_count, o.open_generation_count AS open_generation_count, o.generation_ids AS generation_ids, o.cast_ids AS cast_ids) AS v
+)
+SELECT r.ordinal, r.record AS g, c.record AS c, k.record AS k
+FROM gen_result AS r
+LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
+LEFT JOIN cook_result AS k ON k.ordinal = r.ordinal;
 
 -- =================================================================================================
 -- generations_delivery
