@@ -78,6 +78,12 @@ export interface GenerationQuery {
   readonly castId?: string | undefined;
   readonly cookId?: string | undefined;
   readonly masterAccountId?: string | undefined;
+  /**
+   * Only generations of this tool (`Generation.toolId` as stored; `reprice()` lists one tool's
+   * generations in a time range with it). A store serves it from an index on (tool, request time,
+   * id) so a page costs the tool's generations, not every tool's.
+   */
+  readonly toolId?: string | undefined;
   readonly statuses?: readonly GenerationStatus[] | undefined;
   readonly order: 'asc' | 'desc';
   readonly limit: number;

@@ -173,6 +173,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
         if (query.castId !== undefined) conditions.push({ castId: toStoredId(query.castId) });
         if (query.cookId !== undefined) conditions.push({ cookId: toStoredId(query.cookId) });
         if (query.masterAccountId !== undefined) conditions.push({ masterAccountId: toStoredId(query.masterAccountId) });
+        // The top-level toolId only, as castId and cookId: a legacy document naming its tool under
+        // metadata alone carries no usage, so a re-price would leave it alone anyway.
+        if (query.toolId !== undefined) conditions.push({ toolId: query.toolId });
         if (query.statuses !== undefined) conditions.push({ status: { $in: query.statuses.flatMap((status) => GENERATION_WORDS[status]) } });
         if (query.after !== undefined) {
           const beyond = direction === 1 ? '$gt' : '$lt';

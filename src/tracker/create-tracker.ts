@@ -374,6 +374,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         castId: parsed.castId,
         cookId: parsed.cookId,
         masterAccountId: parsed.masterAccountId,
+        toolId: parsed.toolId,
         statuses,
         order: parsed.order ?? 'desc',
         limit: limit + 1,

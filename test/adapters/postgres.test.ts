@@ -252,7 +252,7 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0005_pricing'];
+    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0005_pricing', '0006_pricing_surface'];
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -282,6 +282,7 @@ describe('postgres: the adapter itself', () => {
       'm_generations_open_idx',
       'm_generations_pkey',
       'm_generations_request_idx',
+      'm_generations_tool_idx',
       'm_migrations_pkey',
       'm_reconcile_queue_pkey',
     ]);
@@ -432,8 +433,9 @@ describe('postgres: the adapter itself', () => {
       parameters.map((_name, index) => new RegExp(`\\$${index + 1}::([a-z\\[\\]]+)`).exec(text)?.[1] ?? 'text');
     const listShapes = [
       { castId: true }, { cookId: true }, { masterAccountId: true }, {}, { statuses: true }, { castId: true, statuses: true, after: true },
+      { toolId: true }, { toolId: true, statuses: true, after: true },
     ].flatMap((shape) => (['asc', 'desc'] as const).map((order) => statements.generations.list({
-      castId: false, cookId: false, masterAccountId: false, statuses: false, after: false, ...shape, order,
+      castId: false, cookId: false, masterAccountId: false, toolId: false, statuses: false, after: false, ...shape, order,
     })));
     const all = [
       ...Object.values(statements.generations).filter((value) => typeof value === 'object'),
@@ -466,6 +468,10 @@ describe('postgres: the adapter itself', () => {
       const cookPlan = await plans(statements.cooks.openChildren);
       expect(cookPlan).toMatch(/gl_generations_open_cook_idx/);
       expect(cookPlan).toMatch(/gl_casts_running_cook_idx/);
+      // A re-price's page of one tool (reprice({ toolId, from, to })) walks the tool's index (0006),
+      // not every tool's generations in request order.
+      const toolPage = statements.generations.list({ castId: false, cookId: false, masterAccountId: false, toolId: true, statuses: true, after: true, order: 'asc' });
+      expect(await plans(toolPage)).toMatch(/gl_generations_tool_idx/);
       expect(await plans(statements.casts.maintenance.after)).toMatch(/gl_casts_maintenance_idx[\s\S]*gl_reconcile_queue_pkey|gl_reconcile_queue_pkey[\s\S]*gl_casts_maintenance_idx/);
     } finally {
       await client.query('ROLLBACK');
@@ -866,7 +872,7 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0005_pricing'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0005_pricing', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -1217,7 +1223,7 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents'], alreadyApplied: ['0001_initial', '0005_pricing'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0005_pricing'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

@@ -174,7 +174,7 @@ export function statementLabel(statement: Statement): string {
 /** Every combination of `listGenerations` filters, in a fixed order. */
 function listShapes(): GenerationListShape[] {
   const shapes: GenerationListShape[] = [];
-  for (let bits = 0; bits < 32; bits += 1) {
+  for (let bits = 0; bits < 64; bits += 1) {
     for (const order of ['asc', 'desc'] as const) {
       shapes.push({
         castId: (bits & 1) !== 0,
@@ -182,6 +182,7 @@ function listShapes(): GenerationListShape[] {
         masterAccountId: (bits & 4) !== 0,
         statuses: (bits & 8) !== 0,
         after: (bits & 16) !== 0,
+        toolId: (bits & 32) !== 0,
         order,
       });
     }
@@ -190,7 +191,7 @@ function listShapes(): GenerationListShape[] {
 }
 
 function shapeName(shape: GenerationListShape): string {
-  const filters = (['castId', 'cookId', 'masterAccountId', 'statuses', 'after'] as const).filter((key) => shape[key]);
+  const filters = (['castId', 'cookId', 'masterAccountId', 'toolId', 'statuses', 'after'] as const).filter((key) => shape[key]);
   return `filters: ${filters.length > 0 ? filters.join(', ') : 'none'}; order ${shape.order}`;
 }
 
