@@ -122,7 +122,7 @@ export { recomputeCast, recomputeCook } from './domain/rollup/recompute.js';
 export type { FinishedFigures, RecomputeContext } from './domain/rollup/recompute.js';
 
 // Helpers for stored values: exact money as integers of 10^-18 dollars, text a store can hold, durations.
-export { formatUsdUnits } from './domain/money.js';
+export { formatUsdUnits, parseSignedUsdUnits } from './domain/money.js';
 export { readStoredCostProvenance } from './domain/pricing.js';
 export { unstorableTextReason } from './domain/text.js';
 export { elapsedMs } from './domain/duration.js';
