@@ -91,6 +91,10 @@ export type {
   MovementResult,
 } from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';
+
+// Stored price tables (`capabilities.prices`): revisions appended, never rewritten.
+export type { PriceTableStore, StoredPriceTable } from './price-port.js';
+export { storablePriceTable, reviveStoredPriceTable } from './domain/pricing.js';
 export { holdAtCreation } from './domain/accounts/creation.js';
 export { settleGenerationHold } from './domain/accounts/settlement.js';
 export { applyMovement, appendEntry, emptyAccount, replayEntries, reconcileFigures, takeHold, settleHold, coverageOf } from './domain/accounts/ledger.js';

@@ -34,6 +34,9 @@ import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjus
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
 import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
+import type { PriceTableStore } from './price-port.js';
+
+export type { PriceTableStore, StoredPriceTable } from './price-port.js';
 
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
 export type { AttachOutcome } from './domain/rollup/contribution.js';
@@ -61,6 +64,13 @@ export interface RepositoryCapabilities {
    * `UnsupportedError`, and the tracker refuses holds and budgets the same way.
    */
   readonly accounts: boolean;
+  /**
+   * Whether the store keeps price tables (`LedgerRepository.prices`): `tracker.setPrices(table,
+   * { store: true })`, `refreshPrices()` and `pricesRefreshMs`. Absent or `false`: the tracker
+   * refuses those with an `UnsupportedError`; tables passed in-process work as before.
+   * @experimental
+   */
+  readonly prices?: boolean | undefined;
 }
 
 /**
@@ -256,6 +266,8 @@ export interface LedgerRepository {
   readonly cooks: ParentStore<Cook, WriteResult<Cook>>;
   /** Accounts (see {@link RepositoryCapabilities.accounts}): `unsupportedAccountStore(name)` when the store keeps none. */
   readonly accounts: AccountStore;
+  /** Stored price tables, with `capabilities.prices` (see src/price-port.ts). @experimental */
+  readonly prices?: PriceTableStore | undefined;
   /**
    * A new child stored and attached to all its parents as ONE atomic operation (see
    * `createAttached` in the domain): all or nothing (see {@link AttachedInsertion}). The

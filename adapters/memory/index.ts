@@ -49,6 +49,7 @@ import {
   type HeldCreation,
 } from 'genledger/adapter';
 import { memoryAccounts } from './accounts.js';
+import { memoryPriceTables } from './price-tables.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -102,6 +103,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const cooksToWatch = new Set<string>();
   const changes = new InProcessChangeFeed();
   const accounts = memoryAccounts();
+  const priceTables = memoryPriceTables();
 
   const generations = new Table<Generation>('generation', (previous, next) => {
     if (!previous) {
@@ -280,9 +282,10 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
   return {
     name: options.name ?? 'memory',
-    capabilities: { sharedAcrossProcesses: false, accounts: true },
+    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true },
     changes,
     accounts: accounts.store,
+    prices: priceTables.store,
 
     generations: {
       async insert(generation) {
@@ -374,6 +377,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     },
     clear() {
       accounts.clear();
+      priceTables.clear();
       for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();

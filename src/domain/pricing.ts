@@ -348,3 +348,45 @@ export function readStoredCostProvenance(value: unknown): CostProvenance | null 
       : stored.adjustments,
   });
 }
+
+/**
+ * A parsed table in its canonical input form: every price its canonical decimal text, tiers as
+ * `{ upTo, usd }`, dates as `Date`s. Parsing the result gives the same table; it is what a store
+ * keeps (`LedgerRepository.prices`), so two processes saving the same table save the same value.
+ */
+export function storablePriceTable(table: PriceTable): PriceTableInput {
+  const price = (unit: UnitPrice) => ('tiers' in unit ? { tiers: unit.tiers.map((tier) => ({ upTo: tier.upTo, usd: tier.usd.usd })) } : unit.usd);
+  return table.map((entry) => ({
+    toolId: entry.toolId,
+    ...(entry.serviceName === undefined ? {} : { serviceName: entry.serviceName }),
+    versions: entry.versions.map((version) => ({
+      id: version.id,
+      effectiveFrom: new Date(version.effectiveFrom.getTime()),
+      units: Object.fromEntries(
+        Object.keys(version.units)
+          .sort()
+          .map((unit) => [unit, price(version.units[unit]!)]),
+      ),
+      ...(version.pointsPerUsd === undefined ? {} : { pointsPerUsd: version.pointsPerUsd }),
+    })),
+  }));
+}
+
+/**
+ * A price table read back from a store or a JSON file: each version's `effectiveFrom` written as
+ * ISO text (JSON, jsonb) becomes a `Date`; a `Date` (BSON) stays. Nothing else is touched: the
+ * result is checked by `priceTableSchema` where it is used, so a wrong stored table names its field.
+ */
+export function reviveStoredPriceTable(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((entry: unknown) => {
+    if (entry === null || typeof entry !== 'object' || !Array.isArray((entry as { versions?: unknown }).versions)) return entry;
+    return {
+      ...entry,
+      versions: (entry as { versions: unknown[] }).versions.map((version) => {
+        const effectiveFrom = version !== null && typeof version === 'object' ? (version as { effectiveFrom?: unknown }).effectiveFrom : undefined;
+        return typeof effectiveFrom === 'string' ? { ...(version as object), effectiveFrom: new Date(effectiveFrom) } : version;
+      }),
+    };
+  });
+}
