@@ -60,6 +60,7 @@ import type {
   CostAdjustmentResult,
   CostCorrection,
 } from 'genledger/adapter';
+import { buildPriceTableStatements, priceTableFromRow, priceTableParams } from './price-tables-sql.js';
 import { buildAdjustmentStatement } from './adjustment-sql.js';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
@@ -251,11 +252,13 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     changes: qualified('changes'),
     changesHorizon: qualified('changes_horizon'),
     reconcileQueue: qualified('reconcile_queue'),
+    priceTables: qualified('price_tables'),
   };
   const statements = buildStatements(tables);
   const settleGenerations = buildSettleGenerations(tables);
   const creations = buildCreationStatements(tables);
   const adjustment = buildAdjustmentStatement(tables);
+  const priceStatements = buildPriceTableStatements(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
     preparedStatements,
@@ -491,9 +494,23 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   return {
     name,
     // Accounts come with one statement per operation (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: false },
+    capabilities: { sharedAcrossProcesses: true, accounts: false, prices: true },
     accounts: unsupportedAccountStore(name),
     tables,
+
+    prices: {
+      async latest() {
+        const [row] = await run(priceStatements.latest, {});
+        return row ? priceTableFromRow(row) : null;
+      },
+      async get(revision) {
+        const [row] = await run(priceStatements.get, { revision });
+        return row ? priceTableFromRow(row) : null;
+      },
+      async append(record) {
+        return (await run(priceStatements.append, priceTableParams(record))).length === 1;
+      },
+    },
 
     migrate: () =>
       runMigrations(pool, { schema, tablePrefix }).catch((error: unknown) => {

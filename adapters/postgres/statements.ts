@@ -49,6 +49,8 @@ export interface TableNames {
   readonly changesHorizon: string;
   /** Parents migration 0003 found with open entries naming missing or finished children, for reconcile. */
   readonly reconcileQueue: string;
+  /** Stored price tables (migration 0006): one row per revision. */
+  readonly priceTables: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;

@@ -106,8 +106,30 @@ export function storedPricesTests(target: ConformanceTarget): void {
       const setup = await createPricingSetup(target, []);
       if (!keepsPrices(setup.repository)) return context.skip(noPricesReason(target));
       await setup.tracker.setPrices(PRICES, { store: true });
-      const [left, right] = [setup.newTracker(), setup.newTracker()];
-      const outcomes = await Promise.allSettled([left.setPrices(CORRECTED_PRICES, { store: true }), right.setPrices([PRICES[2]!], { store: true })]);
+      // A real race: both saves read the latest revision (1) before either appends revision 2.
+      const prices = setup.repository.prices!;
+      let reads = 0;
+      let bothRead!: () => void;
+      const barrier = new Promise<void>((resolve) => (bothRead = resolve));
+      const racing: LedgerRepository = {
+        ...setup.repository,
+        prices: {
+          latest: async () => {
+            const latest = await prices.latest();
+            reads += 1;
+            if (reads === 2) bothRead();
+            return latest;
+          },
+          get: (revision) => prices.get(revision),
+          append: async (record) => {
+            await barrier;
+            return prices.append(record);
+          },
+        },
+      };
+      const quiet = { warn: () => {}, error: () => {} };
+      const [left, right] = [0, 1].map(() => createTracker({ repository: racing, clock: setup.clock, ids: setup.ids, logger: quiet }));
+      const outcomes = await Promise.allSettled([left!.setPrices(CORRECTED_PRICES, { store: true }), right!.setPrices([PRICES[2]!], { store: true })]);
       const fulfilled = outcomes.filter((outcome) => outcome.status === 'fulfilled');
       const rejected = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       expect(fulfilled).toHaveLength(1);

@@ -84,7 +84,7 @@ afterAll(async () => {
 });
 
 async function truncate(): Promise<void> {
-  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}`);
+  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}, ${tables.priceTables}`);
 }
 
 /**
@@ -260,7 +260,7 @@ describe('postgres: the adapter itself', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations', 'm_reconcile_queue']);
+    expect(tableRows.map((row) => row.table_name)).toEqual(['m_casts', 'm_changes', 'm_changes_horizon', 'm_cooks', 'm_generations', 'm_migrations', 'm_price_tables', 'm_reconcile_queue']);
     const { rows: indexRows } = await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
     expect(indexRows.map((row) => row.indexname)).toEqual([
       'm_casts_cook_idx',
@@ -284,6 +284,7 @@ describe('postgres: the adapter itself', () => {
       'm_generations_request_idx',
       'm_generations_tool_idx',
       'm_migrations_pkey',
+      'm_price_tables_pkey',
       'm_reconcile_queue_pkey',
     ]);
     // No open-entry arrays are left in a parent's row: only counts.

@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 159 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 162 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -1649,6 +1649,63 @@ SELECT
   to_jsonb(ARRAY(
   SELECT c.id FROM "public".genledger_casts AS c WHERE c.cook_id = $1::text AND c.status = 'running'
   ORDER BY c.started_at, c.id LIMIT $2::integer)) AS cast_ids;
+
+-- =================================================================================================
+-- prices_latest
+-- prepared as genledger_prices_latest_3a00061dadfa
+--
+--   prices.latest (refreshPrices, setPrices with store): the stored price table with the highest
+--   revision.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     (none)
+--   Result:
+--     at most one row: revision integer, price_table jsonb (dates as ISO text), saved_at bigint
+--     (epoch ms)
+-- =================================================================================================
+SELECT t.revision, t.price_table, (extract(epoch FROM t.saved_at) * 1000)::bigint AS saved_at FROM "public".genledger_price_tables AS t
+ORDER BY t.revision DESC
+LIMIT 1;
+
+-- =================================================================================================
+-- prices_get
+-- prepared as genledger_prices_get_bc99a9d7d319
+--
+--   prices.get: one stored price table revision, for history.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  revision  integer
+--   Result:
+--     at most one row: revision integer, price_table jsonb, saved_at bigint (epoch ms)
+-- =================================================================================================
+SELECT t.revision, t.price_table, (extract(epoch FROM t.saved_at) * 1000)::bigint AS saved_at FROM "public".genledger_price_tables AS t
+WHERE t.revision = $1::integer;
+
+-- =================================================================================================
+-- prices_append
+-- prepared as genledger_prices_append_562baa1306cb
+--
+--   prices.append (setPrices with store): a new revision, unless a row holds it already (ON
+--   CONFLICT on the primary key DO NOTHING): no row is ever updated, so every table that was in
+--   force stays.
+--
+--   Locks:
+--     the new row (and, when a racing insert holds the same revision, waits for it)
+--   Parameters:
+--     $1  revision     integer
+--     $2  price_table  jsonb
+--     $3  saved_at     timestamptz
+--   Result:
+--     one row (revision) when appended; no row when the revision existed and nothing was written
+-- =================================================================================================
+INSERT INTO "public".genledger_price_tables (revision, price_table, saved_at)
+VALUES ($1::integer, $2::jsonb, $3::timestamptz)
+ON CONFLICT (revision) DO NOTHING
+RETURNING revision;
 
 -- =================================================================================================
 -- changes_prune_boundary
