@@ -24,6 +24,12 @@ export interface MongoCollectionNames {
    * @default 'collections'
    */
   readonly collections: string;
+  /**
+   * Price tables stored through the repository (`tracker.setPrices(table, { store: true })`), one
+   * document per revision.
+   * @default 'genledgerPriceTables'
+   */
+  readonly priceTables: string;
 }
 
 /** The production collection names. */
@@ -32,6 +38,7 @@ export const DEFAULT_COLLECTIONS: MongoCollectionNames = Object.freeze({
   casts: 'casts',
   cooks: 'cooks',
   collections: 'collections',
+  priceTables: 'genledgerPriceTables',
 });
 
 /**

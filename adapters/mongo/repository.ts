@@ -37,6 +37,7 @@ import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveChangeFeedOptions, resolveRollupOptions, resolveCollectionNames, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
+import { mongoPriceTables } from './price-tables.js';
 import { createRollupProtocol } from './rollup/index.js';
 import { CAST_WORDS, COOK_WORDS, GENERATION_WORDS, OPEN_GENERATION_WORDS } from './status-words.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
@@ -155,8 +156,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   return {
     name,
     // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: false },
+    capabilities: { sharedAcrossProcesses: true, accounts: false, prices: true },
     accounts: unsupportedAccountStore(name),
+    prices: mongoPriceTables(db, names.priceTables),
     ids: () => new ObjectId().toHexString(),
     collectionNames: names,
 
