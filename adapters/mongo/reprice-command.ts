@@ -16,8 +16,8 @@ import { createTracker, GenledgerError, priceTableSchema, toUsdAmount, type Ledg
 import { formatUsdUnits, parseSignedUsdUnits } from 'genledger/adapter';
 import { oneLine, redactedUri } from './cli-messages.js';
 
-export const REPRICE_USAGE = `usage: genledger reprice --tool <id> --from <iso instant> --to <iso instant> --prices <file.json>
-                        --store <mongodb|postgres> --uri <uri> [options]
+export const REPRICE_USAGE = `usage: genledger reprice --tool <id> --from <iso instant> --to <iso instant>
+                        --store <mongodb|postgres> --uri <uri> [--prices <file.json>] [options]
 
   Re-prices the finished generations of one tool requested in [from, to) under the price table,
   printing each generation whose cost differs, the sum each cast and cook receives, and progress
@@ -27,7 +27,8 @@ options:
   --tool <id>                the tool whose generations are re-priced (required)
   --service <name>           only the tool's generations run by this service
   --from <iso>, --to <iso>   request times, e.g. 2026-01-01T00:00:00Z (required; from < to)
-  --prices <file.json>       the price table as JSON (createTracker's prices, effectiveFrom as ISO text)
+  --prices <file.json>       the price table as JSON (createTracker's prices, effectiveFrom as ISO text);
+                             default: the latest table stored through the repository
   --points-per-usd <rate>    the tracker's pointsPerUsd, for versions without their own (default: none)
   --apply                    write the differences as adjustments (default: dry run)
   --store <mongodb|postgres> the store (default: from the --uri scheme)
@@ -105,7 +106,8 @@ export interface RepriceCommand {
   readonly apply: boolean;
   readonly json: boolean;
   readonly batchSize: number;
-  readonly pricesFile: string;
+  /** `undefined`: the latest table stored through the repository. */
+  readonly pricesFile: string | undefined;
   readonly pointsPerUsd: string | undefined;
   readonly target: StoreTarget;
 }
@@ -125,7 +127,7 @@ export function parseRepriceArguments(argv: readonly string[]): RepriceCommand |
   const from = instant(values.from, 'from');
   const to = instant(values.to, 'to');
   if (from >= to) throw new RepriceUsageError(`--to must be after --from (got ${from.toISOString()} to ${to.toISOString()})`);
-  if (!values.prices) throw new RepriceUsageError('--prices <file.json> is required');
+  if (values.prices === '') throw new RepriceUsageError('--prices needs a file name');
   if (!values.uri) throw new RepriceUsageError('--uri is required');
   const store = storeKind(values.store, values.uri);
   if (store === 'mongodb' && !values.db) throw new RepriceUsageError('--db is required with --store mongodb');
@@ -241,7 +243,7 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
     return code;
   };
   let command: RepriceCommand;
-  let prices: PriceTableInput;
+  let prices: PriceTableInput | undefined;
   try {
     const parsed = parseRepriceArguments(argv);
     if (parsed === 'help') {
@@ -249,13 +251,15 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
       return 0;
     }
     command = parsed;
-    let text: string;
-    try {
-      text = await environment.readFile(command.pricesFile);
-    } catch (error) {
-      throw new RepriceUsageError(`cannot read --prices ${command.pricesFile}: ${oneLine(error)}`);
+    if (command.pricesFile !== undefined) {
+      let text: string;
+      try {
+        text = await environment.readFile(command.pricesFile);
+      } catch (error) {
+        throw new RepriceUsageError(`cannot read --prices ${command.pricesFile}: ${oneLine(error)}`);
+      }
+      prices = priceTableFromJson(text, command.pricesFile);
     }
-    prices = priceTableFromJson(text, command.pricesFile);
   } catch (error) {
     if (error instanceof RepriceUsageError) return fail(2, `${error.message} (genledger reprice --help)`);
     throw error;
@@ -276,6 +280,17 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
   const dryRun = !command.apply;
   try {
     const tracker = createTracker({ repository: opened.repository, prices, pointsPerUsd: command.pointsPerUsd, logger });
+    let pricesUsed: { source: 'file'; path: string } | { source: 'store'; revision: number };
+    if (command.pricesFile !== undefined) {
+      pricesUsed = { source: 'file', path: command.pricesFile };
+    } else {
+      const stored = await tracker.refreshPrices();
+      if (stored.revision === null) {
+        return fail(2, 'the store holds no price table: pass --prices <file.json>, or save one with tracker.setPrices(table, { store: true }) (genledger reprice --help)');
+      }
+      pricesUsed = { source: 'store', revision: stored.revision };
+    }
+    stderr.write(`genledger reprice: pricing with ${pricesUsed.source === 'file' ? pricesUsed.path : `the stored price table, revision ${pricesUsed.revision}`}\n`);
     const range = `tool "${command.toolId}"${command.serviceName === undefined ? '' : ` (service "${command.serviceName}")`}, requested ${command.from.toISOString()} to ${command.to.toISOString()}`;
     if (!command.json) stdout.write(`${dryRun ? 'dry run' : 'applying'}: re-pricing ${range}\n`);
     const parents = new Map<string, { kind: 'cast' | 'cook'; id: string; units: bigint; points: number }>();
@@ -329,6 +344,7 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
       serviceName: command.serviceName ?? null,
       from: command.from.toISOString(),
       to: command.to.toISOString(),
+      prices: pricesUsed,
       read,
       considered,
       differing,
@@ -358,6 +374,8 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
     }
     return 0;
   } catch (error) {
+    // A store that keeps no price tables, asked for its table: say so, exit 2.
+    if (error instanceof GenledgerError && error.code === 'UNSUPPORTED') return fail(2, `${error.reason} (pass --prices <file.json>)`);
     // A refusal (a store that cannot adjust, for --apply) or a wrong option the tracker found: exit 2.
     if (error instanceof GenledgerError && (error.code === 'CONFLICT' || error.code === 'VALIDATION_FAILED') && error.field?.startsWith('input.dryRun')) {
       return fail(2, `${error.reason}`.replace('pass dryRun: true', 'run without --apply'));

@@ -271,7 +271,7 @@ describe('genledger reprice (any store; here memory, and MongoDB on the mingo fa
     const { repository } = await bookedStore();
     const refused = io({ ...repository, adjustGeneration: undefined });
     expect(await runReprice([...pgArgs, '--apply'], refused.env)).toBe(2);
-    const errors = refused.err().split('\n').filter((line) => line.startsWith('genledger reprice:') && !line.includes('connecting'));
+    const errors = refused.err().split('\n').filter((line) => line.startsWith('genledger reprice:') && !line.includes('connecting') && !line.includes('pricing with'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^genledger reprice: repository "memory" cannot adjust generations .*run without --apply$/);
     expect(refused.out()).not.toContain('applied');
@@ -285,7 +285,7 @@ describe('genledger reprice (any store; here memory, and MongoDB on the mingo fa
     [['--tool', 't', '--from', '2026-01-01T00:00:00', '--to', TO, '--prices', 'fixed.json', '--uri', 'postgres://x'], '--from must be an ISO 8601 instant'],
     [['--tool', 't', '--from', '2026-02-30', '--to', TO, '--prices', 'fixed.json', '--uri', 'postgres://x'], '--from must be an ISO 8601 instant'],
     [['--tool', 't', '--from', TO, '--to', FROM, '--prices', 'fixed.json', '--uri', 'postgres://x'], '--to must be after --from'],
-    [['--tool', 't', '--from', FROM, '--to', TO, '--uri', 'postgres://x'], '--prices <file.json> is required'],
+    [['--tool', 't', '--from', FROM, '--to', TO, '--uri', 'postgres://x', '--prices', ''], '--prices needs a file name'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'fixed.json'], '--uri is required'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'fixed.json', '--uri', 'redis://x'], '--store is required when --uri is not mongodb://... or postgres://...'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'fixed.json', '--uri', 'x', '--store', 'mysql'], '--store must be mongodb or postgres, got "mysql"'],
@@ -317,6 +317,28 @@ describe('genledger reprice (any store; here memory, and MongoDB on the mingo fa
     expect(lines[0]).toMatch(/\(genledger reprice --help\)$/);
     expect(run.opened).toEqual([]);
     expect(run.out()).toBe('');
+  });
+
+  it('without --prices it prices with the table stored through the repository; an empty store or one that keeps no tables is one line and exit code 2', async () => {
+    const { repository, tracker, chat } = await bookedStore();
+    const noPrices = pgArgs.filter((arg, index) => arg !== 'fixed.json' && pgArgs[index + 1] !== 'fixed.json');
+    const empty = io(repository);
+    expect(await runReprice(noPrices, empty.env)).toBe(2);
+    expect(empty.err().split('\n').filter(Boolean).slice(1)).toEqual([
+      'genledger reprice: the store holds no price table: pass --prices <file.json>, or save one with tracker.setPrices(table, { store: true }) (genledger reprice --help)',
+    ]);
+    expect(empty.closed()).toBe(1);
+    await tracker.setPrices(JSON.parse(fixed).map((entry: { versions: { effectiveFrom: string }[] }) => ({ ...entry, versions: entry.versions.map((version) => ({ ...version, effectiveFrom: new Date(version.effectiveFrom) })) })), { store: true });
+    const stored = io(repository);
+    expect(await runReprice([...noPrices, '--json'], stored.env)).toBe(0);
+    expect(stored.err()).toContain('genledger reprice: pricing with the stored price table, revision 1\n');
+    const objects = stored.out().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(objects.filter((object) => object.type === 'difference').map((object) => [object.generationId, object.toVersionId])).toEqual(chat.map((id) => [id, 'chat-1-fixed']));
+    expect(objects[objects.length - 1]).toMatchObject({ type: 'summary', prices: { source: 'store', revision: 1 }, differing: 5 });
+    const unsupported = io({ ...repository, capabilities: { ...repository.capabilities, prices: false } });
+    expect(await runReprice(noPrices, unsupported.env)).toBe(2);
+    expect(unsupported.err().split('\n').filter(Boolean).slice(1)).toHaveLength(1);
+    expect(unsupported.err()).toMatch(/genledger reprice: the memory store does not keep price tables .*\(pass --prices <file\.json>\)\n$/);
   });
 
   it('--help prints the usage; a store it cannot open is one line and exit code 1', async () => {
