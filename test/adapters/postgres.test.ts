@@ -44,6 +44,8 @@ import { auditLedger } from '../../src/conformance/ledger-audit.js';
 import { controlledConnections, recorder, until } from '../support/postgres-feed.js';
 import { postgresInspector } from '../support/postgres-inspector.js';
 import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { runReprice } from '../../adapters/mongo/reprice-command.js';
+import { openStore } from '../../adapters/mongo/reprice-stores.js';
 
 const POOL_SIZE = 10;
 
@@ -1362,4 +1364,42 @@ describe('postgres: a live watch across a server restart', () => {
       await watch.close();
     }
   }, 60_000);
+});
+
+describe('genledger reprice on PostgreSQL, through the command\'s own store opener (a pg.Pool from --uri)', () => {
+  it('reads the stored table, applies the differences in the schema and prefix given, and a second run changes nothing', async () => {
+    await truncate();
+    const c = server.connection;
+    const uri = c.connectionString ?? `postgres://${encodeURIComponent(c.user!)}:${encodeURIComponent(c.password!)}@${c.host}:${c.port}/${c.database}`;
+    const repository = postgresRepository(pool, options);
+    const T0 = new Date('2026-01-01T00:00:00.000Z');
+    const v1 = [{ toolId: 'tool-cli', versions: [{ id: 'cli-1', effectiveFrom: T0, units: { inputTokens: '0.000003' } }] }];
+    const v2 = [{ toolId: 'tool-cli', versions: [{ id: 'cli-1-fixed', effectiveFrom: T0, units: { inputTokens: '0.000004' } }] }];
+    const tracker = createTracker({ repository, prices: v1, pointsPerUsd: '100', clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'cli-' }), logger: { warn: () => {}, error: () => {} } });
+    const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: 'acct' });
+    for (let index = 0; index < 3; index += 1) {
+      const generation = await tracker.recordGeneration({ masterAccountId: 'acct', toolId: 'tool-cli', toolDisplayName: 'Cli', serviceName: 'api', castId: cast.id, requestTimestamp: new Date(T0.getTime() + 1000 * (index + 1)) });
+      await tracker.completeGeneration(generation.id, { status: 'success', usage: { inputTokens: 1000 } });
+    }
+    await tracker.setPrices(v2, { store: true });
+    const run = async (extra: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runReprice(
+        ['--tool', 'tool-cli', '--from', '2026-01-01T00:00:00Z', '--to', '2026-02-01T00:00:00Z', '--points-per-usd', '100', '--store', 'postgres', '--uri', uri, '--schema', options.schema!, '--table-prefix', 'gl_', ...extra],
+        { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => err.push(text) }, readFile: async () => Promise.reject(new Error('no files here')), openStore },
+      );
+      return { code, out: out.join(''), err: err.join('') };
+    };
+    const applied = await run(['--apply']);
+    expect(applied.err).toContain('pricing with the stored price table, revision 1');
+    expect(applied.code).toBe(0);
+    expect(applied.out).toContain('3 generations read, 3 priced, 3 differing (+0.003 USD, +0 points)');
+    expect(applied.out).toContain(`  cast ${cast.id}  +0.003 USD  +0 points`);
+    expect((await tracker.getCast(cast.id))!.costUsd).toBe('0.012');
+    const again = await run(['--apply']);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('3 generations read, 3 priced, 0 differing');
+    expect((await tracker.getCast(cast.id))!.costUsd).toBe('0.012');
+  });
 });
