@@ -52,10 +52,7 @@ const tierSchema = z.strictObject({
   usd: unitPriceTextSchema,
 });
 
-/** A unit's price: flat (`"0.000003"`) or graduated tiers, ascending, the last one open (`upTo: null`). */
-export const unitPriceSchema = z.union([
-  unitPriceTextSchema,
-  z
+const tieredPriceSchema = z
     .strictObject({ tiers: z.array(tierSchema).min(1).max(16) })
     .superRefine(({ tiers }, context) => {
       tiers.forEach((tier, index) => {
@@ -68,9 +65,24 @@ export const unitPriceSchema = z.union([
           context.addIssue({ code: 'custom', path: ['tiers', index, 'upTo'], message: 'must be greater than the previous tier\'s upTo' });
         }
       });
-    }),
-]);
-export type UnitPrice = z.output<typeof unitPriceSchema>;
+    });
+
+/** What a host writes for a unit's price. */
+export type UnitPriceInput = string | { readonly tiers: readonly { readonly upTo: number | null; readonly usd: string }[] };
+
+/**
+ * A unit's price: flat (`"0.000003"`) or graduated tiers, ascending, the last one open (`upTo: null`).
+ * Chosen by the value's kind (an object is tiers, anything else a flat price), so a wrong price is
+ * told what is wrong with it (`must be a decimal string like "0.000003"`, `tiers.2.upTo: must be
+ * null on the last tier`) rather than zod's "Invalid input" for a union none of whose options matched.
+ */
+export const unitPriceSchema = z.custom<UnitPriceInput>(() => true).transform((value, context): UnitPrice => {
+  const result = (value !== null && typeof value === 'object' ? tieredPriceSchema : unitPriceTextSchema).safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+export type UnitPrice = ParsedAmount | z.output<typeof tieredPriceSchema>;
 
 export const priceVersionSchema = z.strictObject({
   /** Names this version in every cost it computes (`costBasis.versionId`); unique in the table. */

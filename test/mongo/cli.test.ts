@@ -299,7 +299,7 @@ describe('genledger reprice (any store; here memory, and MongoDB on the mingo fa
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'fixed.json', '--uri', 'postgres://x', 'now'], 'unexpected argument "now"'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'missing.json', '--uri', 'postgres://x'], "cannot read --prices missing.json: ENOENT: no such file or directory, open 'missing.json'"],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'broken.json', '--uri', 'postgres://x'], 'broken.json is not JSON: '],
-    [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'float.json', '--uri', 'postgres://x'], 'float.json: 0.versions.0.units.inputTokens: '],
+    [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'float.json', '--uri', 'postgres://x'], 'float.json: 0.versions.0.units.inputTokens: must be a decimal string like "0.000003"'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'undated.json', '--uri', 'postgres://x'], 'undated.json: 0.versions.0.effectiveFrom: must be a valid Date'],
     [['--tool', 't', '--from', FROM, '--to', TO, '--prices', 'object.json', '--uri', 'postgres://x'], 'object.json: '],
   ])('%j is one line on stderr, exit code 2, and connects to nothing', async (argv, message) => {
