@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createTracker, GenledgerError, priceTableSchema, toUsdAmount, type LedgerRepository, type Logger, type PriceTableInput, type RepriceDifference } from 'genledger';
-import { formatUsdUnits, parseSignedUsdUnits } from 'genledger/adapter';
+import { formatUsdUnits, parseSignedUsdUnits, reviveStoredPriceTable } from 'genledger/adapter';
 import { oneLine, redactedUri } from './cli-messages.js';
 
 export const REPRICE_USAGE = `usage: genledger reprice --tool <id> --from <iso instant> --to <iso instant>
@@ -200,20 +200,7 @@ export function priceTableFromJson(text: string, source: string): PriceTableInpu
   } catch (error) {
     throw new RepriceUsageError(`${source} is not JSON: ${oneLine(error)}`);
   }
-  const revived = Array.isArray(value)
-    ? value.map((entry: unknown) =>
-        entry !== null && typeof entry === 'object' && Array.isArray((entry as { versions?: unknown }).versions)
-          ? {
-              ...entry,
-              versions: (entry as { versions: unknown[] }).versions.map((version) =>
-                version !== null && typeof version === 'object' && typeof (version as { effectiveFrom?: unknown }).effectiveFrom === 'string'
-                  ? { ...version, effectiveFrom: new Date((version as { effectiveFrom: string }).effectiveFrom) }
-                  : version,
-              ),
-            }
-          : entry,
-      )
-    : value;
+  const revived = reviveStoredPriceTable(value);
   const checked = priceTableSchema.safeParse(revived);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
