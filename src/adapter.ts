@@ -92,6 +92,10 @@ export type {
   MovementResult,
 } from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';
+
+// Stored price tables (`capabilities.prices`): revisions appended, never rewritten.
+export type { PriceTableStore, StoredPriceTable } from './price-port.js';
+export { storablePriceTable, reviveStoredPriceTable } from './domain/pricing.js';
 export { holdAtCreation } from './domain/accounts/creation.js';
 export { settleGenerationHold } from './domain/accounts/settlement.js';
 export { applyMovement, appendEntry, emptyAccount, replayEntries, reconcileFigures, takeHold, settleHold, coverageOf } from './domain/accounts/ledger.js';
@@ -123,7 +127,7 @@ export { recomputeCast, recomputeCook } from './domain/rollup/recompute.js';
 export type { FinishedFigures, RecomputeContext } from './domain/rollup/recompute.js';
 
 // Helpers for stored values: exact money as integers of 10^-18 dollars, text a store can hold, durations.
-export { formatUsdUnits } from './domain/money.js';
+export { formatUsdUnits, parseSignedUsdUnits } from './domain/money.js';
 export { readStoredCostProvenance } from './domain/pricing.js';
 export { unstorableTextReason } from './domain/text.js';
 export { elapsedMs } from './domain/duration.js';

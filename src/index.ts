@@ -41,6 +41,7 @@ export type { SweepReport, ReconcileReport } from './tracker/maintenance.js';
 export type { Watch, WatchFilter, WatchOptions, WatchedEvent } from './tracker/watch.js';
 export type { CostExplanation, RepriceInput, RepriceReport, RepriceDifference, ParentDifference, RepriceProgress } from './tracker/pricing.js';
 export { repriceInputSchema } from './tracker/pricing.js';
+export type { PricesState } from './tracker/stored-prices.js';
 
 // Pricing: usage, dated price tables, cost provenance. See docs/pricing.md.
 export {
@@ -155,6 +156,7 @@ export {
 export type { DelayedChange, GenledgerErrorCode, ValidationIssue } from './errors.js';
 
 // The repository port, for adapter authors. See docs/writing-an-adapter.md.
+export type { PriceTableStore, StoredPriceTable } from './price-port.js';
 export type {
   LedgerRepository,
   GenerationStore,

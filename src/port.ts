@@ -34,6 +34,9 @@ import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjus
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
 import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
+import type { PriceTableStore } from './price-port.js';
+
+export type { PriceTableStore, StoredPriceTable } from './price-port.js';
 
 export type { AttachResult, ParentTransition, WriteResult, ChildrenSummary };
 export type { AttachOutcome } from './domain/rollup/contribution.js';
@@ -67,6 +70,13 @@ export interface RepositoryCapabilities {
    * `UnsupportedError`, and the tracker refuses holds and budgets the same way.
    */
   readonly accounts: boolean;
+  /**
+   * Whether the store keeps price tables (`LedgerRepository.prices`): `tracker.setPrices(table,
+   * { store: true })`, `refreshPrices()` and `pricesRefreshMs`. Absent or `false`: the tracker
+   * refuses those with an `UnsupportedError`; tables passed in-process work as before.
+   * @experimental
+   */
+  readonly prices?: boolean | undefined;
 }
 
 /**
@@ -84,6 +94,12 @@ export interface GenerationQuery {
   readonly castId?: string | undefined;
   readonly cookId?: string | undefined;
   readonly masterAccountId?: string | undefined;
+  /**
+   * Only generations of this tool (`Generation.toolId` as stored; `reprice()` lists one tool's
+   * generations in a time range with it). A store serves it from an index on (tool, request time,
+   * id) so a page costs the tool's generations, not every tool's.
+   */
+  readonly toolId?: string | undefined;
   readonly statuses?: readonly GenerationStatus[] | undefined;
   readonly order: 'asc' | 'desc';
   readonly limit: number;
@@ -256,6 +272,8 @@ export interface LedgerRepository {
   readonly cooks: ParentStore<Cook, WriteResult<Cook>>;
   /** Accounts (see {@link RepositoryCapabilities.accounts}): `unsupportedAccountStore(name)` when the store keeps none. */
   readonly accounts: AccountStore;
+  /** Stored price tables, with `capabilities.prices` (see src/price-port.ts). @experimental */
+  readonly prices?: PriceTableStore | undefined;
   /**
    * A new child stored and attached to all its parents as ONE atomic operation (see
    * `createAttached` in the domain): all or nothing (see {@link AttachedInsertion}). The

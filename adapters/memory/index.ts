@@ -49,6 +49,7 @@ import {
   type HeldCreation,
 } from 'genledger/adapter';
 import { memoryAccounts } from './accounts.js';
+import { memoryPriceTables } from './price-tables.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
@@ -88,6 +89,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const generationsByCast = new MultiIndex();
   const generationsByCook = new MultiIndex();
   const generationsByAccount = new MultiIndex();
+  const generationsByTool = new MultiIndex();
   const castsByCook = new MultiIndex();
   // The open children of each parent, kept as each child is stored (O(1) a write): what
   // cancellation and the sweeper read, never a list inside the parent.
@@ -101,12 +103,14 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const cooksToWatch = new Set<string>();
   const changes = new InProcessChangeFeed();
   const accounts = memoryAccounts();
+  const priceTables = memoryPriceTables();
 
   const generations = new Table<Generation>('generation', (previous, next) => {
     if (!previous) {
       if (next.castId !== null) generationsByCast.add(next.castId, next.id);
       if (next.cookId !== null) generationsByCook.add(next.cookId, next.id);
       generationsByAccount.add(next.masterAccountId, next.id);
+      generationsByTool.add(next.toolId, next.id);
     }
     if (isTerminalGenerationStatus(next.status)) {
       if (openGenerationIds.delete(next.id)) {
@@ -141,6 +145,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       query.castId === undefined ? undefined : generationsByCast.get(query.castId),
       query.cookId === undefined ? undefined : generationsByCook.get(query.cookId),
       query.masterAccountId === undefined ? undefined : generationsByAccount.get(query.masterAccountId),
+      query.toolId === undefined ? undefined : (generationsByTool.get(query.toolId) ?? new Set<string>()),
     ].filter((set): set is ReadonlySet<string> => set !== undefined);
     const smallest = candidateSets.sort((left, right) => left.size - right.size)[0];
     const candidates = smallest ? generations.get([...smallest]) : [...generations.values()];
@@ -156,6 +161,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           (query.castId === undefined || generation.castId === query.castId) &&
           (query.cookId === undefined || generation.cookId === query.cookId) &&
           (query.masterAccountId === undefined || generation.masterAccountId === query.masterAccountId) &&
+          (query.toolId === undefined || generation.toolId === query.toolId) &&
           (query.statuses === undefined || query.statuses.includes(generation.status)) &&
           (afterRecord === null || compare(generation, afterRecord) > 0),
       )
@@ -276,9 +282,10 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
   return {
     name: options.name ?? 'memory',
-    capabilities: { sharedAcrossProcesses: false, accounts: true },
+    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true },
     changes,
     accounts: accounts.store,
+    prices: priceTables.store,
 
     generations: {
       async insert(generation) {
@@ -372,7 +379,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     },
     clear() {
       accounts.clear();
-      for (const index of [generationsByCast, generationsByCook, generationsByAccount, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
+      priceTables.clear();
+      for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();
       casts.clear();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Entry point of the `genledger` command (package.json "bin"): see cli.ts. The MongoDB driver is an
+ * Entry point of the `genledger` command (package.json "bin"): `reprice` (any store) is
+ * reprice-command.ts; the MongoDB legacy commands are cli.ts. The MongoDB driver is an
  * optional peer dependency of genledger, so the command loads it (and everything that needs it)
  * only when it runs: `--help` works without it, and without it the command says what to install
  * in one line instead of a module-resolution stack.
@@ -9,6 +10,17 @@ import { CONNECT_TIMEOUT_MS, missingDriverMessage, oneLine } from './cli-message
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'reprice') {
+    // Any store: reprice-stores.ts loads the driver the arguments name, once they are checked.
+    const [command, stores] = await Promise.all([import('./reprice-command.js'), import('./reprice-stores.js')]);
+    const { readFile } = await import('node:fs/promises');
+    return command.runReprice(argv.slice(1), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      readFile: (path) => readFile(path, 'utf8'),
+      openStore: stores.openStore,
+    });
+  }
   let cli: typeof import('./cli.js');
   let driver: typeof import('mongodb');
   try {

@@ -26,6 +26,7 @@ export const USAGE = `usage: genledger <audit|backfill|migrate> --uri <mongodb u
   audit      count, per problem, the generationOutputs records the legacy system left incomplete
   backfill   repair them in batches (a dry run unless --apply); a second run changes nothing
   migrate    rename cook_collections to collections (safe to re-run; refuses if both exist)
+  reprice    re-price one tool's generations on MongoDB or PostgreSQL: genledger reprice --help
 
 options:
   --uri <uri>               MongoDB connection string (default: $MONGODB_URI)

@@ -59,6 +59,12 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   },
   {
     collection: 'generations',
+    key: { toolId: 1, requestTimestamp: 1, _id: 1 },
+    options: {},
+    why: 'reprice({ toolId, from, to }) and listGenerations({ toolId }): one tool\'s generations in request order from the range\'s start, with the (requestTimestamp, _id) cursor, instead of every tool\'s generations in the range.',
+  },
+  {
+    collection: 'generations',
     key: { 'genledger.until': 1 },
     options: {},
     why: 'recover(): generations whose roll-up (attach or settle) is past its lease; a generation with no intent has no key in range.',

@@ -39,6 +39,12 @@ export interface MongoCollectionNames {
    * @default 'genledgerBudgets'
    */
   readonly budgets: string;
+  /**
+   * Price tables stored through the repository (`tracker.setPrices(table, { store: true })`), one
+   * document per revision.
+   * @default 'genledgerPriceTables'
+   */
+  readonly priceTables: string;
 }
 
 /** The production collection names. */
@@ -50,6 +56,7 @@ export const DEFAULT_COLLECTIONS: MongoCollectionNames = Object.freeze({
   accounts: 'genledgerAccounts',
   ledgerEntries: 'genledgerLedgerEntries',
   budgets: 'genledgerBudgets',
+  priceTables: 'genledgerPriceTables',
 });
 
 /**

@@ -37,6 +37,7 @@ import { ensureIndexes, type EnsuredIndex } from './indexes.js';
 import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveMongoOptions, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
+import { mongoPriceTables } from './price-tables.js';
 import { createRollupProtocol } from './rollup/index.js';
 import { budgetFlags, storeBudget } from './accounts/budgets.js';
 import { mongoAccountStore } from './accounts/store.js';
@@ -166,8 +167,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   return {
     name,
     // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: true },
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true },
     accounts: mongoAccountStore(accountCollections),
+    prices: mongoPriceTables(db, names.priceTables),
     ids: () => new ObjectId().toHexString(),
     collectionNames: names,
 
@@ -184,6 +186,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
         if (query.castId !== undefined) conditions.push({ castId: toStoredId(query.castId) });
         if (query.cookId !== undefined) conditions.push({ cookId: toStoredId(query.cookId) });
         if (query.masterAccountId !== undefined) conditions.push({ masterAccountId: toStoredId(query.masterAccountId) });
+        // The top-level toolId only, as castId and cookId: a legacy document naming its tool under
+        // metadata alone carries no usage, so a re-price would leave it alone anyway.
+        if (query.toolId !== undefined) conditions.push({ toolId: query.toolId });
         if (query.statuses !== undefined) conditions.push({ status: { $in: query.statuses.flatMap((status) => GENERATION_WORDS[status]) } });
         if (query.after !== undefined) {
           const beyond = direction === 1 ? '$gt' : '$lt';

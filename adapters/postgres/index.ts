@@ -75,6 +75,7 @@ import {
   limitedFromRow,
 } from './account-sql.js';
 import { buildAdjustmentsStatement, buildAdjustmentStatement, MAX_ADJUST_BATCH } from './adjustment-sql.js';
+import { buildPriceTableStatements, priceTableFromRow, priceTableParams } from './price-tables-sql.js';
 import { buildCreationStatements } from './creation-sql.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
@@ -272,6 +273,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     holds: qualified('holds'),
     budgets: qualified('budgets'),
     holdRaced: qualified('hold_raced'),
+    priceTables: qualified('price_tables'),
   };
   const statements = buildStatements(tables);
   const settleGenerations = buildSettleGenerations(tables);
@@ -279,6 +281,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const adjustment = buildAdjustmentStatement(tables);
   const accountStatements = buildAccountStatements(tables);
   const adjustments = buildAdjustmentsStatement(tables);
+  const priceStatements = buildPriceTableStatements(tables);
   const logger = options.logger ?? consoleLogger;
   const executor = new Executor(pool, {
     preparedStatements,
@@ -664,9 +667,23 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   return {
     name,
-    capabilities: { sharedAcrossProcesses: true, accounts: true },
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true },
     accounts,
     tables,
+
+    prices: {
+      async latest() {
+        const [row] = await run(priceStatements.latest, {});
+        return row ? priceTableFromRow(row) : null;
+      },
+      async get(revision) {
+        const [row] = await run(priceStatements.get, { revision });
+        return row ? priceTableFromRow(row) : null;
+      },
+      async append(record) {
+        return (await run(priceStatements.append, priceTableParams(record))).length === 1;
+      },
+    },
 
     migrate: () =>
       runMigrations(pool, { schema, tablePrefix }).catch((error: unknown) => {
@@ -691,6 +708,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
           castId: query.castId !== undefined,
           cookId: query.cookId !== undefined,
           masterAccountId: query.masterAccountId !== undefined,
+          toolId: query.toolId !== undefined,
           statuses: query.statuses !== undefined,
           after: query.after !== undefined,
           order: query.order,
@@ -699,6 +717,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
           cast_id: query.castId,
           cook_id: query.cookId,
           master_account_id: query.masterAccountId,
+          tool_id: query.toolId,
           statuses: query.statuses === undefined ? undefined : [...query.statuses],
           after_timestamp: query.after ? timestampParam(query.after.requestTimestamp) : undefined,
           after_id: query.after?.id,

@@ -56,6 +56,8 @@ export interface TableNames {
   readonly budgets: string;
   /** The function (migration 0004) the creation statement calls to roll back a hold that lost a race. */
   readonly holdRaced: string;
+  /** Stored price tables (migration 0006): one row per revision. */
+  readonly priceTables: string;
 }
 
 const OPEN_GENERATION = `('pending', 'processing')`;
@@ -234,6 +236,7 @@ export interface GenerationListShape {
   readonly castId: boolean;
   readonly cookId: boolean;
   readonly masterAccountId: boolean;
+  readonly toolId: boolean;
   readonly statuses: boolean;
   readonly after: boolean;
   readonly order: 'asc' | 'desc';
@@ -253,6 +256,7 @@ export function buildStatements(tables: TableNames) {
         if (shape.castId) conditions.push(`t.cast_id = ${param('cast_id', 'text')}`);
         if (shape.cookId) conditions.push(`t.cook_id = ${param('cook_id', 'text')}`);
         if (shape.masterAccountId) conditions.push(`t.master_account_id = ${param('master_account_id', 'text')}`);
+        if (shape.toolId) conditions.push(`t.tool_id = ${param('tool_id', 'text')}`);
         if (shape.statuses) conditions.push(`t.status = ANY(${param('statuses', 'text[]')})`);
         const direction = shape.order === 'asc' ? 'ASC' : 'DESC';
         if (shape.after) {

@@ -195,6 +195,7 @@ export function journalRepository({ path }: JournalRepositoryOptions): JournalRe
             (query.castId === undefined || g.castId === query.castId) &&
             (query.cookId === undefined || g.cookId === query.cookId) &&
             (query.masterAccountId === undefined || g.masterAccountId === query.masterAccountId) &&
+            (query.toolId === undefined || g.toolId === query.toolId) &&
             (query.statuses === undefined || query.statuses.includes(g.status)) &&
             (query.after === undefined || compare(g, query.after) > 0),
         )

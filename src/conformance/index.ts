@@ -27,6 +27,7 @@ import { rollupTests } from './part-rollup.js';
 import { scaleTests } from './part-scale.js';
 import { pricingTests } from './part-pricing.js';
 import { repricingTests } from './part-repricing.js';
+import { storedPricesTests } from './part-stored-prices.js';
 import { validationTests } from './part-validation.js';
 import { CONFORMANCE_PARTS, type ConformancePart, type ConformanceTarget } from './types.js';
 
@@ -52,6 +53,7 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   scale: scaleTests,
   pricing: pricingTests,
   repricing: repricingTests,
+  storedPrices: storedPricesTests,
   accounts: accountTests,
 };
 
@@ -72,6 +74,7 @@ export {
   scaleTests,
   pricingTests,
   repricingTests,
+  storedPricesTests,
   accountTests,
 };
 

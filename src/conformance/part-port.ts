@@ -367,6 +367,7 @@ export function portTests(target: ConformanceTarget): void {
           masterAccountId: index % 2 === 0 ? 'account-even' : 'account-odd',
           castId: index < 6 ? cast.id : null,
           status: index % 3 === 0 ? 'success' : 'pending',
+          toolId: index % 4 === 1 ? 'tool-other' : 'tool-1',
         });
         records.push(generation);
         await repository.generations.insert(generation);
@@ -391,6 +392,14 @@ export function portTests(target: ConformanceTarget): void {
       expect(await pageThrough('desc', { masterAccountId: 'account-odd' })).toEqual(only((generation) => generation.masterAccountId === 'account-odd').reverse());
       expect(await pageThrough('asc', { statuses: ['success'], castId: cast.id })).toEqual(only((generation) => generation.status === 'success' && generation.castId === cast.id));
       expect(await pageThrough('asc', { cookId: 'no-such-cook' })).toEqual([]);
+      // The tool filter (what reprice() lists by): only that tool's generations, alone and beside
+      // the other filters, in both orders.
+      expect(await pageThrough('asc', { toolId: 'tool-other' })).toEqual(only((generation) => generation.toolId === 'tool-other'));
+      expect(await pageThrough('desc', { toolId: 'tool-1' })).toEqual(only((generation) => generation.toolId === 'tool-1').reverse());
+      expect(await pageThrough('asc', { toolId: 'tool-1', statuses: ['success'], castId: cast.id, masterAccountId: 'account-even' })).toEqual(
+        only((generation) => generation.toolId === 'tool-1' && generation.status === 'success' && generation.castId === cast.id && generation.masterAccountId === 'account-even'),
+      );
+      expect(await pageThrough('asc', { toolId: 'no-such-tool' })).toEqual([]);
     });
 
     it('findStale() returns open generations with no write since the cut-off, oldest first', async () => {

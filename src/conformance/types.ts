@@ -40,6 +40,7 @@ export const CONFORMANCE_PARTS = [
   'scale',
   'pricing',
   'repricing',
+  'storedPrices',
   'accounts',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];

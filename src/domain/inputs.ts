@@ -126,6 +126,8 @@ export const listGenerationsInputSchema = z.strictObject({
   castId: idSchema.optional(),
   cookId: idSchema.optional(),
   masterAccountId: idSchema.optional(),
+  /** Only this tool's generations. */
+  toolId: idSchema.optional(),
   status: z.union([z.enum(GENERATION_STATUSES), z.array(z.enum(GENERATION_STATUSES)).min(1)]).optional(),
   /** @default 50 */
   limit: z.number().int().min(1).max(1000).optional(),

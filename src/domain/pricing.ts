@@ -52,10 +52,7 @@ const tierSchema = z.strictObject({
   usd: unitPriceTextSchema,
 });
 
-/** A unit's price: flat (`"0.000003"`) or graduated tiers, ascending, the last one open (`upTo: null`). */
-export const unitPriceSchema = z.union([
-  unitPriceTextSchema,
-  z
+const tieredPriceSchema = z
     .strictObject({ tiers: z.array(tierSchema).min(1).max(16) })
     .superRefine(({ tiers }, context) => {
       tiers.forEach((tier, index) => {
@@ -68,9 +65,24 @@ export const unitPriceSchema = z.union([
           context.addIssue({ code: 'custom', path: ['tiers', index, 'upTo'], message: 'must be greater than the previous tier\'s upTo' });
         }
       });
-    }),
-]);
-export type UnitPrice = z.output<typeof unitPriceSchema>;
+    });
+
+/** What a host writes for a unit's price. */
+export type UnitPriceInput = string | { readonly tiers: readonly { readonly upTo: number | null; readonly usd: string }[] };
+
+/**
+ * A unit's price: flat (`"0.000003"`) or graduated tiers, ascending, the last one open (`upTo: null`).
+ * Chosen by the value's kind (an object is tiers, anything else a flat price), so a wrong price is
+ * told what is wrong with it (`must be a decimal string like "0.000003"`, `tiers.2.upTo: must be
+ * null on the last tier`) rather than zod's "Invalid input" for a union none of whose options matched.
+ */
+export const unitPriceSchema = z.custom<UnitPriceInput>(() => true).transform((value, context): UnitPrice => {
+  const result = (value !== null && typeof value === 'object' ? tieredPriceSchema : unitPriceTextSchema).safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+export type UnitPrice = ParsedAmount | z.output<typeof tieredPriceSchema>;
 
 export const priceVersionSchema = z.strictObject({
   /** Names this version in every cost it computes (`costBasis.versionId`); unique in the table. */
@@ -346,5 +358,47 @@ export function readStoredCostProvenance(value: unknown): CostProvenance | null 
     adjustments: Array.isArray(stored.adjustments)
       ? stored.adjustments.map((adjustment: Record<string, unknown>) => ({ ...adjustment, at: instant(adjustment.at) }))
       : stored.adjustments,
+  });
+}
+
+/**
+ * A parsed table in its canonical input form: every price its canonical decimal text, tiers as
+ * `{ upTo, usd }`, dates as `Date`s. Parsing the result gives the same table; it is what a store
+ * keeps (`LedgerRepository.prices`), so two processes saving the same table save the same value.
+ */
+export function storablePriceTable(table: PriceTable): PriceTableInput {
+  const price = (unit: UnitPrice) => ('tiers' in unit ? { tiers: unit.tiers.map((tier) => ({ upTo: tier.upTo, usd: tier.usd.usd })) } : unit.usd);
+  return table.map((entry) => ({
+    toolId: entry.toolId,
+    ...(entry.serviceName === undefined ? {} : { serviceName: entry.serviceName }),
+    versions: entry.versions.map((version) => ({
+      id: version.id,
+      effectiveFrom: new Date(version.effectiveFrom.getTime()),
+      units: Object.fromEntries(
+        Object.keys(version.units)
+          .sort()
+          .map((unit) => [unit, price(version.units[unit]!)]),
+      ),
+      ...(version.pointsPerUsd === undefined ? {} : { pointsPerUsd: version.pointsPerUsd }),
+    })),
+  }));
+}
+
+/**
+ * A price table read back from a store or a JSON file: each version's `effectiveFrom` written as
+ * ISO text (JSON, jsonb) becomes a `Date`; a `Date` (BSON) stays. Nothing else is touched: the
+ * result is checked by `priceTableSchema` where it is used, so a wrong stored table names its field.
+ */
+export function reviveStoredPriceTable(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((entry: unknown) => {
+    if (entry === null || typeof entry !== 'object' || !Array.isArray((entry as { versions?: unknown }).versions)) return entry;
+    return {
+      ...entry,
+      versions: (entry as { versions: unknown[] }).versions.map((version) => {
+        const effectiveFrom = version !== null && typeof version === 'object' ? (version as { effectiveFrom?: unknown }).effectiveFrom : undefined;
+        return typeof effectiveFrom === 'string' ? { ...(version as object), effectiveFrom: new Date(effectiveFrom) } : version;
+      }),
+    };
   });
 }

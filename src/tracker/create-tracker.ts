@@ -58,6 +58,7 @@ import type { Account } from '../domain/accounts/records.js';
 import { emitGenerationChange, finishAndSettle } from './rollup.js';
 import { castTransitions, cookTransitions, transitionByHost } from './transitions.js';
 import { PriceBook } from './price-book.js';
+import { followStoredPrices, parseSetPricesOptions, refreshPrices, requireStoredPrices, savePrices, type PricesState } from './stored-prices.js';
 import {
   costOfUsage,
   explainGenerationCost,
@@ -146,7 +147,25 @@ export interface Tracker {
    * one stays). Completions from now on use it; costs already stored change only through
    * `reprice()`. Each process holds its own table: refresh every process sharing the store.
    */
-  setPrices(prices: PriceTableInput): void;
+  setPrices(prices: PriceTableInput, options?: { readonly store?: false | undefined }): void;
+  /**
+   * With `{ store: true }` (stores with `capabilities.prices`, else an `UnsupportedError`): checks
+   * the table whole (a wrong one writes nothing), appends it to the store as its next revision
+   * (never rewriting an earlier one; the same table as the latest appends nothing), and prices
+   * with it. Other processes take it at their next `refreshPrices()` (or `pricesRefreshMs`). A
+   * save racing another process's is a `ConflictError` on `prices`.
+   * @experimental
+   */
+  setPrices(prices: PriceTableInput, options: { readonly store: true }): Promise<PricesState>;
+  /**
+   * Reads the latest table stored through the repository and prices with it when it is newer than
+   * the one held (stores with `capabilities.prices`, else an `UnsupportedError`). A wrong stored
+   * table is a `ValidationError` and the table held stays.
+   * @experimental
+   */
+  refreshPrices(): Promise<PricesState>;
+  /** Stops the `pricesRefreshMs` timer (nothing when there is none). */
+  stopPriceRefresh(): void;
   /** A generation's cost line by line: usage, prices and bands, version, points, adjustments. */
   explainCost(generationId: string): Promise<CostExplanation>;
   /**
@@ -192,6 +211,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     prices: new PriceBook(resolved.prices, resolved.pointsPerUsd),
   };
   const { repository } = context;
+  // One implementation of setPrices' two forms: in-process (returns nothing) or stored (a promise).
+  const setPrices = ((prices: PriceTableInput, setOptions?: { readonly store?: boolean | undefined }): Promise<PricesState> | undefined => {
+    const { store } = parseSetPricesOptions(setOptions);
+    if (store) return savePrices(context, prices);
+    context.prices.replace(prices, 'prices');
+    return undefined;
+  }) as Tracker['setPrices'];
+  let stopPriceRefresh = () => undefined as void;
+  if (resolved.pricesRefreshMs !== undefined) {
+    requireStoredPrices(context);
+    stopPriceRefresh = followStoredPrices(context, resolved.pricesRefreshMs);
+  }
 
   async function getOne<T>(store: { get(ids: readonly string[]): Promise<T[]> }, id: string): Promise<T | null> {
     const [record] = await store.get([id]);
@@ -375,6 +406,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         castId: parsed.castId,
         cookId: parsed.cookId,
         masterAccountId: parsed.masterAccountId,
+        toolId: parsed.toolId,
         statuses,
         order: parsed.order ?? 'desc',
         limit: limit + 1,
@@ -404,9 +436,10 @@ export function createTracker(options: TrackerOptions): Tracker {
       return watchChanges(context, parseInput(watchFilterSchema, filter, 'filter'), parseInput(watchOptionsSchema, watchOptions, 'options'));
     },
 
-    setPrices(prices) {
-      context.prices.replace(prices, 'prices');
-    },
+    setPrices,
+
+    refreshPrices: () => refreshPrices(context),
+    stopPriceRefresh: () => stopPriceRefresh(),
 
     async explainCost(generationIdInput) {
       const generationId = parseId(generationIdInput, 'generationId');

@@ -5,6 +5,7 @@
  */
 import { GenledgerError, RepositoryError } from '../errors.js';
 import type { AccountStore } from '../account-port.js';
+import type { PriceTableStore } from '../price-port.js';
 import type { GenerationStore, LedgerRepository, ParentStore } from '../port.js';
 
 const GENERATION_METHODS = [
@@ -18,6 +19,7 @@ const GENERATION_METHODS = [
   'recordDelivery',
 ] as const satisfies readonly (keyof GenerationStore)[];
 const ACCOUNT_METHODS = ['move', 'get', 'listEntries', 'reconcile', 'getBudget'] as const satisfies readonly (keyof AccountStore)[];
+const PRICE_METHODS = ['latest', 'get', 'append'] as const satisfies readonly (keyof PriceTableStore)[];
 const PARENT_METHODS = [
   'insert',
   'findByIdempotencyKey',
@@ -92,5 +94,7 @@ export function guardRepository(repository: LedgerRepository): LedgerRepository 
     casts: guardStore(repository.name, 'casts', repository.casts, PARENT_METHODS),
     cooks: guardStore(repository.name, 'cooks', repository.cooks, PARENT_METHODS),
     accounts: guardStore(repository.name, 'accounts', repository.accounts, ACCOUNT_METHODS),
+    // Checked only where the store declares stored tables (capabilities.prices).
+    ...(repository.capabilities.prices === true && repository.prices !== undefined ? { prices: guardStore(repository.name, 'prices', repository.prices, PRICE_METHODS) } : {}),
   };
 }

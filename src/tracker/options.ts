@@ -53,6 +53,18 @@ export interface TrackerOptions {
    * @default [] (usage is recorded, unpriced)
    */
   readonly prices?: PriceTableInput | undefined;
+  /**
+   * Follow the table stored through the repository (stores with `capabilities.prices`; else an
+   * `UnsupportedError` here): read its latest revision at once, then every `pricesRefreshMs`
+   * milliseconds (100 to 86,400,000), in the background. Until the first read lands, `prices`
+   * (if given) is used: `await tracker.refreshPrices()` before taking work. Completions never
+   * wait for a read: computing a cost reads the table held in the process. A failed read is
+   * logged and the table held stays. Stop it with `tracker.stopPriceRefresh()`; the timer never
+   * keeps the process alive. See docs/pricing.md, "Stored tables".
+   * @default undefined (no refresh: `refreshPrices()` reads on demand)
+   * @experimental
+   */
+  readonly pricesRefreshMs?: number | undefined;
   /** An object with `warn` and `error` methods (`console` is one). @default warnings and errors to `console` */
   readonly logger?: Logger | undefined;
   /** Where a throwing event listener's error goes. @default `logger.error` */
@@ -94,6 +106,12 @@ const trackerOptionsSchema = z.strictObject({
   ids: functionSchema<IdGenerator>('(kind) => string').optional(),
   pointsPerUsd: z.union([z.string(), z.number()], { error: 'must be a decimal string or a number' }).optional(),
   prices: priceTableSchema.optional(),
+  pricesRefreshMs: z
+    .number({ error: 'must be a whole number of milliseconds from 100 to 86400000' })
+    .int('must be a whole number of milliseconds from 100 to 86400000')
+    .min(100, 'must be a whole number of milliseconds from 100 to 86400000')
+    .max(86_400_000, 'must be a whole number of milliseconds from 100 to 86400000')
+    .optional(),
   limits: z.strictObject({ maxInFlightChildren: capSchema.optional(), maxEmbeddedChildIds: capSchema.optional() }).optional(),
   logger: loggerSchema.optional(),
   onListenerError: functionSchema<ListenerErrorHandler>('(error, event) => void').optional(),
@@ -107,6 +125,7 @@ export interface ResolvedTrackerOptions {
   readonly caps: ParentCaps;
   readonly pointsPerUsd: UsdAmount | null;
   readonly prices: PriceTable;
+  readonly pricesRefreshMs: number | undefined;
   readonly logger: Logger | undefined;
   readonly onListenerError: ListenerErrorHandler | undefined;
 }
@@ -129,6 +148,7 @@ export function parseTrackerOptions(options: unknown): ResolvedTrackerOptions {
     },
     pointsPerUsd: pointsRate(parsed.pointsPerUsd),
     prices: parsed.prices ?? [],
+    pricesRefreshMs: parsed.pricesRefreshMs,
     logger: parsed.logger,
     onListenerError: parsed.onListenerError,
   };

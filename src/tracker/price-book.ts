@@ -28,6 +28,7 @@ export const REMEMBERED_PRICING_KEYS = 10_000;
 
 export class PriceBook {
   private current: PriceTable;
+  private storedRevision: number | null = null;
   private readonly keys = new Map<string, PricingKey>();
 
   constructor(
@@ -47,9 +48,26 @@ export class PriceBook {
     return this.current.length === 0;
   }
 
+  /** The stored revision the table is (`null`: a table given in-process). */
+  get revision(): number | null {
+    return this.storedRevision;
+  }
+
   /** Replaces the table; `argument` names it in the `ValidationError` a wrong table throws. */
   replace(table: unknown, argument: string): void {
     this.current = parsePriceTable(table, argument);
+    this.storedRevision = null;
+  }
+
+  /**
+   * Takes a stored revision (already parsed) unless the book holds that one or a later one: a
+   * slow read never puts an older table back. Whether it took it.
+   */
+  adopt(table: PriceTable, revision: number): boolean {
+    if (this.storedRevision !== null && this.storedRevision >= revision) return false;
+    this.current = table;
+    this.storedRevision = revision;
+    return true;
   }
 
   remember(generation: Generation): void {

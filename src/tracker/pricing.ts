@@ -175,7 +175,7 @@ export const repriceInputSchema = z
     dryRun: z.boolean({ error: 'must be true or false (say it: a re-price that writes is never a default)' }),
     /** From `nextCursor` of the previous page. */
     cursor: z.string().nullish(),
-    /** Generations read per page (every generation in the range is read, whatever its tool). @default 500 */
+    /** Generations of the tool read per page. @default 500 */
     limit: z.number().int().min(1).max(5_000).optional(),
     /** Called after each page with the position reached (a progress report for long runs). */
     onProgress: z.custom<(progress: RepriceProgress) => void>((value) => typeof value === 'function', { error: 'must be a function (progress) => void' }).optional(),
@@ -184,7 +184,7 @@ export const repriceInputSchema = z
 export type RepriceInput = z.input<typeof repriceInputSchema>;
 
 export interface RepriceProgress {
-  /** Generations read in this call so far (every tool in the range). */
+  /** Generations of the tool read in this call so far (of any service). */
   readonly scanned: number;
   /** Generations whose cost differs under the current table. */
   readonly differing: number;
@@ -222,7 +222,7 @@ export interface ParentDifference {
 /** One page of a re-price. */
 export interface RepriceReport {
   readonly dryRun: boolean;
-  /** Generations read (every tool in the range). */
+  /** Generations of the tool read (of any service; `serviceName` is filtered after reading). */
   readonly scanned: number;
   /** Finished generations of the tool with usage, priced under the current table. */
   readonly considered: number;
@@ -264,7 +264,9 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
   }
   const pageSize = input.limit ?? 500;
   const after = input.cursor ? decodeCursor(input.cursor) : { requestTimestamp: input.from, id: '' };
-  const page = await repository.generations.list({ order: 'asc', statuses: TERMINAL_GENERATION_STATUSES, limit: pageSize, after });
+  // The store filters by tool (an index on tool, request time, id): a page costs the tool's
+  // generations, not every tool's in the range.
+  const page = await repository.generations.list({ order: 'asc', toolId: input.toolId, statuses: TERMINAL_GENERATION_STATUSES, limit: pageSize, after });
   const differences: RepriceDifference[] = [];
   const parents = new Map<string, { kind: 'cast' | 'cook'; id: string; units: bigint; points: number }>();
   let considered = 0;

@@ -44,6 +44,8 @@ import { auditLedger } from '../../src/conformance/ledger-audit.js';
 import { controlledConnections, recorder, until } from '../support/postgres-feed.js';
 import { postgresInspector } from '../support/postgres-inspector.js';
 import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { runReprice } from '../../adapters/mongo/reprice-command.js';
+import { openStore } from '../../adapters/mongo/reprice-stores.js';
 
 const POOL_SIZE = 10;
 
@@ -84,7 +86,7 @@ afterAll(async () => {
 });
 
 async function truncate(): Promise<void> {
-  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}, ${tables.accounts}, ${tables.accountEntries}, ${tables.holds}, ${tables.budgets}`);
+  await pool.query(`TRUNCATE ${tables.generations}, ${tables.casts}, ${tables.cooks}, ${tables.accounts}, ${tables.accountEntries}, ${tables.holds}, ${tables.budgets}, ${tables.priceTables}`);
 }
 
 /**
@@ -264,7 +266,7 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0005_pricing'];
+    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0005_pricing', '0006_pricing_surface'];
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -283,6 +285,7 @@ describe('postgres: the adapter itself', () => {
       'm_generations',
       'm_holds',
       'm_migrations',
+      'm_price_tables',
       'm_reconcile_queue',
     ]);
     const { rows: indexRows } = await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
@@ -310,8 +313,10 @@ describe('postgres: the adapter itself', () => {
       'm_generations_open_idx',
       'm_generations_pkey',
       'm_generations_request_idx',
+      'm_generations_tool_idx',
       'm_holds_pkey',
       'm_migrations_pkey',
+      'm_price_tables_pkey',
       'm_reconcile_queue_pkey',
     ]);
     // No open-entry arrays are left in a parent's row: only counts.
@@ -461,8 +466,9 @@ describe('postgres: the adapter itself', () => {
       parameters.map((_name, index) => new RegExp(`\\$${index + 1}::([a-z\\[\\]]+)`).exec(text)?.[1] ?? 'text');
     const listShapes = [
       { castId: true }, { cookId: true }, { masterAccountId: true }, {}, { statuses: true }, { castId: true, statuses: true, after: true },
+      { toolId: true }, { toolId: true, statuses: true, after: true },
     ].flatMap((shape) => (['asc', 'desc'] as const).map((order) => statements.generations.list({
-      castId: false, cookId: false, masterAccountId: false, statuses: false, after: false, ...shape, order,
+      castId: false, cookId: false, masterAccountId: false, toolId: false, statuses: false, after: false, ...shape, order,
     })));
     const all = [
       ...Object.values(statements.generations).filter((value) => typeof value === 'object'),
@@ -495,6 +501,10 @@ describe('postgres: the adapter itself', () => {
       const cookPlan = await plans(statements.cooks.openChildren);
       expect(cookPlan).toMatch(/gl_generations_open_cook_idx/);
       expect(cookPlan).toMatch(/gl_casts_running_cook_idx/);
+      // A re-price's page of one tool (reprice({ toolId, from, to })) walks the tool's index (0006),
+      // not every tool's generations in request order.
+      const toolPage = statements.generations.list({ castId: false, cookId: false, masterAccountId: false, toolId: true, statuses: true, after: true, order: 'asc' });
+      expect(await plans(toolPage)).toMatch(/gl_generations_tool_idx/);
       expect(await plans(statements.casts.maintenance.after)).toMatch(/gl_casts_maintenance_idx[\s\S]*gl_reconcile_queue_pkey|gl_reconcile_queue_pkey[\s\S]*gl_casts_maintenance_idx/);
     } finally {
       await client.query('ROLLBACK');
@@ -895,7 +905,7 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0004_accounts', '0005_pricing'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0004_accounts', '0005_pricing', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -1246,7 +1256,7 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents', '0004_accounts'], alreadyApplied: ['0001_initial', '0005_pricing'] });
+    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0005_pricing'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });
@@ -1384,4 +1394,42 @@ describe('postgres: a live watch across a server restart', () => {
       await watch.close();
     }
   }, 60_000);
+});
+
+describe('genledger reprice on PostgreSQL, through the command\'s own store opener (a pg.Pool from --uri)', () => {
+  it('reads the stored table, applies the differences in the schema and prefix given, and a second run changes nothing', async () => {
+    await truncate();
+    const c = server.connection;
+    const uri = c.connectionString ?? `postgres://${encodeURIComponent(c.user!)}:${encodeURIComponent(c.password!)}@${c.host}:${c.port}/${c.database}`;
+    const repository = postgresRepository(pool, options);
+    const T0 = new Date('2026-01-01T00:00:00.000Z');
+    const v1 = [{ toolId: 'tool-cli', versions: [{ id: 'cli-1', effectiveFrom: T0, units: { inputTokens: '0.000003' } }] }];
+    const v2 = [{ toolId: 'tool-cli', versions: [{ id: 'cli-1-fixed', effectiveFrom: T0, units: { inputTokens: '0.000004' } }] }];
+    const tracker = createTracker({ repository, prices: v1, pointsPerUsd: '100', clock: manualClock({ start: T0, autoAdvanceMs: 1 }), ids: sequentialIds({ prefix: 'cli-' }), logger: { warn: () => {}, error: () => {} } });
+    const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: 'acct' });
+    for (let index = 0; index < 3; index += 1) {
+      const generation = await tracker.recordGeneration({ masterAccountId: 'acct', toolId: 'tool-cli', toolDisplayName: 'Cli', serviceName: 'api', castId: cast.id, requestTimestamp: new Date(T0.getTime() + 1000 * (index + 1)) });
+      await tracker.completeGeneration(generation.id, { status: 'success', usage: { inputTokens: 1000 } });
+    }
+    await tracker.setPrices(v2, { store: true });
+    const run = async (extra: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runReprice(
+        ['--tool', 'tool-cli', '--from', '2026-01-01T00:00:00Z', '--to', '2026-02-01T00:00:00Z', '--points-per-usd', '100', '--store', 'postgres', '--uri', uri, '--schema', options.schema!, '--table-prefix', 'gl_', ...extra],
+        { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => err.push(text) }, readFile: async () => Promise.reject(new Error('no files here')), openStore },
+      );
+      return { code, out: out.join(''), err: err.join('') };
+    };
+    const applied = await run(['--apply']);
+    expect(applied.err).toContain('pricing with the stored price table, revision 1');
+    expect(applied.code).toBe(0);
+    expect(applied.out).toContain('3 generations read, 3 priced, 3 differing (+0.003 USD, +0 points)');
+    expect(applied.out).toContain(`  cast ${cast.id}  +0.003 USD  +0 points`);
+    expect((await tracker.getCast(cast.id))!.costUsd).toBe('0.012');
+    const again = await run(['--apply']);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('3 generations read, 3 priced, 0 differing');
+    expect((await tracker.getCast(cast.id))!.costUsd).toBe('0.012');
+  });
 });

@@ -35,7 +35,7 @@ export interface MongoTargetOptions {
 
 export function mongoConformanceTarget(options: MongoTargetOptions): ConformanceTarget & { readonly log: StoredImageLog } {
   const log: StoredImageLog = { compared: 0, overtaken: 0 };
-  const names = ['generationOutputs', 'casts', 'cooks'] as const;
+  const names = ['generationOutputs', 'casts', 'cooks', 'genledgerPriceTables'] as const;
   const collection = (name: (typeof names)[number]) => options.db().collection<Document>(name);
   const collections = () => ({ generations: collection('generationOutputs'), casts: collection('casts'), cooks: collection('cooks') });
   let indexed = false;

@@ -18,6 +18,7 @@ import { CAST_COLUMNS, COOK_COLUMNS, GENERATION_COLUMNS, type Column } from '../
 import { buildSettleGenerations } from '../settle-generations.js';
 import { buildAdjustmentsStatement, buildAdjustmentStatement } from '../adjustment-sql.js';
 import { buildAccountStatements } from '../account-sql.js';
+import { buildPriceTableStatements } from '../price-tables-sql.js';
 import { buildStatements, type GenerationListShape } from '../statements.js';
 
 /** What a header says besides the parameters, which come from the statement itself. */
@@ -140,6 +141,21 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'the generations, then their casts, then their cooks (FOR UPDATE, each table by id), the order every statement takes them; then the winners\' holds, their budgets, their accounts (FOR UPDATE, by key)',
     result: 'one row per call whose generation exists: ordinal integer, then four json columns, each a record as the other statements return it (timestamps and numbers as text) with changed and previous_status: g (the generation as the call finds it after its turn), c (the cast after its step, null when not applied), k1 (the cook after the generation\'s apply), k2 (after the cast piece\'s apply), k1 and k2 with only the cook\'s id and the columns an apply changes; null when absent or not applied; then kf json, the cook\'s other columns, in the row of its first call only; then h json, the hold this call settled (units, captured, the account after it, its entries, its budgets after it), null when none. What each call would have got from a statement of its own, the calls run one after another in ordinal order',
   },
+  prices_latest: {
+    does: 'prices.latest (refreshPrices, setPrices with store): the stored price table with the highest revision.',
+    locks: 'nothing (a read)',
+    result: 'at most one row: revision integer, price_table jsonb (dates as ISO text), saved_at bigint (epoch ms)',
+  },
+  prices_get: {
+    does: 'prices.get: one stored price table revision, for history.',
+    locks: 'nothing (a read)',
+    result: 'at most one row: revision integer, price_table jsonb, saved_at bigint (epoch ms)',
+  },
+  prices_append: {
+    does: 'prices.append (setPrices with store): a new revision, unless a row holds it already (ON CONFLICT on the primary key DO NOTHING): no row is ever updated, so every table that was in force stays.',
+    locks: 'the new row (and, when a racing insert holds the same revision, waits for it)',
+    result: 'one row (revision) when appended; no row when the revision existed and nothing was written',
+  },
   adjust_generation: {
     does: 'adjustGeneration (adjust): a re-price\'s correction of one finished generation (its cost, points and provenance: the first figures kept in original, the adjustment appended), then the difference added to its cast and to its cook. Gate: finished, the provenance still holds expected_adjustments adjustments, and a figure differs; the parents\' UPDATEs read only the row the generation\'s UPDATE returned, so a repeat or a racing re-price changes nothing.',
     locks: 'the generation, then its cast, then its cook (FOR UPDATE), the order every statement takes them',
@@ -217,7 +233,7 @@ export function statementLabel(statement: Statement): string {
 /** Every combination of `listGenerations` filters, in a fixed order. */
 function listShapes(): GenerationListShape[] {
   const shapes: GenerationListShape[] = [];
-  for (let bits = 0; bits < 32; bits += 1) {
+  for (let bits = 0; bits < 64; bits += 1) {
     for (const order of ['asc', 'desc'] as const) {
       shapes.push({
         castId: (bits & 1) !== 0,
@@ -225,6 +241,7 @@ function listShapes(): GenerationListShape[] {
         masterAccountId: (bits & 4) !== 0,
         statuses: (bits & 8) !== 0,
         after: (bits & 16) !== 0,
+        toolId: (bits & 32) !== 0,
         order,
       });
     }
@@ -233,7 +250,7 @@ function listShapes(): GenerationListShape[] {
 }
 
 function shapeName(shape: GenerationListShape): string {
-  const filters = (['castId', 'cookId', 'masterAccountId', 'statuses', 'after'] as const).filter((key) => shape[key]);
+  const filters = (['castId', 'cookId', 'masterAccountId', 'toolId', 'statuses', 'after'] as const).filter((key) => shape[key]);
   return `filters: ${filters.length > 0 ? filters.join(', ') : 'none'}; order ${shape.order}`;
 }
 
@@ -283,6 +300,7 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: casts.insertWithBudget },
     { statement: cooks.insertWithBudget },
     ...Object.values(buildAccountStatements(tables)).map((statement) => ({ statement })),
+    ...Object.values(buildPriceTableStatements(tables)).map((statement) => ({ statement })),
     { statement: changeLog.pruneBoundary },
     { statement: changeLog.pruneBatch },
     ...listShapes().map((shape) => ({ statement: generations.list(shape), variant: shapeName(shape) })),

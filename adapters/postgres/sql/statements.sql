@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 105 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 172 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -2373,6 +2373,63 @@ SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id,
     'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) AS budget FROM "public".genledger_budgets AS b WHERE b.parent_kind = $1::text AND b.parent_id = $2::text;
 
 -- =================================================================================================
+-- prices_latest
+-- prepared as genledger_prices_latest_3a00061dadfa
+--
+--   prices.latest (refreshPrices, setPrices with store): the stored price table with the highest
+--   revision.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     (none)
+--   Result:
+--     at most one row: revision integer, price_table jsonb (dates as ISO text), saved_at bigint
+--     (epoch ms)
+-- =================================================================================================
+SELECT t.revision, t.price_table, (extract(epoch FROM t.saved_at) * 1000)::bigint AS saved_at FROM "public".genledger_price_tables AS t
+ORDER BY t.revision DESC
+LIMIT 1;
+
+-- =================================================================================================
+-- prices_get
+-- prepared as genledger_prices_get_bc99a9d7d319
+--
+--   prices.get: one stored price table revision, for history.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  revision  integer
+--   Result:
+--     at most one row: revision integer, price_table jsonb, saved_at bigint (epoch ms)
+-- =================================================================================================
+SELECT t.revision, t.price_table, (extract(epoch FROM t.saved_at) * 1000)::bigint AS saved_at FROM "public".genledger_price_tables AS t
+WHERE t.revision = $1::integer;
+
+-- =================================================================================================
+-- prices_append
+-- prepared as genledger_prices_append_562baa1306cb
+--
+--   prices.append (setPrices with store): a new revision, unless a row holds it already (ON
+--   CONFLICT on the primary key DO NOTHING): no row is ever updated, so every table that was in
+--   force stays.
+--
+--   Locks:
+--     the new row (and, when a racing insert holds the same revision, waits for it)
+--   Parameters:
+--     $1  revision     integer
+--     $2  price_table  jsonb
+--     $3  saved_at     timestamptz
+--   Result:
+--     one row (revision) when appended; no row when the revision existed and nothing was written
+-- =================================================================================================
+INSERT INTO "public".genledger_price_tables (revision, price_table, saved_at)
+VALUES ($1::integer, $2::jsonb, $3::timestamptz)
+ON CONFLICT (revision) DO NOTHING
+RETURNING revision;
+
+-- =================================================================================================
 -- changes_prune_boundary
 -- prepared as genledger_changes_prune_boundary_5a3d31652e81
 --
@@ -3838,6 +3895,1478 @@ SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_i
 WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) < ($5::timestamptz, $6::text)
 ORDER BY t.request_timestamp DESC, t.id DESC
 LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId; order asc)
+-- prepared as genledger_generations_list_736fb83c6218
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id  text
+--     $2  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $2::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId; order desc)
+-- prepared as genledger_generations_list_2b5ca6940496
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id  text
+--     $2  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $2::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId; order asc)
+-- prepared as genledger_generations_list_4cf8fd73094d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id  text
+--     $2  tool_id  text
+--     $3  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId; order desc)
+-- prepared as genledger_generations_list_d3393c9e5312
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id  text
+--     $2  tool_id  text
+--     $3  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId; order asc)
+-- prepared as genledger_generations_list_02273d4249a0
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id  text
+--     $2  tool_id  text
+--     $3  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId; order desc)
+-- prepared as genledger_generations_list_8f41e60eba20
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id  text
+--     $2  tool_id  text
+--     $3  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId; order asc)
+-- prepared as genledger_generations_list_3d7857f80a61
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id  text
+--     $2  cook_id  text
+--     $3  tool_id  text
+--     $4  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId; order desc)
+-- prepared as genledger_generations_list_ab00f3076238
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id  text
+--     $2  cook_id  text
+--     $3  tool_id  text
+--     $4  limit    integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId; order asc)
+-- prepared as genledger_generations_list_8b24276ded3d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId; order desc)
+-- prepared as genledger_generations_list_4fe87f1d931b
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId; order asc)
+-- prepared as genledger_generations_list_8d1e1401798d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId; order desc)
+-- prepared as genledger_generations_list_b01004bb4d0f
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId; order asc)
+-- prepared as genledger_generations_list_75bbcadd21d5
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId; order desc)
+-- prepared as genledger_generations_list_11938cd5a570
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId; order asc)
+-- prepared as genledger_generations_list_50b872f6c5e4
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId; order desc)
+-- prepared as genledger_generations_list_a29440a561c0
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, statuses; order asc)
+-- prepared as genledger_generations_list_2f4508c8880a
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id   text
+--     $2  statuses  text[]
+--     $3  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND t.status = ANY($2::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, statuses; order desc)
+-- prepared as genledger_generations_list_b2cf1981088d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id   text
+--     $2  statuses  text[]
+--     $3  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND t.status = ANY($2::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $3::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_810cc66f7201
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id   text
+--     $2  tool_id   text
+--     $3  statuses  text[]
+--     $4  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_e669ebaa1da1
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id   text
+--     $2  tool_id   text
+--     $3  statuses  text[]
+--     $4  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_2563823860c6
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id   text
+--     $2  tool_id   text
+--     $3  statuses  text[]
+--     $4  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_165908aba0d6
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id   text
+--     $2  tool_id   text
+--     $3  statuses  text[]
+--     $4  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_8406892d77ae
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id   text
+--     $2  cook_id   text
+--     $3  tool_id   text
+--     $4  statuses  text[]
+--     $5  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_e46e626e5579
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id   text
+--     $2  cook_id   text
+--     $3  tool_id   text
+--     $4  statuses  text[]
+--     $5  limit     integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_ffbe29fa7477
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  statuses           text[]
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_0995013dd3b1
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  statuses           text[]
+--     $4  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_89123ee213f7
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_90a548b7bdc2
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_6e5711a5ff67
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_cdd93d57e3ce
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, statuses; order asc)
+-- prepared as genledger_generations_list_960ac88fc8f8
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  statuses           text[]
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND t.status = ANY($5::text[])
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, statuses; order desc)
+-- prepared as genledger_generations_list_4bce8e79cfb6
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  statuses           text[]
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND t.status = ANY($5::text[])
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, after; order asc)
+-- prepared as genledger_generations_list_49ca5ea5dae0
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id          text
+--     $2  after_timestamp  timestamptz
+--     $3  after_id         text
+--     $4  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND (t.request_timestamp, t.id) > ($2::timestamptz, $3::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, after; order desc)
+-- prepared as genledger_generations_list_119907b725e4
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id          text
+--     $2  after_timestamp  timestamptz
+--     $3  after_id         text
+--     $4  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND (t.request_timestamp, t.id) < ($2::timestamptz, $3::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $4::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, after; order asc)
+-- prepared as genledger_generations_list_742f4c8269b5
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  tool_id          text
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) > ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, after; order desc)
+-- prepared as genledger_generations_list_7d6e77fff584
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  tool_id          text
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) < ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, after; order asc)
+-- prepared as genledger_generations_list_1ae72ad7bbb6
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id          text
+--     $2  tool_id          text
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) > ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, after; order desc)
+-- prepared as genledger_generations_list_f493ee622191
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id          text
+--     $2  tool_id          text
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) < ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, after; order asc)
+-- prepared as genledger_generations_list_b64dbf2e4edf
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  cook_id          text
+--     $3  tool_id          text
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, after; order desc)
+-- prepared as genledger_generations_list_337f91064662
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  cook_id          text
+--     $3  tool_id          text
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, after; order asc)
+-- prepared as genledger_generations_list_54a2748d72df
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  after_timestamp    timestamptz
+--     $4  after_id           text
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) > ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, after; order desc)
+-- prepared as genledger_generations_list_66f40668b73e
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  after_timestamp    timestamptz
+--     $4  after_id           text
+--     $5  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND (t.request_timestamp, t.id) < ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, after; order asc)
+-- prepared as genledger_generations_list_5f3b13b30fa7
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, after; order desc)
+-- prepared as genledger_generations_list_e79c081e040e
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, after; order asc)
+-- prepared as genledger_generations_list_a665c4f20eec
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, after; order desc)
+-- prepared as genledger_generations_list_1cabb022b626
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, after; order asc)
+-- prepared as genledger_generations_list_533c72ee7e29
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND (t.request_timestamp, t.id) > ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, after; order desc)
+-- prepared as genledger_generations_list_1ce43fc922d7
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND (t.request_timestamp, t.id) < ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_c0bf70f81309
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id          text
+--     $2  statuses         text[]
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND t.status = ANY($2::text[]) AND (t.request_timestamp, t.id) > ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_a806e1a19c4d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  tool_id          text
+--     $2  statuses         text[]
+--     $3  after_timestamp  timestamptz
+--     $4  after_id         text
+--     $5  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.tool_id = $1::text AND t.status = ANY($2::text[]) AND (t.request_timestamp, t.id) < ($3::timestamptz, $4::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $5::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_76be8e3bef1a
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  tool_id          text
+--     $3  statuses         text[]
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_c0af38d7a18a
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  tool_id          text
+--     $3  statuses         text[]
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_163248ba83de
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id          text
+--     $2  tool_id          text
+--     $3  statuses         text[]
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_d94c17ce13af
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id          text
+--     $2  tool_id          text
+--     $3  statuses         text[]
+--     $4  after_timestamp  timestamptz
+--     $5  after_id         text
+--     $6  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_427fd85733bb
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  cook_id          text
+--     $3  tool_id          text
+--     $4  statuses         text[]
+--     $5  after_timestamp  timestamptz
+--     $6  after_id         text
+--     $7  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) > ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_23281bb4e388
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id          text
+--     $2  cook_id          text
+--     $3  tool_id          text
+--     $4  statuses         text[]
+--     $5  after_timestamp  timestamptz
+--     $6  after_id         text
+--     $7  limit            integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) < ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_d9b086a4709d
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  statuses           text[]
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) > ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: masterAccountId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_cfac4a56636e
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  master_account_id  text
+--     $2  tool_id            text
+--     $3  statuses           text[]
+--     $4  after_timestamp    timestamptz
+--     $5  after_id           text
+--     $6  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.master_account_id = $1::text AND t.tool_id = $2::text AND t.status = ANY($3::text[]) AND (t.request_timestamp, t.id) < ($4::timestamptz, $5::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $6::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_e999c75a3d71
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) > ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, masterAccountId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_6e13a27b18ee
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) < ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_0505ad068db6
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) > ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: cookId, masterAccountId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_cfa36c5e6d70
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cook_id            text
+--     $2  master_account_id  text
+--     $3  tool_id            text
+--     $4  statuses           text[]
+--     $5  after_timestamp    timestamptz
+--     $6  after_id           text
+--     $7  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cook_id = $1::text AND t.master_account_id = $2::text AND t.tool_id = $3::text AND t.status = ANY($4::text[]) AND (t.request_timestamp, t.id) < ($5::timestamptz, $6::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $7::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, statuses, after; order asc)
+-- prepared as genledger_generations_list_7f18ffe0d782
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  statuses           text[]
+--     $6  after_timestamp    timestamptz
+--     $7  after_id           text
+--     $8  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND t.status = ANY($5::text[]) AND (t.request_timestamp, t.id) > ($6::timestamptz, $7::text)
+ORDER BY t.request_timestamp ASC, t.id ASC
+LIMIT $8::integer;
+
+-- =================================================================================================
+-- generations_list (filters: castId, cookId, masterAccountId, toolId, statuses, after; order desc)
+-- prepared as genledger_generations_list_ff684b7e6cf4
+--
+--   listGenerations: one page, keyset-paginated on (request_timestamp, id). One statement per
+--   combination of filters, so each is served by its own index.
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  cast_id            text
+--     $2  cook_id            text
+--     $3  master_account_id  text
+--     $4  tool_id            text
+--     $5  statuses           text[]
+--     $6  after_timestamp    timestamptz
+--     $7  after_id           text
+--     $8  limit              integer
+--   Result:
+--     up to limit rows of the generation's columns (see "Record columns")
+-- =================================================================================================
+SELECT t.id AS id, t.master_account_id AS master_account_id, t.tool_id AS tool_id, t.tool_display_name AS tool_display_name, t.service_name AS service_name, t.session_id AS session_id, t.initiating_event_id AS initiating_event_id, t.platform_specific_run_id AS platform_specific_run_id, t.status AS status, (extract(epoch FROM t.request_timestamp) * 1000)::bigint AS request_timestamp, (extract(epoch FROM t.started_at) * 1000)::bigint AS started_at, (extract(epoch FROM t.response_timestamp) * 1000)::bigint AS response_timestamp, t.duration_ms AS duration_ms, t.progress AS progress, t.points_spent AS points_spent, t.protocol_net_points AS protocol_net_points, t.cost_usd AS cost_usd, t.cost_provenance AS cost_provenance, t.notification_platform AS notification_platform, t.delivery_status AS delivery_status, t.delivery_attempts AS delivery_attempts, (extract(epoch FROM t.delivery_timestamp) * 1000)::bigint AS delivery_timestamp, t.delivery_error AS delivery_error, t.delivery_strategy AS delivery_strategy, t.cast_id AS cast_id, t.cook_id AS cook_id, t.spell_id AS spell_id, t.collection_id AS collection_id, t.request_payload AS request_payload, t.response_payload AS response_payload, t.artifact_urls AS artifact_urls, t.error_details AS error_details, t.metadata AS metadata, t.idempotency_key AS idempotency_key, t.version AS version, (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at FROM "public".genledger_generations AS t
+WHERE t.cast_id = $1::text AND t.cook_id = $2::text AND t.master_account_id = $3::text AND t.tool_id = $4::text AND t.status = ANY($5::text[]) AND (t.request_timestamp, t.id) < ($6::timestamptz, $7::text)
+ORDER BY t.request_timestamp DESC, t.id DESC
+LIMIT $8::integer;
 
 -- =================================================================================================
 -- change feed: session set-up
