@@ -205,16 +205,26 @@ export class Executor {
           // Most often: the repository is used before `migrate()` ran. Say so, keeping the server's error.
           throw new Error(`${(error as Error).message}: ${this.options.missingTablesHint}`, { cause: error });
         }
-        if (!(isRetryable(error) || this.options.alsoRetry?.(error) === true) || attempt >= this.options.maxAttempts) throw error;
-        this.options.logger?.warn(`[genledger] [postgres] ${statement.name} was aborted by the server (${String((error as { code: string }).code)}); retrying`, {
-          attempt,
-          statement: statement.name,
-        });
-        await sleep(Math.random() * 5 * 2 ** attempt);
+        // A lost race on an account (`alsoRetry`) means another write to that account committed:
+        // each resend is progress for the account, and the statement ends once it is decided
+        // (taken or refused), so it is resent past `maxAttempts`, quietly (it is the expected
+        // traffic of a busy account, not a fault), up to RACE_ATTEMPTS.
+        const raced = this.options.alsoRetry?.(error) === true;
+        if (!(isRetryable(error) || raced) || attempt >= (raced ? Math.max(RACE_ATTEMPTS, this.options.maxAttempts) : this.options.maxAttempts)) throw error;
+        if (!raced) {
+          this.options.logger?.warn(`[genledger] [postgres] ${statement.name} was aborted by the server (${String((error as { code: string }).code)}); retrying`, {
+            attempt,
+            statement: statement.name,
+          });
+        }
+        await sleep(Math.random() * 5 * 2 ** Math.min(attempt, 6));
       }
     }
   }
 }
+
+/** How many times a statement that lost a race on an account (`alsoRetry`) is sent at most. */
+const RACE_ATTEMPTS = 100;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -250,4 +250,22 @@ describe('postgres: accounts against the domain', () => {
     expect(completed.hold.filter((name) => name.includes('settle_generations'))).toHaveLength(1);
     expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 } });
   });
+
+  it('a hold that loses races on a busy account is sent again until it is decided, quietly, even with maxAttempts: 1', async () => {
+    // 64 holds of 10 on an account covering 40 of them, through a repository that gives up on a
+    // server abort at once: a lost account race (GL001) is still resent, without a warning, so
+    // every call ends taken or refused by the domain, never with the race's own error.
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message), error: () => {} };
+    const busy = postgresRepository(pool, { schema, tablePrefix: 'ac_', changeFeed: false, maxAttempts: 1, logger });
+    const hot = createTracker({ repository: busy, logger });
+    const accountId = 'account-busy';
+    await hot.credit(accountId, { points: 400, reason: 'grant', idempotencyKey: 'busy-grant' });
+    const settled = await Promise.allSettled(Array.from({ length: 64 }, () => hot.recordGeneration({ ...input(accountId), hold: { points: 10 } })));
+    const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as { code?: string }] : []));
+    expect(settled.filter((result) => result.status === 'fulfilled')).toHaveLength(40);
+    expect(failures.map((failure) => failure.code)).toEqual(Array.from({ length: 24 }, () => 'INSUFFICIENT_FUNDS'));
+    expect(warnings.filter((warning) => warning.includes('GL001'))).toEqual([]);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: 400 }, held: { points: 400 }, available: { points: 0 } });
+  });
 });
