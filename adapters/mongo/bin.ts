@@ -6,7 +6,7 @@
  * only when it runs: `--help` works without it, and without it the command says what to install
  * in one line instead of a module-resolution stack.
  */
-import { CONNECT_TIMEOUT_MS, missingDriverMessage, oneLine } from './cli-messages.js';
+import { CONNECT_TIMEOUT_MS, missingDriverMessage, oneLine, USAGE } from './cli-messages.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -28,8 +28,9 @@ async function main(): Promise<number> {
   } catch (error) {
     const missing = missingDriverMessage(error);
     if (missing === null) throw error;
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(`${missing}\n`);
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+      // The help lists every command (reprice needs no MongoDB driver), then what is missing.
+      process.stdout.write(`${USAGE}\n(${missing})\n`);
       return 0;
     }
     process.stderr.write(`genledger: ${missing}\n`);

@@ -17,7 +17,7 @@ export function missingDriverMessage(error: unknown): string | null {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : '';
   if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /['"]mongodb['"]/.test(message)) {
-    return 'the genledger command needs the MongoDB driver: npm install mongodb';
+    return 'the audit, backfill and migrate commands need the MongoDB driver: npm install mongodb';
   }
   return null;
 }
@@ -26,3 +26,23 @@ export function missingDriverMessage(error: unknown): string | null {
 export function redactedUri(uri: string): string {
   return uri.replace(/^([a-z+]+:\/\/[^:/@]+:)[^@]*@/i, '$1***@');
 }
+
+/** The `genledger` command's help; here, not in cli.ts, so it prints without the MongoDB driver. */
+export const USAGE = `usage: genledger <audit|backfill|migrate> --uri <mongodb uri> --db <database> [options]
+       genledger reprice --tool <id> --from <iso> --to <iso> --uri <uri> [options]
+
+  audit      count, per problem, the generationOutputs records the legacy system left incomplete
+  backfill   repair them in batches (a dry run unless --apply); a second run changes nothing
+  migrate    rename cook_collections to collections (safe to re-run; refuses if both exist)
+  reprice    re-price one tool's generations on MongoDB or PostgreSQL: genledger reprice --help
+
+options:
+  --uri <uri>               MongoDB connection string (default: $MONGODB_URI)
+  --db <name>               database name (required)
+  --apply                   backfill: write the repairs
+  --json                    print the report as JSON on stdout (progress stays on stderr)
+  --stuck-after-hours <n>   audit, backfill: open generations idle this long are stuck (default 24)
+  --batch-size <n>          audit, backfill: documents per batch (default 500)
+  --collection <name>       the generations collection (default generationOutputs)
+  --help                    this text
+`;

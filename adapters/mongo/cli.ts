@@ -19,25 +19,9 @@ import {
   MigrationRefusedError,
   type LegacyAuditReport,
 } from './legacy/index.js';
-import { CONNECT_TIMEOUT_MS, oneLine, redactedUri } from './cli-messages.js';
+import { CONNECT_TIMEOUT_MS, oneLine, redactedUri, USAGE } from './cli-messages.js';
 
-export const USAGE = `usage: genledger <audit|backfill|migrate> --uri <mongodb uri> --db <database> [options]
-
-  audit      count, per problem, the generationOutputs records the legacy system left incomplete
-  backfill   repair them in batches (a dry run unless --apply); a second run changes nothing
-  migrate    rename cook_collections to collections (safe to re-run; refuses if both exist)
-  reprice    re-price one tool's generations on MongoDB or PostgreSQL: genledger reprice --help
-
-options:
-  --uri <uri>               MongoDB connection string (default: $MONGODB_URI)
-  --db <name>               database name (required)
-  --apply                   backfill: write the repairs
-  --json                    print the report as JSON on stdout (progress stays on stderr)
-  --stuck-after-hours <n>   audit, backfill: open generations idle this long are stuck (default 24)
-  --batch-size <n>          audit, backfill: documents per batch (default 500)
-  --collection <name>       the generations collection (default generationOutputs)
-  --help                    this text
-`;
+export { USAGE };
 
 /** Where the command reads and writes, injectable for tests. */
 export interface CliEnvironment {

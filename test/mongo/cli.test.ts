@@ -127,7 +127,7 @@ describe('the genledger command (on the mingo fake, not a server)', () => {
 
   it('says what to install when the driver is missing, and only then', () => {
     const missing = Object.assign(new Error("Cannot find package 'mongodb' imported from /app/node_modules/genledger/dist/genledger-cli.js"), { code: 'ERR_MODULE_NOT_FOUND' });
-    expect(missingDriverMessage(missing)).toBe('the genledger command needs the MongoDB driver: npm install mongodb');
+    expect(missingDriverMessage(missing)).toBe('the audit, backfill and migrate commands need the MongoDB driver: npm install mongodb');
     expect(missingDriverMessage(Object.assign(new Error("Cannot find module 'left-pad'"), { code: 'MODULE_NOT_FOUND' }))).toBeNull();
     expect(missingDriverMessage(new Error('mongodb'))).toBeNull();
     expect(redactedUri('mongodb+srv://user:p%40ss@cluster0.example.net/app')).toBe('mongodb+srv://user:***@cluster0.example.net/app');
