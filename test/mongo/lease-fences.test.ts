@@ -17,10 +17,14 @@
  * - `recover()` rebuilds a parent that still carries 0.1.0's lists from its children; a child that
  *   moves to its terminal status between the rebuild's check for applies under way and its read of
  *   the children is counted by that read, and its owner's apply must not land on top of it.
+ * - A hold's account and budget writes (accounts/apply.ts, budgets.ts) by an owner stalled past its
+ *   lease with a LAGGING clock: after recover() undid the creation the hold must not land; when the
+ *   write misses on the lease alone (the taker's own write still to come) the owner throws
+ *   LeaseExpiredError at once instead of resending; capture and release land once.
  */
 import { MongoNetworkError, ObjectId, type Db, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { mongoRepository } from '../../adapters/mongo/index.js';
+import { DEFAULT_COLLECTIONS, LeaseExpiredError, mongoRepository } from '../../adapters/mongo/index.js';
 import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { FakeDb } from './fake-db.js';
@@ -40,6 +44,7 @@ type Delay = 'hold' | 'fail-then-deliver';
 function delayingDb(fake: FakeDb) {
   const armed = new Map<string, Delay>();
   const caught = new Map<string, { delay: Delay; send: () => Promise<unknown>; resume: (result: Promise<unknown>) => void }>();
+  const calls = new Map<string, number>();
   const base = fake.asDb();
   const db = new Proxy(base, {
     get(target, property, receiver) {
@@ -53,6 +58,7 @@ function delayingDb(fake: FakeDb) {
             const call = (...args: unknown[]) => (value as (...parameters: unknown[]) => unknown).apply(inner, args);
             const key = `${name}.${String(method)}`;
             return (...args: unknown[]) => {
+              calls.set(key, (calls.get(key) ?? 0) + 1);
               const delay = armed.get(key);
               if (delay === undefined) return call(...args);
               armed.delete(key);
@@ -72,6 +78,8 @@ function delayingDb(fake: FakeDb) {
     db,
     arm: (key: string, delay: Delay) => void armed.set(key, delay),
     caught: (key: string) => caught.has(key),
+    /** How many times `collection.method` was called through this db. */
+    calls: (key: string) => calls.get(key) ?? 0,
     /** Lets the delayed write reach the server; resolves once it has. */
     async release(key: string): Promise<void> {
       const write = caught.get(key)!;
@@ -80,6 +88,11 @@ function delayingDb(fake: FakeDb) {
       await result.catch(() => null);
     },
   };
+}
+
+/** The tracker's RepositoryError around the adapter's LeaseExpiredError (anything else is shown as is). */
+function causeOf(failure: unknown): unknown {
+  return failure instanceof Error && failure.cause instanceof Error ? failure.cause : failure;
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -214,5 +227,136 @@ describe('mongo on mingo: a delayed parent write of a roll-up lands at most once
     await sweeper.sweepStale({ olderThanMs: 60 * 60 * SECOND });
     expect(await sweeper.getCook(cook.id)).toMatchObject({ costUsd: '0.25', pointsSpent: 3, inFlightCount: 0, openGenerationCount: 0 });
     expect(await storedCook()).toMatchObject({ genledgerInProgress: [] });
+  });
+});
+
+describe("mongo on mingo: a hold's account write by an owner that outlived its lease", () => {
+  const ACCOUNT = 'account-stall';
+  const ACCOUNT_WRITE = `${DEFAULT_COLLECTIONS.accounts}.updateOne`;
+  const HOUR = 60 * 60 * SECOND;
+  const person = { masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
+
+  /**
+   * 100 points on the account. The owner (a GC pause) runs on `delaying.db` with a clock that
+   * LAGS: it still reads the start when the server's clock is past its lease, so only the
+   * server's `$$NOW` can tell it the lease is gone.
+   */
+  async function wallet() {
+    const serverClock = manualClock({ start: '2026-01-01T00:00:00.000Z' });
+    const laggingClock = manualClock({ start: '2026-01-01T00:00:00.000Z' });
+    const fake = new FakeDb({ topology: 'standalone', serverClock: () => serverClock.now() });
+    const on = (db: Db, clock: ManualClock) => createTracker({ repository: mongoRepository(db, { logger: silent, clock: () => clock.now(), ...LEASES }), clock, logger: silent });
+    const plain = on(fake.asDb(), serverClock);
+    await plain.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'top-up' });
+    const delaying = delayingDb(fake);
+    const owner = on(delaying.db, laggingClock);
+    const entries = async () => (await plain.listLedgerEntries({ accountId: ACCOUNT })).items.map((entry) => `${entry.kind} ${entry.amount.points}`);
+    return { serverClock, fake, plain, delaying, owner, on, entries };
+  }
+
+  it('a creation recover() undid while its owner was stalled before its hold: the owner wakes, its hold does not land (no points held without a generation)', async () => {
+    const { serverClock, fake, plain, delaying, owner, entries } = await wallet();
+    delaying.arm(ACCOUNT_WRITE, 'hold');
+    const creating = owner.recordGeneration({ ...person, idempotencyKey: 'key-stall', hold: { points: 10 } }).then(() => null, (error: unknown) => error);
+    await until(() => delaying.caught(ACCOUNT_WRITE));
+    // An intent recover() cannot finish (no caps recorded, as 0.1.0 wrote them) is undone by it.
+    await fake.asDb().collection<Document>('generationOutputs').updateOne({ idempotencyKey: 'key-stall' }, { $unset: { 'genledger.caps': '' } });
+    serverClock.advance(12 * SECOND); // past the lease (10 s) and the margin (1 s)
+    expect((await plain.sweepStale({ olderThanMs: HOUR })).recovered).toBe(1);
+    expect(await fake.asDb().collection<Document>('generationOutputs').countDocuments({ idempotencyKey: 'key-stall' })).toBe(0);
+
+    await delaying.release(ACCOUNT_WRITE);
+    expect(causeOf(await creating)).toBeInstanceOf(LeaseExpiredError);
+    expect(await plain.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 100 }, held: { points: 0 }, available: { points: 100 } });
+    expect(await entries()).toEqual(['credit 100']);
+    expect((await plain.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+
+  it('an owner whose hold write misses because its lease ended (recover() has the creation, its own hold still to land) throws LeaseExpiredError at once instead of retrying; the hold lands once, by the taker', async () => {
+    const { serverClock, fake, delaying, owner, on, plain, entries } = await wallet();
+    delaying.arm(ACCOUNT_WRITE, 'hold');
+    const creating = owner.recordGeneration({ ...person, idempotencyKey: 'key-stall', hold: { points: 10 } }).then(() => null, (error: unknown) => error);
+    await until(() => delaying.caught(ACCOUNT_WRITE));
+    serverClock.advance(12 * SECOND);
+    const taker = delayingDb(fake);
+    taker.arm(ACCOUNT_WRITE, 'hold');
+    const sweeping = on(taker.db, serverClock).sweepStale({ olderThanMs: HOUR });
+    await until(() => taker.caught(ACCOUNT_WRITE));
+
+    // The owner's write reaches the server: the version it read is still the account's, the lease is not.
+    await delaying.release(ACCOUNT_WRITE);
+    expect(causeOf(await creating)).toBeInstanceOf(LeaseExpiredError);
+    expect(delaying.calls(ACCOUNT_WRITE)).toBe(1);
+
+    await taker.release(ACCOUNT_WRITE);
+    expect((await sweeping).recovered).toBe(1);
+    expect(await plain.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 100 }, held: { points: 10 }, available: { points: 90 } });
+    expect(await entries()).toEqual(['credit 100', 'hold 10']);
+    expect(await fake.asDb().collection<Document>('generationOutputs').findOne({ idempotencyKey: 'key-stall' })).toMatchObject({ version: 1 });
+    expect((await plain.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+
+  it('an owner whose settlement write (capture, release) misses because its lease ended throws LeaseExpiredError at once; the taker captures and releases once', async () => {
+    const { serverClock, fake, delaying, owner, on, plain, entries } = await wallet();
+    const generation = await plain.recordGeneration({ ...person, idempotencyKey: 'key-stall', hold: { points: 10 } });
+    delaying.arm(ACCOUNT_WRITE, 'hold');
+    const completing = owner.completeGeneration(generation.id, { status: 'success', pointsSpent: 4, costUsd: '0' }).then(() => null, (error: unknown) => error);
+    await until(() => delaying.caught(ACCOUNT_WRITE));
+    serverClock.advance(12 * SECOND);
+    const taker = delayingDb(fake);
+    taker.arm(ACCOUNT_WRITE, 'hold');
+    const sweeping = on(taker.db, serverClock).sweepStale({ olderThanMs: HOUR });
+    await until(() => taker.caught(ACCOUNT_WRITE));
+
+    await delaying.release(ACCOUNT_WRITE);
+    expect(causeOf(await completing)).toBeInstanceOf(LeaseExpiredError);
+    expect(delaying.calls(ACCOUNT_WRITE)).toBe(1);
+
+    await taker.release(ACCOUNT_WRITE);
+    expect((await sweeping).recovered).toBeGreaterThanOrEqual(1);
+    expect(await plain.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, available: { points: 96 } });
+    expect(await entries()).toEqual(['credit 100', 'hold 10', 'capture 4', 'release 6']);
+    expect((await plain.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+
+  it('a settlement whose owner was stalled past its lease and that recover() finished: the owner wakes after, finds the capture landed, and captures nothing twice', async () => {
+    const { serverClock, delaying, owner, plain, entries } = await wallet();
+    const generation = await plain.recordGeneration({ ...person, idempotencyKey: 'key-stall', hold: { points: 10 } });
+    delaying.arm(ACCOUNT_WRITE, 'hold');
+    const completing = owner.completeGeneration(generation.id, { status: 'success', pointsSpent: 4, costUsd: '0' }).then(() => null, (error: unknown) => error);
+    await until(() => delaying.caught(ACCOUNT_WRITE));
+    serverClock.advance(12 * SECOND);
+    expect((await plain.sweepStale({ olderThanMs: HOUR })).recovered).toBeGreaterThanOrEqual(1);
+
+    await delaying.release(ACCOUNT_WRITE);
+    // Its write misses (the taker moved the version), its re-read finds the capture: it writes nothing.
+    expect(await completing).toBeNull();
+    expect(delaying.calls(ACCOUNT_WRITE)).toBe(1);
+    expect(await plain.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, available: { points: 96 } });
+    expect(await entries()).toEqual(['credit 100', 'hold 10', 'capture 4', 'release 6']);
+    expect((await plain.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+
+  it("an owner whose write on its cook's budget misses because its lease ended throws LeaseExpiredError at once; the taker counts the hold in the budget once", async () => {
+    const { serverClock, fake, delaying, owner, on, plain } = await wallet();
+    const BUDGET_WRITE = `${DEFAULT_COLLECTIONS.budgets}.updateOne`;
+    const cook = await plain.startCook({ collectionId: 'collection-stall', initiatorAccountId: ACCOUNT, targetSupply: 5, budget: { points: 40 } });
+    delaying.arm(BUDGET_WRITE, 'hold');
+    const creating = owner.recordGeneration({ ...person, cookId: cook.id, idempotencyKey: 'key-stall', hold: { points: 10 } }).then(() => null, (error: unknown) => error);
+    await until(() => delaying.caught(BUDGET_WRITE));
+    serverClock.advance(12 * SECOND);
+    const taker = delayingDb(fake);
+    taker.arm(BUDGET_WRITE, 'hold');
+    const sweeping = on(taker.db, serverClock).sweepStale({ olderThanMs: HOUR });
+    await until(() => taker.caught(BUDGET_WRITE));
+
+    await delaying.release(BUDGET_WRITE);
+    expect(causeOf(await creating)).toBeInstanceOf(LeaseExpiredError);
+    expect(delaying.calls(BUDGET_WRITE)).toBe(1);
+
+    await taker.release(BUDGET_WRITE);
+    expect((await sweeping).recovered).toBe(1);
+    expect(await plain.getAccount(ACCOUNT)).toMatchObject({ held: { points: 10 }, available: { points: 90 } });
+    expect(await fake.asDb().collection<Document>(DEFAULT_COLLECTIONS.budgets).findOne({})).toMatchObject({ held: { points: 10 }, genledgerInProgress: [] });
   });
 });

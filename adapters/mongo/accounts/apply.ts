@@ -13,7 +13,9 @@
  *    the account as read; a refusal (the available amount does not cover a debit or a hold) is
  *    answered, nothing written.
  * 4. ONE `updateOne` whose filter is `{ _id, version }` as read (plus, for a write on behalf of a
- *    roll-up's owner, the lease: `$$NOW` before its end, as the parents' writes are fenced):
+ *    roll-up's owner, the lease: `$$NOW` before its end, as the parents' writes are fenced; a
+ *    fenced write that missed and reads the same version again missed on the lease alone, and
+ *    throws `LeaseExpiredError` at once, whatever the process's clock says):
  *    `$set` of the figures the domain computed AND the new entries as `pending`. The account and
  *    its entries land together or not at all, and only on the figures the domain checked: a
  *    concurrent write moved the version, so this one misses and starts again from 1.
@@ -109,8 +111,16 @@ export async function applyToAccount<R>(
   fence: AccountFence | null,
 ): Promise<R> {
   const _id = toStoredId(accountId);
+  /** The version a fenced write last missed on: read again unchanged, only the lease can have failed it. */
+  let missedVersion: unknown = undefined;
   for (let attempt = 1; ; attempt += 1) {
     const { read, found } = await readFlushed(collections, accountId, keys);
+    if (fence !== null && read !== null && missedVersion !== undefined && read.document.version === missedVersion) {
+      // The server's $$NOW is past the lease, whatever this process's clock says (a lagging
+      // clock, a GC pause): another call owns the operation now; retrying could only miss again.
+      throw new LeaseExpiredError(`the write on account "${accountId}"`);
+    }
+    missedVersion = undefined;
     const decision = decide(read?.account ?? emptyAccount(accountId), found);
     if (decision.kind === 'answer') return decision.result;
     const figures = toAccountFigures(decision.account, decision.entries);
@@ -138,6 +148,7 @@ export async function applyToAccount<R>(
       const filter: Document = { _id, version: read.document.version };
       if (fence !== null) filter.$expr = { $lt: ['$$NOW', literal(fence.run.until)] };
       landed = (await collections.accounts.updateOne(filter, { $set: figures })).matchedCount === 1;
+      if (!landed) missedVersion = read.document.version;
     }
     if (landed) {
       await insertEntries(collections.ledgerEntries, figures.pending);

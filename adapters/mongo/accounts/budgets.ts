@@ -77,12 +77,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** One fenced, versioned budget write; `null` when the budget does not exist. */
 async function budgetWrite<R>(budgets: Collection<StoredDocument>, ref: BudgetRef, fence: AccountFence, decide: (budget: Budget, document: Document) => Decision<R>): Promise<R | null> {
   const _id = budgetId(ref.kind, ref.id);
+  /** The version the write last missed on: read again unchanged, only the lease can have failed it (as in apply.ts). */
+  let missedVersion: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const document = await budgets.findOne({ _id });
     if (document === null) return null;
+    const version = typeof document.version === 'number' ? document.version : 0;
+    if (version === missedVersion) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
     const decision = decide(fromBudgetDocument(document), document);
     if (decision.kind === 'answer') return decision.result;
-    const version = typeof document.version === 'number' ? document.version : 0;
     const written = await budgets.updateOne({ _id, version, $expr: { $lt: ['$$NOW', literal(fence.run.until)] } }, [
       {
         $set: {
@@ -94,6 +97,7 @@ async function budgetWrite<R>(budgets: Collection<StoredDocument>, ref: BudgetRe
       },
     ]);
     if (written.matchedCount === 1) return decision.result;
+    missedVersion = version;
     if (fence.settings.clock() >= fence.run.until) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
     if (attempt >= ATTEMPTS) throw new Error(`[genledger] [mongo] the write on the budget of ${ref.kind} "${ref.id}" missed ${ATTEMPTS} times in a row: other writes kept changing it`);
     if (attempt > 1) await pause(Math.random() * Math.min(attempt, 16));
