@@ -65,8 +65,13 @@ export async function storeBudget(budgets: Collection<StoredDocument>, kind: 'ca
 }
 
 export async function readBudget(budgets: Collection<StoredDocument>, ref: BudgetRef): Promise<Budget | null> {
-  const document = await budgets.findOne({ _id: budgetId(ref.kind, ref.id) });
+  const document = await readBudgetDocument(budgets, ref);
   return document === null ? null : fromBudgetDocument(document);
+}
+
+/** A budget's stored document, as a creation reads it to decide its hold; its count starts from it (`countInBudget`). */
+export function readBudgetDocument(budgets: Collection<StoredDocument>, ref: BudgetRef): Promise<Document | null> {
+  return budgets.findOne({ _id: budgetId(ref.kind, ref.id) }) as Promise<Document | null>;
 }
 
 type Decision<R> = { readonly kind: 'write'; readonly budget: Budget; readonly entries: Document; readonly result: R } | { readonly kind: 'answer'; readonly result: R };
@@ -75,12 +80,21 @@ const ATTEMPTS = 1_000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One fenced, versioned budget write; `null` when the budget does not exist. */
-async function budgetWrite<R>(budgets: Collection<StoredDocument>, ref: BudgetRef, fence: AccountFence, decide: (budget: Budget, document: Document) => Decision<R>): Promise<R | null> {
+async function budgetWrite<R>(
+  budgets: Collection<StoredDocument>,
+  ref: BudgetRef,
+  fence: AccountFence,
+  decide: (budget: Budget, document: Document) => Decision<R>,
+  /** The document as this call read it already: the first attempt starts from it (the version filter catches a change since). */
+  preread: Document | null = null,
+): Promise<R | null> {
   const _id = budgetId(ref.kind, ref.id);
+  let first = preread;
   /** The version the write last missed on: read again unchanged, only the lease can have failed it (as in apply.ts). */
   let missedVersion: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    const document = await budgets.findOne({ _id });
+    const document = first ?? (await budgets.findOne({ _id }));
+    first = null;
     if (document === null) return null;
     const version = typeof document.version === 'number' ? document.version : 0;
     if (version === missedVersion) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
@@ -112,7 +126,7 @@ function pushed(childId: string, op: BudgetOp, run: Run): Document {
 export type BudgetCount = { readonly outcome: 'counted'; readonly budget: Budget } | { readonly outcome: 'undone' } | BudgetRefusal;
 
 /** Counts the hold of a child being created in one budget (`null`: the budget does not exist). */
-export function countInBudget(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, fence: AccountFence): Promise<BudgetCount | null> {
+export function countInBudget(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, fence: AccountFence, preread: Document | null = null): Promise<BudgetCount | null> {
   return budgetWrite<BudgetCount>(budgets, ref, fence, (budget, document) => {
     if (hasEntry(document, hold.generationId, 'attach')) {
       return { kind: 'answer', result: hasEntry(document, hold.generationId, 'attach', true) ? { outcome: 'counted', budget } : { outcome: 'undone' } };
@@ -120,7 +134,7 @@ export function countInBudget(budgets: Collection<StoredDocument>, ref: BudgetRe
     const decided = holdInBudget(budget, hold.units);
     if (decided.outcome !== 'counted') return { kind: 'answer', result: decided };
     return { kind: 'write', budget: decided.budget, entries: pushed(hold.generationId, 'attach', fence.run), result: decided };
-  });
+  }, preread);
 }
 
 /** Undoes a child's count in one budget, marking its entry undone; whether it did. */

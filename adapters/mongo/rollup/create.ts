@@ -37,7 +37,8 @@ import { isHidden, type ParentKind, type RollupContext } from './context.js';
 import { adoptIntent, clearIntent, hasEntry, intentDocument, pullEntry, readIntent, type Intent, type Run } from './intents.js';
 import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply.js';
 import { fromAccountDocument, readStoredHold, toStoredHold } from '../accounts/documents.js';
-import { budgetedParents, budgetFlags, countInBudget, pullBudgetEntries, readBudget, storeBudget, undoInBudget } from '../accounts/budgets.js';
+import { budgetedParents, budgetFlags, countInBudget, pullBudgetEntries, readBudgetDocument, storeBudget, undoInBudget } from '../accounts/budgets.js';
+import { budgetId, fromBudgetDocument } from '../accounts/documents.js';
 import { takeAccountHold } from '../accounts/hold.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
@@ -80,7 +81,7 @@ export function createInsertAttached(context: RollupContext) {
    * Steps 4 to 6 for a stored hidden child owned by `run`. `caps` and `at` are the creation's
    * (a retry passes its own: the same request).
    */
-  async function driveAttach(child: ChildRecord, run: Run, caps: ParentCaps, at: Date): Promise<AttachOutcome> {
+  async function driveAttach(child: ChildRecord, run: Run, caps: ParentCaps, at: Date, budgetReads: ReadonlyMap<string, Document> = new Map()): Promise<AttachOutcome> {
     const childId = child.record.id;
     const own = child.kind === 'cast' ? casts : generations;
     const taken: ParentSlot[] = [];
@@ -113,7 +114,7 @@ export function createInsertAttached(context: RollupContext) {
     const hold = child.kind === 'generation' ? (child.hold ?? null) : null;
     let held: Held | null = null;
     if (hold !== null) {
-      const money = await takeMoney(child, hold, taken, run, at);
+      const money = await takeMoney(child, hold, taken, run, at, budgetReads);
       if (money.outcome === 'limited') return money;
       held = money;
     }
@@ -133,11 +134,11 @@ export function createInsertAttached(context: RollupContext) {
    * then taken from its account, as `holdAtCreation` orders them. A refusal undoes the budgets
    * counted and the parents' attaches, deletes the hidden child, and is the creation's answer.
    */
-  async function takeMoney(child: ChildRecord, hold: Hold, taken: readonly ParentSlot[], run: Run, at: Date): Promise<Held | LimitedInsertion> {
+  async function takeMoney(child: ChildRecord, hold: Hold, taken: readonly ParentSlot[], run: Run, at: Date, budgetReads: ReadonlyMap<string, Document>): Promise<Held | LimitedInsertion> {
     const fence = { run, settings };
     const budgets: Budget[] = [];
     for (const ref of hold.budgets) {
-      const counted = await countInBudget(accounts.budgets, ref, hold, fence);
+      const counted = await countInBudget(accounts.budgets, ref, hold, fence, budgetReads.get(budgetId(ref.kind, ref.id)) ?? null);
       if (counted === null) continue;
       if (counted.outcome === 'undone') {
         // As for a parent (driveAttach): a refusal before a crash cut its undo short.
@@ -247,6 +248,8 @@ export function createInsertAttached(context: RollupContext) {
     let child: ChildRecord;
     /** The cast's budget flags (accounts/budgets.ts, `budgetFlags`). */
     let flags: Document = {};
+    /** The budgets' documents as decideHold read them (each read once). */
+    const budgetReads = new Map<string, Document>();
     if (given.kind === 'cast') {
       const found = await readParent('cook', given.cookId);
       if (found === null) return refusal('cook', given.cookId, null);
@@ -282,7 +285,7 @@ export function createInsertAttached(context: RollupContext) {
         budgeted.push(...budgetedParents(found, 'cook', cookId, null));
       }
       const record: Generation = { ...given.record, castId: cast === null ? null : cast.id, spellId: cast === null ? null : cast.spellId, cookId, collectionId };
-      const decided = await decideHold(record, budgeted, accounting.hold ?? null, given.at);
+      const decided = await decideHold(record, budgeted, accounting.hold ?? null, given.at, budgetReads);
       if (decided !== null && decided.outcome === 'limited') return decided;
       child = { kind: 'generation', record, hold: decided?.hold ?? null };
     }
@@ -304,7 +307,7 @@ export function createInsertAttached(context: RollupContext) {
       if (holder !== null) return fromHolder(given.kind, holder, run, given.caps, given.at);
       throw new ConflictError('id', `a ${given.kind} with id "${given.record.id}" already exists`, error);
     }
-    const attached = await driveAttach(child, run, given.caps, given.at);
+    const attached = await driveAttach(child, run, given.caps, given.at, budgetReads);
     if (attached.outcome !== 'attached') return attached as Insertion | LimitedInsertion;
     return { outcome: 'created', record: child.record, cast: attached.cast, cook: attached.cook, ...(attached.held !== null && { held: attached.held }) } as Insertion;
   }
@@ -316,11 +319,14 @@ export function createInsertAttached(context: RollupContext) {
    * store with the child, each of its writes deciding again on what it finds (takeMoney).
    * `null` when neither a hold nor a budget concerns the generation.
    */
-  async function decideHold(generation: Generation, refs: readonly BudgetRef[], units: CreationAccounting['hold'], at: Date): Promise<HoldDecision | null> {
+  async function decideHold(generation: Generation, refs: readonly BudgetRef[], units: CreationAccounting['hold'], at: Date, budgetReads: Map<string, Document>): Promise<HoldDecision | null> {
     const budgets: Budget[] = [];
     for (const ref of refs) {
-      const budget = await readBudget(accounts.budgets, ref);
-      if (budget !== null) budgets.push(budget);
+      const document = await readBudgetDocument(accounts.budgets, ref);
+      if (document === null) continue;
+      // Read once: the count (takeMoney) starts from this document; its version filter catches a change since.
+      budgetReads.set(budgetId(ref.kind, ref.id), document);
+      budgets.push(fromBudgetDocument(document));
     }
     if ((units ?? null) === null && budgets.length === 0) return null;
     const stored = await accounts.accounts.findOne({ _id: toStoredId(generation.masterAccountId) });
