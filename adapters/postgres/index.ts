@@ -236,12 +236,20 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }
 
-/** The unique index on `id` refused an insert: a record with that id exists (not an idempotent repeat). */
-function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string) {
+/**
+ * An insert's failure, typed: a unique violation of the record table's own primary key (its exact
+ * name, in this repository's schema) means a record with that id exists (not an idempotent repeat:
+ * those are answered by the idempotency key). Anything else, a violation on another table or
+ * constraint included, is not about the id and is thrown as it came. Matching by a pattern of the
+ * name is not enough: with the prefix `budgets_` every table's constraints start like the budget
+ * table's.
+ */
+function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string, place: { schema: string; tablePrefix: string }) {
+  const table = `${place.tablePrefix}${entity}s`;
+  const primaryKey = `${table}_pkey`;
   return (error: unknown): never => {
-    const constraint = (error as { constraint?: unknown } | null)?.constraint;
-    const ofAccounts = typeof constraint === 'string' && /(accounts|account_entries|budgets)_/.test(constraint);
-    if ((error as { code?: unknown } | null)?.code === '23505' && !ofAccounts) {
+    const failure = error as { code?: unknown; constraint?: unknown; schema?: unknown; table?: unknown } | null;
+    if (failure?.code === '23505' && failure.constraint === primaryKey && failure.schema === place.schema && failure.table === table) {
       throw new ConflictError('id', `a ${entity} with id "${id}" already exists`, error);
     }
     throw error;
@@ -309,7 +317,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     row: Record<string, SqlValue>,
     fromRow: (row: Row) => T,
   ): Promise<Insertion<T>> {
-    const [inserted] = await run(set.insert, row).catch(conflictOnId(entity, record.id));
+    const [inserted] = await run(set.insert, row).catch(conflictOnId(entity, record.id, { schema, tablePrefix }));
     if (inserted) return { created: inserted.created === true, record: fromRow(inserted) };
     // The key was taken by a transaction that committed after the insert began: read its record.
     const [existing] = await run(set.byIdempotencyKey, { idempotency_key: record.idempotencyKey });
@@ -543,7 +551,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       max_in_flight: child.caps.maxInFlight,
       max_embedded_ids: child.caps.maxEmbeddedIds,
     };
-    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id));
+    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id, { schema, tablePrefix }));
     if (!row) throw new Error(`[genledger] [postgres] insertAttached of ${child.kind} "${child.record.id}" returned no row`);
     const recordOf = (from: Row) => (isGeneration ? generationFromRow(from, 'r_') : castFromRow(from, 'r_'));
     const cast = row.c_present === true ? castFromRow(row, 'c_') : null;
