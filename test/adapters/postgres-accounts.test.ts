@@ -268,4 +268,38 @@ describe('postgres: accounts against the domain', () => {
     expect(warnings.filter((warning) => warning.includes('GL001'))).toEqual([]);
     expect(await stored(accountId)).toMatchObject({ balance: { points: 400 }, held: { points: 400 }, available: { points: 0 } });
   });
+  /**
+   * recordGeneration with a hold and an idempotency key, repeated `times` (one after another, or
+   * all at once): every call returns the first generation, and the account holds one hold's amount
+   * with one hold entry and one hold row. Returns what it found, for the broken variant below.
+   */
+  async function repeatHold(on: Tracker, accountId: string, mode: 'sequential' | 'concurrent', times = 10) {
+    await on.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const create = () => on.recordGeneration({ ...input(accountId), hold: { points: 10 }, idempotencyKey: `hold-key-${accountId}` });
+    const created =
+      mode === 'concurrent' ? await Promise.all(Array.from({ length: times }, create)) : await Array.from({ length: times }).reduce<Promise<{ id: string }[]>>(async (all) => [...(await all), await create()], Promise.resolve([]));
+    const account = await stored(accountId);
+    const holdEntries = (await entriesOf(accountId)).filter((entry) => entry.kind === 'hold');
+    const { rows } = await pool.query(`SELECT count(*)::int AS holds FROM "${schema}".ac_holds WHERE account_id = $1`, [accountId]);
+    return { ids: new Set(created.map((generation) => generation.id)).size, held: account.held.points, holdEntries: holdEntries.length, holdRows: (rows[0] as { holds: number }).holds };
+  }
+
+  it('a repeated idempotency key takes no second hold: 10 repeats, one after another and all at once, hold 10 once', async () => {
+    for (const mode of ['sequential', 'concurrent'] as const) {
+      expect(await repeatHold(tracker, `account-repeat-${mode}`, mode), mode).toEqual({ ids: 1, held: 10, holdEntries: 1, holdRows: 1 });
+    }
+    expect((await repository.accounts.reconcile('account-repeat-concurrent', later(200))).drift).toBe(false);
+  });
+
+  it('the repeated-key check fails on a store that forgets the key: it holds once per repeat', async () => {
+    // The deliberately broken variant: insertAttached drops the idempotency key, so every repeat is
+    // a new generation and takes its own hold. The check above must see it.
+    const forgetful: PostgresRepository = {
+      ...repository,
+      insertAttached: ((child: Parameters<PostgresRepository['insertAttached']>[0], accounting: Parameters<PostgresRepository['insertAttached']>[1]) =>
+        repository.insertAttached({ ...child, record: { ...child.record, idempotencyKey: null } } as typeof child, accounting)) as PostgresRepository['insertAttached'],
+    };
+    const broken = createTracker({ repository: forgetful });
+    expect(await repeatHold(broken, 'account-repeat-broken', 'sequential')).toEqual({ ids: 10, held: 100, holdEntries: 10, holdRows: 10 });
+  });
 });
