@@ -46,6 +46,15 @@ export function entryJson(e: string): string {
     'held_after_points', ${e}.held_after_points::text, 'held_after_usd', ${e}.held_after_usd::text, 'at', ${epochMs(`${e}.at`)}::text)`;
 }
 
+/** An `account_entries` row `e` as plain columns, named and spelled as {@link entryJson}'s keys (read by {@link entryFromJson}). */
+export function entryColumns(e: string): string {
+  return `${e}.account_id, ${e}.sequence::text AS sequence, ${e}.kind, ${e}.amount_points::text AS amount_points, ${e}.amount_usd::text AS amount_usd,
+    ${e}.from_hold_points::text AS from_hold_points, ${e}.from_hold_usd::text AS from_hold_usd,
+    ${e}.cause_kind, ${e}.reason, ${e}.idempotency_key, ${e}.generation_id,
+    ${e}.balance_after_points::text AS balance_after_points, ${e}.balance_after_usd::text AS balance_after_usd,
+    ${e}.held_after_points::text AS held_after_points, ${e}.held_after_usd::text AS held_after_usd, ${epochMs(`${e}.at`)}::text AS at`;
+}
+
 /** A `budgets` row `b` as a json object. */
 export function budgetJson(b: string): string {
   return `json_build_object('parent_kind', ${b}.parent_kind, 'parent_id', ${b}.parent_id, 'limit_points', ${b}.limit_points::text, 'limit_usd', ${b}.limit_usd::text,
@@ -248,12 +257,17 @@ export function buildAccountStatements(tables: AccountTableNames) {
       ORDER BY e.sequence LIMIT ${param('limit', 'integer')}`,
   );
 
-  /** Reconcile's read: the account and all its entries, in one snapshot. */
-  const reconcileRead = defineStatement(
-    'accounts_reconcile_read',
+  /**
+   * Reconcile's read of the entries, a page at a time (keyset on `sequence`): plain columns, each
+   * named and spelled as in {@link entryJson}, so an account's ledger is never one value (a
+   * `json_agg` of ~1.3M entries passed PostgreSQL's 1 GB limit for a value).
+   */
+  const entryPage = defineStatement(
+    'accounts_entry_page',
     (param) => sql`
-      SELECT (SELECT ${accountJson('a')} FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}) AS account,
-        coalesce((SELECT json_agg(${entryJson('e')} ORDER BY e.sequence) FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')}), '[]'::json) AS entries`,
+      SELECT ${entryColumns('e')} FROM ${E} AS e
+      WHERE e.account_id = ${param('account_id', 'text')} AND e.sequence > ${param('after_sequence', 'bigint')}
+      ORDER BY e.sequence LIMIT ${param('limit', 'integer')}`,
   );
 
   /** Reconcile's write: the rebuilt figures, only if the account is still at the version read. */
@@ -282,7 +296,7 @@ export function buildAccountStatements(tables: AccountTableNames) {
       FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')} AND e.idempotency_key = ${param('idempotency_key', 'text')}`,
   );
 
-  return { move, entryByKey, get, entries, reconcileRead, reconcileWrite, getBudget } satisfies Record<string, Statement>;
+  return { move, entryByKey, get, entries, entryPage, reconcileWrite, getBudget } satisfies Record<string, Statement>;
 }
 
 /** A creation's hold (`holdAtCreation`'s `held`), from the creation statement's `a_now`, `a_entry`, `b_now`. */

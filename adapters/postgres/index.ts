@@ -33,8 +33,10 @@
  * @module
  */
 import {
+  type Account,
   type Cast,
   ConflictError,
+  type LedgerEntry,
   GenledgerError,
   RepositoryError,
   ValidationError,
@@ -602,6 +604,31 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return { budget_points: accounting.budget?.points ?? null, budget_usd: accounting.budget?.costUsd ?? null };
   }
 
+  /** How many entries reconcile reads per statement. */
+  const RECONCILE_PAGE = 10_000;
+
+  /**
+   * The entries to fold against `stored`, oldest first, read in pages of {@link RECONCILE_PAGE}.
+   * Entries past the account's `entryCount` are kept only if the account has not moved since it
+   * was read (then they are entries its figures miss: drift); if it moved, they are later writes,
+   * and entries 1..entryCount are what the figures as read stand for (every writer appends its
+   * entry and updates the account in one statement). So a busy account is not taken for drifted.
+   */
+  async function entriesToReconcile(accountId: string, stored: Account | null): Promise<LedgerEntry[]> {
+    const entries: LedgerEntry[] = [];
+    for (let after = 0; ; ) {
+      const page = await run(accountStatements.entryPage, { account_id: accountId, after_sequence: after, limit: RECONCILE_PAGE });
+      for (const row of page) entries.push(entryFromJson(row));
+      if (page.length < RECONCILE_PAGE) break;
+      after = entries[entries.length - 1]!.sequence;
+    }
+    const last = entries[entries.length - 1];
+    if (stored === null || last === undefined || last.sequence <= stored.entryCount) return entries;
+    const [now] = await run(accountStatements.get, { account_id: accountId });
+    const moved = now !== undefined && accountFromJson(now.account as Row).version !== stored.version;
+    return moved ? entries.filter((entry) => entry.sequence <= stored.entryCount) : entries;
+  }
+
   /** Accounts: each call one statement (see account-sql.ts); reconcile reads, then writes if the version held. */
   const accounts: AccountStore = {
     async move(request, at) {
@@ -644,10 +671,12 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     },
     async reconcile(accountId, at) {
       for (;;) {
-        const [row] = await run(accountStatements.reconcileRead, { account_id: storableText(accountId, 'accountId') });
-        if (!row) throw new Error(`[genledger] [postgres] reconcile of account "${accountId}" returned no row`);
-        const stored = row.account === null ? null : accountFromJson(row.account as Row);
-        const reconciled = reconcileFigures(accountId, stored, (row.entries as Row[]).map(entryFromJson), at);
+        // The account, then its entries in pages: not one snapshot, so entries written after the
+        // account was read are told apart by the account's version (see entriesToReconcile).
+        const [found] = await run(accountStatements.get, { account_id: storableText(accountId, 'accountId') });
+        const stored = found ? accountFromJson(found.account as Row) : null;
+        const entries = await entriesToReconcile(accountId, stored);
+        const reconciled = reconcileFigures(accountId, stored, entries, at);
         if (!reconciled.drift || stored === null) return reconciled;
         const rebuilt = reconciled.rebuilt;
         const written = await run(accountStatements.reconcileWrite, {

@@ -302,4 +302,61 @@ describe('postgres: accounts against the domain', () => {
     const broken = createTracker({ repository: forgetful });
     expect(await repeatHold(broken, 'account-repeat-broken', 'sequential')).toEqual({ ids: 10, held: 100, holdEntries: 10, holdRows: 10 });
   });
+  it('reconcile reads the ledger in pages: 25,001 entries rebuild drifted figures exactly, and an entry past entry_count is drift', async () => {
+    const accountId = 'account-long';
+    const entries = 25_001; // three pages of 10,000
+    const E = repository.tables.accountEntries;
+    await pool.query(
+      `INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+         balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+       SELECT $1, i, 'credit', 1, 0.01, 'movement', 'seed', 'seed-' || i, i, i * 0.01, 0, 0, now() FROM generate_series(1, $2::bigint) AS i`,
+      [accountId, entries],
+    );
+    // Figures off by one point and one cent.
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, entry_count, version, updated_at) VALUES ($1, $2::bigint + 1, $2::bigint * 0.01 + 0.01, $2::bigint, 7, now())`,
+      [accountId, entries],
+    );
+    const pages = () => sent.filter((name) => name.includes('accounts_entry_page')).length;
+    const before = pages();
+    const drifted = await repository.accounts.reconcile(accountId, later(300));
+    expect(pages() - before).toBe(3);
+    expect(drifted.drift).toBe(true);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: entries, costUsd: '250.01' }, entryCount: entries, version: 8 });
+    expect((await repository.accounts.reconcile(accountId, later(301))).drift).toBe(false);
+    // An entry appended by hand, the account row left alone (same version): its figures miss it.
+    await pool.query(
+      `INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+         balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+       VALUES ($1, $2::bigint + 1, 'credit', 5, 0, 'movement', 'by hand', 'by-hand', $2::bigint + 5, 250.01, 0, 0, now())`,
+      [accountId, entries],
+    );
+    expect((await repository.accounts.reconcile(accountId, later(302))).drift).toBe(true);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: entries + 5 }, entryCount: entries + 1 });
+  });
+
+  it('reconcile of an account written while its entries are read is not drift: entries past the figures read belong to the later version', async () => {
+    const accountId = 'account-written-meanwhile';
+    await tracker.credit(accountId, { points: 10, reason: 'grant', idempotencyKey: 'first' });
+    // A pool that lets a credit land between the account's read and the first page of its entries.
+    let injected = false;
+    const meddling = {
+      async query(config: PostgresQueryConfig) {
+        if (!injected && config.name?.includes('accounts_entry_page')) {
+          injected = true;
+          await tracker.credit(accountId, { points: 5, reason: 'meanwhile', idempotencyKey: 'meanwhile' });
+        }
+        sent.push(config.name ?? config.text);
+        return pool.query(config as pg.QueryConfig) as never;
+      },
+    };
+    const watched = postgresRepository(meddling, { schema, tablePrefix: 'ac_', changeFeed: false });
+    const start = sent.length;
+    const result = await watched.accounts.reconcile(accountId, later(400));
+    expect(injected).toBe(true);
+    expect(result).toMatchObject({ drift: false, stored: { balance: { points: 10 }, entryCount: 1 } });
+    // One read of the account, the credit, one page, one read of the account again (it had moved): no write, no second round.
+    expect(sent.slice(start).map((name) => name.replace(/^genledger_(\w+?)_[0-9a-f]{12}$/, '$1'))).toEqual(['accounts_get', 'accounts_move', 'accounts_entry_page', 'accounts_get']);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: 15 }, entryCount: 2 });
+  });
 });
