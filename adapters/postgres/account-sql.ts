@@ -14,7 +14,7 @@
  * {@link isAccountRace}): it then finds and locks the row.
  */
 import type { Account, Budget, LedgerEntry, Units } from 'genledger';
-import type { HoldDecision, HoldSettlement, LimitedInsertion } from 'genledger/adapter';
+import { formatUsdUnits, parseSignedUsdUnits, type HoldDecision, type HoldSettlement, type LimitedInsertion } from 'genledger/adapter';
 import { defineStatement, sql, type Statement } from './client.js';
 import { epochMs, type Row } from './rows.js';
 
@@ -61,13 +61,12 @@ export function budgetJson(b: string): string {
     'held_points', ${b}.held_points::text, 'held_usd', ${b}.held_usd::text, 'spent_points', ${b}.spent_points::text, 'spent_usd', ${b}.spent_usd::text)`;
 }
 
-/** A signed `numeric` as text, in the canonical spelling (`"-0.5"`, `"12"`, `"0"`). */
-export function signedUsd(text: string): string {
-  let digits = text.startsWith('-') ? text.slice(1) : text;
-  const negative = digits !== text;
-  if (digits.includes('.')) digits = digits.replace(/0+$/, '').replace(/\.$/, '');
-  digits = digits.replace(/^0+(?=\d)/, '');
-  return digits === '0' ? '0' : negative ? `-${digits}` : digits;
+/**
+ * A signed `numeric` as text, in the canonical spelling (`"-0.5"`, `"12"`, `"0"`): read and
+ * written by the kit's exact money functions, the one parser of dollar amounts.
+ */
+function signedUsd(text: string): string {
+  return formatUsdUnits(parseSignedUsdUnits(text));
 }
 
 function points(value: unknown): number {
@@ -89,35 +88,12 @@ export function accountFromJson(row: Row): Account {
     accountId: String(row.account_id),
     balance,
     held,
-    available: { points: balance.points - held.points, costUsd: signedUsdDifference(balance.costUsd, held.costUsd) },
+    available: { points: balance.points - held.points, costUsd: formatUsdUnits(parseSignedUsdUnits(balance.costUsd) - parseSignedUsdUnits(held.costUsd)) },
     spent: amount(row, 'spent'),
     entryCount: points(row.entry_count),
     version: points(row.version),
     updatedAt: row.updated_at === null || row.updated_at === undefined ? null : new Date(Number(row.updated_at)),
   };
-}
-
-/** `left - right` of two canonical signed decimals, exactly (as the domain's `subtractAmounts`). */
-function signedUsdDifference(left: string, right: string): string {
-  if (right === '0') return left;
-  const scale = Math.max(fractionDigits(left), fractionDigits(right));
-  const difference = scaled(left, scale) - scaled(right, scale);
-  const negative = difference < 0n;
-  const digits = (negative ? -difference : difference).toString().padStart(scale + 1, '0');
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return signedUsd(negative ? `-${text}` : text);
-}
-
-function fractionDigits(text: string): number {
-  const dot = text.indexOf('.');
-  return dot === -1 ? 0 : text.length - dot - 1;
-}
-
-function scaled(text: string, scale: number): bigint {
-  const negative = text.startsWith('-');
-  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-  const value = BigInt(whole + fraction.padEnd(scale, '0'));
-  return negative ? -value : value;
 }
 
 export function entryFromJson(row: Row): LedgerEntry {

@@ -359,4 +359,18 @@ describe('postgres: accounts against the domain', () => {
     expect(sent.slice(start).map((name) => name.replace(/^genledger_(\w+?)_[0-9a-f]{12}$/, '$1'))).toEqual(['accounts_get', 'accounts_move', 'accounts_entry_page', 'accounts_get']);
     expect(await stored(accountId)).toMatchObject({ balance: { points: 15 }, entryCount: 2 });
   });
+  it('account figures read back in the canonical spelling, signed and exact to 18 digits: "-0.50" is "-0.5", available is balance - held', async () => {
+    const accountId = 'account-spelling';
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+       VALUES ($1, -3, -0.50, 2, 0.250, 0, 1000000000000.000000000000000001, 0, 1, now())`,
+      [accountId],
+    );
+    expect(await repository.accounts.get(accountId)).toMatchObject({
+      balance: { points: -3, costUsd: '-0.5' },
+      held: { points: 2, costUsd: '0.25' },
+      available: { points: -5, costUsd: '-0.75' },
+      spent: { points: 0, costUsd: '1000000000000.000000000000000001' },
+    });
+  });
 });
