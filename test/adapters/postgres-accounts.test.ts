@@ -6,7 +6,7 @@
  * statement of its own (counted at the pool).
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { postgresRepository, type PostgresQueryConfig, type PostgresRepository } from '../../adapters/postgres/index.js';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
 import { applyMovement, emptyAccount } from '../../src/domain/accounts/ledger.js';
@@ -17,40 +17,18 @@ import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { newGeneration } from '../../src/domain/builders.js';
 import type { AccountedSettlement, HoldSettlement } from '../../src/account-port.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
 
-let server: PostgresTestServer;
+const db = usePostgresRepository({ name: 'accounts', tablePrefix: 'ac_' });
+/** Names of the statements sent, in order; sizes of the `settle_generations` statements sent, in order. */
+const { sent, batches, schema } = db;
 let pool: pg.Pool;
-/** Names of the statements sent, in order. */
-const sent: string[] = [];
-/** Sizes of the `settle_generations` statements sent, in order. */
-const batches: number[] = [];
 let repository: PostgresRepository;
 let tracker: Tracker;
-const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const schema = `genledger_accounts${runTag}`;
 
-beforeAll(async () => {
-  server = await startPostgres();
-  pool = new pg.Pool({ ...server.connection, max: 8 });
-  pool.on('error', () => {});
-  const counted = {
-    query(config: PostgresQueryConfig) {
-      sent.push(config.name ?? config.text);
-      if (config.name?.includes('settle_generations')) batches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
-      return pool.query(config as pg.QueryConfig) as never;
-    },
-    connect: () => pool.connect(),
-  };
-  repository = postgresRepository(counted, { schema, tablePrefix: 'ac_', changeFeed: false });
-  await repository.migrate();
+beforeAll(() => {
+  ({ pool, repository } = db);
   tracker = createTracker({ repository });
-});
-
-afterAll(async () => {
-  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool?.end();
-  await server?.stop();
 });
 
 const later = (seconds: number) => new Date(Date.now() + 60_000 + seconds * 1000);
@@ -257,7 +235,7 @@ describe('postgres: accounts against the domain', () => {
     // every call ends taken or refused by the domain, never with the race's own error.
     const warnings: string[] = [];
     const logger = { warn: (message: string) => warnings.push(message), error: () => {} };
-    const busy = postgresRepository(pool, { schema, tablePrefix: 'ac_', changeFeed: false, maxAttempts: 1, logger });
+    const busy = db.another({ changeFeed: false, maxAttempts: 1, logger });
     const hot = createTracker({ repository: busy, logger });
     const accountId = 'account-busy';
     await hot.credit(accountId, { points: 400, reason: 'grant', idempotencyKey: 'busy-grant' });

@@ -7,31 +7,20 @@
  * tracker) while the handler matched constraint names by pattern.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresRepository, type PostgresRepository } from '../../adapters/postgres/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresRepository } from '../../adapters/postgres/index.js';
 import { ConflictError } from '../../src/errors.js';
 import type { EntityKind } from '../../src/domain/records.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
-import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
 
-let server: PostgresTestServer;
+const db = usePostgresRepository({ name: 'id_conflict', tablePrefix: 'budgets_', poolSize: 4 });
+const { schema } = db;
 let pool: pg.Pool;
 let repository: PostgresRepository;
-const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const schema = `genledger_id_conflict${runTag}`;
 
-beforeAll(async () => {
-  server = await startPostgres();
-  pool = new pg.Pool({ ...server.connection, max: 4 });
-  pool.on('error', () => {});
-  repository = postgresRepository(pool, { schema, tablePrefix: 'budgets_', changeFeed: false });
-  await repository.migrate();
-});
-
-afterAll(async () => {
-  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool?.end();
-  await server?.stop();
+beforeAll(() => {
+  ({ pool, repository } = db);
 });
 
 /** Ids that repeat: the first id of each kind comes back every time. */
