@@ -75,6 +75,7 @@ import {
   heldFromRow,
   isAccountRace,
   limitedFromRow,
+  missingAccountOf,
 } from './account-sql.js';
 import { buildAdjustmentsStatement, buildAdjustmentStatement, MAX_ADJUST_BATCH } from './adjustment-sql.js';
 import { buildPriceTableStatements, priceTableFromRow, priceTableParams } from './price-tables-sql.js';
@@ -447,7 +448,16 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const settleQueue = new SettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
-    return settleQueue.settle(settleInput(id, outcome, at));
+    return settleQueue.settle(settleInput(id, outcome, at)).catch((error: unknown) => {
+      const missing = missingAccountOf(error);
+      if (missing === null) throw error;
+      throw new ConflictError(
+        'masterAccountId',
+        `the hold of generation "${missing.generationId}" is on account "${missing.accountId}", whose row is gone (deleted by hand?): nothing was settled, ` +
+          `and the hold stays open. Put the account's row back (its figures can be rebuilt from its entries), then settle again`,
+        error,
+      );
+    });
   }
 
   /** A correction's values as `adjust_generation` binds them (and `adjust_generations` reads them from its input rows). */

@@ -17,6 +17,7 @@ import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { newGeneration } from '../../src/domain/builders.js';
 import type { AccountedSettlement, HoldSettlement } from '../../src/account-port.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { ConflictError } from '../../src/errors.js';
 import { usePostgresRepository } from '../support/postgres-repository.js';
 
 const db = usePostgresRepository({ name: 'accounts', tablePrefix: 'ac_' });
@@ -350,5 +351,41 @@ describe('postgres: accounts against the domain', () => {
       available: { points: -5, costUsd: '-0.75' },
       spent: { points: 0, costUsd: '1000000000000.000000000000000001' },
     });
+  });
+  it('a hold whose account row was deleted by hand is not settled: a ConflictError, nothing written; once the row is back it settles', async () => {
+    const accountId = 'account-deleted';
+    const other = 'account-kept';
+    for (const id of [accountId, other]) await tracker.credit(id, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const lost = await tracker.recordGeneration({ ...input(accountId), hold: { points: 10 } });
+    const kept = await tracker.recordGeneration({ ...input(other), hold: { points: 10 } });
+    const entriesBefore = await entriesOf(accountId);
+    await pool.query(`DELETE FROM ${repository.tables.accounts} WHERE account_id = $1`, [accountId]);
+    // Both completions at once (one batch, if they queue together): the one on the deleted account fails alone.
+    const [failed, settled] = await Promise.allSettled([
+      tracker.completeGeneration(lost.id, { status: 'success', pointsSpent: 4, costUsd: '0' }),
+      tracker.completeGeneration(kept.id, { status: 'success', pointsSpent: 4, costUsd: '0' }),
+    ]);
+    expect(settled.status).toBe('fulfilled');
+    expect(await stored(other)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 } });
+    expect(failed.status).toBe('rejected');
+    const error = (failed as PromiseRejectedResult).reason as ConflictError;
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.field).toBe('masterAccountId');
+    expect(error.message).toContain(`account "${accountId}", whose row is gone`);
+    // Nothing written: the generation is still open, its hold still held, the ledger as it was.
+    expect((await tracker.getGeneration(lost.id))?.status).toBe('processing');
+    const { rows } = await pool.query(`SELECT status FROM ${repository.tables.holds} WHERE generation_id = $1`, [lost.id]);
+    expect(rows).toEqual([{ status: 'held' }]);
+    expect(await entriesOf(accountId)).toEqual(entriesBefore);
+    // The row put back from its entries (what reconcile rebuilds), the settlement goes through.
+    const { rebuilt } = await repository.accounts.reconcile(accountId, later(500));
+    expect(rebuilt).toMatchObject({ balance: { points: 100 }, held: { points: 10 }, entryCount: 2 });
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now())`,
+      [accountId, rebuilt.balance.points, rebuilt.balance.costUsd, rebuilt.held.points, rebuilt.held.costUsd, rebuilt.spent.points, rebuilt.spent.costUsd, rebuilt.entryCount],
+    );
+    await tracker.completeGeneration(lost.id, { status: 'success', pointsSpent: 4, costUsd: '0' });
+    expect(await stored(accountId)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 }, entryCount: 4 });
   });
 });

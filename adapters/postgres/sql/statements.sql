@@ -492,7 +492,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_fd4d8045b9d3
+-- prepared as genledger_settle_generations_c4da2c71e7ff
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -833,8 +833,11 @@ account_written AS (
   WHERE t.account_id = l.account_id AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) AND t.version <> l.version
   RETURNING t.account_id
 ),
+-- A hold whose account has no row (deleted by hand) is never settled as if nothing were owed:
+-- the statement fails, writing nothing (accountMissing, in account-sql.ts).
 holds_written AS (
-  UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h WHERE t.generation_id = h.generation_id
+  UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h
+  WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR (json_build_array('genledger_account_missing', h.account_id, h.generation_id)::text)::integer IS NULL)
   RETURNING t.generation_id
 ),
 budget_after AS (
