@@ -377,6 +377,15 @@ describe('postgres: accounts against the domain', () => {
     const { rows } = await pool.query(`SELECT status FROM ${repository.tables.holds} WHERE generation_id = $1`, [lost.id]);
     expect(rows).toEqual([{ status: 'held' }]);
     expect(await entriesOf(accountId)).toEqual(entriesBefore);
+    // sweepStale tries every stale generation (another one, on an account that is there, times out),
+    // then throws the refusal; the held one stays open.
+    const stale = await tracker.recordGeneration({ ...input(other), hold: { points: 10 } });
+    const sweeper = createTracker({ repository, clock: { now: () => later(3600) }, logger: { warn: () => {}, error: () => {} } });
+    const swept = await sweeper.sweepStale({ olderThanMs: 60_000 }).catch((caught: unknown) => caught);
+    expect(swept).toBeInstanceOf(ConflictError);
+    expect((await tracker.getGeneration(stale.id))?.status).toBe('timeout');
+    expect((await tracker.getGeneration(lost.id))?.status).toBe('processing');
+    expect(await entriesOf(accountId)).toEqual(entriesBefore);
     // The row put back from its entries (what reconcile rebuilds), the settlement goes through.
     const { rebuilt } = await repository.accounts.reconcile(accountId, later(500));
     expect(rebuilt).toMatchObject({ balance: { points: 100 }, held: { points: 10 }, entryCount: 2 });
