@@ -14,7 +14,7 @@
  * {@link isAccountRace}): it then finds and locks the row.
  */
 import type { Account, Budget, LedgerEntry, Units } from 'genledger';
-import type { HoldDecision, HoldSettlement, LimitedInsertion } from 'genledger/adapter';
+import { formatUsdUnits, parseSignedUsdUnits, type HoldDecision, type HoldSettlement, type LimitedInsertion } from 'genledger/adapter';
 import { defineStatement, sql, type Statement } from './client.js';
 import { epochMs, type Row } from './rows.js';
 
@@ -46,19 +46,27 @@ export function entryJson(e: string): string {
     'held_after_points', ${e}.held_after_points::text, 'held_after_usd', ${e}.held_after_usd::text, 'at', ${epochMs(`${e}.at`)}::text)`;
 }
 
+/** An `account_entries` row `e` as plain columns, named and spelled as {@link entryJson}'s keys (read by {@link entryFromJson}). */
+export function entryColumns(e: string): string {
+  return `${e}.account_id, ${e}.sequence::text AS sequence, ${e}.kind, ${e}.amount_points::text AS amount_points, ${e}.amount_usd::text AS amount_usd,
+    ${e}.from_hold_points::text AS from_hold_points, ${e}.from_hold_usd::text AS from_hold_usd,
+    ${e}.cause_kind, ${e}.reason, ${e}.idempotency_key, ${e}.generation_id,
+    ${e}.balance_after_points::text AS balance_after_points, ${e}.balance_after_usd::text AS balance_after_usd,
+    ${e}.held_after_points::text AS held_after_points, ${e}.held_after_usd::text AS held_after_usd, ${epochMs(`${e}.at`)}::text AS at`;
+}
+
 /** A `budgets` row `b` as a json object. */
 export function budgetJson(b: string): string {
   return `json_build_object('parent_kind', ${b}.parent_kind, 'parent_id', ${b}.parent_id, 'limit_points', ${b}.limit_points::text, 'limit_usd', ${b}.limit_usd::text,
     'held_points', ${b}.held_points::text, 'held_usd', ${b}.held_usd::text, 'spent_points', ${b}.spent_points::text, 'spent_usd', ${b}.spent_usd::text)`;
 }
 
-/** A signed `numeric` as text, in the canonical spelling (`"-0.5"`, `"12"`, `"0"`). */
-export function signedUsd(text: string): string {
-  let digits = text.startsWith('-') ? text.slice(1) : text;
-  const negative = digits !== text;
-  if (digits.includes('.')) digits = digits.replace(/0+$/, '').replace(/\.$/, '');
-  digits = digits.replace(/^0+(?=\d)/, '');
-  return digits === '0' ? '0' : negative ? `-${digits}` : digits;
+/**
+ * A signed `numeric` as text, in the canonical spelling (`"-0.5"`, `"12"`, `"0"`): read and
+ * written by the kit's exact money functions, the one parser of dollar amounts.
+ */
+function signedUsd(text: string): string {
+  return formatUsdUnits(parseSignedUsdUnits(text));
 }
 
 function points(value: unknown): number {
@@ -80,35 +88,12 @@ export function accountFromJson(row: Row): Account {
     accountId: String(row.account_id),
     balance,
     held,
-    available: { points: balance.points - held.points, costUsd: signedUsdDifference(balance.costUsd, held.costUsd) },
+    available: { points: balance.points - held.points, costUsd: formatUsdUnits(parseSignedUsdUnits(balance.costUsd) - parseSignedUsdUnits(held.costUsd)) },
     spent: amount(row, 'spent'),
     entryCount: points(row.entry_count),
     version: points(row.version),
     updatedAt: row.updated_at === null || row.updated_at === undefined ? null : new Date(Number(row.updated_at)),
   };
-}
-
-/** `left - right` of two canonical signed decimals, exactly (as the domain's `subtractAmounts`). */
-function signedUsdDifference(left: string, right: string): string {
-  if (right === '0') return left;
-  const scale = Math.max(fractionDigits(left), fractionDigits(right));
-  const difference = scaled(left, scale) - scaled(right, scale);
-  const negative = difference < 0n;
-  const digits = (negative ? -difference : difference).toString().padStart(scale + 1, '0');
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return signedUsd(negative ? `-${text}` : text);
-}
-
-function fractionDigits(text: string): number {
-  const dot = text.indexOf('.');
-  return dot === -1 ? 0 : text.length - dot - 1;
-}
-
-function scaled(text: string, scale: number): bigint {
-  const negative = text.startsWith('-');
-  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-  const value = BigInt(whole + fraction.padEnd(scale, '0'));
-  return negative ? -value : value;
 }
 
 export function entryFromJson(row: Row): LedgerEntry {
@@ -155,6 +140,34 @@ export function isAccountRace(error: unknown, tablePrefix: string): boolean {
     failure?.code === '23505' &&
     (failure.constraint === `${tablePrefix}accounts_pkey` || failure.constraint === `${tablePrefix}account_entries_pkey`)
   );
+}
+
+const ACCOUNT_MISSING = 'genledger_account_missing';
+
+/**
+ * A condition that fails its statement when evaluated: for a hold `h` (`generation_id`,
+ * `account_id`) whose account has no row, deleted by hand while the hold was open. Settling it
+ * would mark it settled and capture nothing, so the money held would be lost silently; failing
+ * writes nothing, and the adapter reports it ({@link missingAccountOf}). Plain SQL has no RAISE:
+ * the failure is a cast of the marker to integer (SQLSTATE 22P02), whose message quotes it.
+ */
+export function accountMissing(h: string): string {
+  return `(json_build_array('${ACCOUNT_MISSING}', ${h}.account_id, ${h}.generation_id)::text)::integer IS NULL`;
+}
+
+/** The account and generation of an {@link accountMissing} failure, or `null` for any other error. */
+export function missingAccountOf(error: unknown): { accountId: string; generationId: string } | null {
+  const failure = error as { code?: unknown; message?: unknown } | null;
+  if (failure?.code !== '22P02' || typeof failure.message !== 'string') return null;
+  const message = failure.message;
+  const start = message.indexOf(`["${ACCOUNT_MISSING}"`);
+  if (start === -1) return null;
+  try {
+    const [, accountId, generationId] = JSON.parse(message.slice(start, message.lastIndexOf(']') + 1)) as [string, string, string];
+    return { accountId, generationId };
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,12 +261,17 @@ export function buildAccountStatements(tables: AccountTableNames) {
       ORDER BY e.sequence LIMIT ${param('limit', 'integer')}`,
   );
 
-  /** Reconcile's read: the account and all its entries, in one snapshot. */
-  const reconcileRead = defineStatement(
-    'accounts_reconcile_read',
+  /**
+   * Reconcile's read of the entries, a page at a time (keyset on `sequence`): plain columns, each
+   * named and spelled as in {@link entryJson}, so an account's ledger is never one value (a
+   * `json_agg` of ~1.3M entries passed PostgreSQL's 1 GB limit for a value).
+   */
+  const entryPage = defineStatement(
+    'accounts_entry_page',
     (param) => sql`
-      SELECT (SELECT ${accountJson('a')} FROM ${A} AS a WHERE a.account_id = ${param('account_id', 'text')}) AS account,
-        coalesce((SELECT json_agg(${entryJson('e')} ORDER BY e.sequence) FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')}), '[]'::json) AS entries`,
+      SELECT ${entryColumns('e')} FROM ${E} AS e
+      WHERE e.account_id = ${param('account_id', 'text')} AND e.sequence > ${param('after_sequence', 'bigint')}
+      ORDER BY e.sequence LIMIT ${param('limit', 'integer')}`,
   );
 
   /** Reconcile's write: the rebuilt figures, only if the account is still at the version read. */
@@ -282,7 +300,7 @@ export function buildAccountStatements(tables: AccountTableNames) {
       FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')} AND e.idempotency_key = ${param('idempotency_key', 'text')}`,
   );
 
-  return { move, entryByKey, get, entries, reconcileRead, reconcileWrite, getBudget } satisfies Record<string, Statement>;
+  return { move, entryByKey, get, entries, entryPage, reconcileWrite, getBudget } satisfies Record<string, Statement>;
 }
 
 /** A creation's hold (`holdAtCreation`'s `held`), from the creation statement's `a_now`, `a_entry`, `b_now`. */

@@ -33,8 +33,10 @@
  * @module
  */
 import {
+  type Account,
   type Cast,
   ConflictError,
+  type LedgerEntry,
   GenledgerError,
   RepositoryError,
   ValidationError,
@@ -73,6 +75,7 @@ import {
   heldFromRow,
   isAccountRace,
   limitedFromRow,
+  missingAccountOf,
 } from './account-sql.js';
 import { buildAdjustmentsStatement, buildAdjustmentStatement, MAX_ADJUST_BATCH } from './adjustment-sql.js';
 import { buildPriceTableStatements, priceTableFromRow, priceTableParams } from './price-tables-sql.js';
@@ -236,12 +239,20 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }
 
-/** The unique index on `id` refused an insert: a record with that id exists (not an idempotent repeat). */
-function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string) {
+/**
+ * An insert's failure, typed: a unique violation of the record table's own primary key (its exact
+ * name, in this repository's schema) means a record with that id exists (not an idempotent repeat:
+ * those are answered by the idempotency key). Anything else, a violation on another table or
+ * constraint included, is not about the id and is thrown as it came. Matching by a pattern of the
+ * name is not enough: with the prefix `budgets_` every table's constraints start like the budget
+ * table's.
+ */
+function conflictOnId(entity: 'generation' | 'cast' | 'cook', id: string, place: { schema: string; tablePrefix: string }) {
+  const table = `${place.tablePrefix}${entity}s`;
+  const primaryKey = `${table}_pkey`;
   return (error: unknown): never => {
-    const constraint = (error as { constraint?: unknown } | null)?.constraint;
-    const ofAccounts = typeof constraint === 'string' && /(accounts|account_entries|budgets)_/.test(constraint);
-    if ((error as { code?: unknown } | null)?.code === '23505' && !ofAccounts) {
+    const failure = error as { code?: unknown; constraint?: unknown; schema?: unknown; table?: unknown } | null;
+    if (failure?.code === '23505' && failure.constraint === primaryKey && failure.schema === place.schema && failure.table === table) {
       throw new ConflictError('id', `a ${entity} with id "${id}" already exists`, error);
     }
     throw error;
@@ -309,7 +320,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     row: Record<string, SqlValue>,
     fromRow: (row: Row) => T,
   ): Promise<Insertion<T>> {
-    const [inserted] = await run(set.insert, row).catch(conflictOnId(entity, record.id));
+    const [inserted] = await run(set.insert, row).catch(conflictOnId(entity, record.id, { schema, tablePrefix }));
     if (inserted) return { created: inserted.created === true, record: fromRow(inserted) };
     // The key was taken by a transaction that committed after the insert began: read its record.
     const [existing] = await run(set.byIdempotencyKey, { idempotency_key: record.idempotencyKey });
@@ -437,7 +448,16 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const settleQueue = new SettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
-    return settleQueue.settle(settleInput(id, outcome, at));
+    return settleQueue.settle(settleInput(id, outcome, at)).catch((error: unknown) => {
+      const missing = missingAccountOf(error);
+      if (missing === null) throw error;
+      throw new ConflictError(
+        'masterAccountId',
+        `the hold of generation "${missing.generationId}" is on account "${missing.accountId}", whose row is gone (deleted by hand?): nothing was settled, ` +
+          `and the hold stays open. Put the account's row back (its figures can be rebuilt from its entries), then settle again`,
+        error,
+      );
+    });
   }
 
   /** A correction's values as `adjust_generation` binds them (and `adjust_generations` reads them from its input rows). */
@@ -543,7 +563,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       max_in_flight: child.caps.maxInFlight,
       max_embedded_ids: child.caps.maxEmbeddedIds,
     };
-    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id));
+    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id, { schema, tablePrefix }));
     if (!row) throw new Error(`[genledger] [postgres] insertAttached of ${child.kind} "${child.record.id}" returned no row`);
     const recordOf = (from: Row) => (isGeneration ? generationFromRow(from, 'r_') : castFromRow(from, 'r_'));
     const cast = row.c_present === true ? castFromRow(row, 'c_') : null;
@@ -594,6 +614,31 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return { budget_points: accounting.budget?.points ?? null, budget_usd: accounting.budget?.costUsd ?? null };
   }
 
+  /** How many entries reconcile reads per statement. */
+  const RECONCILE_PAGE = 10_000;
+
+  /**
+   * The entries to fold against `stored`, oldest first, read in pages of {@link RECONCILE_PAGE}.
+   * Entries past the account's `entryCount` are kept only if the account has not moved since it
+   * was read (then they are entries its figures miss: drift); if it moved, they are later writes,
+   * and entries 1..entryCount are what the figures as read stand for (every writer appends its
+   * entry and updates the account in one statement). So a busy account is not taken for drifted.
+   */
+  async function entriesToReconcile(accountId: string, stored: Account | null): Promise<LedgerEntry[]> {
+    const entries: LedgerEntry[] = [];
+    for (let after = 0; ; ) {
+      const page = await run(accountStatements.entryPage, { account_id: accountId, after_sequence: after, limit: RECONCILE_PAGE });
+      for (const row of page) entries.push(entryFromJson(row));
+      if (page.length < RECONCILE_PAGE) break;
+      after = entries[entries.length - 1]!.sequence;
+    }
+    const last = entries[entries.length - 1];
+    if (stored === null || last === undefined || last.sequence <= stored.entryCount) return entries;
+    const [now] = await run(accountStatements.get, { account_id: accountId });
+    const moved = now !== undefined && accountFromJson(now.account as Row).version !== stored.version;
+    return moved ? entries.filter((entry) => entry.sequence <= stored.entryCount) : entries;
+  }
+
   /** Accounts: each call one statement (see account-sql.ts); reconcile reads, then writes if the version held. */
   const accounts: AccountStore = {
     async move(request, at) {
@@ -636,10 +681,12 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     },
     async reconcile(accountId, at) {
       for (;;) {
-        const [row] = await run(accountStatements.reconcileRead, { account_id: storableText(accountId, 'accountId') });
-        if (!row) throw new Error(`[genledger] [postgres] reconcile of account "${accountId}" returned no row`);
-        const stored = row.account === null ? null : accountFromJson(row.account as Row);
-        const reconciled = reconcileFigures(accountId, stored, (row.entries as Row[]).map(entryFromJson), at);
+        // The account, then its entries in pages: not one snapshot, so entries written after the
+        // account was read are told apart by the account's version (see entriesToReconcile).
+        const [found] = await run(accountStatements.get, { account_id: storableText(accountId, 'accountId') });
+        const stored = found ? accountFromJson(found.account as Row) : null;
+        const entries = await entriesToReconcile(accountId, stored);
+        const reconciled = reconcileFigures(accountId, stored, entries, at);
         if (!reconciled.drift || stored === null) return reconciled;
         const rebuilt = reconciled.rebuilt;
         const written = await run(accountStatements.reconcileWrite, {

@@ -23,7 +23,7 @@
  * batch of one), so a call that cannot be settled fails alone.
  */
 import type { AccountedSettlement } from 'genledger/adapter';
-import { accountJson, budgetJson, entryJson, holdSettlementFromJson } from './account-sql.js';
+import { accountJson, accountMissing, budgetJson, entryJson, holdSettlementFromJson } from './account-sql.js';
 import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import {
   castFromRow,
@@ -359,8 +359,11 @@ function holdSettlement(tables: TableNames): string {
         WHERE t.account_id = l.account_id AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) AND t.version <> l.version
         RETURNING t.account_id
       ),
+      -- A hold whose account has no row (deleted by hand) is never settled as if nothing were owed:
+      -- the statement fails, writing nothing (accountMissing, in account-sql.ts).
       holds_written AS (
-        UPDATE ${H} AS t SET status = 'settled' FROM hold_old AS h WHERE t.generation_id = h.generation_id
+        UPDATE ${H} AS t SET status = 'settled' FROM hold_old AS h
+        WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR ${accountMissing('h')})
         RETURNING t.generation_id
       ),
       budget_after AS (

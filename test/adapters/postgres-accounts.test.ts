@@ -6,7 +6,7 @@
  * statement of its own (counted at the pool).
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { postgresRepository, type PostgresQueryConfig, type PostgresRepository } from '../../adapters/postgres/index.js';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
 import { applyMovement, emptyAccount } from '../../src/domain/accounts/ledger.js';
@@ -17,40 +17,19 @@ import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import { newGeneration } from '../../src/domain/builders.js';
 import type { AccountedSettlement, HoldSettlement } from '../../src/account-port.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { ConflictError } from '../../src/errors.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
 
-let server: PostgresTestServer;
+const db = usePostgresRepository({ name: 'accounts', tablePrefix: 'ac_' });
+/** Names of the statements sent, in order; sizes of the `settle_generations` statements sent, in order. */
+const { sent, batches, schema } = db;
 let pool: pg.Pool;
-/** Names of the statements sent, in order. */
-const sent: string[] = [];
-/** Sizes of the `settle_generations` statements sent, in order. */
-const batches: number[] = [];
 let repository: PostgresRepository;
 let tracker: Tracker;
-const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const schema = `genledger_accounts${runTag}`;
 
-beforeAll(async () => {
-  server = await startPostgres();
-  pool = new pg.Pool({ ...server.connection, max: 8 });
-  pool.on('error', () => {});
-  const counted = {
-    query(config: PostgresQueryConfig) {
-      sent.push(config.name ?? config.text);
-      if (config.name?.includes('settle_generations')) batches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
-      return pool.query(config as pg.QueryConfig) as never;
-    },
-    connect: () => pool.connect(),
-  };
-  repository = postgresRepository(counted, { schema, tablePrefix: 'ac_', changeFeed: false });
-  await repository.migrate();
+beforeAll(() => {
+  ({ pool, repository } = db);
   tracker = createTracker({ repository });
-});
-
-afterAll(async () => {
-  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool?.end();
-  await server?.stop();
 });
 
 const later = (seconds: number) => new Date(Date.now() + 60_000 + seconds * 1000);
@@ -257,7 +236,7 @@ describe('postgres: accounts against the domain', () => {
     // every call ends taken or refused by the domain, never with the race's own error.
     const warnings: string[] = [];
     const logger = { warn: (message: string) => warnings.push(message), error: () => {} };
-    const busy = postgresRepository(pool, { schema, tablePrefix: 'ac_', changeFeed: false, maxAttempts: 1, logger });
+    const busy = db.another({ changeFeed: false, maxAttempts: 1, logger });
     const hot = createTracker({ repository: busy, logger });
     const accountId = 'account-busy';
     await hot.credit(accountId, { points: 400, reason: 'grant', idempotencyKey: 'busy-grant' });
@@ -267,5 +246,155 @@ describe('postgres: accounts against the domain', () => {
     expect(failures.map((failure) => failure.code)).toEqual(Array.from({ length: 24 }, () => 'INSUFFICIENT_FUNDS'));
     expect(warnings.filter((warning) => warning.includes('GL001'))).toEqual([]);
     expect(await stored(accountId)).toMatchObject({ balance: { points: 400 }, held: { points: 400 }, available: { points: 0 } });
+  });
+  /**
+   * recordGeneration with a hold and an idempotency key, repeated `times` (one after another, or
+   * all at once): every call returns the first generation, and the account holds one hold's amount
+   * with one hold entry and one hold row. Returns what it found, for the broken variant below.
+   */
+  async function repeatHold(on: Tracker, accountId: string, mode: 'sequential' | 'concurrent', times = 10) {
+    await on.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const create = () => on.recordGeneration({ ...input(accountId), hold: { points: 10 }, idempotencyKey: `hold-key-${accountId}` });
+    const created =
+      mode === 'concurrent' ? await Promise.all(Array.from({ length: times }, create)) : await Array.from({ length: times }).reduce<Promise<{ id: string }[]>>(async (all) => [...(await all), await create()], Promise.resolve([]));
+    const account = await stored(accountId);
+    const holdEntries = (await entriesOf(accountId)).filter((entry) => entry.kind === 'hold');
+    const { rows } = await pool.query(`SELECT count(*)::int AS holds FROM "${schema}".ac_holds WHERE account_id = $1`, [accountId]);
+    return { ids: new Set(created.map((generation) => generation.id)).size, held: account.held.points, holdEntries: holdEntries.length, holdRows: (rows[0] as { holds: number }).holds };
+  }
+
+  it('a repeated idempotency key takes no second hold: 10 repeats, one after another and all at once, hold 10 once', async () => {
+    for (const mode of ['sequential', 'concurrent'] as const) {
+      expect(await repeatHold(tracker, `account-repeat-${mode}`, mode), mode).toEqual({ ids: 1, held: 10, holdEntries: 1, holdRows: 1 });
+    }
+    expect((await repository.accounts.reconcile('account-repeat-concurrent', later(200))).drift).toBe(false);
+  });
+
+  it('the repeated-key check fails on a store that forgets the key: it holds once per repeat', async () => {
+    // The deliberately broken variant: insertAttached drops the idempotency key, so every repeat is
+    // a new generation and takes its own hold. The check above must see it.
+    const forgetful: PostgresRepository = {
+      ...repository,
+      insertAttached: ((child: Parameters<PostgresRepository['insertAttached']>[0], accounting: Parameters<PostgresRepository['insertAttached']>[1]) =>
+        repository.insertAttached({ ...child, record: { ...child.record, idempotencyKey: null } } as typeof child, accounting)) as PostgresRepository['insertAttached'],
+    };
+    const broken = createTracker({ repository: forgetful });
+    expect(await repeatHold(broken, 'account-repeat-broken', 'sequential')).toEqual({ ids: 10, held: 100, holdEntries: 10, holdRows: 10 });
+  });
+  it('reconcile reads the ledger in pages: 25,001 entries rebuild drifted figures exactly, and an entry past entry_count is drift', async () => {
+    const accountId = 'account-long';
+    const entries = 25_001; // three pages of 10,000
+    const E = repository.tables.accountEntries;
+    await pool.query(
+      `INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+         balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+       SELECT $1, i, 'credit', 1, 0.01, 'movement', 'seed', 'seed-' || i, i, i * 0.01, 0, 0, now() FROM generate_series(1, $2::bigint) AS i`,
+      [accountId, entries],
+    );
+    // Figures off by one point and one cent.
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, entry_count, version, updated_at) VALUES ($1, $2::bigint + 1, $2::bigint * 0.01 + 0.01, $2::bigint, 7, now())`,
+      [accountId, entries],
+    );
+    const pages = () => sent.filter((name) => name.includes('accounts_entry_page')).length;
+    const before = pages();
+    const drifted = await repository.accounts.reconcile(accountId, later(300));
+    expect(pages() - before).toBe(3);
+    expect(drifted.drift).toBe(true);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: entries, costUsd: '250.01' }, entryCount: entries, version: 8 });
+    expect((await repository.accounts.reconcile(accountId, later(301))).drift).toBe(false);
+    // An entry appended by hand, the account row left alone (same version): its figures miss it.
+    await pool.query(
+      `INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, reason, idempotency_key,
+         balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+       VALUES ($1, $2::bigint + 1, 'credit', 5, 0, 'movement', 'by hand', 'by-hand', $2::bigint + 5, 250.01, 0, 0, now())`,
+      [accountId, entries],
+    );
+    expect((await repository.accounts.reconcile(accountId, later(302))).drift).toBe(true);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: entries + 5 }, entryCount: entries + 1 });
+  });
+
+  it('reconcile of an account written while its entries are read is not drift: entries past the figures read belong to the later version', async () => {
+    const accountId = 'account-written-meanwhile';
+    await tracker.credit(accountId, { points: 10, reason: 'grant', idempotencyKey: 'first' });
+    // A pool that lets a credit land between the account's read and the first page of its entries.
+    let injected = false;
+    const meddling = {
+      async query(config: PostgresQueryConfig) {
+        if (!injected && config.name?.includes('accounts_entry_page')) {
+          injected = true;
+          await tracker.credit(accountId, { points: 5, reason: 'meanwhile', idempotencyKey: 'meanwhile' });
+        }
+        sent.push(config.name ?? config.text);
+        return pool.query(config as pg.QueryConfig) as never;
+      },
+    };
+    const watched = postgresRepository(meddling, { schema, tablePrefix: 'ac_', changeFeed: false });
+    const start = sent.length;
+    const result = await watched.accounts.reconcile(accountId, later(400));
+    expect(injected).toBe(true);
+    expect(result).toMatchObject({ drift: false, stored: { balance: { points: 10 }, entryCount: 1 } });
+    // One read of the account, the credit, one page, one read of the account again (it had moved): no write, no second round.
+    expect(sent.slice(start).map((name) => name.replace(/^genledger_(\w+?)_[0-9a-f]{12}$/, '$1'))).toEqual(['accounts_get', 'accounts_move', 'accounts_entry_page', 'accounts_get']);
+    expect(await stored(accountId)).toMatchObject({ balance: { points: 15 }, entryCount: 2 });
+  });
+  it('account figures read back in the canonical spelling, signed and exact to 18 digits: "-0.50" is "-0.5", available is balance - held', async () => {
+    const accountId = 'account-spelling';
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+       VALUES ($1, -3, -0.50, 2, 0.250, 0, 1000000000000.000000000000000001, 0, 1, now())`,
+      [accountId],
+    );
+    expect(await repository.accounts.get(accountId)).toMatchObject({
+      balance: { points: -3, costUsd: '-0.5' },
+      held: { points: 2, costUsd: '0.25' },
+      available: { points: -5, costUsd: '-0.75' },
+      spent: { points: 0, costUsd: '1000000000000.000000000000000001' },
+    });
+  });
+  it('a hold whose account row was deleted by hand is not settled: a ConflictError, nothing written; once the row is back it settles', async () => {
+    const accountId = 'account-deleted';
+    const other = 'account-kept';
+    for (const id of [accountId, other]) await tracker.credit(id, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const lost = await tracker.recordGeneration({ ...input(accountId), hold: { points: 10 } });
+    const kept = await tracker.recordGeneration({ ...input(other), hold: { points: 10 } });
+    const entriesBefore = await entriesOf(accountId);
+    await pool.query(`DELETE FROM ${repository.tables.accounts} WHERE account_id = $1`, [accountId]);
+    // Both completions at once (one batch, if they queue together): the one on the deleted account fails alone.
+    const [failed, settled] = await Promise.allSettled([
+      tracker.completeGeneration(lost.id, { status: 'success', pointsSpent: 4, costUsd: '0' }),
+      tracker.completeGeneration(kept.id, { status: 'success', pointsSpent: 4, costUsd: '0' }),
+    ]);
+    expect(settled.status).toBe('fulfilled');
+    expect(await stored(other)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 } });
+    expect(failed.status).toBe('rejected');
+    const error = (failed as PromiseRejectedResult).reason as ConflictError;
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.field).toBe('masterAccountId');
+    expect(error.message).toContain(`account "${accountId}", whose row is gone`);
+    // Nothing written: the generation is still open, its hold still held, the ledger as it was.
+    expect((await tracker.getGeneration(lost.id))?.status).toBe('processing');
+    const { rows } = await pool.query(`SELECT status FROM ${repository.tables.holds} WHERE generation_id = $1`, [lost.id]);
+    expect(rows).toEqual([{ status: 'held' }]);
+    expect(await entriesOf(accountId)).toEqual(entriesBefore);
+    // sweepStale tries every stale generation (another one, on an account that is there, times out),
+    // then throws the refusal; the held one stays open.
+    const stale = await tracker.recordGeneration({ ...input(other), hold: { points: 10 } });
+    const sweeper = createTracker({ repository, clock: { now: () => later(3600) }, logger: { warn: () => {}, error: () => {} } });
+    const swept = await sweeper.sweepStale({ olderThanMs: 60_000 }).catch((caught: unknown) => caught);
+    expect(swept).toBeInstanceOf(ConflictError);
+    expect((await tracker.getGeneration(stale.id))?.status).toBe('timeout');
+    expect((await tracker.getGeneration(lost.id))?.status).toBe('processing');
+    expect(await entriesOf(accountId)).toEqual(entriesBefore);
+    // The row put back from its entries (what reconcile rebuilds), the settlement goes through.
+    const { rebuilt } = await repository.accounts.reconcile(accountId, later(500));
+    expect(rebuilt).toMatchObject({ balance: { points: 100 }, held: { points: 10 }, entryCount: 2 });
+    await pool.query(
+      `INSERT INTO ${repository.tables.accounts} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now())`,
+      [accountId, rebuilt.balance.points, rebuilt.balance.costUsd, rebuilt.held.points, rebuilt.held.costUsd, rebuilt.spent.points, rebuilt.spent.costUsd, rebuilt.entryCount],
+    );
+    await tracker.completeGeneration(lost.id, { status: 'success', pointsSpent: 4, costUsd: '0' });
+    expect(await stored(accountId)).toMatchObject({ balance: { points: 96 }, held: { points: 0 }, spent: { points: 4 }, entryCount: 4 });
   });
 });

@@ -8,34 +8,22 @@
  * does; here the two figures differ, so only the count gate can stop the second.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresRepository, type PostgresRepository } from '../../adapters/postgres/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresRepository } from '../../adapters/postgres/index.js';
 import type { CostBasis } from '../../src/domain/pricing.js';
 import { adjust, type CostCorrection } from '../../src/domain/rollup/adjustment.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
 import { auditLedger } from '../../src/conformance/ledger-audit.js';
 
-let server: PostgresTestServer;
+const db = usePostgresRepository({ name: 'adjust_race', tablePrefix: 'ar_', poolSize: 6 });
 let pool: pg.Pool;
 let repository: PostgresRepository;
 let tracker: Tracker;
-const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const schema = `genledger_adjust_race${runTag}`;
 
-beforeAll(async () => {
-  server = await startPostgres();
-  pool = new pg.Pool({ ...server.connection, max: 6 });
-  pool.on('error', () => {});
-  repository = postgresRepository(pool, { schema, tablePrefix: 'ar_', changeFeed: false });
-  await repository.migrate();
+beforeAll(() => {
+  ({ pool, repository } = db);
   tracker = createTracker({ repository });
-});
-
-afterAll(async () => {
-  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool?.end();
-  await server?.stop();
 });
 
 const account = 'account-ar';

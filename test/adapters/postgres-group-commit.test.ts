@@ -5,46 +5,25 @@
  * calls run one after another in queue order. The oracle is the domain's `settle`, applied call by
  * call over the records as stored just before the burst.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresRepository, type PostgresQueryConfig, type PostgresRepository } from '../../adapters/postgres/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresRepository } from '../../adapters/postgres/index.js';
 import type { GenerationOutcome } from '../../src/domain/generation-reducer.js';
 import type { Cast, Cook, Generation } from '../../src/domain/records.js';
 import { settle } from '../../src/domain/rollup/settlement.js';
 import { GenledgerError } from '../../src/errors.js';
 import type { Settlement } from '../../src/port.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
-import { startPostgres, type PostgresTestServer } from '../support/postgres-server.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
 
-let server: PostgresTestServer;
-let pool: pg.Pool;
+const db = usePostgresRepository({ name: 'group_commit', tablePrefix: 'gc_' });
 /** Sizes of the `settle_generations` statements sent, in order. */
-const batches: number[] = [];
+const { batches } = db;
 let repository: PostgresRepository;
 let tracker: Tracker;
-const runTag = process.env.PG_URL ? `_${process.pid}` : '';
-const schema = `genledger_group_commit${runTag}`;
 
-beforeAll(async () => {
-  server = await startPostgres();
-  pool = new pg.Pool({ ...server.connection, max: 8 });
-  pool.on('error', () => {});
-  const counted = {
-    query(config: PostgresQueryConfig) {
-      if (config.name?.includes('settle_generations')) batches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
-      return pool.query(config as pg.QueryConfig) as never;
-    },
-    connect: () => pool.connect(),
-  };
-  repository = postgresRepository(counted, { schema, tablePrefix: 'gc_', changeFeed: false });
-  await repository.migrate();
+beforeAll(() => {
+  repository = db.repository;
   tracker = createTracker({ repository });
-});
-
-afterAll(async () => {
-  if (server?.external && pool) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool?.end();
-  await server?.stop();
 });
 
 const account = 'account-gc';

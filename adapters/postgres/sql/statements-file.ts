@@ -202,10 +202,10 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'nothing (a read)',
     result: 'up to limit rows: entry json',
   },
-  accounts_reconcile_read: {
-    does: 'reconcileAccount, first step: the account and all its entries, in one snapshot (reconcileFigures replays them).',
+  accounts_entry_page: {
+    does: 'reconcileAccount, first step: one page of the account\'s entries after after_sequence, by sequence, as plain columns (the account is read by accounts_get; reconcileFigures replays the pages). Never one value for the whole ledger.',
     locks: 'nothing (a read)',
-    result: 'one row: account json (null: none stored), entries json (an array, by sequence)',
+    result: 'up to limit rows: the entry\'s columns, numbers as text, at as epoch milliseconds',
   },
   accounts_reconcile_write: {
     does: 'reconcileAccount, on drift: the rebuilt figures, only if the account is still at expected_version (otherwise nothing, and reconcile reads again).',

@@ -492,7 +492,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_fd4d8045b9d3
+-- prepared as genledger_settle_generations_c4da2c71e7ff
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -833,8 +833,11 @@ account_written AS (
   WHERE t.account_id = l.account_id AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) AND t.version <> l.version
   RETURNING t.account_id
 ),
+-- A hold whose account has no row (deleted by hand) is never settled as if nothing were owed:
+-- the statement fails, writing nothing (accountMissing, in account-sql.ts).
 holds_written AS (
-  UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h WHERE t.generation_id = h.generation_id
+  UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h
+  WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR (json_build_array('genledger_account_missing', h.account_id, h.generation_id)::text)::integer IS NULL)
   RETURNING t.generation_id
 ),
 budget_after AS (
@@ -2300,29 +2303,29 @@ WHERE e.account_id = $1::text AND e.sequence > $2::bigint
 ORDER BY e.sequence LIMIT $3::integer;
 
 -- =================================================================================================
--- accounts_reconcile_read
--- prepared as genledger_accounts_reconcile_read_27d97dccb0b1
+-- accounts_entry_page
+-- prepared as genledger_accounts_entry_page_dac904d57925
 --
---   reconcileAccount, first step: the account and all its entries, in one snapshot
---   (reconcileFigures replays them).
+--   reconcileAccount, first step: one page of the account's entries after after_sequence, by
+--   sequence, as plain columns (the account is read by accounts_get; reconcileFigures replays the
+--   pages). Never one value for the whole ledger.
 --
 --   Locks:
 --     nothing (a read)
 --   Parameters:
---     $1  account_id  text
+--     $1  account_id      text
+--     $2  after_sequence  bigint
+--     $3  limit           integer
 --   Result:
---     one row: account json (null: none stored), entries json (an array, by sequence)
+--     up to limit rows: the entry's columns, numbers as text, at as epoch milliseconds
 -- =================================================================================================
-SELECT (SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
-  'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
-  'entry_count', a.entry_count::text, 'version', a.version::text, 'updated_at', (extract(epoch FROM a.updated_at) * 1000)::bigint::text) FROM "public".genledger_accounts AS a WHERE a.account_id = $1::text) AS account,
-  coalesce((SELECT json_agg(
-    json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
-    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
-    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
-    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
-    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
-    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) ORDER BY e.sequence) FROM "public".genledger_account_entries AS e WHERE e.account_id = $1::text), '[]'::json) AS entries;
+SELECT e.account_id, e.sequence::text AS sequence, e.kind, e.amount_points::text AS amount_points, e.amount_usd::text AS amount_usd,
+  e.from_hold_points::text AS from_hold_points, e.from_hold_usd::text AS from_hold_usd,
+  e.cause_kind, e.reason, e.idempotency_key, e.generation_id,
+  e.balance_after_points::text AS balance_after_points, e.balance_after_usd::text AS balance_after_usd,
+  e.held_after_points::text AS held_after_points, e.held_after_usd::text AS held_after_usd, (extract(epoch FROM e.at) * 1000)::bigint::text AS at FROM "public".genledger_account_entries AS e
+WHERE e.account_id = $1::text AND e.sequence > $2::bigint
+ORDER BY e.sequence LIMIT $3::integer;
 
 -- =================================================================================================
 -- accounts_reconcile_write
