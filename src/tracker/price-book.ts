@@ -29,6 +29,7 @@ export const REMEMBERED_PRICING_KEYS = 10_000;
 export class PriceBook {
   private current: PriceTable;
   private storedRevision: number | null = null;
+  private storedSavedAt: Date | null = null;
   private readonly keys = new Map<string, PricingKey>();
 
   constructor(
@@ -53,20 +54,27 @@ export class PriceBook {
     return this.storedRevision;
   }
 
+  /** When the stored revision the table is was saved (`null` as `revision`). */
+  get savedAt(): Date | null {
+    return this.storedSavedAt;
+  }
+
   /** Replaces the table; `argument` names it in the `ValidationError` a wrong table throws. */
   replace(table: unknown, argument: string): void {
     this.current = parsePriceTable(table, argument);
     this.storedRevision = null;
+    this.storedSavedAt = null;
   }
 
   /**
    * Takes a stored revision (already parsed) unless the book holds that one or a later one: a
    * slow read never puts an older table back. Whether it took it.
    */
-  adopt(table: PriceTable, revision: number): boolean {
+  adopt(table: PriceTable, revision: number, savedAt: Date): boolean {
     if (this.storedRevision !== null && this.storedRevision >= revision) return false;
     this.current = table;
     this.storedRevision = revision;
+    this.storedSavedAt = savedAt;
     return true;
   }
 
