@@ -89,26 +89,39 @@ function heldRevision(context: TrackerContext): { revision: number | null; saved
 
 /**
  * Re-reads the stored table every `intervalMs`, the first time at once, until stopped. The timer
- * never keeps the process alive (`unref`); a failed read is logged and the book keeps its table.
+ * never keeps the process alive (`unref`) and holds the tracker weakly (a `WeakRef` to its context):
+ * a tracker the host dropped is collected, and its timer finds it gone and stops polling the store.
+ * A failed read is logged and the book keeps its table.
  */
 export function followStoredPrices(context: TrackerContext, intervalMs: number): () => void {
+  const tracker = new WeakRef(context);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  const tick = () => {
-    refreshPrices(context).then(
-      () => undefined,
-      (error: unknown) => context.logger.warn('[genledger] could not refresh the stored price table; pricing with the table held', { error }),
-    ).finally(() => {
-      if (stopped) return;
-      timer = setTimeout(tick, intervalMs);
-      (timer as { unref?: () => void }).unref?.();
-    });
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(tick, intervalMs);
+    (timer as { unref?: () => void }).unref?.();
   };
+  // Only `tick` and `schedule` outlive a read, and neither holds the context between reads.
+  function tick(): void {
+    timer = undefined;
+    const held = tracker.deref();
+    if (stopped || held === undefined) return;
+    refreshInBackground(held).finally(schedule);
+  }
   tick();
   return () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
   };
+}
+
+async function refreshInBackground(context: TrackerContext): Promise<void> {
+  try {
+    await refreshPrices(context);
+  } catch (error) {
+    context.logger.warn('[genledger] could not refresh the stored price table; pricing with the table held', { error });
+  }
 }
 
 export function parseSetPricesOptions(options: unknown): { store: boolean } {
