@@ -10,7 +10,6 @@ import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../domain/m
 import {
   costSourceOf,
   pointsForBasis,
-  priceUsage,
   usdDifference,
   type CostAdjustment,
   type CostBasis,
@@ -76,7 +75,7 @@ export function costOfUsage(
     const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
     return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };
   }
-  const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : priceUsage(context.prices.table, key.toolId, key.serviceName, usage, key.requestTimestamp, context.prices.pointsPerUsd);
+  const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : context.prices.price(key.toolId, key.serviceName, usage, key.requestTimestamp);
   if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: provenance('unpriced', null, priced.reason) };
   // Points the host gave are not derived: the basis says so (no rate), and a re-price keeps them.
   const basis = given.pointsSpent === undefined ? priced.basis : { ...priced.basis, pointsPerUsd: null };
@@ -244,7 +243,7 @@ const ADJUST_ATTEMPTS = 8;
 function repricedFigures(context: TrackerContext, generation: Generation): { costUsd: UsdAmount; pointsSpent: number; basis: CostBasis } | 'reported' | 'unpriced' {
   const provenance = generation.costProvenance;
   if (!provenance || provenance.usage === null || provenance.source === 'reported' || provenance.source === 'backfilled') return 'reported';
-  const priced = priceUsage(context.prices.table, generation.toolId, generation.serviceName, provenance.usage, generation.requestTimestamp, context.prices.pointsPerUsd);
+  const priced = context.prices.price(generation.toolId, generation.serviceName, provenance.usage, generation.requestTimestamp);
   if (!priced.priced) return 'unpriced';
   // Points the host gave stay (the basis has no rate); derived points follow the new cost.
   const hostPoints = provenance.basis !== null ? provenance.basis.pointsPerUsd === null : provenance.original?.basis?.pointsPerUsd === null;
