@@ -54,6 +54,7 @@ import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
 import { memoryParentStore } from './parent-store.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
+import { snapshotProvenance } from './provenance.js';
 import { snapshotJson, Table } from './table.js';
 
 /** Options of {@link memoryRepository}. */
@@ -181,7 +182,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           responsePayload: snapshotJson(outcome.responsePayload),
           errorDetails: snapshotJson(outcome.errorDetails),
           // The provenance's adjustment count is the re-price gate: a caller mutating its copy must not move it.
-          ...(outcome.costProvenance === undefined ? {} : { costProvenance: snapshotJson(outcome.costProvenance) }),
+          ...(outcome.costProvenance === undefined ? {} : { costProvenance: snapshotProvenance(outcome.costProvenance) }),
         }
       : outcome;
   }
@@ -213,7 +214,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     const decided = adjust(generation, cast, cook, correction);
     // The store keeps its own frozen copy of the provenance (its adjustment count is the gate).
     const adjusted = decided.generation.changed
-      ? { ...decided, generation: { ...decided.generation, record: { ...decided.generation.record, costProvenance: snapshotJson(decided.generation.record.costProvenance) } } }
+      ? { ...decided, generation: { ...decided.generation, record: { ...decided.generation.record, costProvenance: snapshotProvenance(decided.generation.record.costProvenance) } } }
       : decided;
     if (adjusted.generation.changed) generations.storeDecided(adjusted.generation.record);
     if (adjusted.cast?.changed) casts.storeDecided(adjusted.cast.record);
