@@ -52,6 +52,7 @@ import { memoryAccounts } from './accounts.js';
 import { memoryPriceTables } from './price-tables.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
+import { OrderedIndex } from './ordered-index.js';
 import { memoryParentStore } from './parent-store.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
 import { snapshotProvenance } from './provenance.js';
@@ -91,6 +92,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const generationsByCook = new MultiIndex();
   const generationsByAccount = new MultiIndex();
   const generationsByTool = new MultiIndex();
+  // The same ids in listing order, for paging one tool (re-pricing) in O(page).
+  const generationsByToolInOrder = new OrderedIndex();
   const castsByCook = new MultiIndex();
   // The open children of each parent, kept as each child is stored (O(1) a write): what
   // cancellation and the sweeper read, never a list inside the parent.
@@ -112,6 +115,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       if (next.cookId !== null) generationsByCook.add(next.cookId, next.id);
       generationsByAccount.add(next.masterAccountId, next.id);
       generationsByTool.add(next.toolId, next.id);
+      generationsByToolInOrder.add(next.toolId, next.requestTimestamp.getTime(), next.id);
     }
     if (isTerminalGenerationStatus(next.status)) {
       if (openGenerationIds.delete(next.id)) {
@@ -142,6 +146,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   });
 
   function listGenerations(query: GenerationQuery): Generation[] {
+    if (query.toolId !== undefined && query.castId === undefined && query.cookId === undefined && query.masterAccountId === undefined) return listToolGenerations(query, query.toolId);
     const candidateSets = [
       query.castId === undefined ? undefined : generationsByCast.get(query.castId),
       query.cookId === undefined ? undefined : generationsByCook.get(query.cookId),
@@ -168,6 +173,19 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       )
       .sort(compare)
       .slice(0, query.limit);
+  }
+
+  /** A tool's generations, page by page through the ordered index: O(page), whatever the tool's size. */
+  function listToolGenerations(query: GenerationQuery, toolId: string): Generation[] {
+    const page: Generation[] = [];
+    if (query.limit <= 0) return page;
+    const after = query.after ? { at: query.after.requestTimestamp.getTime(), id: query.after.id } : null;
+    generationsByToolInOrder.walk(toolId, query.order, after, (id) => {
+      const generation = generations.find(id);
+      if (generation !== undefined && (query.statuses === undefined || query.statuses.includes(generation.status))) page.push(generation);
+      return page.length < query.limit;
+    });
+    return page;
   }
 
   /** The store's own copy of an outcome's JSON, so the caller's objects and the stored ones never alias. */
@@ -381,7 +399,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     clear() {
       accounts.clear();
       priceTables.clear();
-      for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
+      for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, generationsByToolInOrder, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();
       casts.clear();
