@@ -34,7 +34,23 @@ export interface CompletionCost {
   readonly costProvenance: CostProvenance;
 }
 
-const NO_ADJUSTMENTS: readonly CostAdjustment[] = [];
+const NO_ADJUSTMENTS: readonly CostAdjustment[] = Object.freeze([]);
+
+/**
+ * A basis the tracker just computed, frozen throughout with a `Date` of its own (the table's stays
+ * the table's). A store may keep a frozen provenance as it is rather than copy it (the memory store
+ * does): on the completion path that copy was most of the time pricing added.
+ */
+function frozenBasis(basis: CostBasis | null): CostBasis | null {
+  if (basis === null) return null;
+  for (const line of basis.lines) {
+    for (const band of line.bands) Object.freeze(band);
+    Object.freeze(line.bands);
+    Object.freeze(line);
+  }
+  Object.freeze(basis.lines);
+  return Object.freeze({ ...basis, effectiveFrom: new Date(basis.effectiveFrom.getTime()) });
+}
 
 /**
  * The pricing key of a generation: remembered when this tracker recorded it (no promise: this is
@@ -63,14 +79,16 @@ export function costOfUsage(
   usage: Usage,
   given: { readonly costUsd?: UsdAmount | undefined; readonly pointsSpent?: number | undefined },
 ): CompletionCost {
-  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance => ({
-    source,
-    usage,
-    basis,
-    unpricedReason,
-    original: null,
-    adjustments: NO_ADJUSTMENTS,
-  });
+  // Built fresh and frozen (the usage is the tracker's parsed copy): see frozenBasis.
+  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance =>
+    Object.freeze({
+      source,
+      usage: Object.freeze(usage),
+      basis: frozenBasis(basis),
+      unpricedReason,
+      original: null,
+      adjustments: NO_ADJUSTMENTS,
+    });
   if (given.costUsd !== undefined) {
     const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
     return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };

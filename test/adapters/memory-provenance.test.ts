@@ -1,7 +1,8 @@
 /** The memory store's copy of a cost provenance: equal to the caller's, sharing no object with it, frozen throughout. */
 import { describe, expect, it } from 'vitest';
 import { snapshotProvenance } from '../../adapters/memory/provenance.js';
-import type { CostProvenance } from '../../src/index.js';
+import { memoryRepository } from '../../adapters/memory/index.js';
+import { createTracker, silentLogger, type CostProvenance } from '../../src/index.js';
 
 const basis = {
   toolId: 'tool-chat',
@@ -37,7 +38,29 @@ describe('snapshotProvenance()', () => {
       expect(theirs.has(object)).toBe(false);
       if (!(object instanceof Date)) expect(Object.isFrozen(object)).toBe(true);
     }
+    // Frozen on the outside only: still copied.
+    expect(snapshotProvenance(Object.freeze({ ...provenance }))).not.toBe(provenance);
     expect(snapshotProvenance(null)).toBeNull();
     expect(snapshotProvenance(undefined)).toBeUndefined();
+  });
+
+  it('a provenance frozen throughout is kept as it is; the tracker hands the store one, with a Date that is not the price table\'s', async () => {
+    const frozen = snapshotProvenance(provenance);
+    expect(snapshotProvenance(frozen)).toBe(frozen);
+    const effectiveFrom = new Date('2026-01-01T00:00:00.000Z');
+    const tracker = createTracker({
+      repository: memoryRepository(),
+      logger: silentLogger,
+      prices: [{ toolId: 'tool-chat', versions: [{ id: 'v1', effectiveFrom, units: { images: '0.1' } }] }],
+    });
+    const generation = await tracker.recordGeneration({ masterAccountId: 'a', toolId: 'tool-chat', toolDisplayName: 'Chat', serviceName: 'api', requestTimestamp: new Date('2026-02-01T00:00:00.000Z') });
+    const completed = await tracker.completeGeneration(generation.id, { status: 'success', usage: { images: 3 } });
+    const stored = completed.costProvenance!;
+    for (const object of objectsOf(stored)) if (!(object instanceof Date)) expect(Object.isFrozen(object)).toBe(true);
+    expect(stored.basis!.effectiveFrom).toEqual(effectiveFrom);
+    expect(stored.basis!.effectiveFrom).not.toBe(effectiveFrom);
+    stored.basis!.effectiveFrom.setTime(0);
+    const next = await tracker.recordGeneration({ masterAccountId: 'a', toolId: 'tool-chat', toolDisplayName: 'Chat', serviceName: 'api', requestTimestamp: new Date('2026-02-01T00:00:00.000Z') });
+    expect((await tracker.completeGeneration(next.id, { status: 'success', usage: { images: 1 } })).costProvenance!.basis!.effectiveFrom).toEqual(effectiveFrom);
   });
 });
