@@ -52,8 +52,10 @@ import { memoryAccounts } from './accounts.js';
 import { memoryPriceTables } from './price-tables.js';
 import { InProcessChangeFeed } from './change-feed.js';
 import { MultiIndex } from './multi-index.js';
+import { OrderedIndex } from './ordered-index.js';
 import { memoryParentStore } from './parent-store.js';
 import { summarizeCastChildren, summarizeCookChildren } from './summaries.js';
+import { snapshotProvenance } from './provenance.js';
 import { snapshotJson, Table } from './table.js';
 
 /** Options of {@link memoryRepository}. */
@@ -90,6 +92,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const generationsByCook = new MultiIndex();
   const generationsByAccount = new MultiIndex();
   const generationsByTool = new MultiIndex();
+  // The same ids in listing order, for paging one tool (re-pricing) in O(page).
+  const generationsByToolInOrder = new OrderedIndex();
   const castsByCook = new MultiIndex();
   // The open children of each parent, kept as each child is stored (O(1) a write): what
   // cancellation and the sweeper read, never a list inside the parent.
@@ -111,6 +115,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       if (next.cookId !== null) generationsByCook.add(next.cookId, next.id);
       generationsByAccount.add(next.masterAccountId, next.id);
       generationsByTool.add(next.toolId, next.id);
+      generationsByToolInOrder.add(next.toolId, next.requestTimestamp.getTime(), next.id);
     }
     if (isTerminalGenerationStatus(next.status)) {
       if (openGenerationIds.delete(next.id)) {
@@ -141,6 +146,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   });
 
   function listGenerations(query: GenerationQuery): Generation[] {
+    if (query.toolId !== undefined && query.castId === undefined && query.cookId === undefined && query.masterAccountId === undefined) return listToolGenerations(query, query.toolId);
     const candidateSets = [
       query.castId === undefined ? undefined : generationsByCast.get(query.castId),
       query.cookId === undefined ? undefined : generationsByCook.get(query.cookId),
@@ -169,6 +175,19 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       .slice(0, query.limit);
   }
 
+  /** A tool's generations, page by page through the ordered index: O(page), whatever the tool's size. */
+  function listToolGenerations(query: GenerationQuery, toolId: string): Generation[] {
+    const page: Generation[] = [];
+    if (query.limit <= 0) return page;
+    const after = query.after ? { at: query.after.requestTimestamp.getTime(), id: query.after.id } : null;
+    generationsByToolInOrder.walk(toolId, query.order, after, (id) => {
+      const generation = generations.find(id);
+      if (generation !== undefined && (query.statuses === undefined || query.statuses.includes(generation.status))) page.push(generation);
+      return page.length < query.limit;
+    });
+    return page;
+  }
+
   /** The store's own copy of an outcome's JSON, so the caller's objects and the stored ones never alias. */
   function storableOutcome(outcome: GenerationOutcome): GenerationOutcome {
     const hasJson =
@@ -181,7 +200,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
           responsePayload: snapshotJson(outcome.responsePayload),
           errorDetails: snapshotJson(outcome.errorDetails),
           // The provenance's adjustment count is the re-price gate: a caller mutating its copy must not move it.
-          ...(outcome.costProvenance === undefined ? {} : { costProvenance: snapshotJson(outcome.costProvenance) }),
+          ...(outcome.costProvenance === undefined ? {} : { costProvenance: snapshotProvenance(outcome.costProvenance) }),
         }
       : outcome;
   }
@@ -213,7 +232,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     const decided = adjust(generation, cast, cook, correction);
     // The store keeps its own frozen copy of the provenance (its adjustment count is the gate).
     const adjusted = decided.generation.changed
-      ? { ...decided, generation: { ...decided.generation, record: { ...decided.generation.record, costProvenance: snapshotJson(decided.generation.record.costProvenance) } } }
+      ? { ...decided, generation: { ...decided.generation, record: { ...decided.generation.record, costProvenance: snapshotProvenance(decided.generation.record.costProvenance) } } }
       : decided;
     if (adjusted.generation.changed) generations.storeDecided(adjusted.generation.record);
     if (adjusted.cast?.changed) casts.storeDecided(adjusted.cast.record);
@@ -380,7 +399,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     clear() {
       accounts.clear();
       priceTables.clear();
-      for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
+      for (const index of [generationsByCast, generationsByCook, generationsByAccount, generationsByTool, generationsByToolInOrder, castsByCook, openGenerationsByCast, openGenerationsByCook, runningCastsByCook]) index.clear();
       for (const set of [openGenerationIds, castsToWatch, cooksToWatch]) set.clear();
       generations.clear();
       casts.clear();

@@ -19,6 +19,7 @@ async function main(): Promise<number> {
       stderr: process.stderr,
       readFile: (path) => readFile(path, 'utf8'),
       openStore: stores.openStore,
+      loadDriver: stores.loadDriver,
     });
   }
   let cli: typeof import('./cli.js');

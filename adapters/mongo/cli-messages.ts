@@ -22,6 +22,18 @@ export function missingDriverMessage(error: unknown): string | null {
   return null;
 }
 
+/**
+ * `genledger reprice --store <store>` without the store's driver installed (both are optional
+ * peers): its message is the one line the command prints, and the exit code is 2, as for the
+ * legacy commands without the MongoDB driver.
+ */
+export class MissingDriverError extends Error {
+  override readonly name = 'MissingDriverError';
+  constructor(store: 'mongodb' | 'postgres', cause: unknown) {
+    super(store === 'postgres' ? '--store postgres needs the PostgreSQL driver: npm install pg' : '--store mongodb needs the MongoDB driver: npm install mongodb', { cause });
+  }
+}
+
 /** A connection string with its password hidden, for "connecting to ..." lines. */
 export function redactedUri(uri: string): string {
   return uri.replace(/^([a-z+]+:\/\/[^:/@]+:)[^@]*@/i, '$1***@');

@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { createTracker, GenledgerError, priceTableSchema, toUsdAmount, type LedgerRepository, type Logger, type PriceTableInput, type RepriceDifference } from 'genledger';
 import { formatUsdUnits, parseSignedUsdUnits, reviveStoredPriceTable } from 'genledger/adapter';
-import { oneLine, redactedUri } from './cli-messages.js';
+import { MissingDriverError, oneLine, redactedUri } from './cli-messages.js';
 
 export const REPRICE_USAGE = `usage: genledger reprice --tool <id> --from <iso instant> --to <iso instant>
                         --store <mongodb|postgres> --uri <uri> [--prices <file.json>] [options]
@@ -66,6 +66,8 @@ export interface RepriceEnvironment {
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   readFile(path: string): Promise<string>;
   openStore(target: StoreTarget): Promise<OpenedStore>;
+  /** Loads the store's driver before anything is printed; throws a `MissingDriverError` when it is not installed. */
+  loadDriver?(store: StoreTarget['store']): Promise<void>;
 }
 
 /** A wrong argument: one line, exit code 2, nothing connected. */
@@ -253,11 +255,18 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
   }
 
   const { target } = command;
+  try {
+    await environment.loadDriver?.(target.store);
+  } catch (error) {
+    if (error instanceof MissingDriverError) return fail(2, error.message);
+    throw error;
+  }
   stderr.write(`genledger reprice: connecting to ${target.store} at ${redactedUri(target.uri)}\n`);
   let opened: OpenedStore;
   try {
     opened = await environment.openStore(target);
   } catch (error) {
+    if (error instanceof MissingDriverError) return fail(2, error.message);
     return fail(1, `cannot connect to ${redactedUri(target.uri)}: ${oneLine(error)}`);
   }
   const logger: Logger = {

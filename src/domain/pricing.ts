@@ -228,7 +228,14 @@ export function priceUsage(
   at: Date,
   pointsPerUsd: UsdAmount | null = null,
 ): PricedUsage {
-  const entry = findPriceEntry(table, toolId, serviceName);
+  return priceUsageWith(findPriceEntry(table, toolId, serviceName), toolId, usage, at, pointsPerUsd);
+}
+
+/**
+ * {@link priceUsage} once the entry is found (`findPriceEntry`'s answer, `null` for none): for a
+ * caller that indexes the table by tool rather than scanning it on every cost.
+ */
+export function priceUsageWith(entry: PriceEntry | null, toolId: string, usage: Usage, at: Date, pointsPerUsd: UsdAmount | null = null): PricedUsage {
   if (entry === null) return { priced: false, reason: `no price for tool "${toolId}"` };
   const version = versionInForce(entry, at);
   if (version === null) return { priced: false, reason: `no version of tool "${toolId}"'s price in force at ${at.toISOString()}` };

@@ -12,7 +12,7 @@
  */
 import type { z } from 'zod';
 import type { UsdAmount } from '../domain/money.js';
-import { priceTableSchema, type PriceTable } from '../domain/pricing.js';
+import { priceTableSchema, priceUsageWith, type PriceEntry, type PriceTable, type PricedUsage, type Usage } from '../domain/pricing.js';
 import type { Generation } from '../domain/records.js';
 import { parseInput } from './parse.js';
 
@@ -26,9 +26,29 @@ export interface PricingKey {
 /** Generations whose pricing key is remembered; beyond it, the oldest is forgotten (and read if completed). */
 export const REMEMBERED_PRICING_KEYS = 10_000;
 
+/** A tool's entries: its entry for every service, and those for one service. */
+interface ToolPrices {
+  general: PriceEntry | null;
+  readonly byService: Map<string, PriceEntry>;
+}
+
+/** The table's entries by tool, so a cost finds its entry without scanning every tool's. */
+function indexByTool(table: PriceTable): Map<string, ToolPrices> {
+  const index = new Map<string, ToolPrices>();
+  for (const entry of table) {
+    let prices = index.get(entry.toolId);
+    if (prices === undefined) index.set(entry.toolId, (prices = { general: null, byService: new Map() }));
+    if (entry.serviceName === undefined) prices.general = entry;
+    else prices.byService.set(entry.serviceName, entry);
+  }
+  return index;
+}
+
 export class PriceBook {
   private current: PriceTable;
+  private byTool: Map<string, ToolPrices>;
   private storedRevision: number | null = null;
+  private storedSavedAt: Date | null = null;
   private readonly keys = new Map<string, PricingKey>();
 
   constructor(
@@ -37,6 +57,7 @@ export class PriceBook {
     readonly pointsPerUsd: UsdAmount | null,
   ) {
     this.current = table;
+    this.byTool = indexByTool(table);
   }
 
   get table(): PriceTable {
@@ -53,21 +74,40 @@ export class PriceBook {
     return this.storedRevision;
   }
 
+  /** When the stored revision the table is was saved (`null` as `revision`). */
+  get savedAt(): Date | null {
+    return this.storedSavedAt;
+  }
+
   /** Replaces the table; `argument` names it in the `ValidationError` a wrong table throws. */
   replace(table: unknown, argument: string): void {
     this.current = parsePriceTable(table, argument);
+    this.byTool = indexByTool(this.current);
     this.storedRevision = null;
+    this.storedSavedAt = null;
   }
 
   /**
    * Takes a stored revision (already parsed) unless the book holds that one or a later one: a
    * slow read never puts an older table back. Whether it took it.
    */
-  adopt(table: PriceTable, revision: number): boolean {
+  adopt(table: PriceTable, revision: number, savedAt: Date): boolean {
     if (this.storedRevision !== null && this.storedRevision >= revision) return false;
     this.current = table;
+    this.byTool = indexByTool(table);
     this.storedRevision = revision;
+    this.storedSavedAt = savedAt;
     return true;
+  }
+
+  /**
+   * `priceUsage` under the table held, its entry found through the index by tool (the service's
+   * own entry, else the tool's entry for every service, as `findPriceEntry` chooses).
+   */
+  price(toolId: string, serviceName: string, usage: Usage, at: Date): PricedUsage {
+    const prices = this.byTool.get(toolId);
+    const entry = prices === undefined ? null : (prices.byService.get(serviceName) ?? prices.general);
+    return priceUsageWith(entry, toolId, usage, at, this.pointsPerUsd);
   }
 
   remember(generation: Generation): void {

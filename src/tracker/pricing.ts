@@ -10,7 +10,6 @@ import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../domain/m
 import {
   costSourceOf,
   pointsForBasis,
-  priceUsage,
   usdDifference,
   type CostAdjustment,
   type CostBasis,
@@ -35,7 +34,23 @@ export interface CompletionCost {
   readonly costProvenance: CostProvenance;
 }
 
-const NO_ADJUSTMENTS: readonly CostAdjustment[] = [];
+const NO_ADJUSTMENTS: readonly CostAdjustment[] = Object.freeze([]);
+
+/**
+ * A basis the tracker just computed, frozen throughout with a `Date` of its own (the table's stays
+ * the table's). A store may keep a frozen provenance as it is rather than copy it (the memory store
+ * does): on the completion path that copy was most of the time pricing added.
+ */
+function frozenBasis(basis: CostBasis | null): CostBasis | null {
+  if (basis === null) return null;
+  for (const line of basis.lines) {
+    for (const band of line.bands) Object.freeze(band);
+    Object.freeze(line.bands);
+    Object.freeze(line);
+  }
+  Object.freeze(basis.lines);
+  return Object.freeze({ ...basis, effectiveFrom: new Date(basis.effectiveFrom.getTime()) });
+}
 
 /**
  * The pricing key of a generation: remembered when this tracker recorded it (no promise: this is
@@ -64,19 +79,21 @@ export function costOfUsage(
   usage: Usage,
   given: { readonly costUsd?: UsdAmount | undefined; readonly pointsSpent?: number | undefined },
 ): CompletionCost {
-  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance => ({
-    source,
-    usage,
-    basis,
-    unpricedReason,
-    original: null,
-    adjustments: NO_ADJUSTMENTS,
-  });
+  // Built fresh and frozen (the usage is the tracker's parsed copy): see frozenBasis.
+  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance =>
+    Object.freeze({
+      source,
+      usage: Object.freeze(usage),
+      basis: frozenBasis(basis),
+      unpricedReason,
+      original: null,
+      adjustments: NO_ADJUSTMENTS,
+    });
   if (given.costUsd !== undefined) {
     const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
     return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };
   }
-  const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : priceUsage(context.prices.table, key.toolId, key.serviceName, usage, key.requestTimestamp, context.prices.pointsPerUsd);
+  const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : context.prices.price(key.toolId, key.serviceName, usage, key.requestTimestamp);
   if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: provenance('unpriced', null, priced.reason) };
   // Points the host gave are not derived: the basis says so (no rate), and a re-price keeps them.
   const basis = given.pointsSpent === undefined ? priced.basis : { ...priced.basis, pointsPerUsd: null };
@@ -244,7 +261,7 @@ const ADJUST_ATTEMPTS = 8;
 function repricedFigures(context: TrackerContext, generation: Generation): { costUsd: UsdAmount; pointsSpent: number; basis: CostBasis } | 'reported' | 'unpriced' {
   const provenance = generation.costProvenance;
   if (!provenance || provenance.usage === null || provenance.source === 'reported' || provenance.source === 'backfilled') return 'reported';
-  const priced = priceUsage(context.prices.table, generation.toolId, generation.serviceName, provenance.usage, generation.requestTimestamp, context.prices.pointsPerUsd);
+  const priced = context.prices.price(generation.toolId, generation.serviceName, provenance.usage, generation.requestTimestamp);
   if (!priced.priced) return 'unpriced';
   // Points the host gave stay (the basis has no rate); derived points follow the new cost.
   const hostPoints = provenance.basis !== null ? provenance.basis.pointsPerUsd === null : provenance.original?.basis?.pointsPerUsd === null;

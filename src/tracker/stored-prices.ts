@@ -64,47 +64,64 @@ export async function savePrices(context: TrackerContext, input: unknown): Promi
   const table = parsePriceTable(input, 'prices');
   const latest = await store.latest();
   if (latest !== null && sameTable(parseStored(latest), table)) {
-    const changed = context.prices.adopt(table, latest.revision);
-    return { revision: latest.revision, savedAt: latest.savedAt, changed };
+    const changed = context.prices.adopt(table, latest.revision, latest.savedAt);
+    return { ...heldRevision(context), changed };
   }
   const record: StoredPriceTable = { revision: (latest?.revision ?? 0) + 1, table: storablePriceTable(table), savedAt: context.clock.now() };
   if (!(await store.append(record))) {
     throw new ConflictError('prices', `another process saved price table revision ${record.revision} first; refreshPrices() reads it, then save again if yours should replace it`);
   }
-  context.prices.adopt(table, record.revision);
+  context.prices.adopt(table, record.revision, record.savedAt);
   return { revision: record.revision, savedAt: record.savedAt, changed: true };
 }
 
 /** `refreshPrices()`: the latest stored revision into the price book (a wrong stored table throws and the book keeps its table). */
 export async function refreshPrices(context: TrackerContext): Promise<PricesState> {
   const latest = await priceStore(context, 'latest').latest();
-  if (latest === null) return { revision: context.prices.revision, savedAt: null, changed: false };
-  const changed = latest.revision > (context.prices.revision ?? 0) ? context.prices.adopt(parseStored(latest), latest.revision) : false;
-  return { revision: context.prices.revision, savedAt: changed ? latest.savedAt : null, changed };
+  const changed = latest !== null && latest.revision > (context.prices.revision ?? 0) ? context.prices.adopt(parseStored(latest), latest.revision, latest.savedAt) : false;
+  return { ...heldRevision(context), changed };
+}
+
+/** The revision the book prices with and when it was saved (both `null` for an in-process table). */
+function heldRevision(context: TrackerContext): { revision: number | null; savedAt: Date | null } {
+  return { revision: context.prices.revision, savedAt: context.prices.savedAt };
 }
 
 /**
  * Re-reads the stored table every `intervalMs`, the first time at once, until stopped. The timer
- * never keeps the process alive (`unref`); a failed read is logged and the book keeps its table.
+ * never keeps the process alive (`unref`) and holds the tracker weakly (a `WeakRef` to its context):
+ * a tracker the host dropped is collected, and its timer finds it gone and stops polling the store.
+ * A failed read is logged and the book keeps its table.
  */
 export function followStoredPrices(context: TrackerContext, intervalMs: number): () => void {
+  const tracker = new WeakRef(context);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  const tick = () => {
-    refreshPrices(context).then(
-      () => undefined,
-      (error: unknown) => context.logger.warn('[genledger] could not refresh the stored price table; pricing with the table held', { error }),
-    ).finally(() => {
-      if (stopped) return;
-      timer = setTimeout(tick, intervalMs);
-      (timer as { unref?: () => void }).unref?.();
-    });
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(tick, intervalMs);
+    (timer as { unref?: () => void }).unref?.();
   };
+  // Only `tick` and `schedule` outlive a read, and neither holds the context between reads.
+  function tick(): void {
+    timer = undefined;
+    const held = tracker.deref();
+    if (stopped || held === undefined) return;
+    refreshInBackground(held).finally(schedule);
+  }
   tick();
   return () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
   };
+}
+
+async function refreshInBackground(context: TrackerContext): Promise<void> {
+  try {
+    await refreshPrices(context);
+  } catch (error) {
+    context.logger.warn('[genledger] could not refresh the stored price table; pricing with the table held', { error });
+  }
 }
 
 export function parseSetPricesOptions(options: unknown): { store: boolean } {

@@ -46,6 +46,27 @@ describe('stored price tables in the tracker', () => {
     expect(counted.calls.get('prices.latest')).toBe(reads);
   });
 
+  it('refreshPrices() reports when the revision it prices with was saved, also when an earlier refresh (or the timer) loaded it', async () => {
+    const store = memoryRepository();
+    const savedAt = new Date('2026-03-01T12:00:00.000Z');
+    const saver = createTracker({ repository: store, clock: { now: () => savedAt }, logger: silentLogger });
+    expect(await saver.setPrices(PRICES, { store: true })).toEqual({ revision: 1, savedAt, changed: true });
+    // Saving the same table again writes nothing and still names the revision's save time.
+    expect(await saver.setPrices(PRICES, { store: true })).toEqual({ revision: 1, savedAt, changed: false });
+    const reader = createTracker({ repository: store, logger: silentLogger });
+    expect(await reader.refreshPrices()).toEqual({ revision: 1, savedAt, changed: true });
+    expect(await reader.refreshPrices()).toEqual({ revision: 1, savedAt, changed: false });
+    const follower = createTracker({ repository: store, pricesRefreshMs: 100, logger: silentLogger });
+    await vi.waitFor(async () => expect((await follower.refreshPrices()).revision).toBe(1));
+    expect(await follower.refreshPrices()).toEqual({ revision: 1, savedAt, changed: false });
+    follower.stopPriceRefresh();
+    // A table given in-process is no stored revision.
+    reader.setPrices(CORRECTED_PRICES);
+    expect(await reader.refreshPrices()).toEqual({ revision: 1, savedAt, changed: true });
+    const empty = createTracker({ repository: memoryRepository(), prices: PRICES, logger: silentLogger });
+    expect(await empty.refreshPrices()).toEqual({ revision: null, savedAt: null, changed: false });
+  });
+
   it('a refresh that fails is logged; the tracker keeps pricing with the table it holds', async () => {
     const store = memoryRepository();
     const warnings: string[] = [];
@@ -61,11 +82,13 @@ describe('stored price tables in the tracker', () => {
 
   it('the price book never takes an older revision than the one it holds (a slow read landing after a newer save)', () => {
     const book = new PriceBook([], null);
-    expect(book.adopt(parsePriceTable(CORRECTED_PRICES, 'prices'), 2)).toBe(true);
-    expect(book.adopt(parsePriceTable(PRICES, 'prices'), 1)).toBe(false);
+    expect(book.adopt(parsePriceTable(CORRECTED_PRICES, 'prices'), 2, new Date(0))).toBe(true);
+    expect(book.adopt(parsePriceTable(PRICES, 'prices'), 1, new Date(0))).toBe(false);
     expect(book.revision).toBe(2);
+    expect(book.savedAt).toEqual(new Date(0));
     expect(book.table.find((entry) => entry.toolId === 'tool-chat')?.versions[1]?.id).toBe('chat-v2-fixed');
     book.replace(PRICES, 'prices');
     expect(book.revision).toBeNull();
+    expect(book.savedAt).toBeNull();
   });
 });
