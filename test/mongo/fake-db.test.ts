@@ -2,7 +2,7 @@
  * The fake Db's own promises, so that what it checks can be trusted: it refuses what a server
  * refuses, and its decimal operators are exact. (It stays a model of MongoDB, not a server.)
  */
-import { Decimal128, MongoServerError, ObjectId } from 'mongodb';
+import { Decimal128, MongoBulkWriteError, MongoServerError, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { FakeDb, InjectedWriteFault } from './fake-db.js';
 
@@ -42,6 +42,28 @@ describe('the mingo-backed fake Db', () => {
     const byId = await generations.insertOne({ _id: id }).catch((caught: unknown) => caught);
     expect(byId).toMatchObject({ code: 11000, keyPattern: { _id: 1 } });
     expect(await generations.countDocuments({})).toBe(3);
+  });
+
+  it('runs an unordered insertMany as the driver does: every document tried, the duplicates reported together in one MongoBulkWriteError', async () => {
+    const db = new FakeDb();
+    const entries = db.collection('ledgerEntries');
+    await entries.insertOne({ _id: 'b' });
+    await entries.insertOne({ _id: 'd' });
+    db.failWrite({ nth: null, moment: 'before' });
+    const error = await entries.insertMany([{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }, { _id: 'd' }, { _id: 'e' }], { ordered: false }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MongoBulkWriteError);
+    expect((error as MongoBulkWriteError).code).toBe(11000);
+    expect((error as MongoBulkWriteError).writeErrors).toMatchObject([
+      { code: 11000, index: 1 },
+      { code: 11000, index: 3 },
+    ]);
+    // Past the duplicates, the rest landed: one command, counted as one write.
+    expect((await entries.find({}).toArray()).map((document) => document._id).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(db.writeCount).toBe(1);
+    // Ordered (the default) stops at the first duplicate.
+    const ordered = await entries.insertMany([{ _id: 'f' }, { _id: 'a' }, { _id: 'g' }]).catch((caught: unknown) => caught);
+    expect(ordered).toMatchObject({ code: 11000 });
+    expect(await entries.countDocuments({ _id: { $in: ['f', 'g'] } })).toBe(1);
   });
 
   it('brackets types in range queries: null is never $lt a date', async () => {

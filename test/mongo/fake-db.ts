@@ -31,7 +31,7 @@ import { Aggregator } from 'mingo/aggregator';
 import { Query } from 'mingo/query';
 import { updateOne as mingoUpdateOne } from 'mingo/updater';
 import type { Options } from 'mingo/types';
-import { BSON, MongoNetworkError, MongoServerError, ObjectId, type Db } from 'mongodb';
+import { BSON, MongoBulkWriteError, MongoNetworkError, MongoServerError, ObjectId, type Db } from 'mongodb';
 import { CHANGE_FEED_COMMENT } from '../../adapters/mongo/feed-loop.js';
 import { FakeChangeStream, FakeOplog, type FakeTopology } from './fake-change-stream.js';
 import { decimalContext } from './mingo-decimal.js';
@@ -141,7 +141,7 @@ interface FakeDbHooks {
   readonly oplog: FakeOplog;
   /** The error a query with these options must fail with, if one was injected. */
   injectedFailure(options: FindOptions): Error | null;
-  /** Called around every write (insertOne, findOneAndUpdate, updateOne, deleteOne, deleteMany): throws an injected fault. */
+  /** Called around every write (insertOne, unordered insertMany, findOneAndUpdate, updateOne, deleteOne, deleteMany): throws an injected fault. */
   write(operation: string, moment: WriteFaultMoment): void;
   /** The server's clock, when the test controls it (`$$NOW`); `null`: mingo's own (the machine's). */
   now(): Date | null;
@@ -348,9 +348,35 @@ export class FakeCollection {
     return { acknowledged: true, insertedId: stored._id };
   }
 
-  async insertMany(documents: Stored[]): Promise<{ acknowledged: true; insertedCount: number }> {
-    for (const document of documents) await this.insertOne(document);
-    return { acknowledged: true, insertedCount: documents.length };
+  /**
+   * Ordered (the default): one insert after another, stopping at the first error, as before.
+   * `ordered: false` is what the driver sends as ONE command: every document is tried, the
+   * duplicates are skipped, and the failures come back together as a `MongoBulkWriteError`
+   * whose `writeErrors` name each one (`code`, `index`), with `code` the first one's.
+   */
+  async insertMany(documents: Stored[], options: { readonly ordered?: boolean } = {}): Promise<{ acknowledged: true; insertedCount: number }> {
+    if (options.ordered !== false) {
+      for (const document of documents) await this.insertOne(document);
+      return { acknowledged: true, insertedCount: documents.length };
+    }
+    await this.turn();
+    this.hooks?.write(`${this.collectionName}.insertMany`, 'before');
+    const writeErrors: { code: number; index: number; errmsg: string }[] = [];
+    documents.forEach((document, index) => {
+      try {
+        this.insertNow(document);
+      } catch (error) {
+        if (!(error instanceof MongoServerError)) throw error;
+        writeErrors.push({ code: error.code as number, index, errmsg: error.message });
+      }
+    });
+    this.hooks?.write(`${this.collectionName}.insertMany`, 'after');
+    const insertedCount = documents.length - writeErrors.length;
+    if (writeErrors.length > 0) {
+      const result = { insertedCount, getWriteConcernError: () => undefined };
+      throw new MongoBulkWriteError({ message: writeErrors[0]!.errmsg, code: writeErrors[0]!.code, writeErrors } as never, result as never);
+    }
+    return { acknowledged: true, insertedCount };
   }
 
   async findOne(filter: Filter, options: { projection?: Record<string, unknown> } = {}): Promise<Stored | null> {
@@ -601,7 +627,7 @@ export class FakeDb {
   }
 
   /**
-   * Counts driver writes from now on (insertOne, findOneAndUpdate, updateOne, deleteOne,
+   * Counts driver writes from now on (insertOne, unordered insertMany, findOneAndUpdate, updateOne, deleteOne,
    * deleteMany, on any collection) and makes the `nth` fail: `before` it reaches the data (nothing
    * written), or `after` it landed (the reply lost), with an {@link InjectedWriteFault}, once.
    * `nth: null` only counts.

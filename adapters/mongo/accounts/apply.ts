@@ -60,15 +60,35 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** After this many misses in a row the account is reported as too busy (a write lands on every miss, so this is a storm). */
 const MAX_ATTEMPTS = 2_000;
 
-/** Inserts entries into the ledger collection; those already there are left as they are. */
+/**
+ * Inserts entries into the ledger collection, in ONE unordered `insertMany` command; those already
+ * there are left as they are. Unordered, the server tries every entry and reports the duplicates
+ * together (a settlement's capture and release, or entries another call flushed first), so a
+ * duplicate does not stop the entries after it.
+ */
 export async function insertEntries(ledgerEntries: Collection<Document>, entries: readonly EntryDocument[]): Promise<void> {
-  for (const entry of entries) {
-    try {
-      await ledgerEntries.insertOne({ ...entry });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
+  if (entries.length === 0) return;
+  try {
+    await ledgerEntries.insertMany(
+      entries.map((entry) => ({ ...entry })),
+      { ordered: false },
+    );
+  } catch (error) {
+    if (!onlyDuplicateKeys(error)) throw error;
   }
+}
+
+/**
+ * Whether an `insertMany` failed only because some documents were there already: a
+ * `MongoBulkWriteError` whose every write error is E11000 and that carries no write concern
+ * error (the driver reports write errors first, so a write concern failure beside duplicates
+ * must not be swallowed with them).
+ */
+function onlyDuplicateKeys(error: unknown): boolean {
+  const bulk = error as { writeErrors?: unknown; result?: { getWriteConcernError?: () => unknown } } | null;
+  if (bulk === null || typeof bulk !== 'object' || !Array.isArray(bulk.writeErrors) || bulk.writeErrors.length === 0) return isDuplicateKeyError(error);
+  if (!bulk.writeErrors.every((writeError: unknown) => isDuplicateKeyError(writeError))) return false;
+  return bulk.result?.getWriteConcernError?.() == null;
 }
 
 interface FlushedRead {
