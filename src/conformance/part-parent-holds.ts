@@ -102,7 +102,10 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 0, cooks: 0 });
       expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 0 }, entryCount: 1 });
 
+      const heldEvents: { generationId: string | null; cause: LedgerEntry['cause'] | undefined }[] = [];
+      tracker.on('accountUpdate', (event) => void (event.change === 'held' && heldEvents.push({ generationId: event.generationId, cause: event.entries[0]?.cause })));
       const cook = await tracker.startCook({ collectionId: 'c-ph', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'ph-1', hold: { points: 60 } });
+      expect(heldEvents).toEqual([{ generationId: null, cause: { kind: 'parent', parentKind: 'cook', parentId: cook.id } }]);
       let account = await tracker.getAccount(accountId);
       expect(account).toMatchObject({ balance: { points: 100 }, held: { points: 60 }, available: { points: 40 }, entryCount: 2 });
       const entries = await expectExplainedByLedger(tracker, account);
@@ -120,6 +123,8 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect(new Set(racing.map((cast) => cast.id)).size).toBe(1);
       account = await tracker.getAccount(accountId);
       expect(account).toMatchObject({ held: { points: 90 }, available: { points: 510 }, entryCount: 4 });
+      // One event per hold taken: the repeats took none.
+      expect(heldEvents).toHaveLength(2);
       await expectExplainedByLedger(tracker, account);
 
       const piece = await refusal(tracker.startCast({ spellId: 's-ph', initiatorAccountId: accountId, cookId: cook.id, hold: { points: 5 } }));
@@ -226,6 +231,36 @@ export function parentHoldTests(target: ConformanceTarget): void {
       for (const [kind, parentId] of [['cook', finishedCook.id], ['cook', cancelledCook.id], ['cast', failedCast.id], ['cast', idleCast.id], ['cast', stuckCast.id]] as const) {
         expect((await budgetOf(repository, kind, parentId)).reservation?.status, `${kind} ${parentId}`).toBe('released');
       }
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
+    withParentHolds(target, "the steps of a held cook's cast piece draw on the cook's reservation (counted in the piece's budget too); cancelCast releases a held cast once", async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-piece';
+      await tracker.credit(accountId, { points: 500, reason: 'grant', idempotencyKey: 'pc-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-pc', initiatorAccountId: accountId, targetSupply: 5, hold: { points: 100 } });
+      const piece = await tracker.startCast({ spellId: 's-pc', initiatorAccountId: accountId, cookId: cook.id, budget: { points: 40 } });
+      const step = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { points: 30 } }));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 100 }, entryCount: 2 });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { points: 30 }, reservation: { free: { points: 70 } } });
+      expect(await budgetOf(repository, 'cast', piece.id)).toMatchObject({ held: { points: 30 } });
+      // The piece's own budget refuses first: 30 held + 20 > 40.
+      const overPiece = await refusal(tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { points: 20 } })));
+      expect(overPiece).toMatchObject({ parentKind: 'cast', parentId: piece.id });
+      await tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 12 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 488 }, held: { points: 88 } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { points: 0 }, spent: { points: 12 }, reservation: { free: { points: 88 }, status: 'held' } });
+      await tracker.cancelCook(cook.id);
+      // A held cast cancelled with a step open: its free part released at once, the step's hold when it is cancelled.
+      const cast = await tracker.startCast({ spellId: 's-pc', initiatorAccountId: accountId, hold: { points: 50 } });
+      const open = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 15 } }));
+      await Promise.all([tracker.cancelCast(cast.id), tracker.cancelCast(cast.id)]);
+      expect((await tracker.getGeneration(open.id))!.status).toBe('cancelled_by_user');
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: 488 }, held: { points: 0 }, available: { points: 488 }, spent: { points: 12 } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(parentEntries(entries, cook.id, 'release').map((entry) => entry.amount.points)).toEqual([88]);
+      expect(parentEntries(entries, cast.id, 'release').map((entry) => entry.amount.points)).toEqual([35]);
       expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
     });
 
