@@ -11,10 +11,11 @@ import type { AccountReconciliation, MovementRequest, MovementResult } from './d
 import type { HoldSettlement } from './domain/accounts/settlement.js';
 import type { Settlement } from './domain/rollup/settlement.js';
 import type { HoldDecision } from './domain/accounts/creation.js';
+import type { ParentHoldDecision } from './domain/accounts/parent-hold.js';
 import { UnsupportedError } from './errors.js';
 
 export type { CreationAccounting, LimitedInsertion, HoldDecision } from './domain/accounts/creation.js';
-export type { MovementRequest, MovementResult, HoldSettlement };
+export type { MovementRequest, MovementResult, HoldSettlement, ParentHoldDecision };
 
 /** A page of one account's ledger entries, by sequence. */
 export interface LedgerEntryQuery {
@@ -58,6 +59,11 @@ export interface AccountStore {
 export interface HeldCreation {
   /** The hold decision the store applied (`null`/absent: no hold and no budget concerned it). */
   readonly held?: Extract<HoldDecision, { outcome: 'held' }> | null | undefined;
+}
+
+/** What a parent's `insert` with a hold reports beside the record: the hold it took (absent for a repeated key or no hold). */
+export interface ParentHeldCreation {
+  readonly held?: Extract<ParentHoldDecision, { outcome: 'held' }> | null | undefined;
 }
 
 /** What `settleGeneration` reports: the settlement and, when the generation had a hold this call settled, its settlement. */

@@ -90,6 +90,8 @@ export type {
   LimitedInsertion,
   MovementRequest,
   MovementResult,
+  ParentHeldCreation,
+  ParentHoldDecision,
 } from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';
 
@@ -102,6 +104,10 @@ export { applyMovement, appendEntry, emptyAccount, replayEntries, reconcileFigur
 export type { Shortfall, Charge, HoldSettled, HoldTaken, AppendedEntry } from './domain/accounts/ledger.js';
 export { newBudget, holdInBudget, settleInBudget } from './domain/accounts/budget.js';
 export type { BudgetRefusal } from './domain/accounts/budget.js';
+export { parentHoldAtCreation, releaseReservation, drawingBudget, drawFromReservation, parentCause } from './domain/accounts/parent-hold.js';
+export type { ParentRelease, Draw } from './domain/accounts/parent-hold.js';
+export { reserve } from './domain/accounts/ledger.js';
+export type { ReservationPool } from './domain/accounts/ledger.js';
 
 // The composites: one port operation each.
 export { createAttached, creationCookId } from './domain/rollup/creation.js';

@@ -33,7 +33,7 @@ import type { Settlement } from './domain/rollup/settlement.js';
 import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjustment.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
-import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion } from './account-port.js';
+import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation } from './account-port.js';
 import type { PriceTableStore } from './price-port.js';
 
 export type { PriceTableStore, StoredPriceTable } from './price-port.js';
@@ -77,6 +77,14 @@ export interface RepositoryCapabilities {
    * @experimental
    */
   readonly prices?: boolean | undefined;
+  /**
+   * Whether the store keeps parent holds (`startCast`/`startCook({ hold })`, see
+   * src/domain/accounts/parent-hold.ts): taken by `casts.insert`/`cooks.insert`, drawn on by
+   * children's `insertAttached`, settled against by `settleGeneration`, released by every write
+   * that ends the parent. Absent or `false`: the tracker refuses `startCast/startCook({ hold })`
+   * with an `UnsupportedError` before anything is written.
+   */
+  readonly parentHolds?: boolean | undefined;
 }
 
 /**
@@ -160,16 +168,22 @@ export interface ParentStore<TRecord extends Cast | Cook, TWrite> {
   /**
    * Casts: a cast with no cook (a piece goes through `insertAttached`). Cooks: every cook. With
    * `accounting.budget` (stores with `capabilities.accounts` only), the parent's budget is stored
-   * in the same atomic operation.
+   * in the same atomic operation. With `accounting.hold` (stores with `capabilities.parentHolds`
+   * only): after the key check, `parentHoldAtCreation` on the `initiatorAccountId` account decides
+   * the parent hold; `limited` writes nothing, else the parent, the account, its `hold` entry and
+   * the budget carrying the reservation are stored in the same atomic operation and reported as
+   * `held`. A repeated key takes no hold.
    */
-  insert(record: TRecord, accounting?: CreationAccounting): Promise<Insertion<TRecord>>;
+  insert(record: TRecord, accounting?: CreationAccounting): Promise<(Insertion<TRecord> & ParentHeldCreation) | LimitedInsertion>;
   /** The parent stored with this `idempotencyKey`, or `null`. */
   findByIdempotencyKey(key: string): Promise<TRecord | null>;
   get(ids: readonly string[]): Promise<TRecord[]>;
   /**
    * See `transitionCast` / `transitionCook`. Casts: `finish`, `cancel` or `expire`, and, when this
    * write ends a cast that is a cook piece, its apply to the cook in the same atomic operation
-   * (`endCast`). Cooks: every {@link ParentTransition}.
+   * (`endCast`). Cooks: every {@link ParentTransition}. Parent holds: every write, here or in any
+   * other operation, that moves a parent to a terminal status releases its reservation
+   * (`releaseReservation`) in the same atomic operation.
    */
   transition(id: string, transition: ParentTransition, at: Date): Promise<TWrite | null>;
   /** Sums the parent's children as stored (for reconcile): counts and figures, no per-child lists. */

@@ -5,19 +5,25 @@
  * holds an account has open. The repository calls `decideHold`/`storeHold` inside its
  * `insertAttached` step and `settle` inside its `settleGeneration` step: one synchronous step each,
  * so a hold is taken with its generation and settled with its terminal transition, or neither.
+ * A parent hold is taken by the parent's insert step (`decideParentHold`/`storeParentHold`) and
+ * released by the step that moves the parent to a terminal status (`releaseParent`).
  */
 import { ConflictError, type Account, type Budget, type Generation, type Hold, type LedgerEntry, type Units } from 'genledger';
 import {
   applyMovement,
   holdAtCreation,
   newBudget,
+  parentHoldAtCreation,
   reconcileFigures,
+  releaseReservation,
   replayEntries,
   settleGenerationHold,
   type AccountStore,
   type BudgetRef,
   type HoldDecision,
   type HoldSettlement,
+  type ParentHoldDecision,
+  type ParentRelease,
 } from 'genledger/adapter';
 
 export interface MemoryAccounts {
@@ -26,6 +32,11 @@ export interface MemoryAccounts {
   decideHold(generation: Generation, units: Units | null, at: Date): HoldDecision | null;
   storeHold(decision: Extract<HoldDecision, { outcome: 'held' }>): void;
   storeBudget(kind: 'cast' | 'cook', id: string, limit: Units): void;
+  /** The parent hold for a new cast or cook (`parentHoldAtCreation` on its account as stored). */
+  decideParentHold(kind: 'cast' | 'cook', id: string, accountId: string, units: Units, at: Date): ParentHoldDecision;
+  storeParentHold(decision: Extract<ParentHoldDecision, { outcome: 'held' }>): void;
+  /** Releases a parent's reservation when it ended (once: a released or absent one writes nothing). */
+  releaseParent(kind: 'cast' | 'cook', id: string, at: Date): ParentRelease | null;
   /** Settles the generation's hold, if it has one still held: stores and returns what it wrote. */
   settle(generation: Generation, at: Date): HoldSettlement | null;
   /** Overwrites an account's stored figures (tests prove reconcile finds drift with it). */
@@ -106,6 +117,22 @@ export function memoryAccounts(): MemoryAccounts {
     },
     storeBudget(kind, id, limit) {
       budgets.set(budgetKey(kind, id), newBudget(kind, id, limit));
+    },
+    decideParentHold(kind, id, accountId, units, at) {
+      return parentHoldAtCreation(kind, id, accountId, accounts.get(accountId) ?? null, units, at);
+    },
+    storeParentHold(decision) {
+      budgets.set(budgetKey(decision.budget.parentKind, decision.budget.parentId), decision.budget);
+      append(decision.account, [decision.entry]);
+    },
+    releaseParent(kind, id, at) {
+      const budget = budgets.get(budgetKey(kind, id));
+      if (budget?.reservation == null) return null;
+      const released = releaseReservation(budget, accounts.get(budget.reservation.accountId) ?? null, at);
+      if (released === null) return null;
+      budgets.set(budgetKey(kind, id), released.budget);
+      if (released.entries.length > 0) append(released.account, released.entries);
+      return released;
     },
     settle(generation, at) {
       const hold = holds.get(generation.id);

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type Account, type Cast, type Cook, type Generation, isTerminalGenerationStatus } from 'genledger';
+import { type Account, type Cast, type Cook, type Generation, isTerminalGenerationStatus, isTerminalParentStatus } from 'genledger';
 import {
   recordGenerationDelivery,
   recordGenerationProgress,
@@ -130,6 +130,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     changes.record('generation', next.id, next.version);
   });
   const casts = new Table<Cast>('cast', (previous, next) => {
+    // The write that ends a cast releases its reservation, in the same synchronous step.
+    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent('cast', next.id, next.updatedAt);
     if (!previous && next.cookId !== null) castsByCook.add(next.cookId, next.id);
     if (next.cookId !== null) {
       if (next.status === 'running') runningCastsByCook.add(next.cookId, next.id);
@@ -139,7 +141,9 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     else castsToWatch.delete(next.id);
     changes.record('cast', next.id, next.version);
   });
-  const cooks = new Table<Cook>('cook', (_previous, next) => {
+  const cooks = new Table<Cook>('cook', (previous, next) => {
+    // The write that ends a cook releases its reservation, in the same synchronous step.
+    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent('cook', next.id, next.updatedAt);
     if (next.status === 'running' || (next.status === 'cancelled' && cookHasOpenChildren(next))) cooksToWatch.add(next.id);
     else cooksToWatch.delete(next.id);
     changes.record('cook', next.id, next.version);
@@ -213,13 +217,15 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     const cast = generation.castId === null ? null : (casts.find(generation.castId) ?? null);
     const cook = generation.cookId === null ? null : (cooks.find(generation.cookId) ?? null);
     const settlement = settle(generation, cast, cook, storableOutcome(outcome), at);
+    // The hold is settled by the same step that finished the generation (its gate), and only then;
+    // before a parent this settlement ends releases its reservation, so what the child did not
+    // spend goes back to the reservation and out with its one release.
+    const hold = finishedNow(settlement.generation) ? accounts.settle(settlement.generation.record, at) : null;
     // Stored in the operation's order (generation, cast, cook), so the change feed reports it so.
     if (settlement.generation.changed) generations.storeDecided(settlement.generation.record);
     if (settlement.cast?.changed) casts.storeDecided(settlement.cast.record);
     const lastCookWrite = settlement.castPiece ?? settlement.cook;
     if (lastCookWrite?.changed) cooks.storeDecided(lastCookWrite.record);
-    // The hold is settled by the same step that finished the generation (its gate), and only then.
-    const hold = finishedNow(settlement.generation) ? accounts.settle(settlement.generation.record, at) : null;
     return hold === null ? settlement : { ...settlement, hold };
   }
 
@@ -301,7 +307,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
   return {
     name: options.name ?? 'memory',
-    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true },
+    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true, parentHolds: true },
     changes,
     accounts: accounts.store,
     prices: priceTables.store,
@@ -352,6 +358,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         },
         hasOpenChildren: castHasOpenChildren,
         storeBudget: (id, limit) => accounts.storeBudget('cast', id, limit),
+        decideParentHold: (id, accountId, units, at) => accounts.decideParentHold('cast', id, accountId, units, at),
+        storeParentHold: (decision) => accounts.storeParentHold(decision),
       },
       castsToWatch,
       (id, maxEmbeddedIds) => summarizeCastChildren(generations.get([...(generationsByCast.get(id) ?? [])]), maxEmbeddedIds),
@@ -373,6 +381,8 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         },
         hasOpenChildren: cookHasOpenChildren,
         storeBudget: (id, limit) => accounts.storeBudget('cook', id, limit),
+        decideParentHold: (id, accountId, units, at) => accounts.decideParentHold('cook', id, accountId, units, at),
+        storeParentHold: (decision) => accounts.storeParentHold(decision),
       },
       cooksToWatch,
       (id, maxEmbeddedIds) =>

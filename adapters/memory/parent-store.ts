@@ -4,7 +4,7 @@
  * repository, which runs the domain composites over the stored records.
  */
 import type { Cast, Cook, Units } from 'genledger';
-import type { ChildrenSummary, MaintenanceQuery, ParentStore, ParentTransition } from 'genledger/adapter';
+import type { ChildrenSummary, MaintenanceQuery, ParentHoldDecision, ParentStore, ParentTransition } from 'genledger/adapter';
 import { snapshotJson, type Table } from './table.js';
 
 export interface ParentWrites<T extends Cast | Cook, TWrite> {
@@ -14,6 +14,10 @@ export interface ParentWrites<T extends Cast | Cook, TWrite> {
   hasOpenChildren(record: T): boolean;
   /** Stores a new parent's budget, in the same synchronous step as its insert. */
   storeBudget(id: string, limit: Units): void;
+  /** Decides a new parent's hold on its account (nothing written). */
+  decideParentHold(id: string, accountId: string, units: Units, at: Date): ParentHoldDecision;
+  /** Stores a parent hold decided in the same synchronous step as the parent's insert. */
+  storeParentHold(decision: Extract<ParentHoldDecision, { outcome: 'held' }>): void;
 }
 
 export function memoryParentStore<T extends Cast | Cook, TWrite>(
@@ -25,9 +29,21 @@ export function memoryParentStore<T extends Cast | Cook, TWrite>(
 ): ParentStore<T, TWrite> {
   return {
     async insert(record, accounting) {
-      const inserted = table.insert({ ...record, metadata: snapshotJson(record.metadata) });
-      if (inserted.created && accounting?.budget) writes.storeBudget(record.id, accounting.budget);
-      return inserted;
+      const stored = { ...record, metadata: snapshotJson(record.metadata) };
+      if (!accounting?.hold) {
+        const inserted = table.insert(stored);
+        if (inserted.created && accounting?.budget) writes.storeBudget(record.id, accounting.budget);
+        return inserted;
+      }
+      // A parent hold: the key first (a repeat takes no hold), then the account's decision, then
+      // the id check, all before anything is stored; then the parent and its hold in this one step.
+      const existing = table.existingFor(stored);
+      if (existing !== null) return { created: false, record: existing };
+      const decided = writes.decideParentHold(record.id, record.initiatorAccountId, accounting.hold, record.updatedAt);
+      if (decided.outcome === 'limited') return decided;
+      const inserted = table.insert(stored);
+      writes.storeParentHold(decided);
+      return { ...inserted, held: decided };
     },
     async findByIdempotencyKey(key) {
       return table.findByIdempotencyKey(key);

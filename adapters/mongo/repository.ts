@@ -167,7 +167,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   return {
     name,
     // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true },
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false },
     accounts: mongoAccountStore(accountCollections),
     prices: mongoPriceTables(db, names.priceTables),
     ids: () => new ObjectId().toHexString(),

@@ -714,7 +714,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   return {
     name,
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true },
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false },
     accounts,
     tables,
 

@@ -264,7 +264,7 @@ export function journalRepository({ path }: JournalRepositoryOptions): JournalRe
 
   return {
     name: 'journal',
-    capabilities: { sharedAcrossProcesses: false, accounts: false },
+    capabilities: { sharedAcrossProcesses: false, accounts: false, parentHolds: false },
     accounts: unsupportedAccountStore('journal'),
     generations,
     casts,

@@ -12,6 +12,7 @@
  */
 import { describe } from 'vitest';
 import { accountTests } from './part-accounts.js';
+import { parentHoldTests } from './part-parent-holds.js';
 import { changeFeedTests } from './part-change-feed.js';
 import { concurrencyTests } from './part-concurrency.js';
 import { crashTests } from './part-crash.js';
@@ -55,6 +56,7 @@ export const conformanceParts: Readonly<Record<ConformancePart, (target: Conform
   repricing: repricingTests,
   storedPrices: storedPricesTests,
   accounts: accountTests,
+  parentHolds: parentHoldTests,
 };
 
 export {
@@ -76,6 +78,7 @@ export {
   repricingTests,
   storedPricesTests,
   accountTests,
+  parentHoldTests,
 };
 
 /** Runs every part against one adapter. Skipped parts print their reason in the test output. */

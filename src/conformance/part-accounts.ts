@@ -44,13 +44,13 @@ function withAccounts(target: ConformanceTarget, title: string, body: (harness: 
   );
 }
 
-function expectNotNegative(account: Account, when: string): void {
+export function expectNotNegative(account: Account, when: string): void {
   expect(account.available.points, `available points ${when}`).toBeGreaterThanOrEqual(0);
   expect(account.available.costUsd.startsWith('-'), `available dollars ${when}: ${account.available.costUsd}`).toBe(false);
 }
 
 /** The account's figures equal what its own ledger entries add up to. */
-async function expectExplainedByLedger(tracker: Tracker, account: Account): Promise<LedgerEntry[]> {
+export async function expectExplainedByLedger(tracker: Tracker, account: Account): Promise<LedgerEntry[]> {
   const entries: LedgerEntry[] = [];
   let cursor: string | null = null;
   do {

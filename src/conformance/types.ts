@@ -42,6 +42,7 @@ export const CONFORMANCE_PARTS = [
   'repricing',
   'storedPrices',
   'accounts',
+  'parentHolds',
 ] as const;
 export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
 

@@ -106,6 +106,11 @@ export const startCastInputSchema = z.strictObject({
   idempotencyKey: optionalId,
   /** The most the cast's steps may hold plus spend (stores with accounts); see docs/concepts.md. */
   budget: budgetInputSchema.optional(),
+  /**
+   * A parent hold: reserves these units from `initiatorAccountId` with the cast, and is its budget
+   * (stores with `capabilities.parentHolds`; not with `budget`, not on a cook's piece); see docs/concepts.md.
+   */
+  hold: holdInputSchema.optional(),
 });
 export type StartCastInput = z.input<typeof startCastInputSchema>;
 
@@ -119,6 +124,11 @@ export const startCookInputSchema = z.strictObject({
   idempotencyKey: optionalId,
   /** The most the cook's generations may hold plus spend (stores with accounts); see docs/concepts.md. */
   budget: budgetInputSchema.optional(),
+  /**
+   * A parent hold: reserves these units from `initiatorAccountId` with the cook, and is its budget
+   * (stores with `capabilities.parentHolds`; not with `budget`); see docs/concepts.md.
+   */
+  hold: holdInputSchema.optional(),
 });
 export type StartCookInput = z.input<typeof startCookInputSchema>;
 

@@ -10,8 +10,8 @@ import { emptyAccount, movementDifference, type MovementRequest } from '../domai
 import { listLedgerEntriesInputSchema, movementInputSchema } from '../domain/accounts/inputs.js';
 import type { Account, LedgerEntry } from '../domain/accounts/records.js';
 import type { Generation } from '../domain/records.js';
-import { BudgetExceededError, ConflictError, InsufficientFundsError, UnsupportedError } from '../errors.js';
-import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion } from '../account-port.js';
+import { BudgetExceededError, ConflictError, InsufficientFundsError, UnsupportedError, ValidationError } from '../errors.js';
+import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation } from '../account-port.js';
 import type { TrackerContext } from './context.js';
 import { parseId, parseInput } from './parse.js';
 
@@ -50,6 +50,34 @@ export function creationAccounting(context: TrackerContext, parsed: { readonly h
   return parsed.hold === undefined ? { budget: parsed.budget } : { hold: parsed.hold };
 }
 
+/**
+ * A cast's or cook's accounting: a budget, or a parent hold (which is its own budget, so the two
+ * together are refused rather than reconciled); a hold needs `capabilities.parentHolds`, and a
+ * cook's piece takes none (its steps draw on the cook's). Checked before anything is written.
+ */
+export function parentCreationAccounting(
+  context: TrackerContext,
+  parsed: { readonly hold?: Units | undefined; readonly budget?: Units | undefined; readonly cookId?: string | null | undefined },
+  operation: 'startCast' | 'startCook',
+): CreationAccounting {
+  if (parsed.hold === undefined) return creationAccounting(context, parsed, operation);
+  if (parsed.budget !== undefined) {
+    throw new ValidationError([{ field: 'input.budget', reason: 'a parent hold is its own budget (its limit is the hold): give hold or budget, not both' }]);
+  }
+  if (parsed.cookId !== undefined && parsed.cookId !== null) {
+    throw new ValidationError([{ field: 'input.hold', reason: "a cook's cast piece takes no parent hold: hold on the cook, and the piece's steps draw on it" }]);
+  }
+  requireAccounts(context, `${operation}({ hold })`);
+  if (!context.repository.capabilities.parentHolds) {
+    throw new UnsupportedError(
+      context.repository.name,
+      `${operation}({ hold })`,
+      `the ${context.repository.name} store does not support parent holds yet (capabilities.parentHolds is false): ${operation}({ hold }) is not available`,
+    );
+  }
+  return { hold: parsed.hold };
+}
+
 const NO_ACCOUNTING: CreationAccounting = Object.freeze({});
 
 /** The typed error for a creation the account or a parent's budget refused. */
@@ -64,6 +92,13 @@ export function announceHold(context: TrackerContext, record: unknown, created: 
   const held = created.held;
   if (!held || held.account === null || held.entry === null || !context.bus.has('accountUpdate')) return;
   context.bus.emit('accountUpdate', { change: 'held', account: held.account, entries: [held.entry], generationId: (record as Generation).id });
+}
+
+/** Emits the parent hold a cast's or cook's creation took, if anyone listens. */
+export function announceParentHold(context: TrackerContext, created: ParentHeldCreation): void {
+  const held = created.held;
+  if (!held || !context.bus.has('accountUpdate')) return;
+  context.bus.emit('accountUpdate', { change: 'held', account: held.account, entries: [held.entry], generationId: null });
 }
 
 /** Emits the capture and release a settlement wrote, if anyone listens. */

@@ -13,9 +13,9 @@ import type { z } from 'zod';
 import type { recordGenerationInputSchema, startCastInputSchema, startCookInputSchema } from '../domain/inputs.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import { GenledgerError, IdempotencyConflictError, RepositoryError, ValidationError } from '../errors.js';
-import type { CreationAccounting, HeldCreation, LimitedInsertion } from '../account-port.js';
+import type { CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation } from '../account-port.js';
 import type { AttachedInsertion, Insertion, NewAttachedChild } from '../port.js';
-import { creationAccounting, limitedError, announceHold } from './accounts.js';
+import { creationAccounting, limitedError, announceHold, announceParentHold, parentCreationAccounting } from './accounts.js';
 
 type StartCookInput = z.output<typeof startCookInputSchema>;
 type StartCastInput = z.output<typeof startCastInputSchema>;
@@ -25,7 +25,8 @@ import { attachRefusal, emitCastWrite, emitCookWrite, emitGenerationChange } fro
 
 /** Where records of one kind are inserted and found by key. */
 interface KeyedStore<T> {
-  insert(record: T, accounting?: CreationAccounting): Promise<Insertion<T>>;
+  /** `limited`: a parent hold the account could not cover (nothing written). */
+  insert(record: T, accounting?: CreationAccounting): Promise<(Insertion<T> & ParentHeldCreation) | LimitedInsertion>;
   findByIdempotencyKey(key: string): Promise<T | null>;
 }
 
@@ -107,7 +108,9 @@ async function createChild<T extends Generation | Cast>(context: TrackerContext,
   const repeat = (stored: T) => repeatOf(child.entity, stored, child.difference(stored));
   if (child.attached === null) {
     const inserted = await child.store.insert(child.record, child.accounting);
+    if ('outcome' in inserted) return notInserted(inserted, child.store, child.accounting, child.key, repeat);
     if (!inserted.created) return repeat(inserted.record);
+    announceParentHold(context, inserted);
     return announceCreated(context, inserted.record, null, null);
   }
   const result = (await repository.insertAttached(child.attached, child.accounting)) as AttachedInsertion<T> | LimitedInsertion;
@@ -131,10 +134,23 @@ async function createChild<T extends Generation | Cast>(context: TrackerContext,
   }
 }
 
+/**
+ * The answer to a plain insert (a record with no parent) the store did not make: a parent hold
+ * the account refused is its typed error, unless the key turns out to be taken after all (then
+ * the answer to the repeat).
+ */
+async function notInserted<T>(result: LimitedInsertion, store: KeyedStore<T>, accounting: CreationAccounting, key: string | null | undefined, repeat: (stored: T) => T): Promise<T> {
+  if (result.outcome !== 'limited') throw new Error(`[genledger] a store answered "${(result as { outcome: string }).outcome}" to a parent's insert()`);
+  return refusalUnlessRepeated(limitedError(result, accounting), store, key, repeat);
+}
+
 export async function createCook(context: TrackerContext, parsed: StartCookInput): Promise<Cook> {
-  const accounting = creationAccounting(context, parsed, 'startCook');
+  const accounting = parentCreationAccounting(context, parsed, 'startCook');
+  const repeat = (stored: Cook) => repeatOf('cook', stored, cookRequestDifference(parsed, stored));
   const inserted = await context.repository.cooks.insert(newCook(parsed, context.ids('cook'), context.clock.now()), accounting);
-  if (!inserted.created) return repeatOf('cook', inserted.record, cookRequestDifference(parsed, inserted.record));
+  if ('outcome' in inserted) return notInserted(inserted, context.repository.cooks, accounting, parsed.idempotencyKey, repeat);
+  if (!inserted.created) return repeat(inserted.record);
+  announceParentHold(context, inserted);
   emitCookWrite(context, 'started', { changed: true, record: inserted.record, previousStatus: 'running' });
   return inserted.record;
 }
@@ -144,7 +160,7 @@ export function createCast(context: TrackerContext, parsed: StartCastInput): Pro
   const now = context.clock.now();
   const record = newCast(parsed, id, now, null);
   const cookId = parsed.cookId;
-  const accounting = creationAccounting(context, parsed, 'startCast');
+  const accounting = parentCreationAccounting(context, parsed, 'startCast');
   return createChild<Cast>(context, {
     accounting,
     entity: 'cast',

@@ -68,7 +68,7 @@ export interface AccountUpdateEvent {
   readonly change: 'credit' | 'debit' | 'held' | 'settled' | 'reconciled';
   readonly account: Account;
   readonly entries: readonly LedgerEntry[];
-  /** The generation whose hold this is, for `held` and `settled`; `null` otherwise. */
+  /** The generation whose hold this is, for `held` and `settled`; `null` otherwise (a parent hold's `held`: its entry's cause names the parent). */
   readonly generationId: string | null;
 }
 

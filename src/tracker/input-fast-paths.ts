@@ -245,8 +245,8 @@ export const progressInputFast: Fast<typeof progressInputSchema> = (input) => {
   return { progress, liveStatus } as z.output<typeof progressInputSchema>;
 };
 
-// A budget takes zod's path (a cast or cook is started rarely): this fast path copies only the fields it knows.
-const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape).filter((key) => key !== 'budget'));
+// A budget or a hold takes zod's path (a cast or cook is started rarely): this fast path copies only the fields it knows.
+const START_CAST_KEYS: ReadonlySet<string> = new Set(Object.keys(startCastInputSchema.shape).filter((key) => key !== 'budget' && key !== 'hold'));
 export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => {
   if (!plainObjectOf(input, START_CAST_KEYS)) return undefined;
   const { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt, idempotencyKey } = input;
@@ -254,14 +254,14 @@ export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => 
   if (!(isNullish(totalSteps) || isWhole(totalSteps, 1, LIMITS.totalSteps)) || metadata !== undefined) return undefined;
   const startedAtCopy = optionalDate(startedAt);
   if (startedAtCopy === UNDECIDED) return undefined;
-  // Only taken without a budget (its key is not in START_CAST_KEYS).
-  return { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined } as z.output<
+  // Only taken without a budget or a hold (their keys is not in START_CAST_KEYS).
+  return { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined, hold: undefined } as z.output<
     typeof startCastInputSchema
   >;
 };
 
-// As for a cast: a budget takes zod's path.
-const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape).filter((key) => key !== 'budget'));
+// As for a cast: a budget or a hold takes zod's path.
+const START_COOK_KEYS: ReadonlySet<string> = new Set(Object.keys(startCookInputSchema.shape).filter((key) => key !== 'budget' && key !== 'hold'));
 export const startCookInputFast: Fast<typeof startCookInputSchema> = (input) => {
   if (!plainObjectOf(input, START_COOK_KEYS)) return undefined;
   const { collectionId, initiatorAccountId, targetSupply, metadata, startedAt, idempotencyKey } = input;
@@ -269,7 +269,7 @@ export const startCookInputFast: Fast<typeof startCookInputSchema> = (input) => 
   if (!isWhole(targetSupply, 1, LIMITS.targetSupply) || metadata !== undefined) return undefined;
   const startedAtCopy = optionalDate(startedAt);
   if (startedAtCopy === UNDECIDED) return undefined;
-  return { collectionId, initiatorAccountId, targetSupply, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined } as z.output<
+  return { collectionId, initiatorAccountId, targetSupply, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined, hold: undefined } as z.output<
     typeof startCookInputSchema
   >;
 };

@@ -94,7 +94,16 @@ export function fromUnitsDocument(raw: unknown): Units {
 
 /** The unique key of an entry in its account. */
 export function entryKey(entry: LedgerEntry): string {
-  return entry.cause.kind === 'movement' ? movementKey(entry.cause.idempotencyKey) : generationKey(entry.kind, entry.cause.generationId);
+  return entry.cause.kind === 'movement' ? movementKey(entry.cause.idempotencyKey) : generationKey(entry.kind, generationOf(entry));
+}
+
+/**
+ * The generation an entry names. This store declares `capabilities.parentHolds: false`, so the
+ * tracker never hands it a parent hold, and no entry it writes names a parent.
+ */
+function generationOf(entry: LedgerEntry): string {
+  if (entry.cause.kind !== 'generation') throw new Error(`[genledger] the MongoDB store keeps no parent holds (capabilities.parentHolds is false): entry ${entry.sequence} of "${entry.accountId}" names a ${entry.cause.kind}`);
+  return entry.cause.generationId;
 }
 
 export const movementKey = (idempotencyKey: string) => `movement:${idempotencyKey}`;
@@ -108,7 +117,7 @@ export function toEntryDocument(entry: LedgerEntry): EntryDocument {
     kind: entry.kind,
     amount: toAmountDocument(entry.amount),
     fromHold: entry.fromHold === null ? null : toAmountDocument(entry.fromHold),
-    cause: entry.cause.kind === 'movement' ? { ...entry.cause } : { kind: 'generation', generationId: toStoredId(entry.cause.generationId) },
+    cause: entry.cause.kind === 'movement' ? { ...entry.cause } : { kind: 'generation', generationId: toStoredId(generationOf(entry)) },
     balanceAfter: toAmountDocument(entry.balanceAfter),
     heldAfter: toAmountDocument(entry.heldAfter),
     at: entry.at,

@@ -2,16 +2,21 @@
  * A hold taken at creation: what a store decides, in the same atomic operation that stores the
  * generation, about the generation's account and its parents' budgets. The budgets are asked
  * first (cast, then cook), then the account; a refusal from any of them means nothing is written,
- * the generation included (`limited`).
+ * the generation included (`limited`). A child on a held parent's own account draws on the
+ * parent's reservation instead of the account's `available` (see parent-hold.ts).
  */
-import type { Units } from './amounts.js';
+import { amountOf, exceededUnit, type Units } from './amounts.js';
 import { holdInBudget, type BudgetRefusal } from './budget.js';
 import { emptyAccount, takeHold, type Shortfall } from './ledger.js';
+import { drawFromReservation, drawingBudget } from './parent-hold.js';
 import type { Account, Budget, Hold, LedgerEntry } from './records.js';
 
 /** What a creation carries for accounts: a generation's hold, a parent's budget. */
 export interface CreationAccounting {
-  /** Generations: the units to reserve from `masterAccountId`. */
+  /**
+   * Generations: the units to reserve from `masterAccountId`. Casts and cooks (stores with
+   * `capabilities.parentHolds`): the parent hold, reserved from `initiatorAccountId` (see parent-hold.ts).
+   */
   readonly hold?: Units | null | undefined;
   /** Casts and cooks: the budget their children's holds count against. */
   readonly budget?: Units | null | undefined;
@@ -63,7 +68,24 @@ export function holdAtCreation(
     // Only reachable with no budget (a budget refuses a child without a hold).
     return { outcome: 'held', hold: null, account: null, entry: null, budgets: counted };
   }
+  // A child on a held parent's own account draws on its reservation (see parent-hold.ts).
+  const drawing = drawingBudget(counted, accountId);
+  if (drawing !== null) {
+    const drawn = drawFromReservation(drawing, units);
+    // A guard: a hold the budget counted always fits in the reservation's free part.
+    if (drawn === null) return { outcome: 'limited', limit: { outcome: 'overBudget', budget: drawing, unit: exceededUnitOfDraw(drawing, units), requested: amountOf(units), held: true } };
+    const withDraw = counted.map((budget) => (budget === drawing ? drawn.budget : budget));
+    const hold: Hold = { generationId, accountId, units, budgets: budgetRefs, drawsOn: { kind: drawing.parentKind, id: drawing.parentId }, status: 'held' };
+    if (drawn.beyond === null) return { outcome: 'held', hold, account: null, entry: null, budgets: withDraw };
+    const beyond = takeHold(account ?? emptyAccount(accountId), drawn.beyond, generationId, at);
+    if (beyond.outcome !== 'held') return { outcome: 'limited', limit: beyond };
+    return { outcome: 'held', hold, account: beyond.account, entry: beyond.entry, budgets: withDraw };
+  }
   const taken = takeHold(account ?? emptyAccount(accountId), units, generationId, at);
   if (taken.outcome !== 'held') return { outcome: 'limited', limit: taken };
   return { outcome: 'held', hold: { generationId, accountId, units, budgets: budgetRefs, status: 'held' }, account: taken.account, entry: taken.entry, budgets: counted };
+}
+
+function exceededUnitOfDraw(budget: Budget, units: Units): 'points' | 'costUsd' {
+  return exceededUnit(amountOf(units), budget.reservation?.free ?? amountOf({}), budget.limit) ?? 'points';
 }

@@ -5,4 +5,5 @@ export * from './ledger.js';
 export * from './budget.js';
 export * from './creation.js';
 export * from './settlement.js';
+export * from './parent-hold.js';
 export * from './inputs.js';

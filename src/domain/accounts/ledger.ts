@@ -191,9 +191,14 @@ export type HoldTaken = { readonly outcome: 'held'; readonly account: Account; r
 
 /** Reserves `units` for a generation when the available amount covers them. */
 export function takeHold(account: Account, units: Units, generationId: string, at: Date): HoldTaken {
+  return reserve(account, units, { kind: 'generation', generationId }, at);
+}
+
+/** Reserves `units` for `cause` (a generation, or a parent hold) when the available amount covers them. */
+export function reserve(account: Account, units: Units, cause: EntryCause, at: Date): HoldTaken {
   const shortfall = coverageOf(account, units);
   if (shortfall !== null) return shortfall;
-  return { outcome: 'held', ...appendEntry(account, 'hold', amountOf(units), { kind: 'generation', generationId }, at) };
+  return { outcome: 'held', ...appendEntry(account, 'hold', amountOf(units), cause, at) };
 }
 
 /** What a generation's figures charge: its `pointsSpent` and `costUsd`. */
@@ -202,12 +207,24 @@ export interface Charge {
   readonly costUsd: string;
 }
 
+/**
+ * The open reservation of a parent hold a child drew on (see parent-hold.ts): its units and the
+ * part of it still free. While it is open, a child's unspent hold goes back to it and a charge
+ * above the child's hold comes out of it before `available`.
+ */
+export interface ReservationPool {
+  readonly units: Units;
+  readonly free: AccountAmount;
+}
+
 export interface HoldSettled {
   readonly account: Account;
   /** In order: capture (when anything is charged), release (when anything is left), overdraft (when short). */
   readonly entries: readonly LedgerEntry[];
   /** What was charged, in the units the hold names. */
   readonly captured: AccountAmount;
+  /** The pool's free part after this settlement; `null` without a pool. */
+  readonly poolFree: AccountAmount | null;
 }
 
 /**
@@ -217,22 +234,30 @@ export interface HoldSettled {
  * rest of the hold, and when the charge is more than the hold takes the difference from the
  * available amount. If even that is short, the balance goes below zero by the shortfall and an
  * `overdraft` entry records it: never a silent negative.
+ *
+ * With `pool` (the hold drew on its parent's open reservation), in the pool's units: the unspent
+ * part goes back to the pool instead of being released (it stays held, for the parent), and a
+ * charge above the hold is taken from the pool's free part first, then from `available`.
  */
-export function settleHold(account: Account, units: Units, generationId: string, charge: Charge, at: Date): HoldSettled {
+export function settleHold(account: Account, units: Units, generationId: string, charge: Charge, at: Date, pool: ReservationPool | null = null): HoldSettled {
   const cause: EntryCause = { kind: 'generation', generationId };
   const held = amountOf(units);
   const captured = restrictTo({ points: charge.pointsSpent, costUsd: charge.costUsd }, units);
-  const fromHold = minAmount(captured, held);
-  const beyondHold = subtractAmounts(captured, fromHold);
-  const shortfall = nonNegative(subtractAmounts(beyondHold, nonNegative(account.available)));
+  const fromOwnHold = minAmount(captured, held);
+  const beyondHold = subtractAmounts(captured, fromOwnHold);
+  const fromPool = pool === null ? ZERO_AMOUNT : minAmount(beyondHold, restrictTo(nonNegative(pool.free), pool.units));
+  const fromAvailable = subtractAmounts(beyondHold, fromPool);
+  const shortfall = nonNegative(subtractAmounts(fromAvailable, nonNegative(account.available)));
+  const unspent = subtractAmounts(held, fromOwnHold);
+  const returned = pool === null ? ZERO_AMOUNT : restrictTo(unspent, pool.units);
   const entries: LedgerEntry[] = [];
   let current = account;
   if (!isZeroAmount(captured)) {
-    const written = appendEntry(current, 'capture', captured, cause, at, fromHold);
+    const written = appendEntry(current, 'capture', captured, cause, at, addAmounts(fromOwnHold, fromPool));
     current = written.account;
     entries.push(written.entry);
   }
-  const released = subtractAmounts(held, fromHold);
+  const released = subtractAmounts(unspent, returned);
   if (!isZeroAmount(released)) {
     const written = appendEntry(current, 'release', released, cause, at);
     current = written.account;
@@ -243,5 +268,5 @@ export function settleHold(account: Account, units: Units, generationId: string,
     current = written.account;
     entries.push(written.entry);
   }
-  return { account: current, entries, captured };
+  return { account: current, entries, captured, poolFree: pool === null ? null : addAmounts(subtractAmounts(pool.free, fromPool), returned) };
 }

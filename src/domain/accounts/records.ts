@@ -35,6 +35,8 @@ export const entryCauseSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('movement'), reason: labelSchema, idempotencyKey: idSchema }).readonly(),
   /** A generation's hold, or its settlement (capture, release, overdraft). */
   z.object({ kind: z.literal('generation'), generationId: idSchema }).readonly(),
+  /** A parent hold (`startCast`/`startCook({ hold })`), or the release of what it had left when the parent ended. */
+  z.object({ kind: z.literal('parent'), parentKind: z.enum(['cast', 'cook']), parentId: idSchema }).readonly(),
 ]);
 export type EntryCause = z.infer<typeof entryCauseSchema>;
 
@@ -69,6 +71,15 @@ export const budgetSchema = z
     limit: unitsSchema,
     held: accountAmountSchema,
     spent: accountAmountSchema,
+    /**
+     * A parent hold's reservation (absent: a plain budget). The parent holds `limit` on `accountId`
+     * from its creation; `free` is the part of it no open child drew and no capture took, released
+     * once when the parent ends (`status` then `released`). See parent-hold.ts.
+     */
+    reservation: z
+      .object({ accountId: idSchema, free: accountAmountSchema, status: z.enum(['held', 'released']) })
+      .readonly()
+      .nullish(),
   })
   .readonly();
 export type Budget = z.infer<typeof budgetSchema>;
@@ -82,6 +93,11 @@ export const holdSchema = z
     units: unitsSchema,
     /** The budgets (the generation's cast and cook) that counted this hold. */
     budgets: z.array(z.object({ kind: z.enum(['cast', 'cook']), id: idSchema }).readonly()).readonly(),
+    /**
+     * The parent whose reservation this hold drew from (a child of a held parent on the parent's
+     * own account): its units the parent names were never reserved again; absent for any other hold.
+     */
+    drawsOn: z.object({ kind: z.enum(['cast', 'cook']), id: idSchema }).readonly().nullish(),
     status: z.enum(['held', 'settled']),
   })
   .readonly();

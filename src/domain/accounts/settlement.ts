@@ -29,12 +29,20 @@ export interface HoldSettlement {
  */
 export function settleGenerationHold(hold: Hold, account: Account | null, budgets: readonly Budget[], charge: Charge, at: Date): HoldSettlement | null {
   if (hold.status !== 'held') return null;
-  const settled = settleHold(account ?? emptyAccount(hold.accountId), hold.units, hold.generationId, charge, at);
+  // A hold that drew on its parent's reservation settles against it while the parent is open; once
+  // the parent ended (its reservation released) it settles as any hold.
+  const drawnOn = hold.drawsOn ? budgets.find((budget) => budget.parentKind === hold.drawsOn!.kind && budget.parentId === hold.drawsOn!.id) : undefined;
+  const reservation = drawnOn?.reservation?.status === 'held' ? drawnOn.reservation : null;
+  const pool = reservation === null || drawnOn === undefined ? null : { units: drawnOn.limit, free: reservation.free };
+  const settled = settleHold(account ?? emptyAccount(hold.accountId), hold.units, hold.generationId, charge, at, pool);
   return {
     hold: { ...hold, status: 'settled' },
     account: settled.account,
     entries: settled.entries,
     captured: settled.captured,
-    budgets: budgets.map((budget) => settleInBudget(budget, hold.units, settled.captured)),
+    budgets: budgets.map((budget) => {
+      const counted = settleInBudget(budget, hold.units, settled.captured);
+      return budget === drawnOn && reservation !== null && settled.poolFree !== null ? { ...counted, reservation: { ...reservation, free: settled.poolFree } } : counted;
+    }),
   };
 }

@@ -1,0 +1,454 @@
+/**
+ * Parent holds: `startCast({ hold })` / `startCook({ hold })` reserve an amount for the parent's
+ * children with the parent, children on the parent's account draw on it, and what is left is
+ * released once when the parent ends (docs/concepts.md, "Parent holds"). Skipped, with the reason
+ * printed, for a store that declares `capabilities.parentHolds` false or absent; on every store
+ * with accounts one test checks that a store without the capability refuses the call with an
+ * `UnsupportedError`, writing nothing.
+ *
+ * - The hold taken or refused with the parent, atomically; a repeated key (also 8 at once) takes
+ *   no second hold; a hold with a budget, or on a cook's piece, is a `ValidationError`.
+ * - Children drawing on it: exact captures, a charge above the hold from the reservation first;
+ *   a child of another account holds on its own.
+ * - The release, once, at every way a parent ends: finish, cancel, a failed step ending the cast,
+ *   sweepStale expiring an idle cast and timing out a step; children still open settle later.
+ * - 64 children at once never pass the limit; duplicate and concurrent completions and finishes
+ *   capture and release once; reconcile finds no drift.
+ * - A crash at every port call of a scenario, before or after the write: after retry and sweep,
+ *   the account, its ledger and the budgets equal the fault-free run's.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Account, Budget, LedgerEntry } from '../domain/accounts/records.js';
+import { BudgetExceededError, InsufficientFundsError, UnsupportedError } from '../errors.js';
+import type { LedgerRepository } from '../port.js';
+import { createTracker } from '../tracker/create-tracker.js';
+import type { FaultMoment } from './fault-injection.js';
+import { createHarness, generationInput, type Harness } from './harness.js';
+import { id, MINUTE, runWithOneFault, silent, type HostStep } from './host-steps.js';
+import { expectExplainedByLedger, expectNotNegative } from './part-accounts.js';
+import { seededRandom } from './seeded-random.js';
+import type { ConformanceTarget } from './types.js';
+
+const NO_PARENT_HOLDS = 'the store declares capabilities.parentHolds false (or absent)';
+
+/** Runs `body` on a fresh harness, or skips (printing why) when the store keeps no parent holds. */
+function withParentHolds(target: ConformanceTarget, title: string, body: (harness: Harness) => Promise<void>, timeoutMs?: number): void {
+  it(
+    title,
+    async (context) => {
+      const harness = await createHarness(target);
+      if (!harness.repository.capabilities.accounts || !harness.repository.capabilities.parentHolds) {
+        console.log(`[genledger conformance] ${target.name} parent holds: "${title}" skipped: ${NO_PARENT_HOLDS}`);
+        context.skip(NO_PARENT_HOLDS);
+        return;
+      }
+      await body(harness);
+    },
+    timeoutMs ?? target.timeoutMs ?? 60_000,
+  );
+}
+
+async function refusal(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => null,
+    (error: unknown) => error,
+  );
+}
+
+function parentEntries(entries: readonly LedgerEntry[], parentId: string, kind: LedgerEntry['kind']): LedgerEntry[] {
+  return entries.filter((entry) => entry.kind === kind && entry.cause.kind === 'parent' && entry.cause.parentId === parentId);
+}
+
+async function budgetOf(repository: LedgerRepository, kind: 'cast' | 'cook', parentId: string): Promise<Budget> {
+  const budget = await repository.accounts.getBudget({ kind, id: parentId });
+  if (budget === null) throw new Error(`no budget stored for ${kind} ${parentId}`);
+  return budget;
+}
+
+export function parentHoldTests(target: ConformanceTarget): void {
+  describe(`${target.name}: parent holds`, () => {
+    it('a store without parent holds refuses startCast/startCook({ hold }) with an UnsupportedError naming it, writing nothing', async (context) => {
+      const harness = await createHarness(target);
+      if (!harness.repository.capabilities.accounts) {
+        context.skip('the store keeps no accounts (the accounts part checks its refusals)');
+        return;
+      }
+      // The store as declared, or (for one that keeps parent holds) the same store declaring it does not.
+      const repository: LedgerRepository = harness.repository.capabilities.parentHolds ? { ...harness.repository, capabilities: { ...harness.repository.capabilities, parentHolds: false } } : harness.repository;
+      const tracker = createTracker({ repository, clock: harness.clock, logger: silent });
+      await tracker.credit('account-unsupported', { points: 100, reason: 'grant', idempotencyKey: 'u-grant' });
+      for (const [label, call] of [
+        ['startCook({ hold })', () => tracker.startCook({ collectionId: 'c-u', initiatorAccountId: 'account-unsupported', targetSupply: 2, hold: { points: 5 } })],
+        ['startCast({ hold })', () => tracker.startCast({ spellId: 's-u', initiatorAccountId: 'account-unsupported', hold: { points: 5 } })],
+      ] as const) {
+        const error = await refusal(call());
+        expect(error, label).toBeInstanceOf(UnsupportedError);
+        expect((error as UnsupportedError).message, label).toContain(repository.name);
+        expect((error as UnsupportedError).message, label).toContain('parentHolds');
+      }
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 0, cooks: 0 });
+      expect((await tracker.getAccount('account-unsupported')).entryCount).toBe(1);
+    });
+
+    withParentHolds(target, 'a parent hold is taken with the parent or refused writing nothing; a repeated key (also 8 at once) takes no second hold; a hold with a budget or on a cook piece is a ValidationError', async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-parent';
+      await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'ph-grant' });
+      const short = await refusal(tracker.startCook({ collectionId: 'c-ph', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'ph-over', hold: { points: 150 } }));
+      expect(short).toBeInstanceOf(InsufficientFundsError);
+      expect(short).toMatchObject({ account: accountId, field: 'input.hold', requested: { points: 150 }, available: { points: 100 } });
+      const both = await refusal(tracker.startCast({ spellId: 's-ph', initiatorAccountId: accountId, hold: { points: 10 }, budget: { points: 10 } }));
+      expect(both).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.budget' });
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 0, cooks: 0 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 0 }, entryCount: 1 });
+
+      const heldEvents: { generationId: string | null; cause: LedgerEntry['cause'] | undefined }[] = [];
+      tracker.on('accountUpdate', (event) => void (event.change === 'held' && heldEvents.push({ generationId: event.generationId, cause: event.entries[0]?.cause })));
+      const cook = await tracker.startCook({ collectionId: 'c-ph', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'ph-1', hold: { points: 60 } });
+      expect(heldEvents).toEqual([{ generationId: null, cause: { kind: 'parent', parentKind: 'cook', parentId: cook.id } }]);
+      let account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: 100 }, held: { points: 60 }, available: { points: 40 }, entryCount: 2 });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(entries[1]).toMatchObject({ kind: 'hold', amount: { points: 60 }, cause: { kind: 'parent', parentKind: 'cook', parentId: cook.id } });
+      // The hold is the cook's budget, its reservation all free.
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ limit: { points: 60 }, held: { points: 0 }, spent: { points: 0 }, reservation: { accountId, free: { points: 60 }, status: 'held' } });
+
+      // Enough money for a second hold, so only the key can stop one.
+      await tracker.credit(accountId, { points: 500, reason: 'top-up', idempotencyKey: 'ph-top-up' });
+      const again = await tracker.startCook({ collectionId: 'c-ph', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'ph-1', hold: { points: 60 } });
+      expect(again.id).toBe(cook.id);
+      const racing = await Promise.all(
+        Array.from({ length: 8 }, () => tracker.startCast({ spellId: 's-ph', initiatorAccountId: accountId, idempotencyKey: 'ph-2', hold: { points: 30 } })),
+      );
+      expect(new Set(racing.map((cast) => cast.id)).size).toBe(1);
+      account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ held: { points: 90 }, available: { points: 510 }, entryCount: 4 });
+      // One event per hold taken: the repeats took none.
+      expect(heldEvents).toHaveLength(2);
+      await expectExplainedByLedger(tracker, account);
+
+      const piece = await refusal(tracker.startCast({ spellId: 's-ph', initiatorAccountId: accountId, cookId: cook.id, hold: { points: 5 } }));
+      expect(piece).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.hold' });
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 1, cooks: 1 });
+      expect((await tracker.getAccount(accountId)).entryCount).toBe(4);
+    });
+
+    withParentHolds(target, 'children draw on the reservation: exact captures, a charge above the hold from the reservation first, another account holds on its own; finishing twice at once releases the rest once', async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-draw';
+      await tracker.credit(accountId, { points: 200, reason: 'grant', idempotencyKey: 'd-grant' });
+      await tracker.credit('account-guest', { points: 50, reason: 'grant', idempotencyKey: 'd-guest' });
+      const cast = await tracker.startCast({ spellId: 's-d', initiatorAccountId: accountId, hold: { points: 100 } });
+      const step = (account: string, points: number) => tracker.recordGeneration(generationInput({ masterAccountId: account, castId: cast.id, hold: { points } }));
+      const first = await step(accountId, 30);
+      const guest = await step('account-guest', 20);
+      const third = await step(accountId, 30);
+      // The steps on the cast's account drew on its reservation: the account's held did not grow.
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 100 }, available: { points: 100 }, entryCount: 2 });
+      expect(await tracker.getAccount('account-guest')).toMatchObject({ held: { points: 20 }, available: { points: 30 } });
+      expect(await budgetOf(repository, 'cast', cast.id)).toMatchObject({ held: { points: 80 }, reservation: { free: { points: 40 } } });
+      const over = await refusal(step(accountId, 30));
+      expect(over).toBeInstanceOf(BudgetExceededError);
+      expect(await refusal(tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id })))).toBeInstanceOf(BudgetExceededError);
+
+      // Twice at once: captured once. 10 of 30 spent, 20 back to the reservation.
+      await Promise.all([0, 1].map(() => tracker.completeGeneration(first.id, { status: 'success', pointsSpent: 10 })));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 190 }, held: { points: 90 }, available: { points: 100 } });
+      expect(await budgetOf(repository, 'cast', cast.id)).toMatchObject({ held: { points: 50 }, spent: { points: 10 }, reservation: { free: { points: 60 } } });
+      // 45 against a hold of 30: 15 more from the reservation's free part, none from available.
+      await tracker.completeGeneration(third.id, { status: 'success', pointsSpent: 45 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 145 }, held: { points: 45 }, available: { points: 100 } });
+      await tracker.completeGeneration(guest.id, { status: 'success', pointsSpent: 5 });
+      expect(await tracker.getAccount('account-guest')).toMatchObject({ balance: { points: 45 }, held: { points: 0 } });
+
+      const [finished, finishedAgain] = await Promise.all([tracker.finishCast(cast.id), tracker.finishCast(cast.id)]);
+      expect(finished.status).toBe('completed');
+      expect(finishedAgain.status).toBe('completed');
+      const account = await tracker.getAccount(accountId);
+      // 100 reserved - 10 - 45 captured from it = 45 released, once.
+      expect(account).toMatchObject({ balance: { points: 145 }, held: { points: 0 }, available: { points: 145 }, spent: { points: 55 } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(parentEntries(entries, cast.id, 'release').map((entry) => entry.amount.points)).toEqual([45]);
+      expect(entries.filter((entry) => entry.kind === 'capture').map((entry) => [entry.amount.points, entry.fromHold?.points])).toEqual([
+        [10, 10],
+        [45, 45],
+      ]);
+      expect(await budgetOf(repository, 'cast', cast.id)).toMatchObject({ held: { points: 0 }, spent: { points: 60 }, reservation: { free: { points: 0 }, status: 'released' } });
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+      expect((await tracker.reconcileAccount('account-guest')).drift).toBe(false);
+    });
+
+    withParentHolds(target, 'the reservation is released once at every way a parent ends: finish, cancel, a failed step, sweepStale expiring an idle cast and timing out a step; a child still open settles later to available', async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-ends';
+      await tracker.credit(accountId, { points: 1000, reason: 'grant', idempotencyKey: 'e-grant' });
+      let charged = 0;
+
+      // finishCook with a child still open: 50 - 20 (the open child) released; the child settles later.
+      const finishedCook = await tracker.startCook({ collectionId: 'c-e', initiatorAccountId: accountId, targetSupply: 5, hold: { points: 50 } });
+      const lateChild = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, cookId: finishedCook.id, hold: { points: 20 } }));
+      await tracker.finishCook(finishedCook.id);
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 20 }, available: { points: 980 } });
+      await tracker.completeGeneration(lateChild.id, { status: 'success', pointsSpent: 5 });
+      charged += 5;
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 0 }, balance: { points: 1000 - charged } });
+
+      // cancelCook: the cook's release, then its cancelled child's own.
+      const cancelledCook = await tracker.startCook({ collectionId: 'c-e', initiatorAccountId: accountId, targetSupply: 5, hold: { points: 50 } });
+      const cancelledChild = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, cookId: cancelledCook.id, hold: { points: 20 } }));
+      await tracker.cancelCook(cancelledCook.id);
+      expect((await tracker.getGeneration(cancelledChild.id))!.status).toBe('cancelled_by_user');
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 0 }, balance: { points: 1000 - charged } });
+
+      // A failed step fails its cast: the step is charged, its unspent part and the rest released once.
+      const failedCast = await tracker.startCast({ spellId: 's-e', initiatorAccountId: accountId, hold: { points: 50 } });
+      const failedStep = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: failedCast.id, hold: { points: 20 } }));
+      await tracker.completeGeneration(failedStep.id, { status: 'failed', pointsSpent: 7 });
+      charged += 7;
+      expect((await tracker.getCast(failedCast.id))!.status).toBe('failed');
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 0 }, balance: { points: 1000 - charged } });
+
+      // sweepStale: an idle cast is expired, a stuck step timed out (failing its cast).
+      const idleCast = await tracker.startCast({ spellId: 's-e', initiatorAccountId: accountId, hold: { points: 40 } });
+      const stuckCast = await tracker.startCast({ spellId: 's-e', initiatorAccountId: accountId, hold: { points: 40 } });
+      const stuckStep = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: stuckCast.id, hold: { points: 25 } }));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 80 } });
+      harness.clock.advance(61 * MINUTE);
+      await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+      expect((await tracker.getGeneration(stuckStep.id))!.status).toBe('timeout');
+      expect((await tracker.getCast(idleCast.id))!.status).not.toBe('running');
+      expect((await tracker.getCast(stuckCast.id))!.status).toBe('failed');
+
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: 1000 - charged }, held: { points: 0 }, available: { points: 1000 - charged }, spent: { points: charged } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      const released: Record<string, number[]> = {};
+      for (const [label, parentId] of [['finishCook', finishedCook.id], ['cancelCook', cancelledCook.id], ['failed step', failedCast.id], ['idle cast expired', idleCast.id], ['step timed out', stuckCast.id]] as const) {
+        released[label] = parentEntries(entries, parentId, 'release').map((entry) => entry.amount.points);
+      }
+      expect(released).toEqual({ finishCook: [30], cancelCook: [30], 'failed step': [50 - 7], 'idle cast expired': [40], 'step timed out': [40] });
+      for (const [kind, parentId] of [['cook', finishedCook.id], ['cook', cancelledCook.id], ['cast', failedCast.id], ['cast', idleCast.id], ['cast', stuckCast.id]] as const) {
+        expect((await budgetOf(repository, kind, parentId)).reservation?.status, `${kind} ${parentId}`).toBe('released');
+      }
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
+    withParentHolds(target, "the steps of a held cook's cast piece draw on the cook's reservation (counted in the piece's budget too); cancelCast releases a held cast once", async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-piece';
+      await tracker.credit(accountId, { points: 500, reason: 'grant', idempotencyKey: 'pc-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-pc', initiatorAccountId: accountId, targetSupply: 5, hold: { points: 100 } });
+      const piece = await tracker.startCast({ spellId: 's-pc', initiatorAccountId: accountId, cookId: cook.id, budget: { points: 40 } });
+      const step = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { points: 30 } }));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 100 }, entryCount: 2 });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { points: 30 }, reservation: { free: { points: 70 } } });
+      expect(await budgetOf(repository, 'cast', piece.id)).toMatchObject({ held: { points: 30 } });
+      // The piece's own budget refuses first: 30 held + 20 > 40.
+      const overPiece = await refusal(tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { points: 20 } })));
+      expect(overPiece).toMatchObject({ parentKind: 'cast', parentId: piece.id });
+      await tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 12 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 488 }, held: { points: 88 } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { points: 0 }, spent: { points: 12 }, reservation: { free: { points: 88 }, status: 'held' } });
+      await tracker.cancelCook(cook.id);
+      // A held cast cancelled with a step open: its free part released at once, the step's hold when it is cancelled.
+      const cast = await tracker.startCast({ spellId: 's-pc', initiatorAccountId: accountId, hold: { points: 50 } });
+      const open = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 15 } }));
+      await Promise.all([tracker.cancelCast(cast.id), tracker.cancelCast(cast.id)]);
+      expect((await tracker.getGeneration(open.id))!.status).toBe('cancelled_by_user');
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: 488 }, held: { points: 0 }, available: { points: 488 }, spent: { points: 12 } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(parentEntries(entries, cook.id, 'release').map((entry) => entry.amount.points)).toEqual([88]);
+      expect(parentEntries(entries, cast.id, 'release').map((entry) => entry.amount.points)).toEqual([35]);
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
+    withParentHolds(target, '64 children at once under a cook holding 100 (room for 10 holds of 10): exactly 10 recorded, spent + held never passes it, held never grows; completions (10% twice) racing two finishes capture and release once', async (harness) => {
+      const { tracker, repository } = harness;
+      const random = seededRandom(Number(process.env.GENLEDGER_SEED) || 20261206);
+      const accountId = 'account-race';
+      await tracker.credit(accountId, { points: 1000, reason: 'grant', idempotencyKey: 'r-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-r', initiatorAccountId: accountId, targetSupply: 1000, hold: { points: 100 } });
+      const observed: { used: number; held: number }[] = [];
+      const observedAccounts: Account[] = [];
+      let racing = true;
+      const reader = (async () => {
+        while (racing) {
+          const budget = await repository.accounts.getBudget({ kind: 'cook', id: cook.id });
+          const account = await tracker.getAccount(accountId);
+          observedAccounts.push(account);
+          if (budget) observed.push({ used: budget.spent.points + budget.held.points, held: account.held.points });
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 64 }, (_, index) => tracker.recordGeneration(generationInput({ masterAccountId: accountId, cookId: cook.id, idempotencyKey: `r-${index}`, hold: { points: 10 } }))),
+      );
+      const recorded = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      expect(recorded).toHaveLength(10);
+      for (const error of refused) expect(error).toBeInstanceOf(BudgetExceededError);
+      racing = false;
+      await reader;
+      // spent + held never passed the limit while children were created, and the account's held never grew.
+      expect(observed.length).toBeGreaterThan(0);
+      for (const point of observed) {
+        expect(point.used).toBeLessThanOrEqual(100);
+        expect(point.held).toBe(100);
+      }
+      let charged = 0;
+      const charges = new Map<string, number>();
+      const completions: (() => Promise<unknown>)[] = [];
+      for (const generation of recorded) {
+        const points = Math.floor(random() * 16); // some above their hold of 10
+        charged += points;
+        charges.set(generation.id, points);
+        const complete = () => tracker.completeGeneration(generation.id, { status: 'success', pointsSpent: points });
+        completions.push(complete);
+        if (completions.length % 10 === 1) completions.push(complete);
+      }
+      // Two finishes race the completions: children settle before and after the release.
+      completions.push(() => tracker.finishCook(cook.id), () => tracker.finishCook(cook.id));
+      completions.sort(() => random() - 0.5);
+      await Promise.all(completions.map((complete) => complete()));
+      for (const account of observedAccounts) expectNotNegative(account, 'during the race');
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: 1000 - charged }, held: { points: 0 }, spent: { points: charged } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(parentEntries(entries, cook.id, 'hold')).toHaveLength(1);
+      expect(parentEntries(entries, cook.id, 'release').length).toBeLessThanOrEqual(1);
+      // Each child charged anything has exactly one capture, of exactly its charge.
+      expect(entries.filter((entry) => entry.kind === 'capture').map((entry) => entry.amount.points).sort((a, b) => a - b)).toEqual(
+        [...charges.values()].filter((points) => points > 0).sort((a, b) => a - b),
+      );
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+      console.log(
+        `[genledger conformance] ${target.name} parent holds: 64 children at once under a cook holding 100: ${recorded.length} recorded, ${refused.length} refused; ` +
+          `${completions.length - 2} completions (${completions.length - 2 - recorded.length} duplicates) and 2 finishes, all at once; balance ${account.balance.points} = 1000 - ${charged} captured exactly`,
+      );
+    });
+
+    withParentHolds(
+      target,
+      'crash at every port call of a parent-hold scenario, before or after the write: after retry and sweep the account, its ledger and the budgets equal the fault-free run',
+      async () => {
+        const reference = await runParentHoldScenario(target, null, 'before');
+        expect(reference.final).toMatchObject({ balance: { points: 300 - 95 }, held: { points: 0 }, spent: { points: 95 } });
+        let runs = 0;
+        for (const moment of ['before', 'after'] as const) {
+          for (let failCall = 1; failCall <= reference.calls; failCall += 1) {
+            const faulted = await runParentHoldScenario(target, failCall, moment);
+            expect(faulted.retries, `fault at call ${failCall} ${moment} never fired`).toBe(1);
+            expect(faulted.snapshot, `state after a fault at call ${failCall} ${moment}`).toEqual(reference.snapshot);
+            runs += 1;
+          }
+        }
+        console.log(
+          `[genledger conformance] ${target.name} parent holds crash at every port call: ${runs} faulted runs (${reference.calls} port calls x before/after), ` +
+            `every account, ledger and budget equal to the fault-free run (balance ${reference.final.balance.points} points = 300 credited - 95 captured)`,
+        );
+      },
+      (target.timeoutMs ?? 60_000) * 5,
+    );
+  });
+}
+
+const ACCOUNT = 'account-crash-parent';
+
+function child(name: string, points: number, parent: string, parentKind: 'cast' | 'cook', refused?: typeof BudgetExceededError): HostStep {
+  return {
+    label: `recordGeneration ${name} (hold ${points} in ${parent})`,
+    async run(tracker, names) {
+      try {
+        const generation = await tracker.recordGeneration(
+          generationInput({ masterAccountId: ACCOUNT, idempotencyKey: `key-${name}`, [parentKind === 'cast' ? 'castId' : 'cookId']: id(names, parent), hold: { points } }),
+        );
+        if (refused) throw new Error(`scenario: ${name} should have been refused`);
+        names.set(name, { id: generation.id, kind: 'generation' });
+      } catch (error) {
+        if (refused && error instanceof refused) return;
+        throw error;
+      }
+    },
+  };
+}
+
+function finishChild(name: string, status: 'success' | 'failed', pointsSpent: number): HostStep {
+  return { label: `completeGeneration ${name} ${status} ${pointsSpent}`, run: (tracker, names) => tracker.completeGeneration(id(names, name), { status, pointsSpent }) };
+}
+
+function parent(name: string, kind: 'cast' | 'cook', points: number, refused?: typeof InsufficientFundsError): HostStep {
+  return {
+    label: `start${kind === 'cast' ? 'Cast' : 'Cook'} ${name} (hold ${points})`,
+    async run(tracker, names) {
+      try {
+        const record =
+          kind === 'cast'
+            ? await tracker.startCast({ spellId: 'spell-crash', initiatorAccountId: ACCOUNT, idempotencyKey: `key-${name}`, hold: { points } })
+            : await tracker.startCook({ collectionId: 'collection-crash', initiatorAccountId: ACCOUNT, targetSupply: 10, idempotencyKey: `key-${name}`, hold: { points } });
+        if (refused) throw new Error(`scenario: ${name} should have been refused`);
+        names.set(name, { id: record.id, kind });
+      } catch (error) {
+        if (refused && error instanceof refused) return;
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * 300 credited; a cook holding 100 and a cast holding 50; 95 captured (P1 10, P2 40 of which 10
+ * above its hold from the reservation, S1 failed 5, P4 40 after its cook ended, 10 above its hold
+ * from available); one child refused for the budget, one parent for funds, one child swept.
+ */
+const PARENT_SCENARIO: readonly HostStep[] = [
+  { label: 'credit 300', run: (tracker) => tracker.credit(ACCOUNT, { points: 300, reason: 'top-up', idempotencyKey: 'crash-credit' }) },
+  parent('cook', 'cook', 100),
+  child('P1', 30, 'cook', 'cook'),
+  child('P2', 30, 'cook', 'cook'),
+  child('P3', 50, 'cook', 'cook', BudgetExceededError),
+  finishChild('P1', 'success', 10),
+  finishChild('P1', 'success', 10),
+  finishChild('P2', 'success', 40),
+  parent('cast', 'cast', 50),
+  child('S1', 20, 'cast', 'cast'),
+  child('S2', 10, 'cast', 'cast'),
+  finishChild('S1', 'failed', 5),
+  child('P4', 30, 'cook', 'cook'),
+  { label: 'finishCook', run: (tracker, names) => tracker.finishCook(id(names, 'cook')) },
+  finishChild('P4', 'success', 40),
+  parent('greedy', 'cook', 500, InsufficientFundsError),
+  { label: 'advance the clock past the sweep threshold', run: async () => {} },
+  { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
+  { label: 'reconcileAccount', run: (tracker) => tracker.reconcileAccount(ACCOUNT) },
+];
+
+interface ScenarioRun {
+  readonly snapshot: unknown;
+  readonly final: Account;
+  readonly calls: number;
+  readonly retries: number;
+}
+
+async function runParentHoldScenario(target: ConformanceTarget, failCall: number | null, moment: FaultMoment): Promise<ScenarioRun> {
+  const { inner, clock, ids, names, calls, retries } = await runWithOneFault(target, PARENT_SCENARIO, failCall, moment);
+  const auditor = createTracker({ repository: inner, clock, ids, logger: silent });
+  const final = await auditor.getAccount(ACCOUNT);
+  const entries = await expectExplainedByLedger(auditor, final);
+  const budgets = { cook: await inner.accounts.getBudget({ kind: 'cook', id: id(names, 'cook') }), cast: await inner.accounts.getBudget({ kind: 'cast', id: id(names, 'cast') }) };
+  const statuses: Record<string, string> = {};
+  for (const [name, entry] of names) {
+    if (entry.kind === 'generation') statuses[name] = (await auditor.getGeneration(entry.id))!.status;
+    else statuses[name] = ((entry.kind === 'cast' ? await auditor.getCast(entry.id) : await auditor.getCook(entry.id)) ?? { status: 'missing' }).status;
+  }
+  const nameOf = new Map([...names].map(([name, entry]) => [entry.id, name]));
+  const snapshot = JSON.parse(
+    JSON.stringify({ account: final, entries, budgets, statuses, counts: await target.inspect().count() }, (key, value: unknown) => {
+      if (key === 'updatedAt' || key === 'at' || key === 'version') return undefined;
+      if (typeof value === 'string' && nameOf.has(value)) return `<${nameOf.get(value)}>`;
+      return value;
+    }),
+  );
+  return { snapshot, final, calls, retries };
+}
