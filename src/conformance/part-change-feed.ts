@@ -368,6 +368,12 @@ export function changeFeedTests(target: ConformanceTarget): void {
         expect(figures(after.at(-1)!.account)).toEqual(figures(final));
         expect(after.at(-1)).toMatchObject({ change: 'settled', generationId: generation.id });
         expect(final.spent.points).toBe(4);
+        // First seen by this watch: its entries are those of the latest change, the settlement
+        // (everything after the hold's entry), nothing before.
+        const entries = (await writer.listLedgerEntries({ accountId, limit: 10 })).items;
+        const holdEntry = entries.findIndex((entry) => entry.kind === 'hold');
+        expect(after.at(-1)!.entries).toEqual(entries.slice(holdEntry + 1));
+        expect(after.at(-1)!.entries.map((entry) => entry.kind)).toEqual(['capture', 'release']);
       } finally {
         await resumed.close();
       }
