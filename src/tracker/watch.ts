@@ -12,7 +12,8 @@
  * for an account notice the watcher reads the account (the figures `getAccount` returns) and the
  * ledger entries written since the version it last saw of it. Changes to one account coalesced in
  * one read make one event, with every entry since and `change` naming the last of them; an account
- * first seen by this watch reports the entries of its latest change only.
+ * first seen by this watch reports the entries of its latest change only (`reconciled` when it was
+ * written at another time than its last entry, as only a reconcile does).
  *
  * A record that cannot be read (its store is failing) is read again, with a back-off doubling from
  * 50 ms up to 2 s, until it is read or the watch is closed: for as long as the watch is open, no
@@ -30,7 +31,10 @@ import type { ChangeNotice, ChangeSubscription } from '../port.js';
 import type { TrackerContext } from './context.js';
 import { TrackerEventBus, type ParentChange, type TrackerEventName, type TrackerEvents, type TrackerListener } from './events.js';
 
-/** Which changes a watch reports; all given fields must match. */
+/**
+ * Which changes a watch reports; all given fields must match. An account's updates match
+ * `masterAccountId` (its id) and never `cookId` or `castId`.
+ */
 export interface WatchFilter {
   readonly cookId?: string;
   readonly castId?: string;
@@ -132,8 +136,8 @@ function matches(filter: WatchFilter, kind: EntityKind, record: AnyRecord): bool
 }
 
 /** An account belongs to the watch only when no cook or cast is asked for, and the account matches. */
-function accountMatches(filter: WatchFilter, account: Account): boolean {
-  return filter.cookId === undefined && filter.castId === undefined && (filter.masterAccountId === undefined || filter.masterAccountId === account.accountId);
+function accountIdMatches(filter: WatchFilter, accountId: string): boolean {
+  return filter.cookId === undefined && filter.castId === undefined && (filter.masterAccountId === undefined || filter.masterAccountId === accountId);
 }
 
 /**
@@ -143,7 +147,9 @@ function accountMatches(filter: WatchFilter, account: Account): boolean {
  */
 function latestChangeEntries(account: Account, entries: readonly LedgerEntry[]): readonly LedgerEntry[] {
   const last = entries.at(-1);
-  // Reconcile rewrites the figures, not the entries: the account moved after its last entry.
+  // Reconcile rewrites the figures, not the entries: the account was written at another time than
+  // its last entry. (Nothing else tells it apart: a reconcile stamped the very millisecond of the
+  // last entry reads as that entry's change.)
   if (!last || last.sequence !== account.entryCount || account.updatedAt?.getTime() !== last.at.getTime()) return [];
   if (last.cause.kind === 'movement' || last.kind === 'hold') return [last];
   const generationId = last.cause.generationId;
@@ -387,6 +393,9 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     const previous = seen.get(key);
     if (closed) return false;
     if (previous && previous.version >= notice.version) return true;
+    // An account's id is its notice's id: one the filter excludes, or one nobody listens for, is
+    // not read at all (a watch of records costs no account reads).
+    if (notice.kind === 'account' && (!accountIdMatches(filter, notice.id) || !(iterating || bus.has('accountUpdate')))) return true;
     const result = await read(notice, previous);
     if (result === null || closed) return false;
     const current = result.read;
@@ -395,7 +404,7 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     seen.set(key, current.record);
     if (seen.size > memory) seen.delete(seen.keys().next().value!);
     if (current.kind === 'account') {
-      if (accountMatches(filter, current.record)) deliver(accountEventFor(previous as Account | undefined, current.record, current.entries));
+      deliver(accountEventFor(previous as Account | undefined, current.record, current.entries));
       return true;
     }
     if (!matches(filter, current.kind, current.record)) return true;
