@@ -991,7 +991,8 @@ describe('postgres: the change feed', () => {
 
   async function logRows(id: string) {
     const { rows } = await pool.query<{ version: number; seq: string; tx: string }>(
-      `SELECT c.version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.id = $1 ORDER BY c.seq`,
+      // (The log's version is a bigint since 0007, which the driver reads as text; a record's fits an integer.)
+      `SELECT c.version::integer AS version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.id = $1 ORDER BY c.seq`,
       [id],
     );
     return rows;
@@ -1178,6 +1179,36 @@ describe('postgres: the change feed', () => {
     await quiet.close();
     const { rows } = await pool.query<{ pruned_through: string }>(`SELECT pruned_through::text FROM ${tables.changesHorizon}`);
     expect(BigInt(rows[0]!.pruned_through)).toBeGreaterThan(0n);
+  });
+
+  it('every account write is logged and notified (migration 0007), in version order, also past 2^31 versions', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const writer = createTracker({ repository: postgresRepository(pool2, options) });
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    try {
+      // The account's version after each write: each one's notice, in that order.
+      const versions: number[] = [];
+      const version = async () => void versions.push((await writer.getAccount('feed-account')).version);
+      await writer.credit('feed-account', { points: 100, reason: 'top-up', idempotencyKey: 'feed-top-up' });
+      await version();
+      const generation = await writer.recordGeneration({ masterAccountId: 'feed-account', toolId: 'sdxl', toolDisplayName: 'SDXL', serviceName: 'comfy', hold: { points: 30 } });
+      await version();
+      await writer.completeGeneration(generation.id, { status: 'success', pointsSpent: 20 });
+      await version();
+      // An account's version is a bigint: one that has written 2^31 times still logs its changes.
+      await pool.query(`UPDATE ${tables.accounts} SET version = 2147483647 WHERE account_id = 'feed-account'`);
+      versions.push(2147483647);
+      await writer.debit('feed-account', { points: 1, reason: 'refund', idempotencyKey: 'feed-refund' });
+      await version();
+      expect(versions.at(-1)).toBe(2147483648);
+      await until(() => seen.notices.some((notice) => notice.kind === 'account' && notice.version === 2147483648), 'the debit past 2^31');
+      expect(seen.versions().get('account:feed-account')).toEqual(versions);
+      expect(seen.errors).toEqual([]);
+    } finally {
+      await subscription.close();
+    }
   });
 
   it('a position the feed never gave is refused with a ConflictError', async () => {

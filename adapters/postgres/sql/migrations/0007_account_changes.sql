@@ -12,6 +12,11 @@
 -- new ledger entries and emits `accountUpdate`. An account row is written by one statement at a
 -- time (its row lock), so its versions are logged and notified in order, like a record's.
 
+-- An account's version is a bigint (a busy account may write more than 2^31 times), a record's an
+-- integer: the log's column takes either. This rewrites the log once, holding its lock meanwhile
+-- (every write's trigger waits): on a large log, prune it first (repository.pruneChanges()).
+ALTER TABLE {{schema}}.{{prefix}}changes ALTER COLUMN version TYPE bigint;
+
 -- The log takes the new kind. NOT VALID: the rows already there passed the narrower check, so
 -- there is nothing to scan; new rows are checked.
 ALTER TABLE {{schema}}.{{prefix}}changes DROP CONSTRAINT IF EXISTS {{prefix}}changes_kind_check;
