@@ -44,7 +44,7 @@ export interface WatchFilter {
 export interface WatchOptions {
   /** Resume after this position (`watch.position` of an earlier watch); omitted: from now. */
   readonly after?: string;
-  /** Records whose last seen version is remembered, to derive what changed. @default 10000 */
+  /** Records (and accounts) whose last seen version is remembered, to derive what changed. @default 10000 */
   readonly memory?: number;
   /**
    * Hears what the watch cannot recover from by itself (the feed failing to start, a position too

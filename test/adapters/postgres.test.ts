@@ -941,7 +941,7 @@ describe('postgres: the adapter itself', () => {
     const cookIds = ['mig-cook-1', 'mig-cook-2', 'mig-cook-3'];
     expect(await auditLedger(tracker, cookIds, castIds)).toEqual([]);
     // The change feed's trigger still records the repaired parents' new versions.
-    const { rows: logged } = await pool.query<{ version: number }>(`SELECT version FROM "${schema}".v_changes WHERE id = 'mig-cook-1' ORDER BY seq`);
+    const { rows: logged } = await pool.query<{ version: number }>(`SELECT version::integer AS version FROM "${schema}".v_changes WHERE id = 'mig-cook-1' ORDER BY seq`);
     expect(logged.at(-1)?.version).toBe((await tracker.getCook('mig-cook-1'))!.version);
     // A second sweep finds nothing more; the remaining children finish the cook exactly.
     expect((await tracker.sweepStale({ olderThanMs: 3_600_000 })).reconciled).toEqual([]);
