@@ -52,6 +52,7 @@ export type {
   ChangeFeed,
   ChangeFeedOptions,
   ChangeNotice,
+  ChangeKind,
   ChangeSubscription,
   AttachResult,
   AttachOutcome,

@@ -155,7 +155,8 @@ export class RepositoryError extends GenledgerError {
 
 /** The change a delayed read is for: a record, the version the feed announced, where it sits in the feed. */
 export interface DelayedChange {
-  readonly kind: EntityKind;
+  /** A record's kind, or `account` (its id the account id). */
+  readonly kind: EntityKind | 'account';
   readonly id: string;
   readonly version: number;
   readonly position: string;

@@ -182,6 +182,7 @@ export type {
   ChangeFeed,
   ChangeFeedOptions,
   ChangeNotice,
+  ChangeKind,
   ChangeSubscription,
   Settlement,
   CastEnding,

@@ -85,6 +85,15 @@ export interface RepositoryCapabilities {
    * with an `UnsupportedError` before anything is written.
    */
   readonly parentHolds?: boolean | undefined;
+  /**
+   * Whether the change feed (`changes`) also reports every change to an account (a credit, a
+   * debit, a hold taken, a settlement's capture, release or overdraft, reconcile's rewrite) as an
+   * `account` notice, in the feed's order with the records' changes, so `tracker.watch()` delivers
+   * `accountUpdate`. Absent or `false`: the feed reports records only, and a watch never emits
+   * `accountUpdate` (the store is still valid). Only meaningful with `accounts` and `changes`.
+   * @experimental
+   */
+  readonly accountChanges?: boolean | undefined;
 }
 
 /**
@@ -217,11 +226,21 @@ export interface OpenChildren {
   readonly castIds: readonly string[];
 }
 
+/**
+ * What a change notice is about: a record (`generation`, `cast`, `cook`), or an account (`account`,
+ * its id the account id; stores with `capabilities.accountChanges`).
+ */
+export type ChangeKind = EntityKind | 'account';
+
 /** One change to one record, as a change feed reports it: small, so the listener reads the record itself. */
 export interface ChangeNotice {
-  readonly kind: EntityKind;
+  /**
+   * A feed that never reports `account` is still a valid feed: `tracker.watch()` then reports
+   * records' events only, and `capabilities.accountChanges` must not be `true`.
+   */
+  readonly kind: ChangeKind;
   readonly id: string;
-  /** The record's version after the change. */
+  /** The record's (or the account's) version after the change. */
   readonly version: number;
   /**
    * Where this change sits in the feed: opaque (not comparable as a string). Resuming after it

@@ -2,7 +2,8 @@
 /**
  * The websocket bridge example, end to end in a real headless browser: the bridge forwards one
  * tracker's change feed; a second tracker drives a cook of casts; the page must end showing the
- * cook's final counts and exact cost. Twice:
+ * cook's final counts and exact cost, and the account's available points after every hold, capture
+ * and release and a credit made with no generation at all (the bridge forwards `accountUpdate`). Twice:
  *
  * - in this process, both trackers on one memory store;
  * - across processes, as a host runs it: the bridge is `examples/websocket-bridge/main.ts` in a
@@ -122,6 +123,9 @@ describe.skipIf(!executable)(`websocket bridge in headless Chromium${executable 
       await expectFinalPage(page, stored);
       expect((await worker.getAccount('account-ada')).available.points).toBe(1000 - stored.pointsSpent);
       await page.waitForFunction((available) => document.getElementById('account-available')?.textContent === available, String(1000 - stored.pointsSpent), { timeout: 10_000 });
+      // A credit moves no generation: only the account's own change reaches the page.
+      await worker.credit('account-ada', { points: 7, reason: 'bonus', idempotencyKey: 'bridge-bonus' });
+      await page.waitForFunction((available) => document.getElementById('account-available')?.textContent === available, String(1000 - stored.pointsSpent + 7), { timeout: 10_000 });
       await page.close();
       // A page opened after the cook ended shows it from the snapshot the bridge sends on connect.
       const late = await openPage(browser, bridge.url, 'account-ada', cook.id);
@@ -191,9 +195,12 @@ describe.skipIf(!executable)(`websocket bridge in headless Chromium${executable 
 
     it('the page, served by the bridge process, ends showing the final counts and cost of a cook driven by a tracker on another pool', async () => {
       const worker = createTracker({ repository: postgresRepository(pool, { schema }) });
+      await worker.credit('account-ada', { points: 1000, reason: 'top-up', idempotencyKey: 'bridge-top-up' });
       const cook = await worker.startCook({ collectionId: 'moonlit-cats', initiatorAccountId: 'account-ada', targetSupply: 4 });
       const { page, messages } = await openPage(browser, url, 'account-ada', cook.id);
-      const generationIds = await driveCookOfCasts(worker, cook.id, 'account-ada');
+      await page.waitForFunction(() => document.getElementById('account-available')?.textContent === '1000');
+      // Each step holds 25 points and is charged 19.
+      const generationIds = await driveCookOfCasts(worker, cook.id, 'account-ada', { points: 25 });
       const stored = (await worker.getCook(cook.id))!;
       expect(stored).toMatchObject({ status: 'completed', generatedCount: 4, failedCount: 1, costUsd: '0.185', pointsSpent: 190 });
       await expectFinalPage(page, stored);
@@ -209,6 +216,13 @@ describe.skipIf(!executable)(`websocket bridge in headless Chromium${executable 
         expect(['success', 'failed']).toContain(update.payload.status);
         expect(typeof update.payload.castId).toBe('string');
       }
+      // The holds, captures and releases, and then a credit with no generation, all made in this
+      // process, reach the bridge process's page through the account's change feed.
+      expect((await worker.getAccount('account-ada')).available.points).toBe(1000 - stored.pointsSpent);
+      await worker.credit('account-ada', { points: 7, reason: 'bonus', idempotencyKey: 'bridge-bonus' });
+      await page.waitForFunction((available) => document.getElementById('account-available')?.textContent === available, String(1000 - stored.pointsSpent + 7), { timeout: 10_000 });
+      const balances = messages.filter((message) => message.type === 'accountBalance');
+      expect(balances.at(-1)?.payload).toMatchObject({ accountId: 'account-ada', availablePoints: 1000 - stored.pointsSpent + 7, heldPoints: 0, balancePoints: 1000 - stored.pointsSpent + 7 });
       await page.close();
       expect(child?.exitCode, `the bridge process is still serving:\n${output.join('')}`).toBeNull();
     }, 120_000);

@@ -46,7 +46,11 @@ export interface MemoryAccounts {
 
 const budgetKey = (kind: 'cast' | 'cook', id: string) => `${kind}:${id}`;
 
-export function memoryAccounts(): MemoryAccounts {
+/**
+ * @param changed hears every stored change to an account (an entry appended, reconcile's rewrite),
+ *   after it is stored: the repository logs it on its change feed
+ */
+export function memoryAccounts(changed: (account: Account) => void = () => undefined): MemoryAccounts {
   const accounts = new Map<string, Account>();
   const entries = new Map<string, LedgerEntry[]>();
   /** Movement entries by account, then idempotency key. */
@@ -59,6 +63,7 @@ export function memoryAccounts(): MemoryAccounts {
     let list = entries.get(account.accountId);
     if (list === undefined) entries.set(account.accountId, (list = []));
     list.push(...written);
+    changed(account);
   }
 
   function budgetsOf(generation: Generation): Budget[] {
@@ -92,7 +97,10 @@ export function memoryAccounts(): MemoryAccounts {
     },
     async reconcile(accountId, at) {
       const reconciled = reconcileFigures(accountId, accounts.get(accountId) ?? null, entries.get(accountId) ?? [], at);
-      if (reconciled.drift) accounts.set(accountId, reconciled.rebuilt);
+      if (reconciled.drift) {
+        accounts.set(accountId, reconciled.rebuilt);
+        changed(reconciled.rebuilt);
+      }
       return reconciled;
     },
     async getBudget(parent: BudgetRef) {

@@ -1,11 +1,11 @@
 /**
- * The memory store's change feed: every stored write becomes a notice, delivered to subscribers
+ * The memory store's change feed: every stored write (to a record or an account) becomes a notice, delivered to subscribers
  * in write order on a later microtask (never inside the write). Each subscriber reads a bounded
  * log from the last position it was given, so resuming after a position and live delivery are one
  * and the same path, and nothing between them can be skipped.
  */
-import { type EntityKind, ConflictError } from 'genledger';
-import type { ChangeFeed, ChangeFeedOptions, ChangeNotice } from 'genledger/adapter';
+import { ConflictError } from 'genledger';
+import type { ChangeFeed, ChangeFeedOptions, ChangeKind, ChangeNotice } from 'genledger/adapter';
 
 interface Subscriber {
   readonly options: ChangeFeedOptions;
@@ -16,7 +16,7 @@ interface Subscriber {
 
 /** A logged change; its position is its sequence number, spelled as a string on delivery. */
 interface LoggedChange {
-  readonly kind: EntityKind;
+  readonly kind: ChangeKind;
   readonly id: string;
   readonly version: number;
   readonly sequence: number;
@@ -35,7 +35,7 @@ export class InProcessChangeFeed implements ChangeFeed {
   /** @param retained notices kept for subscribers that are behind or resume after a position */
   constructor(private readonly retained = 10_000) {}
 
-  record(kind: EntityKind, id: string, version: number): void {
+  record(kind: ChangeKind, id: string, version: number): void {
     this.sequence += 1;
     if (!this.logging) return;
     this.log.push({ kind, id, version, sequence: this.sequence });

@@ -106,7 +106,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const castsToWatch = new Set<string>();
   const cooksToWatch = new Set<string>();
   const changes = new InProcessChangeFeed();
-  const accounts = memoryAccounts();
+  const accounts = memoryAccounts((account) => changes.record('account', account.accountId, account.version));
   const priceTables = memoryPriceTables();
 
   const generations = new Table<Generation>('generation', (previous, next) => {
@@ -307,7 +307,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
 
   return {
     name: options.name ?? 'memory',
-    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true, parentHolds: true },
+    capabilities: { sharedAcrossProcesses: false, accounts: true, prices: true, parentHolds: true, accountChanges: true },
     changes,
     accounts: accounts.store,
     prices: priceTables.store,

@@ -1,5 +1,6 @@
 /**
- * The change feed on MongoDB change streams: one `db.watch()` over the adapter's three collections.
+ * The change feed on MongoDB change streams: one `db.watch()` over the adapter's three record
+ * collections and its accounts (every account write sets the account's `version`, as a record's does).
  *
  * - The server filters and trims the events (`$match` on the collections and on insert, update,
  *   replace; `$project` down to the ids and `version`), so a notice costs a few bytes whatever the

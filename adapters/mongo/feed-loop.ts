@@ -3,8 +3,7 @@
  * loop that runs one subscription, retrying with a growing wait after a failure.
  */
 import { MongoErrorLabel, MongoNetworkError, MongoServerSelectionError, type Db } from 'mongodb';
-import type { EntityKind } from 'genledger';
-import type { Logger, ChangeFeedOptions, ChangeNotice } from 'genledger/adapter';
+import type { ChangeKind, Logger, ChangeFeedOptions, ChangeNotice } from 'genledger/adapter';
 import type { MongoChangeFeedOptions, MongoCollectionNames } from './options.js';
 
 /** Sent as the `comment` of the feed's change stream and poll queries: they can be told apart in the server's logs and `$currentOp`. */
@@ -18,12 +17,13 @@ export interface FeedContext {
   readonly logger: Logger;
 }
 
-/** The kind of record each collection holds. */
-export function kindsByCollection(names: MongoCollectionNames): Map<string, EntityKind> {
-  return new Map<string, EntityKind>([
+/** The kind of record each collection holds: the records', and the accounts' (whose `_id` is the account id). */
+export function kindsByCollection(names: MongoCollectionNames): Map<string, ChangeKind> {
+  return new Map<string, ChangeKind>([
     [names.generations, 'generation'],
     [names.casts, 'cast'],
     [names.cooks, 'cook'],
+    [names.accounts, 'account'],
   ]);
 }
 

@@ -147,7 +147,7 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
     options: {},
     why: 'maintenance: running cooks left idle since the cut-off, and cancelled cooks with children still in flight.',
   },
-  ...(['generations', 'casts', 'cooks'] as const).map(
+  ...(['generations', 'casts', 'cooks', 'accounts'] as const).map(
     (collection): IndexPlan => ({
       collection,
       key: { updatedAt: 1, _id: 1 },

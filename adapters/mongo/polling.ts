@@ -20,15 +20,14 @@
  * changes before the position, never fewer.
  */
 import type { Collection, Document } from 'mongodb';
-import type { EntityKind } from 'genledger';
-import type { ChangeFeedOptions, ChangeSubscription } from 'genledger/adapter';
+import type { ChangeFeedOptions, ChangeKind, ChangeSubscription } from 'genledger/adapter';
 import { readDate, readVersion } from './documents.js';
 import { CHANGE_FEED_COMMENT, createLoop, type FeedContext } from './feed-loop.js';
 import { pollPosition, type Watermarks } from './feed-position.js';
 import { fromStoredId, type StoredDocument } from './ids.js';
 
 interface Source {
-  readonly kind: EntityKind;
+  readonly kind: ChangeKind;
   readonly collection: Collection<StoredDocument>;
   /** What was reported, by `id:version`, with its `updatedAt`: forgotten once below the overlap. */
   readonly reported: Map<string, number>;
@@ -42,8 +41,10 @@ export async function subscribeByPolling(context: FeedContext, subscriber: Chang
     { kind: 'generation', collection: context.db.collection<StoredDocument>(context.names.generations), reported: new Map() },
     { kind: 'cast', collection: context.db.collection<StoredDocument>(context.names.casts), reported: new Map() },
     { kind: 'cook', collection: context.db.collection<StoredDocument>(context.names.cooks), reported: new Map() },
+    // Accounts: every write sets `updatedAt` (the operation's time) and `version`, as a record's does.
+    { kind: 'account', collection: context.db.collection<StoredDocument>(context.names.accounts), reported: new Map() },
   ];
-  const watermarks: Watermarks = after === undefined ? { generation: null, cast: null, cook: null } : { ...after };
+  const watermarks: Watermarks = after === undefined ? { generation: null, cast: null, cook: null, account: null } : { ...after };
   const loop = createLoop(context, subscriber);
 
   async function newest(collection: Collection<StoredDocument>): Promise<number | null> {

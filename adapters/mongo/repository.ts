@@ -167,7 +167,8 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   return {
     name,
     // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false },
+    // accountChanges: the change feed reads the accounts collection too (change streams, polling).
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false, accountChanges: true },
     accounts: mongoAccountStore(accountCollections),
     prices: mongoPriceTables(db, names.priceTables),
     ids: () => new ObjectId().toHexString(),

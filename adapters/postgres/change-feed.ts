@@ -25,8 +25,8 @@
  * saved position may deliver again changes at or above it, never skip one.
  */
 import { createHash } from 'node:crypto';
-import { type EntityKind, ConflictError } from 'genledger';
-import type { ChangeFeed, ChangeFeedOptions, ChangeNotice, ChangeSubscription, Logger } from 'genledger/adapter';
+import { ConflictError } from 'genledger';
+import type { ChangeFeed, ChangeFeedOptions, ChangeKind, ChangeNotice, ChangeSubscription, Logger } from 'genledger/adapter';
 import { defineStatement, sql, type Executor, type PostgresListenerClient, type PostgresNotification } from './client.js';
 import { quoteIdentifier } from './migrate.js';
 import { EXACT_TYPES, type Row } from './rows.js';
@@ -134,11 +134,12 @@ function parsePosition(position: string): bigint {
   return value;
 }
 
-const KINDS: ReadonlySet<string> = new Set<EntityKind>(['generation', 'cast', 'cook']);
+// 'account': logged by the trigger of migration 0007 on the accounts table.
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['generation', 'cast', 'cook', 'account']);
 
 /** A notification as the trigger sends it; `id` is null when it was too long to send. */
 interface Notified {
-  readonly kind: EntityKind;
+  readonly kind: ChangeKind;
   readonly id: string | null;
   readonly version: number;
   readonly tx: bigint;
@@ -153,7 +154,7 @@ function parseNotification(payload: string | undefined): Notified | null {
     if (typeof kind !== 'string' || !KINDS.has(kind) || !Number.isSafeInteger(version)) return null;
     if (typeof tx !== 'string' || !POSITION.test(tx) || typeof floor !== 'string' || !POSITION.test(floor)) return null;
     if (id !== undefined && typeof id !== 'string') return null;
-    return { kind: kind as EntityKind, id: id ?? null, version: version as number, tx: BigInt(tx), floor: BigInt(floor) };
+    return { kind: kind as ChangeKind, id: id ?? null, version: version as number, tx: BigInt(tx), floor: BigInt(floor) };
   } catch {
     return null;
   }
@@ -509,7 +510,7 @@ class Subscription {
   private deliverLogged(row: Row, position: bigint): void {
     const tx = BigInt(String(row.tx));
     if (this.floor && committedBefore(tx, this.floor)) return;
-    this.emit({ kind: row.kind as EntityKind, id: String(row.id), version: Number(row.version), position: position.toString() });
+    this.emit({ kind: row.kind as ChangeKind, id: String(row.id), version: Number(row.version), position: position.toString() });
   }
 
   private notified(connection: Connection, message: PostgresNotification): void {

@@ -714,7 +714,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   return {
     name,
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false },
+    // accountChanges: migration 0007's trigger logs every account write on the change feed.
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false, accountChanges: true },
     accounts,
     tables,
 

@@ -3,8 +3,10 @@
  * message shapes the production front-ends already listen for (`generationProgress`,
  * `generationUpdate`, sent to the generation's account), plus `cookProgress` and `castProgress`
  * messages for progress bars, and an `accountBalance` message with the account's available points
- * (stores that keep accounts), re-read whenever one of the account's generations is recorded or
- * finishes (a hold taken or settled). It serves one static page (index.html) that shows a running cook.
+ * (stores that keep accounts): read once when a page connects, then sent from every `accountUpdate`
+ * the watch delivers (a credit, a debit, a hold taken, its capture and release, a reconcile), with
+ * the account's figures as they were stored. It serves one static page (index.html) that shows a
+ * running cook.
  *
  * The feed comes from `tracker.watch()`, so the work can be done by any process sharing the store:
  * the bridge only reads.
@@ -67,7 +69,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (cookId) void sendSnapshot(socket, accountId, cookId).catch(() => undefined);
     void sendAccount(accountId);
   });
-  /** `false` once the store said it keeps no accounts (PostgreSQL, for now): no more reads. */
+  /** `false` once the store said it keeps no accounts: no more reads. */
   let accountsKept = true;
   async function sendAccount(accountId: string): Promise<void> {
     if (!accountsKept || !byAccount.get(accountId)?.size) return;
@@ -102,9 +104,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     // Production sent generationUpdate at the terminal transition; progress bars need the rest.
     if (change === 'finished') send(generation.masterAccountId, toGenerationUpdateMessage(generation));
     else send(generation.masterAccountId, toGenerationProgressMessage(generation));
-    // A generation recorded took its hold, one finished settled it: the available points moved.
-    if (change === 'recorded' || change === 'finished') void sendAccount(generation.masterAccountId);
   });
+  // Every move of an account, made by any process sharing the store (stores whose feed reports
+  // accounts, `capabilities.accountChanges`); the page drops one older than what it shows.
+  watch.on('accountUpdate', ({ account }) => send(account.accountId, accountMessage(account)));
   watch.on('castUpdate', ({ cast }) => send(cast.initiatorAccountId, castMessage(cast)));
   watch.on('cookUpdate', ({ cook }) => send(cook.initiatorAccountId, cookMessage(cook)));
   await watch.ready;

@@ -2,11 +2,16 @@
  * The change feed behind `tracker.watch()`: two trackers on two clients of one store; every update
  * made through one is seen by the other, in order per record, also after the watcher resumes from
  * a saved position, across a forced reconnect of the feed, and while the watcher's reads of the
- * changed records fail for seconds.
+ * changed records fail for seconds. On stores whose feed reports accounts
+ * (`capabilities.accountChanges`), every account change (credit, debit, hold, settlement with its
+ * capture, release and overdraft, reconcile's rewrite) reaches the other tracker's watch as an
+ * `accountUpdate` with the account's exact figures, in order, also after resuming.
  */
 import { describe, expect, it } from 'vitest';
 import { ConflictError, WatchReadDelayedError } from '../errors.js';
+import type { Account } from '../domain/accounts/records.js';
 import type { Tracker } from '../tracker/create-tracker.js';
+import type { AccountUpdateEvent } from '../tracker/events.js';
 import type { Watch, WatchedEvent } from '../tracker/watch.js';
 import { failingReads, ReadFault } from './failing-reads.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
@@ -75,6 +80,43 @@ async function secondTracker(target: ConformanceTarget, harness: Harness): Promi
   return harness.newTracker({ repository });
 }
 
+const NO_ACCOUNT_FEED = 'the store declares no capabilities.accountChanges (its feed reports records only)';
+
+/** Runs `body` on a fresh harness, or skips (printing why) when the store's feed reports no account changes. */
+function withAccountFeed(target: ConformanceTarget, title: string, body: (harness: Harness) => Promise<void>): void {
+  it(
+    title,
+    async (context) => {
+      const harness = await createHarness(target);
+      const { capabilities, changes } = harness.repository;
+      if (!capabilities.accounts || !capabilities.accountChanges || !changes) {
+        console.log(`[genledger conformance] ${target.name} change feed: "${title}" skipped: ${NO_ACCOUNT_FEED}`);
+        context.skip(NO_ACCOUNT_FEED);
+        return;
+      }
+      await body(harness);
+    },
+    target.timeoutMs ?? 60_000,
+  );
+}
+
+/** The figures `getAccount` returns, without the bookkeeping fields. */
+const figures = (account: Account) => ({ balance: account.balance, held: account.held, available: account.available, spent: account.spent });
+
+/** An account id no other test (or earlier run on a shared store) has moved. */
+const freshAccountId = (label: string) => `feed-${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+function collectAccount(watch: Watch): AccountUpdateEvent[] {
+  const seen: AccountUpdateEvent[] = [];
+  watch.on('accountUpdate', (event) => void seen.push(event));
+  return seen;
+}
+
+function expectVersionsRise(seen: readonly AccountUpdateEvent[]): void {
+  const versions = seen.map((event) => event.account.version);
+  expect(versions, 'account versions arrive in order, each once').toEqual([...new Set(versions)].sort((left, right) => left - right));
+}
+
 export function changeFeedTests(target: ConformanceTarget): void {
   const timeout = target.timeoutMs ?? 60_000;
   describe(`${target.name}: change feed`, () => {
@@ -117,7 +159,7 @@ export function changeFeedTests(target: ConformanceTarget): void {
           timeout / 2,
           'the cook and its piece to finish',
         );
-        const ids = new Set(seen.events.map((event) => ('generation' in event.payload ? event.payload.generation.id : 'cook' in event.payload ? event.payload.cook.id : event.payload.cast.id)));
+        const ids = new Set(seen.events.map((event) => ('generation' in event.payload ? event.payload.generation.id : 'cook' in event.payload ? event.payload.cook.id : 'cast' in event.payload ? event.payload.cast.id : event.payload.account.accountId)));
         expect([...ids].sort()).toEqual([mine.id, cook.id].sort());
       } finally {
         // Closed whatever happens, so a failure here leaves no feed connection to the next test.
@@ -208,6 +250,134 @@ export function changeFeedTests(target: ConformanceTarget): void {
       expect(errors).toContain(error);
       await watch.close();
     }, timeout);
+
+    withAccountFeed(target, 'credits, debits, holds and settlements through one tracker reach the other watch as accountUpdate with the exact figures', async (harness) => {
+      const timeout = target.timeoutMs ?? 60_000;
+      const writer = await secondTracker(target, harness);
+      const accountId = freshAccountId('steps');
+      const watch = harness.tracker.watch({ masterAccountId: accountId });
+      // Watches that must not hear of this account: filtered by another account, or by a cook.
+      const otherAccount = harness.tracker.watch({ masterAccountId: `${accountId}-other` });
+      const cook = await writer.startCook({ collectionId: 'collection-feed', initiatorAccountId: accountId, targetSupply: 1 });
+      const byCook = harness.tracker.watch({ cookId: cook.id });
+      try {
+        const seen = collectAccount(watch);
+        const strays = [collectAccount(otherAccount), collectAccount(byCook)];
+        await Promise.all([watch.ready, otherAccount.ready, byCook.ready]);
+        // Each step is seen before the next is made, so each event is exactly that step's.
+        const step = async (change: AccountUpdateEvent['change'], act: () => Promise<unknown>) => {
+          const before = await writer.getAccount(accountId);
+          await act();
+          const after = await writer.getAccount(accountId);
+          await until(() => seen.some((event) => event.account.version >= after.version), timeout / 4, `the ${change} at version ${after.version}`);
+          const event = seen.find((candidate) => candidate.account.version === after.version);
+          expect(event, `an accountUpdate for version ${after.version}`).toBeDefined();
+          expect(event!.change).toBe(change);
+          expect(figures(event!.account)).toEqual(figures(after));
+          const written = (await writer.listLedgerEntries({ accountId, cursor: before.entryCount === 0 ? null : String(before.entryCount), limit: 10 })).items;
+          expect(event!.entries).toEqual(written);
+          return event!;
+        };
+        await step('credit', () => writer.credit(accountId, { points: 100, costUsd: '1', reason: 'top-up', idempotencyKey: `${accountId}-top-up` }));
+        const first = await writer.recordGeneration(generationInput({ masterAccountId: accountId, cookId: cook.id, hold: { points: 30 } }));
+        await until(() => seen.some((event) => event.change === 'held'), timeout / 4, 'the first hold');
+        expect(seen.find((event) => event.change === 'held')).toMatchObject({ generationId: first.id, account: { held: { points: 30 }, available: { points: 70 } } });
+        await step('debit', () => writer.debit(accountId, { points: 10, reason: 'refund', idempotencyKey: `${accountId}-refund` }));
+        const released = await step('settled', () => writer.completeGeneration(first.id, { status: 'success', pointsSpent: 25 }));
+        expect(released.generationId).toBe(first.id);
+        expect(released.entries.map((entry) => entry.kind)).toEqual(['capture', 'release']);
+        let second: { id: string } | null = null;
+        const held = await step('held', async () => (second = await writer.recordGeneration(generationInput({ masterAccountId: accountId, hold: { points: 60 } }))));
+        expect(held.generationId).toBe(second!.id);
+        // More than the hold and the available points left: capture what there is, and an overdraft.
+        const overdrawn = await step('settled', () => writer.completeGeneration(second!.id, { status: 'success', pointsSpent: 70 }));
+        expect(overdrawn.entries.map((entry) => entry.kind)).toContain('overdraft');
+        expect(figures(overdrawn.account)).toEqual(figures(await harness.tracker.getAccount(accountId)));
+        expectVersionsRise(seen);
+        if (target.tamperAccount) {
+          await target.tamperAccount(harness.repository, accountId, { balance: { points: 999, costUsd: '0' } });
+          const repaired = await step('reconciled', () => writer.reconcileAccount(accountId));
+          expect(repaired.entries).toEqual([]);
+        } else {
+          console.log(`[genledger conformance] ${target.name} change feed: reconcile's accountUpdate not checked: the target gives no tamperAccount()`);
+        }
+        // A watch filtered by another account or by a cook heard nothing of this account.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(strays).toEqual([[], []]);
+      } finally {
+        await Promise.all([watch.close(), otherAccount.close(), byCook.close()]);
+      }
+    });
+
+    withAccountFeed(target, 'concurrent holds and settlements: every accountUpdate carries figures its entries explain, the last one the final figures', async (harness) => {
+      const timeout = target.timeoutMs ?? 60_000;
+      const writer = await secondTracker(target, harness);
+      const accountId = freshAccountId('burst');
+      const watch = harness.tracker.watch({ masterAccountId: accountId });
+      try {
+        const seen = collectAccount(watch);
+        await watch.ready;
+        await writer.credit(accountId, { points: 1_000, reason: 'top-up', idempotencyKey: `${accountId}-top-up` });
+        await until(() => seen.length > 0, timeout / 4, 'the credit');
+        const generations = await Promise.all(
+          Array.from({ length: 12 }, () => writer.recordGeneration(generationInput({ masterAccountId: accountId, hold: { points: 50 } }))),
+        );
+        await Promise.all([
+          ...generations.map((generation, index) => writer.completeGeneration(generation.id, { status: 'success', pointsSpent: 10 + index })),
+          writer.credit(accountId, { points: 7, reason: 'bonus', idempotencyKey: `${accountId}-bonus` }),
+        ]);
+        const final = await writer.getAccount(accountId);
+        await until(() => seen.at(-1)?.account.version === final.version, timeout / 2, `version ${final.version}`);
+        expectVersionsRise(seen);
+        expect(figures(seen.at(-1)!.account)).toEqual(figures(final));
+        // After the first event, the entries of all events are the account's entries, each once, in order.
+        const all = (await writer.listLedgerEntries({ accountId, limit: 1_000 })).items;
+        const delivered = seen.slice(1).flatMap((event) => event.entries);
+        expect(delivered).toEqual(all.slice(seen[0]!.account.entryCount));
+        for (const event of seen) {
+          const last = event.entries.at(-1)!;
+          expect(last.sequence, `entries end at the account's last (version ${event.account.version})`).toBe(event.account.entryCount);
+          expect({ balance: event.account.balance, held: event.account.held }).toEqual({ balance: last.balanceAfter, held: last.heldAfter });
+        }
+      } finally {
+        await watch.close();
+      }
+    });
+
+    withAccountFeed(target, 'a watch resumed from a saved position catches up on the account changes it missed', async (harness) => {
+      const timeout = target.timeoutMs ?? 60_000;
+      const writer = await secondTracker(target, harness);
+      const accountId = freshAccountId('resume');
+      const first = harness.tracker.watch({ masterAccountId: accountId });
+      const before = collectAccount(first);
+      await first.ready;
+      await writer.credit(accountId, { points: 40, reason: 'top-up', idempotencyKey: `${accountId}-top-up` });
+      await until(() => before.length === 1 && first.position !== null, timeout / 4, 'the credit');
+      await first.close();
+      const position = first.position!;
+      // Missed while no watch runs: a hold, and its settlement.
+      const generation = await writer.recordGeneration(generationInput({ masterAccountId: accountId, hold: { points: 15 } }));
+      await writer.completeGeneration(generation.id, { status: 'failed', pointsSpent: 4 });
+      const final = await writer.getAccount(accountId);
+      const resumed = harness.tracker.watch({ masterAccountId: accountId }, { after: position });
+      try {
+        const after = collectAccount(resumed);
+        await resumed.ready;
+        await until(() => after.at(-1)?.account.version === final.version, timeout / 2, `version ${final.version} after resuming`);
+        expectVersionsRise([...before, ...after.filter((event) => event.account.version > before[0]!.account.version)]);
+        expect(figures(after.at(-1)!.account)).toEqual(figures(final));
+        expect(after.at(-1)).toMatchObject({ change: 'settled', generationId: generation.id });
+        expect(final.spent.points).toBe(4);
+        // First seen by this watch: its entries are those of the latest change, the settlement
+        // (everything after the hold's entry), nothing before.
+        const entries = (await writer.listLedgerEntries({ accountId, limit: 10 })).items;
+        const holdEntry = entries.findIndex((entry) => entry.kind === 'hold');
+        expect(after.at(-1)!.entries).toEqual(entries.slice(holdEntry + 1));
+        expect(after.at(-1)!.entries.map((entry) => entry.kind)).toEqual(['capture', 'release']);
+      } finally {
+        await resumed.close();
+      }
+    });
 
     const reconnectTitle = target.forceReconnect
       ? 'after a forced reconnect of the feed, nothing is missed'

@@ -8,6 +8,13 @@
  * saved position, an event may come again: delivery is at least once, so make listeners
  * idempotent (a websocket message that sets a progress bar already is).
  *
+ * Stores whose feed reports accounts (`capabilities.accountChanges`) also give `accountUpdate`:
+ * for an account notice the watcher reads the account (the figures `getAccount` returns) and the
+ * ledger entries written since the version it last saw of it. Changes to one account coalesced in
+ * one read make one event, with every entry since and `change` naming the last of them; an account
+ * first seen by this watch reports the entries of its latest change only (`reconciled` when it was
+ * written at another time than its last entry, as only a reconcile does).
+ *
  * A record that cannot be read (its store is failing) is read again, with a back-off doubling from
  * 50 ms up to 2 s, until it is read or the watch is closed: for as long as the watch is open, no
  * change is given up. Meanwhile `position` stays before that change, later changes to other records
@@ -17,13 +24,17 @@ import { castProgress, cookProgress } from '../domain/progress.js';
 import { z } from 'zod';
 import { idSchema } from '../domain/fields.js';
 import type { Cast, Cook, EntityKind, Generation } from '../domain/records.js';
+import type { Account, LedgerEntry } from '../domain/accounts/records.js';
 import { isTerminalGenerationStatus, isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, GenledgerError, RepositoryError, WatchReadDelayedError } from '../errors.js';
 import type { ChangeNotice, ChangeSubscription } from '../port.js';
 import type { TrackerContext } from './context.js';
 import { TrackerEventBus, type ParentChange, type TrackerEventName, type TrackerEvents, type TrackerListener } from './events.js';
 
-/** Which changes a watch reports; all given fields must match. */
+/**
+ * Which changes a watch reports; all given fields must match. An account's updates match
+ * `masterAccountId` (its id) and never `cookId` or `castId`.
+ */
 export interface WatchFilter {
   readonly cookId?: string;
   readonly castId?: string;
@@ -33,7 +44,7 @@ export interface WatchFilter {
 export interface WatchOptions {
   /** Resume after this position (`watch.position` of an earlier watch); omitted: from now. */
   readonly after?: string;
-  /** Records whose last seen version is remembered, to derive what changed. @default 10000 */
+  /** Records (and accounts) whose last seen version is remembered, to derive what changed. @default 10000 */
   readonly memory?: number;
   /**
    * Hears what the watch cannot recover from by itself (the feed failing to start, a position too
@@ -58,10 +69,11 @@ export const watchOptionsSchema = z.strictObject({
   onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function', { error: 'must be a function (error) => void' }).optional(),
 });
 
-/** One event from a watch, tagged with its name. */
-// Accounts have no change feed yet: a watch reports records' events, never `accountUpdate`.
-type RecordEventName = Exclude<TrackerEventName, 'accountUpdate'>;
-export type WatchedEvent = { [E in RecordEventName]: { readonly name: E; readonly payload: TrackerEvents[E] } }[RecordEventName];
+/**
+ * One event from a watch, tagged with its name. `accountUpdate` comes only from stores whose feed
+ * reports accounts (`capabilities.accountChanges`).
+ */
+export type WatchedEvent = { [E in TrackerEventName]: { readonly name: E; readonly payload: TrackerEvents[E] } }[TrackerEventName];
 
 export interface Watch extends AsyncIterable<WatchedEvent> {
   on<E extends TrackerEventName>(event: E, listener: TrackerListener<E>): () => void;
@@ -84,6 +96,14 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
 }
 
 type AnyRecord = Generation | Cast | Cook;
+/** What a watch reads for one notice: a record, or an account with its entries since. */
+type Read = { readonly kind: EntityKind; readonly record: AnyRecord } | { readonly kind: 'account'; readonly record: Account; readonly entries: readonly LedgerEntry[] };
+
+/**
+ * The most entries one account change writes: a settlement's capture, release and overdraft. A
+ * watch that first sees an account reads this many of its last entries to find its latest change.
+ */
+const ENTRIES_PER_CHANGE_AT_MOST = 3;
 
 /** The wait before reading again a record whose read failed: doubling from the first, at most the cap. */
 const WATCH_READ_RETRY = { firstDelayMs: 50, maxDelayMs: 2_000 } as const;
@@ -113,6 +133,56 @@ function matches(filter: WatchFilter, kind: EntityKind, record: AnyRecord): bool
     (filter.cookId === undefined || cook.id === filter.cookId) &&
     (filter.masterAccountId === undefined || cook.initiatorAccountId === filter.masterAccountId)
   );
+}
+
+/** An account belongs to the watch only when no cook or cast is asked for, and the account matches. */
+function accountIdMatches(filter: WatchFilter, accountId: string): boolean {
+  return filter.cookId === undefined && filter.castId === undefined && (filter.masterAccountId === undefined || filter.masterAccountId === accountId);
+}
+
+/**
+ * The entries the account's latest change wrote, at the end of `entries` (oldest first): a credit,
+ * a debit or a hold is one entry; a settlement the run of capture, release and overdraft entries of
+ * one generation. `[]` when the latest change wrote none (reconcile's rewrite).
+ */
+function latestChangeEntries(account: Account, entries: readonly LedgerEntry[]): readonly LedgerEntry[] {
+  const last = entries.at(-1);
+  // Reconcile rewrites the figures, not the entries: the account was written at another time than
+  // its last entry. (Nothing else tells it apart: a reconcile stamped the very millisecond of the
+  // last entry reads as that entry's change.)
+  if (!last || last.sequence !== account.entryCount || account.updatedAt?.getTime() !== last.at.getTime()) return [];
+  // A movement, a hold, and a parent's hold or release are one entry each.
+  if (last.cause.kind !== 'generation' || last.kind === 'hold') return [last];
+  const generationId = last.cause.generationId;
+  let first = entries.length - 1;
+  while (first > 0) {
+    const before = entries[first - 1]!;
+    if (before.kind === 'hold' || before.cause.kind !== 'generation' || before.cause.generationId !== generationId) break;
+    first -= 1;
+  }
+  return entries.slice(first);
+}
+
+/**
+ * The `accountUpdate` for an account read at a new version: `entries` are those written since the
+ * version the watch saw before (with `previous`), or those of its latest change (without).
+ */
+export function accountEventFor(previous: Account | undefined, current: Account, entries: readonly LedgerEntry[]): WatchedEvent {
+  const written = previous === undefined ? latestChangeEntries(current, entries) : entries;
+  const last = written.at(-1);
+  const payload: TrackerEvents['accountUpdate'] =
+    last === undefined
+      ? { change: 'reconciled', account: current, entries: [], generationId: null }
+      : last.cause.kind === 'movement'
+        ? { change: last.kind === 'debit' ? 'debit' : 'credit', account: current, entries: written, generationId: null }
+        : {
+            change: last.kind === 'hold' ? 'held' : 'settled',
+            account: current,
+            entries: written,
+            // A parent hold's take or release names the parent in its entry's cause, no generation.
+            generationId: last.cause.kind === 'generation' ? last.cause.generationId : null,
+          };
+  return { name: 'accountUpdate', payload };
 }
 
 /** The events that describe going from `previous` (if seen) to `current`. */
@@ -195,6 +265,10 @@ function endsNow(previous: Cast | Cook | undefined, current: Cast | Cook): boole
   return isTerminalParentStatus(current.status) && !(previous && isTerminalParentStatus(previous.status));
 }
 
+function storeNameOf(kind: EntityKind): 'generations' | 'casts' | 'cooks' {
+  return kind === 'generation' ? 'generations' : kind === 'cast' ? 'casts' : 'cooks';
+}
+
 export function watchChanges(context: TrackerContext, filter: WatchFilter, options: WatchOptions): Watch {
   const feed = context.repository.changes;
   if (!feed) {
@@ -205,7 +279,7 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   }
   const bus = new TrackerEventBus((error, event) => context.logger.error(`[genledger] a watched "${event}" listener threw`, { error }));
   const memory = options.memory ?? 10_000;
-  const seen = new Map<string, AnyRecord>();
+  const seen = new Map<string, AnyRecord | Account>();
   const queues = new Map<string, Promise<boolean>>();
   const waiting: ((result: IteratorResult<WatchedEvent>) => void)[] = [];
   const buffered: WatchedEvent[] = [];
@@ -245,13 +319,29 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
   let spell = { delayed: 0, longestMs: 0 };
 
   /**
+   * One read of what a notice names: the record, or the account and its entries since the version
+   * `previous` (the watch's last seen) had. `undefined` when there is nothing (any more) to read.
+   */
+  async function readOnce(notice: ChangeNotice, previous: AnyRecord | Account | undefined): Promise<Read | undefined> {
+    if (notice.kind === 'account') {
+      const account = await context.repository.accounts.get(notice.id);
+      if (account === null) return undefined;
+      const since = previous === undefined ? Math.max(0, account.entryCount - ENTRIES_PER_CHANGE_AT_MOST) : (previous as Account).entryCount;
+      const entries = account.entryCount > since ? await context.repository.accounts.listEntries({ accountId: account.accountId, afterSequence: since, limit: account.entryCount - since }) : [];
+      return { kind: 'account', record: account, entries };
+    }
+    const store = context.repository[storeNameOf(notice.kind)];
+    const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
+    return record === undefined ? undefined : { kind: notice.kind, record };
+  }
+
+  /**
    * Reads the changed record, again and again while the read fails (a dropped connection, a
    * restarting server): giving up would lose the change for this watch. `null` when the watch was
    * closed before the read succeeded.
    */
-  async function read(notice: ChangeNotice): Promise<{ readonly record: AnyRecord | undefined } | null> {
-    const storeName = notice.kind === 'generation' ? 'generations' : notice.kind === 'cast' ? 'casts' : 'cooks';
-    const store = context.repository[storeName];
+  async function read(notice: ChangeNotice, previous: AnyRecord | Account | undefined): Promise<{ readonly read: Read | undefined } | null> {
+    const storeName = notice.kind === 'account' ? 'accounts' : storeNameOf(notice.kind);
     let failures = 0;
     let firstFailure = 0;
     let reported = false;
@@ -259,9 +349,9 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
       for (;;) {
         if (closed) return null;
         try {
-          const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
+          const found = await readOnce(notice, previous);
           if (reported) spell.longestMs = Math.max(spell.longestMs, Date.now() - firstFailure);
-          return { record };
+          return { read: found };
         } catch (error) {
           if (failures === 0) firstFailure = Date.now();
           failures += 1;
@@ -310,15 +400,22 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     const previous = seen.get(key);
     if (closed) return false;
     if (previous && previous.version >= notice.version) return true;
-    const result = await read(notice);
+    // An account's id is its notice's id: one the filter excludes, or one nobody listens for, is
+    // not read at all (a watch of records costs no account reads).
+    if (notice.kind === 'account' && (!accountIdMatches(filter, notice.id) || !(iterating || bus.has('accountUpdate')))) return true;
+    const result = await read(notice, previous);
     if (result === null || closed) return false;
-    const current = result.record;
-    if (!current || (previous && previous.version >= current.version)) return true;
+    const current = result.read;
+    if (!current || (previous && previous.version >= current.record.version)) return true;
     seen.delete(key);
-    seen.set(key, current);
+    seen.set(key, current.record);
     if (seen.size > memory) seen.delete(seen.keys().next().value!);
-    if (!matches(filter, notice.kind, current)) return true;
-    for (const event of eventsForChange(notice.kind, previous, current)) deliver(event);
+    if (current.kind === 'account') {
+      deliver(accountEventFor(previous as Account | undefined, current.record, current.entries));
+      return true;
+    }
+    if (!matches(filter, current.kind, current.record)) return true;
+    for (const event of eventsForChange(current.kind, previous as AnyRecord | undefined, current.record)) deliver(event);
     return true;
   }
 

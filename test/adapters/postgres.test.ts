@@ -266,7 +266,7 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
-    const all = ['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0005_pricing', '0006_pricing_surface'];
+    const all = POSTGRES_MIGRATIONS.map((migration) => migration.id);
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -905,7 +905,8 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    expect(await repository.migrate()).toEqual({ applied: ['0003_constant_size_parents', '0004_accounts', '0005_pricing', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0002_change_feed'] });
+    const earlier = ['0001_initial', '0002_change_feed'];
+    expect(await repository.migrate()).toEqual({ applied: POSTGRES_MIGRATIONS.map((migration) => migration.id).filter((id) => !earlier.includes(id)), alreadyApplied: earlier });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -940,7 +941,7 @@ describe('postgres: the adapter itself', () => {
     const cookIds = ['mig-cook-1', 'mig-cook-2', 'mig-cook-3'];
     expect(await auditLedger(tracker, cookIds, castIds)).toEqual([]);
     // The change feed's trigger still records the repaired parents' new versions.
-    const { rows: logged } = await pool.query<{ version: number }>(`SELECT version FROM "${schema}".v_changes WHERE id = 'mig-cook-1' ORDER BY seq`);
+    const { rows: logged } = await pool.query<{ version: number }>(`SELECT version::integer AS version FROM "${schema}".v_changes WHERE id = 'mig-cook-1' ORDER BY seq`);
     expect(logged.at(-1)?.version).toBe((await tracker.getCook('mig-cook-1'))!.version);
     // A second sweep finds nothing more; the remaining children finish the cook exactly.
     expect((await tracker.sweepStale({ olderThanMs: 3_600_000 })).reconciled).toEqual([]);
@@ -990,7 +991,8 @@ describe('postgres: the change feed', () => {
 
   async function logRows(id: string) {
     const { rows } = await pool.query<{ version: number; seq: string; tx: string }>(
-      `SELECT c.version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.id = $1 ORDER BY c.seq`,
+      // (The log's version is a bigint since 0007, which the driver reads as text; a record's fits an integer.)
+      `SELECT c.version::integer AS version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.id = $1 ORDER BY c.seq`,
       [id],
     );
     return rows;
@@ -1179,6 +1181,36 @@ describe('postgres: the change feed', () => {
     expect(BigInt(rows[0]!.pruned_through)).toBeGreaterThan(0n);
   });
 
+  it('every account write is logged and notified (migration 0007), in version order, also past 2^31 versions', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const writer = createTracker({ repository: postgresRepository(pool2, options) });
+    const seen = recorder();
+    const subscription = await repository.changes!.subscribe(seen.options);
+    try {
+      // The account's version after each write: each one's notice, in that order.
+      const versions: number[] = [];
+      const version = async () => void versions.push((await writer.getAccount('feed-account')).version);
+      await writer.credit('feed-account', { points: 100, reason: 'top-up', idempotencyKey: 'feed-top-up' });
+      await version();
+      const generation = await writer.recordGeneration({ masterAccountId: 'feed-account', toolId: 'sdxl', toolDisplayName: 'SDXL', serviceName: 'comfy', hold: { points: 30 } });
+      await version();
+      await writer.completeGeneration(generation.id, { status: 'success', pointsSpent: 20 });
+      await version();
+      // An account's version is a bigint: one that has written 2^31 times still logs its changes.
+      await pool.query(`UPDATE ${tables.accounts} SET version = 2147483647 WHERE account_id = 'feed-account'`);
+      versions.push(2147483647);
+      await writer.debit('feed-account', { points: 1, reason: 'refund', idempotencyKey: 'feed-refund' });
+      await version();
+      expect(versions.at(-1)).toBe(2147483648);
+      await until(() => seen.notices.some((notice) => notice.kind === 'account' && notice.version === 2147483648), 'the debit past 2^31');
+      expect(seen.versions().get('account:feed-account')).toEqual(versions);
+      expect(seen.errors).toEqual([]);
+    } finally {
+      await subscription.close();
+    }
+  });
+
   it('a position the feed never gave is refused with a ConflictError', async () => {
     const repository = postgresRepository(pool, options);
     const { rows } = await pool.query<{ ahead: string }>(`SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text AS ahead`);
@@ -1256,7 +1288,10 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({ applied: ['0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0006_pricing_surface'], alreadyApplied: ['0001_initial', '0005_pricing'] });
+    expect(await repository.migrate()).toEqual({
+      applied: POSTGRES_MIGRATIONS.map((migration) => migration.id).filter((id) => id !== '0001_initial' && id !== '0005_pricing'),
+      alreadyApplied: ['0001_initial', '0005_pricing'],
+    });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

@@ -110,8 +110,9 @@ describe('mongo change feed: which way it reads (emulated servers)', () => {
 
   it('ensureIndexes() adds the { updatedAt, _id } index its polls read only where the feed polls', async () => {
     const key = (indexes: { key: Record<string, number> }[]) => indexes.filter((index) => JSON.stringify(index.key) === '{"updatedAt":1,"_id":1}').length;
-    expect(key(await setup('standalone').repository.ensureIndexes())).toBe(3);
-    expect(key(await setup('replicaSet', { changeFeed: { mode: 'polling' } }).repository.ensureIndexes())).toBe(3);
+    // Generations, casts, cooks and accounts.
+    expect(key(await setup('standalone').repository.ensureIndexes())).toBe(4);
+    expect(key(await setup('replicaSet', { changeFeed: { mode: 'polling' } }).repository.ensureIndexes())).toBe(4);
     expect(key(await setup('replicaSet').repository.ensureIndexes())).toBe(0);
   });
 
@@ -153,7 +154,7 @@ describe('mongo change feed: which way it reads (emulated servers)', () => {
 });
 
 describe('mongo change feed on change streams (emulated)', () => {
-  it('reports genledger writes to its three collections as (kind, string id, version, position), and nothing else', async () => {
+  it('reports genledger writes to its three record collections and its accounts as (kind, string id, version, position), and nothing else', async () => {
     const { fake, repository } = setup('replicaSet');
     const listener = await listen(repository);
     const generation = new ObjectId();
@@ -166,8 +167,19 @@ describe('mongo change feed on change streams (emulated)', () => {
     await fake.collection('casts').deleteMany({});
     // A legacy document without a version reads as version 1.
     await fake.collection('cooks').insertOne({ _id: 'cook-1' });
-    await until(() => listener.notices.length >= 4, 'four notices');
-    expect(brief(listener.notices)).toEqual([`generation:${generation.toHexString()}@1`, `generation:${generation.toHexString()}@2`, 'cast:cast-1@1', 'cook:cook-1@1']);
+    // An account created empty for a fenced write (version 0) is nothing yet; its first move is.
+    await fake.collection('genledgerAccounts').insertOne({ _id: 'account-1', version: 0, updatedAt: null });
+    await fake.collection('genledgerAccounts').updateOne({ _id: 'account-1' }, { $set: { version: 1, updatedAt: at(1) } });
+    await fake.collection('genledgerAccounts').updateOne({ _id: 'account-1', version: 1 }, { $set: { version: 2, updatedAt: at(2) } });
+    await until(() => listener.notices.length >= 6, 'six notices');
+    expect(brief(listener.notices)).toEqual([
+      `generation:${generation.toHexString()}@1`,
+      `generation:${generation.toHexString()}@2`,
+      'cast:cast-1@1',
+      'cook:cook-1@1',
+      'account:account-1@1',
+      'account:account-1@2',
+    ]);
     for (const notice of listener.notices) expect(notice.position).toMatch(/^cs:\{"_data":"[0-9a-f]+"\}$/);
     await listener.subscription.close();
     expect(listener.errors).toEqual([]);
@@ -300,12 +312,32 @@ describe('mongo change feed by polling (emulated standalone server)', () => {
     await fake.collection('casts').insertOne({ _id: 'one', version: 1, updatedAt: at(1) });
     await until(() => first.notices.length === 1, 'a position');
     await first.subscription.close();
-    expect(first.notices[0]!.position).toMatch(/^poll:\.\d+\.$/);
+    expect(first.notices[0]!.position).toMatch(/^poll:\.\d+\.\.$/);
     await fake.collection('casts').insertOne({ _id: 'two', version: 1, updatedAt: at(2) });
     await fake.collection('generationOutputs').insertOne({ _id: 'three', version: 1, updatedAt: at(3) });
     const resumed = await listen(repository, first.notices[0]!.position);
     await until(() => resumed.notices.length >= 2, 'the changes after the position');
     expect(brief(resumed.notices)).toEqual(expect.arrayContaining(['cast:two@1', 'generation:three@1']));
+    await resumed.subscription.close();
+  });
+
+  it('reports account writes, and resumed from a position of an earlier version (no accounts named) reads every account once', async () => {
+    const { fake, repository } = setup('standalone');
+    const first = await listen(repository);
+    await fake.collection('genledgerAccounts').insertOne({ _id: 'account-a', version: 0, updatedAt: null });
+    await fake.collection('genledgerAccounts').updateOne({ _id: 'account-a' }, { $set: { version: 1, updatedAt: at(1) } });
+    await fake.collection('casts').insertOne({ _id: 'cast-a', version: 1, updatedAt: at(2) });
+    await until(() => first.notices.length === 2, 'the account and the cast');
+    // (In one poll the collections are read one after another, so the order across them is not the write order.)
+    expect(brief(first.notices).sort()).toEqual(['account:account-a@1', 'cast:cast-a@1']);
+    await first.subscription.close();
+    // A position of an earlier version: generations, casts, cooks only.
+    const earlier = `poll:.${at(2).getTime()}.`;
+    await fake.collection('genledgerAccounts').updateOne({ _id: 'account-a' }, { $set: { version: 2, updatedAt: at(3) } });
+    const resumed = await listen(repository, earlier);
+    await until(() => resumed.notices.some((notice) => notice.kind === 'account'), 'the account');
+    expect(brief(resumed.notices.filter((notice) => notice.kind === 'account'))).toEqual(['account:account-a@2']);
+    expect(resumed.notices.at(-1)!.position).toMatch(/^poll:\.\d+\.\.\d+$/);
     await resumed.subscription.close();
   });
 
