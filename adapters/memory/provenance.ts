@@ -19,8 +19,16 @@ function copyBasis(basis: CostBasis | null): CostBasis | null {
   });
 }
 
-const frozenBasis = (basis: CostBasis | null) =>
-  basis === null || (Object.isFrozen(basis) && Object.isFrozen(basis.lines) && basis.lines.every((line) => Object.isFrozen(line) && Object.isFrozen(line.bands) && line.bands.every(Object.isFrozen)));
+/** Whether the basis, its lines and their bands are all frozen (loops, not `every` with closures: this runs on every priced completion). */
+function frozenBasis(basis: CostBasis | null): boolean {
+  if (basis === null) return true;
+  if (!Object.isFrozen(basis) || !Object.isFrozen(basis.lines)) return false;
+  for (const line of basis.lines) {
+    if (!Object.isFrozen(line) || !Object.isFrozen(line.bands)) return false;
+    for (const band of line.bands) if (!Object.isFrozen(band)) return false;
+  }
+  return true;
+}
 
 /**
  * Whether every object of the provenance is frozen: then nobody can change it and the store keeps

@@ -9,7 +9,6 @@ import { derivePointsSpent } from '../domain/points.js';
 import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../domain/money.js';
 import {
   costSourceOf,
-  pointsForBasis,
   usdDifference,
   type CostAdjustment,
   type CostBasis,
@@ -37,19 +36,18 @@ export interface CompletionCost {
 const NO_ADJUSTMENTS: readonly CostAdjustment[] = Object.freeze([]);
 
 /**
- * A basis the tracker just computed, frozen throughout with a `Date` of its own (the table's stays
- * the table's). A store may keep a frozen provenance as it is rather than copy it (the memory store
- * does): on the completion path that copy was most of the time pricing added.
+ * A provenance the tracker just built, frozen throughout (the usage is the tracker's parsed copy;
+ * a basis from the price table comes frozen, with a `Date` of its own). A store may keep a frozen
+ * provenance as it is rather than copy it (the memory store does): on the completion path that
+ * copy was most of the time pricing added.
  */
-function frozenBasis(basis: CostBasis | null): CostBasis | null {
-  if (basis === null) return null;
-  for (const line of basis.lines) {
-    for (const band of line.bands) Object.freeze(band);
-    Object.freeze(line.bands);
-    Object.freeze(line);
-  }
-  Object.freeze(basis.lines);
-  return Object.freeze({ ...basis, effectiveFrom: new Date(basis.effectiveFrom.getTime()) });
+function frozenProvenance(source: CostSource, usage: Usage, basis: CostBasis | null, unpricedReason: string | null): CostProvenance {
+  return Object.freeze({ source, usage: Object.freeze(usage), basis, unpricedReason, original: null, adjustments: NO_ADJUSTMENTS });
+}
+
+/** `basis` for points the host gave: no rate (they are not derived, and a re-price keeps them). */
+function hostPointsBasis(basis: CostBasis): CostBasis {
+  return Object.freeze({ ...basis, pointsPerUsd: null });
 }
 
 /**
@@ -79,26 +77,14 @@ export function costOfUsage(
   usage: Usage,
   given: { readonly costUsd?: UsdAmount | undefined; readonly pointsSpent?: number | undefined },
 ): CompletionCost {
-  // Built fresh and frozen (the usage is the tracker's parsed copy): see frozenBasis.
-  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance =>
-    Object.freeze({
-      source,
-      usage: Object.freeze(usage),
-      basis: frozenBasis(basis),
-      unpricedReason,
-      original: null,
-      adjustments: NO_ADJUSTMENTS,
-    });
   if (given.costUsd !== undefined) {
     const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
-    return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };
+    return { costUsd: given.costUsd, pointsSpent, costProvenance: frozenProvenance('reported', usage, null, null) };
   }
   const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : context.prices.price(key.toolId, key.serviceName, usage, key.requestTimestamp);
-  if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: provenance('unpriced', null, priced.reason) };
-  // Points the host gave are not derived: the basis says so (no rate), and a re-price keeps them.
-  const basis = given.pointsSpent === undefined ? priced.basis : { ...priced.basis, pointsPerUsd: null };
-  const pointsSpent = given.pointsSpent ?? pointsForBasis(priced.costUsd, basis);
-  return { costUsd: priced.costUsd, pointsSpent, costProvenance: provenance('computed', basis, null) };
+  if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: frozenProvenance('unpriced', usage, null, priced.reason) };
+  if (given.pointsSpent === undefined) return { costUsd: priced.costUsd, pointsSpent: priced.pointsSpent, costProvenance: frozenProvenance('computed', usage, priced.basis, null) };
+  return { costUsd: priced.costUsd, pointsSpent: given.pointsSpent, costProvenance: frozenProvenance('computed', usage, hostPointsBasis(priced.basis), null) };
 }
 
 /** The figures a completion first stored (before any adjustment): what a retried completion is compared with. */
@@ -265,9 +251,7 @@ function repricedFigures(context: TrackerContext, generation: Generation): { cos
   if (!priced.priced) return 'unpriced';
   // Points the host gave stay (the basis has no rate); derived points follow the new cost.
   const hostPoints = provenance.basis !== null ? provenance.basis.pointsPerUsd === null : provenance.original?.basis?.pointsPerUsd === null;
-  const basis = hostPoints ? { ...priced.basis, pointsPerUsd: null } : priced.basis;
-  const pointsSpent = hostPoints ? generation.pointsSpent : pointsForBasis(priced.costUsd, basis);
-  return { costUsd: priced.costUsd, pointsSpent, basis };
+  return hostPoints ? { costUsd: priced.costUsd, pointsSpent: generation.pointsSpent, basis: hostPointsBasis(priced.basis) } : priced;
 }
 
 /** One page of `tracker.reprice()`. */

@@ -72,6 +72,26 @@ describe('money', () => {
     );
   });
 
+  it('formats every signed number of units as the canonical decimal: dot 18 digits from the right, no trailing zero, no empty fraction', () => {
+    // Reference: whole and fraction by bigint division, the fraction padded to 18 digits and its zeros cut.
+    const reference = (units: bigint) => {
+      const magnitude = units < 0n ? -units : units;
+      const fraction = (magnitude % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+      const text = fraction === '' ? `${magnitude / 10n ** 18n}` : `${magnitude / 10n ** 18n}.${fraction}`;
+      return units < 0n ? `-${text}` : text;
+    };
+    const scaled = fc.tuple(fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }), fc.integer({ min: 0, max: 24 })).map(([digits, zeros]) => digits * 10n ** BigInt(zeros));
+    fc.assert(
+      fc.property(scaled, (units) => {
+        expect(formatUsdUnits(units)).toBe(reference(units));
+      }),
+      { numRuns: 5_000 },
+    );
+    for (const [units, text] of [[0n, '0'], [1n, '0.000000000000000001'], [10n ** 18n, '1'], [-(10n ** 17n), '-0.1'], [10n ** 19n + 5n * 10n ** 16n, '10.05'], [10n ** 40n, `1${'0'.repeat(22)}`]] as const) {
+      expect(formatUsdUnits(units)).toBe(text);
+    }
+  });
+
   it('sums are associative and exact for any order', () => {
     fc.assert(
       fc.property(fc.array(fc.bigInt({ min: 0n, max: 10n ** 24n }), { maxLength: 50 }), (unitsList) => {
