@@ -43,7 +43,8 @@ function frozenThroughout(provenance: CostProvenance): boolean {
     frozenBasis(provenance.basis) &&
     (original === null || (Object.isFrozen(original) && frozenBasis(original.basis))) &&
     Object.isFrozen(adjustments) &&
-    adjustments.every(Object.isFrozen)
+    adjustments.every(Object.isFrozen) &&
+    (provenance.backfill === undefined || (Object.isFrozen(provenance.backfill) && Object.isFrozen(provenance.backfill.figures) && provenance.backfill.figures.every(Object.isFrozen)))
   );
 }
 
@@ -51,12 +52,13 @@ export function snapshotProvenance(provenance: CostProvenance): CostProvenance;
 export function snapshotProvenance(provenance: CostProvenance | null | undefined): CostProvenance | null | undefined;
 export function snapshotProvenance(provenance: CostProvenance | null | undefined): CostProvenance | null | undefined {
   if (provenance === null || provenance === undefined || frozenThroughout(provenance)) return provenance;
-  const { usage, basis, original, adjustments } = provenance;
+  const { usage, basis, original, adjustments, backfill } = provenance;
   return freeze({
     ...provenance,
     usage: usage === null ? null : freeze({ ...usage }),
     basis: copyBasis(basis),
     original: original === null ? null : freeze({ ...original, basis: copyBasis(original.basis) }),
     adjustments: freeze(adjustments.map((adjustment) => freeze({ ...adjustment, at: new Date(adjustment.at.getTime()) }))),
+    ...(backfill === undefined ? {} : { backfill: freeze({ ...backfill, at: new Date(backfill.at.getTime()), figures: freeze(backfill.figures.map((figure) => freeze({ ...figure }))) }) }),
   });
 }

@@ -398,6 +398,22 @@ export const originalCostSchema = z.strictObject({
   basis: costBasisSchema.nullable(),
 });
 
+/** One figure the legacy backfill wrote: the field, what the legacy record held there, and the repair. */
+const backfilledFigureSchema = z.strictObject({
+  field: z.enum(['costUsd', 'pointsSpent', 'protocolNetPoints']),
+  /** What the legacy record held, as text: a number as JavaScript prints it (`0.30000000000000004`), a string in quotes, `null`, `missing`. */
+  was: z.string().max(200),
+  /** The legacy problem repaired (`float-cost`, `null-cost`, `string-cost`, `missing-points`; docs/mongodb.md lists them). */
+  repair: z.string().max(64),
+});
+
+/** What the legacy backfill wrote into a finished generation's cost figures, and when (source `backfilled`). */
+export const costBackfillSchema = z.strictObject({
+  at: dateSchema,
+  figures: z.array(backfilledFigureSchema).min(1).readonly(),
+});
+export type CostBackfill = z.output<typeof costBackfillSchema>;
+
 /**
  * A finished generation's cost provenance (`Generation.costProvenance`): where its cost came from,
  * the usage and the lines it was computed from, what it first was and every adjustment since.
@@ -412,6 +428,8 @@ export const costProvenanceSchema = z.strictObject({
   /** The first completion's figures, once an adjustment changed them; `null` until then. */
   original: originalCostSchema.nullable(),
   adjustments: z.array(costAdjustmentSchema).readonly(),
+  /** Source `backfilled`: what the legacy backfill found and wrote. Absent on every other provenance. */
+  backfill: costBackfillSchema.optional(),
 });
 export type CostProvenance = z.output<typeof costProvenanceSchema>;
 
@@ -451,6 +469,9 @@ export function readStoredCostProvenance(value: unknown): CostProvenance | null 
     adjustments: Array.isArray(stored.adjustments)
       ? stored.adjustments.map((adjustment: Record<string, unknown>) => ({ ...adjustment, at: instant(adjustment.at) }))
       : stored.adjustments,
+    ...(stored.backfill !== null && typeof stored.backfill === 'object'
+      ? { backfill: { ...(stored.backfill as Record<string, unknown>), at: instant((stored.backfill as Record<string, unknown>).at) } }
+      : {}),
   });
 }
 

@@ -141,7 +141,13 @@ export function explainGenerationCost(generation: Generation): CostExplanation {
   const first = original ?? { source, costUsd: generation.costUsd, pointsSpent: generation.pointsSpent, basis: provenance?.basis ?? null };
   if (first.source === 'computed' && first.basis !== null) lines.push(...basisLines(first.costUsd, first.pointsSpent, first.basis));
   else if (first.source === 'unpriced') lines.push(`unpriced: ${provenance?.unpricedReason ?? original?.source ?? 'no price in force'}; cost ${dollars(first.costUsd)}, points ${first.pointsSpent}`);
-  else lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent}${first.source === 'reported' ? ' (given by the host)' : ''}`);
+  else if (first.source === 'backfilled' && provenance?.backfill !== undefined) {
+    lines.push(`backfilled: ${dollars(first.costUsd)}, points ${first.pointsSpent} (written by the legacy backfill at ${provenance.backfill.at.toISOString()})`);
+    for (const figure of provenance.backfill.figures) lines.push(`${figure.field}: the legacy record held ${figure.was} (${figure.repair})`);
+  } else if (provenance === null) {
+    // A host's cost without usage, or a record written before provenance was kept (legacy data).
+    lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent} (given by the host; no provenance stored with it)`);
+  } else lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent}${first.source === 'reported' ? ' (given by the host)' : ''}`);
   for (const adjustment of provenance?.adjustments ?? []) {
     lines.push(
       `adjusted ${adjustment.at.toISOString()} (${adjustment.reason}, ${adjustment.fromVersionId === null ? 'unpriced' : `"${adjustment.fromVersionId}"`} -> "${adjustment.toVersionId}"): ` +

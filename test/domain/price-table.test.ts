@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createTracker, priceTableSchema, priceUsage, ValidationError } from '../../src/index.js';
-import { reviveStoredPriceTable, storablePriceTable } from '../../src/adapter.js';
+import { readStoredCostProvenance, reviveStoredPriceTable, storablePriceTable } from '../../src/adapter.js';
 import { memoryRepository } from '../../adapters/memory/index.js';
 import { PRICES } from '../../src/conformance/part-pricing.js';
 
@@ -88,5 +88,21 @@ describe('priceUsage (the table compiled once, then priced from)', () => {
     // The version before has no rate: the caller's is used, and named.
     expect(priceUsage(table, 't', 's', { images: 3 }, new Date('2026-01-10Z'), '1000')).toMatchObject({ costUsd: '1.5', pointsSpent: 1500, basis: { versionId: 'old', pointsPerUsd: '1000' } });
     expect(priceUsage(table, 't', 's', { images: 3 }, new Date('2026-01-10Z'))).toMatchObject({ pointsSpent: 0, basis: { pointsPerUsd: null } });
+  });
+});
+
+describe('a backfilled provenance read back from JSON (a jsonb column, a file)', () => {
+  it('is the same provenance, its instant revived', () => {
+    const provenance = {
+      source: 'backfilled' as const,
+      usage: null,
+      basis: null,
+      unpricedReason: null,
+      original: null,
+      adjustments: [],
+      backfill: { at: new Date('2026-03-01T00:00:00.000Z'), figures: [{ field: 'costUsd' as const, was: '0.30000000000000004', repair: 'float-cost' }] },
+    };
+    expect(readStoredCostProvenance(JSON.parse(JSON.stringify(provenance)))).toEqual(provenance);
+    expect(readStoredCostProvenance(provenance)).toEqual(provenance);
   });
 });
