@@ -228,6 +228,19 @@ export interface ParentDifference {
   readonly deltaPoints: number;
 }
 
+/**
+ * The sum of the differences of one account's generations (in this page), by `masterAccountId`.
+ * A report, not a charge: applying a re-price corrects the books' cost figures (generations and
+ * their parents) and writes nothing to the account's balance or ledger (docs/pricing.md).
+ */
+export interface AccountDifference {
+  readonly masterAccountId: string;
+  readonly deltaUsd: string;
+  readonly deltaPoints: number;
+  /** Generations of the account that differ. */
+  readonly generations: number;
+}
+
 /** One page of a re-price. */
 export interface RepriceReport {
   readonly dryRun: boolean;
@@ -237,6 +250,8 @@ export interface RepriceReport {
   readonly considered: number;
   readonly differences: readonly RepriceDifference[];
   readonly parents: readonly ParentDifference[];
+  /** The differences summed per account (`masterAccountId`), in order of first appearance. */
+  readonly accounts: readonly AccountDifference[];
   /** Generations of the tool left alone: a reported cost (the host's figure stands), no usage, or no price in force now. */
   readonly skipped: { readonly reported: number; readonly unpricedNow: number };
   readonly totalDeltaUsd: string;
@@ -283,6 +298,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
   let reached: Date | null = null;
   let total = 0n;
   let ended = page.length < pageSize;
+  const accounts = new Map<string, { units: bigint; points: number; generations: number }>();
   const addToParent = (kind: 'cast' | 'cook', id: string | null, deltaUsd: string, deltaPoints: number) => {
     if (id === null) return;
     const key = `${kind}:${id}`;
@@ -314,6 +330,11 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
       total += parseSignedUsdUnits(difference.deltaUsd);
       addToParent('cast', difference.castId, difference.deltaUsd, difference.deltaPoints);
       addToParent('cook', difference.cookId, difference.deltaUsd, difference.deltaPoints);
+      const account = accounts.get(difference.masterAccountId) ?? { units: 0n, points: 0, generations: 0 };
+      account.units += parseSignedUsdUnits(difference.deltaUsd);
+      account.points += difference.deltaPoints;
+      account.generations += 1;
+      accounts.set(difference.masterAccountId, account);
     }
   }
   input.onProgress?.({ scanned, differing: differences.length, reached });
@@ -323,6 +344,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     considered,
     differences,
     parents: [...parents.values()].map((entry) => ({ kind: entry.kind, id: entry.id, deltaUsd: formatUsdUnits(entry.units), deltaPoints: entry.points })),
+    accounts: [...accounts].map(([masterAccountId, entry]) => ({ masterAccountId, deltaUsd: formatUsdUnits(entry.units), deltaPoints: entry.points, generations: entry.generations })),
     skipped: { reported, unpricedNow },
     totalDeltaUsd: formatUsdUnits(total),
     nextCursor: ended || last === undefined ? null : encodeCursor(last),
