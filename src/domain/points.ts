@@ -4,7 +4,7 @@
  * (rounded up, computed exactly); otherwise they are 0. Missing points on finished records were
  * one of the things a legacy backfill had to repair, so a finished generation always has them.
  */
-import { ceilUnitsTimes, ceilUsdTimes, type UsdAmount } from './money.js';
+import { ceilUnitsTimesRate, ceilUsdTimes, type ReducedRate, type UsdAmount } from './money.js';
 
 export interface PointsInput {
   readonly pointsSpent?: number | undefined;
@@ -20,11 +20,11 @@ export function derivePointsSpent({ pointsSpent, costUsd, pointsPerUsd }: Points
 }
 
 /**
- * {@link derivePointsSpent} of a cost and a rate already in 10^-18 dollar units (a cost the price
- * table just computed, the version's rate read when the table was loaded): no decimal is parsed.
+ * {@link derivePointsSpent} of a cost in 10^-18 dollar units (one the price table just computed) and
+ * a rate read when the table was loaded (`reduceRate`): no decimal is parsed.
  */
-export function derivePointsFromUnits(costUnits: bigint, rateUnits: bigint): number {
-  return pointsOf(ceilUnitsTimes(costUnits, rateUnits));
+export function derivePointsFromUnits(costUnits: bigint, rate: ReducedRate): number {
+  return pointsOf(ceilUnitsTimesRate(costUnits, rate));
 }
 
 const MAX_POINTS = BigInt(Number.MAX_SAFE_INTEGER);

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { dateSchema, idSchema, labelSchema, usdAmountSchema } from './fields.js';
-import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseSignedUsdUnits, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
+import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseSignedUsdUnits, parseUsdUnits, reduceRate, toUsdAmount, type ReducedRate, type UsdAmount } from './money.js';
 import { derivePointsFromUnits } from './points.js';
 
 /** A unit a tool meters: a name like `inputTokens`, `images`, `seconds`. */
@@ -173,7 +173,7 @@ interface CompiledVersion {
   /** A `Map`, not the record: a unit named like an `Object.prototype` member (`constructor`) is not priced by it. */
   readonly units: ReadonlyMap<string, UnitPrice>;
   /** The version's own points rate; `null`: the caller's. */
-  readonly rate: ParsedAmount | null;
+  readonly rate: PointsRate | null;
 }
 
 /** An entry ready to price: its versions, latest first. */
@@ -199,12 +199,15 @@ export interface CompiledPriceTable {
   readonly byTool: ReadonlyMap<string, CompiledToolPrices>;
 }
 
-/** A points rate (points per dollar) as text and in 10^-18 units, read once. */
-export type PointsRate = ParsedAmount;
+/** A points rate (points per dollar) as text and as the fraction points are derived with, read once. */
+export interface PointsRate {
+  readonly usd: UsdAmount;
+  readonly reduced: ReducedRate;
+}
 
 /** `rate` read once for {@link priceCompiled}; `null` for none. */
 export function pointsRate(rate: UsdAmount | null): PointsRate | null {
-  return rate === null ? null : { usd: rate, units: parseUsdUnits(rate) };
+  return rate === null ? null : { usd: rate, reduced: reduceRate(parseUsdUnits(rate)) };
 }
 
 function compilePriceEntry(entry: PriceEntry): CompiledPriceEntry {
@@ -344,7 +347,7 @@ export function priceCompiled(compiled: CompiledPriceTable, toolId: string, serv
   return {
     priced: true,
     costUsd: formatUsdUnits(total),
-    pointsSpent: rate === null ? 0 : derivePointsFromUnits(total, rate.units),
+    pointsSpent: rate === null ? 0 : derivePointsFromUnits(total, rate.reduced),
     basis: Object.freeze({
       toolId: entry.entry.toolId,
       serviceName: entry.entry.serviceName ?? null,
