@@ -190,8 +190,8 @@ interface CompiledToolPrices {
 
 /**
  * A price table compiled once, when it is loaded, into what pricing one usage reads: entries by
- * tool (and service), versions latest first with their instants as numbers, units in maps, rates
- * in units. {@link priceCompiled} prices from it; {@link priceUsage} and {@link findPriceEntry}
+ * tool (and service), versions latest first with their instants as numbers, units in maps, points
+ * rates reduced (`reduceRate`). {@link priceCompiled} prices from it; {@link priceUsage} and {@link findPriceEntry}
  * compile the table they are given, so there is one way to choose an entry, a version and a price.
  */
 export interface CompiledPriceTable {
