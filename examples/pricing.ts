@@ -59,6 +59,8 @@ const range = { toolId: 'chat', from: launch, to: new Date('2027-01-01T00:00:00.
 const dryRun = await tracker.reprice({ ...range, dryRun: true });
 console.log(`dry run: ${dryRun.differences.length} generations differ, total ${dryRun.totalDeltaUsd}; per parent:`);
 for (const parent of dryRun.parents) console.log(`  ${parent.kind} ${parent.id}: ${parent.deltaUsd} (${parent.deltaPoints} points)`);
+// Per account: a report of what its generations would cost; applying moves no balance.
+for (const account of dryRun.accounts) console.log(`  account ${account.masterAccountId}: ${account.deltaUsd} (${account.deltaPoints} points, ${account.generations} generations)`);
 if ((await tracker.getCook(cook.id))?.costUsd !== before) throw new Error('a dry run wrote');
 
 let cursor: string | null = null;

@@ -39,7 +39,7 @@ export type {
 } from './tracker/events.js';
 export type { SweepReport, ReconcileReport } from './tracker/maintenance.js';
 export type { Watch, WatchFilter, WatchOptions, WatchedEvent } from './tracker/watch.js';
-export type { CostExplanation, RepriceInput, RepriceReport, RepriceDifference, ParentDifference, RepriceProgress } from './tracker/pricing.js';
+export type { CostExplanation, RepriceInput, RepriceReport, RepriceDifference, ParentDifference, AccountDifference, RepriceProgress } from './tracker/pricing.js';
 export { repriceInputSchema } from './tracker/pricing.js';
 export type { PricesState } from './tracker/stored-prices.js';
 

@@ -19,8 +19,16 @@ function copyBasis(basis: CostBasis | null): CostBasis | null {
   });
 }
 
-const frozenBasis = (basis: CostBasis | null) =>
-  basis === null || (Object.isFrozen(basis) && Object.isFrozen(basis.lines) && basis.lines.every((line) => Object.isFrozen(line) && Object.isFrozen(line.bands) && line.bands.every(Object.isFrozen)));
+/** Whether the basis, its lines and their bands are all frozen (loops, not `every` with closures: this runs on every priced completion). */
+function frozenBasis(basis: CostBasis | null): boolean {
+  if (basis === null) return true;
+  if (!Object.isFrozen(basis) || !Object.isFrozen(basis.lines)) return false;
+  for (const line of basis.lines) {
+    if (!Object.isFrozen(line) || !Object.isFrozen(line.bands)) return false;
+    for (const band of line.bands) if (!Object.isFrozen(band)) return false;
+  }
+  return true;
+}
 
 /**
  * Whether every object of the provenance is frozen: then nobody can change it and the store keeps
@@ -35,7 +43,8 @@ function frozenThroughout(provenance: CostProvenance): boolean {
     frozenBasis(provenance.basis) &&
     (original === null || (Object.isFrozen(original) && frozenBasis(original.basis))) &&
     Object.isFrozen(adjustments) &&
-    adjustments.every(Object.isFrozen)
+    adjustments.every(Object.isFrozen) &&
+    (provenance.backfill === undefined || (Object.isFrozen(provenance.backfill) && Object.isFrozen(provenance.backfill.figures) && provenance.backfill.figures.every(Object.isFrozen)))
   );
 }
 
@@ -43,12 +52,13 @@ export function snapshotProvenance(provenance: CostProvenance): CostProvenance;
 export function snapshotProvenance(provenance: CostProvenance | null | undefined): CostProvenance | null | undefined;
 export function snapshotProvenance(provenance: CostProvenance | null | undefined): CostProvenance | null | undefined {
   if (provenance === null || provenance === undefined || frozenThroughout(provenance)) return provenance;
-  const { usage, basis, original, adjustments } = provenance;
+  const { usage, basis, original, adjustments, backfill } = provenance;
   return freeze({
     ...provenance,
     usage: usage === null ? null : freeze({ ...usage }),
     basis: copyBasis(basis),
     original: original === null ? null : freeze({ ...original, basis: copyBasis(original.basis) }),
     adjustments: freeze(adjustments.map((adjustment) => freeze({ ...adjustment, at: new Date(adjustment.at.getTime()) }))),
+    ...(backfill === undefined ? {} : { backfill: freeze({ ...backfill, at: new Date(backfill.at.getTime()), figures: freeze(backfill.figures.map((figure) => freeze({ ...figure }))) }) }),
   });
 }

@@ -37,7 +37,7 @@ options:
   --schema <name>            postgres: the schema (default public)
   --table-prefix <prefix>    postgres: the table prefix (default genledger_)
   --batch-size <n>           generations per page, 1-5000 (default 500)
-  --json                     one JSON object per line on stdout: differences, parents, then a summary
+  --json                     one JSON object per line on stdout: differences, parents, accounts, then a summary
   --help                     this text
 `;
 
@@ -290,6 +290,7 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
     const range = `tool "${command.toolId}"${command.serviceName === undefined ? '' : ` (service "${command.serviceName}")`}, requested ${command.from.toISOString()} to ${command.to.toISOString()}`;
     if (!command.json) stdout.write(`${dryRun ? 'dry run' : 'applying'}: re-pricing ${range}\n`);
     const parents = new Map<string, { kind: 'cast' | 'cook'; id: string; units: bigint; points: number }>();
+    const accounts = new Map<string, { units: bigint; points: number; generations: number }>();
     let read = 0;
     let considered = 0;
     let differing = 0;
@@ -321,6 +322,13 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
         entry.points += parent.deltaPoints;
         parents.set(key, entry);
       }
+      for (const account of page.accounts) {
+        const entry = accounts.get(account.masterAccountId) ?? { units: 0n, points: 0, generations: 0 };
+        entry.units += parseSignedUsdUnits(account.deltaUsd);
+        entry.points += account.deltaPoints;
+        entry.generations += account.generations;
+        accounts.set(account.masterAccountId, entry);
+      }
       read += page.scanned;
       considered += page.considered;
       differing += page.differences.length;
@@ -333,6 +341,7 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
     } while (cursor !== null);
 
     const parentList = [...parents.values()].sort((left, right) => (left.kind === right.kind ? (left.id < right.id ? -1 : 1) : left.kind === 'cast' ? -1 : 1));
+    const accountList = [...accounts].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
     const summary = {
       type: 'summary',
       dryRun,
@@ -350,11 +359,21 @@ export async function runReprice(argv: readonly string[], environment: RepriceEn
     };
     if (command.json) {
       for (const parent of parentList) stdout.write(`${JSON.stringify({ type: 'parent', kind: parent.kind, id: parent.id, deltaUsd: formatUsdUnits(parent.units), deltaPoints: parent.points })}\n`);
+      for (const [masterAccountId, account] of accountList) {
+        stdout.write(`${JSON.stringify({ type: 'account', masterAccountId, deltaUsd: formatUsdUnits(account.units), deltaPoints: account.points, generations: account.generations })}\n`);
+      }
       stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
       if (parentList.length > 0) {
         stdout.write('per parent:\n');
         for (const parent of parentList) stdout.write(`  ${parent.kind} ${parent.id}  ${signed(formatUsdUnits(parent.units))} USD  ${signedPoints(parent.points)} points\n`);
+      }
+      if (accountList.length > 0) {
+        // A report: applying corrects the books' cost figures, it does not charge or refund an account.
+        stdout.write('per account (not charged: balances are not moved):\n');
+        for (const [masterAccountId, account] of accountList) {
+          stdout.write(`  ${masterAccountId}  ${signed(formatUsdUnits(account.units))} USD  ${signedPoints(account.points)} points  (${account.generations} generation${account.generations === 1 ? '' : 's'})\n`);
+        }
       }
       stdout.write(
         `${read} generation${read === 1 ? '' : 's'} read, ${considered} priced, ${differing} differing (${signed(summary.totalDeltaUsd)} USD, ${signedPoints(totalPoints)} points); ` +

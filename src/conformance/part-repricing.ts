@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { PriceTableInput } from '../domain/pricing.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
 import { addSignedUsd, priceUsage, priceTableSchema } from '../domain/pricing.js';
-import { toUsdAmount } from '../domain/money.js';
+import { ceilUsdTimes, parseSignedUsdUnits, parseUsdUnits, toUsdAmount } from '../domain/money.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import { ConflictError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
@@ -60,7 +60,9 @@ async function bookedWork(tracker: Tracker) {
   const ids: string[] = [];
   for (let index = 0; index < 12; index += 1) {
     const parent = index % 3 === 0 ? { castId: cast.id } : index % 3 === 1 ? { cookId: cook.id } : { castId: lone.id };
-    const generation = await tracker.recordGeneration(generationInput({ ...parent, toolId: 'tool-chat', masterAccountId: 'account-r', requestTimestamp: new Date(T1.getTime() + index * 1000) }));
+    // Two accounts, so the report's per-account sums have more than one line to get right.
+    const masterAccountId = index % 4 === 3 ? 'account-s' : 'account-r';
+    const generation = await tracker.recordGeneration(generationInput({ ...parent, toolId: 'tool-chat', masterAccountId, requestTimestamp: new Date(T1.getTime() + index * 1000) }));
     await tracker.completeGeneration(generation.id, { status: index === 4 ? 'failed' : 'success', usage: { inputTokens: 100 * (index + 1), outputTokens: 1000 + index } });
     ids.push(generation.id);
   }
@@ -107,6 +109,28 @@ export function repricingTests(target: ConformanceTarget): void {
       expect(pages.reduce((sum, page) => sum + page.skipped.reported, 0)).toBe(1);
       const parentDeltas = pages.flatMap((page) => page.parents);
       expect(parentDeltas.length).toBeGreaterThan(0);
+      // Per account: the sum of its generations' differences, computed here from the stored records.
+      const expectedAccounts = new Map<string, { units: bigint; points: number; generations: number }>();
+      for (const generation of before.filter((stored) => work.chatIds.includes(stored!.id))) {
+        const entry = expectedAccounts.get(generation!.masterAccountId) ?? { units: 0n, points: 0, generations: 0 };
+        const costUsd = expectedCost(generation!, CORRECTED_PRICES);
+        entry.units += parseUsdUnits(costUsd) - parseUsdUnits(generation!.costUsd);
+        entry.points += Number(ceilUsdTimes(costUsd, '1000')) - generation!.pointsSpent;
+        entry.generations += 1;
+        expectedAccounts.set(generation!.masterAccountId, entry);
+      }
+      expect(expectedAccounts.size).toBe(2);
+      const reportedAccounts = new Map<string, { units: bigint; points: number; generations: number }>();
+      for (const account of pages.flatMap((page) => page.accounts)) {
+        const entry = reportedAccounts.get(account.masterAccountId) ?? { units: 0n, points: 0, generations: 0 };
+        entry.units += parseSignedUsdUnits(account.deltaUsd);
+        entry.points += account.deltaPoints;
+        entry.generations += account.generations;
+        reportedAccounts.set(account.masterAccountId, entry);
+      }
+      expect(reportedAccounts).toEqual(expectedAccounts);
+      // Within a page, one line per account.
+      for (const page of pages) expect(new Set(page.accounts.map((account) => account.masterAccountId)).size).toBe(page.accounts.length);
       // Nothing written.
       expect(await Promise.all([...work.chatIds, work.early, work.image, work.reported].map((id) => setup.inspect.generation(id)))).toEqual(before);
       expect(await Promise.all([setup.inspect.cook(work.cookIds[0]!), ...work.castIds.map((id) => setup.inspect.cast(id))])).toEqual(parentsBefore);
@@ -127,14 +151,22 @@ export function repricingTests(target: ConformanceTarget): void {
     it('applying keeps the original and appends an adjustment; parents receive the difference exactly; a second run changes nothing', async (context) => {
       const setup = await createPricingSetup(target);
       if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      // A balance on one of the accounts: applying a re-price reports its sum and does not move it.
+      const withAccounts = setup.repository.capabilities.accounts;
+      if (withAccounts) await setup.tracker.credit('account-r', { points: 500, costUsd: '5', reason: 'grant', idempotencyKey: 'reprice-grant' });
       const work = await bookedWork(setup.tracker);
       const first = await setup.tracker.getGeneration(work.chatIds[1]!);
       const cookBefore = (await setup.tracker.getCook(work.cookIds[0]!))!;
+      const accountBefore = withAccounts ? await setup.tracker.getAccount('account-r') : null;
       setup.tracker.setPrices(CORRECTED_PRICES);
       const pages = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: T0, to: END, dryRun: false, limit: 4 });
       const differences = pages.flatMap((page) => page.differences);
       expect(differences).toHaveLength(12);
       expect(differences.every((difference) => difference.applied)).toBe(true);
+      const accountSums = pages.flatMap((page) => page.accounts);
+      expect(accountSums.reduce((sum, account) => sum + account.generations, 0)).toBe(12);
+      expect(accountSums.reduce((sum, account) => sum + parseSignedUsdUnits(account.deltaUsd), 0n)).toBe(pages.reduce((sum, page) => sum + parseSignedUsdUnits(page.totalDeltaUsd), 0n));
+      if (withAccounts) expect(await setup.tracker.getAccount('account-r')).toEqual(accountBefore);
       const adjusted = (await setup.inspect.generation(work.chatIds[1]!))!;
       expect(adjusted.costUsd).toBe(expectedCost(adjusted, CORRECTED_PRICES));
       expect(adjusted.costProvenance).toMatchObject({
@@ -241,6 +273,47 @@ export function repricingTests(target: ConformanceTarget): void {
       for (const id of work.castIds) expect(await setup.inspect.cast(id)).toEqual(parents.get(id));
       for (const id of work.cookIds) expect(await setup.inspect.cook(id)).toEqual(parents.get(id));
       expect(await auditLedger(setup.tracker, work.cookIds, work.castIds)).toEqual([]);
+    });
+
+    it('generations recorded out of time order (request times against insertion order, ties, the range bounds) are each listed and re-priced once, in request-time order', async (context) => {
+      const setup = await createPricingSetup(target);
+      const cast = await setup.tracker.startCast({ spellId: 'spell-o', initiatorAccountId: 'account-o' });
+      const FROM = new Date(T1.getTime() + 10_000);
+      const TO = new Date(T1.getTime() + 20_000);
+      // Insertion order against request time: descending, interleaved, three ties on one instant, one
+      // on each bound (`from` is in the range, `to` is not) and one on either side outside it.
+      const offsets = [9_000, 100, 5_000, 5_000, 8_999, 0, 5_000, 10_000, 1, -1, 7_000, 3_000];
+      const inRange: { id: string; at: number }[] = [];
+      for (const offset of offsets) {
+        const requestTimestamp = new Date(FROM.getTime() + offset);
+        const generation = await setup.tracker.recordGeneration(generationInput({ castId: cast.id, toolId: 'tool-chat', masterAccountId: 'account-o', requestTimestamp }));
+        await setup.tracker.completeGeneration(generation.id, { status: 'success', usage: { inputTokens: 10 + offsets.length, outputTokens: 500 } });
+        if (requestTimestamp >= FROM && requestTimestamp < TO) inRange.push({ id: generation.id, at: requestTimestamp.getTime() });
+      }
+      expect(inRange).toHaveLength(offsets.length - 2);
+      setup.tracker.setPrices(CORRECTED_PRICES);
+      const listed = async (dryRun: boolean) => {
+        const pages = await repriceAll(setup.tracker, { toolId: 'tool-chat', from: FROM, to: TO, dryRun, limit: 3 });
+        expect(pages.reduce((sum, page) => sum + page.scanned, 0)).toBe(inRange.length);
+        return pages.flatMap((page) => page.differences);
+      };
+      const stored = new Map<string, Generation>();
+      for (const { id } of inRange) stored.set(id, (await setup.inspect.generation(id))!);
+      const dry = await listed(true);
+      // Each generation in the range once; request-time order (pages of 3 cut through the ties).
+      expect(dry.map((difference) => difference.generationId).sort()).toEqual(inRange.map((entry) => entry.id).sort());
+      const times = dry.map((difference) => stored.get(difference.generationId)!.requestTimestamp.getTime());
+      expect(times).toEqual([...times].sort((left, right) => left - right));
+      if (!canAdjust(setup.repository)) return context.skip(noAdjustReason(target));
+      const applied = await listed(false);
+      expect(applied.map((difference) => difference.generationId)).toEqual(dry.map((difference) => difference.generationId));
+      for (const { id } of inRange) {
+        const generation = (await setup.inspect.generation(id))!;
+        expect(generation.costProvenance?.adjustments).toHaveLength(1);
+        expect(generation.costUsd).toBe(expectedCost(generation, CORRECTED_PRICES));
+      }
+      expect(await auditLedger(setup.tracker, [], [cast.id])).toEqual([]);
+      expect(await listed(false)).toEqual([]);
     });
 
     it('two re-prices racing each other and 64 new completions at a time leave every generation priced once and every parent exact', async (context) => {

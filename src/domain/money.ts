@@ -98,13 +98,25 @@ export function parseSignedUsdUnits(amount: string): bigint {
   return amount.startsWith('-') ? -parseUsdUnits(amount.slice(1)) : parseUsdUnits(amount);
 }
 
-/** Formats 10^-18 dollar units as a canonical {@link UsdAmount}. */
+/** `"000...0"`: the zeros a fraction below 10^-k dollars starts with, sliced rather than built. */
+const FRACTION_ZEROS = '0'.repeat(USD_FRACTION_DIGITS);
+
+/**
+ * Formats 10^-18 dollar units as a canonical {@link UsdAmount}: the units' decimal digits with the
+ * dot placed 18 from the right and trailing zeros cut. It works on the digit string alone (one
+ * `toString`, slices, no bigint division or regex): it runs for every line of every computed cost.
+ */
 export function formatUsdUnits(units: bigint): UsdAmount {
+  if (units === 0n) return '0';
   const negative = units < 0n;
-  const magnitude = negative ? -units : units;
-  const whole = magnitude / SCALE;
-  const fraction = (magnitude % SCALE).toString().padStart(USD_FRACTION_DIGITS, '0').replace(/0+$/, '');
-  const text = fraction ? `${whole}.${fraction}` : whole.toString();
+  const digits = (negative ? -units : units).toString();
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) === 48) end -= 1; // units are non-zero: a non-zero digit stops it
+  const dot = digits.length - USD_FRACTION_DIGITS;
+  let text: string;
+  if (dot <= 0) text = `0.${FRACTION_ZEROS.slice(0, -dot)}${digits.slice(0, end)}`;
+  else if (end <= dot) text = end === digits.length ? digits : digits.slice(0, dot);
+  else text = `${digits.slice(0, dot)}.${digits.slice(dot, end)}`;
   return negative ? `-${text}` : text;
 }
 
@@ -214,9 +226,36 @@ export function usdToNumber(amount: UsdAmount): number {
 
 /** `ceil(amount * rate)` computed exactly; used to derive points from a cost. */
 export function ceilUsdTimes(amount: UsdAmount, rate: UsdAmount): bigint {
-  const product = parseUsdUnits(amount) * parseUsdUnits(rate);
-  const denominator = SCALE * SCALE;
-  return (product + denominator - 1n) / denominator;
+  return ceilUnitsTimes(parseUsdUnits(amount), parseUsdUnits(rate));
+}
+
+const SCALE_SQUARED = SCALE * SCALE;
+
+/** {@link ceilUsdTimes} on amounts already read into 10^-18 dollar units. */
+export function ceilUnitsTimes(amountUnits: bigint, rateUnits: bigint): bigint {
+  return (amountUnits * rateUnits + SCALE_SQUARED - 1n) / SCALE_SQUARED;
+}
+
+/**
+ * A rate read once for {@link ceilUnitsTimesRate}: `rateUnits / 10^36` as the fraction
+ * `multiplier / divisor` in lowest terms. For a rate of 1000 that is 1 / 10^15, so a cost of a few
+ * dollars is divided as a one-word bigint instead of a 123-bit product by 10^36 (about 4 times
+ * faster; this runs on every priced completion).
+ */
+export interface ReducedRate {
+  readonly multiplier: bigint;
+  readonly divisor: bigint;
+}
+
+export function reduceRate(rateUnits: bigint): ReducedRate {
+  let [left, right] = [rateUnits, SCALE_SQUARED];
+  while (right !== 0n) [left, right] = [right, left % right];
+  return { multiplier: rateUnits / left, divisor: SCALE_SQUARED / left };
+}
+
+/** `ceil(amount * rate)`, the same as {@link ceilUnitsTimes} (`ceil(a·m/d)` with `m/d = rate/10^36` exactly). */
+export function ceilUnitsTimesRate(amountUnits: bigint, rate: ReducedRate): bigint {
+  return (amountUnits * rate.multiplier + rate.divisor - 1n) / rate.divisor;
 }
 
 function truncate(text: string): string {

@@ -4,7 +4,7 @@
  * (rounded up, computed exactly); otherwise they are 0. Missing points on finished records were
  * one of the things a legacy backfill had to repair, so a finished generation always has them.
  */
-import { ceilUsdTimes, type UsdAmount } from './money.js';
+import { ceilUnitsTimesRate, ceilUsdTimes, type ReducedRate, type UsdAmount } from './money.js';
 
 export interface PointsInput {
   readonly pointsSpent?: number | undefined;
@@ -16,7 +16,20 @@ export interface PointsInput {
 export function derivePointsSpent({ pointsSpent, costUsd, pointsPerUsd }: PointsInput): number {
   if (pointsSpent !== undefined) return pointsSpent;
   if (pointsPerUsd === null) return 0;
-  const derived = ceilUsdTimes(costUsd, pointsPerUsd);
-  if (derived > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('derived points exceed a safe integer');
+  return pointsOf(ceilUsdTimes(costUsd, pointsPerUsd));
+}
+
+/**
+ * {@link derivePointsSpent} of a cost in 10^-18 dollar units (one the price table just computed) and
+ * a rate read when the table was loaded (`reduceRate`): no decimal is parsed.
+ */
+export function derivePointsFromUnits(costUnits: bigint, rate: ReducedRate): number {
+  return pointsOf(ceilUnitsTimesRate(costUnits, rate));
+}
+
+const MAX_POINTS = BigInt(Number.MAX_SAFE_INTEGER);
+
+function pointsOf(derived: bigint): number {
+  if (derived > MAX_POINTS) throw new RangeError('derived points exceed a safe integer');
   return Number(derived);
 }

@@ -12,8 +12,8 @@
  */
 import { z } from 'zod';
 import { dateSchema, idSchema, labelSchema, usdAmountSchema } from './fields.js';
-import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseSignedUsdUnits, parseUsdUnits, toUsdAmount, type UsdAmount } from './money.js';
-import { derivePointsSpent } from './points.js';
+import { formatUsdUnits, InvalidAmountError, MAX_SINGLE_COST_USD, parseSignedUsdUnits, parseUsdUnits, reduceRate, toUsdAmount, type ReducedRate, type UsdAmount } from './money.js';
+import { derivePointsFromUnits } from './points.js';
 
 /** A unit a tool meters: a name like `inputTokens`, `images`, `seconds`. */
 export const usageUnitSchema = z
@@ -151,9 +151,12 @@ export interface CostBasis {
   readonly pointsPerUsd: UsdAmount | null;
 }
 
-/** How a usage was priced: a cost with its basis, or the reason it has no price. */
+/**
+ * How a usage was priced: a cost with its basis and the points derived with the basis's rate (0
+ * without one), or the reason it has no price.
+ */
 export type PricedUsage =
-  | { readonly priced: true; readonly costUsd: UsdAmount; readonly basis: CostBasis }
+  | { readonly priced: true; readonly costUsd: UsdAmount; readonly pointsSpent: number; readonly basis: CostBasis }
   | { readonly priced: false; readonly reason: string };
 
 /**
@@ -163,54 +166,135 @@ export type PricedUsage =
 export const COST_SOURCES = ['reported', 'computed', 'backfilled', 'repriced', 'unpriced'] as const;
 export type CostSource = (typeof COST_SOURCES)[number];
 
-/** The entry pricing `toolId` for `serviceName`: the service's own entry, else the tool's entry for every service. */
-export function findPriceEntry(table: PriceTable, toolId: string, serviceName: string): PriceEntry | null {
-  let general: PriceEntry | null = null;
+/** A version ready to price: its instant as a number, its units in a map, its points rate read. */
+interface CompiledVersion {
+  readonly version: PriceVersion;
+  readonly from: number;
+  /** A `Map`, not the record: a unit named like an `Object.prototype` member (`constructor`) is not priced by it. */
+  readonly units: ReadonlyMap<string, UnitPrice>;
+  /** The version's own points rate; `null`: the caller's. */
+  readonly rate: PointsRate | null;
+}
+
+/** An entry ready to price: its versions, latest first. */
+export interface CompiledPriceEntry {
+  readonly entry: PriceEntry;
+  readonly versions: readonly CompiledVersion[];
+}
+
+/** A tool's entries: its entry for every service, and those for one service. */
+interface CompiledToolPrices {
+  general: CompiledPriceEntry | null;
+  readonly byService: Map<string, CompiledPriceEntry>;
+}
+
+/**
+ * A price table compiled once, when it is loaded, into what pricing one usage reads: entries by
+ * tool (and service), versions latest first with their instants as numbers, units in maps, points
+ * rates reduced (`reduceRate`). {@link priceCompiled} prices from it; {@link priceUsage} and {@link findPriceEntry}
+ * compile the table they are given, so there is one way to choose an entry, a version and a price.
+ */
+export interface CompiledPriceTable {
+  readonly table: PriceTable;
+  readonly byTool: ReadonlyMap<string, CompiledToolPrices>;
+}
+
+/** A points rate (points per dollar) as text and as the fraction points are derived with, read once. */
+export interface PointsRate {
+  readonly usd: UsdAmount;
+  readonly reduced: ReducedRate;
+}
+
+/** `rate` read once for {@link priceCompiled}; `null` for none. */
+export function pointsRate(rate: UsdAmount | null): PointsRate | null {
+  return rate === null ? null : { usd: rate, reduced: reduceRate(parseUsdUnits(rate)) };
+}
+
+function compilePriceEntry(entry: PriceEntry): CompiledPriceEntry {
+  return {
+    entry,
+    versions: entry.versions
+      .map((version) => ({
+        version,
+        from: version.effectiveFrom.getTime(),
+        units: new Map(Object.entries(version.units)),
+        rate: pointsRate(version.pointsPerUsd ?? null),
+      }))
+      .sort((left, right) => right.from - left.from),
+  };
+}
+
+export function compilePriceTable(table: PriceTable): CompiledPriceTable {
+  const byTool = new Map<string, CompiledToolPrices>();
   for (const entry of table) {
-    if (entry.toolId !== toolId) continue;
-    if (entry.serviceName === serviceName) return entry;
-    if (entry.serviceName === undefined) general = entry;
+    const compiled = compilePriceEntry(entry);
+    let prices = byTool.get(entry.toolId);
+    if (prices === undefined) byTool.set(entry.toolId, (prices = { general: null, byService: new Map() }));
+    if (entry.serviceName === undefined) prices.general = compiled;
+    else prices.byService.set(entry.serviceName, compiled);
   }
-  return general;
+  return { table, byTool };
 }
 
-/** The version of `entry` in force at `at`: the latest `effectiveFrom` at or before it. */
-export function versionInForce(entry: PriceEntry, at: Date): PriceVersion | null {
-  const instant = at.getTime();
-  let found: PriceVersion | null = null;
-  for (const version of entry.versions) {
-    const from = version.effectiveFrom.getTime();
-    if (from <= instant && (found === null || from > found.effectiveFrom.getTime())) found = version;
-  }
-  return found;
+/** The entry pricing `toolId` for `serviceName`: the service's own entry, else the tool's entry for every service. */
+export function compiledEntryFor(compiled: CompiledPriceTable, toolId: string, serviceName: string): CompiledPriceEntry | null {
+  const prices = compiled.byTool.get(toolId);
+  return prices === undefined ? null : (prices.byService.get(serviceName) ?? prices.general);
 }
 
-/** Prices `quantity` units, flat or band by band (graduated: each band prices the units inside it). */
-function priceLine(unit: string, quantity: number, price: UnitPrice): { line: PriceLine; units: bigint } {
+/** The entry pricing `toolId` for `serviceName` (see {@link compiledEntryFor}). */
+export function findPriceEntry(table: PriceTable, toolId: string, serviceName: string): PriceEntry | null {
+  return compiledEntryFor(compilePriceTable(table), toolId, serviceName)?.entry ?? null;
+}
+
+/** The version in force at `instant`: the latest `effectiveFrom` at or before it. */
+function compiledVersionAt(entry: CompiledPriceEntry, instant: number): CompiledVersion | null {
+  for (const version of entry.versions) if (version.from <= instant) return version;
+  return null;
+}
+
+/** One band, frozen: `quantity` units at `price` each. */
+function frozenBand(quantity: number, price: ParsedAmount, units: bigint): PriceBand {
+  return Object.freeze({ quantity, unitPriceUsd: price.usd, amountUsd: formatUsdUnits(units) });
+}
+
+/**
+ * Prices `quantity` units, flat or band by band (graduated: each band prices the units inside it),
+ * and puts the line in `lines`, kept sorted by unit name. Returns the line's 10^-18 dollar units.
+ * Every object is built frozen: a store may keep them as they are.
+ */
+function addLine(lines: PriceLine[], unit: string, quantity: number, price: UnitPrice): bigint {
+  let line: PriceLine;
+  let total: bigint;
   if (!('tiers' in price)) {
     // Flat: one band, whose amount is the line's.
-    const units = BigInt(quantity) * price.units;
-    const amountUsd = formatUsdUnits(units);
-    return { line: { unit, quantity, bands: [{ quantity, unitPriceUsd: price.usd, amountUsd }], amountUsd }, units };
-  }
-  const bands: PriceBand[] = [];
-  let total = 0n;
-  const band = (count: number, unitPrice: ParsedAmount) => {
-    const units = BigInt(count) * unitPrice.units;
-    total += units;
-    bands.push({ quantity: count, unitPriceUsd: unitPrice.usd, amountUsd: formatUsdUnits(units) });
-  };
-  {
+    total = BigInt(quantity) * price.units;
+    const band = frozenBand(quantity, price, total);
+    line = Object.freeze({ unit, quantity, bands: Object.freeze([band]), amountUsd: band.amountUsd });
+  } else {
+    const bands: PriceBand[] = [];
+    total = 0n;
     let below = 0;
     for (const tier of price.tiers) {
       if (below >= quantity) break;
       const top = tier.upTo === null ? quantity : Math.min(tier.upTo, quantity);
-      band(top - below, tier.usd);
+      const units = BigInt(top - below) * tier.usd.units;
+      total += units;
+      bands.push(frozenBand(top - below, tier.usd, units));
       below = top;
     }
-    if (bands.length === 0) band(0, price.tiers[0]!.usd);
+    if (bands.length === 0) bands.push(frozenBand(0, price.tiers[0]!.usd, 0n));
+    line = Object.freeze({ unit, quantity, bands: Object.freeze(bands), amountUsd: formatUsdUnits(total) });
   }
-  return { line: { unit, quantity, bands, amountUsd: formatUsdUnits(total) }, units: total };
+  // Insertion by unit name (a usage names a few units): the lines come out in `sort()`'s order.
+  let index = lines.length;
+  lines.push(line);
+  while (index > 0 && lines[index - 1]!.unit > unit) {
+    lines[index] = lines[index - 1]!;
+    index -= 1;
+  }
+  lines[index] = line;
+  return total;
 }
 
 /**
@@ -228,49 +312,54 @@ export function priceUsage(
   at: Date,
   pointsPerUsd: UsdAmount | null = null,
 ): PricedUsage {
-  return priceUsageWith(findPriceEntry(table, toolId, serviceName), toolId, usage, at, pointsPerUsd);
+  return priceCompiled(compilePriceTable(table), toolId, serviceName, usage, at, pointsRate(pointsPerUsd));
 }
 
 /**
- * {@link priceUsage} once the entry is found (`findPriceEntry`'s answer, `null` for none): for a
- * caller that indexes the table by tool rather than scanning it on every cost.
+ * {@link priceUsage} under a table compiled once ({@link compilePriceTable}): what a tracker runs
+ * on every completion with usage. The basis and its lines are new objects, frozen, with an
+ * `effectiveFrom` of their own (the table's `Date` stays the table's).
  */
-export function priceUsageWith(entry: PriceEntry | null, toolId: string, usage: Usage, at: Date, pointsPerUsd: UsdAmount | null = null): PricedUsage {
+export function priceCompiled(compiled: CompiledPriceTable, toolId: string, serviceName: string, usage: Usage, at: Date, fallbackRate: PointsRate | null = null): PricedUsage {
+  const entry = compiledEntryFor(compiled, toolId, serviceName);
   if (entry === null) return { priced: false, reason: `no price for tool "${toolId}"` };
-  const version = versionInForce(entry, at);
-  if (version === null) return { priced: false, reason: `no version of tool "${toolId}"'s price in force at ${at.toISOString()}` };
+  const inForce = compiledVersionAt(entry, at.getTime());
+  if (inForce === null) return { priced: false, reason: `no version of tool "${toolId}"'s price in force at ${at.toISOString()}` };
+  const { version } = inForce;
   const lines: PriceLine[] = [];
   let total = 0n;
-  for (const unit of Object.keys(usage).sort()) {
-    const price = version.units[unit];
-    if (price === undefined) return { priced: false, reason: `price version "${version.id}" does not price unit "${unit}"` };
-    const priced = priceLine(unit, usage[unit]!, price);
-    lines.push(priced.line);
-    total += priced.units;
+  let unpriced: string | null = null;
+  for (const unit in usage) {
+    if (!Object.hasOwn(usage, unit)) continue;
+    const price = inForce.units.get(unit);
+    // The first unpriced unit in name order is the one named, whatever order the usage lists them in.
+    if (price === undefined) {
+      if (unpriced === null || unit < unpriced) unpriced = unit;
+    } else if (unpriced === null) {
+      total += addLine(lines, unit, usage[unit]!, price);
+    }
   }
+  if (unpriced !== null) return { priced: false, reason: `price version "${version.id}" does not price unit "${unpriced}"` };
   if (total > MAX_SINGLE_COST_UNITS) {
     return { priced: false, reason: `the usage costs ${formatUsdUnits(total)} under version "${version.id}", more than one generation may (${MAX_SINGLE_COST_USD})` };
   }
+  const rate = inForce.rate ?? fallbackRate;
   return {
     priced: true,
     costUsd: formatUsdUnits(total),
-    basis: {
-      toolId: entry.toolId,
-      serviceName: entry.serviceName ?? null,
+    pointsSpent: rate === null ? 0 : derivePointsFromUnits(total, rate.reduced),
+    basis: Object.freeze({
+      toolId: entry.entry.toolId,
+      serviceName: entry.entry.serviceName ?? null,
       versionId: version.id,
-      effectiveFrom: version.effectiveFrom,
-      lines,
-      pointsPerUsd: version.pointsPerUsd ?? pointsPerUsd,
-    },
+      effectiveFrom: new Date(inForce.from),
+      lines: Object.freeze(lines),
+      pointsPerUsd: rate === null ? null : rate.usd,
+    }),
   };
 }
 
 const MAX_SINGLE_COST_UNITS = parseUsdUnits(MAX_SINGLE_COST_USD);
-
-/** Points for a cost its basis computed: `ceil(cost * rate)` with the basis's rate, 0 without one. */
-export function pointsForBasis(costUsd: UsdAmount, basis: CostBasis): number {
-  return derivePointsSpent({ costUsd, pointsPerUsd: basis.pointsPerUsd });
-}
 
 const priceBandSchema = z.strictObject({ quantity: z.number().int().min(0), unitPriceUsd: usdAmountSchema, amountUsd: usdAmountSchema });
 const priceLineSchema = z.strictObject({ unit: usageUnitSchema, quantity: z.number().int().min(0), bands: z.array(priceBandSchema).readonly(), amountUsd: usdAmountSchema });
@@ -312,6 +401,22 @@ export const originalCostSchema = z.strictObject({
   basis: costBasisSchema.nullable(),
 });
 
+/** One figure the legacy backfill wrote: the field, what the legacy record held there, and the repair. */
+const backfilledFigureSchema = z.strictObject({
+  field: z.enum(['costUsd', 'pointsSpent', 'protocolNetPoints']),
+  /** What the legacy record held, as text: a number as JavaScript prints it (`0.30000000000000004`), a string in quotes, `null`, `missing`. */
+  was: z.string().max(200),
+  /** The legacy problem repaired (`float-cost`, `null-cost`, `string-cost`, `missing-points`; docs/mongodb.md lists them). */
+  repair: z.string().max(64),
+});
+
+/** What the legacy backfill wrote into a finished generation's cost figures, and when (source `backfilled`). */
+export const costBackfillSchema = z.strictObject({
+  at: dateSchema,
+  figures: z.array(backfilledFigureSchema).min(1).readonly(),
+});
+export type CostBackfill = z.output<typeof costBackfillSchema>;
+
 /**
  * A finished generation's cost provenance (`Generation.costProvenance`): where its cost came from,
  * the usage and the lines it was computed from, what it first was and every adjustment since.
@@ -326,6 +431,8 @@ export const costProvenanceSchema = z.strictObject({
   /** The first completion's figures, once an adjustment changed them; `null` until then. */
   original: originalCostSchema.nullable(),
   adjustments: z.array(costAdjustmentSchema).readonly(),
+  /** Source `backfilled`: what the legacy backfill found and wrote. Absent on every other provenance. */
+  backfill: costBackfillSchema.optional(),
 });
 export type CostProvenance = z.output<typeof costProvenanceSchema>;
 
@@ -365,6 +472,9 @@ export function readStoredCostProvenance(value: unknown): CostProvenance | null 
     adjustments: Array.isArray(stored.adjustments)
       ? stored.adjustments.map((adjustment: Record<string, unknown>) => ({ ...adjustment, at: instant(adjustment.at) }))
       : stored.adjustments,
+    ...(stored.backfill !== null && typeof stored.backfill === 'object'
+      ? { backfill: { ...(stored.backfill as Record<string, unknown>), at: instant((stored.backfill as Record<string, unknown>).at) } }
+      : {}),
   });
 }
 

@@ -184,6 +184,18 @@ export const recordGenerationInputFast: Fast<typeof recordGenerationInputSchema>
 
 const TERMINAL: ReadonlySet<unknown> = new Set(['success', 'failed', 'cancelled_by_user', 'timeout']);
 const PLAIN_UNIT = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/**
+ * Unit names already found plain: a host meters a handful (`inputTokens`, `images`), and this
+ * check runs for each on every completion with usage. Bounded: past it, names are tested each time.
+ */
+const PLAIN_UNITS_SEEN = new Set<string>();
+const MAX_PLAIN_UNITS_SEEN = 1024;
+function isPlainUnit(unit: string): boolean {
+  if (PLAIN_UNITS_SEEN.has(unit)) return true;
+  if (!PLAIN_UNIT.test(unit)) return false;
+  if (PLAIN_UNITS_SEEN.size < MAX_PLAIN_UNITS_SEEN) PLAIN_UNITS_SEEN.add(unit);
+  return true;
+}
 
 /** A copy of `usage` when `usageSchema` surely accepts it (own unit names, whole quantities, at most MAX_USAGE_UNITS); `undefined` when absent. */
 function optionalUsage(value: unknown): Record<string, number> | undefined | typeof UNDECIDED {
@@ -193,7 +205,7 @@ function optionalUsage(value: unknown): Record<string, number> | undefined | typ
   let units = 0;
   for (const unit in value) {
     const quantity = (value as Record<string, unknown>)[unit];
-    if (!Object.hasOwn(value, unit) || !PLAIN_UNIT.test(unit) || !isWhole(quantity, 0, Number.MAX_SAFE_INTEGER)) return UNDECIDED;
+    if (!Object.hasOwn(value, unit) || !isPlainUnit(unit) || !isWhole(quantity, 0, Number.MAX_SAFE_INTEGER)) return UNDECIDED;
     if ((units += 1) > MAX_USAGE_UNITS) return UNDECIDED;
     copy[unit] = quantity as number;
   }

@@ -12,7 +12,7 @@
  */
 import type { z } from 'zod';
 import type { UsdAmount } from '../domain/money.js';
-import { priceTableSchema, priceUsageWith, type PriceEntry, type PriceTable, type PricedUsage, type Usage } from '../domain/pricing.js';
+import { compilePriceTable, pointsRate, priceCompiled, priceTableSchema, type CompiledPriceTable, type PointsRate, type PriceTable, type PricedUsage, type Usage } from '../domain/pricing.js';
 import type { Generation } from '../domain/records.js';
 import { parseInput } from './parse.js';
 
@@ -26,27 +26,10 @@ export interface PricingKey {
 /** Generations whose pricing key is remembered; beyond it, the oldest is forgotten (and read if completed). */
 export const REMEMBERED_PRICING_KEYS = 10_000;
 
-/** A tool's entries: its entry for every service, and those for one service. */
-interface ToolPrices {
-  general: PriceEntry | null;
-  readonly byService: Map<string, PriceEntry>;
-}
-
-/** The table's entries by tool, so a cost finds its entry without scanning every tool's. */
-function indexByTool(table: PriceTable): Map<string, ToolPrices> {
-  const index = new Map<string, ToolPrices>();
-  for (const entry of table) {
-    let prices = index.get(entry.toolId);
-    if (prices === undefined) index.set(entry.toolId, (prices = { general: null, byService: new Map() }));
-    if (entry.serviceName === undefined) prices.general = entry;
-    else prices.byService.set(entry.serviceName, entry);
-  }
-  return index;
-}
-
 export class PriceBook {
-  private current: PriceTable;
-  private byTool: Map<string, ToolPrices>;
+  /** The table held, compiled when it was taken (a completion prices from it without reading the table again). */
+  private compiled: CompiledPriceTable;
+  private readonly rate: PointsRate | null;
   private storedRevision: number | null = null;
   private storedSavedAt: Date | null = null;
   private readonly keys = new Map<string, PricingKey>();
@@ -56,17 +39,17 @@ export class PriceBook {
     /** The tracker's `pointsPerUsd`, for versions without their own rate. */
     readonly pointsPerUsd: UsdAmount | null,
   ) {
-    this.current = table;
-    this.byTool = indexByTool(table);
+    this.compiled = compilePriceTable(table);
+    this.rate = pointsRate(pointsPerUsd);
   }
 
   get table(): PriceTable {
-    return this.current;
+    return this.compiled.table;
   }
 
   /** Whether any price is configured (without one, usage is unpriced and nothing needs a key). */
   get empty(): boolean {
-    return this.current.length === 0;
+    return this.compiled.table.length === 0;
   }
 
   /** The stored revision the table is (`null`: a table given in-process). */
@@ -81,8 +64,7 @@ export class PriceBook {
 
   /** Replaces the table; `argument` names it in the `ValidationError` a wrong table throws. */
   replace(table: unknown, argument: string): void {
-    this.current = parsePriceTable(table, argument);
-    this.byTool = indexByTool(this.current);
+    this.compiled = compilePriceTable(parsePriceTable(table, argument));
     this.storedRevision = null;
     this.storedSavedAt = null;
   }
@@ -93,25 +75,19 @@ export class PriceBook {
    */
   adopt(table: PriceTable, revision: number, savedAt: Date): boolean {
     if (this.storedRevision !== null && this.storedRevision >= revision) return false;
-    this.current = table;
-    this.byTool = indexByTool(table);
+    this.compiled = compilePriceTable(table);
     this.storedRevision = revision;
     this.storedSavedAt = savedAt;
     return true;
   }
 
-  /**
-   * `priceUsage` under the table held, its entry found through the index by tool (the service's
-   * own entry, else the tool's entry for every service, as `findPriceEntry` chooses).
-   */
+  /** `priceUsage` under the table held, compiled once (see `compilePriceTable`). */
   price(toolId: string, serviceName: string, usage: Usage, at: Date): PricedUsage {
-    const prices = this.byTool.get(toolId);
-    const entry = prices === undefined ? null : (prices.byService.get(serviceName) ?? prices.general);
-    return priceUsageWith(entry, toolId, usage, at, this.pointsPerUsd);
+    return priceCompiled(this.compiled, toolId, serviceName, usage, at, this.rate);
   }
 
   remember(generation: Generation): void {
-    if (this.current.length === 0) return;
+    if (this.compiled.table.length === 0) return;
     if (this.keys.size >= REMEMBERED_PRICING_KEYS) {
       const oldest = this.keys.keys().next();
       if (!oldest.done) this.keys.delete(oldest.value);

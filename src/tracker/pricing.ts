@@ -9,7 +9,6 @@ import { derivePointsSpent } from '../domain/points.js';
 import { formatUsdUnits, parseSignedUsdUnits, type UsdAmount } from '../domain/money.js';
 import {
   costSourceOf,
-  pointsForBasis,
   usdDifference,
   type CostAdjustment,
   type CostBasis,
@@ -37,19 +36,18 @@ export interface CompletionCost {
 const NO_ADJUSTMENTS: readonly CostAdjustment[] = Object.freeze([]);
 
 /**
- * A basis the tracker just computed, frozen throughout with a `Date` of its own (the table's stays
- * the table's). A store may keep a frozen provenance as it is rather than copy it (the memory store
- * does): on the completion path that copy was most of the time pricing added.
+ * A provenance the tracker just built, frozen throughout (the usage is the tracker's parsed copy;
+ * a basis from the price table comes frozen, with a `Date` of its own). A store may keep a frozen
+ * provenance as it is rather than copy it (the memory store does): on the completion path that
+ * copy was most of the time pricing added.
  */
-function frozenBasis(basis: CostBasis | null): CostBasis | null {
-  if (basis === null) return null;
-  for (const line of basis.lines) {
-    for (const band of line.bands) Object.freeze(band);
-    Object.freeze(line.bands);
-    Object.freeze(line);
-  }
-  Object.freeze(basis.lines);
-  return Object.freeze({ ...basis, effectiveFrom: new Date(basis.effectiveFrom.getTime()) });
+function frozenProvenance(source: CostSource, usage: Usage, basis: CostBasis | null, unpricedReason: string | null): CostProvenance {
+  return Object.freeze({ source, usage: Object.freeze(usage), basis, unpricedReason, original: null, adjustments: NO_ADJUSTMENTS });
+}
+
+/** `basis` for points the host gave: no rate (they are not derived, and a re-price keeps them). */
+function hostPointsBasis(basis: CostBasis): CostBasis {
+  return Object.freeze({ ...basis, pointsPerUsd: null });
 }
 
 /**
@@ -79,26 +77,14 @@ export function costOfUsage(
   usage: Usage,
   given: { readonly costUsd?: UsdAmount | undefined; readonly pointsSpent?: number | undefined },
 ): CompletionCost {
-  // Built fresh and frozen (the usage is the tracker's parsed copy): see frozenBasis.
-  const provenance = (source: CostSource, basis: CostBasis | null, unpricedReason: string | null): CostProvenance =>
-    Object.freeze({
-      source,
-      usage: Object.freeze(usage),
-      basis: frozenBasis(basis),
-      unpricedReason,
-      original: null,
-      adjustments: NO_ADJUSTMENTS,
-    });
   if (given.costUsd !== undefined) {
     const pointsSpent = derivePointsSpent({ pointsSpent: given.pointsSpent, costUsd: given.costUsd, pointsPerUsd: context.pointsPerUsd });
-    return { costUsd: given.costUsd, pointsSpent, costProvenance: provenance('reported', null, null) };
+    return { costUsd: given.costUsd, pointsSpent, costProvenance: frozenProvenance('reported', usage, null, null) };
   }
   const priced = key === null ? { priced: false as const, reason: 'no price table (createTracker({ prices }) or tracker.setPrices())' } : context.prices.price(key.toolId, key.serviceName, usage, key.requestTimestamp);
-  if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: provenance('unpriced', null, priced.reason) };
-  // Points the host gave are not derived: the basis says so (no rate), and a re-price keeps them.
-  const basis = given.pointsSpent === undefined ? priced.basis : { ...priced.basis, pointsPerUsd: null };
-  const pointsSpent = given.pointsSpent ?? pointsForBasis(priced.costUsd, basis);
-  return { costUsd: priced.costUsd, pointsSpent, costProvenance: provenance('computed', basis, null) };
+  if (!priced.priced) return { costUsd: '0', pointsSpent: given.pointsSpent ?? 0, costProvenance: frozenProvenance('unpriced', usage, null, priced.reason) };
+  if (given.pointsSpent === undefined) return { costUsd: priced.costUsd, pointsSpent: priced.pointsSpent, costProvenance: frozenProvenance('computed', usage, priced.basis, null) };
+  return { costUsd: priced.costUsd, pointsSpent: given.pointsSpent, costProvenance: frozenProvenance('computed', usage, hostPointsBasis(priced.basis), null) };
 }
 
 /** The figures a completion first stored (before any adjustment): what a retried completion is compared with. */
@@ -155,7 +141,13 @@ export function explainGenerationCost(generation: Generation): CostExplanation {
   const first = original ?? { source, costUsd: generation.costUsd, pointsSpent: generation.pointsSpent, basis: provenance?.basis ?? null };
   if (first.source === 'computed' && first.basis !== null) lines.push(...basisLines(first.costUsd, first.pointsSpent, first.basis));
   else if (first.source === 'unpriced') lines.push(`unpriced: ${provenance?.unpricedReason ?? original?.source ?? 'no price in force'}; cost ${dollars(first.costUsd)}, points ${first.pointsSpent}`);
-  else lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent}${first.source === 'reported' ? ' (given by the host)' : ''}`);
+  else if (first.source === 'backfilled' && provenance?.backfill !== undefined) {
+    lines.push(`backfilled: ${dollars(first.costUsd)}, points ${first.pointsSpent} (written by the legacy backfill at ${provenance.backfill.at.toISOString()})`);
+    for (const figure of provenance.backfill.figures) lines.push(`${figure.field}: the legacy record held ${figure.was} (${figure.repair})`);
+  } else if (provenance === null) {
+    // A host's cost without usage, or a record written before provenance was kept (legacy data).
+    lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent} (given by the host; no provenance stored with it)`);
+  } else lines.push(`${first.source}: ${dollars(first.costUsd)}, points ${first.pointsSpent}${first.source === 'reported' ? ' (given by the host)' : ''}`);
   for (const adjustment of provenance?.adjustments ?? []) {
     lines.push(
       `adjusted ${adjustment.at.toISOString()} (${adjustment.reason}, ${adjustment.fromVersionId === null ? 'unpriced' : `"${adjustment.fromVersionId}"`} -> "${adjustment.toVersionId}"): ` +
@@ -236,6 +228,19 @@ export interface ParentDifference {
   readonly deltaPoints: number;
 }
 
+/**
+ * The sum of the differences of one account's generations (in this page), by `masterAccountId`.
+ * A report, not a charge: applying a re-price corrects the books' cost figures (generations and
+ * their parents) and writes nothing to the account's balance or ledger (docs/pricing.md).
+ */
+export interface AccountDifference {
+  readonly masterAccountId: string;
+  readonly deltaUsd: string;
+  readonly deltaPoints: number;
+  /** Generations of the account that differ. */
+  readonly generations: number;
+}
+
 /** One page of a re-price. */
 export interface RepriceReport {
   readonly dryRun: boolean;
@@ -245,6 +250,8 @@ export interface RepriceReport {
   readonly considered: number;
   readonly differences: readonly RepriceDifference[];
   readonly parents: readonly ParentDifference[];
+  /** The differences summed per account (`masterAccountId`), in order of first appearance. */
+  readonly accounts: readonly AccountDifference[];
   /** Generations of the tool left alone: a reported cost (the host's figure stands), no usage, or no price in force now. */
   readonly skipped: { readonly reported: number; readonly unpricedNow: number };
   readonly totalDeltaUsd: string;
@@ -265,9 +272,7 @@ function repricedFigures(context: TrackerContext, generation: Generation): { cos
   if (!priced.priced) return 'unpriced';
   // Points the host gave stay (the basis has no rate); derived points follow the new cost.
   const hostPoints = provenance.basis !== null ? provenance.basis.pointsPerUsd === null : provenance.original?.basis?.pointsPerUsd === null;
-  const basis = hostPoints ? { ...priced.basis, pointsPerUsd: null } : priced.basis;
-  const pointsSpent = hostPoints ? generation.pointsSpent : pointsForBasis(priced.costUsd, basis);
-  return { costUsd: priced.costUsd, pointsSpent, basis };
+  return hostPoints ? { costUsd: priced.costUsd, pointsSpent: generation.pointsSpent, basis: hostPointsBasis(priced.basis) } : priced;
 }
 
 /** One page of `tracker.reprice()`. */
@@ -293,6 +298,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
   let reached: Date | null = null;
   let total = 0n;
   let ended = page.length < pageSize;
+  const accounts = new Map<string, { units: bigint; points: number; generations: number }>();
   const addToParent = (kind: 'cast' | 'cook', id: string | null, deltaUsd: string, deltaPoints: number) => {
     if (id === null) return;
     const key = `${kind}:${id}`;
@@ -324,6 +330,11 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
       total += parseSignedUsdUnits(difference.deltaUsd);
       addToParent('cast', difference.castId, difference.deltaUsd, difference.deltaPoints);
       addToParent('cook', difference.cookId, difference.deltaUsd, difference.deltaPoints);
+      const account = accounts.get(difference.masterAccountId) ?? { units: 0n, points: 0, generations: 0 };
+      account.units += parseSignedUsdUnits(difference.deltaUsd);
+      account.points += difference.deltaPoints;
+      account.generations += 1;
+      accounts.set(difference.masterAccountId, account);
     }
   }
   input.onProgress?.({ scanned, differing: differences.length, reached });
@@ -333,6 +344,7 @@ export async function reprice(context: TrackerContext, input: ParsedReprice): Pr
     considered,
     differences,
     parents: [...parents.values()].map((entry) => ({ kind: entry.kind, id: entry.id, deltaUsd: formatUsdUnits(entry.units), deltaPoints: entry.points })),
+    accounts: [...accounts].map(([masterAccountId, entry]) => ({ masterAccountId, deltaUsd: formatUsdUnits(entry.units), deltaPoints: entry.points, generations: entry.generations })),
     skipped: { reported, unpricedNow },
     totalDeltaUsd: formatUsdUnits(total),
     nextCursor: ended || last === undefined ? null : encodeCursor(last),

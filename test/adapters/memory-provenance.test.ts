@@ -44,6 +44,26 @@ describe('snapshotProvenance()', () => {
     expect(snapshotProvenance(undefined)).toBeUndefined();
   });
 
+  it('a backfilled provenance is copied too: its figures and instant are the store\'s own, frozen', () => {
+    const backfilled: CostProvenance = {
+      source: 'backfilled',
+      usage: null,
+      basis: null,
+      unpricedReason: null,
+      original: null,
+      adjustments: [],
+      backfill: { at: new Date('2026-03-01T00:00:00.000Z'), figures: [{ field: 'costUsd', was: '0.30000000000000004', repair: 'float-cost' }] },
+    };
+    const copy = snapshotProvenance(backfilled);
+    expect(copy).toEqual(structuredClone(backfilled));
+    const theirs = new Set(objectsOf(backfilled));
+    for (const object of objectsOf(copy)) {
+      expect(theirs.has(object)).toBe(false);
+      if (!(object instanceof Date)) expect(Object.isFrozen(object)).toBe(true);
+    }
+    expect(snapshotProvenance(copy)).toBe(copy);
+  });
+
   it('a provenance frozen throughout is kept as it is; the tracker hands the store one, with a Date that is not the price table\'s', async () => {
     const frozen = snapshotProvenance(provenance);
     expect(snapshotProvenance(frozen)).toBe(frozen);

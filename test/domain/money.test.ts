@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { addCanonicalUsd, addUsd, ceilUsdTimes, compareUsd, formatUsdUnits, parseUsdUnits, sumUsd, toUsdAmount, usdToNumber } from '../../src/domain/money.js';
+import { addCanonicalUsd, addUsd, ceilUnitsTimes, ceilUnitsTimesRate, ceilUsdTimes, compareUsd, formatUsdUnits, parseUsdUnits, reduceRate, sumUsd, toUsdAmount, usdToNumber } from '../../src/domain/money.js';
 import { completeGenerationInputSchema } from '../../src/domain/inputs.js';
 
 describe('money', () => {
@@ -70,6 +70,39 @@ describe('money', () => {
         expect(parseUsdUnits(formatUsdUnits(units))).toBe(units);
       }),
     );
+  });
+
+  it('formats every signed number of units as the canonical decimal: dot 18 digits from the right, no trailing zero, no empty fraction', () => {
+    // Reference: whole and fraction by bigint division, the fraction padded to 18 digits and its zeros cut.
+    const reference = (units: bigint) => {
+      const magnitude = units < 0n ? -units : units;
+      const fraction = (magnitude % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+      const text = fraction === '' ? `${magnitude / 10n ** 18n}` : `${magnitude / 10n ** 18n}.${fraction}`;
+      return units < 0n ? `-${text}` : text;
+    };
+    const scaled = fc.tuple(fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }), fc.integer({ min: 0, max: 24 })).map(([digits, zeros]) => digits * 10n ** BigInt(zeros));
+    fc.assert(
+      fc.property(scaled, (units) => {
+        expect(formatUsdUnits(units)).toBe(reference(units));
+      }),
+      { numRuns: 5_000 },
+    );
+    for (const [units, text] of [[0n, '0'], [1n, '0.000000000000000001'], [10n ** 18n, '1'], [-(10n ** 17n), '-0.1'], [10n ** 19n + 5n * 10n ** 16n, '10.05'], [10n ** 40n, `1${'0'.repeat(22)}`]] as const) {
+      expect(formatUsdUnits(units)).toBe(text);
+    }
+  });
+
+  it('ceil(amount * rate) through the rate reduced once (lowest terms over 10^36) equals the full product, for any amount and rate', () => {
+    const units = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 27n }), fc.integer({ min: 0, max: 20 })).map(([digits, zeros]) => digits * 10n ** BigInt(zeros));
+    fc.assert(
+      fc.property(units, units, (amount, rate) => {
+        expect(ceilUnitsTimesRate(amount, reduceRate(rate))).toBe(ceilUnitsTimes(amount, rate));
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(reduceRate(parseUsdUnits('1000'))).toEqual({ multiplier: 1n, divisor: 10n ** 15n });
+    expect(ceilUnitsTimesRate(parseUsdUnits('0.0065'), reduceRate(parseUsdUnits('1000')))).toBe(7n);
+    expect(ceilUnitsTimesRate(parseUsdUnits('0.006'), reduceRate(parseUsdUnits('1000')))).toBe(6n);
   });
 
   it('sums are associative and exact for any order', () => {

@@ -119,6 +119,27 @@ describe('what a legacy generation lacks, and what it becomes', () => {
     expect(String(plan(clean({ costUsd: '0.5' })).set.costUsd)).toBe('0.5');
   });
 
+  it('a finished record whose cost or points the backfill writes carries `backfilled` provenance naming what the legacy record held', () => {
+    const backfilled = (figures: unknown[]) => ({ source: 'backfilled', usage: null, basis: null, unpricedReason: null, original: null, adjustments: [], backfill: { at: FIXTURE_NOW, figures } });
+    const float = plan(clean({ costUsd: 0.1 + 0.2 }));
+    expect(float.repaired.costProvenance).toEqual(backfilled([{ field: 'costUsd', was: '0.30000000000000004', repair: 'float-cost' }]));
+    expect(float.set.costProvenance).toEqual(float.repaired.costProvenance);
+    expect(plan(without(clean({ pointsSpent: 2.2 }), 'costUsd', 'protocolNetPoints')).repaired.costProvenance).toEqual(
+      backfilled([
+        { field: 'costUsd', was: 'missing', repair: 'null-cost' },
+        { field: 'pointsSpent', was: '2.2', repair: 'missing-points' },
+        { field: 'protocolNetPoints', was: 'missing', repair: 'missing-points' },
+      ]),
+    );
+    expect(plan(clean({ costUsd: '12.125' })).repaired.costProvenance?.backfill?.figures).toEqual([{ field: 'costUsd', was: '"12.125"', repair: 'string-cost' }]);
+    // Other repairs leave the provenance alone; so does an open record (it gets one when it finishes).
+    expect(plan(without(clean(), 'durationMs')).repaired.costProvenance).toBeNull();
+    const open = plan({ ...without(clean({ status: 'processing', costUsd: null, updatedAt: FIXTURE_NOW }), 'responseTimestamp', 'durationMs', 'deliveryTimestamp'), deliveryStatus: 'pending' });
+    expect(open.problems).toContain('null-cost');
+    expect(open.repaired.costProvenance).toBeNull();
+    expect(open.set).not.toHaveProperty('costProvenance');
+  });
+
   it('missing points become 0; fractional points spent round up', () => {
     expect(plan(without(clean(), 'pointsSpent'))).toMatchObject({ problems: ['missing-points'], set: { pointsSpent: 0, protocolNetPoints: 0 } });
     expect(plan(clean({ pointsSpent: 2.2 }))).toMatchObject({ set: { pointsSpent: 3 } });
@@ -166,7 +187,11 @@ describe('what a legacy generation lacks, and what it becomes', () => {
         decided += 1;
         continue;
       }
-      expect(fromGenerationDocument(repaired), String(document._id)).toEqual(fromGenerationDocument(document));
+      // The figures read the same; a finished record whose cost figures were written says so.
+      const costRepaired = repair.problems.some((problem) => ['float-cost', 'null-cost', 'string-cost', 'missing-points'].includes(problem));
+      const finished = !['pending', 'processing'].includes(repair.repaired.status);
+      expect(fromGenerationDocument(repaired).costProvenance?.source ?? null, String(document._id)).toBe(costRepaired && finished ? 'backfilled' : null);
+      expect({ ...fromGenerationDocument(repaired), costProvenance: null }, String(document._id)).toEqual(fromGenerationDocument(document));
     }
     expect(decided).toBeGreaterThan(0);
     expect(decided).toBeLessThan(dataset.generations.length / 2);

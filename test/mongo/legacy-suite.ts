@@ -79,12 +79,21 @@ export function legacyTests(target: LegacyTarget): void {
         // Everything else reads exactly as it read before the repair (delivery aside: a finished
         // record with nothing recorded is marked dropped rather than left pending).
         const previous = fromGenerationDocument(original);
-        expect({ ...read, deliveryStatus: null }, id).toEqual({ ...previous, deliveryStatus: null });
+        expect({ ...read, deliveryStatus: null, costProvenance: null }, id).toEqual({ ...previous, deliveryStatus: null });
+        // Cost figures the backfill wrote are marked as such on a finished record; nothing else gets a provenance.
+        const costRepaired = ['float-cost', 'null-cost', 'string-cost', 'missing-points'].some((problem) => problems.has(problem as never));
+        expect(read.costProvenance?.source ?? null, id).toBe(costRepaired && read.status !== 'pending' && read.status !== 'processing' ? 'backfilled' : null);
         if (read.deliveryStatus !== previous.deliveryStatus) expect([previous.deliveryStatus, read.deliveryStatus]).toEqual(['pending', 'dropped']);
       }
       // Float drift is gone, exactly: 0.1 + 0.2 was stored as 0.30000000000000004.
-      const drifted = [...before.values()].find((document) => document.costUsd === 0.1 + 0.2)!;
+      const drifted = [...before.values()].find((document) => document.costUsd === 0.1 + 0.2 && ['success', 'failed'].includes(fromGenerationDocument(document).status))!;
       expect(String((await collection.findOne({ _id: drifted._id }))!.costUsd)).toBe('0.3');
+      // ... and explainCost says where the figure came from.
+      const tracker = createTracker({ repository: mongoRepository(db), logger: { warn: () => {}, error: () => {} } });
+      const explained = await tracker.explainCost(String(drifted._id));
+      expect(explained.source).toBe('backfilled');
+      expect(explained.lines[0]).toMatch(/^backfilled: \$0\.3, points \d+ \(written by the legacy backfill at /);
+      expect(explained.lines).toContain('costUsd: the legacy record held 0.30000000000000004 (float-cost)');
     }, 240_000);
 
     it('the adapter works on the legacy data before any backfill: reads, the sweeper, reconcile of a legacy cast', async () => {
@@ -97,6 +106,11 @@ export function legacyTests(target: LegacyTarget): void {
       const stuck = [...dataset.recipes].filter(([, problems]) => problems.has('stuck-pending')).map(([id]) => id);
       const read = await tracker.getGeneration(stuck[0]!);
       expect(['pending', 'processing']).toContain(read!.status);
+      // A legacy record read before the backfill has no provenance, and its explanation says so.
+      const finished = dataset.generations.find((document) => ['success', 'failed'].includes(fromGenerationDocument(document as Document).status))!;
+      const explained = await tracker.explainCost(String(finished._id));
+      expect(explained).toMatchObject({ source: 'reported', basis: null, adjustments: [] });
+      expect(explained.lines).toEqual([expect.stringMatching(/^reported: \$[\d.]+, points \d+ \(given by the host; no provenance stored with it\)$/)]);
       const swept = await tracker.sweepStale({ olderThanMs: 24 * 3_600_000, limit: 5000 });
       expect([...swept.timedOut].sort()).toEqual([...stuck].sort());
       // A legacy cast, created with costUsd null, is rebuilt from its steps (after the links are lifted).

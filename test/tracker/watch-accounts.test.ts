@@ -114,7 +114,9 @@ describe('watch(): account notices', () => {
     const reader = createTracker({ repository: store, logger: silent });
     const seen: AccountUpdateEvent[] = [];
     const watch = reader.watch({ masterAccountId: 'account-1' });
-    watch.on('accountUpdate', (event) => seen.push(event));
+    watch.on('accountUpdate', (event) => {
+      seen.push(event);
+    });
     await watch.ready;
     await writer.credit('account-1', { points: 100, reason: 'top-up', idempotencyKey: 'k1' });
     const cook = await writer.startCook({ collectionId: 'c', initiatorAccountId: 'account-1', targetSupply: 1, hold: { points: 40 } });

@@ -12,7 +12,7 @@
  *   it reached the user is unknown, and `pending` would make a notifier send months-old results.
  */
 import type { Document } from 'mongodb';
-import { type Generation, isTerminalGenerationStatus } from 'genledger';
+import { type CostProvenance, type Generation, isTerminalGenerationStatus } from 'genledger';
 import { elapsedMs } from 'genledger/adapter';
 import { fromGenerationDocument, readDate, readNumber, toGenerationDocument } from '../documents.js';
 import { costKind } from '../money.js';
@@ -72,6 +72,17 @@ export interface GenerationRepair {
   readonly repaired: Generation;
 }
 
+type BackfilledFigure = NonNullable<CostProvenance['backfill']>['figures'][number];
+
+/** What a legacy record held in a figure, as text for its provenance: `0.30000000000000004`, `"12.125"`, `null`, `missing`. */
+function legacyValueText(raw: unknown): string {
+  if (raw === undefined) return 'missing';
+  if (raw === null) return 'null';
+  if (typeof raw === 'number') return String(raw);
+  if (typeof raw === 'string') return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}...` : raw);
+  return `a value of type ${typeof raw === 'object' ? ((raw as { _bsontype?: string })._bsontype ?? 'object') : typeof raw}`;
+}
+
 function isWholeNumber(raw: unknown): boolean {
   return typeof raw === 'number' && Number.isInteger(raw);
 }
@@ -97,10 +108,19 @@ export function planGenerationRepair(document: Document, options: LegacyRepairOp
     note('missing-points', 'pointsSpent', 'protocolNetPoints');
   }
 
+  // The cost figures the backfill writes, with what the legacy record held: a finished record
+  // keeps them as its `backfilled` provenance (below).
+  const figures: BackfilledFigure[] = [];
+  if (!isWholeNumber(document.pointsSpent) || !isWholeNumber(document.protocolNetPoints) || (document.pointsSpent as number) < 0) {
+    if (!isWholeNumber(document.pointsSpent) || (document.pointsSpent as number) < 0) figures.push({ field: 'pointsSpent', was: legacyValueText(document.pointsSpent), repair: 'missing-points' });
+    if (!isWholeNumber(document.protocolNetPoints)) figures.push({ field: 'protocolNetPoints', was: legacyValueText(document.protocolNetPoints), repair: 'missing-points' });
+  }
   const cost = costKind(document.costUsd);
-  if (cost === 'number') note('float-cost', 'costUsd');
-  else if (cost === 'null') note('null-cost', 'costUsd');
-  else if (cost === 'string' || cost === 'other') note('string-cost', 'costUsd');
+  const costRepair: LegacyProblem | null = cost === 'number' ? 'float-cost' : cost === 'null' ? 'null-cost' : cost === 'string' || cost === 'other' ? 'string-cost' : null;
+  if (costRepair !== null) {
+    note(costRepair, 'costUsd');
+    figures.unshift({ field: 'costUsd', was: legacyValueText(document.costUsd), repair: costRepair });
+  }
 
   const linksOnlyInMetadata = (['castId', 'cookId', 'spellId', 'collectionId'] as const).filter(
     (link) => !(link in document) && record[link] !== null,
@@ -133,6 +153,17 @@ export function planGenerationRepair(document: Document, options: LegacyRepairOp
       note('stuck-pending', 'status', 'responseTimestamp', 'durationMs', 'errorDetails', 'updatedAt', 'version');
       if (storedDelivery === null && record.deliveryStatus === 'pending') record = { ...record, deliveryStatus: 'dropped' };
     }
+  }
+
+  // A finished record whose cost figures the backfill writes says so: source `backfilled`, with
+  // what the legacy record held (explainCost shows it). One with a provenance already keeps it
+  // (genledger wrote it, and its figures); an open one gets its provenance when it finishes.
+  if (figures.length > 0 && isTerminalGenerationStatus(record.status) && record.costProvenance == null) {
+    record = {
+      ...record,
+      costProvenance: { source: 'backfilled', usage: null, basis: null, unpricedReason: null, original: null, adjustments: [], backfill: { at: options.now, figures } },
+    };
+    fields.add('costProvenance');
   }
 
   const canonical = toGenerationDocument(record) as unknown as Record<string, unknown>;
