@@ -371,7 +371,8 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
     const inputTypes = GENERATION_BATCH_INPUT_COLUMNS.map((column) => `${column.name} ${column.type}`).join(', ');
     // A generation with no parent: what the single statement's links give it.
     const links: Readonly<Record<string, string>> = { cast_id: 'NULL', spell_id: 'NULL', cook_id: 'NULL', collection_id: 'NULL' };
-    const accepted = `h.step IS NOT NULL AND h.short_unit IS NULL`;
+    // A call's accepted hold: a step past the locked row (step 0), covered.
+    const accepted = `coalesce(h.step, 0) > 0 AND h.short_unit IS NULL`;
     return sql`
       WITH RECURSIVE input AS (
         SELECT * FROM jsonb_to_recordset(${param('calls', 'jsonb')}) AS x(${inputTypes})

@@ -398,7 +398,7 @@ LEFT JOIN cook_now AS kn ON true;
 
 -- =================================================================================================
 -- insert_generations
--- prepared as genledger_insert_generations_797b968993f8
+-- prepared as genledger_insert_generations_0e7662072f0b
 --
 --   recordGeneration with no parent, with group commit: the calls that queued while a creation
 --   statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one
@@ -473,18 +473,18 @@ inserted AS (
 ),
 holds_written AS (
   INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
-  SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE h.step IS NOT NULL AND h.short_unit IS NULL
+  SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
 ),
 entries_written AS (
   INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
     balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
   SELECT h.account_id, h.entry_count, 'hold', coalesce(h.hold_points, 0), coalesce(h.hold_usd, 0), 'generation', h.generation_id,
     h.balance_points, h.balance_usd, h.held_points, h.held_usd, h.updated_at
-  FROM hold_chain AS h WHERE h.step IS NOT NULL AND h.short_unit IS NULL
+  FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
   RETURNING *
 ),
 account_last AS (
-  SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE h.step IS NOT NULL AND h.short_unit IS NULL ORDER BY h.account_id, h.step DESC
+  SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL ORDER BY h.account_id, h.step DESC
 ),
 account_written AS (
   UPDATE "public".genledger_accounts AS t SET held_points = l.held_points, held_usd = l.held_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
@@ -504,7 +504,7 @@ SELECT x.ordinal,
     'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
     'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_found, h.short_unit AS a_unit,
   NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
-  CASE WHEN h.step IS NOT NULL AND h.short_unit IS NULL THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
+  CASE WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
     'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
     'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_now,
   (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
@@ -512,9 +512,9 @@ SELECT x.ordinal,
     'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
     'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
     'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
-    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND h.step IS NOT NULL AND h.short_unit IS NULL) AS a_entry,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL) AS a_entry,
   '[]'::json AS b_now,
-  (h.step IS NOT NULL AND h.short_unit IS NULL)::int::bigint AS h_written
+  (coalesce(h.step, 0) > 0 AND h.short_unit IS NULL)::int::bigint AS h_written
 FROM input AS x
 JOIN decision AS d ON d.ordinal = x.ordinal
 LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
