@@ -28,6 +28,12 @@ export interface BatchQueueOptions<Input, Result> {
   readonly maxBatch: number;
   /** A call that must not share a statement with `batch` (it must see their writes): the batch ends before it. */
   startsNextBatch?(input: Input, batch: readonly Input[]): boolean;
+  /**
+   * When no statement is in flight, wait for the event loop's current turn to end (`setImmediate`,
+   * no delay) before sending, so calls made together (a burst of `Promise.all`) share the first
+   * statement too, instead of the first going alone. @default false
+   */
+  readonly gatherTurn?: boolean;
 }
 
 interface QueuedCall<Input, Result> {
@@ -39,6 +45,7 @@ interface QueuedCall<Input, Result> {
 export class BatchQueue<Input extends object, Result> {
   private readonly waiting: QueuedCall<Input, Result>[] = [];
   private sending = false;
+  private gathering = false;
 
   constructor(private readonly options: BatchQueueOptions<Input, Result>) {}
 
@@ -50,13 +57,25 @@ export class BatchQueue<Input extends object, Result> {
     });
   }
 
-  private next(): void {
+  /** Sends the next batch if no statement is in flight; `now`: without waiting for the turn to end (see `gatherTurn`). */
+  private next(now = false): void {
     if (this.sending || this.waiting.length === 0) return;
+    if (this.options.gatherTurn === true && !now) {
+      if (!this.gathering) {
+        this.gathering = true;
+        setImmediate(() => {
+          this.gathering = false;
+          this.next(true);
+        });
+      }
+      return;
+    }
     this.sending = true;
     const batch = this.waiting.splice(0, this.batchLength());
     void this.sendBatch(batch).finally(() => {
       this.sending = false;
-      this.next();
+      // What queued meanwhile has waited a whole statement already: it goes at once.
+      this.next(true);
     });
   }
 

@@ -552,6 +552,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
    */
   const creationQueue = new BatchQueue<{ readonly values: Record<string, SqlValue> }, Row>({
     maxBatch: MAX_CREATION_BATCH,
+    gatherTurn: true,
     startsNextBatch: ({ values }, batch) =>
       batch.some((other) => other.values.id === values.id || (values.idempotency_key !== null && other.values.idempotency_key === values.idempotency_key)),
     async send(calls) {

@@ -42,7 +42,7 @@ function recordOf(call: Call, at: Date): Generation {
   return newGeneration(call.key === null ? input : { ...input, idempotencyKey: call.key }, call.id, at, noLinks);
 }
 
-/** Every call fired at once, in order (each joins the queue before the next is made): the first goes alone, the rest queue. */
+/** Every call fired at once, in order (each joins the queue before the next is made, in one turn of the event loop: they go out together). */
 function fireAll(calls: readonly Call[], at: Date) {
   creationBatches.length = 0;
   sent.length = 0;
@@ -67,7 +67,7 @@ describe('postgres: creations group commit', () => {
       idempotencyKey: 'key-stored',
     });
     const calls: Call[] = [
-      { id: 'g0', accountId: 'account-a', units: { points: 30 }, key: 'key-0' }, // alone: 100 -> 70 available
+      { id: 'g0', accountId: 'account-a', units: { points: 30 }, key: 'key-0' }, // 100 -> 70 available
       { id: 'g1', accountId: 'account-a', units: { points: 50 }, key: 'key-1' }, // 70 -> 20
       { id: 'g2', accountId: 'account-a', units: { points: 30 }, key: 'key-2' }, // short: takes nothing
       { id: 'g3', accountId: 'account-b', units: { points: 15 }, key: 'key-3' }, // another account in the same batch
@@ -105,9 +105,9 @@ describe('postgres: creations group commit', () => {
 
     const results = await fireAll(calls, at);
 
-    // g0 alone (insert_attached_generation), g1..g7 in one statement, g8 (g1's key) starts the next.
-    expect(creationBatches).toEqual([7, 7]);
-    expect(creationStatements()).toHaveLength(3);
+    // g0..g7 in one statement, g8 (g1's key) starts the next.
+    expect(creationBatches).toEqual([8, 7]);
+    expect(creationStatements()).toHaveLength(2);
     results.forEach((result, index) => {
       expect(result.status, `call ${index}`).toBe('fulfilled');
       const value: unknown = (result as PromiseFulfilledResult<unknown>).value;
@@ -175,9 +175,10 @@ describe('postgres: creations group commit', () => {
     ];
     const results = await fireAll(calls, at);
 
-    expect(creationBatches).toEqual([3]);
-    // c0 alone, the batch of three (failed), then c1, g-taken and c3 alone.
+    expect(creationBatches).toEqual([4]);
+    // The batch of four (failed), then each call alone (insert_attached_generation).
     expect(creationStatements()).toHaveLength(5);
+    expect(creationStatements().slice(1).every((name) => name.includes('insert_attached_generation'))).toBe(true);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     for (const index of [0, 1, 3]) expect((results[index] as PromiseFulfilledResult<{ outcome: string }>).value.outcome).toBe('created');
