@@ -285,6 +285,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     holds: qualified('holds'),
     budgets: qualified('budgets'),
     holdRaced: qualified('hold_raced'),
+    holdAccountMissing: qualified('hold_account_missing'),
     priceTables: qualified('price_tables'),
   };
   const statements = buildStatements(tables);

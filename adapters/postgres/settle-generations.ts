@@ -363,7 +363,8 @@ function holdSettlement(tables: TableNames): string {
       -- the statement fails, writing nothing (accountMissing, in account-sql.ts).
       holds_written AS (
         UPDATE ${H} AS t SET status = 'settled' FROM hold_old AS h
-        WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR ${accountMissing('h')})
+        WHERE t.generation_id = h.generation_id
+          AND ${accountMissing('h', 'h.account_id = ANY (ARRAY(SELECT account_id FROM account_old))', tables.holdAccountMissing)}
         RETURNING t.generation_id
       ),
       budget_after AS (

@@ -621,7 +621,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_c4da2c71e7ff
+-- prepared as genledger_settle_generations_5d30f2e3626a
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -966,7 +966,8 @@ account_written AS (
 -- the statement fails, writing nothing (accountMissing, in account-sql.ts).
 holds_written AS (
   UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h
-  WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR (json_build_array('genledger_account_missing', h.account_id, h.generation_id)::text)::integer IS NULL)
+  WHERE t.generation_id = h.generation_id
+    AND CASE WHEN h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) THEN true ELSE "public".genledger_hold_account_missing(h.account_id, h.generation_id) END
   RETURNING t.generation_id
 ),
 budget_after AS (
