@@ -85,7 +85,8 @@ export class BatchQueue<Input extends object, Result> {
     const limit = Math.min(maxBatch, this.waiting.length);
     if (startsNextBatch === undefined) return limit;
     const inputs: Input[] = [this.waiting[0]!.input];
-    while (inputs.length < limit && !startsNextBatch(this.waiting[inputs.length]!.input, inputs)) inputs.push(this.waiting[inputs.length]!.input);
+    while (inputs.length < limit && !startsNextBatch(this.waiting[inputs.length]!.input, inputs))
+      inputs.push(this.waiting[inputs.length]!.input);
     return inputs.length;
   }
 

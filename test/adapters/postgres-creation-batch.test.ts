@@ -38,7 +38,13 @@ interface Call {
 }
 
 function recordOf(call: Call, at: Date): Generation {
-  const input = { masterAccountId: call.accountId, toolId: 'tool', toolDisplayName: 'Tool', serviceName: 'service', status: 'processing' as const };
+  const input = {
+    masterAccountId: call.accountId,
+    toolId: 'tool',
+    toolDisplayName: 'Tool',
+    serviceName: 'service',
+    status: 'processing' as const,
+  };
   return newGeneration(call.key === null ? input : { ...input, idempotencyKey: call.key }, call.id, at, noLinks);
 }
 
@@ -48,7 +54,10 @@ function fireAll(calls: readonly Call[], at: Date) {
   sent.length = 0;
   return Promise.allSettled(
     calls.map((call) =>
-      repository.insertAttached({ kind: 'generation', record: recordOf(call, at), castId: null, cookId: null, at, caps }, { hold: call.units }),
+      repository.insertAttached(
+        { kind: 'generation', record: recordOf(call, at), castId: null, cookId: null, at, caps },
+        { hold: call.units },
+      ),
     ),
   );
 }
@@ -87,7 +96,8 @@ describe('postgres: creations group commit', () => {
 
     // The oracle, call after call.
     const accounts = new Map<string, Account | null>();
-    for (const call of calls) if (!accounts.has(call.accountId)) accounts.set(call.accountId, await repository.accounts.get(call.accountId));
+    for (const call of calls)
+      if (!accounts.has(call.accountId)) accounts.set(call.accountId, await repository.accounts.get(call.accountId));
     const keys = new Map<string, Generation>([['key-stored', preStored]]);
     const expected = calls.map((call) => {
       const holder = call.key === null ? undefined : keys.get(call.key);
@@ -100,7 +110,21 @@ describe('postgres: creations group commit', () => {
       return { outcome: 'created' as const, record, held: decision.hold === null ? undefined : decision };
     });
     expect(expected.map((result) => result.outcome)).toEqual([
-      'created', 'created', 'limited', 'created', 'created', 'created', 'limited', 'created', 'existing', 'created', 'created', 'limited', 'existing', 'limited', 'limited',
+      'created',
+      'created',
+      'limited',
+      'created',
+      'created',
+      'created',
+      'limited',
+      'created',
+      'existing',
+      'created',
+      'created',
+      'limited',
+      'existing',
+      'limited',
+      'limited',
     ]);
 
     const results = await fireAll(calls, at);
@@ -113,7 +137,13 @@ describe('postgres: creations group commit', () => {
       const value: unknown = (result as PromiseFulfilledResult<unknown>).value;
       const wanted = expected[index]!;
       if (wanted.outcome === 'created') {
-        expect(value, `call ${index}`).toEqual({ outcome: 'created', record: wanted.record, cast: null, cook: null, ...(wanted.held === undefined ? {} : { held: wanted.held }) });
+        expect(value, `call ${index}`).toEqual({
+          outcome: 'created',
+          record: wanted.record,
+          cast: null,
+          cook: null,
+          ...(wanted.held === undefined ? {} : { held: wanted.held }),
+        });
       } else {
         expect(value, `call ${index}`).toEqual(wanted);
       }
@@ -122,10 +152,15 @@ describe('postgres: creations group commit', () => {
     for (const [accountId, account] of accounts) {
       expect(await repository.accounts.get(accountId), accountId).toEqual(account);
       const entries = await repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 100 });
-      expect(entries.map((entry) => entry.sequence), accountId).toEqual(Array.from({ length: account?.entryCount ?? 0 }, (_, index) => index + 1));
+      expect(
+        entries.map((entry) => entry.sequence),
+        accountId,
+      ).toEqual(Array.from({ length: account?.entryCount ?? 0 }, (_, index) => index + 1));
     }
     const createdIds = calls.filter((_, index) => expected[index]!.outcome === 'created').map((call) => call.id);
-    expect((await repository.generations.get(calls.map((call) => call.id))).map((record) => record.id).sort()).toEqual([...createdIds].sort());
+    expect((await repository.generations.get(calls.map((call) => call.id))).map((record) => record.id).sort()).toEqual(
+      [...createdIds].sort(),
+    );
   });
 
   it('64 concurrent holds on one account covering 40: exactly 40 held, 24 InsufficientFundsError, entries 1..41 without a gap, available never negative, far fewer statements than calls', async () => {
@@ -135,7 +170,14 @@ describe('postgres: creations group commit', () => {
     creationBatches.length = 0;
     const results = await Promise.allSettled(
       Array.from({ length: 64 }, () =>
-        tracker.recordGeneration({ masterAccountId: accountId, toolId: 'tool', toolDisplayName: 'Tool', serviceName: 'service', status: 'processing', hold: { points: 10 } }),
+        tracker.recordGeneration({
+          masterAccountId: accountId,
+          toolId: 'tool',
+          toolDisplayName: 'Tool',
+          serviceName: 'service',
+          status: 'processing',
+          hold: { points: 10 },
+        }),
       ),
     );
     const held = results.filter((result) => result.status === 'fulfilled');
@@ -166,7 +208,14 @@ describe('postgres: creations group commit', () => {
     const accountId = 'account-conflict';
     await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant-conflict' });
     const at = later(1);
-    await repository.insertAttached({ kind: 'generation', record: recordOf({ id: 'g-taken', accountId, units: null, key: 'key-taken' }, at), castId: null, cookId: null, at, caps });
+    await repository.insertAttached({
+      kind: 'generation',
+      record: recordOf({ id: 'g-taken', accountId, units: null, key: 'key-taken' }, at),
+      castId: null,
+      cookId: null,
+      at,
+      caps,
+    });
     const calls: Call[] = [
       { id: 'c0', accountId, units: { points: 10 }, key: 'key-c0' },
       { id: 'c1', accountId, units: { points: 10 }, key: 'key-c1' },
@@ -178,14 +227,20 @@ describe('postgres: creations group commit', () => {
     expect(creationBatches).toEqual([4]);
     // The batch of four (failed), then each call alone (insert_attached_generation).
     expect(creationStatements()).toHaveLength(5);
-    expect(creationStatements().slice(1).every((name) => name.includes('insert_attached_generation'))).toBe(true);
+    expect(
+      creationStatements()
+        .slice(1)
+        .every((name) => name.includes('insert_attached_generation')),
+    ).toBe(true);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     for (const index of [0, 1, 3]) expect((results[index] as PromiseFulfilledResult<{ outcome: string }>).value.outcome).toBe('created');
     const account = (await repository.accounts.get(accountId))!;
     expect(account).toMatchObject({ held: { points: 30 }, entryCount: 4 });
     const entries = await repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 100 });
-    expect(entries.filter((entry) => entry.kind === 'hold').map((entry) => (entry.cause as { generationId: string }).generationId)).toEqual(['c0', 'c1', 'c3']);
+    expect(entries.filter((entry) => entry.kind === 'hold').map((entry) => (entry.cause as { generationId: string }).generationId)).toEqual(
+      ['c0', 'c1', 'c3'],
+    );
     expect((await repository.generations.get(['g-taken']))[0]).toMatchObject({ idempotencyKey: 'key-taken' });
   });
 });
