@@ -546,10 +546,12 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   /**
    * Group commit of the creations of generations with no parent (with or without a hold): the
-   * queue (batch-queue.ts) sends a call alone as `insert_attached_generation`, and the calls that
-   * queued meanwhile as one `insert_generations` (creation-sql.ts), which returns each call the
-   * row its own statement would have. A call whose idempotency key or id is already in the batch
-   * starts the next one, so it finds the first one's record, as a repeat does.
+   * queue (batch-queue.ts) sends the calls made in one turn of the event loop, and those that
+   * queued while a statement was in flight, as one `insert_generations` (creation-sql.ts), which
+   * returns each call the row its own statement would have; a batch of one is sent as
+   * `insert_attached_generation`, as are the calls of a failed batch, one by one. A call whose
+   * idempotency key or id is already in the batch starts the next one, so it finds the first
+   * one's record, as a repeat does.
    */
   const creationQueue = new BatchQueue<{ readonly values: Record<string, SqlValue> }, Row>({
     maxBatch: MAX_CREATION_BATCH,
