@@ -142,29 +142,25 @@ export function isAccountRace(error: unknown, tablePrefix: string): boolean {
   );
 }
 
-const ACCOUNT_MISSING = 'genledger_account_missing';
-
 /**
- * A condition that fails its statement when evaluated: for a hold `h` (`generation_id`,
- * `account_id`) whose account has no row, deleted by hand while the hold was open. Settling it
- * would mark it settled and capture nothing, so the money held would be lost silently; failing
- * writes nothing, and the adapter reports it ({@link missingAccountOf}). Plain SQL has no RAISE:
- * the failure is a cast of the marker to integer (SQLSTATE 22P02), whose message quotes it.
+ * A condition that fails its statement when it reaches a hold `h` (`generation_id`, `account_id`)
+ * whose account has no row, deleted by hand while the hold was open: settling it would mark it
+ * settled and capture nothing, so the money held would be lost silently. `present` is the SQL
+ * condition that the account's row was found; when it is false, `raise` (the function
+ * `hold_account_missing()` of migration 0008) raises SQLSTATE GL002: the statement writes nothing,
+ * and the adapter reports it ({@link missingAccountOf}).
  */
-export function accountMissing(h: string): string {
-  return `(json_build_array('${ACCOUNT_MISSING}', ${h}.account_id, ${h}.generation_id)::text)::integer IS NULL`;
+export function accountMissing(h: string, present: string, raise: string): string {
+  return `CASE WHEN ${present} THEN true ELSE ${raise}(${h}.account_id, ${h}.generation_id) END`;
 }
 
-/** The account and generation of an {@link accountMissing} failure, or `null` for any other error. */
+/** The account and generation of an {@link accountMissing} failure (GL002, its DETAIL `[account, generation]`), or `null` for any other error. */
 export function missingAccountOf(error: unknown): { accountId: string; generationId: string } | null {
-  const failure = error as { code?: unknown; message?: unknown } | null;
-  if (failure?.code !== '22P02' || typeof failure.message !== 'string') return null;
-  const message = failure.message;
-  const start = message.indexOf(`["${ACCOUNT_MISSING}"`);
-  if (start === -1) return null;
+  const failure = error as { code?: unknown; detail?: unknown } | null;
+  if (failure?.code !== 'GL002' || typeof failure.detail !== 'string') return null;
   try {
-    const [, accountId, generationId] = JSON.parse(message.slice(start, message.lastIndexOf(']') + 1)) as [string, string, string];
-    return { accountId, generationId };
+    const [accountId, generationId] = JSON.parse(failure.detail) as [unknown, unknown];
+    return typeof accountId === 'string' && typeof generationId === 'string' ? { accountId, generationId } : null;
   } catch {
     return null;
   }

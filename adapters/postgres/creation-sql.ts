@@ -258,8 +258,7 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
       -- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
       account_seen AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${account} AND ${hasHold}),
       account_check AS (
-        SELECT f.*, CASE WHEN ${hp} IS NOT NULL AND ${hp} > f.balance_points - f.held_points THEN 'points'
-          WHEN ${hu} IS NOT NULL AND ${hu} > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
+        SELECT f.*, ${holdShortfall(hp, hu, 'f')} AS short_unit
         FROM (${accountOrEmpty(account, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
       ),`;
   const verdict = `WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
@@ -315,13 +314,166 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
   return { reads, verdict, writes, results };
 }
 
+/**
+ * `holdAtCreation`'s coverage check: the unit (points first) of the hold (`hp`, `hu`; NULL: not
+ * named) that the account `a`'s available amount (balance - held) does not cover, else NULL.
+ */
+function holdShortfall(hp: string, hu: string, a: string): string {
+  return `CASE WHEN ${hp} IS NOT NULL AND ${hp} > ${a}.balance_points - ${a}.held_points THEN 'points'
+          WHEN ${hu} IS NOT NULL AND ${hu} > ${a}.balance_usd - ${a}.held_usd THEN 'costUsd' END`;
+}
+
 /** The tables a creation statement reads and writes. */
 export type CreationTables = { readonly generations: string; readonly casts: string; readonly cooks: string; readonly holdRaced: string } & AccountTableNames;
 
-/** The two creation statements: a generation under a cast and/or a cook (and its hold), a cast under a cook (and its budget). */
+/** The most calls one `insert_generations` statement carries. */
+export const MAX_CREATION_BATCH = 100;
+
+/**
+ * One call's input row of `insert_generations` (read back by `jsonb_to_recordset` with these
+ * types): its place in the batch, the generation's columns as `insert_attached_generation` takes
+ * them, the hold (`hold_points`, `hold_usd`, NULL when not named) and `at`.
+ */
+export const GENERATION_BATCH_INPUT_COLUMNS: readonly Column[] = [
+  { name: 'ordinal', type: 'integer' },
+  ...GENERATION_COLUMNS,
+  { name: 'hold_points', type: 'bigint' },
+  { name: 'hold_usd', type: 'numeric' },
+  { name: 'at', type: 'timestamptz' },
+];
+
+/**
+ * `insert_generations`: a batch of `insertAttached` calls of generations with no parent (no cast,
+ * no cook: so no budget either), each with or without a hold, as ONE statement. Parameter: `calls`,
+ * a jsonb array of input rows ({@link GENERATION_BATCH_INPUT_COLUMNS}). Result: one row per call,
+ * `ordinal` then the columns of `insert_attached_generation`'s row, holding what that statement
+ * would have returned to the call had the batch's calls run one after another in ordinal order:
+ *
+ * - the idempotency key first: a call whose key is stored gets its record (`existing`) and
+ *   nothing else is looked at. The queue never puts one key (or one id) twice in a batch: the
+ *   second starts the next batch, and finds the first's record as a repeat does.
+ * - the holds: the accounts are locked (`FOR UPDATE`, by id, the order every statement that locks
+ *   several takes them in); per account, `hold_chain` decides its calls' holds in ordinal order,
+ *   one step per call from the locked row (step 0; zeros when it has no row), with the single
+ *   statement's check (`holdShortfall`): a covered hold adds to held and takes the account's next
+ *   entry number, a refused one (`insufficient`, with the account as its step found it) changes
+ *   nothing, so a later smaller hold may still be covered.
+ * - the writes: every accepted call's generation (its links NULL, as the single statement gives a
+ *   generation with no parent), hold and entry; each account once, from its last step (inserted
+ *   when it had no row). No ON CONFLICT: a key or id a racer stored meanwhile fails the statement,
+ *   which then wrote nothing, and the queue sends the calls again one by one through
+ *   `insert_attached_generation`, which says `conflict` (or the id's ConflictError) for that call.
+ *   A new account's row inserted by a racer fails it on the account's primary key: sent again.
+ */
+function insertGenerationsStatement(tables: CreationTables): Statement {
+  const { generations: G, accounts: A, accountEntries: E, holds: H } = tables;
+  return defineStatement('insert_generations', (param) => {
+    const inputTypes = GENERATION_BATCH_INPUT_COLUMNS.map((column) => `${column.name} ${column.type}`).join(', ');
+    // A generation with no parent: what the single statement's links give it.
+    const links: Readonly<Record<string, string>> = { cast_id: 'NULL', spell_id: 'NULL', cook_id: 'NULL', collection_id: 'NULL' };
+    // A call's accepted hold: a step past the locked row (step 0), covered.
+    const accepted = `coalesce(h.step, 0) > 0 AND h.short_unit IS NULL`;
+    return sql`
+      WITH RECURSIVE input AS (
+        SELECT * FROM jsonb_to_recordset(${param('calls', 'jsonb')}) AS x(${inputTypes})
+      ),
+      key_holder AS (SELECT g.* FROM ${G} AS g WHERE g.idempotency_key = ANY (ARRAY(SELECT idempotency_key FROM input))),
+      hold_step AS (
+        SELECT x.ordinal, x.id AS generation_id, x.master_account_id AS account_id, x.hold_points, x.hold_usd, x.at,
+          row_number() OVER (PARTITION BY x.master_account_id ORDER BY x.ordinal)::integer AS step
+        FROM input AS x
+        WHERE (x.hold_points IS NOT NULL OR x.hold_usd IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key)
+      ),
+      account_old AS (
+        SELECT a.* FROM ${A} AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step)) ORDER BY a.account_id FOR UPDATE
+      ),
+      hold_chain AS (
+        SELECT f.*, f.stored AS stored_before, 0 AS step, NULL::integer AS ordinal, NULL::text AS generation_id,
+          NULL::bigint AS hold_points, NULL::numeric AS hold_usd, NULL::text AS short_unit
+        FROM (SELECT DISTINCT account_id FROM hold_step) AS s
+        CROSS JOIN LATERAL (${accountOrEmpty('s.account_id', 'a')} FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON a.account_id = s.account_id) AS f
+        UNION ALL
+        SELECT p.account_id, p.balance_points, p.balance_usd,
+          p.held_points + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_points, 0) ELSE 0 END,
+          p.held_usd + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_usd, 0) ELSE 0 END,
+          p.spent_points, p.spent_usd, p.entry_count + (d.unit IS NULL)::int, p.version + (d.unit IS NULL)::int,
+          CASE WHEN d.unit IS NULL THEN c.at ELSE p.updated_at END, p.stored OR d.unit IS NULL, p.stored_before,
+          c.step, c.ordinal, c.generation_id, c.hold_points, c.hold_usd, d.unit
+        FROM hold_chain AS p
+        JOIN hold_step AS c ON c.account_id = p.account_id AND c.step = p.step + 1
+        CROSS JOIN LATERAL (SELECT ${holdShortfall('c.hold_points', 'c.hold_usd', 'p')} AS unit) AS d
+      ),
+      decision AS (
+        SELECT x.ordinal,
+          CASE WHEN k.id IS NOT NULL THEN 'existing' WHEN h.short_unit IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
+        FROM input AS x
+        LEFT JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
+        LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
+      ),
+      inserted AS (
+        INSERT INTO ${G} (${GENERATION_COLUMNS.map((column) => column.name).join(', ')})
+        SELECT ${GENERATION_COLUMNS.map((column) => links[column.name] ?? `x.${column.name}`).join(', ')}
+        FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal
+        WHERE d.verdict = 'accepted'
+        ORDER BY x.ordinal
+        RETURNING *
+      ),
+      holds_written AS (
+        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+        SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE ${accepted}
+      ),
+      entries_written AS (
+        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+        SELECT h.account_id, h.entry_count, 'hold', coalesce(h.hold_points, 0), coalesce(h.hold_usd, 0), 'generation', h.generation_id,
+          h.balance_points, h.balance_usd, h.held_points, h.held_usd, h.updated_at
+        FROM hold_chain AS h WHERE ${accepted}
+        RETURNING *
+      ),
+      account_last AS (
+        SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE ${accepted} ORDER BY h.account_id, h.step DESC
+      ),
+      account_written AS (
+        UPDATE ${A} AS t SET held_points = l.held_points, held_usd = l.held_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
+        FROM account_last AS l
+        WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old))
+      ),
+      account_created AS (
+        INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+        SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
+        FROM account_last AS l WHERE NOT l.stored_before
+      )
+      SELECT x.ordinal,
+        CASE WHEN d.verdict = 'accepted' THEN 'created' ELSE d.verdict END AS outcome,
+        ${selectList('r', GENERATION_COLUMNS, 'r_')},
+        false AS c_present, false AS k_present,
+        CASE WHEN d.verdict = 'insufficient' THEN ${accountJson('h')} END AS a_found, h.short_unit AS a_unit,
+        NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
+        CASE WHEN ${accepted} THEN ${accountJson('h')} END AS a_now,
+        (SELECT ${entryJson('e')} FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND ${accepted}) AS a_entry,
+        '[]'::json AS b_now,
+        (${accepted})::int::bigint AS h_written
+      FROM input AS x
+      JOIN decision AS d ON d.ordinal = x.ordinal
+      LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
+      LEFT JOIN LATERAL (
+        SELECT i.* FROM inserted AS i WHERE i.id = x.id AND d.verdict = 'accepted'
+        UNION ALL
+        SELECT k.* FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key AND d.verdict = 'existing'
+      ) AS r ON true
+      ORDER BY x.ordinal`;
+  });
+}
+
+/**
+ * The creation statements: a generation under a cast and/or a cook (and its hold), a batch of
+ * generations with no parent (and their holds), a cast under a cook (and its budget).
+ */
 export function buildCreationStatements(tables: CreationTables) {
   return {
     generation: insertAttachedStatement('insert_attached_generation', 'generation', tables),
+    generations: insertGenerationsStatement(tables),
     cast: insertAttachedStatement('insert_attached_cast', 'cast', tables),
   };
 }

@@ -79,7 +79,8 @@ import {
 } from './account-sql.js';
 import { buildAdjustmentsStatement, buildAdjustmentStatement, MAX_ADJUST_BATCH } from './adjustment-sql.js';
 import { buildPriceTableStatements, priceTableFromRow, priceTableParams } from './price-tables-sql.js';
-import { buildCreationStatements } from './creation-sql.js';
+import { buildCreationStatements, GENERATION_BATCH_INPUT_COLUMNS, MAX_CREATION_BATCH } from './creation-sql.js';
+import { BatchQueue } from './batch-queue.js';
 import { createChangeLog, type PostgresChangeFeed, type PostgresChangeFeedOptions, type PruneReport } from './change-feed.js';
 import { Executor, isPool, type PostgresListenerClient, type PostgresPool, type Statement } from './client.js';
 import { quoteIdentifier, runMigrations, type MigrationReport } from './migrate.js';
@@ -101,7 +102,7 @@ import {
   type Row,
   type SqlValue,
 } from './rows.js';
-import { buildSettleGenerations, SettleQueue, type SettleInput } from './settle-generations.js';
+import { buildSettleGenerations, settleQueue as createSettleQueue, type SettleInput } from './settle-generations.js';
 import { buildStatements, type TableNames } from './statements.js';
 
 export type {
@@ -284,6 +285,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     holds: qualified('holds'),
     budgets: qualified('budgets'),
     holdRaced: qualified('hold_raced'),
+    holdAccountMissing: qualified('hold_account_missing'),
     priceTables: qualified('price_tables'),
   };
   const statements = buildStatements(tables);
@@ -445,10 +447,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   }
 
   /** Group commit: see settle-generations.ts. */
-  const settleQueue = new SettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
+  const settleQueue = createSettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
-    return settleQueue.settle(settleInput(id, outcome, at)).catch((error: unknown) => {
+    return settleQueue.call(settleInput(id, outcome, at)).catch((error: unknown) => {
       const missing = missingAccountOf(error);
       if (missing === null) throw error;
       throw new ConflictError(
@@ -543,6 +545,44 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   }
 
   /**
+   * Group commit of the creations of generations with no parent (with or without a hold): the
+   * queue (batch-queue.ts) sends the calls made in one turn of the event loop, and those that
+   * queued while a statement was in flight, as one `insert_generations` (creation-sql.ts), which
+   * returns each call the row its own statement would have; a batch of one is sent as
+   * `insert_attached_generation`, as are the calls of a failed batch, one by one. A call whose
+   * idempotency key or id is already in the batch starts the next one, so it finds the first
+   * one's record, as a repeat does.
+   */
+  const creationQueue = new BatchQueue<{ readonly values: Record<string, SqlValue> }, Row>({
+    maxBatch: MAX_CREATION_BATCH,
+    gatherTurn: true,
+    startsNextBatch: ({ values }, batch) =>
+      batch.some((other) => other.values.id === values.id || (values.idempotency_key !== null && other.values.idempotency_key === values.idempotency_key)),
+    async send(calls) {
+      if (calls.length === 1) return (await run(creations.generation, calls[0]!.values)).map((row) => ({ ...row, ordinal: 0 }));
+      const inputs = calls.map(({ values, ordinal }) => {
+        const input: Record<string, unknown> = { ordinal };
+        for (const column of GENERATION_BATCH_INPUT_COLUMNS) {
+          if (column.name === 'ordinal') continue;
+          const value = values[column.name];
+          // A jsonb parameter is sent as its JSON text; inside the batch's document it is the value itself.
+          input[column.name] = column.type === 'jsonb' && typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+        }
+        return input;
+      });
+      return run(creations.generations, { calls: JSON.stringify(inputs) });
+    },
+    read(rows) {
+      const byOrdinal = new Map(rows.map((row) => [Number(row.ordinal), row]));
+      return (ordinal) => {
+        const row = byOrdinal.get(ordinal);
+        if (row === undefined) throw new Error(`[genledger] [postgres] a creation batch returned no row for its call ${ordinal}`);
+        return row;
+      };
+    },
+  });
+
+  /**
    * The creation sequence as one statement (see creation-sql.ts). Only a same-key insert that
    * committed after the statement's snapshot costs a second one: the statement wrote nothing and
    * cannot see that row, so it is read by its key, as `insertOnce` does.
@@ -563,7 +603,10 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       max_in_flight: child.caps.maxInFlight,
       max_embedded_ids: child.caps.maxEmbeddedIds,
     };
-    const [row] = await run(statement, values).catch(conflictOnId(child.kind, child.record.id, { schema, tablePrefix }));
+    const batched = isGeneration && child.castId === null && child.cookId === null;
+    const row = await (batched ? creationQueue.call({ values }) : run(statement, values).then(([only]) => only)).catch(
+      conflictOnId(child.kind, child.record.id, { schema, tablePrefix }),
+    );
     if (!row) throw new Error(`[genledger] [postgres] insertAttached of ${child.kind} "${child.record.id}" returned no row`);
     const recordOf = (from: Row) => (isGeneration ? generationFromRow(from, 'r_') : castFromRow(from, 'r_'));
     const cast = row.c_present === true ? castFromRow(row, 'c_') : null;

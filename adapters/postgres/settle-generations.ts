@@ -16,13 +16,13 @@
  * find the generation finished, as a repeat would. A cast that ends in the batch applies its piece
  * to the cook once, right after the step that ended it.
  *
- * The queue has no timer: the first call goes out alone at once, and what queues while a statement
- * is in flight goes out as the next batch (at most {@link MAX_SETTLE_BATCH} calls) when it
- * returns. A promise resolves only when the statement that carried its call has returned, so after
- * its commit. If a batch statement fails, its calls are sent again one by one, in order (each a
- * batch of one), so a call that cannot be settled fails alone.
+ * The queue (batch-queue.ts, shared with the creations' group commit) sends the first call alone
+ * at once, and what queues while a statement is in flight as the next batch (at most
+ * {@link MAX_SETTLE_BATCH} calls); a batch that fails is sent again call by call, so a call that
+ * cannot be settled fails alone.
  */
 import type { AccountedSettlement } from 'genledger/adapter';
+import { BatchQueue, type Ordinal } from './batch-queue.js';
 import { accountJson, accountMissing, budgetJson, entryJson, holdSettlementFromJson } from './account-sql.js';
 import { defineStatement, sql, type Parameter, type Statement } from './client.js';
 import {
@@ -363,7 +363,8 @@ function holdSettlement(tables: TableNames): string {
       -- the statement fails, writing nothing (accountMissing, in account-sql.ts).
       holds_written AS (
         UPDATE ${H} AS t SET status = 'settled' FROM hold_old AS h
-        WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR ${accountMissing('h')})
+        WHERE t.generation_id = h.generation_id
+          AND ${accountMissing('h', 'h.account_id = ANY (ARRAY(SELECT account_id FROM account_old))', tables.holdAccountMissing)}
         RETURNING t.generation_id
       ),
       budget_after AS (
@@ -443,74 +444,26 @@ export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): A
   };
 }
 
-interface QueuedCall {
-  readonly input: SettleInput;
-  resolve(settlement: AccountedSettlement | null): void;
-  reject(error: unknown): void;
-}
-
 /**
- * Forms the batches: one statement in flight at a time per repository; what queues meanwhile is
- * the next batch. `send` runs `settle_generations` over the inputs (ordinals set here) and returns
- * its rows.
+ * The group-commit queue of `settleGeneration` (batch-queue.ts forms the batches): each call's
+ * settlement, or `null` when its generation does not exist (no row for its ordinal).
  */
-export class SettleQueue {
-  private readonly waiting: QueuedCall[] = [];
-  private sending = false;
-
-  constructor(
-    private readonly send: (calls: readonly SettleInput[]) => Promise<readonly Row[]>,
-    private readonly maxBatch: number = MAX_SETTLE_BATCH,
-  ) {}
-
-  settle(input: SettleInput): Promise<AccountedSettlement | null> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ input, resolve, reject });
-      this.next();
-    });
-  }
-
-  private next(): void {
-    if (this.sending || this.waiting.length === 0) return;
-    this.sending = true;
-    const batch = this.waiting.splice(0, this.maxBatch);
-    void this.sendBatch(batch).finally(() => {
-      this.sending = false;
-      this.next();
-    });
-  }
-
-  private async sendBatch(batch: readonly QueuedCall[]): Promise<void> {
-    let rows: readonly Row[];
-    try {
-      rows = await this.send(batch.map((call, ordinal) => ({ ...call.input, ordinal })));
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
-        return;
+export function settleQueue(send: (calls: readonly Ordinal<SettleInput>[]) => Promise<readonly Row[]>, maxBatch: number = MAX_SETTLE_BATCH) {
+  return new BatchQueue<SettleInput, AccountedSettlement | null>({
+    send,
+    maxBatch,
+    read(rows) {
+      const byOrdinal = new Map<number, Row>();
+      const cooks = new Map<unknown, Row>();
+      for (const row of rows) {
+        byOrdinal.set(Number(row.ordinal), row);
+        const fixed = row.kf as Row | null | undefined;
+        if (fixed !== null && fixed !== undefined) cooks.set(fixed.id, fixed);
       }
-      // One statement, one transaction: the batch landed whole or not at all (whole only when the
-      // connection was lost after the commit; then each resend finds its generation finished and
-      // applies nothing, its gate being the generation's own transition). Each call alone, in
-      // queue order (so duplicates resolve as they would have in the batch), so the one that
-      // cannot be settled fails by itself.
-      for (const call of batch) await this.sendBatch([call]);
-      return;
-    }
-    const byOrdinal = new Map<number, Row>();
-    const cooks = new Map<unknown, Row>();
-    for (const row of rows) {
-      byOrdinal.set(Number(row.ordinal), row);
-      const fixed = row.kf as Row | null | undefined;
-      if (fixed !== null && fixed !== undefined) cooks.set(fixed.id, fixed);
-    }
-    batch.forEach((call, ordinal) => {
-      const row = byOrdinal.get(ordinal);
-      try {
-        call.resolve(row === undefined ? null : settlementFromRow(row, cooks));
-      } catch (error) {
-        call.reject(error);
-      }
-    });
-  }
+      return (ordinal) => {
+        const row = byOrdinal.get(ordinal);
+        return row === undefined ? null : settlementFromRow(row, cooks);
+      };
+    },
+  });
 }

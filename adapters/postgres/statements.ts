@@ -56,6 +56,8 @@ export interface TableNames {
   readonly budgets: string;
   /** The function (migration 0004) the creation statement calls to roll back a hold that lost a race. */
   readonly holdRaced: string;
+  /** The function (migration 0008) `settle_generations` calls to refuse a hold whose account has no row. */
+  readonly holdAccountMissing: string;
   /** Stored price tables (migration 0006): one row per revision. */
   readonly priceTables: string;
 }

@@ -138,6 +138,8 @@ const T0 = new Date('2026-03-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const CAPS: ParentCaps = { maxInFlight: 100, maxEmbeddedIds: 100 };
 const silent = { warn: () => {}, error: () => {} };
+/** The ids of every migration but `applied`, in id order: what `migrate()` applies after those. */
+const migrationIdsBut = (applied: readonly string[]) => POSTGRES_MIGRATIONS.map((migration) => migration.id).filter((id) => !applied.includes(id));
 
 function generationRecord(id: string, links: Partial<Pick<Generation, 'castId' | 'cookId'>> = {}, overrides: Partial<Generation> = {}): Generation {
   const base = newGeneration(
@@ -266,7 +268,9 @@ describe('postgres: the adapter itself', () => {
     schemasCreated.add(schema);
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const repository = postgresRepository(pool, { schema, tablePrefix: 'm_' });
+    // Every migration, in id order (later migrations join the list without this test changing).
     const all = POSTGRES_MIGRATIONS.map((migration) => migration.id);
+    expect(all.slice(0, 6)).toEqual(['0001_initial', '0002_change_feed', '0003_constant_size_parents', '0004_accounts', '0005_pricing', '0006_pricing_surface']);
     expect(await repository.migrate()).toEqual({ applied: all, alreadyApplied: [] });
     const runs = await Promise.all([repository.migrate(), repository.migrate(), repository.migrate()]);
     for (const run of runs) expect(run).toEqual({ applied: [], alreadyApplied: all });
@@ -905,8 +909,7 @@ describe('postgres: the adapter itself', () => {
     const cook2Before = (await pool.query(`SELECT version FROM ${K} WHERE id = 'mig-cook-2'`)).rows[0] as { version: number };
 
     const repository = postgresRepository(pool, names);
-    const earlier = ['0001_initial', '0002_change_feed'];
-    expect(await repository.migrate()).toEqual({ applied: POSTGRES_MIGRATIONS.map((migration) => migration.id).filter((id) => !earlier.includes(id)), alreadyApplied: earlier });
+    expect(await repository.migrate()).toEqual({ applied: migrationIdsBut(['0001_initial', '0002_change_feed']), alreadyApplied: ['0001_initial', '0002_change_feed'] });
     const queued = async () => (await pool.query<{ kind: string; id: string }>(`SELECT kind, id FROM "${schema}".v_reconcile_queue ORDER BY kind, id`)).rows;
     expect(await queued()).toEqual([
       { kind: 'cast', id: 'mig-cast-1' },
@@ -1288,10 +1291,7 @@ describe('postgres: the change feed', () => {
     expect(await runMigrations(pool, { schema, tablePrefix: 'u_' }, [POSTGRES_MIGRATIONS[0]!, pricing])).toEqual({ applied: ['0001_initial', '0005_pricing'], alreadyApplied: [] });
     const repository = postgresRepository(pool, { schema, tablePrefix: 'u_' });
     await repository.generations.insert(generationRecord('before-feed', {}, { status: 'processing' }));
-    expect(await repository.migrate()).toEqual({
-      applied: POSTGRES_MIGRATIONS.map((migration) => migration.id).filter((id) => id !== '0001_initial' && id !== '0005_pricing'),
-      alreadyApplied: ['0001_initial', '0005_pricing'],
-    });
+    expect(await repository.migrate()).toEqual({ applied: migrationIdsBut(['0001_initial', '0005_pricing']), alreadyApplied: ['0001_initial', '0005_pricing'] });
     const seen = recorder();
     const subscription = await repository.changes!.subscribe(seen.options);
     await repository.generations.recordProgress('before-feed', { progress: 0.5, at: at(1) });

@@ -45,6 +45,8 @@ export interface PostgresRepositoryFixture {
   readonly sent: string[];
   /** Sizes of the `settle_generations` statements sent through `recorded`, in order. */
   readonly batches: number[];
+  /** Sizes of the `insert_generations` statements (creations' group commit) sent through `recorded`, in order. */
+  readonly creationBatches: number[];
   /** Another repository on the same schema and recorded pool, with more options (e.g. `maxAttempts`). */
   another(options: Omit<PostgresRepositoryOptions, 'schema' | 'tablePrefix'>): PostgresRepository;
 }
@@ -54,7 +56,8 @@ export function usePostgresRepository(setup: PostgresRepositorySetup): PostgresR
   const schema = `genledger_${setup.name}${runTag}`;
   const sent: string[] = [];
   const batches: number[] = [];
-  const fixture = { schema, tablePrefix: setup.tablePrefix, sent, batches } as Partial<Record<keyof PostgresRepositoryFixture, unknown>>;
+  const creationBatches: number[] = [];
+  const fixture = { schema, tablePrefix: setup.tablePrefix, sent, batches, creationBatches } as Partial<Record<keyof PostgresRepositoryFixture, unknown>>;
   const options = setup.options ?? { changeFeed: false };
 
   beforeAll(async () => {
@@ -66,6 +69,7 @@ export function usePostgresRepository(setup: PostgresRepositorySetup): PostgresR
       query(config: PostgresQueryConfig) {
         sent.push(config.name ?? config.text);
         if (config.name?.includes('settle_generations')) batches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
+        if (config.name?.includes('insert_generations')) creationBatches.push((JSON.parse(String(config.values![0])) as unknown[]).length);
         return pool.query(config as pg.QueryConfig) as never;
       },
       connect: () => pool.connect(),

@@ -171,6 +171,11 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'the cast, then the cook, then their budgets, then the account (FOR UPDATE), then the new rows',
     result: 'one row: outcome text (created | existing | conflict | mismatch | refused-cast | refused-cook | over-budget | insufficient), r_<the generation\'s columns> (when created or existing), c_present boolean, c_outcome text (attached | closed | full), c_<the cast\'s columns>, k_present boolean, k_outcome text, k_target text (the cook asked for), k_<the cook\'s columns>, each as it stands after the statement; then a_found json, a_unit text (the account as found, the unit it cannot cover), b_refused json, b_unit text, b_held boolean (the refusing budget as found, its unit, whether the hold named it), a_now json, a_entry json, b_now json (the account, the hold\'s entry and the budgets as written), h_written bigint (holds written: 0 or 1)',
   },
+  insert_generations: {
+    does: 'recordGeneration with no parent, with group commit: the calls that queued while a creation statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one idempotency key or id twice) in one statement. A stored key returns its record (existing). Holds (holdAtCreation): per account, in ordinal order, one step per call from the locked row (the recursive hold_chain, coverageOf on the figures after the earlier accepted holds), so a refused hold (insufficient) changes nothing and a later smaller one may still be taken; each accepted call\'s generation, hold and ledger entry (the account\'s entry_count + its rank among the account\'s accepted holds) stored, each account written once (inserted when it had no row). A key or id stored by a racer fails the whole statement (no ON CONFLICT): the adapter sends its calls again one by one as insert_attached_generation.',
+    locks: 'the accounts of the calls with a hold (FOR UPDATE, by id), then the new rows',
+    result: 'one row per call: ordinal integer, then insert_attached_generation\'s columns for a generation with no parent (outcome created | existing | insufficient; c_present and k_present false; b_refused, b_unit, b_held null, b_now []): what each call would have got from insert_attached_generation, the calls run one after another in ordinal order',
+  },
   insert_attached_cast: {
     does: 'A cast created as a piece of a cook (insertAttached / createAttached): stored and attached to the cook (attachToCook), or nothing at all; with a budget (budget_points, budget_usd not both NULL), its budget row stored with it.',
     locks: 'the cook (FOR UPDATE), then the new row',
@@ -269,6 +274,7 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
   return [
     { statement: generations.insert },
     { statement: creations.generation },
+    { statement: creations.generations },
     { statement: generations.byIds },
     { statement: generations.byIdempotencyKey },
     { statement: generations.start },

@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 172 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 173 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -397,6 +397,135 @@ LEFT JOIN cast_now AS cn ON true
 LEFT JOIN cook_now AS kn ON true;
 
 -- =================================================================================================
+-- insert_generations
+-- prepared as genledger_insert_generations_0e7662072f0b
+--
+--   recordGeneration with no parent, with group commit: the calls that queued while a creation
+--   statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one
+--   idempotency key or id twice) in one statement. A stored key returns its record (existing).
+--   Holds (holdAtCreation): per account, in ordinal order, one step per call from the locked row
+--   (the recursive hold_chain, coverageOf on the figures after the earlier accepted holds), so a
+--   refused hold (insufficient) changes nothing and a later smaller one may still be taken; each
+--   accepted call's generation, hold and ledger entry (the account's entry_count + its rank among
+--   the account's accepted holds) stored, each account written once (inserted when it had no row).
+--   A key or id stored by a racer fails the whole statement (no ON CONFLICT): the adapter sends its
+--   calls again one by one as insert_attached_generation.
+--
+--   Locks:
+--     the accounts of the calls with a hold (FOR UPDATE, by id), then the new rows
+--   Parameters:
+--     $1  calls  jsonb
+--   Result:
+--     one row per call: ordinal integer, then insert_attached_generation's columns for a generation
+--     with no parent (outcome created | existing | insufficient; c_present and k_present false;
+--     b_refused, b_unit, b_held null, b_now []): what each call would have got from
+--     insert_attached_generation, the calls run one after another in ordinal order
+-- =================================================================================================
+WITH RECURSIVE input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ordinal integer, id text, master_account_id text, tool_id text, tool_display_name text, service_name text, session_id text, initiating_event_id text, platform_specific_run_id text, status text, request_timestamp timestamptz, started_at timestamptz, response_timestamp timestamptz, duration_ms bigint, progress numeric, points_spent bigint, protocol_net_points bigint, cost_usd numeric, cost_provenance jsonb, notification_platform text, delivery_status text, delivery_attempts integer, delivery_timestamp timestamptz, delivery_error text, delivery_strategy text, cast_id text, cook_id text, spell_id text, collection_id text, request_payload jsonb, response_payload jsonb, artifact_urls jsonb, error_details jsonb, metadata jsonb, idempotency_key text, version integer, updated_at timestamptz, hold_points bigint, hold_usd numeric, at timestamptz)
+),
+key_holder AS (SELECT g.* FROM "public".genledger_generations AS g WHERE g.idempotency_key = ANY (ARRAY(SELECT idempotency_key FROM input))),
+hold_step AS (
+  SELECT x.ordinal, x.id AS generation_id, x.master_account_id AS account_id, x.hold_points, x.hold_usd, x.at,
+    row_number() OVER (PARTITION BY x.master_account_id ORDER BY x.ordinal)::integer AS step
+  FROM input AS x
+  WHERE (x.hold_points IS NOT NULL OR x.hold_usd IS NOT NULL)
+    AND NOT EXISTS (SELECT 1 FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key)
+),
+account_old AS (
+  SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step)) ORDER BY a.account_id FOR UPDATE
+),
+hold_chain AS (
+  SELECT f.*, f.stored AS stored_before, 0 AS step, NULL::integer AS ordinal, NULL::text AS generation_id,
+    NULL::bigint AS hold_points, NULL::numeric AS hold_usd, NULL::text AS short_unit
+  FROM (SELECT DISTINCT account_id FROM hold_step) AS s
+  CROSS JOIN LATERAL (
+    SELECT s.account_id AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
+    coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
+    coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON a.account_id = s.account_id) AS f
+  UNION ALL
+  SELECT p.account_id, p.balance_points, p.balance_usd,
+    p.held_points + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_points, 0) ELSE 0 END,
+    p.held_usd + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_usd, 0) ELSE 0 END,
+    p.spent_points, p.spent_usd, p.entry_count + (d.unit IS NULL)::int, p.version + (d.unit IS NULL)::int,
+    CASE WHEN d.unit IS NULL THEN c.at ELSE p.updated_at END, p.stored OR d.unit IS NULL, p.stored_before,
+    c.step, c.ordinal, c.generation_id, c.hold_points, c.hold_usd, d.unit
+  FROM hold_chain AS p
+  JOIN hold_step AS c ON c.account_id = p.account_id AND c.step = p.step + 1
+  CROSS JOIN LATERAL (SELECT CASE WHEN c.hold_points IS NOT NULL AND c.hold_points > p.balance_points - p.held_points THEN 'points'
+    WHEN c.hold_usd IS NOT NULL AND c.hold_usd > p.balance_usd - p.held_usd THEN 'costUsd' END AS unit) AS d
+),
+decision AS (
+  SELECT x.ordinal,
+    CASE WHEN k.id IS NOT NULL THEN 'existing' WHEN h.short_unit IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
+  FROM input AS x
+  LEFT JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
+  LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
+),
+inserted AS (
+  INSERT INTO "public".genledger_generations (id, master_account_id, tool_id, tool_display_name, service_name, session_id, initiating_event_id, platform_specific_run_id, status, request_timestamp, started_at, response_timestamp, duration_ms, progress, points_spent, protocol_net_points, cost_usd, cost_provenance, notification_platform, delivery_status, delivery_attempts, delivery_timestamp, delivery_error, delivery_strategy, cast_id, cook_id, spell_id, collection_id, request_payload, response_payload, artifact_urls, error_details, metadata, idempotency_key, version, updated_at)
+  SELECT x.id, x.master_account_id, x.tool_id, x.tool_display_name, x.service_name, x.session_id, x.initiating_event_id, x.platform_specific_run_id, x.status, x.request_timestamp, x.started_at, x.response_timestamp, x.duration_ms, x.progress, x.points_spent, x.protocol_net_points, x.cost_usd, x.cost_provenance, x.notification_platform, x.delivery_status, x.delivery_attempts, x.delivery_timestamp, x.delivery_error, x.delivery_strategy, NULL, NULL, NULL, NULL, x.request_payload, x.response_payload, x.artifact_urls, x.error_details, x.metadata, x.idempotency_key, x.version, x.updated_at
+  FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal
+  WHERE d.verdict = 'accepted'
+  ORDER BY x.ordinal
+  RETURNING *
+),
+holds_written AS (
+  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+  SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
+),
+entries_written AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT h.account_id, h.entry_count, 'hold', coalesce(h.hold_points, 0), coalesce(h.hold_usd, 0), 'generation', h.generation_id,
+    h.balance_points, h.balance_usd, h.held_points, h.held_usd, h.updated_at
+  FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
+  RETURNING *
+),
+account_last AS (
+  SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL ORDER BY h.account_id, h.step DESC
+),
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET held_points = l.held_points, held_usd = l.held_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
+  FROM account_last AS l
+  WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old))
+),
+account_created AS (
+  INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+  SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
+  FROM account_last AS l WHERE NOT l.stored_before
+)
+SELECT x.ordinal,
+  CASE WHEN d.verdict = 'accepted' THEN 'created' ELSE d.verdict END AS outcome,
+  r.id AS r_id, r.master_account_id AS r_master_account_id, r.tool_id AS r_tool_id, r.tool_display_name AS r_tool_display_name, r.service_name AS r_service_name, r.session_id AS r_session_id, r.initiating_event_id AS r_initiating_event_id, r.platform_specific_run_id AS r_platform_specific_run_id, r.status AS r_status, (extract(epoch FROM r.request_timestamp) * 1000)::bigint AS r_request_timestamp, (extract(epoch FROM r.started_at) * 1000)::bigint AS r_started_at, (extract(epoch FROM r.response_timestamp) * 1000)::bigint AS r_response_timestamp, r.duration_ms AS r_duration_ms, r.progress AS r_progress, r.points_spent AS r_points_spent, r.protocol_net_points AS r_protocol_net_points, r.cost_usd AS r_cost_usd, r.cost_provenance AS r_cost_provenance, r.notification_platform AS r_notification_platform, r.delivery_status AS r_delivery_status, r.delivery_attempts AS r_delivery_attempts, (extract(epoch FROM r.delivery_timestamp) * 1000)::bigint AS r_delivery_timestamp, r.delivery_error AS r_delivery_error, r.delivery_strategy AS r_delivery_strategy, r.cast_id AS r_cast_id, r.cook_id AS r_cook_id, r.spell_id AS r_spell_id, r.collection_id AS r_collection_id, r.request_payload AS r_request_payload, r.response_payload AS r_response_payload, r.artifact_urls AS r_artifact_urls, r.error_details AS r_error_details, r.metadata AS r_metadata, r.idempotency_key AS r_idempotency_key, r.version AS r_version, (extract(epoch FROM r.updated_at) * 1000)::bigint AS r_updated_at,
+  false AS c_present, false AS k_present,
+  CASE WHEN d.verdict = 'insufficient' THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
+    'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
+    'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_found, h.short_unit AS a_unit,
+  NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
+  CASE WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
+    'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
+    'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_now,
+  (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL) AS a_entry,
+  '[]'::json AS b_now,
+  (coalesce(h.step, 0) > 0 AND h.short_unit IS NULL)::int::bigint AS h_written
+FROM input AS x
+JOIN decision AS d ON d.ordinal = x.ordinal
+LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
+LEFT JOIN LATERAL (
+  SELECT i.* FROM inserted AS i WHERE i.id = x.id AND d.verdict = 'accepted'
+  UNION ALL
+  SELECT k.* FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key AND d.verdict = 'existing'
+) AS r ON true
+ORDER BY x.ordinal;
+
+-- =================================================================================================
 -- generations_get
 -- prepared as genledger_generations_get_2aadb50a9470
 --
@@ -492,7 +621,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_c4da2c71e7ff
+-- prepared as genledger_settle_generations_5d30f2e3626a
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -837,7 +966,8 @@ account_written AS (
 -- the statement fails, writing nothing (accountMissing, in account-sql.ts).
 holds_written AS (
   UPDATE "public".genledger_holds AS t SET status = 'settled' FROM hold_old AS h
-  WHERE t.generation_id = h.generation_id AND (h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) OR (json_build_array('genledger_account_missing', h.account_id, h.generation_id)::text)::integer IS NULL)
+  WHERE t.generation_id = h.generation_id
+    AND CASE WHEN h.account_id = ANY (ARRAY(SELECT account_id FROM account_old)) THEN true ELSE "public".genledger_hold_account_missing(h.account_id, h.generation_id) END
   RETURNING t.generation_id
 ),
 budget_after AS (

@@ -1,0 +1,246 @@
+/**
+ * Group commit of creations on PostgreSQL (`insert_generations`, creation-sql.ts; the queue in
+ * batch-queue.ts): generations with no parent that queue while a creation statement is in flight
+ * go out as one statement, and each caller gets what `insert_attached_generation` alone would
+ * have returned, the calls run one after another in queue order. The oracle is the domain's
+ * `holdAtCreation`, call after call, over the accounts as stored just before the burst.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresRepository } from '../../adapters/postgres/index.js';
+import { holdAtCreation } from '../../src/domain/accounts/creation.js';
+import type { Account } from '../../src/domain/accounts/records.js';
+import type { Units } from '../../src/domain/accounts/amounts.js';
+import { newGeneration } from '../../src/domain/builders.js';
+import type { Generation } from '../../src/domain/records.js';
+import { ConflictError, InsufficientFundsError } from '../../src/errors.js';
+import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { usePostgresRepository } from '../support/postgres-repository.js';
+
+const db = usePostgresRepository({ name: 'creation_batch', tablePrefix: 'cb_' });
+const { sent, creationBatches } = db;
+let repository: PostgresRepository;
+let tracker: Tracker;
+
+beforeAll(() => {
+  repository = db.repository;
+  tracker = createTracker({ repository });
+});
+
+const later = (seconds: number) => new Date(Date.now() + 60_000 + seconds * 1000);
+const caps = { maxInFlight: 100, maxEmbeddedIds: 100 };
+const noLinks = { castId: null, cookId: null, spellId: null, collectionId: null };
+
+interface Call {
+  readonly id: string;
+  readonly accountId: string;
+  readonly units: Units | null;
+  readonly key: string | null;
+}
+
+function recordOf(call: Call, at: Date): Generation {
+  const input = {
+    masterAccountId: call.accountId,
+    toolId: 'tool',
+    toolDisplayName: 'Tool',
+    serviceName: 'service',
+    status: 'processing' as const,
+  };
+  return newGeneration(call.key === null ? input : { ...input, idempotencyKey: call.key }, call.id, at, noLinks);
+}
+
+/** Every call fired at once, in order (each joins the queue before the next is made, in one turn of the event loop: they go out together). */
+function fireAll(calls: readonly Call[], at: Date) {
+  creationBatches.length = 0;
+  sent.length = 0;
+  return Promise.allSettled(
+    calls.map((call) =>
+      repository.insertAttached(
+        { kind: 'generation', record: recordOf(call, at), castId: null, cookId: null, at, caps },
+        { hold: call.units },
+      ),
+    ),
+  );
+}
+
+const creationStatements = () => sent.filter((name) => name.includes('insert_attached_generation') || name.includes('insert_generations'));
+
+describe('postgres: creations group commit', () => {
+  it('a batch returns to each call what holdAtCreation decides, one call after another in queue order: a refused hold takes nothing, repeated and stored keys, new accounts', async () => {
+    await tracker.credit('account-a', { points: 100, costUsd: '1', reason: 'grant', idempotencyKey: 'grant-a' });
+    await tracker.credit('account-b', { points: 20, reason: 'grant', idempotencyKey: 'grant-b' });
+    const preStored = await tracker.recordGeneration({
+      masterAccountId: 'account-a',
+      toolId: 'tool',
+      toolDisplayName: 'Tool',
+      serviceName: 'service',
+      idempotencyKey: 'key-stored',
+    });
+    const calls: Call[] = [
+      { id: 'g0', accountId: 'account-a', units: { points: 30 }, key: 'key-0' }, // 100 -> 70 available
+      { id: 'g1', accountId: 'account-a', units: { points: 50 }, key: 'key-1' }, // 70 -> 20
+      { id: 'g2', accountId: 'account-a', units: { points: 30 }, key: 'key-2' }, // short: takes nothing
+      { id: 'g3', accountId: 'account-b', units: { points: 15 }, key: 'key-3' }, // another account in the same batch
+      { id: 'g4', accountId: 'account-a', units: { points: 20 }, key: 'key-4' }, // exactly what the refusal left: 20 -> 0
+      { id: 'g5', accountId: 'account-a', units: { costUsd: '0.4' }, key: 'key-5' },
+      { id: 'g6', accountId: 'account-a', units: { points: 0, costUsd: '0.7' }, key: 'key-6' }, // 0.6 left: short in dollars
+      { id: 'g7', accountId: 'account-a', units: null, key: 'key-7' }, // no hold
+      { id: 'g8', accountId: 'account-a', units: { points: 50 }, key: 'key-1' }, // g1's key: starts the next batch, gets g1's record
+      { id: 'g9', accountId: 'account-b', units: { points: 5 }, key: 'key-9' }, // exactly the rest of b
+      { id: 'g10', accountId: 'account-fresh', units: { points: 0 }, key: 'key-10' }, // a zero hold on an account with no row
+      { id: 'g11', accountId: 'account-fresh-2', units: { points: 1 }, key: 'key-11' }, // short on an account with no row
+      { id: 'g12', accountId: 'account-a', units: { points: 1 }, key: 'key-stored' }, // a key stored before: its record
+      { id: 'g13', accountId: 'account-a', units: { points: 1 }, key: null }, // no key; short (0 left)
+      { id: 'g14', accountId: 'account-b', units: { points: 1, costUsd: '0' }, key: 'key-14' }, // b: 0 points left
+    ];
+    const at = later(0);
+
+    // The oracle, call after call.
+    const accounts = new Map<string, Account | null>();
+    for (const call of calls)
+      if (!accounts.has(call.accountId)) accounts.set(call.accountId, await repository.accounts.get(call.accountId));
+    const keys = new Map<string, Generation>([['key-stored', preStored]]);
+    const expected = calls.map((call) => {
+      const holder = call.key === null ? undefined : keys.get(call.key);
+      if (holder !== undefined) return { outcome: 'existing' as const, record: holder };
+      const decision = holdAtCreation(call.accountId, accounts.get(call.accountId)!, [], call.units, call.id, at);
+      if (decision.outcome === 'limited') return decision;
+      const record = recordOf(call, at);
+      if (call.key !== null) keys.set(call.key, record);
+      if (decision.account !== null) accounts.set(call.accountId, decision.account);
+      return { outcome: 'created' as const, record, held: decision.hold === null ? undefined : decision };
+    });
+    expect(expected.map((result) => result.outcome)).toEqual([
+      'created',
+      'created',
+      'limited',
+      'created',
+      'created',
+      'created',
+      'limited',
+      'created',
+      'existing',
+      'created',
+      'created',
+      'limited',
+      'existing',
+      'limited',
+      'limited',
+    ]);
+
+    const results = await fireAll(calls, at);
+
+    // g0..g7 in one statement, g8 (g1's key) starts the next.
+    expect(creationBatches).toEqual([8, 7]);
+    expect(creationStatements()).toHaveLength(2);
+    results.forEach((result, index) => {
+      expect(result.status, `call ${index}`).toBe('fulfilled');
+      const value: unknown = (result as PromiseFulfilledResult<unknown>).value;
+      const wanted = expected[index]!;
+      if (wanted.outcome === 'created') {
+        expect(value, `call ${index}`).toEqual({
+          outcome: 'created',
+          record: wanted.record,
+          cast: null,
+          cook: null,
+          ...(wanted.held === undefined ? {} : { held: wanted.held }),
+        });
+      } else {
+        expect(value, `call ${index}`).toEqual(wanted);
+      }
+    });
+    // Stored as decided: the accounts, their ledgers numbered without a gap, nothing of a refused call.
+    for (const [accountId, account] of accounts) {
+      expect(await repository.accounts.get(accountId), accountId).toEqual(account);
+      const entries = await repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 100 });
+      expect(
+        entries.map((entry) => entry.sequence),
+        accountId,
+      ).toEqual(Array.from({ length: account?.entryCount ?? 0 }, (_, index) => index + 1));
+    }
+    const createdIds = calls.filter((_, index) => expected[index]!.outcome === 'created').map((call) => call.id);
+    expect((await repository.generations.get(calls.map((call) => call.id))).map((record) => record.id).sort()).toEqual(
+      [...createdIds].sort(),
+    );
+  });
+
+  it('64 concurrent holds on one account covering 40: exactly 40 held, 24 InsufficientFundsError, entries 1..41 without a gap, available never negative, far fewer statements than calls', async () => {
+    const accountId = 'account-hot';
+    await tracker.credit(accountId, { points: 400, reason: 'grant', idempotencyKey: 'grant-hot' });
+    sent.length = 0;
+    creationBatches.length = 0;
+    const results = await Promise.allSettled(
+      Array.from({ length: 64 }, () =>
+        tracker.recordGeneration({
+          masterAccountId: accountId,
+          toolId: 'tool',
+          toolDisplayName: 'Tool',
+          serviceName: 'service',
+          status: 'processing',
+          hold: { points: 10 },
+        }),
+      ),
+    );
+    const held = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.filter((result) => result.status === 'rejected');
+    expect(held).toHaveLength(40);
+    expect(refused).toHaveLength(24);
+    for (const result of refused) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(InsufficientFundsError);
+
+    // One statement per batch, every call in exactly one (none sent twice: no statement failed), no other statement.
+    const statements = creationStatements();
+    expect(sent).toEqual(statements);
+    expect(statements.length - creationBatches.length + creationBatches.reduce((sum, size) => sum + size, 0)).toBe(64);
+    expect(statements.length).toBeLessThan(64 / 4);
+
+    const account = (await repository.accounts.get(accountId))!;
+    expect(account).toMatchObject({ balance: { points: 400 }, held: { points: 400 }, available: { points: 0 }, entryCount: 41 });
+    const entries = await repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 100 });
+    expect(entries.map((entry) => entry.sequence)).toEqual(Array.from({ length: 41 }, (_, index) => index + 1));
+    for (const entry of entries) expect(entry.balanceAfter.points - entry.heldAfter.points).toBeGreaterThanOrEqual(0);
+    const holdEntries = entries.filter((entry) => entry.kind === 'hold');
+    expect(holdEntries.map((entry) => entry.heldAfter.points)).toEqual(Array.from({ length: 40 }, (_, index) => (index + 1) * 10));
+    expect(new Set(holdEntries.map((entry) => (entry.cause as { generationId: string }).generationId))).toEqual(
+      new Set(held.map((result) => (result as PromiseFulfilledResult<Generation>).value.id)),
+    );
+  });
+
+  it('an id already stored fails its batch: the calls are sent again one by one, that one gets ConflictError, the others are created and held once', async () => {
+    const accountId = 'account-conflict';
+    await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant-conflict' });
+    const at = later(1);
+    await repository.insertAttached({
+      kind: 'generation',
+      record: recordOf({ id: 'g-taken', accountId, units: null, key: 'key-taken' }, at),
+      castId: null,
+      cookId: null,
+      at,
+      caps,
+    });
+    const calls: Call[] = [
+      { id: 'c0', accountId, units: { points: 10 }, key: 'key-c0' },
+      { id: 'c1', accountId, units: { points: 10 }, key: 'key-c1' },
+      { id: 'g-taken', accountId, units: { points: 10 }, key: 'key-c2' },
+      { id: 'c3', accountId, units: { points: 10 }, key: 'key-c3' },
+    ];
+    const results = await fireAll(calls, at);
+
+    expect(creationBatches).toEqual([4]);
+    // The batch of four (failed), then each call alone (insert_attached_generation).
+    expect(creationStatements()).toHaveLength(5);
+    expect(
+      creationStatements()
+        .slice(1)
+        .every((name) => name.includes('insert_attached_generation')),
+    ).toBe(true);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    for (const index of [0, 1, 3]) expect((results[index] as PromiseFulfilledResult<{ outcome: string }>).value.outcome).toBe('created');
+    const account = (await repository.accounts.get(accountId))!;
+    expect(account).toMatchObject({ held: { points: 30 }, entryCount: 4 });
+    const entries = await repository.accounts.listEntries({ accountId, afterSequence: 0, limit: 100 });
+    expect(entries.filter((entry) => entry.kind === 'hold').map((entry) => (entry.cause as { generationId: string }).generationId)).toEqual(
+      ['c0', 'c1', 'c3'],
+    );
+    expect((await repository.generations.get(['g-taken']))[0]).toMatchObject({ idempotencyKey: 'key-taken' });
+  });
+});
