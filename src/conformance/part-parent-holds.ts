@@ -7,7 +7,8 @@
  * `UnsupportedError`, writing nothing.
  *
  * - The hold taken or refused with the parent, atomically; a repeated key (also 8 at once) takes
- *   no second hold; a hold with a budget, or on a cook's piece, is a `ValidationError`.
+ *   no second hold, and asking for another hold with it is an `IdempotencyConflictError`; a hold
+ *   with a budget, or on a cook's piece, is a `ValidationError`.
  * - Children drawing on it: exact captures, a charge above the hold from the reservation first;
  *   a child of another account holds on its own.
  * - The release, once, at every way a parent ends: finish, cancel, a failed step ending the cast,
@@ -19,7 +20,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Account, Budget, LedgerEntry } from '../domain/accounts/records.js';
-import { BudgetExceededError, InsufficientFundsError, UnsupportedError } from '../errors.js';
+import { BudgetExceededError, IdempotencyConflictError, InsufficientFundsError, UnsupportedError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import type { FaultMoment } from './fault-injection.js';
@@ -131,6 +132,38 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect(piece).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.hold' });
       expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 1, cooks: 1 });
       expect((await tracker.getAccount(accountId)).entryCount).toBe(4);
+    });
+
+    withParentHolds(target, 'a repeated key asking for another parent hold (other units, none, or one where the first had none) is an IdempotencyConflictError naming hold, and writes nothing', async (harness) => {
+      const { tracker } = harness;
+      const accountId = 'account-repeat';
+      await tracker.credit(accountId, { points: 1000, costUsd: '10', reason: 'grant', idempotencyKey: 'rp-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-rp', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'rp-cook', hold: { points: 60 } });
+      const cast = await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-cast', hold: { costUsd: '2.5' } });
+      const plain = await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain' });
+      const before = await tracker.getAccount(accountId);
+      expect(before).toMatchObject({ held: { points: 60, costUsd: '2.5' }, entryCount: 3 });
+      const cookAsked = { collectionId: 'c-rp', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'rp-cook' };
+      const castAsked = { spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-cast' };
+      for (const [label, call, stored, requested] of [
+        ['cook: more points', tracker.startCook({ ...cookAsked, hold: { points: 600 } }), 'points 60', 'points 600'],
+        ['cook: another unit too', tracker.startCook({ ...cookAsked, hold: { points: 60, costUsd: '1' } }), 'points 60', 'points 60, costUsd 1'],
+        ['cook: no hold', tracker.startCook(cookAsked), 'points 60', 'none'],
+        ['cook: a budget instead', tracker.startCook({ ...cookAsked, budget: { points: 60 } }), 'points 60', 'none'],
+        ['cast: less', tracker.startCast({ ...castAsked, hold: { costUsd: '1' } }), 'costUsd 2.5', 'costUsd 1'],
+        ['cast: over what the account has', tracker.startCast({ ...castAsked, hold: { costUsd: '50' } }), 'costUsd 2.5', 'costUsd 50'],
+        ['cast made without a hold', tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain', hold: { points: 5 } }), 'none', 'points 5'],
+      ] as const) {
+        const error = await refusal(call);
+        expect(error, label).toBeInstanceOf(IdempotencyConflictError);
+        expect(error, label).toMatchObject({ field: 'input.idempotencyKey', difference: { field: 'hold', stored, requested } });
+      }
+      // The same hold (written another way) is the same request: the first parent, nothing taken.
+      expect((await tracker.startCook({ ...cookAsked, hold: { points: 60 } })).id).toBe(cook.id);
+      expect((await tracker.startCast({ ...castAsked, hold: { costUsd: '2.50' } })).id).toBe(cast.id);
+      expect((await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain' })).id).toBe(plain.id);
+      expect(await tracker.getAccount(accountId)).toEqual(before);
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 2, cooks: 1 });
     });
 
     withParentHolds(target, 'children draw on the reservation: exact captures, a charge above the hold from the reservation first, another account holds on its own; finishing twice at once releases the rest once', async (harness) => {
