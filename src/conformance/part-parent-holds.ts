@@ -10,7 +10,8 @@
  *   no second hold, and asking for another hold with it is an `IdempotencyConflictError`; a hold
  *   with a budget, or on a cook's piece, is a `ValidationError`.
  * - Children drawing on it: exact captures, a charge above the hold from the reservation first;
- *   a child of another account holds on its own.
+ *   a child of another account holds on its own; dollars, units beyond the parent's, an overdraft
+ *   past the reservation and available; a piece's finish completing a held cook releases it.
  * - The release, once, at every way a parent ends: finish, cancel, a failed step ending the cast,
  *   sweepStale expiring an idle cast and timing out a step; children still open settle later.
  * - 64 children at once never pass the limit; duplicate and concurrent completions and finishes
@@ -294,6 +295,54 @@ export function parentHoldTests(target: ConformanceTarget): void {
       const entries = await expectExplainedByLedger(tracker, account);
       expect(parentEntries(entries, cook.id, 'release').map((entry) => entry.amount.points)).toEqual([88]);
       expect(parentEntries(entries, cast.id, 'release').map((entry) => entry.amount.points)).toEqual([35]);
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
+    withParentHolds(target, "dollars and mixed units: a cook holding costUsd, a step holding points beyond it, charges above holds from the reservation then available; a piece's finish that completes a held cook releases it; a capture past the reservation and available is an overdraft", async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-mixed';
+      await tracker.credit(accountId, { points: 100, costUsd: '10', reason: 'grant', idempotencyKey: 'm-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-m', initiatorAccountId: accountId, targetSupply: 5, hold: { costUsd: '4' } });
+      const piece = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, cookId: cook.id });
+      // The step's dollars draw on the cook; its points (which the cook does not hold) are reserved from available.
+      const step = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { costUsd: '1', points: 20 } }));
+      const direct = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, cookId: cook.id, hold: { costUsd: '2' } }));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 20, costUsd: '4' }, available: { points: 80, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { costUsd: '3' }, reservation: { free: { costUsd: '1' } } });
+      // 1.75 against 1: 0.75 from the reservation's free part. 30 points against 20: 10 from available.
+      await tracker.completeGeneration(step.id, { status: 'success', costUsd: '1.75', pointsSpent: 30 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 70, costUsd: '8.25' }, held: { points: 0, costUsd: '2.25' }, available: { points: 70, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { costUsd: '2' }, spent: { costUsd: '1.75' }, reservation: { free: { costUsd: '0.25' } } });
+      // 5 against 2: 0.25 from the reservation, 2.75 from available.
+      await tracker.completeGeneration(direct.id, { status: 'success', costUsd: '5' });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 70, costUsd: '3.25' }, held: { points: 0, costUsd: '0' }, available: { points: 70, costUsd: '3.25' } });
+      await tracker.finishCast(piece.id);
+      await tracker.finishCook(cook.id);
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ spent: { costUsd: '6.75' }, reservation: { free: { costUsd: '0' }, status: 'released' } });
+
+      // A piece's finish completes its cook (its supply reached): the cook's reservation is released by that write.
+      const small = await tracker.startCook({ collectionId: 'c-m', initiatorAccountId: accountId, targetSupply: 1, hold: { points: 30 } });
+      const smallPiece = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, cookId: small.id });
+      const smallStep = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: smallPiece.id, hold: { points: 10 } }));
+      await tracker.completeGeneration(smallStep.id, { status: 'success', pointsSpent: 4 });
+      await tracker.finishCast(smallPiece.id);
+      expect((await tracker.getCook(small.id))!.status).toBe('completed');
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66 }, held: { points: 0 }, available: { points: 66 } });
+
+      // 66 points left, a cast holding all of them; a step charged 100 against its 10: 56 more from
+      // the reservation, nothing available, 34 short: an overdraft entry, never a silent negative.
+      const greedy = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, hold: { points: 66 } });
+      const spender = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: greedy.id, hold: { points: 10 } }));
+      await tracker.completeGeneration(spender.id, { status: 'success', pointsSpent: 100 });
+      expect((await tracker.getCast(greedy.id))!.status).toBe('running');
+      await tracker.finishCast(greedy.id);
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: -34, costUsd: '3.25' }, held: { points: 0, costUsd: '0' }, spent: { points: 134, costUsd: '6.75' } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(entries.filter((entry) => entry.kind === 'overdraft').map((entry) => entry.amount.points)).toEqual([34]);
+      expect(parentEntries(entries, cook.id, 'release')).toEqual([]);
+      expect(parentEntries(entries, small.id, 'release').map((entry) => entry.amount.points)).toEqual([26]);
+      expect(parentEntries(entries, greedy.id, 'release')).toEqual([]);
       expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
     });
 
