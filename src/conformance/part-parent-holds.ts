@@ -16,12 +16,16 @@
  *   sweepStale expiring an idle cast and timing out a step; children still open settle later.
  * - 64 children at once never pass the limit; duplicate and concurrent completions and finishes
  *   capture and release once; reconcile finds no drift.
+ * - Random runs (24 x 60 calls): after every call each account's held is exactly its open holds
+ *   plus its open reservations' free parts (reserved once, nothing held unexplained).
  * - A crash at every port call of a scenario, before or after the write: after retry and sweep,
  *   the account, its ledger and the budgets equal the fault-free run's.
  */
 import { describe, expect, it } from 'vitest';
+import { addAmounts, amountOf, ZERO_AMOUNT, type AccountAmount, type Units } from '../domain/accounts/amounts.js';
 import type { Account, Budget, LedgerEntry } from '../domain/accounts/records.js';
-import { BudgetExceededError, IdempotencyConflictError, InsufficientFundsError, UnsupportedError } from '../errors.js';
+import { isTerminalGenerationStatus } from '../domain/status.js';
+import { BudgetExceededError, IdempotencyConflictError, IllegalTransitionError, InsufficientFundsError, UnsupportedError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import type { FaultMoment } from './fault-injection.js';
@@ -413,6 +417,31 @@ export function parentHoldTests(target: ConformanceTarget): void {
 
     withParentHolds(
       target,
+      "random runs (parents held in points, dollars or both on two accounts, cook pieces, children drawing or not, beyond the parent's units, under or over their holds, finishes, cancels, sweeps): after every call each account's held is exactly its open holds plus its open reservations' free parts, its ledger explains it, and an overdraft entry covers any negative available; at the end nothing is held",
+      async (harness) => {
+        const runs = 24;
+        const stepsPerRun = 60;
+        const firstSeed = Number(process.env.GENLEDGER_SEED) || 20261206;
+        const counted = { children: 0, captures: 0, parentReleases: 0, overdrafts: 0, refusals: 0 };
+        for (let run = 0; run < runs; run += 1) {
+          const fresh = run === 0 ? harness : await createHarness(target);
+          const result = await randomParentHoldRun(fresh, seededRandom(firstSeed + run), stepsPerRun);
+          for (const key of Object.keys(counted) as (keyof typeof counted)[]) counted[key] += result[key];
+        }
+        // The runs must exercise what they claim to check.
+        expect(counted.children).toBeGreaterThan(runs * 5);
+        expect(counted.captures).toBeGreaterThan(runs * 2);
+        expect(counted.parentReleases).toBeGreaterThan(runs);
+        console.log(
+          `[genledger conformance] ${target.name} parent holds random runs: ${runs} runs of ${stepsPerRun} calls from seed ${firstSeed}: ${counted.children} children, ` +
+            `${counted.captures} captures, ${counted.parentReleases} parent releases, ${counted.overdrafts} overdrafts, ${counted.refusals} typed refusals; held exact after every call`,
+        );
+      },
+      (target.timeoutMs ?? 60_000) * 5,
+    );
+
+    withParentHolds(
+      target,
       'crash at every port call of a parent-hold scenario, before or after the write: after retry and sweep the account, its ledger and the budgets equal the fault-free run',
       async () => {
         const reference = await runParentHoldScenario(target, null, 'before');
@@ -533,4 +562,132 @@ async function runParentHoldScenario(target: ConformanceTarget, failCall: number
     }),
   );
   return { snapshot, final, calls, retries };
+}
+
+const RANDOM_ACCOUNTS = ['account-random-1', 'account-random-2'] as const;
+
+/** A unit amount drawn at random: whole points, or dollars in tenths. */
+function randomUnits(random: () => number, names: { points: boolean; costUsd: boolean }, max: number): Units {
+  return {
+    ...(names.points ? { points: Math.floor(random() * max) } : {}),
+    ...(names.costUsd ? { costUsd: String(Math.floor(random() * max) / 10) } : {}),
+  };
+}
+
+/**
+ * One random run for the random-runs test: calls drawn from `random` on a fresh harness, each
+ * followed by the check that every account's held is exactly its open holds plus its open
+ * reservations' free parts (the money is reserved once, and nothing is held that no hold or
+ * reservation explains), its ledger replays to it, and an overdraft covers a negative available.
+ * Refusals must be typed (a budget, funds, a parent that ended). At the end every parent is
+ * cancelled and every child completed, and nothing may stay held.
+ */
+async function randomParentHoldRun(harness: Harness, random: () => number, steps: number) {
+  const { tracker, repository, clock } = harness;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const parents: { kind: 'cast' | 'cook'; id: string; pieces: string[] }[] = [];
+  const children: { id: string; accountId: string; hold: Units }[] = [];
+  const counted = { children: 0, captures: 0, parentReleases: 0, overdrafts: 0, refusals: 0 };
+  const trace: string[] = [];
+  for (const accountId of RANDOM_ACCOUNTS) await tracker.credit(accountId, { points: 120, costUsd: '12', reason: 'grant', idempotencyKey: `grant-${accountId}` });
+
+  const isOpen = async (child: { id: string }) => !isTerminalGenerationStatus((await tracker.getGeneration(child.id))!.status);
+  const openParents = async () => {
+    const open: typeof parents = [];
+    for (const parent of parents) {
+      const record = parent.kind === 'cast' ? await tracker.getCast(parent.id) : await tracker.getCook(parent.id);
+      if (record!.status === 'running') open.push(parent);
+    }
+    return open;
+  };
+  const check = async (when: string) => {
+    for (const accountId of RANDOM_ACCOUNTS) {
+      let expected: AccountAmount = ZERO_AMOUNT;
+      for (const child of children) if (child.accountId === accountId && (await isOpen(child))) expected = addAmounts(expected, amountOf(child.hold));
+      for (const parent of parents) {
+        const budget = await budgetOf(repository, parent.kind, parent.id);
+        if (budget.reservation?.status === 'held' && budget.reservation.accountId === accountId) expected = addAmounts(expected, budget.reservation.free);
+      }
+      const account = await tracker.getAccount(accountId);
+      expect(account.held, `${accountId} held after ${when}; the run:\n${trace.join('\n')}`).toEqual(expected);
+      const entries = await expectExplainedByLedger(tracker, account);
+      const overdrawn = entries.filter((entry) => entry.kind === 'overdraft').reduce((sum, entry) => sum + entry.amount.points, 0);
+      expect(overdrawn, `${accountId} overdraft entries after ${when}`).toBeGreaterThanOrEqual(-Math.min(0, account.available.points));
+    }
+  };
+
+  for (let step = 0; step < steps; step += 1) {
+    const roll = random();
+    const accountId = pick(RANDOM_ACCOUNTS);
+    const open = await openParents();
+    const openChildren: typeof children = [];
+    for (const child of children) if (await isOpen(child)) openChildren.push(child);
+    try {
+      if (roll < 0.15 || open.length === 0) {
+        const kind = random() < 0.5 ? 'cast' : 'cook';
+        const which = random();
+        const hold = randomUnits(random, { points: which < 0.8, costUsd: which >= 0.6 }, 80);
+        const record =
+          kind === 'cast'
+            ? await tracker.startCast({ spellId: 'spell-random', initiatorAccountId: accountId, hold })
+            : await tracker.startCook({ collectionId: 'collection-random', initiatorAccountId: accountId, targetSupply: 1 + Math.floor(random() * 4), hold });
+        parents.push({ kind, id: record.id, pieces: [] });
+        trace.push(`start${kind === 'cast' ? 'Cast' : 'Cook'} ${record.id} on ${accountId} hold ${JSON.stringify(hold)}`);
+      } else if (roll < 0.22 && open.some((parent) => parent.kind === 'cook')) {
+        const cook = pick(open.filter((parent) => parent.kind === 'cook'));
+        const piece = await tracker.startCast({ spellId: 'spell-random', initiatorAccountId: accountId, cookId: cook.id });
+        cook.pieces.push(piece.id);
+        trace.push(`startCast ${piece.id} piece of ${cook.id}`);
+      } else if (roll < 0.6) {
+        const parent = pick(open);
+        const limit = (await budgetOf(repository, parent.kind, parent.id)).limit;
+        // Every unit the parent holds, sometimes one beyond it.
+        const hold = randomUnits(random, { points: limit.points !== undefined || random() < 0.3, costUsd: limit.costUsd !== undefined || random() < 0.3 }, 30);
+        const under = parent.kind === 'cast' ? { castId: parent.id } : parent.pieces.length > 0 && random() < 0.5 ? { castId: pick(parent.pieces) } : { cookId: parent.id };
+        const child = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, ...under, hold }));
+        children.push({ id: child.id, accountId, hold });
+        counted.children += 1;
+        trace.push(`recordGeneration ${child.id} on ${accountId} under ${JSON.stringify(under)} hold ${JSON.stringify(hold)}`);
+      } else if (roll < 0.85 && openChildren.length > 0) {
+        const child = pick(openChildren);
+        const status = pick(['success', 'success', 'failed', 'cancelled_by_user'] as const);
+        const figures = { pointsSpent: Math.floor(random() * 45), costUsd: String(Math.floor(random() * 45) / 10) };
+        await tracker.completeGeneration(child.id, status === 'cancelled_by_user' ? { status } : { status, ...figures });
+        trace.push(`completeGeneration ${child.id} ${status} ${JSON.stringify(figures)}`);
+      } else if (roll < 0.95) {
+        const parent = pick(open);
+        const how = Math.floor(random() * 3);
+        if (parent.kind === 'cast') await (how === 0 ? tracker.cancelCast(parent.id) : tracker.finishCast(parent.id));
+        else if (how === 2 && parent.pieces.length > 0) await tracker.finishCast(pick(parent.pieces));
+        else await (how === 0 ? tracker.cancelCook(parent.id) : tracker.finishCook(parent.id));
+        trace.push(`end ${parent.kind} ${parent.id} (${how})`);
+      } else {
+        clock.advance(61 * MINUTE);
+        await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+        trace.push('sweepStale');
+      }
+    } catch (error) {
+      if (!(error instanceof BudgetExceededError || error instanceof InsufficientFundsError || error instanceof IllegalTransitionError)) throw error;
+      counted.refusals += 1;
+      trace.push(`  refused: ${error.constructor.name}`);
+    }
+    await check(`call ${step} (${trace.at(-1)})`);
+  }
+
+  for (const parent of parents) {
+    const record = parent.kind === 'cast' ? await tracker.getCast(parent.id) : await tracker.getCook(parent.id);
+    if (record!.status === 'running') await (parent.kind === 'cast' ? tracker.cancelCast(parent.id) : tracker.cancelCook(parent.id));
+  }
+  for (const child of children) if (await isOpen(child)) await tracker.completeGeneration(child.id, { status: 'success', pointsSpent: 3, costUsd: '0.3' });
+  await check('the end');
+  for (const accountId of RANDOM_ACCOUNTS) {
+    const account = await tracker.getAccount(accountId);
+    expect(account.held, `${accountId} at the end`).toEqual(ZERO_AMOUNT);
+    const entries = await expectExplainedByLedger(tracker, account);
+    counted.captures += entries.filter((entry) => entry.kind === 'capture').length;
+    counted.parentReleases += entries.filter((entry) => entry.kind === 'release' && entry.cause.kind === 'parent').length;
+    counted.overdrafts += entries.filter((entry) => entry.kind === 'overdraft').length;
+    expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+  }
+  return counted;
 }
