@@ -317,12 +317,18 @@ export function parentHoldTests(target: ConformanceTarget): void {
       await tracker.completeGeneration(step.id, { status: 'success', costUsd: '1.75', pointsSpent: 30 });
       expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 70, costUsd: '8.25' }, held: { points: 0, costUsd: '2.25' }, available: { points: 70, costUsd: '6' } });
       expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { costUsd: '2' }, spent: { costUsd: '1.75' }, reservation: { free: { costUsd: '0.25' } } });
-      // 5 against 2: 0.25 from the reservation, 2.75 from available.
+      // The last 0.25 of the reservation, and 10 points beyond it; charged 4 of the 10: the 6 points
+      // not spent go to available (the reservation holds no points), not to the reservation.
+      const third = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { costUsd: '0.25', points: 10 } }));
+      await tracker.completeGeneration(third.id, { status: 'success', costUsd: '0.25', pointsSpent: 4 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66, costUsd: '8' }, held: { points: 0, costUsd: '2' }, available: { points: 66, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ reservation: { free: { points: 0, costUsd: '0' } } });
+      // 5 against 2: the reservation has nothing free, so 3 from available.
       await tracker.completeGeneration(direct.id, { status: 'success', costUsd: '5' });
-      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 70, costUsd: '3.25' }, held: { points: 0, costUsd: '0' }, available: { points: 70, costUsd: '3.25' } });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66, costUsd: '3' }, held: { points: 0, costUsd: '0' }, available: { points: 66, costUsd: '3' } });
       await tracker.finishCast(piece.id);
       await tracker.finishCook(cook.id);
-      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ spent: { costUsd: '6.75' }, reservation: { free: { costUsd: '0' }, status: 'released' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ spent: { costUsd: '7' }, reservation: { free: { costUsd: '0' }, status: 'released' } });
 
       // A piece's finish completes its cook (its supply reached): the cook's reservation is released by that write.
       const small = await tracker.startCook({ collectionId: 'c-m', initiatorAccountId: accountId, targetSupply: 1, hold: { points: 30 } });
@@ -331,19 +337,19 @@ export function parentHoldTests(target: ConformanceTarget): void {
       await tracker.completeGeneration(smallStep.id, { status: 'success', pointsSpent: 4 });
       await tracker.finishCast(smallPiece.id);
       expect((await tracker.getCook(small.id))!.status).toBe('completed');
-      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66 }, held: { points: 0 }, available: { points: 66 } });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 62 }, held: { points: 0 }, available: { points: 62 } });
 
-      // 66 points left, a cast holding all of them; a step charged 100 against its 10: 56 more from
-      // the reservation, nothing available, 34 short: an overdraft entry, never a silent negative.
-      const greedy = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, hold: { points: 66 } });
+      // 62 points left, a cast holding all of them; a step charged 100 against its 10: 52 more from
+      // the reservation, nothing available, 38 short: an overdraft entry, never a silent negative.
+      const greedy = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, hold: { points: 62 } });
       const spender = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: greedy.id, hold: { points: 10 } }));
       await tracker.completeGeneration(spender.id, { status: 'success', pointsSpent: 100 });
       expect((await tracker.getCast(greedy.id))!.status).toBe('running');
       await tracker.finishCast(greedy.id);
       const account = await tracker.getAccount(accountId);
-      expect(account).toMatchObject({ balance: { points: -34, costUsd: '3.25' }, held: { points: 0, costUsd: '0' }, spent: { points: 134, costUsd: '6.75' } });
+      expect(account).toMatchObject({ balance: { points: -38, costUsd: '3' }, held: { points: 0, costUsd: '0' }, spent: { points: 138, costUsd: '7' } });
       const entries = await expectExplainedByLedger(tracker, account);
-      expect(entries.filter((entry) => entry.kind === 'overdraft').map((entry) => entry.amount.points)).toEqual([34]);
+      expect(entries.filter((entry) => entry.kind === 'overdraft').map((entry) => entry.amount.points)).toEqual([38]);
       expect(parentEntries(entries, cook.id, 'release')).toEqual([]);
       expect(parentEntries(entries, small.id, 'release').map((entry) => entry.amount.points)).toEqual([26]);
       expect(parentEntries(entries, greedy.id, 'release')).toEqual([]);
