@@ -11,7 +11,8 @@
  *   with a budget, or on a cook's piece, is a `ValidationError`.
  * - Children drawing on it: exact captures, a charge above the hold from the reservation first;
  *   a child of another account holds on its own; dollars, units beyond the parent's, an overdraft
- *   past the reservation and available; a piece's finish completing a held cook releases it.
+ *   past the reservation and available; a piece's finish completing a held cook releases it; a
+ *   settlement that wrote no entry emits no accountUpdate.
  * - The release, once, at every way a parent ends: finish, cancel, a failed step ending the cast,
  *   sweepStale expiring an idle cast and timing out a step; children still open settle later.
  * - 64 children at once never pass the limit; duplicate and concurrent completions and finishes
@@ -300,6 +301,24 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect(parentEntries(entries, cook.id, 'release').map((entry) => entry.amount.points)).toEqual([88]);
       expect(parentEntries(entries, cast.id, 'release').map((entry) => entry.amount.points)).toEqual([35]);
       expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
+    withParentHolds(target, "a drawing child whose whole hold goes back to the reservation changes no account figure and emits no accountUpdate; one charged emits its capture", async (harness) => {
+      const { tracker } = harness;
+      const accountId = 'account-quiet';
+      await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'q-grant' });
+      const cast = await tracker.startCast({ spellId: 's-q', initiatorAccountId: accountId, hold: { points: 50 } });
+      const free = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 20 } }));
+      const charged = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 20 } }));
+      const before = await tracker.getAccount(accountId);
+      const settledEvents: { generationId: string | null; kinds: string[] }[] = [];
+      tracker.on('accountUpdate', (event) => void settledEvents.push({ generationId: event.generationId, kinds: event.entries.map((entry) => entry.kind) }));
+      // Nothing charged: its 20 go back to the reservation, no entry is written.
+      await tracker.completeGeneration(free.id, { status: 'success', pointsSpent: 0 });
+      expect(await tracker.getAccount(accountId)).toEqual(before);
+      expect(settledEvents).toEqual([]);
+      await tracker.completeGeneration(charged.id, { status: 'success', pointsSpent: 5 });
+      expect(settledEvents).toEqual([{ generationId: charged.id, kinds: ['capture'] }]);
     });
 
     withParentHolds(target, "dollars and mixed units: a cook holding costUsd, a step holding points beyond it, charges above holds from the reservation then available; a piece's finish that completes a held cook releases it; a capture past the reservation and available is an overdraft", async (harness) => {
