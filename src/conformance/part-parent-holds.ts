@@ -7,19 +7,26 @@
  * `UnsupportedError`, writing nothing.
  *
  * - The hold taken or refused with the parent, atomically; a repeated key (also 8 at once) takes
- *   no second hold; a hold with a budget, or on a cook's piece, is a `ValidationError`.
+ *   no second hold, and asking for another hold with it is an `IdempotencyConflictError`; a hold
+ *   with a budget, or on a cook's piece, is a `ValidationError`.
  * - Children drawing on it: exact captures, a charge above the hold from the reservation first;
- *   a child of another account holds on its own.
+ *   a child of another account holds on its own; dollars, units beyond the parent's, an overdraft
+ *   past the reservation and available; a piece's finish completing a held cook releases it; a
+ *   settlement that wrote no entry emits no accountUpdate.
  * - The release, once, at every way a parent ends: finish, cancel, a failed step ending the cast,
  *   sweepStale expiring an idle cast and timing out a step; children still open settle later.
  * - 64 children at once never pass the limit; duplicate and concurrent completions and finishes
  *   capture and release once; reconcile finds no drift.
+ * - Random runs (24 x 60 calls): after every call each account's held is exactly its open holds
+ *   plus its open reservations' free parts (reserved once, nothing held unexplained).
  * - A crash at every port call of a scenario, before or after the write: after retry and sweep,
  *   the account, its ledger and the budgets equal the fault-free run's.
  */
 import { describe, expect, it } from 'vitest';
+import { addAmounts, amountOf, ZERO_AMOUNT, type AccountAmount, type Units } from '../domain/accounts/amounts.js';
 import type { Account, Budget, LedgerEntry } from '../domain/accounts/records.js';
-import { BudgetExceededError, InsufficientFundsError, UnsupportedError } from '../errors.js';
+import { isTerminalGenerationStatus } from '../domain/status.js';
+import { BudgetExceededError, IdempotencyConflictError, IllegalTransitionError, InsufficientFundsError, UnsupportedError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import type { FaultMoment } from './fault-injection.js';
@@ -131,6 +138,38 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect(piece).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.hold' });
       expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 1, cooks: 1 });
       expect((await tracker.getAccount(accountId)).entryCount).toBe(4);
+    });
+
+    withParentHolds(target, 'a repeated key asking for another parent hold (other units, none, or one where the first had none) is an IdempotencyConflictError naming hold, and writes nothing', async (harness) => {
+      const { tracker } = harness;
+      const accountId = 'account-repeat';
+      await tracker.credit(accountId, { points: 1000, costUsd: '10', reason: 'grant', idempotencyKey: 'rp-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-rp', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'rp-cook', hold: { points: 60 } });
+      const cast = await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-cast', hold: { costUsd: '2.5' } });
+      const plain = await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain' });
+      const before = await tracker.getAccount(accountId);
+      expect(before).toMatchObject({ held: { points: 60, costUsd: '2.5' }, entryCount: 3 });
+      const cookAsked = { collectionId: 'c-rp', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'rp-cook' };
+      const castAsked = { spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-cast' };
+      for (const [label, call, stored, requested] of [
+        ['cook: more points', tracker.startCook({ ...cookAsked, hold: { points: 600 } }), 'points 60', 'points 600'],
+        ['cook: another unit too', tracker.startCook({ ...cookAsked, hold: { points: 60, costUsd: '1' } }), 'points 60', 'points 60, costUsd 1'],
+        ['cook: no hold', tracker.startCook(cookAsked), 'points 60', 'none'],
+        ['cook: a budget instead', tracker.startCook({ ...cookAsked, budget: { points: 60 } }), 'points 60', 'none'],
+        ['cast: less', tracker.startCast({ ...castAsked, hold: { costUsd: '1' } }), 'costUsd 2.5', 'costUsd 1'],
+        ['cast: over what the account has', tracker.startCast({ ...castAsked, hold: { costUsd: '50' } }), 'costUsd 2.5', 'costUsd 50'],
+        ['cast made without a hold', tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain', hold: { points: 5 } }), 'none', 'points 5'],
+      ] as const) {
+        const error = await refusal(call);
+        expect(error, label).toBeInstanceOf(IdempotencyConflictError);
+        expect(error, label).toMatchObject({ field: 'input.idempotencyKey', difference: { field: 'hold', stored, requested } });
+      }
+      // The same hold (written another way) is the same request: the first parent, nothing taken.
+      expect((await tracker.startCook({ ...cookAsked, hold: { points: 60 } })).id).toBe(cook.id);
+      expect((await tracker.startCast({ ...castAsked, hold: { costUsd: '2.50' } })).id).toBe(cast.id);
+      expect((await tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain' })).id).toBe(plain.id);
+      expect(await tracker.getAccount(accountId)).toEqual(before);
+      expect(await harness.inspect.count()).toEqual({ generations: 0, casts: 2, cooks: 1 });
     });
 
     withParentHolds(target, 'children draw on the reservation: exact captures, a charge above the hold from the reservation first, another account holds on its own; finishing twice at once releases the rest once', async (harness) => {
@@ -264,6 +303,78 @@ export function parentHoldTests(target: ConformanceTarget): void {
       expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
     });
 
+    withParentHolds(target, "a drawing child whose whole hold goes back to the reservation changes no account figure and emits no accountUpdate; one charged emits its capture", async (harness) => {
+      const { tracker } = harness;
+      const accountId = 'account-quiet';
+      await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'q-grant' });
+      const cast = await tracker.startCast({ spellId: 's-q', initiatorAccountId: accountId, hold: { points: 50 } });
+      const free = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 20 } }));
+      const charged = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: cast.id, hold: { points: 20 } }));
+      const before = await tracker.getAccount(accountId);
+      const settledEvents: { generationId: string | null; kinds: string[] }[] = [];
+      tracker.on('accountUpdate', (event) => void settledEvents.push({ generationId: event.generationId, kinds: event.entries.map((entry) => entry.kind) }));
+      // Nothing charged: its 20 go back to the reservation, no entry is written.
+      await tracker.completeGeneration(free.id, { status: 'success', pointsSpent: 0 });
+      expect(await tracker.getAccount(accountId)).toEqual(before);
+      expect(settledEvents).toEqual([]);
+      await tracker.completeGeneration(charged.id, { status: 'success', pointsSpent: 5 });
+      expect(settledEvents).toEqual([{ generationId: charged.id, kinds: ['capture'] }]);
+    });
+
+    withParentHolds(target, "dollars and mixed units: a cook holding costUsd, a step holding points beyond it, charges above holds from the reservation then available; a piece's finish that completes a held cook releases it; a capture past the reservation and available is an overdraft", async (harness) => {
+      const { tracker, repository } = harness;
+      const accountId = 'account-mixed';
+      await tracker.credit(accountId, { points: 100, costUsd: '10', reason: 'grant', idempotencyKey: 'm-grant' });
+      const cook = await tracker.startCook({ collectionId: 'c-m', initiatorAccountId: accountId, targetSupply: 5, hold: { costUsd: '4' } });
+      const piece = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, cookId: cook.id });
+      // The step's dollars draw on the cook; its points (which the cook does not hold) are reserved from available.
+      const step = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { costUsd: '1', points: 20 } }));
+      const direct = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, cookId: cook.id, hold: { costUsd: '2' } }));
+      expect(await tracker.getAccount(accountId)).toMatchObject({ held: { points: 20, costUsd: '4' }, available: { points: 80, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { costUsd: '3' }, reservation: { free: { costUsd: '1' } } });
+      // 1.75 against 1: 0.75 from the reservation's free part. 30 points against 20: 10 from available.
+      await tracker.completeGeneration(step.id, { status: 'success', costUsd: '1.75', pointsSpent: 30 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 70, costUsd: '8.25' }, held: { points: 0, costUsd: '2.25' }, available: { points: 70, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ held: { costUsd: '2' }, spent: { costUsd: '1.75' }, reservation: { free: { costUsd: '0.25' } } });
+      // The last 0.25 of the reservation, and 10 points beyond it; charged 4 of the 10: the 6 points
+      // not spent go to available (the reservation holds no points), not to the reservation.
+      const third = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: piece.id, hold: { costUsd: '0.25', points: 10 } }));
+      await tracker.completeGeneration(third.id, { status: 'success', costUsd: '0.25', pointsSpent: 4 });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66, costUsd: '8' }, held: { points: 0, costUsd: '2' }, available: { points: 66, costUsd: '6' } });
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ reservation: { free: { points: 0, costUsd: '0' } } });
+      // 5 against 2: the reservation has nothing free, so 3 from available.
+      await tracker.completeGeneration(direct.id, { status: 'success', costUsd: '5' });
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 66, costUsd: '3' }, held: { points: 0, costUsd: '0' }, available: { points: 66, costUsd: '3' } });
+      await tracker.finishCast(piece.id);
+      await tracker.finishCook(cook.id);
+      expect(await budgetOf(repository, 'cook', cook.id)).toMatchObject({ spent: { costUsd: '7' }, reservation: { free: { costUsd: '0' }, status: 'released' } });
+
+      // A piece's finish completes its cook (its supply reached): the cook's reservation is released by that write.
+      const small = await tracker.startCook({ collectionId: 'c-m', initiatorAccountId: accountId, targetSupply: 1, hold: { points: 30 } });
+      const smallPiece = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, cookId: small.id });
+      const smallStep = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: smallPiece.id, hold: { points: 10 } }));
+      await tracker.completeGeneration(smallStep.id, { status: 'success', pointsSpent: 4 });
+      await tracker.finishCast(smallPiece.id);
+      expect((await tracker.getCook(small.id))!.status).toBe('completed');
+      expect(await tracker.getAccount(accountId)).toMatchObject({ balance: { points: 62 }, held: { points: 0 }, available: { points: 62 } });
+
+      // 62 points left, a cast holding all of them; a step charged 100 against its 10: 52 more from
+      // the reservation, nothing available, 38 short: an overdraft entry, never a silent negative.
+      const greedy = await tracker.startCast({ spellId: 's-m', initiatorAccountId: accountId, hold: { points: 62 } });
+      const spender = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, castId: greedy.id, hold: { points: 10 } }));
+      await tracker.completeGeneration(spender.id, { status: 'success', pointsSpent: 100 });
+      expect((await tracker.getCast(greedy.id))!.status).toBe('running');
+      await tracker.finishCast(greedy.id);
+      const account = await tracker.getAccount(accountId);
+      expect(account).toMatchObject({ balance: { points: -38, costUsd: '3' }, held: { points: 0, costUsd: '0' }, spent: { points: 138, costUsd: '7' } });
+      const entries = await expectExplainedByLedger(tracker, account);
+      expect(entries.filter((entry) => entry.kind === 'overdraft').map((entry) => entry.amount.points)).toEqual([38]);
+      expect(parentEntries(entries, cook.id, 'release')).toEqual([]);
+      expect(parentEntries(entries, small.id, 'release').map((entry) => entry.amount.points)).toEqual([26]);
+      expect(parentEntries(entries, greedy.id, 'release')).toEqual([]);
+      expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+    });
+
     withParentHolds(target, '64 children at once under a cook holding 100 (room for 10 holds of 10): exactly 10 recorded, spent + held never passes it, held never grows; completions (10% twice) racing two finishes capture and release once', async (harness) => {
       const { tracker, repository } = harness;
       const random = seededRandom(Number(process.env.GENLEDGER_SEED) || 20261206);
@@ -328,6 +439,31 @@ export function parentHoldTests(target: ConformanceTarget): void {
           `${completions.length - 2} completions (${completions.length - 2 - recorded.length} duplicates) and 2 finishes, all at once; balance ${account.balance.points} = 1000 - ${charged} captured exactly`,
       );
     });
+
+    withParentHolds(
+      target,
+      "random runs (parents held in points, dollars or both on two accounts, cook pieces, children drawing or not, beyond the parent's units, under or over their holds, finishes, cancels, sweeps): after every call each account's held is exactly its open holds plus its open reservations' free parts, its ledger explains it, and an overdraft entry covers any negative available; at the end nothing is held",
+      async (harness) => {
+        const runs = 24;
+        const stepsPerRun = 60;
+        const firstSeed = Number(process.env.GENLEDGER_SEED) || 20261206;
+        const counted = { children: 0, captures: 0, parentReleases: 0, overdrafts: 0, refusals: 0 };
+        for (let run = 0; run < runs; run += 1) {
+          const fresh = run === 0 ? harness : await createHarness(target);
+          const result = await randomParentHoldRun(fresh, seededRandom(firstSeed + run), stepsPerRun);
+          for (const key of Object.keys(counted) as (keyof typeof counted)[]) counted[key] += result[key];
+        }
+        // The runs must exercise what they claim to check.
+        expect(counted.children).toBeGreaterThan(runs * 5);
+        expect(counted.captures).toBeGreaterThan(runs * 2);
+        expect(counted.parentReleases).toBeGreaterThan(runs);
+        console.log(
+          `[genledger conformance] ${target.name} parent holds random runs: ${runs} runs of ${stepsPerRun} calls from seed ${firstSeed}: ${counted.children} children, ` +
+            `${counted.captures} captures, ${counted.parentReleases} parent releases, ${counted.overdrafts} overdrafts, ${counted.refusals} typed refusals; held exact after every call`,
+        );
+      },
+      (target.timeoutMs ?? 60_000) * 5,
+    );
 
     withParentHolds(
       target,
@@ -451,4 +587,132 @@ async function runParentHoldScenario(target: ConformanceTarget, failCall: number
     }),
   );
   return { snapshot, final, calls, retries };
+}
+
+const RANDOM_ACCOUNTS = ['account-random-1', 'account-random-2'] as const;
+
+/** A unit amount drawn at random: whole points, or dollars in tenths. */
+function randomUnits(random: () => number, names: { points: boolean; costUsd: boolean }, max: number): Units {
+  return {
+    ...(names.points ? { points: Math.floor(random() * max) } : {}),
+    ...(names.costUsd ? { costUsd: String(Math.floor(random() * max) / 10) } : {}),
+  };
+}
+
+/**
+ * One random run for the random-runs test: calls drawn from `random` on a fresh harness, each
+ * followed by the check that every account's held is exactly its open holds plus its open
+ * reservations' free parts (the money is reserved once, and nothing is held that no hold or
+ * reservation explains), its ledger replays to it, and an overdraft covers a negative available.
+ * Refusals must be typed (a budget, funds, a parent that ended). At the end every parent is
+ * cancelled and every child completed, and nothing may stay held.
+ */
+async function randomParentHoldRun(harness: Harness, random: () => number, steps: number) {
+  const { tracker, repository, clock } = harness;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const parents: { kind: 'cast' | 'cook'; id: string; pieces: string[] }[] = [];
+  const children: { id: string; accountId: string; hold: Units }[] = [];
+  const counted = { children: 0, captures: 0, parentReleases: 0, overdrafts: 0, refusals: 0 };
+  const trace: string[] = [];
+  for (const accountId of RANDOM_ACCOUNTS) await tracker.credit(accountId, { points: 120, costUsd: '12', reason: 'grant', idempotencyKey: `grant-${accountId}` });
+
+  const isOpen = async (child: { id: string }) => !isTerminalGenerationStatus((await tracker.getGeneration(child.id))!.status);
+  const openParents = async () => {
+    const open: typeof parents = [];
+    for (const parent of parents) {
+      const record = parent.kind === 'cast' ? await tracker.getCast(parent.id) : await tracker.getCook(parent.id);
+      if (record!.status === 'running') open.push(parent);
+    }
+    return open;
+  };
+  const check = async (when: string) => {
+    for (const accountId of RANDOM_ACCOUNTS) {
+      let expected: AccountAmount = ZERO_AMOUNT;
+      for (const child of children) if (child.accountId === accountId && (await isOpen(child))) expected = addAmounts(expected, amountOf(child.hold));
+      for (const parent of parents) {
+        const budget = await budgetOf(repository, parent.kind, parent.id);
+        if (budget.reservation?.status === 'held' && budget.reservation.accountId === accountId) expected = addAmounts(expected, budget.reservation.free);
+      }
+      const account = await tracker.getAccount(accountId);
+      expect(account.held, `${accountId} held after ${when}; the run:\n${trace.join('\n')}`).toEqual(expected);
+      const entries = await expectExplainedByLedger(tracker, account);
+      const overdrawn = entries.filter((entry) => entry.kind === 'overdraft').reduce((sum, entry) => sum + entry.amount.points, 0);
+      expect(overdrawn, `${accountId} overdraft entries after ${when}`).toBeGreaterThanOrEqual(-Math.min(0, account.available.points));
+    }
+  };
+
+  for (let step = 0; step < steps; step += 1) {
+    const roll = random();
+    const accountId = pick(RANDOM_ACCOUNTS);
+    const open = await openParents();
+    const openChildren: typeof children = [];
+    for (const child of children) if (await isOpen(child)) openChildren.push(child);
+    try {
+      if (roll < 0.15 || open.length === 0) {
+        const kind = random() < 0.5 ? 'cast' : 'cook';
+        const which = random();
+        const hold = randomUnits(random, { points: which < 0.8, costUsd: which >= 0.6 }, 80);
+        const record =
+          kind === 'cast'
+            ? await tracker.startCast({ spellId: 'spell-random', initiatorAccountId: accountId, hold })
+            : await tracker.startCook({ collectionId: 'collection-random', initiatorAccountId: accountId, targetSupply: 1 + Math.floor(random() * 4), hold });
+        parents.push({ kind, id: record.id, pieces: [] });
+        trace.push(`start${kind === 'cast' ? 'Cast' : 'Cook'} ${record.id} on ${accountId} hold ${JSON.stringify(hold)}`);
+      } else if (roll < 0.22 && open.some((parent) => parent.kind === 'cook')) {
+        const cook = pick(open.filter((parent) => parent.kind === 'cook'));
+        const piece = await tracker.startCast({ spellId: 'spell-random', initiatorAccountId: accountId, cookId: cook.id });
+        cook.pieces.push(piece.id);
+        trace.push(`startCast ${piece.id} piece of ${cook.id}`);
+      } else if (roll < 0.6) {
+        const parent = pick(open);
+        const limit = (await budgetOf(repository, parent.kind, parent.id)).limit;
+        // Every unit the parent holds, sometimes one beyond it.
+        const hold = randomUnits(random, { points: limit.points !== undefined || random() < 0.3, costUsd: limit.costUsd !== undefined || random() < 0.3 }, 30);
+        const under = parent.kind === 'cast' ? { castId: parent.id } : parent.pieces.length > 0 && random() < 0.5 ? { castId: pick(parent.pieces) } : { cookId: parent.id };
+        const child = await tracker.recordGeneration(generationInput({ masterAccountId: accountId, ...under, hold }));
+        children.push({ id: child.id, accountId, hold });
+        counted.children += 1;
+        trace.push(`recordGeneration ${child.id} on ${accountId} under ${JSON.stringify(under)} hold ${JSON.stringify(hold)}`);
+      } else if (roll < 0.85 && openChildren.length > 0) {
+        const child = pick(openChildren);
+        const status = pick(['success', 'success', 'failed', 'cancelled_by_user'] as const);
+        const figures = { pointsSpent: Math.floor(random() * 45), costUsd: String(Math.floor(random() * 45) / 10) };
+        await tracker.completeGeneration(child.id, status === 'cancelled_by_user' ? { status } : { status, ...figures });
+        trace.push(`completeGeneration ${child.id} ${status} ${JSON.stringify(figures)}`);
+      } else if (roll < 0.95) {
+        const parent = pick(open);
+        const how = Math.floor(random() * 3);
+        if (parent.kind === 'cast') await (how === 0 ? tracker.cancelCast(parent.id) : tracker.finishCast(parent.id));
+        else if (how === 2 && parent.pieces.length > 0) await tracker.finishCast(pick(parent.pieces));
+        else await (how === 0 ? tracker.cancelCook(parent.id) : tracker.finishCook(parent.id));
+        trace.push(`end ${parent.kind} ${parent.id} (${how})`);
+      } else {
+        clock.advance(61 * MINUTE);
+        await tracker.sweepStale({ olderThanMs: 60 * MINUTE });
+        trace.push('sweepStale');
+      }
+    } catch (error) {
+      if (!(error instanceof BudgetExceededError || error instanceof InsufficientFundsError || error instanceof IllegalTransitionError)) throw error;
+      counted.refusals += 1;
+      trace.push(`  refused: ${error.constructor.name}`);
+    }
+    await check(`call ${step} (${trace.at(-1)})`);
+  }
+
+  for (const parent of parents) {
+    const record = parent.kind === 'cast' ? await tracker.getCast(parent.id) : await tracker.getCook(parent.id);
+    if (record!.status === 'running') await (parent.kind === 'cast' ? tracker.cancelCast(parent.id) : tracker.cancelCook(parent.id));
+  }
+  for (const child of children) if (await isOpen(child)) await tracker.completeGeneration(child.id, { status: 'success', pointsSpent: 3, costUsd: '0.3' });
+  await check('the end');
+  for (const accountId of RANDOM_ACCOUNTS) {
+    const account = await tracker.getAccount(accountId);
+    expect(account.held, `${accountId} at the end`).toEqual(ZERO_AMOUNT);
+    const entries = await expectExplainedByLedger(tracker, account);
+    counted.captures += entries.filter((entry) => entry.kind === 'capture').length;
+    counted.parentReleases += entries.filter((entry) => entry.kind === 'release' && entry.cause.kind === 'parent').length;
+    counted.overdrafts += entries.filter((entry) => entry.kind === 'overdraft').length;
+    expect((await tracker.reconcileAccount(accountId)).drift).toBe(false);
+  }
+  return counted;
 }

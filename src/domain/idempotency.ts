@@ -7,12 +7,18 @@
  * thing to run: for a generation its `masterAccountId`, `toolId`, `castId` and `cookId`; for a
  * cast its `initiatorAccountId`, `spellId` and `cookId`; for a cook its `initiatorAccountId`,
  * `collectionId` and `targetSupply`. A parent the request leaves out is compared as "none", except
- * a step's cook, which the store takes from its cast. Everything else (labels, payloads, metadata,
- * times) may differ between a call and its retry and is not compared: the first record stands.
+ * a step's cook, which the store takes from its cast. A cast or cook also asks for the same parent
+ * hold (`hold`, or none): the hold is money moved from the account with the parent and the limit of
+ * its children, so a retry asking for another amount would otherwise be told it holds what it does
+ * not. Everything else (labels, payloads, metadata, times; a generation's own `hold`, an estimate
+ * of its cost; a parent's `budget`) may differ between a call and its retry and is not compared:
+ * the first record stands.
  * Keys are scoped by kind: `recordGeneration`, `startCast` and `startCook` each have their own.
  *
  * Pure: compares a parsed request with a stored record and says which field differs, if any.
  */
+import type { Units } from './accounts/amounts.js';
+import type { Budget } from './accounts/records.js';
 import type { Cast, Cook, Generation } from './records.js';
 
 /** The fields of a `recordGeneration` request that make it the request it is. */
@@ -88,4 +94,27 @@ export function cookRequestDifference(request: CookRequestIdentity, stored: Cook
     ['collectionId', stored.collectionId, request.collectionId],
     ['targetSupply', stored.targetSupply, request.targetSupply],
   ]);
+}
+
+/** A parent hold as text: its named units (`points 60, costUsd 2.5`), or `none`. */
+function holdShown(units: Units | null | undefined): string {
+  if (units === null || units === undefined) return 'none';
+  const named: string[] = [];
+  if (units.points !== undefined) named.push(`points ${units.points}`);
+  if (units.costUsd !== undefined) named.push(`costUsd ${units.costUsd}`);
+  return named.join(', ');
+}
+
+/**
+ * Where a repeated `startCast`/`startCook` request's parent hold differs from the one its key's
+ * parent took; `null` when they are the same (both none, or the same units named).
+ *
+ * @param requested the request's `hold`, parsed (amounts in their canonical form)
+ * @param stored the parent's budget as stored (`null`: none); it carries the hold as its reservation
+ */
+export function parentHoldDifference(requested: Units | undefined, stored: Budget | null): RequestDifference | null {
+  const took = stored?.reservation ? stored.limit : null;
+  const storedShown = holdShown(took);
+  const requestedShown = holdShown(requested);
+  return storedShown === requestedShown ? null : { field: 'hold', stored: storedShown, requested: requestedShown };
 }

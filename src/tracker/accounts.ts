@@ -101,10 +101,14 @@ export function announceParentHold(context: TrackerContext, created: ParentHeldC
   context.bus.emit('accountUpdate', { change: 'held', account: held.account, entries: [held.entry], generationId: null });
 }
 
-/** Emits the capture and release a settlement wrote, if anyone listens. */
+/**
+ * Emits the capture and release a settlement wrote, if anyone listens. A settlement that wrote no
+ * entry (a child whose whole hold went back to its parent's reservation, nothing charged) changed
+ * no account figure, and emits nothing.
+ */
 export function announceSettledHold(context: TrackerContext, settlement: AccountedSettlement): void {
   const hold = settlement.hold;
-  if (!hold || !context.bus.has('accountUpdate')) return;
+  if (!hold || hold.entries.length === 0 || !context.bus.has('accountUpdate')) return;
   context.bus.emit('accountUpdate', { change: 'settled', account: hold.account, entries: hold.entries, generationId: hold.hold.generationId });
 }
 

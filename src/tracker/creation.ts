@@ -3,12 +3,13 @@
  * A record with no parent is one insert; a child (a cast piece, a cast step, a cook piece) is one
  * `insertAttached` store operation: the idempotency key first, then each parent's attach and the
  * insert, or nothing at all. Either way a taken key answers with the record it made when the
- * request is the same (src/domain/idempotency.ts), else an `IdempotencyConflictError`; and a
- * parent's refusal stands unless the key turns out to be taken after all. Events are emitted after
- * the write lands. Casts and generations share one algorithm; only their specs differ.
+ * request is the same (src/domain/idempotency.ts; a cast's or cook's parent hold included, read
+ * from its budget), else an `IdempotencyConflictError`; and a parent's refusal stands unless the
+ * key turns out to be taken after all. Events are emitted after the write lands. Casts and generations share one algorithm; only their specs differ.
  */
 import { newCast, newCook, newGeneration, type GenerationLinks } from '../domain/builders.js';
-import { castRequestDifference, cookRequestDifference, generationRequestDifference, type RequestDifference } from '../domain/idempotency.js';
+import { castRequestDifference, cookRequestDifference, generationRequestDifference, parentHoldDifference, type RequestDifference } from '../domain/idempotency.js';
+import type { Units } from '../domain/accounts/amounts.js';
 import type { z } from 'zod';
 import type { recordGenerationInputSchema, startCastInputSchema, startCookInputSchema } from '../domain/inputs.js';
 import type { Cast, Cook, Generation } from '../domain/records.js';
@@ -57,7 +58,7 @@ async function refusalUnlessRepeated<T>(
   refusal: unknown,
   store: KeyedStore<T>,
   key: string | null | undefined,
-  answer: (stored: T) => T,
+  answer: (stored: T) => T | Promise<T>,
 ): Promise<T> {
   // A store failure is no refusal: the host retries it as it is.
   if (key === undefined || key === null || !(refusal instanceof GenledgerError) || refusal instanceof RepositoryError) throw refusal;
@@ -94,7 +95,7 @@ interface ChildCreation<T extends Generation | Cast> {
   readonly store: KeyedStore<T>;
   readonly record: T;
   readonly key: string | null | undefined;
-  difference(stored: T): RequestDifference | null;
+  difference(stored: T): RequestDifference | null | Promise<RequestDifference | null>;
   /** The `insertAttached` request, or `null` when the child names no parent (a plain insert). */
   readonly attached: NewAttachedChild | null;
   /** The typed error for a parent's refusal or a mismatch `insertAttached` reported. */
@@ -105,7 +106,7 @@ interface ChildCreation<T extends Generation | Cast> {
 
 async function createChild<T extends Generation | Cast>(context: TrackerContext, child: ChildCreation<T>): Promise<T> {
   const { repository } = context;
-  const repeat = (stored: T) => repeatOf(child.entity, stored, child.difference(stored));
+  const repeat = async (stored: T) => repeatOf(child.entity, stored, await child.difference(stored));
   if (child.attached === null) {
     const inserted = await child.store.insert(child.record, child.accounting);
     if ('outcome' in inserted) return notInserted(inserted, child.store, child.accounting, child.key, repeat);
@@ -139,14 +140,30 @@ async function createChild<T extends Generation | Cast>(context: TrackerContext,
  * the account refused is its typed error, unless the key turns out to be taken after all (then
  * the answer to the repeat).
  */
-async function notInserted<T>(result: LimitedInsertion, store: KeyedStore<T>, accounting: CreationAccounting, key: string | null | undefined, repeat: (stored: T) => T): Promise<T> {
+async function notInserted<T>(
+  result: LimitedInsertion,
+  store: KeyedStore<T>,
+  accounting: CreationAccounting,
+  key: string | null | undefined,
+  repeat: (stored: T) => Promise<T>,
+): Promise<T> {
   if (result.outcome !== 'limited') throw new Error(`[genledger] a store answered "${(result as { outcome: string }).outcome}" to a parent's insert()`);
   return refusalUnlessRepeated(limitedError(result, accounting), store, key, repeat);
 }
 
+/**
+ * Where a repeated cast's or cook's request asks for another parent hold than its key's parent
+ * took. Read from the parent's budget only on a store that keeps parent holds (on any other, no
+ * parent has one and a request with one was refused before the insert).
+ */
+async function heldDifference(context: TrackerContext, kind: 'cast' | 'cook', stored: Cast | Cook, requested: Units | undefined): Promise<RequestDifference | null> {
+  if (!context.repository.capabilities.parentHolds) return null;
+  return parentHoldDifference(requested, await context.repository.accounts.getBudget({ kind, id: stored.id }));
+}
+
 export async function createCook(context: TrackerContext, parsed: StartCookInput): Promise<Cook> {
   const accounting = parentCreationAccounting(context, parsed, 'startCook');
-  const repeat = (stored: Cook) => repeatOf('cook', stored, cookRequestDifference(parsed, stored));
+  const repeat = async (stored: Cook) => repeatOf('cook', stored, cookRequestDifference(parsed, stored) ?? (await heldDifference(context, 'cook', stored, parsed.hold)));
   const inserted = await context.repository.cooks.insert(newCook(parsed, context.ids('cook'), context.clock.now()), accounting);
   if ('outcome' in inserted) return notInserted(inserted, context.repository.cooks, accounting, parsed.idempotencyKey, repeat);
   if (!inserted.created) return repeat(inserted.record);
@@ -167,7 +184,7 @@ export function createCast(context: TrackerContext, parsed: StartCastInput): Pro
     store: context.repository.casts,
     record,
     key: parsed.idempotencyKey,
-    difference: (stored) => castRequestDifference(parsed, stored),
+    difference: async (stored) => castRequestDifference(parsed, stored) ?? (await heldDifference(context, 'cast', stored, parsed.hold)),
     attached: cookId ? { kind: 'cast', record, cookId, at: now, caps: context.caps } : null,
     refusal: (result) =>
       // A cast's only parent is its cook, and no cast is asked which cook it belongs to.
