@@ -6,7 +6,8 @@
  * `holdAtCreation`, call after call, over the accounts as stored just before the burst.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresRepository } from '../../adapters/postgres/index.js';
+import pg from 'pg';
+import { postgresRepository, type PostgresQueryConfig, type PostgresRepository } from '../../adapters/postgres/index.js';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
 import type { Account } from '../../src/domain/accounts/records.js';
 import type { Units } from '../../src/domain/accounts/amounts.js';
@@ -372,6 +373,58 @@ describe('postgres: creations group commit racing other writers', () => {
       const last = entries[entries.length - 1]!;
       expect({ balance: last.balanceAfter, held: last.heldAfter }, accountId).toEqual({ balance: account.balance, held: account.held });
       expect((await tracker.reconcileAccount(accountId)).drift, accountId).toBe(false);
+    }
+  });
+});
+
+describe('postgres: creations group commit when the statement cannot be sent', () => {
+  it('a batch that never reached the server (the pool gives no connection in time) fails every call at once, writing nothing: not sent again call by call, each call waiting for the pool once more', async () => {
+    // A pool of one connection, held elsewhere: every query waits connectionTimeoutMillis, then fails.
+    const tiny = new pg.Pool({ ...db.server.connection, max: 1, connectionTimeoutMillis: 150 });
+    tiny.on('error', () => {});
+    const attempts: string[] = [];
+    const starved = postgresRepository(
+      {
+        query(config: PostgresQueryConfig) {
+          attempts.push(config.name ?? config.text);
+          return tiny.query(config as pg.QueryConfig) as never;
+        },
+      },
+      { schema: db.schema, tablePrefix: db.tablePrefix, changeFeed: false },
+    );
+    let held: pg.PoolClient | null = await tiny.connect();
+    try {
+      const at = later(2);
+      const calls: Call[] = Array.from({ length: 12 }, (_, index) => ({
+        id: `starved-${index}`,
+        accountId: 'account-starved',
+        units: { points: 1 },
+        key: `key-starved-${index}`,
+      }));
+      const startedAt = performance.now();
+      const results = await Promise.allSettled(
+        calls.map((call) =>
+          starved.insertAttached(
+            { kind: 'generation', record: recordOf(call, at), castId: null, cookId: null, at, caps },
+            { hold: call.units },
+          ),
+        ),
+      );
+      const elapsedMs = performance.now() - startedAt;
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        expect(String((result as PromiseRejectedResult).reason)).toMatch(/timeout/i);
+      }
+      // One statement tried (the batch), one wait for the pool: not 1 + 12 of each.
+      expect(attempts.filter((name) => name.includes('insert_generations') || name.includes('insert_attached_generation'))).toHaveLength(1);
+      expect(elapsedMs).toBeLessThan(12 * 150);
+      held.release();
+      held = null;
+      expect(await repository.generations.get(calls.map((call) => call.id))).toEqual([]);
+      expect(await repository.accounts.get('account-starved')).toBeNull();
+    } finally {
+      held?.release();
+      await tiny.end();
     }
   });
 });
