@@ -10,10 +10,15 @@
  * locks, its plan and its commit. A promise resolves only when the statement that carried its call
  * has returned, so after its commit.
  *
- * If a batch statement fails, it wrote nothing (one statement, one transaction), and its calls are
- * sent again one by one, in order, each a batch of one, so a call that cannot be applied fails
- * alone and the others get what they would have got had it never been sent.
+ * If the server refuses a batch statement, it wrote nothing (one statement, one transaction), and
+ * its calls are sent again one by one, in order, each a batch of one, so a call that cannot be
+ * applied fails alone and the others get what they would have got had it never been sent. If the
+ * statement never ran (no connection, the server out of resources or shutting down:
+ * `isStatementRefusal` says no), no call is to blame and each would meet the same failure alone,
+ * one after another, the queue stalled meanwhile: every call of the batch fails with that error
+ * at once (what one call sent alone gets), and a retry with its idempotency key is safe.
  */
+import { isStatementRefusal } from './client.js';
 import type { Row } from './rows.js';
 
 /** A call as the statement receives it: its input and its place in the batch. */
@@ -95,13 +100,12 @@ export class BatchQueue<Input extends object, Result> {
     try {
       rows = await this.options.send(batch.map((call, ordinal) => ({ ...call.input, ordinal })));
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
+      if (batch.length === 1 || !isStatementRefusal(error)) {
+        for (const call of batch) call.reject(error);
         return;
       }
-      // The batch wrote nothing (or, the connection lost after its commit, everything: then each
-      // resend finds its own write done, every batched statement being gated by it). Each call
-      // alone, in queue order, so the one that cannot be applied fails by itself.
+      // The server refused the batch: it wrote nothing. Each call alone, in queue order, so the
+      // one that cannot be applied fails by itself.
       for (const call of batch) await this.sendBatch([call]);
       return;
     }

@@ -162,6 +162,21 @@ export function isRetryable(error: unknown): boolean {
   return typeof code === 'string' && RETRYABLE_CODES.has(code);
 }
 
+/**
+ * Whether the server ran the statement and refused it (an error it sent, with its SQLSTATE `code`:
+ * five digits or capitals), so that what the statement carried may be the cause; not when it never
+ * ran it: no connection (the pool's wait timed out, the connection was refused or lost: no
+ * SQLSTATE, or a Node system error's code, which comes with its `syscall`), connection exceptions
+ * (class 08), too few resources (class 53: too many connections, out of memory, disk full), or the
+ * server shutting down (57P01..57P03).
+ */
+export function isStatementRefusal(error: unknown): boolean {
+  const failure = error as { code?: unknown; syscall?: unknown } | null;
+  const code = failure?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || failure?.syscall !== undefined) return false;
+  return !(code.startsWith('08') || code.startsWith('53') || code === '57P01' || code === '57P02' || code === '57P03');
+}
+
 export interface ExecutorOptions {
   readonly preparedStatements: boolean;
   readonly maxAttempts: number;
