@@ -8,8 +8,8 @@
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
 -- given (options.preparedStatements), with its parameters bound in the order listed ($n::type in
--- the text). Writes lock in the order the data flows (generation, then cast, then cook), so no two
--- statements deadlock; one the server aborts (40001, 40P01) is sent again.
+-- the text). Writes lock in the order the data flows (generation, then cast, then cook); the one
+-- pair that can deadlock is in docs/postgres.md; one the server aborts (40001, 40P01) is sent again.
 --
 -- Record columns, as every statement returns a record (timestamps as epoch milliseconds):
 --   generation:
