@@ -104,23 +104,19 @@ export function planGenerationRepair(document: Document, options: LegacyRepairOp
   if (typeof statusWord !== 'string' || normalizeGenerationStatus(statusWord) === null) note('unknown-status', 'status');
   else if (statusWord !== record.status) note('legacy-status-word', 'status');
 
-  if (!isWholeNumber(document.pointsSpent) || !isWholeNumber(document.protocolNetPoints) || (document.pointsSpent as number) < 0) {
-    note('missing-points', 'pointsSpent', 'protocolNetPoints');
-  }
+  const pointsWrong = !isWholeNumber(document.pointsSpent) || (document.pointsSpent as number) < 0;
+  const netPointsWrong = !isWholeNumber(document.protocolNetPoints);
+  if (pointsWrong || netPointsWrong) note('missing-points', 'pointsSpent', 'protocolNetPoints');
+  const cost = costKind(document.costUsd);
+  const costRepair: LegacyProblem | null = cost === 'number' ? 'float-cost' : cost === 'null' ? 'null-cost' : cost === 'string' || cost === 'other' ? 'string-cost' : null;
+  if (costRepair !== null) note(costRepair, 'costUsd');
 
   // The cost figures the backfill writes, with what the legacy record held: a finished record
   // keeps them as its `backfilled` provenance (below).
   const figures: BackfilledFigure[] = [];
-  if (!isWholeNumber(document.pointsSpent) || !isWholeNumber(document.protocolNetPoints) || (document.pointsSpent as number) < 0) {
-    if (!isWholeNumber(document.pointsSpent) || (document.pointsSpent as number) < 0) figures.push({ field: 'pointsSpent', was: legacyValueText(document.pointsSpent), repair: 'missing-points' });
-    if (!isWholeNumber(document.protocolNetPoints)) figures.push({ field: 'protocolNetPoints', was: legacyValueText(document.protocolNetPoints), repair: 'missing-points' });
-  }
-  const cost = costKind(document.costUsd);
-  const costRepair: LegacyProblem | null = cost === 'number' ? 'float-cost' : cost === 'null' ? 'null-cost' : cost === 'string' || cost === 'other' ? 'string-cost' : null;
-  if (costRepair !== null) {
-    note(costRepair, 'costUsd');
-    figures.unshift({ field: 'costUsd', was: legacyValueText(document.costUsd), repair: costRepair });
-  }
+  if (costRepair !== null) figures.push({ field: 'costUsd', was: legacyValueText(document.costUsd), repair: costRepair });
+  if (pointsWrong) figures.push({ field: 'pointsSpent', was: legacyValueText(document.pointsSpent), repair: 'missing-points' });
+  if (netPointsWrong) figures.push({ field: 'protocolNetPoints', was: legacyValueText(document.protocolNetPoints), repair: 'missing-points' });
 
   const linksOnlyInMetadata = (['castId', 'cookId', 'spellId', 'collectionId'] as const).filter(
     (link) => !(link in document) && record[link] !== null,
