@@ -4,7 +4,7 @@
  * documents included. Range conditions carry their `$type`, so a null never satisfies `$lt`.
  */
 import type { Document } from 'mongodb';
-import { isObjectIdHex, toStoredId } from './ids.js';
+import { toStoredId, type StoredId } from './ids.js';
 
 /** The stored instant at `path` is before `instant`. */
 export function dateBefore(path: string, instant: Date): Document {
@@ -64,9 +64,24 @@ export function allOf(...conditions: Document[]): Document {
  */
 export const VISIBLE: Document = { version: { $ne: 0 } };
 
-/** `_id > afterId` in the order MongoDB sorts ids (strings before ObjectIds). */
+/**
+ * The `_id`s sorted after `id` (`direction` 1) or before it (-1) in the order `sort: { _id }` uses:
+ * BSON's, numbers < strings < ObjectIds (and the other types after strings). `$gt`/`$lt` alone
+ * compare within one BSON type only, so after a string id (a tracker's first page starts after
+ * id "") they would skip every ObjectId, and before an ObjectId every string. The types after
+ * strings are said as "not null, number or string", which mingo's checks understand too (its
+ * `$type: 'objectId'` matches nothing). One `$or` branch each.
+ */
+export function idsBeyond(id: StoredId, direction: 1 | -1): Document[] {
+  const isString = typeof id === 'string';
+  if (direction === 1) {
+    return isString ? [{ _id: { $gt: id } }, { _id: { $not: { $type: ['null', 'number', 'string'] } } }] : [{ _id: { $gt: id } }];
+  }
+  return [{ _id: { $lt: id } }, { _id: { $type: isString ? ['number'] : ['number', 'string'] } }];
+}
+
+/** `_id > afterId` in the order MongoDB sorts ids (see {@link idsBeyond}). */
 export function idAfter(afterId: string | undefined): Document {
   if (afterId === undefined) return {};
-  if (isObjectIdHex(afterId)) return { _id: { $gt: toStoredId(afterId) } };
-  return { $or: [{ _id: { $type: 'string', $gt: afterId } }, { _id: { $type: 'objectId' } }] };
+  return { $or: idsBeyond(toStoredId(afterId), 1) };
 }

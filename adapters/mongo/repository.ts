@@ -31,10 +31,10 @@ import {
   toCookDocument,
   toGenerationDocument,
 } from './documents.js';
-import { allOf, generationUpdatedBefore, idAfter, nothingInFlight, parentUpdatedBefore, VISIBLE } from './filters.js';
+import { allOf, generationUpdatedBefore, idAfter, idsBeyond, nothingInFlight, parentUpdatedBefore, VISIBLE } from './filters.js';
 import { deliveryPlan, progressPlan, startPlan, type WritePlan } from './generation-writes.js';
 import { ensureIndexes, type EnsuredIndex } from './indexes.js';
-import { toStoredId, type StoredDocument, type StoredId } from './ids.js';
+import { toStoredId, type StoredDocument } from './ids.js';
 import { DEFAULT_MONGO_OPTIONS, resolveMongoOptions, type MongoCollectionNames, type MongoRepositoryOptions } from './options.js';
 import { cookTransitionPlan } from './parent-writes.js';
 import { mongoPriceTables } from './price-tables.js';
@@ -91,22 +91,6 @@ async function insertRecord<T extends { id: string; idempotencyKey: string | nul
 async function findByKey<T>(collection: Collection<StoredDocument>, key: string, read: (document: Document) => T): Promise<T | null> {
   const document = await collection.findOne({ idempotencyKey: key, ...VISIBLE });
   return document === null ? null : read(document);
-}
-
-/**
- * The `_id`s sorted after `id` (`direction` 1) or before it (-1) in the order `sort: { _id }` uses:
- * BSON's, numbers < strings < ObjectIds. `$gt`/`$lt` alone compare within one BSON type only, so a
- * string cursor id (a tracker's first page starts after id "") would skip every ObjectId tied on
- * the same request time, and an ObjectId cursor every string before it.
- */
-function idsBeyond(id: StoredId, direction: 1 | -1): Document[] {
-  const isString = typeof id === 'string';
-  if (direction === 1) {
-    // After a string: the other strings after it, and every id of a type sorted after strings
-    // (ObjectIds; said as "not null, number or string", which mingo's checks understand too).
-    return isString ? [{ _id: { $gt: id } }, { _id: { $not: { $type: ['null', 'number', 'string'] } } }] : [{ _id: { $gt: id } }];
-  }
-  return [{ _id: { $lt: id } }, { _id: { $type: isString ? ['number'] : ['number', 'string'] } }];
 }
 
 export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): MongoRepository {
@@ -182,7 +166,6 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
   return {
     name,
-    // Accounts need their own gate design without transactions (issue 13); until then every account call is an UnsupportedError.
     // accountChanges: the change feed reads the accounts collection too (change streams, polling).
     capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false, accountChanges: true },
     accounts: mongoAccountStore(accountCollections),
