@@ -244,6 +244,41 @@ describe('postgres: creations group commit', () => {
     );
     expect((await repository.generations.get(['g-taken']))[0]).toMatchObject({ idempotencyKey: 'key-taken' });
   });
+
+  it("the JSON fields of a batch's calls are stored as each call gave them: objects, arrays, a bare string or number, quotes, backslashes and non-ASCII text, null", async () => {
+    const payloads: unknown[] = [
+      { prompt: 'say "hi"\\ \u00e9t\u00e9 \u{1F600}', nested: { list: [1, 'two', null, { deep: true }] } },
+      ['a', { b: 2 }],
+      'a bare "string" with \\ and \n',
+      42.5,
+      null,
+    ];
+    const at = later(2);
+    creationBatches.length = 0;
+    const created = await Promise.all(
+      payloads.map((requestPayload, index) =>
+        repository.insertAttached({
+          kind: 'generation',
+          record: {
+            ...recordOf({ id: `json-${index}`, accountId: 'account-json', units: null, key: `key-json-${index}` }, at),
+            requestPayload,
+            metadata: { index, label: `caf\u00e9 "${index}"` },
+          } as Generation,
+          castId: null,
+          cookId: null,
+          at,
+          caps,
+        }),
+      ),
+    );
+
+    expect(creationBatches).toEqual([payloads.length]);
+    expect(created.map((result) => result.outcome)).toEqual(payloads.map(() => 'created'));
+    const stored = await repository.generations.get(payloads.map((_, index) => `json-${index}`));
+    expect(stored.map((generation) => generation!.requestPayload)).toEqual(payloads);
+    expect(stored.map((generation) => generation!.metadata)).toEqual(payloads.map((_, index) => ({ index, label: `caf\u00e9 "${index}"` })));
+    expect(stored.map((generation) => generation!.artifactUrls)).toEqual(payloads.map(() => []));
+  });
 });
 
 describe('postgres: creations group commit racing other writers', () => {
