@@ -59,6 +59,9 @@ export function memoryAccounts(changed: (account: Account) => void = () => undef
   const budgets = new Map<string, Budget>();
 
   function append(account: Account, written: readonly LedgerEntry[]): void {
+    // No entry, no change (a drawing child's settlement that charged nothing, a release of nothing
+    // free): the account is as stored, and its feed gets no notice of a version it already had.
+    if (written.length === 0) return;
     accounts.set(account.accountId, account);
     let list = entries.get(account.accountId);
     if (list === undefined) entries.set(account.accountId, (list = []));
@@ -139,7 +142,7 @@ export function memoryAccounts(changed: (account: Account) => void = () => undef
       const released = releaseReservation(budget, accounts.get(budget.reservation.accountId) ?? null, at);
       if (released === null) return null;
       budgets.set(budgetKey(kind, id), released.budget);
-      if (released.entries.length > 0) append(released.account, released.entries);
+      append(released.account, released.entries);
       return released;
     },
     settle(generation, at) {

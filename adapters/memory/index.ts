@@ -109,6 +109,15 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
   const accounts = memoryAccounts((account) => changes.record('account', account.accountId, account.version));
   const priceTables = memoryPriceTables();
 
+  /**
+   * The one place a parent's reservation is released: every write of a cast or cook passes through
+   * its table's store hook, and the write that ends the parent releases it in the same synchronous
+   * step (`releaseParent` writes nothing for a parent without an open reservation).
+   */
+  function releaseWhenEnded(kind: 'cast' | 'cook', previous: Cast | Cook | undefined, next: Cast | Cook): void {
+    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent(kind, next.id, next.updatedAt);
+  }
+
   const generations = new Table<Generation>('generation', (previous, next) => {
     if (!previous) {
       if (next.castId !== null) generationsByCast.add(next.castId, next.id);
@@ -130,8 +139,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     changes.record('generation', next.id, next.version);
   });
   const casts = new Table<Cast>('cast', (previous, next) => {
-    // The write that ends a cast releases its reservation, in the same synchronous step.
-    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent('cast', next.id, next.updatedAt);
+    releaseWhenEnded('cast', previous, next);
     if (!previous && next.cookId !== null) castsByCook.add(next.cookId, next.id);
     if (next.cookId !== null) {
       if (next.status === 'running') runningCastsByCook.add(next.cookId, next.id);
@@ -142,8 +150,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
     changes.record('cast', next.id, next.version);
   });
   const cooks = new Table<Cook>('cook', (previous, next) => {
-    // The write that ends a cook releases its reservation, in the same synchronous step.
-    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent('cook', next.id, next.updatedAt);
+    releaseWhenEnded('cook', previous, next);
     if (next.status === 'running' || (next.status === 'cancelled' && cookHasOpenChildren(next))) cooksToWatch.add(next.id);
     else cooksToWatch.delete(next.id);
     changes.record('cook', next.id, next.version);

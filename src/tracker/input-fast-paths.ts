@@ -266,7 +266,7 @@ export const startCastInputFast: Fast<typeof startCastInputSchema> = (input) => 
   if (!(isNullish(totalSteps) || isWhole(totalSteps, 1, LIMITS.totalSteps)) || metadata !== undefined) return undefined;
   const startedAtCopy = optionalDate(startedAt);
   if (startedAtCopy === UNDECIDED) return undefined;
-  // Only taken without a budget or a hold (their keys is not in START_CAST_KEYS).
+  // Only taken without a budget or a hold (their keys are not in START_CAST_KEYS).
   return { spellId, initiatorAccountId, totalSteps, cookId, metadata, startedAt: startedAtCopy, idempotencyKey, budget: undefined, hold: undefined } as z.output<
     typeof startCastInputSchema
   >;

@@ -71,6 +71,39 @@ describe('watch(): account notices', () => {
     await Promise.all([byCook.close(), byOther.close(), unheard.close(), heard.close()]);
   });
 
+  it("reads only an account's entries since its last seen version (at most 3 when first seen), however long its ledger", async () => {
+    const store = memoryRepository();
+    const read: number[] = [];
+    const repository: LedgerRepository = {
+      ...store,
+      accounts: {
+        ...store.accounts,
+        listEntries: async (query) => {
+          const found = await store.accounts.listEntries(query);
+          read.push(found.length);
+          return found;
+        },
+      },
+    };
+    const writer = createTracker({ repository: store, logger: silent });
+    for (let index = 0; index < 1_000; index += 1) await writer.credit('account-1', { points: 1, reason: 'seed', idempotencyKey: `s${index}` });
+    const watch = createTracker({ repository, logger: silent }).watch({ masterAccountId: 'account-1' });
+    const seen: AccountUpdateEvent[] = [];
+    watch.on('accountUpdate', (event) => void seen.push(event));
+    await watch.ready;
+    await writer.credit('account-1', { points: 1, reason: 'first', idempotencyKey: 'first' });
+    await until(() => seen.length === 1, 'the first credit');
+    await writer.debit('account-1', { points: 1, reason: 'second', idempotencyKey: 'second' });
+    await until(() => seen.length === 2, 'the debit');
+    // First seen: the last few entries to find its latest change; then the one entry since.
+    expect(read).toEqual([3, 1]);
+    expect(seen.map((event) => [event.change, event.entries.map((entry) => entry.sequence)])).toEqual([
+      ['credit', [1_001]],
+      ['debit', [1_002]],
+    ]);
+    await watch.close();
+  });
+
   it('an account first seen after a reconcile reports reconciled, with no entries', async () => {
     const store = memoryRepository();
     // The reconcile is stamped a millisecond after the credit (what tells the two apart, see watch.ts).
