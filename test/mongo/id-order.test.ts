@@ -13,7 +13,7 @@ describe('MongoDB id order across types', () => {
     const ids = [new ObjectId('000000000000000000000001'), new ObjectId('000000000000000000000002')];
     const collection = new FakeDb().collection('generationOutputs');
     for (const _id of ['a', 'c', ...ids]) await collection.insertOne({ _id });
-    const found = async (filter: object) => (await collection.find(filter, { sort: { _id: 1 } }).toArray()).map((document) => String(document._id));
+    const found = async (filter: Record<string, unknown>) => (await collection.find(filter, { sort: { _id: 1 } }).toArray()).map((document) => String(document._id));
     const [first, second] = ids.map(String);
     expect(await found(idAfter('b'))).toEqual(['c', first, second]);
     expect(await found(idAfter(''))).toEqual(['a', 'c', first, second]);
