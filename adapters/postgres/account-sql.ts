@@ -42,6 +42,7 @@ export function entryJson(e: string): string {
     'amount_points', ${e}.amount_points::text, 'amount_usd', ${e}.amount_usd::text,
     'from_hold_points', ${e}.from_hold_points::text, 'from_hold_usd', ${e}.from_hold_usd::text,
     'cause_kind', ${e}.cause_kind, 'reason', ${e}.reason, 'idempotency_key', ${e}.idempotency_key, 'generation_id', ${e}.generation_id,
+    'parent_kind', ${e}.parent_kind, 'parent_id', ${e}.parent_id,
     'balance_after_points', ${e}.balance_after_points::text, 'balance_after_usd', ${e}.balance_after_usd::text,
     'held_after_points', ${e}.held_after_points::text, 'held_after_usd', ${e}.held_after_usd::text, 'at', ${epochMs(`${e}.at`)}::text)`;
 }
@@ -50,15 +51,17 @@ export function entryJson(e: string): string {
 export function entryColumns(e: string): string {
   return `${e}.account_id, ${e}.sequence::text AS sequence, ${e}.kind, ${e}.amount_points::text AS amount_points, ${e}.amount_usd::text AS amount_usd,
     ${e}.from_hold_points::text AS from_hold_points, ${e}.from_hold_usd::text AS from_hold_usd,
-    ${e}.cause_kind, ${e}.reason, ${e}.idempotency_key, ${e}.generation_id,
+    ${e}.cause_kind, ${e}.reason, ${e}.idempotency_key, ${e}.generation_id, ${e}.parent_kind, ${e}.parent_id,
     ${e}.balance_after_points::text AS balance_after_points, ${e}.balance_after_usd::text AS balance_after_usd,
     ${e}.held_after_points::text AS held_after_points, ${e}.held_after_usd::text AS held_after_usd, ${epochMs(`${e}.at`)}::text AS at`;
 }
 
-/** A `budgets` row `b` as a json object. */
+/** A `budgets` row `b` as a json object (its reservation's columns NULL for a plain budget). */
 export function budgetJson(b: string): string {
   return `json_build_object('parent_kind', ${b}.parent_kind, 'parent_id', ${b}.parent_id, 'limit_points', ${b}.limit_points::text, 'limit_usd', ${b}.limit_usd::text,
-    'held_points', ${b}.held_points::text, 'held_usd', ${b}.held_usd::text, 'spent_points', ${b}.spent_points::text, 'spent_usd', ${b}.spent_usd::text)`;
+    'held_points', ${b}.held_points::text, 'held_usd', ${b}.held_usd::text, 'spent_points', ${b}.spent_points::text, 'spent_usd', ${b}.spent_usd::text,
+    'reservation_account_id', ${b}.reservation_account_id, 'free_points', ${b}.free_points::text, 'free_usd', ${b}.free_usd::text,
+    'reservation_status', ${b}.reservation_status)`;
 }
 
 /**
@@ -104,14 +107,24 @@ export function entryFromJson(row: Row): LedgerEntry {
     kind,
     amount: amount(row, 'amount'),
     fromHold: kind === 'capture' ? amount(row, 'from_hold') : null,
-    cause:
-      row.cause_kind === 'movement'
-        ? { kind: 'movement', reason: String(row.reason), idempotencyKey: String(row.idempotency_key) }
-        : { kind: 'generation', generationId: String(row.generation_id) },
+    cause: causeFromRow(row),
     balanceAfter: amount(row, 'balance_after'),
     heldAfter: amount(row, 'held_after'),
     at: new Date(Number(row.at)),
   };
+}
+
+function causeFromRow(row: Row): LedgerEntry['cause'] {
+  switch (row.cause_kind) {
+    case 'movement':
+      return { kind: 'movement', reason: String(row.reason), idempotencyKey: String(row.idempotency_key) };
+    case 'generation':
+      return { kind: 'generation', generationId: String(row.generation_id) };
+    case 'parent':
+      return { kind: 'parent', parentKind: row.parent_kind as 'cast' | 'cook', parentId: String(row.parent_id) };
+    default:
+      throw new Error(`[genledger] [postgres] a ledger entry has the unknown cause ${String(row.cause_kind)}`);
+  }
 }
 
 export function budgetFromJson(row: Row): Budget {
@@ -124,6 +137,15 @@ export function budgetFromJson(row: Row): Budget {
     },
     held: amount(row, 'held'),
     spent: amount(row, 'spent'),
+    ...(row.reservation_status === null || row.reservation_status === undefined
+      ? {}
+      : {
+          reservation: {
+            accountId: String(row.reservation_account_id),
+            free: amount(row, 'free'),
+            status: row.reservation_status as 'held' | 'released',
+          },
+        }),
   };
 }
 
@@ -299,12 +321,17 @@ export function buildAccountStatements(tables: AccountTableNames) {
   return { move, entryByKey, get, entries, entryPage, reconcileWrite, getBudget } satisfies Record<string, Statement>;
 }
 
-/** A creation's hold (`holdAtCreation`'s `held`), from the creation statement's `a_now`, `a_entry`, `b_now`. */
+/**
+ * A creation's hold (`holdAtCreation`'s `held`), from the creation statement's `a_now`, `a_entry`,
+ * `b_now` and `h_drawn_from`. A hold that drew on its parent's reservation wrote no account entry
+ * unless it named units beyond the parent's.
+ */
 export function heldFromRow(row: Row, generationId: string, accountId: string, units: Units): Extract<HoldDecision, { outcome: 'held' }> {
   const budgets = (row.b_now as Row[]).map(budgetFromJson);
   const entry = row.a_entry as Row | null;
   const account = row.a_now as Row | null;
-  if (entry === null || account === null)
+  const drawsOn = drawnOn(row.h_drawn_from, budgets.map((budget) => ({ kind: budget.parentKind, id: budget.parentId })));
+  if ((entry === null || account === null) && (drawsOn === null || entry !== account))
     throw new Error(`[genledger] [postgres] the hold of generation "${generationId}" returned no account entry`);
   return {
     outcome: 'held',
@@ -313,12 +340,21 @@ export function heldFromRow(row: Row, generationId: string, accountId: string, u
       accountId,
       units,
       budgets: budgets.map((budget) => ({ kind: budget.parentKind, id: budget.parentId })),
+      ...(drawsOn === null ? {} : { drawsOn }),
       status: 'held',
     },
-    account: accountFromJson(account),
-    entry: entryFromJson(entry),
+    account: account === null ? null : accountFromJson(account),
+    entry: entry === null ? null : entryFromJson(entry),
     budgets,
   };
+}
+
+/** A hold's `drawsOn` from its `drawn_from` column ('cast' | 'cook': which of its budgets; NULL: none). */
+function drawnOn(drawnFrom: unknown, budgets: readonly { kind: 'cast' | 'cook'; id: string }[]): { kind: 'cast' | 'cook'; id: string } | null {
+  if (drawnFrom === null || drawnFrom === undefined) return null;
+  const parent = budgets.find((budget) => budget.kind === drawnFrom);
+  if (parent === undefined) throw new Error(`[genledger] [postgres] a hold drew on its ${String(drawnFrom)}, which is not among its budgets`);
+  return parent;
 }
 
 /** A creation the hold or a budget refused (`limited`), from the creation statement's row. */
@@ -353,7 +389,14 @@ export function holdSettlementFromJson(row: Row): HoldSettlement {
   if (row.budget_cast_id !== null) budgets.push({ kind: 'cast', id: String(row.budget_cast_id) });
   if (row.budget_cook_id !== null) budgets.push({ kind: 'cook', id: String(row.budget_cook_id) });
   return {
-    hold: { generationId: String(row.generation_id), accountId: String(row.account_id), units, budgets, status: 'settled' },
+    hold: {
+      generationId: String(row.generation_id),
+      accountId: String(row.account_id),
+      units,
+      budgets,
+      ...(row.drawn_from === null || row.drawn_from === undefined ? {} : { drawsOn: drawnOn(row.drawn_from, budgets)! }),
+      status: 'settled',
+    },
     account: accountFromJson(row.account as Row),
     entries: (row.entries as Row[]).map(entryFromJson),
     captured: amount(row, 'captured'),

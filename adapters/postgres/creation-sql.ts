@@ -234,6 +234,11 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
   const hu = param('hold_usd', 'numeric');
   const hasHold = `(${hp} IS NOT NULL OR ${hu} IS NOT NULL)`;
   const account = param('master_account_id', 'text');
+  // The units the account itself holds: all of the hold's, or, when it draws on a parent's
+  // reservation, only those beyond the parent's units (NULL: not held from the account).
+  const ahp = `(SELECT points FROM account_hold)`;
+  const ahu = `(SELECT usd FROM account_hold)`;
+  const holdsOnAccount = `(${ahp} IS NOT NULL OR ${ahu} IS NOT NULL)`;
   const reads = sql`
       budget_old AS (
         SELECT b.* FROM ${B} AS b
@@ -257,19 +262,45 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
         ORDER BY b.parent_kind
         LIMIT 1
       ),
+      -- drawingBudget + drawFromReservation: the first budget (cast, then cook) whose open
+      -- reservation is on this account; the part of the hold inside its units (taken from its
+      -- free part), the units beyond them, and (a guard: the budget's check implies it) the unit
+      -- its free part does not cover.
+      draw AS (
+        SELECT b.parent_kind, b.parent_id,
+          CASE WHEN b.limit_points IS NULL THEN 0 ELSE coalesce(${hp}, 0) END AS inside_points,
+          CASE WHEN b.limit_usd IS NULL THEN 0 ELSE coalesce(${hu}, 0) END AS inside_usd,
+          CASE WHEN b.limit_points IS NULL THEN ${hp} END AS beyond_points,
+          CASE WHEN b.limit_usd IS NULL THEN ${hu} END AS beyond_usd,
+          CASE WHEN b.limit_points IS NOT NULL AND coalesce(${hp}, 0) > b.free_points THEN 'points'
+               WHEN b.limit_usd IS NOT NULL AND coalesce(${hu}, 0) > b.free_usd THEN 'costUsd' END AS short_unit
+        FROM budget_old AS b
+        WHERE b.reservation_status = 'held' AND b.reservation_account_id = ${account} AND ${hasHold}
+        ORDER BY b.parent_kind
+        LIMIT 1
+      ),
+      draw_refusal AS (
+        SELECT b.*, d.short_unit AS unit, true AS held FROM draw AS d JOIN budget_old AS b USING (parent_kind, parent_id) WHERE d.short_unit IS NOT NULL
+      ),
+      account_hold AS (
+        SELECT CASE WHEN d.parent_kind IS NULL THEN ${hp} ELSE d.beyond_points END AS points,
+          CASE WHEN d.parent_kind IS NULL THEN ${hu} ELSE d.beyond_usd END AS usd
+        FROM (SELECT 1) AS one LEFT JOIN draw AS d ON true
+      ),
       -- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
-      account_seen AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${account} AND ${hasHold}),
+      account_seen AS (SELECT a.* FROM ${A} AS a WHERE a.account_id = ${account} AND ${holdsOnAccount}),
       account_check AS (
-        SELECT f.*, ${holdShortfall(hp, hu, 'f')} AS short_unit
+        SELECT f.*, ${holdShortfall(ahp, ahu, 'f')} AS short_unit
         FROM (${accountOrEmpty(account, 'a')} FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
       ),`;
-  const verdict = `WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
-          WHEN ${hasHold} AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient'`;
+  const verdict = `WHEN EXISTS (SELECT 1 FROM budget_refusal) OR EXISTS (SELECT 1 FROM draw_refusal) THEN 'over-budget'
+          WHEN ${holdsOnAccount} AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient'`;
   const writes = sql`
       hold_written AS (
-        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, drawn_from, status)
         SELECT i.id, i.master_account_id, ${hp}, ${hu},
-          (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'), 'held'
+          (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'),
+          (SELECT parent_kind FROM draw), 'held'
         FROM inserted AS i WHERE ${hasHold}
         RETURNING *
       ),
@@ -277,42 +308,46 @@ function holdParts(tables: CreationTables, param: Parameter, at: string) {
       -- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
       -- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
       account_written AS (
-        UPDATE ${A} AS t SET held_points = t.held_points + coalesce(${hp}, 0), held_usd = t.held_usd + coalesce(${hu}, 0),
+        UPDATE ${A} AS t SET held_points = t.held_points + coalesce(${ahp}, 0), held_usd = t.held_usd + coalesce(${ahu}, 0),
           entry_count = t.entry_count + 1, version = t.version + 1, updated_at = ${at}
-        WHERE t.account_id = ${account} AND ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
-          AND (${hp} IS NULL OR ${hp} <= t.balance_points - t.held_points) AND (${hu} IS NULL OR ${hu} <= t.balance_usd - t.held_usd)
+        WHERE t.account_id = ${account} AND ${holdsOnAccount} AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+          AND (${ahp} IS NULL OR ${ahp} <= t.balance_points - t.held_points) AND (${ahu} IS NULL OR ${ahu} <= t.balance_usd - t.held_usd)
         RETURNING t.*
       ),
       account_created AS (
         INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
-        SELECT ac.account_id, 0, 0, coalesce(${hp}, 0), coalesce(${hu}, 0), 0, 0, 1, 1, ${at}
-        FROM account_check AS ac WHERE ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+        SELECT ac.account_id, 0, 0, coalesce(${ahp}, 0), coalesce(${ahu}, 0), 0, 0, 1, 1, ${at}
+        FROM account_check AS ac WHERE ${holdsOnAccount} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
         RETURNING *
       ),
       account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
       entry_written AS (
         INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
           balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-        SELECT a.account_id, a.entry_count, 'hold', coalesce(${hp}, 0), coalesce(${hu}, 0), 'generation', i.id,
+        SELECT a.account_id, a.entry_count, 'hold', coalesce(${ahp}, 0), coalesce(${ahu}, 0), 'generation', i.id,
           a.balance_points, a.balance_usd, a.held_points, a.held_usd, ${at}
         FROM inserted AS i CROSS JOIN account_now AS a
         RETURNING *
       ),
       budget_written AS (
         UPDATE ${B} AS t SET held_points = t.held_points + CASE WHEN t.limit_points IS NULL THEN 0 ELSE coalesce(${hp}, 0) END,
-          held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce(${hu}, 0) END
-        FROM budget_old AS b
+          held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce(${hu}, 0) END,
+          free_points = CASE WHEN d.parent_kind IS NULL THEN t.free_points ELSE t.free_points - d.inside_points END,
+          free_usd = CASE WHEN d.parent_kind IS NULL THEN t.free_usd ELSE t.free_usd - d.inside_usd END
+        FROM budget_old AS b LEFT JOIN draw AS d ON d.parent_kind = b.parent_kind
         WHERE t.parent_kind = b.parent_kind AND t.parent_id = b.parent_id AND ${hasHold} AND EXISTS (SELECT 1 FROM inserted)
         RETURNING t.*
       ),`;
   const results = sql`
-        CASE WHEN ${hasHold} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN ${tables.holdRaced}(${account}) END AS a_raced,
+        CASE WHEN ${holdsOnAccount} AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN ${tables.holdRaced}(${account}) END AS a_raced,
         (SELECT ${accountJson('f')} FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
-        (SELECT ${budgetJson('b')} FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
+        coalesce((SELECT ${budgetJson('b')} FROM budget_refusal AS b), (SELECT ${budgetJson('b')} FROM draw_refusal AS b)) AS b_refused,
+        coalesce((SELECT unit FROM budget_refusal), (SELECT unit FROM draw_refusal)) AS b_unit,
+        coalesce((SELECT held FROM budget_refusal), (SELECT held FROM draw_refusal)) AS b_held,
         (SELECT ${accountJson('n')} FROM account_now AS n) AS a_now,
         (SELECT ${entryJson('e')} FROM entry_written AS e) AS a_entry,
         coalesce((SELECT json_agg(${budgetJson('b')} ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
-        (SELECT count(*) FROM hold_written) AS h_written`;
+        (SELECT count(*) FROM hold_written) AS h_written, (SELECT drawn_from FROM hold_written) AS h_drawn_from`;
   return { reads, verdict, writes, results };
 }
 

@@ -35,6 +35,8 @@
 import {
   type Account,
   type Cast,
+  type Cook,
+  type Units,
   ConflictError,
   type LedgerEntry,
   GenledgerError,
@@ -50,6 +52,7 @@ import type {
   CreationAccounting,
   LimitedInsertion,
   HeldCreation,
+  ParentHeldCreation,
   GenerationOutcome,
   Logger,
   AttachedInsertion,
@@ -331,6 +334,53 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   }
 
   /**
+   * A cast or cook with a parent hold (parent-hold-sql.ts): one statement stores the parent, takes
+   * the hold on its `initiatorAccountId` and stores the budget carrying the reservation, or writes
+   * nothing (`limited`: the account cannot cover it; `existing`: the key's parent, no hold taken).
+   */
+  async function insertWithHold<T extends Cast | Cook>(
+    entity: 'cast' | 'cook',
+    set: { insertWithHold: Statement; byIdempotencyKey: Statement },
+    record: T,
+    row: Record<string, SqlValue>,
+    hold: Units,
+    fromRow: (row: Row) => T,
+  ): Promise<(Insertion<T> & ParentHeldCreation) | LimitedInsertion> {
+    const [result] = await run(set.insertWithHold, { ...row, hold_points: hold.points ?? null, hold_usd: hold.costUsd ?? null }).catch(
+      conflictOnId(entity, record.id, { schema, tablePrefix }),
+    );
+    if (!result) throw new Error(`[genledger] [postgres] the insert of ${entity} "${record.id}" with a hold returned no row`);
+    switch (result.outcome) {
+      case 'created': {
+        const budget = result.b_now as Row | null;
+        const entry = result.a_entry as Row | null;
+        const account = result.a_now as Row | null;
+        if (budget === null || entry === null || account === null) throw new Error(`[genledger] [postgres] the hold of ${entity} "${record.id}" returned no entry`);
+        return {
+          created: true,
+          record: fromRow(result),
+          held: { outcome: 'held', account: accountFromJson(account), entry: entryFromJson(entry), budget: budgetFromJson(budget) },
+        };
+      }
+      case 'existing':
+        return { created: false, record: fromRow(result) };
+      case 'insufficient': {
+        const found = accountFromJson(result.a_found as Row);
+        const requested = { points: hold.points ?? 0, costUsd: hold.costUsd ?? '0' };
+        return { outcome: 'limited', limit: { outcome: 'insufficient', account: found, unit: result.a_unit as 'points' | 'costUsd', requested, available: found.available } };
+      }
+      case 'conflict': {
+        // The key was taken by a transaction that committed after the statement began: read its record.
+        const [existing] = await run(set.byIdempotencyKey, { idempotency_key: record.idempotencyKey });
+        if (!existing) throw new Error(`[genledger] [postgres] ${entity} "${record.id}" was neither inserted nor found by its idempotency key`);
+        return { created: false, record: fromRow(existing) };
+      }
+      default:
+        throw new Error(`[genledger] [postgres] the insert of ${entity} "${record.id}" with a hold returned the unknown outcome ${String(result.outcome)}`);
+    }
+  }
+
+  /**
    * A call's input row of `settle_generations` (see SETTLE_INPUT_COLUMNS): checked here, at the
    * call, so an unstorable value fails that call alone and writes nothing. `ordinal` is set by the
    * queue.
@@ -377,6 +427,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   const casts: PostgresRepository['casts'] = {
     async insert(record, accounting) {
+      if (accounting?.hold) return insertWithHold('cast', statements.casts, record, castToRow(record), accounting.hold, (row) => castFromRow(row));
       if (!accounting?.budget) return insertOnce('cast', statements.casts, record, castToRow(record), (row) => castFromRow(row));
       const set = { insert: statements.casts.insertWithBudget, byIdempotencyKey: statements.casts.byIdempotencyKey };
       return insertOnce('cast', set, record, { ...castToRow(record), ...budgetValues(accounting) }, (row) => castFromRow(row));
@@ -409,6 +460,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
 
   const cooks: PostgresRepository['cooks'] = {
     async insert(record, accounting) {
+      if (accounting?.hold) return insertWithHold('cook', statements.cooks, record, cookToRow(record), accounting.hold, (row) => cookFromRow(row));
       if (!accounting?.budget) return insertOnce('cook', statements.cooks, record, cookToRow(record), (row) => cookFromRow(row));
       const set = { insert: statements.cooks.insertWithBudget, byIdempotencyKey: statements.cooks.byIdempotencyKey };
       return insertOnce('cook', set, record, { ...cookToRow(record), ...budgetValues(accounting) }, (row) => cookFromRow(row));
@@ -760,7 +812,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   return {
     name,
     // accountChanges: migration 0007's trigger logs every account write on the change feed.
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false, accountChanges: true },
+    // parentHolds: migration 0009 (parent-hold-sql.ts; the release is its trigger).
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: true, accountChanges: true },
     accounts,
     tables,
 

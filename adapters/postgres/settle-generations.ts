@@ -275,14 +275,14 @@ function holdSettlement(tables: TableNames): string {
   const { accounts: A, accountEntries: E, holds: H, budgets: B } = tables;
   const before = 'PARTITION BY h.account_id ORDER BY h.ordinal ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING';
   const afterFigures = (s: string) => `SELECT ${s}.account_id, ${s}.bal_points - ${s}.cap_points AS balance_points, ${s}.bal_usd - ${s}.cap_usd AS balance_usd,
-          ${s}.held_points_before - ${s}.hold_points AS held_points, ${s}.held_usd_before - ${s}.hold_usd AS held_usd,
+          ${s}.held_points_before - ${s}.drop_points AS held_points, ${s}.held_usd_before - ${s}.drop_usd AS held_usd,
           ${s}.spent_points_before + ${s}.cap_points AS spent_points, ${s}.spent_usd_before + ${s}.cap_usd AS spent_usd,
           ${s}.seq0 + ${s}.n AS entry_count, ${s}.version_before + ${s}.n AS version,
           CASE WHEN ${s}.n > 0 THEN ${s}.apply_at ELSE coalesce(${s}.ats_before[cardinality(${s}.ats_before)], ${s}.updated_at0) END AS updated_at`;
   const entryColumns = `account_id, sequence, kind, amount_points, amount_usd, from_hold_points, from_hold_usd, cause_kind, generation_id,
           balance_after_points, balance_after_usd, held_after_points, held_after_usd, at`;
   const settledAfter = (s: string) =>
-    `${s}.bal_points - ${s}.cap_points, ${s}.bal_usd - ${s}.cap_usd, ${s}.held_points_before - ${s}.hold_points, ${s}.held_usd_before - ${s}.hold_usd, ${s}.apply_at`;
+    `${s}.bal_points - ${s}.cap_points, ${s}.bal_usd - ${s}.cap_usd, ${s}.held_points_before - ${s}.drop_points, ${s}.held_usd_before - ${s}.drop_usd, ${s}.apply_at`;
   return sql`
       hold_old AS (
         SELECT h.*, c.ordinal, c.apply_at,
@@ -308,19 +308,58 @@ function holdSettlement(tables: TableNames): string {
         ORDER BY a.account_id
         FOR UPDATE
       ),
-      hold_available AS (
+      -- settleHold's pool: the holds that drew on a reservation still held, per reservation in
+      -- ordinal order. In the reservation's units (its budget's limit), a hold's charge beyond
+      -- itself comes from the free part first, and what it did not spend goes back to it; each
+      -- step starts from the free part the previous one left (step 0: the locked budget's).
+      pool_step AS (
+        SELECT h.ordinal, b.parent_kind, b.parent_id, b.free_points AS free0_points, b.free_usd AS free0_usd,
+          CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points - least(h.cap_points, h.hold_points) END AS beyond_points,
+          CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd - least(h.cap_usd, h.hold_usd) END AS beyond_usd,
+          CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points - least(h.cap_points, h.hold_points) END AS unspent_points,
+          CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd - least(h.cap_usd, h.hold_usd) END AS unspent_usd,
+          row_number() OVER (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal)::integer AS step
+        FROM hold_old AS h
+        JOIN budget_old AS b ON b.reservation_status = 'held' AND b.parent_kind = h.drawn_from
+          AND b.parent_id = CASE h.drawn_from WHEN 'cast' THEN h.budget_cast_id ELSE h.budget_cook_id END
+      ),
+      pool_chain AS (
+        SELECT s.parent_kind, s.parent_id, 0 AS step, NULL::integer AS ordinal, s.free0_points AS free_points, s.free0_usd AS free_usd,
+          0::bigint AS from_pool_points, 0::numeric AS from_pool_usd, 0::bigint AS returned_points, 0::numeric AS returned_usd
+        FROM pool_step AS s WHERE s.step = 1
+        UNION ALL
+        SELECT p.parent_kind, p.parent_id, s.step, s.ordinal,
+          p.free_points - x.from_points + s.unspent_points, p.free_usd - x.from_usd + s.unspent_usd,
+          x.from_points, x.from_usd, s.unspent_points, s.unspent_usd
+        FROM pool_chain AS p
+        JOIN pool_step AS s ON s.parent_kind = p.parent_kind AND s.parent_id = p.parent_id AND s.step = p.step + 1
+        CROSS JOIN LATERAL (
+          SELECT least(s.beyond_points, greatest(p.free_points, 0)) AS from_points, least(s.beyond_usd, greatest(p.free_usd, 0)) AS from_usd
+        ) AS x
+      ),
+      -- Per hold, what it takes from its account's held: its own part charged, its part of the
+      -- pool, and what is released (its unspent part minus what goes back to the pool).
+      hold_pooled AS (
         SELECT h.*, least(h.cap_points, h.hold_points) AS from_points, least(h.cap_usd, h.hold_usd) AS from_usd,
+          coalesce(pc.from_pool_points, 0) AS from_pool_points, coalesce(pc.from_pool_usd, 0) AS from_pool_usd,
+          coalesce(pc.returned_points, 0) AS returned_points, coalesce(pc.returned_usd, 0) AS returned_usd,
+          h.hold_points - coalesce(pc.returned_points, 0) + coalesce(pc.from_pool_points, 0) AS drop_points,
+          h.hold_usd - coalesce(pc.returned_usd, 0) + coalesce(pc.from_pool_usd, 0) AS drop_usd
+        FROM hold_old AS h LEFT JOIN pool_chain AS pc ON pc.ordinal = h.ordinal AND pc.step > 0
+      ),
+      hold_available AS (
+        SELECT h.*,
           a.balance_points - coalesce(sum(h.cap_points) OVER w, 0) AS bal_points, a.balance_usd - coalesce(sum(h.cap_usd) OVER w, 0) AS bal_usd,
-          a.held_points - coalesce(sum(h.hold_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.hold_usd) OVER w, 0) AS held_usd_before,
+          a.held_points - coalesce(sum(h.drop_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.drop_usd) OVER w, 0) AS held_usd_before,
           a.spent_points + coalesce(sum(h.cap_points) OVER w, 0) AS spent_points_before, a.spent_usd + coalesce(sum(h.cap_usd) OVER w, 0) AS spent_usd_before,
           a.entry_count AS entry_count0, a.version AS version0, a.updated_at AS updated_at0
-        FROM hold_old AS h JOIN account_old AS a ON a.account_id = h.account_id
+        FROM hold_pooled AS h JOIN account_old AS a ON a.account_id = h.account_id
         WINDOW w AS (${before})
       ),
       hold_amounts AS (
-        SELECT h.*, h.hold_points - h.from_points AS rel_points, h.hold_usd - h.from_usd AS rel_usd,
-          greatest(h.cap_points - h.from_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
-          greatest(h.cap_usd - h.from_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
+        SELECT h.*, h.hold_points - h.from_points - h.returned_points AS rel_points, h.hold_usd - h.from_usd - h.returned_usd AS rel_usd,
+          greatest(h.cap_points - h.from_points - h.from_pool_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
+          greatest(h.cap_usd - h.from_usd - h.from_pool_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
         FROM hold_available AS h
       ),
       hold_entries AS (
@@ -338,8 +377,8 @@ function holdSettlement(tables: TableNames): string {
       ),
       entries_written AS (
         INSERT INTO ${E} (${entryColumns})
-        SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points, s.from_usd, 'generation', s.generation_id,
-          s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points, s.held_usd_before - s.from_usd, s.apply_at
+        SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points + s.from_pool_points, s.from_usd + s.from_pool_usd, 'generation', s.generation_id,
+          s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points - s.from_pool_points, s.held_usd_before - s.from_usd - s.from_pool_usd, s.apply_at
         FROM hold_chain AS s WHERE s.n_capture = 1
         UNION ALL
         SELECT s.account_id, s.seq0 + s.n_capture + 1, 'release', s.rel_points, s.rel_usd, NULL, NULL, 'generation', s.generation_id, ${settledAfter('s')}
@@ -372,13 +411,22 @@ function holdSettlement(tables: TableNames): string {
           b.held_points - sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points END) OVER w AS held_points,
           b.held_usd - sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd END) OVER w AS held_usd,
           b.spent_points + sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points END) OVER w AS spent_points,
-          b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd
+          b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd,
+          b.reservation_account_id, b.reservation_status,
+          coalesce(pool.free_points, b.free_points) AS free_points, coalesce(pool.free_usd, b.free_usd) AS free_usd
         FROM hold_old AS h
         JOIN budget_old AS b ON (b.parent_kind = 'cast' AND b.parent_id = h.budget_cast_id) OR (b.parent_kind = 'cook' AND b.parent_id = h.budget_cook_id)
+        -- The reservation's free part after this call: its pool step at or before this call's ordinal.
+        LEFT JOIN LATERAL (
+          SELECT pc.free_points, pc.free_usd FROM pool_chain AS pc
+          WHERE pc.parent_kind = b.parent_kind AND pc.parent_id = b.parent_id AND pc.ordinal <= h.ordinal
+          ORDER BY pc.step DESC LIMIT 1
+        ) AS pool ON true
         WINDOW w AS (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal ROWS UNBOUNDED PRECEDING)
       ),
       budget_written AS (
-        UPDATE ${B} AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd
+        UPDATE ${B} AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd,
+          free_points = l.free_points, free_usd = l.free_usd
         FROM (SELECT DISTINCT ON (f.parent_kind, f.parent_id) f.* FROM budget_after AS f ORDER BY f.parent_kind, f.parent_id, f.ordinal DESC) AS l
         WHERE t.parent_kind = l.parent_kind AND t.parent_id = l.parent_id
         RETURNING t.parent_id
@@ -386,7 +434,7 @@ function holdSettlement(tables: TableNames): string {
       hold_result AS MATERIALIZED (
         SELECT s.ordinal, json_build_object(
           'generation_id', s.generation_id, 'account_id', s.account_id, 'points', s.points::text, 'cost_usd', s.cost_usd::text,
-          'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id,
+          'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id, 'drawn_from', s.drawn_from,
           'captured_points', s.cap_points::text, 'captured_usd', s.cap_usd::text,
           'account', (SELECT ${accountJson('f')} FROM account_after AS f WHERE f.ordinal = s.ordinal),
           'entries', coalesce((SELECT json_agg(${entryJson('e')} ORDER BY e.sequence) FROM entries_written AS e

@@ -35,6 +35,7 @@ import {
   selectList,
   type Column,
 } from './rows.js';
+import { insertWithHoldStatement } from './parent-hold-sql.js';
 import { applyToCookStage, assignFrom, COOK_APPLY_STAGE_COLUMNS, elapsedMs, writtenElseOld } from './rollup-sql.js';
 
 /** Fully qualified table names, ready to splice into SQL. */
@@ -308,6 +309,7 @@ export function buildStatements(tables: TableNames) {
   const casts = {
     insert: insertStatement('casts_insert', C, CAST_COLUMNS),
     insertWithBudget: insertStatement('casts_insert_budget', C, CAST_COLUMNS, { table: tables.budgets, kind: 'cast' }),
+    insertWithHold: insertWithHoldStatement('casts_insert_hold', 'cast', C, CAST_COLUMNS, tables),
     ...selectStatements('casts', C, CAST_COLUMNS),
     /**
      * `endCast` for `transitionCast`: only a running cast moves (`finish`, `cancel`; `expire` needs
@@ -369,6 +371,7 @@ export function buildStatements(tables: TableNames) {
   const cooks = {
     insert: insertStatement('cooks_insert', K, COOK_COLUMNS),
     insertWithBudget: insertStatement('cooks_insert_budget', K, COOK_COLUMNS, { table: tables.budgets, kind: 'cook' }),
+    insertWithHold: insertWithHoldStatement('cooks_insert_hold', 'cook', K, COOK_COLUMNS, tables),
     ...selectStatements('cooks', K, COOK_COLUMNS),
     // transitionCook: finish/cancel from running|paused, pause from running, resume from paused,
     // expire a running cook with nothing in flight (finished as by `finish`).

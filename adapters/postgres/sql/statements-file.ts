@@ -191,6 +191,16 @@ const HEADERS: Readonly<Record<string, Header>> = {
     locks: 'the new rows (and, on a key conflict, waits for the transaction inserting that key)',
     result: INSERT_RESULT(COOK_ROW),
   },
+  casts_insert_hold: {
+    does: 'startCast({ hold }) (parentHoldAtCreation): the key first (a repeat takes no hold and returns the key\'s cast); then the initiator account, locked, must cover the hold (hold_points, hold_usd; NULL: not held), else nothing is written (insufficient); then the cast (its insert is the gate), the account\'s held + the hold (the account inserted when it has no row), its hold entry (cause parent), and the budget row whose limit is the hold, carrying the reservation (the account, free = the hold, status held). The release is migration 0009\'s trigger, when the cast ends.',
+    locks: 'the account (FOR UPDATE, only when the key is free), then the new rows (and, on a key conflict, waits for the transaction inserting that key)',
+    result: 'one row: outcome text (created | existing | insufficient | conflict: the key is held by a transaction this statement cannot see, read it with casts_by_key), a_unit text, a_found json (the account as found), a_now, a_entry, b_now json (what the hold wrote), then the cast\'s columns (created or existing)',
+  },
+  cooks_insert_hold: {
+    does: 'startCook({ hold }) (parentHoldAtCreation): the key first (a repeat takes no hold and returns the key\'s cook); then the initiator account, locked, must cover the hold (hold_points, hold_usd; NULL: not held), else nothing is written (insufficient); then the cook (its insert is the gate), the account\'s held + the hold (the account inserted when it has no row), its hold entry (cause parent), and the budget row whose limit is the hold, carrying the reservation (the account, free = the hold, status held). The release is migration 0009\'s trigger, when the cook ends.',
+    locks: 'the account (FOR UPDATE, only when the key is free), then the new rows (and, on a key conflict, waits for the transaction inserting that key)',
+    result: 'one row: outcome text (created | existing | insufficient | conflict: the key is held by a transaction this statement cannot see, read it with cooks_by_key), a_unit text, a_found json (the account as found), a_now, a_entry, b_now json (what the hold wrote), then the cook\'s columns (created or existing)',
+  },
   accounts_move: {
     does: 'credit()/debit() (applyMovement): the key first (a repeat writes nothing and returns the key\'s entry); a debit available does not cover writes nothing; otherwise the entry (the account\'s next sequence; the insert is the gate, its key unique per account) and the account (inserted on its first movement). Two first writes of one new account: the second fails on a primary key and is sent again.',
     locks: 'the account (FOR UPDATE), then the new entry',
@@ -305,6 +315,8 @@ export function allStatements(): { statement: Statement; variant?: string }[] {
     { statement: cooks.openChildren },
     { statement: casts.insertWithBudget },
     { statement: cooks.insertWithBudget },
+    { statement: casts.insertWithHold },
+    { statement: cooks.insertWithHold },
     ...Object.values(buildAccountStatements(tables)).map((statement) => ({ statement })),
     ...Object.values(buildPriceTableStatements(tables)).map((statement) => ({ statement })),
     { statement: changeLog.pruneBoundary },

@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 173 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 175 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -165,7 +165,7 @@ WHERE existing.idempotency_key = $34::text AND NOT EXISTS (SELECT 1 FROM inserte
 
 -- =================================================================================================
 -- insert_attached_generation
--- prepared as genledger_insert_attached_generation_490c53c5478f
+-- prepared as genledger_insert_attached_generation_0f91ca420529
 --
 --   recordGeneration with parents (insertAttached / createAttached): the generation stored and
 --   attached to its cast (attachToCast) and to the cast's cook or its own cook (attachToCook), or
@@ -254,11 +254,36 @@ budget_refusal AS (
   ORDER BY b.parent_kind
   LIMIT 1
 ),
+-- drawingBudget + drawFromReservation: the first budget (cast, then cook) whose open
+-- reservation is on this account; the part of the hold inside its units (taken from its
+-- free part), the units beyond them, and (a guard: the budget's check implies it) the unit
+-- its free part does not cover.
+draw AS (
+  SELECT b.parent_kind, b.parent_id,
+    CASE WHEN b.limit_points IS NULL THEN 0 ELSE coalesce($7::bigint, 0) END AS inside_points,
+    CASE WHEN b.limit_usd IS NULL THEN 0 ELSE coalesce($8::numeric, 0) END AS inside_usd,
+    CASE WHEN b.limit_points IS NULL THEN $7::bigint END AS beyond_points,
+    CASE WHEN b.limit_usd IS NULL THEN $8::numeric END AS beyond_usd,
+    CASE WHEN b.limit_points IS NOT NULL AND coalesce($7::bigint, 0) > b.free_points THEN 'points'
+         WHEN b.limit_usd IS NOT NULL AND coalesce($8::numeric, 0) > b.free_usd THEN 'costUsd' END AS short_unit
+  FROM budget_old AS b
+  WHERE b.reservation_status = 'held' AND b.reservation_account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)
+  ORDER BY b.parent_kind
+  LIMIT 1
+),
+draw_refusal AS (
+  SELECT b.*, d.short_unit AS unit, true AS held FROM draw AS d JOIN budget_old AS b USING (parent_kind, parent_id) WHERE d.short_unit IS NOT NULL
+),
+account_hold AS (
+  SELECT CASE WHEN d.parent_kind IS NULL THEN $7::bigint ELSE d.beyond_points END AS points,
+    CASE WHEN d.parent_kind IS NULL THEN $8::numeric ELSE d.beyond_usd END AS usd
+  FROM (SELECT 1) AS one LEFT JOIN draw AS d ON true
+),
 -- The account as this statement's snapshot shows it (no lock: it is locked last, by its write).
-account_seen AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)),
+account_seen AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $9::text AND ((SELECT points FROM account_hold) IS NOT NULL OR (SELECT usd FROM account_hold) IS NOT NULL)),
 account_check AS (
-  SELECT f.*, CASE WHEN $7::bigint IS NOT NULL AND $7::bigint > f.balance_points - f.held_points THEN 'points'
-    WHEN $8::numeric IS NOT NULL AND $8::numeric > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
+  SELECT f.*, CASE WHEN (SELECT points FROM account_hold) IS NOT NULL AND (SELECT points FROM account_hold) > f.balance_points - f.held_points THEN 'points'
+    WHEN (SELECT usd FROM account_hold) IS NOT NULL AND (SELECT usd FROM account_hold) > f.balance_usd - f.held_usd THEN 'costUsd' END AS short_unit
   FROM (
     SELECT $9::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
     coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
@@ -266,8 +291,8 @@ account_check AS (
     coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON true) AS f
 ),
 decision AS (
-  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN v.parents_verdict <> 'accepted' THEN v.parents_verdict WHEN EXISTS (SELECT 1 FROM budget_refusal) THEN 'over-budget'
-    WHEN ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
+  SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN v.parents_verdict <> 'accepted' THEN v.parents_verdict WHEN EXISTS (SELECT 1 FROM budget_refusal) OR EXISTS (SELECT 1 FROM draw_refusal) THEN 'over-budget'
+    WHEN ((SELECT points FROM account_hold) IS NOT NULL OR (SELECT usd FROM account_hold) IS NOT NULL) AND (SELECT short_unit FROM account_check) IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
   FROM (SELECT 1) AS one LEFT JOIN cast_old AS co ON true LEFT JOIN cook_old AS ko ON true
   CROSS JOIN LATERAL (
     SELECT CASE WHEN co.id IS NULL THEN NULL WHEN co.status <> 'running' THEN 'closed'
@@ -324,9 +349,10 @@ cook_now AS (
   SELECT o.* FROM cook_old AS o WHERE NOT EXISTS (SELECT 1 FROM cook_written)
 ),
 hold_written AS (
-  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, drawn_from, status)
   SELECT i.id, i.master_account_id, $7::bigint, $8::numeric,
-    (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'), 'held'
+    (SELECT parent_id FROM budget_old WHERE parent_kind = 'cast'), (SELECT parent_id FROM budget_old WHERE parent_kind = 'cook'),
+    (SELECT parent_kind FROM draw), 'held'
   FROM inserted AS i WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL)
   RETURNING *
 ),
@@ -334,31 +360,33 @@ hold_written AS (
 -- locked (READ COMMITTED), so a hold never takes more than is available; when a concurrent
 -- write took it meanwhile, the result's hold_raced() rolls the statement back (see 0004).
 account_written AS (
-  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce($7::bigint, 0), held_usd = t.held_usd + coalesce($8::numeric, 0),
+  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce((SELECT points FROM account_hold), 0), held_usd = t.held_usd + coalesce((SELECT usd FROM account_hold), 0),
     entry_count = t.entry_count + 1, version = t.version + 1, updated_at = $2::timestamptz
-  WHERE t.account_id = $9::text AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
-    AND ($7::bigint IS NULL OR $7::bigint <= t.balance_points - t.held_points) AND ($8::numeric IS NULL OR $8::numeric <= t.balance_usd - t.held_usd)
+  WHERE t.account_id = $9::text AND ((SELECT points FROM account_hold) IS NOT NULL OR (SELECT usd FROM account_hold) IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND EXISTS (SELECT 1 FROM account_seen)
+    AND ((SELECT points FROM account_hold) IS NULL OR (SELECT points FROM account_hold) <= t.balance_points - t.held_points) AND ((SELECT usd FROM account_hold) IS NULL OR (SELECT usd FROM account_hold) <= t.balance_usd - t.held_usd)
   RETURNING t.*
 ),
 account_created AS (
   INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
-  SELECT ac.account_id, 0, 0, coalesce($7::bigint, 0), coalesce($8::numeric, 0), 0, 0, 1, 1, $2::timestamptz
-  FROM account_check AS ac WHERE ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
+  SELECT ac.account_id, 0, 0, coalesce((SELECT points FROM account_hold), 0), coalesce((SELECT usd FROM account_hold), 0), 0, 0, 1, 1, $2::timestamptz
+  FROM account_check AS ac WHERE ((SELECT points FROM account_hold) IS NOT NULL OR (SELECT usd FROM account_hold) IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_seen)
   RETURNING *
 ),
 account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
 entry_written AS (
   INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
     balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-  SELECT a.account_id, a.entry_count, 'hold', coalesce($7::bigint, 0), coalesce($8::numeric, 0), 'generation', i.id,
+  SELECT a.account_id, a.entry_count, 'hold', coalesce((SELECT points FROM account_hold), 0), coalesce((SELECT usd FROM account_hold), 0), 'generation', i.id,
     a.balance_points, a.balance_usd, a.held_points, a.held_usd, $2::timestamptz
   FROM inserted AS i CROSS JOIN account_now AS a
   RETURNING *
 ),
 budget_written AS (
   UPDATE "public".genledger_budgets AS t SET held_points = t.held_points + CASE WHEN t.limit_points IS NULL THEN 0 ELSE coalesce($7::bigint, 0) END,
-    held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce($8::numeric, 0) END
-  FROM budget_old AS b
+    held_usd = t.held_usd + CASE WHEN t.limit_usd IS NULL THEN 0 ELSE coalesce($8::numeric, 0) END,
+    free_points = CASE WHEN d.parent_kind IS NULL THEN t.free_points ELSE t.free_points - d.inside_points END,
+    free_usd = CASE WHEN d.parent_kind IS NULL THEN t.free_usd ELSE t.free_usd - d.inside_usd END
+  FROM budget_old AS b LEFT JOIN draw AS d ON d.parent_kind = b.parent_kind
   WHERE t.parent_kind = b.parent_kind AND t.parent_id = b.parent_id AND ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted)
   RETURNING t.*
 ),
@@ -372,12 +400,19 @@ SELECT
   r.id AS r_id, r.master_account_id AS r_master_account_id, r.tool_id AS r_tool_id, r.tool_display_name AS r_tool_display_name, r.service_name AS r_service_name, r.session_id AS r_session_id, r.initiating_event_id AS r_initiating_event_id, r.platform_specific_run_id AS r_platform_specific_run_id, r.status AS r_status, (extract(epoch FROM r.request_timestamp) * 1000)::bigint AS r_request_timestamp, (extract(epoch FROM r.started_at) * 1000)::bigint AS r_started_at, (extract(epoch FROM r.response_timestamp) * 1000)::bigint AS r_response_timestamp, r.duration_ms AS r_duration_ms, r.progress AS r_progress, r.points_spent AS r_points_spent, r.protocol_net_points AS r_protocol_net_points, r.cost_usd AS r_cost_usd, r.cost_provenance AS r_cost_provenance, r.notification_platform AS r_notification_platform, r.delivery_status AS r_delivery_status, r.delivery_attempts AS r_delivery_attempts, (extract(epoch FROM r.delivery_timestamp) * 1000)::bigint AS r_delivery_timestamp, r.delivery_error AS r_delivery_error, r.delivery_strategy AS r_delivery_strategy, r.cast_id AS r_cast_id, r.cook_id AS r_cook_id, r.spell_id AS r_spell_id, r.collection_id AS r_collection_id, r.request_payload AS r_request_payload, r.response_payload AS r_response_payload, r.artifact_urls AS r_artifact_urls, r.error_details AS r_error_details, r.metadata AS r_metadata, r.idempotency_key AS r_idempotency_key, r.version AS r_version, (extract(epoch FROM r.updated_at) * 1000)::bigint AS r_updated_at,
   cn.id IS NOT NULL AS c_present, d.cast_outcome AS c_outcome, cn.id AS c_id, cn.spell_id AS c_spell_id, cn.initiator_account_id AS c_initiator_account_id, cn.total_steps AS c_total_steps, cn.cook_id AS c_cook_id, cn.collection_id AS c_collection_id, (extract(epoch FROM cn.started_at) * 1000)::bigint AS c_started_at, cn.metadata AS c_metadata, cn.idempotency_key AS c_idempotency_key, cn.status AS c_status, cn.in_flight_count AS c_in_flight_count, cn.outcome_success AS c_outcome_success, cn.outcome_failed AS c_outcome_failed, cn.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, cn.outcome_timeout AS c_outcome_timeout, cn.points_spent AS c_points_spent, cn.protocol_net_points AS c_protocol_net_points, cn.cost_usd AS c_cost_usd, (extract(epoch FROM cn.completed_at) * 1000)::bigint AS c_completed_at, cn.duration_ms AS c_duration_ms, (extract(epoch FROM cn.updated_at) * 1000)::bigint AS c_updated_at, cn.version AS c_version, cn.step_generation_ids AS c_step_generation_ids,
   kn.id IS NOT NULL AS k_present, d.cook_outcome AS k_outcome, d.target_cook AS k_target, kn.id AS k_id, kn.collection_id AS k_collection_id, kn.initiator_account_id AS k_initiator_account_id, kn.target_supply AS k_target_supply, (extract(epoch FROM kn.started_at) * 1000)::bigint AS k_started_at, kn.metadata AS k_metadata, kn.idempotency_key AS k_idempotency_key, kn.status AS k_status, kn.in_flight_count AS k_in_flight_count, kn.outcome_success AS k_outcome_success, kn.outcome_failed AS k_outcome_failed, kn.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, kn.outcome_timeout AS k_outcome_timeout, kn.points_spent AS k_points_spent, kn.protocol_net_points AS k_protocol_net_points, kn.cost_usd AS k_cost_usd, (extract(epoch FROM kn.completed_at) * 1000)::bigint AS k_completed_at, kn.duration_ms AS k_duration_ms, (extract(epoch FROM kn.updated_at) * 1000)::bigint AS k_updated_at, kn.version AS k_version, kn.generated_count AS k_generated_count, kn.failed_count AS k_failed_count, kn.cancelled_count AS k_cancelled_count, kn.open_generation_count AS k_open_generation_count, kn.generation_ids AS k_generation_ids, kn.cast_ids AS k_cast_ids,
-            CASE WHEN ($7::bigint IS NOT NULL OR $8::numeric IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN "public".genledger_hold_raced($9::text) END AS a_raced,
+            CASE WHEN ((SELECT points FROM account_hold) IS NOT NULL OR (SELECT usd FROM account_hold) IS NOT NULL) AND EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM account_now) THEN "public".genledger_hold_raced($9::text) END AS a_raced,
     (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
       'held_points', f.held_points::text, 'held_usd', f.held_usd::text, 'spent_points', f.spent_points::text, 'spent_usd', f.spent_usd::text,
       'entry_count', f.entry_count::text, 'version', f.version::text, 'updated_at', (extract(epoch FROM f.updated_at) * 1000)::bigint::text) FROM account_check AS f) AS a_found, (SELECT short_unit FROM account_check) AS a_unit,
-    (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
-      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) FROM budget_refusal AS b) AS b_refused, (SELECT unit FROM budget_refusal) AS b_unit, (SELECT held FROM budget_refusal) AS b_held,
+    coalesce((SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+      'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+      'reservation_status', b.reservation_status) FROM budget_refusal AS b), (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+        'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+        'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+        'reservation_status', b.reservation_status) FROM draw_refusal AS b)) AS b_refused,
+    coalesce((SELECT unit FROM budget_refusal), (SELECT unit FROM draw_refusal)) AS b_unit,
+    coalesce((SELECT held FROM budget_refusal), (SELECT held FROM draw_refusal)) AS b_held,
     (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
       'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
       'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n) AS a_now,
@@ -385,12 +420,15 @@ SELECT
       'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
       'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
       'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+      'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
       'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
       'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry_written AS e) AS a_entry,
     coalesce((SELECT json_agg(
       json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
-      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
-    (SELECT count(*) FROM hold_written) AS h_written
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+      'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+      'reservation_status', b.reservation_status) ORDER BY b.parent_kind) FROM budget_written AS b), '[]'::json) AS b_now,
+    (SELECT count(*) FROM hold_written) AS h_written, (SELECT drawn_from FROM hold_written) AS h_drawn_from
 FROM decision AS d
 LEFT JOIN child AS r ON true
 LEFT JOIN cast_now AS cn ON true
@@ -398,7 +436,7 @@ LEFT JOIN cook_now AS kn ON true;
 
 -- =================================================================================================
 -- insert_generations
--- prepared as genledger_insert_generations_0e7662072f0b
+-- prepared as genledger_insert_generations_a83243c50c17
 --
 --   recordGeneration with no parent, with group commit: the calls that queued while a creation
 --   statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one
@@ -511,6 +549,7 @@ SELECT x.ordinal,
     'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
     'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
     'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
     'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
     'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL) AS a_entry,
   '[]'::json AS b_now,
@@ -621,7 +660,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_5d30f2e3626a
+-- prepared as genledger_settle_generations_57f2f9d64776
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -904,19 +943,58 @@ account_old AS (
   ORDER BY a.account_id
   FOR UPDATE
 ),
-hold_available AS (
+-- settleHold's pool: the holds that drew on a reservation still held, per reservation in
+-- ordinal order. In the reservation's units (its budget's limit), a hold's charge beyond
+-- itself comes from the free part first, and what it did not spend goes back to it; each
+-- step starts from the free part the previous one left (step 0: the locked budget's).
+pool_step AS (
+  SELECT h.ordinal, b.parent_kind, b.parent_id, b.free_points AS free0_points, b.free_usd AS free0_usd,
+    CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points - least(h.cap_points, h.hold_points) END AS beyond_points,
+    CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd - least(h.cap_usd, h.hold_usd) END AS beyond_usd,
+    CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points - least(h.cap_points, h.hold_points) END AS unspent_points,
+    CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd - least(h.cap_usd, h.hold_usd) END AS unspent_usd,
+    row_number() OVER (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal)::integer AS step
+  FROM hold_old AS h
+  JOIN budget_old AS b ON b.reservation_status = 'held' AND b.parent_kind = h.drawn_from
+    AND b.parent_id = CASE h.drawn_from WHEN 'cast' THEN h.budget_cast_id ELSE h.budget_cook_id END
+),
+pool_chain AS (
+  SELECT s.parent_kind, s.parent_id, 0 AS step, NULL::integer AS ordinal, s.free0_points AS free_points, s.free0_usd AS free_usd,
+    0::bigint AS from_pool_points, 0::numeric AS from_pool_usd, 0::bigint AS returned_points, 0::numeric AS returned_usd
+  FROM pool_step AS s WHERE s.step = 1
+  UNION ALL
+  SELECT p.parent_kind, p.parent_id, s.step, s.ordinal,
+    p.free_points - x.from_points + s.unspent_points, p.free_usd - x.from_usd + s.unspent_usd,
+    x.from_points, x.from_usd, s.unspent_points, s.unspent_usd
+  FROM pool_chain AS p
+  JOIN pool_step AS s ON s.parent_kind = p.parent_kind AND s.parent_id = p.parent_id AND s.step = p.step + 1
+  CROSS JOIN LATERAL (
+    SELECT least(s.beyond_points, greatest(p.free_points, 0)) AS from_points, least(s.beyond_usd, greatest(p.free_usd, 0)) AS from_usd
+  ) AS x
+),
+-- Per hold, what it takes from its account's held: its own part charged, its part of the
+-- pool, and what is released (its unspent part minus what goes back to the pool).
+hold_pooled AS (
   SELECT h.*, least(h.cap_points, h.hold_points) AS from_points, least(h.cap_usd, h.hold_usd) AS from_usd,
+    coalesce(pc.from_pool_points, 0) AS from_pool_points, coalesce(pc.from_pool_usd, 0) AS from_pool_usd,
+    coalesce(pc.returned_points, 0) AS returned_points, coalesce(pc.returned_usd, 0) AS returned_usd,
+    h.hold_points - coalesce(pc.returned_points, 0) + coalesce(pc.from_pool_points, 0) AS drop_points,
+    h.hold_usd - coalesce(pc.returned_usd, 0) + coalesce(pc.from_pool_usd, 0) AS drop_usd
+  FROM hold_old AS h LEFT JOIN pool_chain AS pc ON pc.ordinal = h.ordinal AND pc.step > 0
+),
+hold_available AS (
+  SELECT h.*,
     a.balance_points - coalesce(sum(h.cap_points) OVER w, 0) AS bal_points, a.balance_usd - coalesce(sum(h.cap_usd) OVER w, 0) AS bal_usd,
-    a.held_points - coalesce(sum(h.hold_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.hold_usd) OVER w, 0) AS held_usd_before,
+    a.held_points - coalesce(sum(h.drop_points) OVER w, 0) AS held_points_before, a.held_usd - coalesce(sum(h.drop_usd) OVER w, 0) AS held_usd_before,
     a.spent_points + coalesce(sum(h.cap_points) OVER w, 0) AS spent_points_before, a.spent_usd + coalesce(sum(h.cap_usd) OVER w, 0) AS spent_usd_before,
     a.entry_count AS entry_count0, a.version AS version0, a.updated_at AS updated_at0
-  FROM hold_old AS h JOIN account_old AS a ON a.account_id = h.account_id
+  FROM hold_pooled AS h JOIN account_old AS a ON a.account_id = h.account_id
   WINDOW w AS (PARTITION BY h.account_id ORDER BY h.ordinal ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ),
 hold_amounts AS (
-  SELECT h.*, h.hold_points - h.from_points AS rel_points, h.hold_usd - h.from_usd AS rel_usd,
-    greatest(h.cap_points - h.from_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
-    greatest(h.cap_usd - h.from_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
+  SELECT h.*, h.hold_points - h.from_points - h.returned_points AS rel_points, h.hold_usd - h.from_usd - h.returned_usd AS rel_usd,
+    greatest(h.cap_points - h.from_points - h.from_pool_points - greatest(h.bal_points - h.held_points_before, 0), 0) AS short_points,
+    greatest(h.cap_usd - h.from_usd - h.from_pool_usd - greatest(h.bal_usd - h.held_usd_before, 0), 0) AS short_usd
   FROM hold_available AS h
 ),
 hold_entries AS (
@@ -936,21 +1014,21 @@ entries_written AS (
   INSERT INTO "public".genledger_account_entries (
     account_id, sequence, kind, amount_points, amount_usd, from_hold_points, from_hold_usd, cause_kind, generation_id,
     balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-  SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points, s.from_usd, 'generation', s.generation_id,
-    s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points, s.held_usd_before - s.from_usd, s.apply_at
+  SELECT s.account_id, s.seq0 + 1, 'capture', s.cap_points, s.cap_usd, s.from_points + s.from_pool_points, s.from_usd + s.from_pool_usd, 'generation', s.generation_id,
+    s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.from_points - s.from_pool_points, s.held_usd_before - s.from_usd - s.from_pool_usd, s.apply_at
   FROM hold_chain AS s WHERE s.n_capture = 1
   UNION ALL
-  SELECT s.account_id, s.seq0 + s.n_capture + 1, 'release', s.rel_points, s.rel_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.hold_points, s.held_usd_before - s.hold_usd, s.apply_at
+  SELECT s.account_id, s.seq0 + s.n_capture + 1, 'release', s.rel_points, s.rel_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.drop_points, s.held_usd_before - s.drop_usd, s.apply_at
   FROM hold_chain AS s WHERE s.n_release = 1
   UNION ALL
-  SELECT s.account_id, s.seq0 + s.n_capture + s.n_release + 1, 'overdraft', s.short_points, s.short_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.hold_points, s.held_usd_before - s.hold_usd, s.apply_at
+  SELECT s.account_id, s.seq0 + s.n_capture + s.n_release + 1, 'overdraft', s.short_points, s.short_usd, NULL, NULL, 'generation', s.generation_id, s.bal_points - s.cap_points, s.bal_usd - s.cap_usd, s.held_points_before - s.drop_points, s.held_usd_before - s.drop_usd, s.apply_at
   FROM hold_chain AS s WHERE s.n_overdraft = 1
   RETURNING *
 ),
 account_after AS (
   SELECT s.ordinal, s.n, x.* FROM hold_chain AS s CROSS JOIN LATERAL (
     SELECT s.account_id, s.bal_points - s.cap_points AS balance_points, s.bal_usd - s.cap_usd AS balance_usd,
-    s.held_points_before - s.hold_points AS held_points, s.held_usd_before - s.hold_usd AS held_usd,
+    s.held_points_before - s.drop_points AS held_points, s.held_usd_before - s.drop_usd AS held_usd,
     s.spent_points_before + s.cap_points AS spent_points, s.spent_usd_before + s.cap_usd AS spent_usd,
     s.seq0 + s.n AS entry_count, s.version_before + s.n AS version,
     CASE WHEN s.n > 0 THEN s.apply_at ELSE coalesce(s.ats_before[cardinality(s.ats_before)], s.updated_at0) END AS updated_at) AS x
@@ -975,13 +1053,22 @@ budget_after AS (
     b.held_points - sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.hold_points END) OVER w AS held_points,
     b.held_usd - sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.hold_usd END) OVER w AS held_usd,
     b.spent_points + sum(CASE WHEN b.limit_points IS NULL THEN 0 ELSE h.cap_points END) OVER w AS spent_points,
-    b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd
+    b.spent_usd + sum(CASE WHEN b.limit_usd IS NULL THEN 0 ELSE h.cap_usd END) OVER w AS spent_usd,
+    b.reservation_account_id, b.reservation_status,
+    coalesce(pool.free_points, b.free_points) AS free_points, coalesce(pool.free_usd, b.free_usd) AS free_usd
   FROM hold_old AS h
   JOIN budget_old AS b ON (b.parent_kind = 'cast' AND b.parent_id = h.budget_cast_id) OR (b.parent_kind = 'cook' AND b.parent_id = h.budget_cook_id)
+  -- The reservation's free part after this call: its pool step at or before this call's ordinal.
+  LEFT JOIN LATERAL (
+    SELECT pc.free_points, pc.free_usd FROM pool_chain AS pc
+    WHERE pc.parent_kind = b.parent_kind AND pc.parent_id = b.parent_id AND pc.ordinal <= h.ordinal
+    ORDER BY pc.step DESC LIMIT 1
+  ) AS pool ON true
   WINDOW w AS (PARTITION BY b.parent_kind, b.parent_id ORDER BY h.ordinal ROWS UNBOUNDED PRECEDING)
 ),
 budget_written AS (
-  UPDATE "public".genledger_budgets AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd
+  UPDATE "public".genledger_budgets AS t SET held_points = l.held_points, held_usd = l.held_usd, spent_points = l.spent_points, spent_usd = l.spent_usd,
+    free_points = l.free_points, free_usd = l.free_usd
   FROM (SELECT DISTINCT ON (f.parent_kind, f.parent_id) f.* FROM budget_after AS f ORDER BY f.parent_kind, f.parent_id, f.ordinal DESC) AS l
   WHERE t.parent_kind = l.parent_kind AND t.parent_id = l.parent_id
   RETURNING t.parent_id
@@ -989,7 +1076,7 @@ budget_written AS (
 hold_result AS MATERIALIZED (
   SELECT s.ordinal, json_build_object(
     'generation_id', s.generation_id, 'account_id', s.account_id, 'points', s.points::text, 'cost_usd', s.cost_usd::text,
-    'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id,
+    'budget_cast_id', s.budget_cast_id, 'budget_cook_id', s.budget_cook_id, 'drawn_from', s.drawn_from,
     'captured_points', s.cap_points::text, 'captured_usd', s.cap_usd::text,
     'account', (SELECT json_build_object('account_id', f.account_id, 'balance_points', f.balance_points::text, 'balance_usd', f.balance_usd::text,
       'held_points', f.held_points::text, 'held_usd', f.held_usd::text, 'spent_points', f.spent_points::text, 'spent_usd', f.spent_usd::text,
@@ -999,12 +1086,15 @@ hold_result AS MATERIALIZED (
       'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
       'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
       'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+      'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
       'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
       'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) ORDER BY e.sequence) FROM entries_written AS e
       WHERE e.account_id = s.account_id AND e.generation_id = s.generation_id), '[]'::json),
     'budgets', coalesce((SELECT json_agg(
       json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
-      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) ORDER BY b.parent_kind) FROM budget_after AS b WHERE b.ordinal = s.ordinal), '[]'::json)
+      'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+      'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+      'reservation_status', b.reservation_status) ORDER BY b.parent_kind) FROM budget_after AS b WHERE b.ordinal = s.ordinal), '[]'::json)
   ) AS record
   FROM hold_chain AS s
 ),
@@ -2279,8 +2369,257 @@ SELECT false AS created, existing.id AS id, existing.collection_id AS collection
 WHERE existing.idempotency_key = $7::text AND NOT EXISTS (SELECT 1 FROM inserted);
 
 -- =================================================================================================
+-- casts_insert_hold
+-- prepared as genledger_casts_insert_hold_918ff0af6978
+--
+--   startCast({ hold }) (parentHoldAtCreation): the key first (a repeat takes no hold and returns
+--   the key's cast); then the initiator account, locked, must cover the hold (hold_points,
+--   hold_usd; NULL: not held), else nothing is written (insufficient); then the cast (its insert is
+--   the gate), the account's held + the hold (the account inserted when it has no row), its hold
+--   entry (cause parent), and the budget row whose limit is the hold, carrying the reservation (the
+--   account, free = the hold, status held). The release is migration 0009's trigger, when the cast
+--   ends.
+--
+--   Locks:
+--     the account (FOR UPDATE, only when the key is free), then the new rows (and, on a key
+--     conflict, waits for the transaction inserting that key)
+--   Parameters:
+--     $1  hold_points                bigint
+--     $2  hold_usd                   numeric
+--     $3  initiator_account_id       text
+--     $4  updated_at                 timestamptz
+--     $5  id                         text
+--     $6  spell_id                   text
+--     $7  total_steps                integer
+--     $8  cook_id                    text
+--     $9  collection_id              text
+--     $10 started_at                 timestamptz
+--     $11 metadata                   jsonb
+--     $12 idempotency_key            text
+--     $13 status                     text
+--     $14 in_flight_count            integer
+--     $15 outcome_success            integer
+--     $16 outcome_failed             integer
+--     $17 outcome_cancelled_by_user  integer
+--     $18 outcome_timeout            integer
+--     $19 points_spent               bigint
+--     $20 protocol_net_points        bigint
+--     $21 cost_usd                   numeric
+--     $22 completed_at               timestamptz
+--     $23 duration_ms                bigint
+--     $24 version                    integer
+--     $25 step_generation_ids        jsonb
+--   Result:
+--     one row: outcome text (created | existing | insufficient | conflict: the key is held by a
+--     transaction this statement cannot see, read it with casts_by_key), a_unit text, a_found json
+--     (the account as found), a_now, a_entry, b_now json (what the hold wrote), then the cast's
+--     columns (created or existing)
+-- =================================================================================================
+WITH key_holder AS (SELECT k.* FROM "public".genledger_casts AS k WHERE k.idempotency_key = $12::text),
+account_old AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $3::text AND NOT EXISTS (SELECT 1 FROM key_holder) FOR UPDATE),
+decision AS (
+  SELECT f.*, s.unit,
+    CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN s.unit IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
+  FROM (
+    SELECT $3::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
+    coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
+    coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true) AS f
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN $1::bigint IS NOT NULL AND $1::bigint > f.balance_points - f.held_points THEN 'points'
+                WHEN $2::numeric IS NOT NULL AND $2::numeric > f.balance_usd - f.held_usd THEN 'costUsd' END AS unit
+  ) AS s
+),
+inserted AS (
+  INSERT INTO "public".genledger_casts (id, spell_id, initiator_account_id, total_steps, cook_id, collection_id, started_at, metadata, idempotency_key, status, in_flight_count, outcome_success, outcome_failed, outcome_cancelled_by_user, outcome_timeout, points_spent, protocol_net_points, cost_usd, completed_at, duration_ms, updated_at, version, step_generation_ids)
+  SELECT $5::text, $6::text, $3::text, $7::integer, $8::text, $9::text, $10::timestamptz, $11::jsonb, $12::text, $13::text, $14::integer, $15::integer, $16::integer, $17::integer, $18::integer, $19::bigint, $20::bigint, $21::numeric, $22::timestamptz, $23::bigint, $4::timestamptz, $24::integer, $25::jsonb FROM decision AS d WHERE d.verdict = 'accepted'
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING *
+),
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce($1::bigint, 0), held_usd = t.held_usd + coalesce($2::numeric, 0),
+    entry_count = t.entry_count + 1, version = t.version + 1, updated_at = $4::timestamptz
+  FROM account_old AS o
+  WHERE t.account_id = o.account_id AND EXISTS (SELECT 1 FROM inserted)
+  RETURNING t.*
+),
+account_created AS (
+  INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+  SELECT $3::text, 0, 0, coalesce($1::bigint, 0), coalesce($2::numeric, 0), 0, 0, 1, 1, $4::timestamptz
+  FROM inserted AS i WHERE NOT EXISTS (SELECT 1 FROM account_old)
+  RETURNING *
+),
+account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+entry AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, parent_kind, parent_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT a.account_id, a.entry_count, 'hold', coalesce($1::bigint, 0), coalesce($2::numeric, 0), 'parent', 'cast', i.id,
+    a.balance_points, a.balance_usd, a.held_points, a.held_usd, $4::timestamptz
+  FROM inserted AS i CROSS JOIN account_now AS a
+  RETURNING *
+),
+budget AS (
+  INSERT INTO "public".genledger_budgets (parent_kind, parent_id, limit_points, limit_usd, reservation_account_id, free_points, free_usd, reservation_status)
+  SELECT 'cast', i.id, $1::bigint, $2::numeric, $3::text, coalesce($1::bigint, 0), coalesce($2::numeric, 0), 'held' FROM inserted AS i
+  RETURNING *
+),
+record AS (
+  SELECT i.* FROM inserted AS i
+  UNION ALL
+  SELECT k.* FROM key_holder AS k
+)
+SELECT
+  CASE WHEN d.verdict <> 'accepted' THEN d.verdict WHEN EXISTS (SELECT 1 FROM inserted) THEN 'created' ELSE 'conflict' END AS outcome,
+  d.unit AS a_unit, json_build_object('account_id', d.account_id, 'balance_points', d.balance_points::text, 'balance_usd', d.balance_usd::text,
+    'held_points', d.held_points::text, 'held_usd', d.held_usd::text, 'spent_points', d.spent_points::text, 'spent_usd', d.spent_usd::text,
+    'entry_count', d.entry_count::text, 'version', d.version::text, 'updated_at', (extract(epoch FROM d.updated_at) * 1000)::bigint::text) AS a_found,
+  (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
+    'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
+    'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n) AS a_now,
+  (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry AS e) AS a_entry,
+  (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+    'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+    'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+    'reservation_status', b.reservation_status) FROM budget AS b) AS b_now,
+  r.id AS id, r.spell_id AS spell_id, r.initiator_account_id AS initiator_account_id, r.total_steps AS total_steps, r.cook_id AS cook_id, r.collection_id AS collection_id, (extract(epoch FROM r.started_at) * 1000)::bigint AS started_at, r.metadata AS metadata, r.idempotency_key AS idempotency_key, r.status AS status, r.in_flight_count AS in_flight_count, r.outcome_success AS outcome_success, r.outcome_failed AS outcome_failed, r.outcome_cancelled_by_user AS outcome_cancelled_by_user, r.outcome_timeout AS outcome_timeout, r.points_spent AS points_spent, r.protocol_net_points AS protocol_net_points, r.cost_usd AS cost_usd, (extract(epoch FROM r.completed_at) * 1000)::bigint AS completed_at, r.duration_ms AS duration_ms, (extract(epoch FROM r.updated_at) * 1000)::bigint AS updated_at, r.version AS version, r.step_generation_ids AS step_generation_ids
+FROM decision AS d
+LEFT JOIN record AS r ON true;
+
+-- =================================================================================================
+-- cooks_insert_hold
+-- prepared as genledger_cooks_insert_hold_7940cad407a6
+--
+--   startCook({ hold }) (parentHoldAtCreation): the key first (a repeat takes no hold and returns
+--   the key's cook); then the initiator account, locked, must cover the hold (hold_points,
+--   hold_usd; NULL: not held), else nothing is written (insufficient); then the cook (its insert is
+--   the gate), the account's held + the hold (the account inserted when it has no row), its hold
+--   entry (cause parent), and the budget row whose limit is the hold, carrying the reservation (the
+--   account, free = the hold, status held). The release is migration 0009's trigger, when the cook
+--   ends.
+--
+--   Locks:
+--     the account (FOR UPDATE, only when the key is free), then the new rows (and, on a key
+--     conflict, waits for the transaction inserting that key)
+--   Parameters:
+--     $1  hold_points                bigint
+--     $2  hold_usd                   numeric
+--     $3  initiator_account_id       text
+--     $4  updated_at                 timestamptz
+--     $5  id                         text
+--     $6  collection_id              text
+--     $7  target_supply              integer
+--     $8  started_at                 timestamptz
+--     $9  metadata                   jsonb
+--     $10 idempotency_key            text
+--     $11 status                     text
+--     $12 in_flight_count            integer
+--     $13 outcome_success            integer
+--     $14 outcome_failed             integer
+--     $15 outcome_cancelled_by_user  integer
+--     $16 outcome_timeout            integer
+--     $17 points_spent               bigint
+--     $18 protocol_net_points        bigint
+--     $19 cost_usd                   numeric
+--     $20 completed_at               timestamptz
+--     $21 duration_ms                bigint
+--     $22 version                    integer
+--     $23 generated_count            integer
+--     $24 failed_count               integer
+--     $25 cancelled_count            integer
+--     $26 open_generation_count      integer
+--     $27 generation_ids             jsonb
+--     $28 cast_ids                   jsonb
+--   Result:
+--     one row: outcome text (created | existing | insufficient | conflict: the key is held by a
+--     transaction this statement cannot see, read it with cooks_by_key), a_unit text, a_found json
+--     (the account as found), a_now, a_entry, b_now json (what the hold wrote), then the cook's
+--     columns (created or existing)
+-- =================================================================================================
+WITH key_holder AS (SELECT k.* FROM "public".genledger_cooks AS k WHERE k.idempotency_key = $10::text),
+account_old AS (SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = $3::text AND NOT EXISTS (SELECT 1 FROM key_holder) FOR UPDATE),
+decision AS (
+  SELECT f.*, s.unit,
+    CASE WHEN EXISTS (SELECT 1 FROM key_holder) THEN 'existing' WHEN s.unit IS NOT NULL THEN 'insufficient' ELSE 'accepted' END AS verdict
+  FROM (
+    SELECT $3::text AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
+    coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
+    coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON true) AS f
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN $1::bigint IS NOT NULL AND $1::bigint > f.balance_points - f.held_points THEN 'points'
+                WHEN $2::numeric IS NOT NULL AND $2::numeric > f.balance_usd - f.held_usd THEN 'costUsd' END AS unit
+  ) AS s
+),
+inserted AS (
+  INSERT INTO "public".genledger_cooks (id, collection_id, initiator_account_id, target_supply, started_at, metadata, idempotency_key, status, in_flight_count, outcome_success, outcome_failed, outcome_cancelled_by_user, outcome_timeout, points_spent, protocol_net_points, cost_usd, completed_at, duration_ms, updated_at, version, generated_count, failed_count, cancelled_count, open_generation_count, generation_ids, cast_ids)
+  SELECT $5::text, $6::text, $3::text, $7::integer, $8::timestamptz, $9::jsonb, $10::text, $11::text, $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::bigint, $18::bigint, $19::numeric, $20::timestamptz, $21::bigint, $4::timestamptz, $22::integer, $23::integer, $24::integer, $25::integer, $26::integer, $27::jsonb, $28::jsonb FROM decision AS d WHERE d.verdict = 'accepted'
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING *
+),
+account_written AS (
+  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + coalesce($1::bigint, 0), held_usd = t.held_usd + coalesce($2::numeric, 0),
+    entry_count = t.entry_count + 1, version = t.version + 1, updated_at = $4::timestamptz
+  FROM account_old AS o
+  WHERE t.account_id = o.account_id AND EXISTS (SELECT 1 FROM inserted)
+  RETURNING t.*
+),
+account_created AS (
+  INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
+  SELECT $3::text, 0, 0, coalesce($1::bigint, 0), coalesce($2::numeric, 0), 0, 0, 1, 1, $4::timestamptz
+  FROM inserted AS i WHERE NOT EXISTS (SELECT 1 FROM account_old)
+  RETURNING *
+),
+account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
+entry AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, parent_kind, parent_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT a.account_id, a.entry_count, 'hold', coalesce($1::bigint, 0), coalesce($2::numeric, 0), 'parent', 'cook', i.id,
+    a.balance_points, a.balance_usd, a.held_points, a.held_usd, $4::timestamptz
+  FROM inserted AS i CROSS JOIN account_now AS a
+  RETURNING *
+),
+budget AS (
+  INSERT INTO "public".genledger_budgets (parent_kind, parent_id, limit_points, limit_usd, reservation_account_id, free_points, free_usd, reservation_status)
+  SELECT 'cook', i.id, $1::bigint, $2::numeric, $3::text, coalesce($1::bigint, 0), coalesce($2::numeric, 0), 'held' FROM inserted AS i
+  RETURNING *
+),
+record AS (
+  SELECT i.* FROM inserted AS i
+  UNION ALL
+  SELECT k.* FROM key_holder AS k
+)
+SELECT
+  CASE WHEN d.verdict <> 'accepted' THEN d.verdict WHEN EXISTS (SELECT 1 FROM inserted) THEN 'created' ELSE 'conflict' END AS outcome,
+  d.unit AS a_unit, json_build_object('account_id', d.account_id, 'balance_points', d.balance_points::text, 'balance_usd', d.balance_usd::text,
+    'held_points', d.held_points::text, 'held_usd', d.held_usd::text, 'spent_points', d.spent_points::text, 'spent_usd', d.spent_usd::text,
+    'entry_count', d.entry_count::text, 'version', d.version::text, 'updated_at', (extract(epoch FROM d.updated_at) * 1000)::bigint::text) AS a_found,
+  (SELECT json_build_object('account_id', n.account_id, 'balance_points', n.balance_points::text, 'balance_usd', n.balance_usd::text,
+    'held_points', n.held_points::text, 'held_usd', n.held_usd::text, 'spent_points', n.spent_points::text, 'spent_usd', n.spent_usd::text,
+    'entry_count', n.entry_count::text, 'version', n.version::text, 'updated_at', (extract(epoch FROM n.updated_at) * 1000)::bigint::text) FROM account_now AS n) AS a_now,
+  (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry AS e) AS a_entry,
+  (SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+    'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+    'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+    'reservation_status', b.reservation_status) FROM budget AS b) AS b_now,
+  r.id AS id, r.collection_id AS collection_id, r.initiator_account_id AS initiator_account_id, r.target_supply AS target_supply, (extract(epoch FROM r.started_at) * 1000)::bigint AS started_at, r.metadata AS metadata, r.idempotency_key AS idempotency_key, r.status AS status, r.in_flight_count AS in_flight_count, r.outcome_success AS outcome_success, r.outcome_failed AS outcome_failed, r.outcome_cancelled_by_user AS outcome_cancelled_by_user, r.outcome_timeout AS outcome_timeout, r.points_spent AS points_spent, r.protocol_net_points AS protocol_net_points, r.cost_usd AS cost_usd, (extract(epoch FROM r.completed_at) * 1000)::bigint AS completed_at, r.duration_ms AS duration_ms, (extract(epoch FROM r.updated_at) * 1000)::bigint AS updated_at, r.version AS version, r.generated_count AS generated_count, r.failed_count AS failed_count, r.cancelled_count AS cancelled_count, r.open_generation_count AS open_generation_count, r.generation_ids AS generation_ids, r.cast_ids AS cast_ids
+FROM decision AS d
+LEFT JOIN record AS r ON true;
+
+-- =================================================================================================
 -- accounts_move
--- prepared as genledger_accounts_move_da9d61e5006f
+-- prepared as genledger_accounts_move_a3b50fef4225
 --
 --   credit()/debit() (applyMovement): the key first (a repeat writes nothing and returns the key's
 --   entry); a debit available does not cover writes nothing; otherwise the entry (the account's
@@ -2356,18 +2695,20 @@ SELECT
     'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
     'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
     'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
     'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
     'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entry AS e), (SELECT json_build_object('account_id', k.account_id, 'sequence', k.sequence::text, 'kind', k.kind,
       'amount_points', k.amount_points::text, 'amount_usd', k.amount_usd::text,
       'from_hold_points', k.from_hold_points::text, 'from_hold_usd', k.from_hold_usd::text,
       'cause_kind', k.cause_kind, 'reason', k.reason, 'idempotency_key', k.idempotency_key, 'generation_id', k.generation_id,
+      'parent_kind', k.parent_kind, 'parent_id', k.parent_id,
       'balance_after_points', k.balance_after_points::text, 'balance_after_usd', k.balance_after_usd::text,
       'held_after_points', k.held_after_points::text, 'held_after_usd', k.held_after_usd::text, 'at', (extract(epoch FROM k.at) * 1000)::bigint::text) FROM key_holder AS k)) AS entry
 FROM decision AS d;
 
 -- =================================================================================================
 -- accounts_entry_by_key
--- prepared as genledger_accounts_entry_by_key_e88b017aea89
+-- prepared as genledger_accounts_entry_by_key_a6238fa35da1
 --
 --   Reads the movement entry holding an idempotency key of an account (after a move that lost a
 --   race to a key it could not see), with the account.
@@ -2384,6 +2725,7 @@ SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::tex
   'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
   'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
   'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+  'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
   'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
   'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) AS entry, (SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
     'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
@@ -2409,7 +2751,7 @@ SELECT json_build_object('account_id', a.account_id, 'balance_points', a.balance
 
 -- =================================================================================================
 -- accounts_entries
--- prepared as genledger_accounts_entries_181ac149ecee
+-- prepared as genledger_accounts_entries_420952735f72
 --
 --   listLedgerEntries: one page of an account's entries after after_sequence, by sequence (the
 --   primary key).
@@ -2427,6 +2769,7 @@ SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::tex
   'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
   'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
   'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+  'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
   'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
   'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) AS entry FROM "public".genledger_account_entries AS e
 WHERE e.account_id = $1::text AND e.sequence > $2::bigint
@@ -2434,7 +2777,7 @@ ORDER BY e.sequence LIMIT $3::integer;
 
 -- =================================================================================================
 -- accounts_entry_page
--- prepared as genledger_accounts_entry_page_dac904d57925
+-- prepared as genledger_accounts_entry_page_57a0e8ead6fb
 --
 --   reconcileAccount, first step: one page of the account's entries after after_sequence, by
 --   sequence, as plain columns (the account is read by accounts_get; reconcileFigures replays the
@@ -2451,7 +2794,7 @@ ORDER BY e.sequence LIMIT $3::integer;
 -- =================================================================================================
 SELECT e.account_id, e.sequence::text AS sequence, e.kind, e.amount_points::text AS amount_points, e.amount_usd::text AS amount_usd,
   e.from_hold_points::text AS from_hold_points, e.from_hold_usd::text AS from_hold_usd,
-  e.cause_kind, e.reason, e.idempotency_key, e.generation_id,
+  e.cause_kind, e.reason, e.idempotency_key, e.generation_id, e.parent_kind, e.parent_id,
   e.balance_after_points::text AS balance_after_points, e.balance_after_usd::text AS balance_after_usd,
   e.held_after_points::text AS held_after_points, e.held_after_usd::text AS held_after_usd, (extract(epoch FROM e.at) * 1000)::bigint::text AS at FROM "public".genledger_account_entries AS e
 WHERE e.account_id = $1::text AND e.sequence > $2::bigint
@@ -2490,7 +2833,7 @@ RETURNING account_id;
 
 -- =================================================================================================
 -- budgets_get
--- prepared as genledger_budgets_get_d6c989b6592c
+-- prepared as genledger_budgets_get_dff8ba295ec4
 --
 --   A parent's budget.
 --
@@ -2503,7 +2846,9 @@ RETURNING account_id;
 --     at most one row: budget json
 -- =================================================================================================
 SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
-    'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text) AS budget FROM "public".genledger_budgets AS b WHERE b.parent_kind = $1::text AND b.parent_id = $2::text;
+    'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+    'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+    'reservation_status', b.reservation_status) AS budget FROM "public".genledger_budgets AS b WHERE b.parent_kind = $1::text AND b.parent_id = $2::text;
 
 -- =================================================================================================
 -- prices_latest
