@@ -212,6 +212,11 @@ function insertAttachedStatement(label: string, kind: 'generation' | 'cast', tab
  *   name, or spent + held + the hold past the limit, points first), then, with a hold, the
  *   account as the statement's snapshot shows it (`account_seen`, not locked) and its shortfall
  *   (`coverageOf`).
+ * - the draw (parent holds, migration 0009): the first budget (cast, then cook) whose reservation
+ *   is held on this generation's account (`draw`); the hold's units inside the parent's are taken
+ *   from its free part, and only those beyond them (`account_hold`) from the account, so the
+ *   account reads and writes below use `account_hold`'s units, and a hold wholly inside writes no
+ *   account and no entry.
  * - verdict: after the parents accept, the first refusing budget (cast, then cook) makes it
  *   'over-budget', else a shortfall 'insufficient'; either writes nothing (the insert reads the
  *   verdict).

@@ -261,6 +261,11 @@ export function buildSettleGenerations(tables: TableNames): Statement {
  *
  * - Locks after the cooks (reading `cook_written` first): the holds, their budgets, their accounts
  *   (each by key, in key order), as the creation statement takes budgets before accounts.
+ * - A hold that drew on a reservation still held (`settleHold`'s pool; `pool_chain`, per
+ *   reservation in ordinal order from the locked budget's free part): in the parent's units, the
+ *   charge beyond the hold comes from the free part first, and the unspent part goes back to it
+ *   instead of being released. The release of what is left when the parent ends is migration
+ *   0009's trigger, at the end of this statement, after these settlements.
  * - Per hold (`settleHold`): captured = the generation's points and dollars in the units the hold
  *   names; from the hold = the smaller of captured and held; released = held - from the hold;
  *   overdraft = what the charge beyond the hold exceeds the account's available amount (at least
