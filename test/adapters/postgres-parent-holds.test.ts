@@ -274,6 +274,30 @@ describe('postgres: every statement that ends a held parent releases its reserva
   });
 });
 
+describe('postgres: a parent hold whose account row was deleted by hand', () => {
+  it('ending the parent fails and writes nothing (GL003); once the row is back it ends and releases once', async () => {
+    const accountId = 'ph-gone';
+    await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: accountId, hold: { points: 30 } });
+    const row = (await db.pool.query(`DELETE FROM "${db.schema}".ph_accounts WHERE account_id = $1 RETURNING *`, [accountId])).rows[0] as Record<string, unknown>;
+    const error = await tracker.finishCast(cast.id).then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    expect(String((error as { cause?: unknown })?.cause ?? error)).toContain('whose row is gone');
+    expect((await tracker.getCast(cast.id))!.status).toBe('running');
+    expect((await budgetOf('cast', cast.id)).reservation).toMatchObject({ free: { points: 30 }, status: 'held' });
+    const columns = Object.keys(row);
+    await db.pool.query(
+      `INSERT INTO "${db.schema}".ph_accounts (${columns.join(', ')}) VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})`,
+      columns.map((column) => row[column]),
+    );
+    await tracker.finishCast(cast.id);
+    expect(parentReleases(await entriesOf(accountId), cast.id)).toEqual([30]);
+    expect(await stored(accountId)).toMatchObject({ held: { points: 0 }, available: { points: 100 } });
+  });
+});
+
 describe('postgres: parent holds on the change feed and in reconcile', () => {
   it("watch() reports a parent hold's take and its release at the parent's end, naming no generation", async () => {
     // On the pool itself (the recorded one is no pg.Pool): the feed takes its LISTEN connection from it.

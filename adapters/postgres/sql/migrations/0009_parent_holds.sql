@@ -81,9 +81,11 @@ BEGIN
   RETURNING t.account_id, t.entry_count, t.balance_points, t.balance_usd, t.held_points, t.held_usd INTO account;
   IF NOT FOUND THEN
     -- The account's row was deleted by hand while the parent held money on it: refuse to end the
-    -- parent (the whole statement rolls back) rather than lose what was held silently.
-    RAISE EXCEPTION 'genledger: the hold of % % is on account %, whose row is gone; nothing was released', TG_ARGV[0], NEW.id, reservation.reservation_account_id
-      USING ERRCODE = 'GL002', DETAIL = json_build_array(reservation.reservation_account_id, NEW.id)::text;
+    -- parent (the whole statement rolls back, writing nothing) rather than lose what was held
+    -- silently; it can end once the row is back (its figures rebuilt from its entries). GL003,
+    -- not 0008's GL002, whose DETAIL names a generation.
+    RAISE EXCEPTION 'genledger: the hold of % % is on account %, whose row is gone: nothing was written; put the account''s row back, then end the % again', TG_ARGV[0], NEW.id, reservation.reservation_account_id, TG_ARGV[0]
+      USING ERRCODE = 'GL003', DETAIL = json_build_array(reservation.reservation_account_id, TG_ARGV[0], NEW.id)::text;
   END IF;
   INSERT INTO {{schema}}.{{prefix}}account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, parent_kind, parent_id,
     balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
