@@ -11,11 +11,11 @@ import type { AccountReconciliation, MovementRequest, MovementResult } from './d
 import type { HoldSettlement } from './domain/accounts/settlement.js';
 import type { Settlement } from './domain/rollup/settlement.js';
 import type { HoldDecision } from './domain/accounts/creation.js';
-import type { ParentHoldDecision } from './domain/accounts/parent-hold.js';
+import type { ParentHoldDecision, ParentRelease } from './domain/accounts/parent-hold.js';
 import { UnsupportedError } from './errors.js';
 
 export type { CreationAccounting, LimitedInsertion, HoldDecision } from './domain/accounts/creation.js';
-export type { MovementRequest, MovementResult, HoldSettlement, ParentHoldDecision };
+export type { MovementRequest, MovementResult, HoldSettlement, ParentHoldDecision, ParentRelease };
 
 /** A page of one account's ledger entries, by sequence. */
 export interface LedgerEntryQuery {
@@ -66,11 +66,24 @@ export interface ParentHeldCreation {
   readonly held?: Extract<ParentHoldDecision, { outcome: 'held' }> | null | undefined;
 }
 
+/**
+ * What a write that may end a parent reports beside its result: the parent reservations it released
+ * (`releaseReservation`, stores with `capabilities.parentHolds`), so the tracker can tell its
+ * `accountUpdate` listeners in process. Absent or empty: it released none. A store that releases
+ * without reporting it here loses no money (the release is in the books and on the change feed,
+ * so `tracker.watch()` reports it); only the in-process event is missing.
+ */
+export interface ReleasedReservations {
+  /** One per parent this write ended whose reservation still had a free part: its one `release` entry and the account after it. */
+  readonly releases?: readonly ParentRelease[] | undefined;
+}
+
 /** What `settleGeneration` reports: the settlement and, when the generation had a hold this call settled, its settlement. */
-export type AccountedSettlement = Settlement & {
-  /** The hold this settlement captured and released; `null`/absent when the generation had none or it was settled before. */
-  readonly hold?: HoldSettlement | null | undefined;
-};
+export type AccountedSettlement = Settlement &
+  ReleasedReservations & {
+    /** The hold this settlement captured and released; `null`/absent when the generation had none or it was settled before. */
+    readonly hold?: HoldSettlement | null | undefined;
+  };
 
 /**
  * The `accounts` of a store that does not keep accounts (`capabilities.accounts: false`): every call

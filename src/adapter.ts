@@ -92,6 +92,7 @@ export type {
   MovementRequest,
   MovementResult,
   ParentHeldCreation,
+  ReleasedReservations,
   ParentHoldDecision,
 } from './account-port.js';
 export { unsupportedAccountStore } from './account-port.js';

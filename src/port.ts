@@ -33,7 +33,7 @@ import type { Settlement } from './domain/rollup/settlement.js';
 import type { CostAdjustmentResult, CostCorrection } from './domain/rollup/adjustment.js';
 import type { AttachResult, ParentTransition, WriteResult } from './domain/rollup/write-result.js';
 import type { GenerationStatus } from './domain/status.js';
-import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation } from './account-port.js';
+import type { AccountedSettlement, AccountStore, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation, ReleasedReservations } from './account-port.js';
 import type { PriceTableStore } from './price-port.js';
 
 export type { PriceTableStore, StoredPriceTable } from './price-port.js';
@@ -192,18 +192,19 @@ export interface ParentStore<TRecord extends Cast | Cook, TWrite> {
    * write ends a cast that is a cook piece, its apply to the cook in the same atomic operation
    * (`endCast`). Cooks: every {@link ParentTransition}. Parent holds: every write, here or in any
    * other operation, that moves a parent to a terminal status releases its reservation
-   * (`releaseReservation`) in the same atomic operation.
+   * (`releaseReservation`) in the same atomic operation, and reports it in `releases`.
    */
-  transition(id: string, transition: ParentTransition, at: Date): Promise<TWrite | null>;
+  transition(id: string, transition: ParentTransition, at: Date): Promise<(TWrite & ReleasedReservations) | null>;
   /** Sums the parent's children as stored (for reconcile): counts and figures, no per-child lists. */
   summarizeChildren(id: string, options: SummaryOptions): Promise<ChildrenSummary>;
   /**
    * Replaces the parent's aggregate fields (status, completion, counts, money, id lists) with
    * `recomputed`, only if the parent's `version` is still `expectedVersion`; `null` when it moved
    * (the caller recomputes and tries again). Casts: when this moves a cast that is a cook piece
-   * from running to a terminal status, its apply to the cook in the same atomic operation.
+   * from running to a terminal status, its apply to the cook in the same atomic operation. A
+   * parent this ends releases its reservation as `transition` does (reported in `releases`).
    */
-  replaceAggregates(id: string, expectedVersion: number, recomputed: TRecord, at: Date): Promise<TWrite | null>;
+  replaceAggregates(id: string, expectedVersion: number, recomputed: TRecord, at: Date): Promise<(TWrite & ReleasedReservations) | null>;
   /** See {@link MaintenanceQuery}. */
   findForMaintenance(query: MaintenanceQuery): Promise<TRecord[]>;
 }
@@ -331,7 +332,8 @@ export interface LedgerRepository {
    * the stored generation with `changed: false` and the parents `null`. `null` when the generation
    * does not exist. Accounts: the same call settles the generation's hold (`settleGenerationHold`:
    * capture what it records, release the rest, count it in its parents' budgets) and reports it as
-   * `hold`; a repeat settles nothing.
+   * `hold`; a repeat settles nothing. A parent this settlement ends releases its reservation in the
+   * same operation (after the child's hold is settled), reported in `releases`.
    */
   settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null>;
   /**

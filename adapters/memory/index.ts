@@ -47,6 +47,8 @@ import {
   type CreationAccounting,
   type LimitedInsertion,
   type HeldCreation,
+  type ParentRelease,
+  type ReleasedReservations,
 } from 'genledger/adapter';
 import { memoryAccounts } from './accounts.js';
 import { memoryPriceTables } from './price-tables.js';
@@ -115,7 +117,28 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
    * step (`releaseParent` writes nothing for a parent without an open reservation).
    */
   function releaseWhenEnded(kind: 'cast' | 'cook', previous: Cast | Cook | undefined, next: Cast | Cook): void {
-    if (previous && !isTerminalParentStatus(previous.status) && isTerminalParentStatus(next.status)) accounts.releaseParent(kind, next.id, next.updatedAt);
+    if (!previous || isTerminalParentStatus(previous.status) || !isTerminalParentStatus(next.status)) return;
+    const release = accounts.releaseParent(kind, next.id, next.updatedAt);
+    if (release !== null && release.entries.length > 0) releasedNow?.push(release);
+  }
+
+  /** The releases the running `reportingReleases` step made (no step running: `null`, nothing kept). */
+  let releasedNow: ParentRelease[] | null = null;
+
+  /**
+   * Runs one synchronous store step and reports the parent reservations it released beside its
+   * result (`releases`), so the tracker can announce them. Only the step's own releases: the
+   * collector exists for that step alone.
+   */
+  function reportingReleases<T extends object>(step: () => T | null): (T & ReleasedReservations) | null {
+    const releases: ParentRelease[] = [];
+    releasedNow = releases;
+    try {
+      const result = step();
+      return result === null || releases.length === 0 ? result : { ...result, releases };
+    } finally {
+      releasedNow = null;
+    }
   }
 
   const generations = new Table<Generation>('generation', (previous, next) => {
@@ -355,13 +378,13 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       {
         transition(id, transition, at) {
           const cast = casts.find(id);
-          return cast === undefined ? null : storeCastEnding(endCast(cast, cookOf(cast), transition, at));
+          return cast === undefined ? null : reportingReleases(() => storeCastEnding(endCast(cast, cookOf(cast), transition, at)));
         },
         replaceAggregates(id, expectedVersion, recomputed, at) {
           const cast = casts.find(id);
           if (cast === undefined) return null;
           const ending = replaceCastAggregates(cast, expectedVersion, storableCast(recomputed), cookOf(cast), at);
-          return ending === null ? null : storeCastEnding(ending);
+          return ending === null ? null : reportingReleases(() => storeCastEnding(ending));
         },
         hasOpenChildren: castHasOpenChildren,
         storeBudget: (id, limit) => accounts.storeBudget('cast', id, limit),
@@ -376,15 +399,18 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
       cooks,
       {
         transition(id, transition, at) {
-          return cooks.write(id, (cook) => transitionCook(cook, transition, at));
+          return reportingReleases(() => cooks.write(id, (cook) => transitionCook(cook, transition, at)));
         },
         replaceAggregates(id, expectedVersion, recomputed, at) {
           const cook = cooks.find(id);
           if (cook === undefined) return null;
           const stored = { ...recomputed, metadata: snapshotJson(recomputed.metadata) };
           const write = replaceCookAggregates(cook, expectedVersion, stored, at);
-          if (write !== null) cooks.storeDecided(write.record);
-          return write;
+          if (write === null) return null;
+          return reportingReleases(() => {
+            cooks.storeDecided(write.record);
+            return write;
+          });
         },
         hasOpenChildren: cookHasOpenChildren,
         storeBudget: (id, limit) => accounts.storeBudget('cook', id, limit),
@@ -400,7 +426,7 @@ export function memoryRepository(options: MemoryRepositoryOptions = {}): MemoryR
         ),
     ),
 
-    settleGeneration: async (id, outcome, at) => settleGeneration(id, outcome, at),
+    settleGeneration: async (id, outcome, at) => reportingReleases(() => settleGeneration(id, outcome, at)),
     adjustGeneration: async (id, correction) => adjustGeneration(id, correction),
     // One after another: each call sees the store its predecessors left.
     adjustGenerations: async (calls) => calls.map((call) => adjustGeneration(call.id, call.correction)),

@@ -4,12 +4,12 @@
  * repository, which runs the domain composites over the stored records.
  */
 import type { Cast, Cook, Units } from 'genledger';
-import type { ChildrenSummary, MaintenanceQuery, ParentHoldDecision, ParentStore, ParentTransition } from 'genledger/adapter';
+import type { ChildrenSummary, MaintenanceQuery, ParentHoldDecision, ParentStore, ParentTransition, ReleasedReservations } from 'genledger/adapter';
 import { snapshotJson, type Table } from './table.js';
 
 export interface ParentWrites<T extends Cast | Cook, TWrite> {
-  transition(id: string, transition: ParentTransition, at: Date): TWrite | null;
-  replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date): TWrite | null;
+  transition(id: string, transition: ParentTransition, at: Date): (TWrite & ReleasedReservations) | null;
+  replaceAggregates(id: string, expectedVersion: number, recomputed: T, at: Date): (TWrite & ReleasedReservations) | null;
   /** Whether anything is still open below the parent (a cancelled one with this is a cascade a crash cut short). */
   hasOpenChildren(record: T): boolean;
   /** Stores a new parent's budget, in the same synchronous step as its insert. */

@@ -28,6 +28,7 @@ import type { Account, Budget, LedgerEntry } from '../domain/accounts/records.js
 import { isTerminalGenerationStatus } from '../domain/status.js';
 import { BudgetExceededError, IdempotencyConflictError, IllegalTransitionError, InsufficientFundsError, UnsupportedError } from '../errors.js';
 import type { LedgerRepository } from '../port.js';
+import type { AccountUpdateEvent } from '../tracker/events.js';
 import { createTracker } from '../tracker/create-tracker.js';
 import type { FaultMoment } from './fault-injection.js';
 import { createHarness, generationInput, type Harness } from './harness.js';
@@ -220,6 +221,12 @@ export function parentHoldTests(target: ConformanceTarget): void {
     withParentHolds(target, 'the reservation is released once at every way a parent ends: finish, cancel, a failed step, sweepStale expiring an idle cast and timing out a step; a child still open settles later to available', async (harness) => {
       const { tracker, repository } = harness;
       const accountId = 'account-ends';
+      // Every entry this scenario writes must reach in-process listeners once, the releases included.
+      // (Collected, then checked: a listener's throw never reaches the caller.)
+      const announced: AccountUpdateEvent[] = [];
+      tracker.on('accountUpdate', (event) => {
+        if (event.account.accountId === accountId) announced.push(event);
+      });
       await tracker.credit(accountId, { points: 1000, reason: 'grant', idempotencyKey: 'e-grant' });
       let charged = 0;
 
@@ -267,6 +274,11 @@ export function parentHoldTests(target: ConformanceTarget): void {
         released[label] = parentEntries(entries, parentId, 'release').map((entry) => entry.amount.points);
       }
       expect(released).toEqual({ finishCook: [30], cancelCook: [30], 'failed step': [50 - 7], 'idle cast expired': [40], 'step timed out': [40] });
+      const announcedSequences = announced.flatMap((event) => event.entries.map((entry) => entry.sequence)).sort((left, right) => left - right);
+      expect(announcedSequences, 'every entry announced in process once, releases included').toEqual(entries.map((entry) => entry.sequence));
+      const releaseEvents = announced.filter((event) => event.entries.some((entry) => entry.cause.kind === 'parent' && entry.kind === 'release'));
+      expect(releaseEvents.map((event) => [event.change, event.generationId, event.entries.length])).toEqual(Array.from({ length: 5 }, () => ['settled', null, 1]));
+      for (const event of releaseEvents) expect(event.account.entryCount, 'the account as after its release').toBe(event.entries[0]!.sequence);
       for (const [kind, parentId] of [['cook', finishedCook.id], ['cook', cancelledCook.id], ['cast', failedCast.id], ['cast', idleCast.id], ['cast', stuckCast.id]] as const) {
         expect((await budgetOf(repository, kind, parentId)).reservation?.status, `${kind} ${parentId}`).toBe('released');
       }

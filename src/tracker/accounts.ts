@@ -11,7 +11,7 @@ import { listLedgerEntriesInputSchema, movementInputSchema } from '../domain/acc
 import type { Account, LedgerEntry } from '../domain/accounts/records.js';
 import type { Generation } from '../domain/records.js';
 import { BudgetExceededError, ConflictError, InsufficientFundsError, UnsupportedError, ValidationError } from '../errors.js';
-import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation } from '../account-port.js';
+import type { AccountedSettlement, CreationAccounting, HeldCreation, LimitedInsertion, ParentHeldCreation, ReleasedReservations } from '../account-port.js';
 import type { TrackerContext } from './context.js';
 import { parseId, parseInput } from './parse.js';
 
@@ -110,6 +110,18 @@ export function announceSettledHold(context: TrackerContext, settlement: Account
   const hold = settlement.hold;
   if (!hold || hold.entries.length === 0 || !context.bus.has('accountUpdate')) return;
   context.bus.emit('accountUpdate', { change: 'settled', account: hold.account, entries: hold.entries, generationId: hold.hold.generationId });
+}
+
+/**
+ * Emits the parent reservations a write released (a parent with a hold reached a terminal status),
+ * if anyone listens: one `settled` update per release, after the write's own events.
+ */
+export function announceReleases(context: TrackerContext, written: ReleasedReservations | null): void {
+  const releases = written?.releases;
+  if (releases === undefined || !context.bus.has('accountUpdate')) return;
+  for (const release of releases) {
+    if (release.entries.length > 0) context.bus.emit('accountUpdate', { change: 'settled', account: release.account, entries: release.entries, generationId: null });
+  }
 }
 
 export async function moveAccount(context: TrackerContext, kind: 'credit' | 'debit', accountIdInput: unknown, input: unknown): Promise<AccountMovement> {

@@ -7,6 +7,7 @@
  * path: `cancelCast`/`cancelCook`, a step cancelled by its user, and the sweeper all come here.
  */
 import type { ParentRef } from '../port.js';
+import { announceReleases } from './accounts.js';
 import { FAN_OUT, forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
 import { emitCastEnding, finishAndSettle } from './rollup.js';
@@ -63,6 +64,7 @@ export async function cancelOpenChildren(context: TrackerContext, parent: Parent
       const ending = await context.repository.casts.transition(castId, 'cancel', context.clock.now());
       if (ending === null) return;
       emitCastEnding(context, 'cancelled', ending);
+      announceReleases(context, ending);
       if (ending.cast.changed) cancelled.push(castId);
       if (ending.cast.record.status === 'cancelled') cancelled.push(...(await cancelOpenChildren(context, { kind: 'cast', id: castId })));
     });

@@ -70,6 +70,12 @@ export interface AccountUpdateEvent {
   readonly entries: readonly LedgerEntry[];
   /** The generation whose hold this is, for `held` and `settled`; `null` otherwise (a parent hold's `held`: its entry's cause names the parent). */
   readonly generationId: string | null;
+  /**
+   * From `tracker.watch()` only, when it fell far behind one account: how many entries written
+   * since the version it saw before this event skips (it carries the last 1,000). Read them with
+   * `listLedgerEntries`; the account's figures are current either way. Absent otherwise.
+   */
+  readonly missedEntries?: number | undefined;
 }
 
 /** Every event the tracker emits, by name. */

@@ -16,6 +16,8 @@ import {
 import type { WriteResult } from '../domain/rollup/write-result.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { CastEnding, ParentStore } from '../port.js';
+import type { ReleasedReservations } from '../account-port.js';
+import { announceReleases } from './accounts.js';
 import { cancelOpenChildren } from './cancellation.js';
 import { FAN_OUT, forEachLimited } from './concurrency.js';
 import type { TrackerContext } from './context.js';
@@ -189,10 +191,11 @@ const CAST_RECONCILE: ReconcileSpec<Cast> = {
   recompute: recomputeCast,
   async replace(context, stored, recomputed, emit) {
     // A cast that this replacement ends is applied to its cook in the same store operation.
-    const ending: CastEnding | null = await context.repository.casts.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
+    const ending: (CastEnding & ReleasedReservations) | null = await context.repository.casts.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
     if (ending === null) return false;
     if (emit) emitCastWrite(context, 'repaired', ending.cast);
     if (ending.castPiece?.changed) emitCookWrite(context, 'childFinished', ending.castPiece);
+    announceReleases(context, ending);
     return true;
   },
   async expire(context, id, log) {
@@ -200,6 +203,7 @@ const CAST_RECONCILE: ReconcileSpec<Cast> = {
     if (ending === null || !ending.cast.changed) return;
     log.expired.push({ kind: 'cast', id });
     emitCastEnding(context, 'finished', ending);
+    announceReleases(context, ending);
   },
 };
 
@@ -208,9 +212,10 @@ const COOK_RECONCILE: ReconcileSpec<Cook> = {
   store: (context) => context.repository.cooks,
   recompute: recomputeCook,
   async replace(context, stored, recomputed, emit) {
-    const write: WriteResult<Cook> | null = await context.repository.cooks.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
+    const write: (WriteResult<Cook> & ReleasedReservations) | null = await context.repository.cooks.replaceAggregates(stored.id, stored.version, recomputed, context.clock.now());
     if (write === null) return false;
     if (emit) emitCookWrite(context, 'repaired', write);
+    announceReleases(context, write);
     return true;
   },
   async expire(context, id, log) {
@@ -218,6 +223,7 @@ const COOK_RECONCILE: ReconcileSpec<Cook> = {
     if (write === null || !write.changed) return;
     log.expired.push({ kind: 'cook', id });
     emitCookWrite(context, 'finished', write);
+    announceReleases(context, write);
   },
 };
 

@@ -146,7 +146,7 @@ export function parseTrackerOptions(options: unknown): ResolvedTrackerOptions {
       maxInFlight: parsed.limits?.maxInFlightChildren ?? DEFAULT_TRACKER_LIMITS.maxInFlightChildren,
       maxEmbeddedIds: parsed.limits?.maxEmbeddedChildIds ?? DEFAULT_TRACKER_LIMITS.maxEmbeddedChildIds,
     },
-    pointsPerUsd: pointsRate(parsed.pointsPerUsd),
+    pointsPerUsd: parsePointsPerUsd(parsed.pointsPerUsd),
     prices: parsed.prices ?? [],
     pricesRefreshMs: parsed.pricesRefreshMs,
     logger: parsed.logger,
@@ -154,7 +154,8 @@ export function parseTrackerOptions(options: unknown): ResolvedTrackerOptions {
   };
 }
 
-function pointsRate(rate: string | number | undefined): UsdAmount | null {
+/** `options.pointsPerUsd` as an exact decimal (the domain reduces it to a `PointsRate` once, in pricing.ts). */
+function parsePointsPerUsd(rate: string | number | undefined): UsdAmount | null {
   if (rate === undefined) return null;
   try {
     return toUsdAmount(rate);

@@ -11,7 +11,7 @@ import { isTerminalParentStatus } from '../domain/status.js';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { AccountedSettlement } from '../account-port.js';
 import type { CastEnding, GenerationOutcome } from '../port.js';
-import { announceSettledHold } from './accounts.js';
+import { announceReleases, announceSettledHold } from './accounts.js';
 import { cancelOpenChildren } from './cancellation.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
@@ -122,6 +122,7 @@ function afterSettlement(
   if (cast?.changed) emitCastWrite(context, 'childFinished', cast);
   if (cook?.changed) emitCookWrite(context, 'childFinished', cook);
   if (castPiece?.changed) emitCookWrite(context, 'childFinished', castPiece);
+  announceReleases(context, settlement);
   // A step cancelled by the user cancels its cast, and a cancelled cast cancels its other open
   // steps, as cancelCast() would. (A crash here is finished by the sweeper: the cast is cancelled
   // with steps in flight.)

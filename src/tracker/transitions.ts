@@ -9,6 +9,7 @@ import type { Cast, Cook } from '../domain/records.js';
 import type { ParentTransition, WriteResult } from '../domain/rollup/write-result.js';
 import { IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { CastEnding, LedgerRepository, ParentStore } from '../port.js';
+import { announceReleases } from './accounts.js';
 import { cancelOpenChildren } from './cancellation.js';
 import type { TrackerContext } from './context.js';
 import type { ParentChange } from './events.js';
@@ -72,6 +73,7 @@ export async function transitionByHost<R extends Cast | Cook, W>(
     throw new IllegalTransitionError(spec.kind, id, parent.status, accepted[0]!);
   }
   spec.announce(context, CHANGE[transition], write);
+  announceReleases(context, write);
   if (parent.status !== 'cancelled') return parent;
   await cancelOpenChildren(context, { kind: spec.kind, id });
   const [reread] = await store.get([id]);

@@ -105,6 +105,13 @@ type Read = { readonly kind: EntityKind; readonly record: AnyRecord } | { readon
  */
 const ENTRIES_PER_CHANGE_AT_MOST = 3;
 
+/**
+ * The most entries one `accountUpdate` from a watch carries. A watch far behind (an account written
+ * thousands of times while it was busy or paused) reads the last this many and reports how many
+ * it skipped in `missedEntries`, instead of reading the account's whole history at once.
+ */
+export const WATCH_ENTRIES_PER_EVENT_AT_MOST = 1_000;
+
 /** The wait before reading again a record whose read failed: doubling from the first, at most the cap. */
 const WATCH_READ_RETRY = { firstDelayMs: 50, maxDelayMs: 2_000 } as const;
 /** Failed reads of one change (about 0.75 s of them) after which the delay is reported. */
@@ -182,7 +189,10 @@ export function accountEventFor(previous: Account | undefined, current: Account,
             // A parent hold's take or release names the parent in its entry's cause, no generation.
             generationId: last.cause.kind === 'generation' ? last.cause.generationId : null,
           };
-  return { name: 'accountUpdate', payload };
+  // Entries written since the version seen before that this event does not carry (capped read).
+  const first = written[0];
+  const missed = previous === undefined || first === undefined ? 0 : first.sequence - 1 - previous.entryCount;
+  return { name: 'accountUpdate', payload: missed > 0 ? { ...payload, missedEntries: missed } : payload };
 }
 
 /** The events that describe going from `previous` (if seen) to `current`. */
@@ -326,7 +336,10 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     if (notice.kind === 'account') {
       const account = await context.repository.accounts.get(notice.id);
       if (account === null) return undefined;
-      const since = previous === undefined ? Math.max(0, account.entryCount - ENTRIES_PER_CHANGE_AT_MOST) : (previous as Account).entryCount;
+      const since =
+        previous === undefined
+          ? Math.max(0, account.entryCount - ENTRIES_PER_CHANGE_AT_MOST)
+          : Math.max((previous as Account).entryCount, account.entryCount - WATCH_ENTRIES_PER_EVENT_AT_MOST);
       const entries = account.entryCount > since ? await context.repository.accounts.listEntries({ accountId: account.accountId, afterSequence: since, limit: account.entryCount - since }) : [];
       return { kind: 'account', record: account, entries };
     }

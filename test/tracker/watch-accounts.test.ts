@@ -104,6 +104,50 @@ describe('watch(): account notices', () => {
     await watch.close();
   });
 
+  it('a watch far behind one account carries its last 1,000 entries and says how many it skipped (missedEntries)', async () => {
+    const store = memoryRepository();
+    let release: (() => void) | null = null;
+    let gated = false;
+    const read: number[] = [];
+    const repository: LedgerRepository = {
+      ...store,
+      accounts: {
+        ...store.accounts,
+        get: async (accountId) => {
+          if (gated) await new Promise<void>((resolve) => (release = resolve));
+          return store.accounts.get(accountId);
+        },
+        listEntries: async (query) => {
+          const found = await store.accounts.listEntries(query);
+          read.push(found.length);
+          return found;
+        },
+      },
+    };
+    const writer = createTracker({ repository: store, logger: silent });
+    const watch = createTracker({ repository, logger: silent }).watch({ masterAccountId: 'account-1' });
+    const seen: AccountUpdateEvent[] = [];
+    watch.on('accountUpdate', (event) => void seen.push(event));
+    await watch.ready;
+    await writer.credit('account-1', { points: 1, reason: 'first', idempotencyKey: 'first' });
+    await until(() => seen.length === 1, 'the first credit');
+    // The watch's next read waits while 1,500 more entries are written.
+    gated = true;
+    await writer.credit('account-1', { points: 1, reason: 'seed', idempotencyKey: 's0' });
+    await until(() => release !== null, 'the watch to read the account');
+    for (let index = 1; index < 1_500; index += 1) await writer.credit('account-1', { points: 1, reason: 'seed', idempotencyKey: `s${index}` });
+    gated = false;
+    (release as unknown as () => void)();
+    await until(() => seen.some((event) => event.account.entryCount === 1_501), 'the account at its last version');
+    const caughtUp = seen.find((event) => event.account.entryCount === 1_501)!;
+    expect(caughtUp.entries.map((entry) => entry.sequence)).toEqual(Array.from({ length: 1_000 }, (_, index) => 502 + index));
+    expect(caughtUp.missedEntries).toBe(500);
+    expect(caughtUp.account.balance.points).toBe(1_501);
+    expect(seen[0]!.missedEntries).toBeUndefined();
+    expect(Math.max(...read)).toBe(1_000);
+    await watch.close();
+  });
+
   it('an account first seen after a reconcile reports reconciled, with no entries', async () => {
     const store = memoryRepository();
     // The reconcile is stamped a millisecond after the credit (what tells the two apart, see watch.ts).
