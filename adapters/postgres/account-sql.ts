@@ -318,7 +318,36 @@ export function buildAccountStatements(tables: AccountTableNames) {
       FROM ${E} AS e WHERE e.account_id = ${param('account_id', 'text')} AND e.idempotency_key = ${param('idempotency_key', 'text')}`,
   );
 
-  return { move, entryByKey, get, entries, entryPage, reconcileWrite, getBudget } satisfies Record<string, Statement>;
+  /**
+   * The releases of parents a write just ended (their reservations released by migration 0009's
+   * trigger, at the end of that write's statement), to report them in process: each budget, its
+   * `release` entry (by `release_sequence`), and the account as after that entry: the account row
+   * when nothing was written to it since; otherwise rebuilt from the entry (balance, held) and the
+   * row less what came after (spent less the later captures, version less one per later entry).
+   * Parents released with nothing free have no entry and no row here.
+   */
+  const released = defineStatement(
+    'budgets_released',
+    (param) => sql`
+      SELECT ${budgetJson('b')} AS budget, ${entryJson('e')} AS entry,
+        CASE WHEN a.entry_count = e.sequence THEN ${accountJson('a')} ELSE ${accountJson('r')} END AS account
+      FROM ${B} AS b
+      JOIN ${E} AS e ON e.account_id = b.reservation_account_id AND e.sequence = b.release_sequence
+      JOIN ${A} AS a ON a.account_id = b.reservation_account_id
+      CROSS JOIN LATERAL (
+        SELECT a.account_id, e.balance_after_points AS balance_points, e.balance_after_usd AS balance_usd,
+          e.held_after_points AS held_points, e.held_after_usd AS held_usd,
+          a.spent_points - coalesce(sum(later.amount_points) FILTER (WHERE later.kind = 'capture'), 0) AS spent_points,
+          a.spent_usd - coalesce(sum(later.amount_usd) FILTER (WHERE later.kind = 'capture'), 0) AS spent_usd,
+          e.sequence AS entry_count, a.version - (a.entry_count - e.sequence) AS version, e.at AS updated_at
+        FROM ${E} AS later WHERE later.account_id = a.account_id AND later.sequence > e.sequence AND a.entry_count <> e.sequence
+      ) AS r
+      WHERE b.reservation_status = 'released'
+        AND (b.parent_kind, b.parent_id) IN (SELECT x.kind, x.id FROM unnest(${param('parent_kinds', 'text[]')}, ${param('parent_ids', 'text[]')}) AS x(kind, id))
+      ORDER BY e.account_id, e.sequence`,
+  );
+
+  return { move, entryByKey, get, entries, entryPage, reconcileWrite, getBudget, released } satisfies Record<string, Statement>;
 }
 
 /**

@@ -43,6 +43,7 @@ import {
   RepositoryError,
   ValidationError,
   consoleLogger,
+  isTerminalParentStatus,
   type Generation,
 } from 'genledger';
 import { reconcileFigures } from 'genledger/adapter';
@@ -53,6 +54,8 @@ import type {
   LimitedInsertion,
   HeldCreation,
   ParentHeldCreation,
+  ParentRelease,
+  ReleasedReservations,
   GenerationOutcome,
   Logger,
   AttachedInsertion,
@@ -441,7 +444,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       return (await run(statements.casts.byIds, { ids: [...ids] })).map((row) => castFromRow(row));
     },
     async transition(id, transition, at) {
-      return one(await run(statements.casts.transition, { id, transition, at: timestampParam(at) }), castEnding);
+      const [row] = await run(statements.casts.transition, { id, transition, at: timestampParam(at) });
+      return castEndingWithReleases(row);
     },
     async summarizeChildren(id, { maxEmbeddedIds }) {
       const [row] = await run(statements.casts.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
@@ -450,7 +454,8 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     },
     async replaceAggregates(id, expectedVersion, recomputed, at) {
       const values = { ...castAggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
-      return one(await run(statements.casts.replaceAggregates, values), castEnding);
+      const [row] = await run(statements.casts.replaceAggregates, values);
+      return castEndingWithReleases(row);
     },
     async findForMaintenance(query) {
       const set = statements.casts.maintenance;
@@ -474,7 +479,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
       return (await run(statements.cooks.byIds, { ids: [...ids] })).map((row) => cookFromRow(row));
     },
     async transition(id: string, transition: ParentTransition, at: Date) {
-      return writeOf(cookFromRow)(await run(statements.cooks.transition, { id, transition, at: timestampParam(at) }));
+      return cookWriteWithReleases(await run(statements.cooks.transition, { id, transition, at: timestampParam(at) }));
     },
     async summarizeChildren(id, { maxEmbeddedIds }) {
       const [row] = await run(statements.cooks.summarize, { parent_id: id, max_embedded_ids: maxEmbeddedIds });
@@ -483,7 +488,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     },
     async replaceAggregates(id, expectedVersion, recomputed, at) {
       const values = { ...cookAggregatesToRow({ ...recomputed, updatedAt: at }), id, expected_version: expectedVersion };
-      return writeOf(cookFromRow)(await run(statements.cooks.replaceAggregates, values));
+      return cookWriteWithReleases(await run(statements.cooks.replaceAggregates, values));
     },
     async findForMaintenance(query) {
       const set = statements.cooks.maintenance;
@@ -502,7 +507,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
   const settleQueue = createSettleQueue((calls) => run(settleGenerations, { calls: JSON.stringify(calls) }));
 
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
-    return settleQueue.call(settleInput(id, outcome, at)).catch((error: unknown) => {
+    const settled = await settleQueue.call(settleInput(id, outcome, at)).catch((error: unknown) => {
       const missing = missingAccountOf(error);
       if (missing === null) throw error;
       throw new ConflictError(
@@ -512,6 +517,46 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
         error,
       );
     });
+    return settled === null ? null : withReleases(settled.settlement, settled.endedHeld);
+  }
+
+  /**
+   * `result` with the releases of the held parents its write ended (`releases`, for the tracker's
+   * in-process `accountUpdate`): migration 0009's trigger wrote them at the end of the write's
+   * statement, so they are read after it (`budgets_released`), and only when that statement said a
+   * parent it ended held a reservation. The write itself is one statement; this read adds none
+   * to writes that end no held parent.
+   */
+  async function withReleases<T extends object>(result: T, ended: readonly { kind: 'cast' | 'cook'; id: string }[]): Promise<T & ReleasedReservations> {
+    if (ended.length === 0) return result;
+    const rows = await run(accountStatements.released, { parent_kinds: ended.map((parent) => parent.kind), parent_ids: ended.map((parent) => parent.id) });
+    const releases: ParentRelease[] = rows.map((row) => ({
+      budget: budgetFromJson(row.budget as Row),
+      account: accountFromJson(row.account as Row),
+      entries: [entryFromJson(row.entry as Row)],
+    }));
+    return releases.length === 0 ? result : { ...result, releases };
+  }
+
+  /** Whether `write` moved its parent from an open status to a terminal one, and the statement said it held a reservation. */
+  function endedHeld(kind: 'cast' | 'cook', write: { changed: boolean; previousStatus: string; record: { id: string; status: string } } | null, reserved: unknown) {
+    const ended = write !== null && write.changed && !isTerminalParentStatus(write.previousStatus as Cast['status']) && isTerminalParentStatus(write.record.status as Cast['status']);
+    return ended && reserved === true ? [{ kind, id: write.record.id }] : [];
+  }
+
+  /** A cast's write (`casts_end`, `casts_replace`) with the releases it made: the cast's, or its cook's when the piece's end completed it. */
+  async function castEndingWithReleases(row: Row | undefined): Promise<(CastEnding & ReleasedReservations) | null> {
+    if (row === undefined) return null;
+    const ending = castEnding(row);
+    return withReleases(ending, [...endedHeld('cast', ending.cast, row.c_reserved), ...endedHeld('cook', ending.castPiece, row.k_reserved)]);
+  }
+
+  /** A cook's write (`cooks_transition`, `cooks_replace`) with the release it made. */
+  async function cookWriteWithReleases(rows: readonly Row[]) {
+    const [row] = rows;
+    if (row === undefined) return null;
+    const write = writeResultFromRow(row, cookFromRow);
+    return withReleases(write, endedHeld('cook', write, row.reserved));
   }
 
   /** A correction's values as `adjust_generation` binds them (and `adjust_generations` reads them from its input rows). */

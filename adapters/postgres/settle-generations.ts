@@ -47,7 +47,7 @@ import {
   COOK_APPLY_STAGE_COLUMNS,
   finishGeneration,
 } from './rollup-sql.js';
-import type { TableNames } from './statements.js';
+import { reservationHeld, type TableNames } from './statements.js';
 
 /** A cook's columns no apply changes: sent once per batch (see `cook_fixed`). */
 const COOK_FIXED_COLUMNS: readonly Column[] = COOK_COLUMNS.filter((column) => !COOK_APPLY_COLUMNS.some((changed) => changed.name === column.name));
@@ -243,7 +243,10 @@ export function buildSettleGenerations(tables: TableNames): Statement {
         FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
         JOIN cook_old AS ko ON ko.id = f.id
       )
-      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h
+      SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h,
+        c.record IS NOT NULL AND ${reservationHeld(tables.budgets, 'cast', "(c.record->>'id')")} AS c_reserved,
+        k1.record IS NOT NULL AND ${reservationHeld(tables.budgets, 'cook', "(k1.record->>'id')")} AS k1_reserved,
+        k2.record IS NOT NULL AND ${reservationHeld(tables.budgets, 'cook', "(k2.record->>'id')")} AS k2_reserved
       FROM gen_result AS r
       LEFT JOIN hold_result AS h ON h.ordinal = r.ordinal
       LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
@@ -501,8 +504,27 @@ export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): A
  * The group-commit queue of `settleGeneration` (batch-queue.ts forms the batches): each call's
  * settlement, or `null` when its generation does not exist (no row for its ordinal).
  */
+/** A call's settlement, and the held parents (reservation still held) its own apply ended: their releases are to be read. */
+export interface SettledCall {
+  readonly settlement: AccountedSettlement;
+  readonly endedHeld: readonly { readonly kind: 'cast' | 'cook'; readonly id: string }[];
+}
+
+/** The parents `settlement`'s own apply moved to a terminal status that held a reservation (`c_reserved`, `k1_reserved`, `k2_reserved`). */
+function endedHeldOf(row: Row, settlement: AccountedSettlement): SettledCall['endedHeld'] {
+  const ended: { kind: 'cast' | 'cook'; id: string }[] = [];
+  const ends = (write: { changed: boolean; previousStatus: string; record: { id: string; status: string } } | null) =>
+    write !== null && write.changed && !TERMINAL_PARENT.has(write.previousStatus) && TERMINAL_PARENT.has(write.record.status);
+  if (row.c_reserved === true && ends(settlement.cast)) ended.push({ kind: 'cast', id: settlement.cast!.record.id });
+  if (row.k1_reserved === true && ends(settlement.cook)) ended.push({ kind: 'cook', id: settlement.cook!.record.id });
+  if (row.k2_reserved === true && ends(settlement.castPiece)) ended.push({ kind: 'cook', id: settlement.castPiece!.record.id });
+  return ended;
+}
+
+const TERMINAL_PARENT: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
 export function settleQueue(send: (calls: readonly Ordinal<SettleInput>[]) => Promise<readonly Row[]>, maxBatch: number = MAX_SETTLE_BATCH) {
-  return new BatchQueue<SettleInput, AccountedSettlement | null>({
+  return new BatchQueue<SettleInput, SettledCall | null>({
     send,
     maxBatch,
     read(rows) {
@@ -515,7 +537,9 @@ export function settleQueue(send: (calls: readonly Ordinal<SettleInput>[]) => Pr
       }
       return (ordinal) => {
         const row = byOrdinal.get(ordinal);
-        return row === undefined ? null : settlementFromRow(row, cooks);
+        if (row === undefined) return null;
+        const settlement = settlementFromRow(row, cooks);
+        return { settlement, endedHeld: endedHeldOf(row, settlement) };
       };
     },
   });

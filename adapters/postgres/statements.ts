@@ -80,11 +80,19 @@ function writeResult(columns: readonly Column[], extra: { changed?: string; unch
     FROM old WHERE NOT EXISTS (SELECT 1 FROM written)`;
 }
 
-/** One conditional write on one row, with the gate and the assignments over `old`. */
-function conditionalWrite(label: string, table: string, columns: readonly Column[], body: (param: Parameter) => { gate: string; assignments: string; from?: string }): Statement {
+/**
+ * One conditional write on one row, with the gate and the assignments over `old`; `extra`: more
+ * result columns over `old`, after `previous_status`.
+ */
+function conditionalWrite(
+  label: string,
+  table: string,
+  columns: readonly Column[],
+  body: (param: Parameter) => { gate: string; assignments: string; from?: string; extra?: string },
+): Statement {
   return defineStatement(label, (param) => {
     const lock = lockedRow(table, param);
-    const { gate, assignments, from } = body(param);
+    const { gate, assignments, from, extra } = body(param);
     return sql`
       WITH ${lock},
       written AS (
@@ -93,8 +101,18 @@ function conditionalWrite(label: string, table: string, columns: readonly Column
         WHERE t.id = old.id AND (${gate})
         RETURNING t.*
       )
-      ${writeResult(columns)}`;
+      ${writeResult(columns, extra === undefined ? {} : { changed: extra, unchanged: extra })}`;
   });
+}
+
+/**
+ * Whether the parent `id` (a SQL expression) had a parent hold's reservation still held, as the
+ * statement's snapshot shows it: a result column that tells the adapter a write that ended it made
+ * a release to report (migration 0009's trigger writes it after the statement; see `released`
+ * in account-sql.ts).
+ */
+export function reservationHeld(budgets: string, kind: 'cast' | 'cook', id: string): string {
+  return `EXISTS (SELECT 1 FROM ${budgets} AS rb WHERE rb.parent_kind = '${kind}' AND rb.parent_id = ${id} AND rb.reservation_status = 'held')`;
 }
 
 function insertStatement(label: string, table: string, columns: readonly Column[], budget?: { readonly table: string; readonly kind: 'cast' | 'cook' }): Statement {
@@ -172,10 +190,11 @@ function castPieceToCook(K: string, ended: string, at: string): string {
  * `c_previous_status`) as `cast_row` holds it, and the cook the piece was applied to (`k_`, with
  * `k_present`), from the CTEs of {@link castPieceToCook}.
  */
-function castEndingResult(castRow: string, changed: string): string {
+function castEndingResult(castRow: string, changed: string, budgets: string): string {
   return sql`
       SELECT ${changed} AS c_changed, old.status AS c_previous_status, ${selectList('n', CAST_COLUMNS, 'c_')},
-        k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, ${selectList('k', COOK_COLUMNS, 'k_')}
+        k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, ${selectList('k', COOK_COLUMNS, 'k_')},
+        ${reservationHeld(budgets, 'cast', 'n.id')} AS c_reserved, ${reservationHeld(budgets, 'cook', 'k.id')} AS k_reserved
       FROM old CROSS JOIN ${castRow} AS n
       LEFT JOIN cook_written AS k ON true
       LEFT JOIN cook_old AS ko ON true`;
@@ -340,7 +359,7 @@ export function buildStatements(tables: TableNames) {
       ),
       ${castPieceToCook(K, 'written', at)},
       cast_now AS (${writtenElseOld('written', 'old')})
-      ${castEndingResult('cast_now', 'EXISTS (SELECT 1 FROM written)')}`;
+      ${castEndingResult('cast_now', 'EXISTS (SELECT 1 FROM written)', tables.budgets)}`;
     }),
     /**
      * Reconcile's write: the recomputed aggregates, only at the expected version (a CAS). If that
@@ -361,7 +380,7 @@ export function buildStatements(tables: TableNames) {
       dequeued AS (DELETE FROM ${Q} AS q WHERE q.kind = 'cast' AND q.id IN (SELECT id FROM written)),
       ended AS (SELECT w.* FROM written AS w CROSS JOIN old WHERE old.status = 'running' AND w.status <> 'running'),
       ${castPieceToCook(K, 'ended', at)}
-      ${castEndingResult('written', 'true')}`;
+      ${castEndingResult('written', 'true', tables.budgets)}`;
     }),
     maintenance: maintenanceStatements('casts', C, Q, 'cast', 'w.in_flight_count > 0'),
     summarize: defineStatement('casts_summary', (param) => summarizeGenerations(G, 'cast_id', param, { pieces: false })),
@@ -395,6 +414,7 @@ export function buildStatements(tables: TableNames) {
           completed_at = CASE WHEN e.ends THEN ${at} ELSE old.completed_at END,
           duration_ms = CASE WHEN e.ends THEN ${elapsedMs('old.started_at', at)} ELSE old.duration_ms END,
           version = old.version + 1, updated_at = ${at}`,
+        extra: `${reservationHeld(tables.budgets, 'cook', 'old.id')} AS reserved`,
       };
     }),
     /** Reconcile's write: a CAS on the version; the cook's row in the repair queue goes too. */
@@ -408,7 +428,7 @@ export function buildStatements(tables: TableNames) {
         RETURNING t.*
       ),
       dequeued AS (DELETE FROM ${Q} AS q WHERE q.kind = 'cook' AND q.id IN (SELECT id FROM written))
-      SELECT true AS changed, old.status AS previous_status, ${selectList('written', COOK_COLUMNS)}
+      SELECT true AS changed, old.status AS previous_status, ${selectList('written', COOK_COLUMNS)}, ${reservationHeld(tables.budgets, 'cook', 'old.id')} AS reserved
       FROM written CROSS JOIN old`;
     }),
     maintenance: maintenanceStatements('cooks', K, Q, 'cook', '(w.in_flight_count > 0 OR w.open_generation_count > 0)'),

@@ -14,7 +14,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { postgresRepository, type PostgresRepository } from '../../adapters/postgres/index.js';
-import type { AccountedSettlement, HoldSettlement } from '../../src/account-port.js';
+import type { AccountedSettlement, HoldSettlement, ParentRelease } from '../../src/account-port.js';
 import type { Units } from '../../src/domain/accounts/amounts.js';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
 import { emptyAccount, replayEntries } from '../../src/domain/accounts/ledger.js';
@@ -190,6 +190,14 @@ describe('postgres: every statement that ends a held parent releases its reserva
     return { accountId, parent };
   }
 
+  /** The write reported exactly the release the ledger holds for the parent: its entry, and the account as after it. */
+  async function expectReported(releases: readonly ParentRelease[] | undefined, accountId: string, parentId: string) {
+    const entry = (await entriesOf(accountId)).find((candidate) => candidate.kind === 'release' && candidate.cause.kind === 'parent' && candidate.cause.parentId === parentId);
+    expect(releases, `the release of ${parentId} reported`).toEqual([
+      { budget: await repository.accounts.getBudget({ kind: entry!.cause.kind === 'parent' ? entry!.cause.parentKind : 'cast', id: parentId }), account: await stored(accountId), entries: [entry] },
+    ]);
+  }
+
   async function expectReleasedOnce(kind: 'cast' | 'cook', accountId: string, parentId: string, free = 40) {
     const entries = await entriesOf(accountId);
     expect(parentReleases(entries, parentId), `${kind} ${parentId}`).toEqual([free]);
@@ -204,8 +212,9 @@ describe('postgres: every statement that ends a held parent releases its reserva
       const { accountId, parent } = await heldParent('cast', `cast-${transition}`);
       const first = await repository.casts.transition(parent.id, transition, later(1));
       expect(first?.cast.changed, transition).toBe(true);
-      await repository.casts.transition(parent.id, transition, later(2));
-      await repository.casts.transition(parent.id, 'cancel', later(3));
+      expectReported(first?.releases, accountId, parent.id);
+      expect((await repository.casts.transition(parent.id, transition, later(2)))?.releases, transition).toBeUndefined();
+      expect((await repository.casts.transition(parent.id, 'cancel', later(3)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cast', accountId, parent.id);
     }
   });
@@ -218,8 +227,9 @@ describe('postgres: every statement that ends a held parent releases its reserva
       expect(parentReleases(await entriesOf(accountId), parent.id)).toEqual([]);
       const first = await repository.cooks.transition(parent.id, transition, later(3));
       expect(first?.changed, transition).toBe(true);
-      await repository.cooks.transition(parent.id, transition, later(4));
-      await repository.cooks.transition(parent.id, 'cancel', later(5));
+      expectReported(first?.releases, accountId, parent.id);
+      expect((await repository.cooks.transition(parent.id, transition, later(4)))?.releases, transition).toBeUndefined();
+      expect((await repository.cooks.transition(parent.id, 'cancel', later(5)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cook', accountId, parent.id);
     }
   });
@@ -228,18 +238,24 @@ describe('postgres: every statement that ends a held parent releases its reserva
     const cast = await heldParent('cast', 'cast-replace');
     const storedCast = (await repository.casts.get([cast.parent.id]))[0]!;
     const at = later(1);
-    await repository.casts.replaceAggregates(storedCast.id, storedCast.version, { ...storedCast, status: 'completed', completedAt: at, durationMs: 1 }, at);
+    const castWrite = await repository.casts.replaceAggregates(storedCast.id, storedCast.version, { ...storedCast, status: 'completed', completedAt: at, durationMs: 1 }, at);
+    expectReported(castWrite?.releases, cast.accountId, cast.parent.id);
     await repository.casts.transition(cast.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cast', cast.accountId, cast.parent.id);
 
     const cook = await heldParent('cook', 'cook-replace');
     const storedCook = (await repository.cooks.get([cook.parent.id]))[0]!;
-    await repository.cooks.replaceAggregates(storedCook.id, storedCook.version, { ...storedCook, status: 'failed', completedAt: at, durationMs: 1 }, at);
+    const cookWrite = await repository.cooks.replaceAggregates(storedCook.id, storedCook.version, { ...storedCook, status: 'failed', completedAt: at, durationMs: 1 }, at);
+    expectReported(cookWrite?.releases, cook.accountId, cook.parent.id);
     await repository.cooks.transition(cook.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cook', cook.accountId, cook.parent.id);
   });
 
   it("settle_generations: a failed step ending its cast, a piece generation completing its cook; a cast piece's end completing its cook", async () => {
+    const releaseEvents: AccountUpdateEvent[] = [];
+    tracker.on('accountUpdate', (event) => {
+      if (event.entries.some((entry) => entry.kind === 'release' && entry.cause.kind === 'parent')) releaseEvents.push(event);
+    });
     // The step is charged 5 of its 10, then fails its cast: its 5 unspent go back to the 30 free first, so 35 are released.
     const failing = await heldParent('cast', 'settle-cast');
     const step = await tracker.recordGeneration({ ...input(failing.accountId), castId: failing.parent.id, hold: { points: 10 } });
@@ -271,6 +287,13 @@ describe('postgres: every statement that ends a held parent releases its reserva
     expect((await tracker.getCast(chainedPiece.id))!.status).toBe('completed');
     expect((await tracker.getCook(chained.parent.id))!.status).toBe('completed');
     await expectReleasedOnce('cook', chained.accountId, chained.parent.id);
+    // Each of the four releases reached the tracker's listeners once, with the account as after it.
+    expect(releaseEvents.map((event) => [event.change, event.generationId, event.entries.map((entry) => entry.amount.points), event.account.entryCount === event.entries[0]!.sequence])).toEqual([
+      ['settled', null, [35], true],
+      ['settled', null, [40], true],
+      ['settled', null, [40], true],
+      ['settled', null, [40], true],
+    ]);
   });
 });
 

@@ -228,6 +228,11 @@ const HEADERS: Readonly<Record<string, Header>> = {
     result: 'one row (account_id) when written, none when the version moved',
   },
   budgets_get: { does: 'A parent\'s budget.', locks: 'nothing (a read)', result: 'at most one row: budget json' },
+  budgets_released: {
+    does: 'After a write that ended parents holding a reservation (its result said so): their releases, written by migration 0009\'s trigger at the end of that write, to report in process. Per parent (parent_kinds[i], parent_ids[i]) released with something free: the budget, its release entry (by release_sequence) and the account as after it (the row when nothing was written since, else rebuilt from the entry and the later entries).',
+    locks: 'nothing (a read)',
+    result: 'one row per release: budget json, entry json, account json',
+  },
   changes_prune_boundary: {
     does: 'pruneChanges, first step: the cutoff (server time minus retention_ms) and the lowest transaction with a change newer than it.',
     locks: 'nothing (a read)',

@@ -3,7 +3,7 @@
 -- test/postgres-sql-file.test.ts fails while this file differs from what the adapter sends.
 --
 -- Every statement genledger's PostgreSQL adapter runs, whole, for schema "public" and table prefix
--- "genledger_" (another schema or prefix changes only the table names). 175 pooled statements, then the
+-- "genledger_" (another schema or prefix changes only the table names). 176 pooled statements, then the
 -- change feed's and migrate()'s session statements. The schema itself is in migrations/*.sql.
 --
 -- Each pooled statement is one implicit transaction, prepared once per connection under the name
@@ -660,7 +660,7 @@ FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- settle_generations
--- prepared as genledger_settle_generations_57f2f9d64776
+-- prepared as genledger_settle_generations_9815d7060868
 --
 --   settleGeneration, with group commit: a batch of calls (calls: a jsonb array of input rows, each
 --   with its ordinal) in one statement. Per generation the first call whose gate passes
@@ -1127,7 +1127,10 @@ cook_fixed AS MATERIALIZED (
   FROM (SELECT l.id, min(l.ordinal) AS first_ordinal FROM cook_chain AS l WHERE l.step > 0 GROUP BY l.id) AS f
   JOIN cook_old AS ko ON ko.id = f.id
 )
-SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h
+SELECT r.ordinal, r.record AS g, c.record AS c, k1.record AS k1, k2.record AS k2, kf.record AS kf, h.record AS h,
+  c.record IS NOT NULL AND EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cast' AND rb.parent_id = (c.record->>'id') AND rb.reservation_status = 'held') AS c_reserved,
+  k1.record IS NOT NULL AND EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = (k1.record->>'id') AND rb.reservation_status = 'held') AS k1_reserved,
+  k2.record IS NOT NULL AND EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = (k2.record->>'id') AND rb.reservation_status = 'held') AS k2_reserved
 FROM gen_result AS r
 LEFT JOIN hold_result AS h ON h.ordinal = r.ordinal
 LEFT JOIN cast_result AS c ON c.ordinal = r.ordinal
@@ -1614,7 +1617,7 @@ SELECT false AS created, t.id AS id, t.spell_id AS spell_id, t.initiator_account
 
 -- =================================================================================================
 -- casts_end
--- prepared as genledger_casts_end_736d76ab9fa4
+-- prepared as genledger_casts_end_3d2b225bcf24
 --
 --   transitionCast (endCast): finish, cancel, or expire (nothing in flight) a running cast, and,
 --   when it is a cook piece, apply its end to the cook (applyToCook) in the same statement. The
@@ -1713,14 +1716,15 @@ cast_now AS (
   UNION ALL
   SELECT o.* FROM old AS o WHERE NOT EXISTS (SELECT 1 FROM written))
 SELECT EXISTS (SELECT 1 FROM written) AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
-  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
+  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids,
+  EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cast' AND rb.parent_id = n.id AND rb.reservation_status = 'held') AS c_reserved, EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = k.id AND rb.reservation_status = 'held') AS k_reserved
 FROM old CROSS JOIN cast_now AS n
 LEFT JOIN cook_written AS k ON true
 LEFT JOIN cook_old AS ko ON true;
 
 -- =================================================================================================
 -- casts_replace
--- prepared as genledger_casts_replace_f83b74b15959
+-- prepared as genledger_casts_replace_89b0787c1e5d
 --
 --   Reconcile's write: the recomputed aggregates, only at expected_version (a compare-and-set);
 --   removes the cast from reconcile_queue; if this ends a running cast that is a cook piece,
@@ -1818,7 +1822,8 @@ cook_written AS (
   RETURNING t.*
 )
 SELECT true AS c_changed, old.status AS c_previous_status, n.id AS c_id, n.spell_id AS c_spell_id, n.initiator_account_id AS c_initiator_account_id, n.total_steps AS c_total_steps, n.cook_id AS c_cook_id, n.collection_id AS c_collection_id, (extract(epoch FROM n.started_at) * 1000)::bigint AS c_started_at, n.metadata AS c_metadata, n.idempotency_key AS c_idempotency_key, n.status AS c_status, n.in_flight_count AS c_in_flight_count, n.outcome_success AS c_outcome_success, n.outcome_failed AS c_outcome_failed, n.outcome_cancelled_by_user AS c_outcome_cancelled_by_user, n.outcome_timeout AS c_outcome_timeout, n.points_spent AS c_points_spent, n.protocol_net_points AS c_protocol_net_points, n.cost_usd AS c_cost_usd, (extract(epoch FROM n.completed_at) * 1000)::bigint AS c_completed_at, n.duration_ms AS c_duration_ms, (extract(epoch FROM n.updated_at) * 1000)::bigint AS c_updated_at, n.version AS c_version, n.step_generation_ids AS c_step_generation_ids,
-  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids
+  k.id IS NOT NULL AS k_present, true AS k_changed, ko.status AS k_previous_status, k.id AS k_id, k.collection_id AS k_collection_id, k.initiator_account_id AS k_initiator_account_id, k.target_supply AS k_target_supply, (extract(epoch FROM k.started_at) * 1000)::bigint AS k_started_at, k.metadata AS k_metadata, k.idempotency_key AS k_idempotency_key, k.status AS k_status, k.in_flight_count AS k_in_flight_count, k.outcome_success AS k_outcome_success, k.outcome_failed AS k_outcome_failed, k.outcome_cancelled_by_user AS k_outcome_cancelled_by_user, k.outcome_timeout AS k_outcome_timeout, k.points_spent AS k_points_spent, k.protocol_net_points AS k_protocol_net_points, k.cost_usd AS k_cost_usd, (extract(epoch FROM k.completed_at) * 1000)::bigint AS k_completed_at, k.duration_ms AS k_duration_ms, (extract(epoch FROM k.updated_at) * 1000)::bigint AS k_updated_at, k.version AS k_version, k.generated_count AS k_generated_count, k.failed_count AS k_failed_count, k.cancelled_count AS k_cancelled_count, k.open_generation_count AS k_open_generation_count, k.generation_ids AS k_generation_ids, k.cast_ids AS k_cast_ids,
+  EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cast' AND rb.parent_id = n.id AND rb.reservation_status = 'held') AS c_reserved, EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = k.id AND rb.reservation_status = 'held') AS k_reserved
 FROM old CROSS JOIN written AS n
 LEFT JOIN cook_written AS k ON true
 LEFT JOIN cook_old AS ko ON true;
@@ -2028,7 +2033,7 @@ SELECT false AS created, t.id AS id, t.collection_id AS collection_id, t.initiat
 
 -- =================================================================================================
 -- cooks_transition
--- prepared as genledger_cooks_transition_62b59b8c9f00
+-- prepared as genledger_cooks_transition_e13212ccc54b
 --
 --   transitionCook: finish/cancel from running or paused, pause from running, resume from paused,
 --   expire a running cook with nothing in flight. Gate: the transition is allowed from the stored
@@ -2065,15 +2070,15 @@ written AS (
   WHERE t.id = old.id AND (next.status IS NOT NULL)
   RETURNING t.*
 )
-SELECT true AS changed, old.status AS previous_status, written.id AS id, written.collection_id AS collection_id, written.initiator_account_id AS initiator_account_id, written.target_supply AS target_supply, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.status AS status, written.in_flight_count AS in_flight_count, written.outcome_success AS outcome_success, written.outcome_failed AS outcome_failed, written.outcome_cancelled_by_user AS outcome_cancelled_by_user, written.outcome_timeout AS outcome_timeout, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, (extract(epoch FROM written.completed_at) * 1000)::bigint AS completed_at, written.duration_ms AS duration_ms, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at, written.version AS version, written.generated_count AS generated_count, written.failed_count AS failed_count, written.cancelled_count AS cancelled_count, written.open_generation_count AS open_generation_count, written.generation_ids AS generation_ids, written.cast_ids AS cast_ids
+SELECT true AS changed, old.status AS previous_status, EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = old.id AND rb.reservation_status = 'held') AS reserved, written.id AS id, written.collection_id AS collection_id, written.initiator_account_id AS initiator_account_id, written.target_supply AS target_supply, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.status AS status, written.in_flight_count AS in_flight_count, written.outcome_success AS outcome_success, written.outcome_failed AS outcome_failed, written.outcome_cancelled_by_user AS outcome_cancelled_by_user, written.outcome_timeout AS outcome_timeout, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, (extract(epoch FROM written.completed_at) * 1000)::bigint AS completed_at, written.duration_ms AS duration_ms, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at, written.version AS version, written.generated_count AS generated_count, written.failed_count AS failed_count, written.cancelled_count AS cancelled_count, written.open_generation_count AS open_generation_count, written.generation_ids AS generation_ids, written.cast_ids AS cast_ids
 FROM written CROSS JOIN old
 UNION ALL
-SELECT false AS changed, old.status AS previous_status, old.id AS id, old.collection_id AS collection_id, old.initiator_account_id AS initiator_account_id, old.target_supply AS target_supply, (extract(epoch FROM old.started_at) * 1000)::bigint AS started_at, old.metadata AS metadata, old.idempotency_key AS idempotency_key, old.status AS status, old.in_flight_count AS in_flight_count, old.outcome_success AS outcome_success, old.outcome_failed AS outcome_failed, old.outcome_cancelled_by_user AS outcome_cancelled_by_user, old.outcome_timeout AS outcome_timeout, old.points_spent AS points_spent, old.protocol_net_points AS protocol_net_points, old.cost_usd AS cost_usd, (extract(epoch FROM old.completed_at) * 1000)::bigint AS completed_at, old.duration_ms AS duration_ms, (extract(epoch FROM old.updated_at) * 1000)::bigint AS updated_at, old.version AS version, old.generated_count AS generated_count, old.failed_count AS failed_count, old.cancelled_count AS cancelled_count, old.open_generation_count AS open_generation_count, old.generation_ids AS generation_ids, old.cast_ids AS cast_ids
+SELECT false AS changed, old.status AS previous_status, EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = old.id AND rb.reservation_status = 'held') AS reserved, old.id AS id, old.collection_id AS collection_id, old.initiator_account_id AS initiator_account_id, old.target_supply AS target_supply, (extract(epoch FROM old.started_at) * 1000)::bigint AS started_at, old.metadata AS metadata, old.idempotency_key AS idempotency_key, old.status AS status, old.in_flight_count AS in_flight_count, old.outcome_success AS outcome_success, old.outcome_failed AS outcome_failed, old.outcome_cancelled_by_user AS outcome_cancelled_by_user, old.outcome_timeout AS outcome_timeout, old.points_spent AS points_spent, old.protocol_net_points AS protocol_net_points, old.cost_usd AS cost_usd, (extract(epoch FROM old.completed_at) * 1000)::bigint AS completed_at, old.duration_ms AS duration_ms, (extract(epoch FROM old.updated_at) * 1000)::bigint AS updated_at, old.version AS version, old.generated_count AS generated_count, old.failed_count AS failed_count, old.cancelled_count AS cancelled_count, old.open_generation_count AS open_generation_count, old.generation_ids AS generation_ids, old.cast_ids AS cast_ids
 FROM old WHERE NOT EXISTS (SELECT 1 FROM written);
 
 -- =================================================================================================
 -- cooks_replace
--- prepared as genledger_cooks_replace_8a546e2be004
+-- prepared as genledger_cooks_replace_d58b981dd5bb
 --
 --   Reconcile's write: the recomputed aggregates, only at expected_version (a compare-and-set);
 --   removes the cook from reconcile_queue.
@@ -2112,7 +2117,7 @@ written AS (
   RETURNING t.*
 ),
 dequeued AS (DELETE FROM "public".genledger_reconcile_queue AS q WHERE q.kind = 'cook' AND q.id IN (SELECT id FROM written))
-SELECT true AS changed, old.status AS previous_status, written.id AS id, written.collection_id AS collection_id, written.initiator_account_id AS initiator_account_id, written.target_supply AS target_supply, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.status AS status, written.in_flight_count AS in_flight_count, written.outcome_success AS outcome_success, written.outcome_failed AS outcome_failed, written.outcome_cancelled_by_user AS outcome_cancelled_by_user, written.outcome_timeout AS outcome_timeout, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, (extract(epoch FROM written.completed_at) * 1000)::bigint AS completed_at, written.duration_ms AS duration_ms, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at, written.version AS version, written.generated_count AS generated_count, written.failed_count AS failed_count, written.cancelled_count AS cancelled_count, written.open_generation_count AS open_generation_count, written.generation_ids AS generation_ids, written.cast_ids AS cast_ids
+SELECT true AS changed, old.status AS previous_status, written.id AS id, written.collection_id AS collection_id, written.initiator_account_id AS initiator_account_id, written.target_supply AS target_supply, (extract(epoch FROM written.started_at) * 1000)::bigint AS started_at, written.metadata AS metadata, written.idempotency_key AS idempotency_key, written.status AS status, written.in_flight_count AS in_flight_count, written.outcome_success AS outcome_success, written.outcome_failed AS outcome_failed, written.outcome_cancelled_by_user AS outcome_cancelled_by_user, written.outcome_timeout AS outcome_timeout, written.points_spent AS points_spent, written.protocol_net_points AS protocol_net_points, written.cost_usd AS cost_usd, (extract(epoch FROM written.completed_at) * 1000)::bigint AS completed_at, written.duration_ms AS duration_ms, (extract(epoch FROM written.updated_at) * 1000)::bigint AS updated_at, written.version AS version, written.generated_count AS generated_count, written.failed_count AS failed_count, written.cancelled_count AS cancelled_count, written.open_generation_count AS open_generation_count, written.generation_ids AS generation_ids, written.cast_ids AS cast_ids, EXISTS (SELECT 1 FROM "public".genledger_budgets AS rb WHERE rb.parent_kind = 'cook' AND rb.parent_id = old.id AND rb.reservation_status = 'held') AS reserved
 FROM written CROSS JOIN old;
 
 -- =================================================================================================
@@ -2849,6 +2854,54 @@ SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id,
     'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
     'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
     'reservation_status', b.reservation_status) AS budget FROM "public".genledger_budgets AS b WHERE b.parent_kind = $1::text AND b.parent_id = $2::text;
+
+-- =================================================================================================
+-- budgets_released
+-- prepared as genledger_budgets_released_8cff2f0ced87
+--
+--   After a write that ended parents holding a reservation (its result said so): their releases,
+--   written by migration 0009's trigger at the end of that write, to report in process. Per parent
+--   (parent_kinds[i], parent_ids[i]) released with something free: the budget, its release entry
+--   (by release_sequence) and the account as after it (the row when nothing was written since, else
+--   rebuilt from the entry and the later entries).
+--
+--   Locks:
+--     nothing (a read)
+--   Parameters:
+--     $1  parent_kinds  text[]
+--     $2  parent_ids    text[]
+--   Result:
+--     one row per release: budget json, entry json, account json
+-- =================================================================================================
+SELECT json_build_object('parent_kind', b.parent_kind, 'parent_id', b.parent_id, 'limit_points', b.limit_points::text, 'limit_usd', b.limit_usd::text,
+  'held_points', b.held_points::text, 'held_usd', b.held_usd::text, 'spent_points', b.spent_points::text, 'spent_usd', b.spent_usd::text,
+  'reservation_account_id', b.reservation_account_id, 'free_points', b.free_points::text, 'free_usd', b.free_usd::text,
+  'reservation_status', b.reservation_status) AS budget, json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+    'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
+    'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
+    'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
+    'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
+    'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) AS entry,
+  CASE WHEN a.entry_count = e.sequence THEN json_build_object('account_id', a.account_id, 'balance_points', a.balance_points::text, 'balance_usd', a.balance_usd::text,
+    'held_points', a.held_points::text, 'held_usd', a.held_usd::text, 'spent_points', a.spent_points::text, 'spent_usd', a.spent_usd::text,
+    'entry_count', a.entry_count::text, 'version', a.version::text, 'updated_at', (extract(epoch FROM a.updated_at) * 1000)::bigint::text) ELSE json_build_object('account_id', r.account_id, 'balance_points', r.balance_points::text, 'balance_usd', r.balance_usd::text,
+      'held_points', r.held_points::text, 'held_usd', r.held_usd::text, 'spent_points', r.spent_points::text, 'spent_usd', r.spent_usd::text,
+      'entry_count', r.entry_count::text, 'version', r.version::text, 'updated_at', (extract(epoch FROM r.updated_at) * 1000)::bigint::text) END AS account
+FROM "public".genledger_budgets AS b
+JOIN "public".genledger_account_entries AS e ON e.account_id = b.reservation_account_id AND e.sequence = b.release_sequence
+JOIN "public".genledger_accounts AS a ON a.account_id = b.reservation_account_id
+CROSS JOIN LATERAL (
+  SELECT a.account_id, e.balance_after_points AS balance_points, e.balance_after_usd AS balance_usd,
+    e.held_after_points AS held_points, e.held_after_usd AS held_usd,
+    a.spent_points - coalesce(sum(later.amount_points) FILTER (WHERE later.kind = 'capture'), 0) AS spent_points,
+    a.spent_usd - coalesce(sum(later.amount_usd) FILTER (WHERE later.kind = 'capture'), 0) AS spent_usd,
+    e.sequence AS entry_count, a.version - (a.entry_count - e.sequence) AS version, e.at AS updated_at
+  FROM "public".genledger_account_entries AS later WHERE later.account_id = a.account_id AND later.sequence > e.sequence AND a.entry_count <> e.sequence
+) AS r
+WHERE b.reservation_status = 'released'
+  AND (b.parent_kind, b.parent_id) IN (SELECT x.kind, x.id FROM unnest($1::text[], $2::text[]) AS x(kind, id))
+ORDER BY e.account_id, e.sequence;
 
 -- =================================================================================================
 -- prices_latest

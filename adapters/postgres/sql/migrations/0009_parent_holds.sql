@@ -7,8 +7,8 @@
 -- The rules are the domain's (src/domain/accounts/parent-hold.ts, docs/concepts.md "Parent holds"):
 -- - `budgets`: a parent created with a hold has a budget whose limit is the hold, and beside it the
 --   reservation: the account it is on, its `free` part (what no open child drew and no capture
---   took) and its status, 'held' until the parent ends, then 'released'. NULL status: a plain
---   budget, no reservation.
+--   took) and its status, 'held' until the parent ends, then 'released' (and `release_sequence`,
+--   its release entry's number). NULL status: a plain budget, no reservation.
 -- - `holds.drawn_from`: 'cast' or 'cook' when the hold drew on that parent's reservation (the
 --   parent is the hold's budget_cast_id or budget_cook_id); NULL for any other hold.
 -- - `account_entries`: a third cause, 'parent' (parent_kind, parent_id): the parent's hold taken
@@ -25,6 +25,9 @@ ALTER TABLE {{schema}}.{{prefix}}budgets ADD COLUMN IF NOT EXISTS reservation_ac
 ALTER TABLE {{schema}}.{{prefix}}budgets ADD COLUMN IF NOT EXISTS free_points bigint;
 ALTER TABLE {{schema}}.{{prefix}}budgets ADD COLUMN IF NOT EXISTS free_usd numeric;
 ALTER TABLE {{schema}}.{{prefix}}budgets ADD COLUMN IF NOT EXISTS reservation_status text;
+-- The sequence of the reservation's `release` entry on its account, once released (NULL: not
+-- released, or nothing was free): how the adapter finds the release to report it in process.
+ALTER TABLE {{schema}}.{{prefix}}budgets ADD COLUMN IF NOT EXISTS release_sequence bigint;
 ALTER TABLE {{schema}}.{{prefix}}budgets DROP CONSTRAINT IF EXISTS {{prefix}}budgets_reservation_check;
 ALTER TABLE {{schema}}.{{prefix}}budgets ADD CONSTRAINT {{prefix}}budgets_reservation_check CHECK (
   reservation_status IS NULL
@@ -69,9 +72,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  UPDATE {{schema}}.{{prefix}}budgets SET free_points = 0, free_usd = 0, reservation_status = 'released'
-  WHERE parent_kind = TG_ARGV[0] AND parent_id = NEW.id;
   IF reservation.free_points = 0 AND reservation.free_usd = 0 THEN
+    UPDATE {{schema}}.{{prefix}}budgets SET reservation_status = 'released'
+    WHERE parent_kind = TG_ARGV[0] AND parent_id = NEW.id;
     RETURN NULL;
   END IF;
   UPDATE {{schema}}.{{prefix}}accounts AS t
@@ -91,6 +94,8 @@ BEGIN
     balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
   VALUES (account.account_id, account.entry_count, 'release', reservation.free_points, reservation.free_usd, 'parent', TG_ARGV[0], NEW.id,
     account.balance_points, account.balance_usd, account.held_points, account.held_usd, NEW.updated_at);
+  UPDATE {{schema}}.{{prefix}}budgets SET free_points = 0, free_usd = 0, reservation_status = 'released', release_sequence = account.entry_count
+  WHERE parent_kind = TG_ARGV[0] AND parent_id = NEW.id;
   RETURN NULL;
 END
 $$;
