@@ -529,7 +529,15 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
    */
   async function withReleases<T extends object>(result: T, ended: readonly { kind: 'cast' | 'cook'; id: string }[]): Promise<T & ReleasedReservations> {
     if (ended.length === 0) return result;
-    const rows = await run(accountStatements.released, { parent_kinds: ended.map((parent) => parent.kind), parent_ids: ended.map((parent) => parent.id) });
+    let rows: readonly Row[];
+    try {
+      rows = await run(accountStatements.released, { parent_kinds: ended.map((parent) => parent.kind), parent_ids: ended.map((parent) => parent.id) });
+    } catch (error) {
+      // The write committed, releases included (they are in the books and on the change feed):
+      // failing it now would tell the caller a done write failed. Only the in-process event is lost.
+      logger.warn(`[genledger] [postgres] the release of ${ended.map((parent) => `${parent.kind} "${parent.id}"`).join(', ')} was written but could not be read back to announce in process`, { error });
+      return result;
+    }
     const releases: ParentRelease[] = rows.map((row) => ({
       budget: budgetFromJson(row.budget as Row),
       account: accountFromJson(row.account as Row),
