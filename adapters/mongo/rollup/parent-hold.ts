@@ -32,7 +32,7 @@
  * parent terminal with `genledgerHeld: 'held'`, which `recover()` finds and finishes.
  */
 import type { Document } from 'mongodb';
-import { isTerminalParentStatus, type Cast, type Cook, type Units } from 'genledger';
+import { ConflictError, isTerminalParentStatus, type Cast, type Cook, type Units } from 'genledger';
 import {
   parentHoldAtCreation,
   parentHoldBudget,
@@ -156,7 +156,7 @@ export async function insertHeldParent<T extends Parent>(context: RollupContext,
       const holder = key === null ? null : await own.findOne({ idempotencyKey: key });
       // A racing call with the same key stored its parent first: that parent is the answer.
       if (holder !== null) return await fromHolder<T>(context, kind, holder, run);
-      throw error;
+      throw new ConflictError('id', `a ${kind} with id "${record.id}" already exists`, error);
     }
     return await driveParentHold(context, kind, record, units, run);
   } finally {
