@@ -256,3 +256,73 @@ describe('mongo on mingo: parent holds, crash at every driver write', () => {
     20 * 60_000,
   );
 });
+
+describe('mongo on mingo: parent holds, a creation cut short and never retried', () => {
+  it("startCook({ hold }) with its Nth driver write failed, before or after it lands, and nobody retrying: another process's sweeps past the lease leave either the cook visible with its hold taken once (one entry, the budget's reservation all free) or nothing at all, and nothing hidden", async () => {
+    const runCut = async (nth: number | null, moment: WriteFaultMoment = 'before') => {
+      for (const name of ALL) await collection(name).deleteMany({});
+      const clock = manualClock();
+      fake.setServerClock(() => clock.now());
+      const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+      if (!indexed) {
+        await repository.ensureIndexes();
+        indexed = true;
+      }
+      const tracker = createTracker({ repository, clock, logger: silent });
+      await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-cut' });
+      fake.failWrite({ nth, moment });
+      let failed: unknown = null;
+      try {
+        await tracker.startCook({ collectionId: 'collection-cut', initiatorAccountId: ACCOUNT, targetSupply: 5, idempotencyKey: 'key-cut', hold: { points: 60 } });
+      } catch (error) {
+        if (!causedByInjectedFault(error)) throw error;
+        failed = error;
+      }
+      const writes = fake.writeCount;
+      const fired = fake.firedWriteFault;
+      fake.failWrite({ nth: null, moment: 'before' });
+      // The process is gone; another one sweeps past the leases, twice.
+      const other = createTracker({ repository: mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() }), clock, logger: silent });
+      for (const _ of [1, 2]) {
+        clock.advance(60 * MINUTE);
+        await other.sweepStale({ olderThanMs: 24 * 60 * MINUTE });
+      }
+      const cooks = await collection('cooks').find({}).toArray();
+      const budgets = await collection(DEFAULT_COLLECTIONS.budgets).find({}).toArray();
+      const account = await other.getAccount(ACCOUNT);
+      const entries = (await other.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items;
+      return { writes, fired, failed, cooks, budgets, account, entries, drift: (await other.reconcileAccount(ACCOUNT)).drift };
+    };
+    const reference = await runCut(null);
+    expect(reference.cooks).toHaveLength(1);
+    expect(reference.account).toMatchObject({ held: { points: 60 }, available: { points: 40 }, entryCount: 2 });
+    const wrong: string[] = [];
+    let kept = 0;
+    let undone = 0;
+    for (const moment of ['before', 'after'] as const) {
+      for (let nth = 1; nth <= reference.writes; nth += 1) {
+        const run = await runCut(nth, moment);
+        const where = `write ${nth} ${moment} (${run.fired?.operation ?? 'never fired'})`;
+        if (run.fired === null || run.failed === null) wrong.push(`${where}: the fault never reached the call`);
+        if (run.drift) wrong.push(`${where}: drift`);
+        const hidden = run.cooks.filter((cook) => cook.version === 0 || cook.genledger !== undefined);
+        if (hidden.length > 0) wrong.push(`${where}: a hidden cook or an intent left`);
+        const holds = run.entries.filter((entry) => entry.kind === 'hold' && entry.cause.kind === 'parent');
+        if (run.cooks.length === 1) {
+          kept += 1;
+          const reservation = run.budgets[0]?.reservation as { status?: string; free?: { points?: number } } | undefined;
+          if (holds.length !== 1 || run.account.held.points !== 60 || run.budgets.length !== 1 || reservation?.status !== 'held' || reservation.free?.points !== 60) {
+            wrong.push(`${where}: cook kept with ${holds.length} holds, held ${run.account.held.points}, ${run.budgets.length} budgets, reservation ${JSON.stringify(reservation)}`);
+          }
+        } else {
+          undone += 1;
+          if (run.cooks.length !== 0 || holds.length !== 0 || run.account.held.points !== 0 || run.budgets.length !== 0) {
+            wrong.push(`${where}: ${run.cooks.length} cooks, ${holds.length} holds, held ${run.account.held.points}, ${run.budgets.length} budgets`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    console.log(`[genledger] mongo on mingo, startCook({ hold }) cut short at each of its ${reference.writes} driver writes (before/after), never retried, swept by another process: ${kept} kept with one hold, ${undone} with nothing written`);
+  }, 5 * 60_000);
+});
