@@ -326,3 +326,35 @@ describe('mongo on mingo: parent holds, a creation cut short and never retried',
     console.log(`[genledger] mongo on mingo, startCook({ hold }) cut short at each of its ${reference.writes} driver writes (before/after), never retried, swept by another process: ${kept} kept with one hold, ${undone} with nothing written`);
   }, 5 * 60_000);
 });
+
+describe('mongo on mingo: parent holds, a release cut short between its budget and its account', () => {
+  it('finishCast failed at the release\'s account write, then a drawing step settles (a budget write after the release) before the sweep: recover() still releases exactly what was free, once', async () => {
+    for (const name of ALL) await collection(name).deleteMany({});
+    const clock = manualClock();
+    fake.setServerClock(() => clock.now());
+    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+    if (!indexed) {
+      await repository.ensureIndexes();
+      indexed = true;
+    }
+    const tracker = createTracker({ repository, clock, logger: silent });
+    await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-release' });
+    const cast = await tracker.startCast({ spellId: 'spell-release', initiatorAccountId: ACCOUNT, hold: { points: 50 } });
+    const step = await tracker.recordGeneration({ ...person, castId: cast.id, hold: { points: 20 } });
+    // finishCast's writes: the cast's transition, the budget's release, the account's entry (failed here), ...
+    fake.failWrite({ nth: 3, moment: 'before' });
+    await expect(tracker.finishCast(cast.id)).rejects.toSatisfy(causedByInjectedFault);
+    expect(fake.firedWriteFault?.operation).toMatch(/genledgerAccounts\.updateOne$/);
+    fake.failWrite({ nth: null, moment: 'before' });
+    // The step settles after the reservation was released: 5 charged, 15 released to available.
+    await tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 5 });
+    expect((await tracker.getAccount(ACCOUNT)).held.points).toBe(30);
+    clock.advance(60 * MINUTE);
+    await tracker.sweepStale({ olderThanMs: 30 * MINUTE });
+    const account = await tracker.getAccount(ACCOUNT);
+    expect(account).toMatchObject({ balance: { points: 95 }, held: { points: 0 }, available: { points: 95 }, spent: { points: 5 } });
+    const releases = (await tracker.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items.filter((entry) => entry.cause.kind === 'parent' && entry.kind === 'release');
+    expect(releases.map((entry) => entry.amount.points)).toEqual([30]);
+    expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+});

@@ -122,7 +122,9 @@ async function budgetWrite<R>(
     if (version === missedVersion) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
     const decision = decide(fromBudgetDocument(document), document);
     if (decision.kind === 'answer') return decision.result;
-    const reservation = decision.reservation ?? (decision.budget.reservation ? toReservationDocument(decision.budget.reservation) : undefined);
+    // A released reservation is left as stored: its `released` amount is what a repeat of the
+    // release writes on the account, and only the release itself sets it.
+    const reservation = decision.reservation ?? (decision.budget.reservation?.status === 'held' ? toReservationDocument(decision.budget.reservation) : undefined);
     const filter: Document = { _id, version };
     if (fence !== null) filter.$expr = { $lt: ['$$NOW', literal(fence.run.until)] };
     const written = await budgets.updateOne(filter, [
@@ -152,7 +154,7 @@ async function budgetWrite<R>(
 /**
  * The stored entries plus this child's (op) entry; `more` are its extra fields: `d: true` on an
  * attach that drew on the budget's reservation, `p` on a drawing child's settle (what the
- * reservation gave its account's settlement, `null` when the reservation was released), so a
+ * reservation gave its account's settlement; absent when the reservation was released), so a
  * repeat of the operation (a retry, `recover()`) continues exactly as the write decided.
  */
 function pushed(childId: string, op: BudgetOp, run: Run, more: Document = {}): Document {
