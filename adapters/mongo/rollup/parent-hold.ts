@@ -7,7 +7,8 @@
  *
  * 1. The key, read: a visible holder is the answer (no second hold). A hidden one whose creation
  *    was this process's and ended (the host's retry after a crash) is adopted and finished: the
- *    retry reuses the first attempt's parent id, so it can never take a second hold.
+ *    retry reuses the first attempt's parent id, so it can never take a second hold. A hidden one
+ *    another call is creating (a concurrent duplicate) is waited for, up to its lease.
  * 2. `parentHoldAtCreation` on the account as read: `limited` writes nothing.
  * 3. `insertOne` of the parent, hidden (`version: 0`), with its `hold` intent (owner, lease, the
  *    units) and `genledgerHeld: 'held'`: the unique key index makes this the gate.
@@ -109,22 +110,38 @@ function intentUnits(document: Document): Units {
   return fromUnitsDocument((document.genledger as Document | undefined)?.units);
 }
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * The answer for a stored holder of the key: the record (no hold taken); a hidden one whose
- * creation was this process's and ended is adopted and finished first.
+ * The answer for a stored holder of the key: the record (no hold taken). A hidden one whose
+ * creation was this process's and ended is adopted and finished first. A hidden one another call
+ * is still creating is waited for (until its lease ends): a duplicate answers with the parent as
+ * it is once its hold is taken, so the tracker's comparison of the request with the stored hold
+ * reads the finished budget; `null` when that creation was refused meanwhile (the parent deleted:
+ * the caller starts again).
  */
-async function fromHolder<T extends Parent>(context: RollupContext, kind: ParentKind, holder: Document, run: Run): Promise<HeldParentInsertion<T>> {
-  const record = readParent(kind, holder) as T;
-  const intent = readIntent(holder);
-  if (isHidden(holder) && intent !== null && intent.op === 'hold' && context.owners.orphaned(intent.owner)) {
-    const adopted = await adoptIntent(collectionOf(context, kind), record.id, intent, run);
-    if (adopted !== null) {
-      const finished = await driveParentHold(context, kind, record, intentUnits(holder), adopted);
-      if ('outcome' in finished) return finished;
+async function fromHolder<T extends Parent>(context: RollupContext, kind: ParentKind, holder: Document, run: Run): Promise<HeldParentInsertion<T> | null> {
+  const own = collectionOf(context, kind);
+  let current: Document | null = holder;
+  for (let attempt = 1; current !== null && isHidden(current); attempt += 1) {
+    const intent = readIntent(current);
+    if (intent === null || intent.op !== 'hold') break;
+    if (context.owners.orphaned(intent.owner)) {
+      const adopted = await adoptIntent(own, readParent(kind, current).id, intent, run);
+      if (adopted !== null) {
+        const finished = await driveParentHold(context, kind, readParent(kind, current) as T, intentUnits(current), adopted);
+        if ('outcome' in finished) return finished;
+        return { created: false, record: finished.record };
+      }
+    } else if (context.settings.clock() >= intent.until) {
+      break; // Its owner is gone: recover() finishes it; reported as it will read then.
+    } else {
+      await pause(Math.min(attempt, 20));
     }
+    current = await own.findOne({ _id: holder._id });
   }
-  // A hidden holder owned by a live call is reported as it will read once its hold is taken.
-  return { created: false, record };
+  if (current === null) return null;
+  return { created: false, record: readParent(kind, current) as T };
 }
 
 /** `casts.insert`/`cooks.insert` with a parent hold (steps 1 to 6 above). */
@@ -135,7 +152,10 @@ export async function insertHeldParent<T extends Parent>(context: RollupContext,
     const key = record.idempotencyKey;
     if (key !== null) {
       const holder = await own.findOne({ idempotencyKey: key });
-      if (holder !== null) return await fromHolder<T>(context, kind, holder, run);
+      if (holder !== null) {
+        const answer = await fromHolder<T>(context, kind, holder, run);
+        if (answer !== null) return answer;
+      }
     }
     const stored = await context.accounts.accounts.findOne({ _id: toStoredId(record.initiatorAccountId) });
     const account = stored === null || stored.version === 0 ? null : fromAccountDocument(stored);
@@ -155,7 +175,11 @@ export async function insertHeldParent<T extends Parent>(context: RollupContext,
       if (!isDuplicateKeyError(error)) throw error;
       const holder = key === null ? null : await own.findOne({ idempotencyKey: key });
       // A racing call with the same key stored its parent first: that parent is the answer.
-      if (holder !== null) return await fromHolder<T>(context, kind, holder, run);
+      if (holder !== null) {
+        const answer = await fromHolder<T>(context, kind, holder, run);
+        // That creation was refused and its parent deleted: this call's own attempt, from the start.
+        return answer ?? (await insertHeldParent(context, kind, record, units, flags));
+      }
       throw new ConflictError('id', `a ${kind} with id "${record.id}" already exists`, error);
     }
     return await driveParentHold(context, kind, record, units, run);
