@@ -2,8 +2,10 @@
  * What a hold costs on MongoDB, in driver commands (each one round trip to the server), on the mingo
  * fake (test/mongo/fake-db.ts): `recordGeneration` and `completeGeneration` of a standalone
  * generation without a hold and with one, and of a piece of a cook without a budget and of a cook
- * with one (the piece bringing its hold). Commands are counted by collection and method after a
- * warm-up; each case runs on an account with a balance and an account document in place.
+ * with one (the piece bringing its hold); then a parent hold (`startCook({ hold })`): its
+ * creation, a piece drawing on it (its creation and its settlement), and the cook's end
+ * (`finishCook`, which releases the reservation). Commands are counted by collection and method
+ * after a warm-up; each case runs on an account with a balance and an account document in place.
  *
  * Run: `npx tsx bench/mongo-hold-round-trips.ts`.
  */
@@ -63,6 +65,29 @@ async function main(): Promise<void> {
     const complete = new Map(counts);
     const describe = (map: Map<string, number>) => [...map].map(([key, count]) => `${key} ${count}`).join(', ');
     console.log(`${label}: recordGeneration ${total(record)} commands (${describe(record)}); completeGeneration ${total(complete)} (${describe(complete)})`);
+  }
+
+  // Parent holds: each step measured alone, after a warm-up round of the same steps.
+  const describe = (map: Map<string, number>) => [...map].map(([key, count]) => `${key} ${count}`).join(', ');
+  const measure = async <T>(run: () => Promise<T>): Promise<{ value: T; commands: Map<string, number> }> => {
+    counts.clear();
+    const value = await run();
+    return { value, commands: new Map(counts) };
+  };
+  for (const round of ['warm-up', 'measured'] as const) {
+    const held = await measure(() => tracker.startCook({ collectionId: `c-held-${round}`, initiatorAccountId: person.masterAccountId, targetSupply: 100, hold: { points: 1_000 } }));
+    const drawing = await measure(() => tracker.recordGeneration({ ...person, cookId: held.value.id, hold: { points: 10 } }));
+    const settled = await measure(() => tracker.completeGeneration(drawing.value.id, { status: 'success', pointsSpent: 3 }));
+    const ended = await measure(() => tracker.finishCook(held.value.id));
+    if (round === 'warm-up') continue;
+    for (const [label, { commands }] of [
+      ['parent hold: startCook({ hold })', held],
+      ['parent hold: recordGeneration, a piece drawing on it', drawing],
+      ['parent hold: completeGeneration of that piece', settled],
+      ['parent hold: finishCook (the release)', ended],
+    ] as const) {
+      console.log(`${label}: ${total(commands)} commands (${describe(commands)})`);
+    }
   }
 }
 

@@ -106,8 +106,8 @@ export { applyMovement, appendEntry, emptyAccount, replayEntries, reconcileFigur
 export type { Shortfall, Charge, HoldSettled, HoldTaken, AppendedEntry } from './domain/accounts/ledger.js';
 export { newBudget, holdInBudget, settleInBudget } from './domain/accounts/budget.js';
 export type { BudgetRefusal } from './domain/accounts/budget.js';
-export { parentHoldAtCreation, releaseReservation, drawingBudget, drawFromReservation, parentCause } from './domain/accounts/parent-hold.js';
-export type { ParentRelease, Draw } from './domain/accounts/parent-hold.js';
+export { parentHoldAtCreation, parentHoldBudget, releaseReservation, drawingBudget, drawFromReservation, parentCause, returnDraw, settleInReservation, unitsBeyond } from './domain/accounts/parent-hold.js';
+export type { ParentRelease, Draw, ReservationSettlement } from './domain/accounts/parent-hold.js';
 export { reserve } from './domain/accounts/ledger.js';
 export type { ReservationPool } from './domain/accounts/ledger.js';
 

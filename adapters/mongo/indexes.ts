@@ -137,6 +137,20 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   },
   {
     collection: 'cooks',
+    key: { 'genledger.until': 1 },
+    options: {},
+    why: "recover(): cooks whose own creation with a parent hold is past its lease (a cook with no intent has no key in range).",
+  },
+  ...(['casts', 'cooks'] as const).map(
+    (collection): IndexPlan => ({
+      collection,
+      key: { genledgerHeld: 1 },
+      options: { partialFilterExpression: { genledgerHeld: 'held' } },
+      why: 'recover(): ended parents whose parent hold a crash left unreleased; partial, so it holds only parents whose reservation is not released yet.',
+    }),
+  ),
+  {
+    collection: 'cooks',
     key: { 'genledgerInProgress.u': 1 },
     options: {},
     why: 'recover(): cooks holding an in-progress entry past its lease (multikey; empty at rest).',

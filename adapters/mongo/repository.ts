@@ -8,7 +8,7 @@
  * creation is under way is stored hidden (`version: 0`): no read reports it.
  */
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
-import { type Cast, type Cook, type Generation, ConflictError } from 'genledger';
+import { type Cast, type Cook, type Generation, ConflictError, isTerminalParentStatus } from 'genledger';
 import {
   recordGenerationDelivery,
   recordGenerationProgress,
@@ -137,7 +137,8 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   ): Promise<T[]> {
     const idle = allOf({ status: { $in: [...runningWords] } }, nothingInFlight(openPath), parentUpdatedBefore(idleBefore));
     const cutShort = allOf({ status: { $in: [...cancelledWords] } }, somethingOpen);
-    const filter = allOf(idAfter(afterId), { $or: [idle, cutShort] });
+    // Not a hidden parent (its parent hold being taken): nothing may end it before it shows.
+    const filter = allOf(idAfter(afterId), VISIBLE, { $or: [idle, cutShort] });
     const documents = await collection.find(filter, { sort: { _id: 1 }, limit }).toArray();
     return documents.map(read);
   }
@@ -167,7 +168,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
   return {
     name,
     // accountChanges: the change feed reads the accounts collection too (change streams, polling).
-    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: false, accountChanges: true },
+    capabilities: { sharedAcrossProcesses: true, accounts: true, prices: true, parentHolds: true, accountChanges: true },
     accounts: mongoAccountStore(accountCollections),
     prices: mongoPriceTables(db, names.priceTables),
     ids: () => new ObjectId().toHexString(),
@@ -214,6 +215,7 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     casts: {
       insert: async (cast, accounting) => {
+        if (accounting?.hold) return protocol.insertHeldParent('cast', cast, accounting.hold, {});
         await withBudget('cast', cast.id, accounting);
         return insertRecord(casts, 'cast', { ...toCastDocument(cast), ...budgetFlags(accounting?.budget, null) }, cast, fromCastDocument);
       },
@@ -228,12 +230,18 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
 
     cooks: {
       insert: async (cook, accounting) => {
+        if (accounting?.hold) return protocol.insertHeldParent('cook', cook, accounting.hold, {});
         await withBudget('cook', cook.id, accounting);
         return insertRecord(cooks, 'cook', { ...toCookDocument(cook), ...budgetFlags(accounting?.budget, null) }, cook, fromCookDocument);
       },
       findByIdempotencyKey: (key) => findByKey(cooks, key, fromCookDocument),
       get: (ids) => getMany(cooks, ids, fromCookDocument),
-      transition: (id, transition, at) => write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at)),
+      async transition(id, transition, at) {
+        const written = await write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at));
+        // A cook this ended (or a repeat of the write that ended it) releases its parent hold, if it has one.
+        if (written !== null && isTerminalParentStatus(written.record.status)) await protocol.releaseIfEnded('cook', id, at);
+        return written;
+      },
       summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCookChildren(generations, casts, id, maxEmbeddedIds),
       replaceAggregates: (id, expectedVersion, recomputed, at) => protocol.replaceCookAggregates(id, expectedVersion, recomputed, at),
       findForMaintenance: (query) =>

@@ -153,15 +153,17 @@ export function parentHoldTests(target: ConformanceTarget): void {
       const cookAsked = { collectionId: 'c-rp', initiatorAccountId: accountId, targetSupply: 3, idempotencyKey: 'rp-cook' };
       const castAsked = { spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-cast' };
       for (const [label, call, stored, requested] of [
-        ['cook: more points', tracker.startCook({ ...cookAsked, hold: { points: 600 } }), 'points 60', 'points 600'],
-        ['cook: another unit too', tracker.startCook({ ...cookAsked, hold: { points: 60, costUsd: '1' } }), 'points 60', 'points 60, costUsd 1'],
-        ['cook: no hold', tracker.startCook(cookAsked), 'points 60', 'none'],
-        ['cook: a budget instead', tracker.startCook({ ...cookAsked, budget: { points: 60 } }), 'points 60', 'none'],
-        ['cast: less', tracker.startCast({ ...castAsked, hold: { costUsd: '1' } }), 'costUsd 2.5', 'costUsd 1'],
-        ['cast: over what the account has', tracker.startCast({ ...castAsked, hold: { costUsd: '50' } }), 'costUsd 2.5', 'costUsd 50'],
-        ['cast made without a hold', tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain', hold: { points: 5 } }), 'none', 'points 5'],
+        ['cook: more points', () => tracker.startCook({ ...cookAsked, hold: { points: 600 } }), 'points 60', 'points 600'],
+        ['cook: another unit too', () => tracker.startCook({ ...cookAsked, hold: { points: 60, costUsd: '1' } }), 'points 60', 'points 60, costUsd 1'],
+        ['cook: no hold', () => tracker.startCook(cookAsked), 'points 60', 'none'],
+        ['cook: a budget instead', () => tracker.startCook({ ...cookAsked, budget: { points: 60 } }), 'points 60', 'none'],
+        ['cast: less', () => tracker.startCast({ ...castAsked, hold: { costUsd: '1' } }), 'costUsd 2.5', 'costUsd 1'],
+        ['cast: over what the account has', () => tracker.startCast({ ...castAsked, hold: { costUsd: '50' } }), 'costUsd 2.5', 'costUsd 50'],
+        ['cast made without a hold', () => tracker.startCast({ spellId: 's-rp', initiatorAccountId: accountId, idempotencyKey: 'rp-plain', hold: { points: 5 } }), 'none', 'points 5'],
       ] as const) {
-        const error = await refusal(call);
+        // Each call made in turn: made all at once, a store slower than microtasks would leave
+        // the later refusals unhandled while the first is awaited.
+        const error = await refusal(call());
         expect(error, label).toBeInstanceOf(IdempotencyConflictError);
         expect(error, label).toMatchObject({ field: 'input.idempotencyKey', difference: { field: 'hold', stored, requested } });
       }

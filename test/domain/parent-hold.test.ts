@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { holdAtCreation } from '../../src/domain/accounts/creation.js';
 import { applyMovement, emptyAccount, reconcileFigures, replayEntries, settleHold } from '../../src/domain/accounts/ledger.js';
-import { drawFromReservation, parentHoldAtCreation, releaseReservation } from '../../src/domain/accounts/parent-hold.js';
+import { drawFromReservation, parentHoldAtCreation, parentHoldBudget, releaseReservation, returnDraw, settleInReservation, unitsBeyond } from '../../src/domain/accounts/parent-hold.js';
+import { ZERO_AMOUNT as ZERO } from '../../src/domain/accounts/amounts.js';
 import type { Account, Budget, Hold, LedgerEntry } from '../../src/domain/accounts/records.js';
 import { budgetSchema, holdSchema, ledgerEntrySchema } from '../../src/domain/accounts/records.js';
 import { settleGenerationHold } from '../../src/domain/accounts/settlement.js';
@@ -201,5 +202,51 @@ describe('parent holds', () => {
       }),
       { numRuns: 300, seed: 20261206 },
     );
+  });
+});
+
+describe('parent holds split in two writes (a store that writes the budget and the account apart, MongoDB)', () => {
+  it('settleInReservation then settleHold with its pool equals settleGenerationHold in one step: the same entries, account, budget and free, open or released, in points and dollars', () => {
+    const units = fc.record({ points: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }), costUsd: fc.option(fc.integer({ min: 0, max: 400 }).map((tenths) => String(tenths / 10)), { nil: undefined }) });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 0, max: 100 }),
+        units,
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 600 }),
+        fc.boolean(),
+        (credit, reserved, hold, pointsSpent, centsSpent, released) => {
+          const start = credited(credit, '50').account;
+          const parent = parentHoldAtCreation('cook', 'k', 'a', start, { points: reserved }, new Date(0));
+          fc.pre(parent.outcome === 'held' && (hold.points !== undefined || hold.costUsd !== undefined));
+          if (parent.outcome !== 'held') return;
+          const budget: Budget = released ? { ...parent.budget, reservation: { ...parent.budget.reservation!, status: 'released', free: ZERO } } : parent.budget;
+          const heldHold: Hold = { generationId: 'g', accountId: 'a', units: { points: hold.points, costUsd: hold.costUsd }, budgets: [{ kind: 'cook', id: 'k' }], drawsOn: { kind: 'cook', id: 'k' }, status: 'held' };
+          const charge = { pointsSpent, costUsd: String(centsSpent / 100) };
+          const oneStep = settleGenerationHold(heldHold, parent.account, [budget], charge, new Date(1));
+          const split = settleInReservation(budget, heldHold.units, charge);
+          const account = settleHold(parent.account, heldHold.units, 'g', charge, new Date(1), split.pool);
+          expect(account.entries).toEqual(oneStep!.entries);
+          expect(account.account).toEqual(oneStep!.account);
+          expect(split.budget).toEqual(oneStep!.budgets[0]);
+          expect(split.pool === null).toBe(released);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('returnDraw gives a drawn part back to free while the reservation is held, and names it for the account once it was released', () => {
+    const start = credited(100).account;
+    const parent = parentHoldAtCreation('cast', 'c', 'a', start, { points: 50 }, new Date(0));
+    if (parent.outcome !== 'held') throw new Error('the parent hold was refused');
+    const drawn = drawFromReservation(parent.budget, { points: 20, costUsd: '1' })!;
+    expect(drawn.beyond).toEqual(unitsBeyond({ points: 50 }, { points: 20, costUsd: '1' }));
+    expect(drawn.beyond).toEqual({ points: undefined, costUsd: '1' });
+    expect(returnDraw(drawn.budget, { points: 20, costUsd: '1' })).toEqual({ budget: parent.budget, release: null });
+    const released = { ...drawn.budget, reservation: { ...drawn.budget.reservation!, status: 'released' as const, free: ZERO } };
+    expect(returnDraw(released, { points: 20, costUsd: '1' })).toEqual({ budget: released, release: { points: 20, costUsd: '0' } });
+    expect(parentHoldBudget('cast', 'c', 'a', { points: 50 })).toEqual(parent.budget);
   });
 });

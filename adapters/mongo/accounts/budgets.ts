@@ -16,14 +16,25 @@
  */
 import type { Collection, Document } from 'mongodb';
 import { type AccountAmount, type Budget, type Hold, type Units } from 'genledger';
-import { holdInBudget, newBudget, settleInBudget, type BudgetRef, type BudgetRefusal } from 'genledger/adapter';
+import {
+  drawFromReservation,
+  holdInBudget,
+  newBudget,
+  returnDraw,
+  settleInBudget,
+  settleInReservation,
+  type BudgetRef,
+  type BudgetRefusal,
+  type Charge,
+  type ReservationPool,
+} from 'genledger/adapter';
 import { isDuplicateKeyError } from '../conditional-write.js';
 import { literal } from '../expressions.js';
 import { toStoredId, type StoredDocument } from '../ids.js';
-import { hasEntry, pullEntry, type Run } from '../rollup/intents.js';
+import { pullEntry, readEntries, type Run } from '../rollup/intents.js';
 import { LeaseExpiredError } from '../rollup/parent-apply.js';
 import type { AccountFence } from './apply.js';
-import { ZERO_AMOUNT, budgetId, fromBudgetDocument, toAmountDocument, toUnitsDocument } from './documents.js';
+import { ZERO_AMOUNT, budgetId, fromAmountDocument, fromBudgetDocument, releasedAmount, toAmountDocument, toReservationDocument, toUnitsDocument } from './documents.js';
 
 type BudgetOp = 'attach' | 'settle';
 
@@ -45,9 +56,12 @@ export function budgetedParents(parent: Document, kind: 'cast' | 'cook', id: str
   return refs;
 }
 
-/** Stores a parent's budget (before the parent: see above). A repeat leaves the stored one. */
-export async function storeBudget(budgets: Collection<StoredDocument>, kind: 'cast' | 'cook', parentId: string, limit: Units): Promise<void> {
-  const budget = newBudget(kind, parentId, limit);
+/**
+ * Stores a parent's budget (before the parent: see above; a parent hold's budget, with its
+ * reservation, after the hidden parent: parent-hold.ts). A repeat leaves the stored one.
+ */
+export async function storeBudget(budgets: Collection<StoredDocument>, kind: 'cast' | 'cook', parentId: string, limit: Units, held: Budget | null = null): Promise<void> {
+  const budget = held ?? newBudget(kind, parentId, limit);
   try {
     await budgets.insertOne({
       _id: budgetId(kind, parentId),
@@ -56,6 +70,7 @@ export async function storeBudget(budgets: Collection<StoredDocument>, kind: 'ca
       limit: toUnitsDocument(limit),
       held: toAmountDocument(budget.held),
       spent: toAmountDocument(budget.spent),
+      ...(budget.reservation && { reservation: toReservationDocument(budget.reservation) }),
       version: 1,
       genledgerInProgress: [],
     });
@@ -74,16 +89,23 @@ export function readBudgetDocument(budgets: Collection<StoredDocument>, ref: Bud
   return budgets.findOne({ _id: budgetId(ref.kind, ref.id) }) as Promise<Document | null>;
 }
 
-type Decision<R> = { readonly kind: 'write'; readonly budget: Budget; readonly entries: Document; readonly result: R } | { readonly kind: 'answer'; readonly result: R };
+type Decision<R> =
+  /** Write `budget`'s figures (and reservation), `entries` as the new in-progress list (an expression of the stored one), and `reservation` when given (a release's, with what it took). */
+  | { readonly kind: 'write'; readonly budget: Budget; readonly entries: Document; readonly result: R; readonly reservation?: Document }
+  | { readonly kind: 'answer'; readonly result: R };
 
 const ATTEMPTS = 1_000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One fenced, versioned budget write; `null` when the budget does not exist. */
+/**
+ * One versioned budget write, fenced by the owner's lease when `fence` is given (a parent
+ * hold's release has no owner: its gate is the reservation's status, held then released);
+ * `null` when the budget does not exist.
+ */
 async function budgetWrite<R>(
   budgets: Collection<StoredDocument>,
   ref: BudgetRef,
-  fence: AccountFence,
+  fence: AccountFence | null,
   decide: (budget: Budget, document: Document) => Decision<R>,
   /** The document as this call read it already: the first attempt starts from it (the version filter catches a change since). */
   preread: Document | null = null,
@@ -100,17 +122,28 @@ async function budgetWrite<R>(
     if (version === missedVersion) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
     const decision = decide(fromBudgetDocument(document), document);
     if (decision.kind === 'answer') return decision.result;
-    const written = await budgets.updateOne({ _id, version, $expr: { $lt: ['$$NOW', literal(fence.run.until)] } }, [
+    // A released reservation is left as stored: its `released` amount is what a repeat of the
+    // release writes on the account, and only the release itself sets it.
+    const reservation = decision.reservation ?? (decision.budget.reservation?.status === 'held' ? toReservationDocument(decision.budget.reservation) : undefined);
+    const filter: Document = { _id, version };
+    if (fence !== null) filter.$expr = { $lt: ['$$NOW', literal(fence.run.until)] };
+    const written = await budgets.updateOne(filter, [
       {
         $set: {
           held: literal(toAmountDocument(decision.budget.held)),
           spent: literal(toAmountDocument(decision.budget.spent)),
+          ...(reservation !== undefined && { reservation: literal(reservation) }),
           version: version + 1,
           genledgerInProgress: decision.entries,
         },
       },
     ]);
     if (written.matchedCount === 1) return decision.result;
+    if (fence === null) {
+      if (attempt >= ATTEMPTS) throw new Error(`[genledger] [mongo] the write on the budget of ${ref.kind} "${ref.id}" missed ${ATTEMPTS} times in a row: other writes kept changing it`);
+      if (attempt > 1) await pause(Math.random() * Math.min(attempt, 16));
+      continue;
+    }
     missedVersion = version;
     if (fence.settings.clock() >= fence.run.until) throw new LeaseExpiredError(`the write on the budget of ${ref.kind} "${ref.id}"`);
     if (attempt >= ATTEMPTS) throw new Error(`[genledger] [mongo] the write on the budget of ${ref.kind} "${ref.id}" missed ${ATTEMPTS} times in a row: other writes kept changing it`);
@@ -118,27 +151,59 @@ async function budgetWrite<R>(
   }
 }
 
-/** The stored entries plus this child's (op) entry. */
-function pushed(childId: string, op: BudgetOp, run: Run): Document {
-  return { $concatArrays: [{ $ifNull: ['$genledgerInProgress', []] }, [literal({ c: toStoredId(childId), k: op, u: run.until })]] };
+/**
+ * The stored entries plus this child's (op) entry; `more` are its extra fields: `d: true` on an
+ * attach that drew on the budget's reservation, `p` on a drawing child's settle (what the
+ * reservation gave its account's settlement; absent when the reservation was released), so a
+ * repeat of the operation (a retry, `recover()`) continues exactly as the write decided.
+ */
+function pushed(childId: string, op: BudgetOp, run: Run, more: Document = {}): Document {
+  return { $concatArrays: [{ $ifNull: ['$genledgerInProgress', []] }, [literal({ c: toStoredId(childId), k: op, u: run.until, ...more })]] };
 }
 
-export type BudgetCount = { readonly outcome: 'counted'; readonly budget: Budget } | { readonly outcome: 'undone' } | BudgetRefusal;
+/** The stored entry of (child, op), if any. */
+function entryOf(document: Document, childId: string, op: BudgetOp): Document | undefined {
+  const child = String(toStoredId(childId));
+  return readEntries(document).find((entry) => String(entry.c) === child && entry.k === op) as Document | undefined;
+}
 
-/** Counts the hold of a child being created in one budget (`null`: the budget does not exist). */
+/** Whether `hold` draws on `ref`'s reservation (its `drawsOn`: decided at creation by `holdAtCreation`). */
+function drawsOnBudget(hold: Hold, ref: BudgetRef): boolean {
+  return hold.drawsOn?.kind === ref.kind && hold.drawsOn.id === ref.id;
+}
+
+/** `drew`: the hold was taken from the budget's reservation (the account holds only what lies beyond the parent's units). */
+export type BudgetCount = { readonly outcome: 'counted'; readonly budget: Budget; readonly drew: boolean } | { readonly outcome: 'undone' } | BudgetRefusal;
+
+/**
+ * Counts the hold of a child being created in one budget (`null`: the budget does not exist).
+ * A hold that draws on this budget's reservation takes its part from `free` in the same write,
+ * while the reservation is held; once released (the parent ended since the child's creation
+ * decided), the account holds it all, as any hold.
+ */
 export function countInBudget(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, fence: AccountFence, preread: Document | null = null): Promise<BudgetCount | null> {
   return budgetWrite<BudgetCount>(budgets, ref, fence, (budget, document) => {
-    if (hasEntry(document, hold.generationId, 'attach')) {
-      return { kind: 'answer', result: hasEntry(document, hold.generationId, 'attach', true) ? { outcome: 'counted', budget } : { outcome: 'undone' } };
-    }
+    const entry = entryOf(document, hold.generationId, 'attach');
+    if (entry !== undefined) return { kind: 'answer', result: entry.x === true ? { outcome: 'undone' } : { outcome: 'counted', budget, drew: entry.d === true } };
     const decided = holdInBudget(budget, hold.units);
     if (decided.outcome !== 'counted') return { kind: 'answer', result: decided };
-    return { kind: 'write', budget: decided.budget, entries: pushed(hold.generationId, 'attach', fence.run), result: decided };
+    if (drawsOnBudget(hold, ref) && decided.budget.reservation?.status === 'held') {
+      const drawn = drawFromReservation(decided.budget, hold.units);
+      // A guard: a hold the budget counted always fits in the reservation's free part (domain parent-hold.ts).
+      if (drawn === null) return { kind: 'answer', result: { outcome: 'overBudget', budget, unit: 'points', requested: ZERO_AMOUNT, held: true } };
+      return { kind: 'write', budget: drawn.budget, entries: pushed(hold.generationId, 'attach', fence.run, { d: true }), result: { outcome: 'counted', budget: drawn.budget, drew: true } };
+    }
+    return { kind: 'write', budget: decided.budget, entries: pushed(hold.generationId, 'attach', fence.run), result: { outcome: 'counted', budget: decided.budget, drew: false } };
   }, preread);
 }
 
-/** Undoes a child's count in one budget, marking its entry undone; whether it did. */
-export async function undoInBudget(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, fence: AccountFence): Promise<boolean> {
+/**
+ * Undoes a child's count in one budget, marking its entry undone. A drawn part goes back to the
+ * reservation's `free` while it is held (`returnDraw`); `release` is a drawn part whose
+ * reservation was released since: still held on the account for nobody, for the caller to
+ * release there. `null` when there was nothing to undo.
+ */
+export async function undoInBudget(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, fence: AccountFence): Promise<{ readonly release: AccountAmount | null } | null> {
   const child = toStoredId(hold.generationId);
   const marked: Document = {
     $map: {
@@ -146,20 +211,58 @@ export async function undoInBudget(budgets: Collection<StoredDocument>, ref: Bud
       in: { $cond: [{ $and: [{ $eq: ['$$this.c', literal(child)] }, { $eq: ['$$this.k', 'attach'] }] }, { $mergeObjects: ['$$this', { x: true }] }, '$$this'] },
     },
   };
-  const undone = await budgetWrite<boolean>(budgets, ref, fence, (budget, document) => {
-    if (!hasEntry(document, hold.generationId, 'attach', true)) return { kind: 'answer', result: false };
-    return { kind: 'write', budget: settleInBudget(budget, hold.units, ZERO_AMOUNT), entries: marked, result: true };
+  return budgetWrite(budgets, ref, fence, (budget, document) => {
+    const entry = entryOf(document, hold.generationId, 'attach');
+    if (entry === undefined || entry.x === true) return { kind: 'answer', result: null };
+    const counted = settleInBudget(budget, hold.units, ZERO_AMOUNT);
+    if (entry.d !== true) return { kind: 'write', budget: counted, entries: marked, result: { release: null } };
+    const returned = returnDraw(counted, hold.units);
+    return { kind: 'write', budget: returned.budget, entries: marked, result: { release: returned.release } };
   });
-  return undone === true;
 }
 
-/** Settles a finished child's hold in one budget: `null` when it landed before (or the budget is gone). */
-export async function settleInBudgetDocument(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, captured: AccountAmount, fence: AccountFence): Promise<Budget | null> {
-  return budgetWrite<Budget | null>(budgets, ref, fence, (budget, document) => {
-    if (hasEntry(document, hold.generationId, 'settle')) return { kind: 'answer', result: null };
-    const settled = settleInBudget(budget, hold.units, captured);
-    return { kind: 'write', budget: settled, entries: pushed(hold.generationId, 'settle', fence.run), result: settled };
+/** A child's settlement in one budget: the budget after it (`null`: it landed before), and for the budget its hold drew on, the pool its account settles with. */
+export interface BudgetSettlement {
+  readonly budget: Budget | null;
+  /** `settleInReservation`'s pool (`null`: the reservation was released, or the hold never drew on it). */
+  readonly pool: ReservationPool | null;
+}
+
+/**
+ * Settles a finished child's hold in one budget (`null`: the budget is gone). For the budget the
+ * hold drew on, the reservation's side is decided here, before the account
+ * (`settleInReservation`), and kept on the settle entry (`p`), so a repeat settles the account
+ * with the same pool; the version filter serialises it with other children's settlements and
+ * the parent's release, so no two of them spend the same free amount.
+ */
+export async function settleInBudgetDocument(budgets: Collection<StoredDocument>, ref: BudgetRef, hold: Hold, charge: Charge, fence: AccountFence): Promise<BudgetSettlement | null> {
+  const drawing = drawsOnBudget(hold, ref);
+  return budgetWrite<BudgetSettlement>(budgets, ref, fence, (budget, document) => {
+    const entry = entryOf(document, hold.generationId, 'settle');
+    if (entry !== undefined) return { kind: 'answer', result: { budget: null, pool: entry.p == null ? null : { units: budget.limit, free: fromAmountDocument(entry.p) } } };
+    const settled = settleInReservation(drawing ? budget : { ...budget, reservation: null }, hold.units, charge);
+    const after: Budget = drawing ? settled.budget : { ...settled.budget, reservation: budget.reservation };
+    const more = settled.pool === null ? {} : { p: toAmountDocument(settled.pool.free) };
+    return { kind: 'write', budget: after, entries: pushed(hold.generationId, 'settle', fence.run, more), result: { budget: after, pool: settled.pool } };
   });
+}
+
+/**
+ * A parent hold's release on its budget (rollup/parent-hold.ts): from `held` to `released` in one
+ * versioned write, `free` to zero and `released` set to what it was, so no child's settlement
+ * spends that amount after. Returns the budget with its reservation as the release found it
+ * (`held`, with the free amount it released: what the account's release entry is), whether this
+ * call wrote it or an earlier one; `null` when the parent has no reservation (or no budget).
+ */
+export async function releaseParentReservation(budgets: Collection<StoredDocument>, ref: BudgetRef): Promise<Budget | null> {
+  const found = await budgetWrite<Budget | null>(budgets, ref, null, (budget, document) => {
+    const reservation = budget.reservation;
+    if (!reservation) return { kind: 'answer', result: null };
+    if (reservation.status !== 'held') return { kind: 'answer', result: { ...budget, reservation: { ...reservation, status: 'held', free: releasedAmount(document) ?? ZERO_AMOUNT } } };
+    const released = { ...reservation, free: ZERO_AMOUNT, status: 'released' as const };
+    return { kind: 'write', budget: { ...budget, reservation: released }, entries: { $ifNull: ['$genledgerInProgress', []] }, reservation: toReservationDocument(released, reservation.free), result: budget };
+  });
+  return found ?? null;
 }
 
 /** Pulls a child's entries of `op` from its budgets (once its intent is cleared). */

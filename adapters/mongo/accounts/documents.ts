@@ -11,9 +11,10 @@
  * - ledger entry (`genledgerLedgerEntries`): `{ accountId, sequence, key, kind, amount, fromHold,
  *   cause, balanceAfter, heldAfter, at }`, unique by (accountId, sequence) and (accountId, key).
  * - budget (`genledgerBudgets`): `{ _id: "<kind>:<parentId>", parentKind, parentId, limit, held,
- *   spent, version, genledgerInProgress }`.
+ *   spent, version, genledgerInProgress }`, and for a parent hold `reservation: { accountId, free,
+ *   status, released? }` (`released`: what the release took from `free`, for the account's entry).
  * - a generation's hold, on the generation's own document: `genledgerHold: { accountId, units,
- *   budgets, status }`.
+ *   budgets, drawsOn?, status }`.
  */
 import { Decimal128, type Document } from 'mongodb';
 import type { Account, AccountAmount, Budget, Hold, LedgerEntry, Units } from 'genledger';
@@ -36,12 +37,15 @@ export interface UnitsDocument {
 export interface EntryDocument extends Document {
   accountId: StoredId;
   sequence: number;
-  /** What makes the entry unique in its account: `movement:<idempotencyKey>`, or `<kind>:<generationId>`. */
+  /** What makes the entry unique in its account: `movement:<idempotencyKey>`, `<kind>:<generationId>`, or `<kind>:parent:<parentKind>:<parentId>`. */
   key: string;
   kind: LedgerEntry['kind'];
   amount: AmountDocument;
   fromHold: AmountDocument | null;
-  cause: { kind: 'movement'; reason: string; idempotencyKey: string } | { kind: 'generation'; generationId: StoredId };
+  cause:
+    | { kind: 'movement'; reason: string; idempotencyKey: string }
+    | { kind: 'generation'; generationId: StoredId }
+    | { kind: 'parent'; parentKind: 'cast' | 'cook'; parentId: StoredId };
   balanceAfter: AmountDocument;
   heldAfter: AmountDocument;
   at: Date;
@@ -63,7 +67,18 @@ export interface StoredHoldDocument {
   accountId: StoredId;
   units: UnitsDocument;
   budgets: { kind: 'cast' | 'cook'; id: StoredId }[];
+  /** The parent whose reservation the hold drew on (parent-hold.ts in the domain); absent for any other hold. */
+  drawsOn?: { kind: 'cast' | 'cook'; id: StoredId };
   status: Hold['status'];
+}
+
+/** A parent hold's reservation, on its budget document. */
+export interface ReservationDocument {
+  accountId: StoredId;
+  free: AmountDocument;
+  status: 'held' | 'released';
+  /** Set by the release (with `status: 'released'`): what it took from `free`, the amount of the account's `release` entry. */
+  released?: AmountDocument;
 }
 
 function corrupt(what: string, raw: unknown): never {
@@ -94,20 +109,28 @@ export function fromUnitsDocument(raw: unknown): Units {
 
 /** The unique key of an entry in its account. */
 export function entryKey(entry: LedgerEntry): string {
-  return entry.cause.kind === 'movement' ? movementKey(entry.cause.idempotencyKey) : generationKey(entry.kind, generationOf(entry));
-}
-
-/**
- * The generation an entry names. This store declares `capabilities.parentHolds: false`, so the
- * tracker never hands it a parent hold, and no entry it writes names a parent.
- */
-function generationOf(entry: LedgerEntry): string {
-  if (entry.cause.kind !== 'generation') throw new Error(`[genledger] the MongoDB store keeps no parent holds (capabilities.parentHolds is false): entry ${entry.sequence} of "${entry.accountId}" names a ${entry.cause.kind}`);
-  return entry.cause.generationId;
+  const cause = entry.cause;
+  if (cause.kind === 'movement') return movementKey(cause.idempotencyKey);
+  if (cause.kind === 'parent') return parentKey(entry.kind, cause.parentKind, cause.parentId);
+  return generationKey(entry.kind, cause.generationId);
 }
 
 export const movementKey = (idempotencyKey: string) => `movement:${idempotencyKey}`;
 export const generationKey = (kind: LedgerEntry['kind'], generationId: string) => `${kind}:${generationId}`;
+/** A parent hold's entries: its `hold` at the parent's creation, its `release` at the parent's end. */
+export const parentKey = (kind: LedgerEntry['kind'], parentKind: 'cast' | 'cook', parentId: string) => `${kind}:parent:${parentKind}:${parentId}`;
+
+function toCauseDocument(cause: LedgerEntry['cause']): EntryDocument['cause'] {
+  if (cause.kind === 'movement') return { ...cause };
+  if (cause.kind === 'parent') return { kind: 'parent', parentKind: cause.parentKind, parentId: toStoredId(cause.parentId) };
+  return { kind: 'generation', generationId: toStoredId(cause.generationId) };
+}
+
+function fromCauseDocument(cause: EntryDocument['cause'], document: Document): LedgerEntry['cause'] {
+  if (cause.kind === 'movement') return { kind: 'movement', reason: cause.reason, idempotencyKey: cause.idempotencyKey };
+  if (cause.kind === 'parent') return { kind: 'parent', parentKind: cause.parentKind, parentId: fromStoredId(cause.parentId) ?? corrupt('a ledger entry', document) };
+  return { kind: 'generation', generationId: fromStoredId(cause.generationId) ?? corrupt('a ledger entry', document) };
+}
 
 export function toEntryDocument(entry: LedgerEntry): EntryDocument {
   return {
@@ -117,7 +140,7 @@ export function toEntryDocument(entry: LedgerEntry): EntryDocument {
     kind: entry.kind,
     amount: toAmountDocument(entry.amount),
     fromHold: entry.fromHold === null ? null : toAmountDocument(entry.fromHold),
-    cause: entry.cause.kind === 'movement' ? { ...entry.cause } : { kind: 'generation', generationId: toStoredId(generationOf(entry)) },
+    cause: toCauseDocument(entry.cause),
     balanceAfter: toAmountDocument(entry.balanceAfter),
     heldAfter: toAmountDocument(entry.heldAfter),
     at: entry.at,
@@ -134,7 +157,7 @@ export function fromEntryDocument(document: Document): LedgerEntry {
     kind: document.kind as LedgerEntry['kind'],
     amount: fromAmountDocument(document.amount),
     fromHold: document.fromHold === null || document.fromHold === undefined ? null : fromAmountDocument(document.fromHold),
-    cause: cause.kind === 'movement' ? { kind: 'movement', reason: cause.reason, idempotencyKey: cause.idempotencyKey } : { kind: 'generation', generationId: fromStoredId(cause.generationId) ?? corrupt('a ledger entry', document) },
+    cause: fromCauseDocument(cause, document),
     balanceAfter: fromAmountDocument(document.balanceAfter),
     heldAfter: fromAmountDocument(document.heldAfter),
     at: document.at as Date,
@@ -181,7 +204,24 @@ export const budgetId = (kind: 'cast' | 'cook', parentId: string) => `${kind}:${
 export function fromBudgetDocument(document: Document): Budget {
   const parentId = fromStoredId(document.parentId);
   if (parentId === null || (document.parentKind !== 'cast' && document.parentKind !== 'cook')) return corrupt('a budget', document);
-  return { parentKind: document.parentKind, parentId, limit: fromUnitsDocument(document.limit), held: fromAmountDocument(document.held), spent: fromAmountDocument(document.spent) };
+  const budget: Budget = { parentKind: document.parentKind, parentId, limit: fromUnitsDocument(document.limit), held: fromAmountDocument(document.held), spent: fromAmountDocument(document.spent) };
+  const raw = document.reservation as ReservationDocument | undefined | null;
+  if (raw === undefined || raw === null) return budget;
+  const accountId = fromStoredId(raw.accountId);
+  if (accountId === null || (raw.status !== 'held' && raw.status !== 'released')) return corrupt('a parent hold\'s reservation', raw);
+  return { ...budget, reservation: { accountId, free: fromAmountDocument(raw.free), status: raw.status } };
+}
+
+/** A reservation as its budget document stores it (`released`: what its release took, set by the release). */
+export function toReservationDocument(reservation: NonNullable<Budget['reservation']>, released?: AccountAmount): ReservationDocument {
+  return { accountId: toStoredId(reservation.accountId), free: toAmountDocument(reservation.free), status: reservation.status, ...(released !== undefined && { released: toAmountDocument(released) }) };
+}
+
+/** What a released reservation's release took from `free` (`null`: not released yet). */
+export function releasedAmount(document: Document | null): AccountAmount | null {
+  const raw = document?.reservation as ReservationDocument | undefined | null;
+  if (raw?.status !== 'released') return null;
+  return raw.released === undefined ? ZERO_AMOUNT : fromAmountDocument(raw.released);
 }
 
 export function toStoredHold(hold: Hold): StoredHoldDocument {
@@ -189,6 +229,7 @@ export function toStoredHold(hold: Hold): StoredHoldDocument {
     accountId: toStoredId(hold.accountId),
     units: toUnitsDocument(hold.units),
     budgets: hold.budgets.map((ref) => ({ kind: ref.kind, id: toStoredId(ref.id) })),
+    ...(hold.drawsOn && { drawsOn: { kind: hold.drawsOn.kind, id: toStoredId(hold.drawsOn.id) } }),
     status: hold.status,
   };
 }
@@ -205,6 +246,7 @@ export function readStoredHold(document: Document | null): Hold | null {
     accountId,
     units: fromUnitsDocument(raw.units),
     budgets: (raw.budgets ?? []).map((ref) => ({ kind: ref.kind, id: fromStoredId(ref.id) ?? corrupt('a generation\'s hold', raw) })),
+    ...(raw.drawsOn && { drawsOn: { kind: raw.drawsOn.kind, id: fromStoredId(raw.drawsOn.id) ?? corrupt('a generation\'s hold', raw) } }),
     status: raw.status,
   };
 }

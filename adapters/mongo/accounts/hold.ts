@@ -11,14 +11,18 @@
  *   the rest, an overdraft entry when even the available amount is short. When the keys are found
  *   the settlement landed before: what it captured is read back from its capture entry.
  */
-import { type Account, type AccountAmount, type Hold, type LedgerEntry } from 'genledger';
-import { settleHold, takeHold, type Charge, type Shortfall } from 'genledger/adapter';
+import { type Account, type AccountAmount, type Hold, type LedgerEntry, type Units } from 'genledger';
+import { appendEntry, settleHold, takeHold, type Charge, type ReservationPool, type Shortfall } from 'genledger/adapter';
 import { applyToAccount, type AccountCollections, type AccountFence } from './apply.js';
 import { generationKey, ZERO_AMOUNT } from './documents.js';
 
 export type AccountHold = { readonly outcome: 'held'; readonly account: Account; readonly entry: LedgerEntry; readonly wrote: boolean } | Shortfall;
 
-export function takeAccountHold(collections: AccountCollections, hold: Hold, at: Date, fence: AccountFence): Promise<AccountHold> {
+/**
+ * @param units what the account holds: the hold's units, or (a hold that drew on its parent's
+ *   reservation) only those beyond the parent's
+ */
+export function takeAccountHold(collections: AccountCollections, hold: Hold, units: Units, at: Date, fence: AccountFence): Promise<AccountHold> {
   return applyToAccount<AccountHold>(
     collections,
     hold.accountId,
@@ -26,7 +30,7 @@ export function takeAccountHold(collections: AccountCollections, hold: Hold, at:
     (account, found) => {
       const entry = found[0];
       if (entry !== undefined) return { kind: 'answer', result: { outcome: 'held', account, entry, wrote: false } };
-      const taken = takeHold(account, hold.units, hold.generationId, at);
+      const taken = takeHold(account, units, hold.generationId, at);
       if (taken.outcome !== 'held') return { kind: 'answer', result: taken };
       return { kind: 'write', account: taken.account, entries: [taken.entry], result: { ...taken, wrote: true } };
     },
@@ -44,7 +48,12 @@ export interface AccountSettlement {
 
 const SETTLEMENT_KINDS = ['capture', 'release', 'overdraft'] as const;
 
-export function settleAccountHold(collections: AccountCollections, hold: Hold, charge: Charge, at: Date, fence: AccountFence): Promise<AccountSettlement> {
+/**
+ * @param pool the reservation's side, decided by the budget's settle write before this one
+ *   (budgets.ts, `settleInBudgetDocument`): `null` for a hold that did not draw, or whose
+ *   reservation was released
+ */
+export function settleAccountHold(collections: AccountCollections, hold: Hold, charge: Charge, at: Date, fence: AccountFence, pool: ReservationPool | null = null): Promise<AccountSettlement> {
   return applyToAccount<AccountSettlement>(
     collections,
     hold.accountId,
@@ -54,9 +63,28 @@ export function settleAccountHold(collections: AccountCollections, hold: Hold, c
         const capture = found.find((entry) => entry.kind === 'capture');
         return { kind: 'answer', result: { account, entries: found, captured: capture?.amount ?? ZERO_AMOUNT, wrote: false } };
       }
-      const settled = settleHold(account, hold.units, hold.generationId, charge, at);
+      const settled = settleHold(account, hold.units, hold.generationId, charge, at, pool);
       if (settled.entries.length === 0) return { kind: 'answer', result: { account, entries: [], captured: settled.captured, wrote: false } };
       return { kind: 'write', account: settled.account, entries: settled.entries, result: { ...settled, wrote: true } };
+    },
+    fence,
+  );
+}
+
+/**
+ * Releases, on the account, what an undone creation drew from a reservation released since (its
+ * parent ended while the creation was under way: budgets.ts, `undoInBudget`): gate key
+ * `release:<generation>` (the undone generation never settles, so the key is its only use).
+ */
+export function releaseUndoneDraw(collections: AccountCollections, hold: Hold, amount: AccountAmount, at: Date, fence: AccountFence): Promise<boolean> {
+  return applyToAccount<boolean>(
+    collections,
+    hold.accountId,
+    [generationKey('release', hold.generationId)],
+    (account, found) => {
+      if (found.length > 0) return { kind: 'answer', result: false };
+      const written = appendEntry(account, 'release', amount, { kind: 'generation', generationId: hold.generationId }, at);
+      return { kind: 'write', account: written.account, entries: [written.entry], result: true };
     },
     fence,
   );

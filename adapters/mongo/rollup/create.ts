@@ -13,7 +13,7 @@
  * 5. The intent cleared and `version: 1` set in one owner-fenced write: the child is visible.
  * 6. The parents' in-progress entries pulled.
  */
-import { ConflictError, type Budget, type Cast, type Cook, type Generation, type Hold } from 'genledger';
+import { ConflictError, type Budget, type Cast, type Cook, type Generation, type Hold, type Units } from 'genledger';
 import {
   attachToCast,
   attachToCook,
@@ -27,6 +27,7 @@ import {
   type LimitedInsertion,
   type NewAttachedChild,
   type ParentCaps,
+  unitsBeyond,
 } from 'genledger/adapter';
 import type { Collection, Document } from 'mongodb';
 import { isDuplicateKeyError } from '../conditional-write.js';
@@ -39,7 +40,8 @@ import { fencedParentWrite, fencedUndo, LeaseExpiredError } from './parent-apply
 import { fromAccountDocument, readStoredHold, toStoredHold } from '../accounts/documents.js';
 import { budgetedParents, budgetFlags, countInBudget, pullBudgetEntries, readBudgetDocument, storeBudget, undoInBudget } from '../accounts/budgets.js';
 import { budgetId, fromBudgetDocument } from '../accounts/documents.js';
-import { takeAccountHold } from '../accounts/hold.js';
+import { releaseUndoneDraw, takeAccountHold } from '../accounts/hold.js';
+import { releaseIfEnded as releaseParentIfEnded } from './parent-hold.js';
 
 type Insertion = AttachedInsertion<Generation> | AttachedInsertion<Cast>;
 /** A generation carries its hold (accounts), if it brought one: stored on its document from its insert. */
@@ -70,6 +72,7 @@ function refusal(parent: ParentKind, parentId: string, attach: AttachResult<Cast
 export function createInsertAttached(context: RollupContext) {
   const { generations, casts, cooks, settings, owners, accounts } = context;
   const collectionOf = (kind: ParentKind) => (kind === 'cast' ? casts : cooks);
+  const releaseIfEnded = (kind: ParentKind, id: string, at: Date) => releaseParentIfEnded(context, kind, id, at);
 
   /** What each parent's attach reported, or the refusal (after undoing the parents that took it). */
   type AttachOutcome =
@@ -137,6 +140,8 @@ export function createInsertAttached(context: RollupContext) {
   async function takeMoney(child: ChildRecord, hold: Hold, taken: readonly ParentSlot[], run: Run, at: Date, budgetReads: ReadonlyMap<string, Document>): Promise<Held | LimitedInsertion> {
     const fence = { run, settings };
     const budgets: Budget[] = [];
+    /** The units its account holds: all of them, unless a budget's reservation gave those the parent names. */
+    let accountUnits: Units | null = hold.units;
     for (const ref of hold.budgets) {
       const counted = await countInBudget(accounts.budgets, ref, hold, fence, budgetReads.get(budgetId(ref.kind, ref.id)) ?? null);
       if (counted === null) continue;
@@ -149,9 +154,11 @@ export function createInsertAttached(context: RollupContext) {
         await undo(child, taken, run, at, hold);
         return { outcome: 'limited', limit: counted };
       }
+      if (counted.drew) accountUnits = unitsBeyond(counted.budget.limit, hold.units);
       budgets.push(counted.budget);
     }
-    const account = await takeAccountHold(accounts, hold, at, fence);
+    if (accountUnits === null) return { outcome: 'held', hold, account: null, entry: null, budgets };
+    const account = await takeAccountHold(accounts, hold, accountUnits, at, fence);
     if (account.outcome === 'insufficient') {
       await undo(child, taken, run, at, hold);
       return { outcome: 'limited', limit: account };
@@ -162,10 +169,17 @@ export function createInsertAttached(context: RollupContext) {
   /** Undoes the budgets' counts of `hold` and the attaches `taken` (reverse order), deletes the hidden child, pulls the entries. */
   async function undo(child: ChildRecord, taken: readonly ParentSlot[], run: Run, at: Date, hold: Hold | null = null): Promise<void> {
     const childId = child.record.id;
-    if (hold !== null) for (const ref of [...hold.budgets].reverse()) await undoInBudget(accounts.budgets, ref, hold, { run, settings });
+    if (hold !== null) {
+      for (const ref of [...hold.budgets].reverse()) {
+        const undone = await undoInBudget(accounts.budgets, ref, hold, { run, settings });
+        if (undone?.release) await releaseUndoneDraw(accounts, hold, undone.release, at, { run, settings });
+      }
+    }
     for (const slot of [...taken].reverse()) {
       const plan = slot.kind === 'cast' ? castDetachPlan(childId, at) : cookDetachPlan(slot.id, { childId, kind: child.kind, piece: slot.piece }, at);
       await fencedUndo(collectionOf(slot.kind), slot.id, childId, run, plan);
+      // A piece's detach may complete its cook: a held cook's reservation is then released.
+      if (slot.kind === 'cook' && slot.piece) await releaseIfEnded('cook', slot.id, at);
     }
     const own = child.kind === 'cast' ? casts : generations;
     const deleted = await own.deleteOne({ _id: toStoredId(childId), version: 0, 'genledger.owner': run.owner });

@@ -6,7 +6,8 @@
  * operation: create.ts, settle.ts, adjust.ts, reconcile.ts, recover.ts; parent-apply.ts is the fenced write
  * they share.
  */
-import type { Collection } from 'mongodb';
+import type { Collection, Document } from 'mongodb';
+import type { Cast, Cook, Units } from 'genledger';
 import type { ParentRef, OpenChildren } from 'genledger/adapter';
 import { VISIBLE } from '../filters.js';
 import { fromStoredId, toStoredId, type StoredDocument } from '../ids.js';
@@ -18,6 +19,7 @@ import type { LeaseSettings } from './intents.js';
 import { createReconcile } from './reconcile.js';
 import { createRecover } from './recover.js';
 import { createSettlement } from './settle.js';
+import { insertHeldParent, releaseIfEnded } from './parent-hold.js';
 
 export type { RollupCollections } from './context.js';
 export type { LeaseSettings } from './intents.js';
@@ -52,6 +54,8 @@ export function createRollupProtocol(collections: RollupCollections, settings: L
 
   return {
     insertAttached: creation.insertAttached,
+    insertHeldParent: <T extends Cast | Cook>(kind: 'cast' | 'cook', record: T, units: Units, flags: Document) => insertHeldParent(context, kind, record, units, flags),
+    releaseIfEnded: (kind: 'cast' | 'cook', id: string, at: Date) => releaseIfEnded(context, kind, id, at),
     settleGeneration: settlement.settleGeneration,
     adjustGeneration: adjustment.adjustGeneration,
     transitionCast: settlement.transitionCast,

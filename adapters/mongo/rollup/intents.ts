@@ -6,7 +6,8 @@
  *   single-document write as the child's gate transition: `attach` with its insert (the child is
  *   stored hidden, `version: 0`, until its parents took it), `settle` with a generation's move to
  *   a terminal status, `piece` with the write that ends a cast that is a cook piece, `adjust:<n>`
- *   with a finished generation's n-th cost adjustment (adjust.ts);
+ *   with a finished generation's n-th cost adjustment (adjust.ts), `hold` on a cast or cook stored
+ *   hidden with its parent hold until the hold is taken (parent-hold.ts);
  * - **the parent's in-progress entry** `{ c: child, k: op, u: until }`, pushed by the fenced parent
  *   write (parent-apply.ts) in the same update as the figures. The write matches only while no
  *   such entry is there and while the server's `$$NOW` is before `until` (the lease);
@@ -27,7 +28,8 @@ import type { InProgressEntry } from '../documents.js';
 import { literal } from '../expressions.js';
 import { toStoredId, type StoredDocument, type StoredId } from '../ids.js';
 
-export type IntentOp = InProgressEntry['k'];
+/** An operation's key: those parents keep in progress, and `hold`, a hidden parent's own parent-hold creation (parent-hold.ts), which no parent's list names. */
+export type IntentOp = InProgressEntry['k'] | 'hold';
 
 /** The intent a child carries while a roll-up of it is under way. */
 export interface Intent {
@@ -99,7 +101,7 @@ export function isAdjustOp(op: unknown): op is `adjust:${number}` {
 export function readIntent(document: Document | null): Intent | null {
   const raw = document?.genledger as Partial<Intent> | undefined;
   if (raw === undefined || raw === null || typeof raw !== 'object') return null;
-  if (raw.op !== 'attach' && raw.op !== 'settle' && raw.op !== 'piece' && !isAdjustOp(raw.op)) return null;
+  if (raw.op !== 'attach' && raw.op !== 'settle' && raw.op !== 'piece' && raw.op !== 'hold' && !isAdjustOp(raw.op)) return null;
   if (typeof raw.owner !== 'string' || !(raw.until instanceof Date)) return null;
   const caps = raw.caps as Partial<ParentCaps> | undefined;
   const validCaps = caps !== undefined && typeof caps.maxInFlight === 'number' && typeof caps.maxEmbeddedIds === 'number';

@@ -19,6 +19,7 @@ import { fromStoredId, toStoredId } from '../ids.js';
 import { scanCastChildren, scanCookChildren } from '../summaries.js';
 import { ifChanged, isHidden, type ParentKind, type RollupContext } from './context.js';
 import { hasEntry, intentDocument, readIntent, type Run } from './intents.js';
+import { holdsReservation, releaseParentHold } from './parent-hold.js';
 
 /** The 0.1.0 lists a rebuild removes. */
 const LEGACY_LISTS = { cast: { openSteps: '' }, cook: { openPieces: '', openGenerations: '' } } as const;
@@ -72,7 +73,10 @@ export function createReconcile(context: RollupContext, drivePiece: (cast: Cast,
     const versionIs = version === 1 ? { $or: [{ version: 1 }, { version: { $not: { $type: 'number' } } }] } : { version };
     const after = await collection.findOneAndUpdate({ ...versionIs, _id: toStoredId(id) }, { $set: set, $unset: LEGACY_LISTS[kind] }, { returnDocument: 'after' });
     if (after === null) return null;
-    return { changed: true, record: read(after), previousStatus: stored.status };
+    const record = read(after);
+    // A rebuild that ends a held parent releases its reservation (parent-hold.ts).
+    if (holdsReservation(after) && !isTerminalParentStatus(stored.status) && isTerminalParentStatus(record.status)) await releaseParentHold(context, kind, id, at);
+    return { changed: true, record, previousStatus: stored.status };
   }
 
   /** Rebuilds a cast; a cast this ends is then applied to its cook (the piece). */

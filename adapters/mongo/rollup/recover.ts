@@ -11,14 +11,20 @@
  * 2. In-progress entries past their lease by the margin whose child no longer carries that
  *    operation's intent are pulled (an operation finished by a call that adopted it leaves them),
  *    fenced by the server's clock as a takeover is (intents.ts, `pullEntry`).
- * 3. Parents that still carry 0.1.0's open-entry lists with an entry older than `olderThan` are
+ * 3. Parent holds (parent-hold.ts): a hidden cast or cook whose `hold` intent is taken over or
+ *    adopted (step 1) has its hold finished (or undone when the account refuses it now); an
+ *    ended parent still marked `genledgerHeld: 'held'` (a crash between the write that ended it
+ *    and its release) has its reservation released.
+ * 4. Parents that still carry 0.1.0's open-entry lists with an entry older than `olderThan` are
  *    rebuilt from their children (reconcile.ts), which `$unset`s the lists.
  */
 import type { Document } from 'mongodb';
 import type { Cast, Cook, Hold } from 'genledger';
 import type { WriteResult } from 'genledger/adapter';
 import { fromCastDocument, fromGenerationDocument } from '../documents.js';
-import { idAfter } from '../filters.js';
+import { idAfter, VISIBLE } from '../filters.js';
+import { CAST_WORDS, OPEN_COOK_WORDS } from '../status-words.js';
+import { finishParentHold, HELD, releaseParentHold } from './parent-hold.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import type { ParentKind, RollupContext } from './context.js';
 import { readStoredHold } from '../accounts/documents.js';
@@ -52,11 +58,11 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
     }
   }
 
-  async function takeOver(kind: 'generation' | 'cast', document: Document, now: Date, cutoff: Date): Promise<boolean> {
+  async function takeOver(kind: 'generation' | 'cast' | 'cook', document: Document, now: Date, cutoff: Date): Promise<boolean> {
     const intent = readIntent(document);
     const id = fromStoredId(document._id);
     if (intent === null || id === null) return false;
-    const collection = kind === 'cast' ? casts : generations;
+    const collection = kind === 'cast' ? casts : kind === 'cook' ? cooks : generations;
     const run = owners.begin(settings);
     try {
       const taken =
@@ -66,7 +72,11 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
             ? await adoptIntent(collection, id, intent, run)
             : null;
       if (taken === null) return false;
-      if (intent.op === 'attach') {
+      if (intent.op === 'hold' && kind !== 'generation') {
+        await finishParentHold(context, kind, document, taken);
+      } else if (kind === 'cook') {
+        // A cook carries no other intent.
+      } else if (intent.op === 'attach') {
         await steps.finishTakenOver(kind === 'cast' ? { kind, record: fromCastDocument(document) } : { kind, record: fromGenerationDocument(document), hold: readStoredHold(document) }, intent, taken, now);
       } else if (intent.op === 'settle' && kind === 'generation') {
         await steps.driveSettle(fromGenerationDocument(document), taken, now, readStoredHold(document));
@@ -103,12 +113,12 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
     const cutoff = new Date(settings.clock().getTime() - settings.takeoverMarginMs);
     let repaired = 0;
     const more = () => repaired < options.limit;
-    for (const kind of ['generation', 'cast'] as const) {
+    for (const kind of ['generation', 'cast', 'cook'] as const) {
       if (!more()) break;
       const pastLease = { 'genledger.until': { $lt: cutoff } };
       const orphans = { 'genledger.until': { $gte: cutoff }, 'genledger.owner': owners.ofThisProcess };
       for (const filter of [pastLease, orphans]) {
-        await eachPage(kind === 'cast' ? casts : generations, filter, async (document) => {
+        await eachPage(kind === 'cast' ? casts : kind === 'cook' ? cooks : generations, filter, async (document) => {
           if (await takeOver(kind, document, now, cutoff)) repaired += 1;
           return more();
         });
@@ -119,6 +129,19 @@ export function createRecover(context: RollupContext, steps: RecoverSteps) {
       if (!more()) break;
       await eachPage(collection, { 'genledgerInProgress.u': { $lt: cutoff } }, async (document) => {
         repaired += await pullStale(collection, document, cutoff);
+        return more();
+      });
+    }
+    // Ended parents whose reservation a crash left unreleased (parent-hold.ts).
+    for (const kind of ['cast', 'cook'] as const) {
+      if (!more()) break;
+      const open = kind === 'cast' ? CAST_WORDS.running : OPEN_COOK_WORDS;
+      await eachPage(kind === 'cast' ? casts : cooks, { genledgerHeld: HELD, status: { $nin: [...open] }, ...VISIBLE }, async (document) => {
+        const id = fromStoredId(document._id);
+        if (id !== null) {
+          await releaseParentHold(context, kind, id, now);
+          repaired += 1;
+        }
         return more();
       });
     }

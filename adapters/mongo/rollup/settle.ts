@@ -25,6 +25,7 @@ import {
   type AccountedSettlement,
   type GenerationOutcome,
   type HoldSettlement,
+  type ReservationPool,
   type ParentTransition,
   type Settlement,
   type WriteResult,
@@ -41,6 +42,7 @@ import { fencedParentWrite } from './parent-apply.js';
 import { readStoredHold } from '../accounts/documents.js';
 import { pullBudgetEntries, settleInBudgetDocument } from '../accounts/budgets.js';
 import { settleAccountHold } from '../accounts/hold.js';
+import { holdsReservation, releaseParentHold } from './parent-hold.js';
 
 const ATTEMPTS = 4;
 
@@ -70,7 +72,10 @@ export function createSettlement(context: RollupContext) {
     // may still be to come, which the entry must stop if this run's write landed.
     if ((await clearIntent(casts, cast.id, run)) && !run.adopted) await pullEntry(cooks, cast.cookId, cast.id, 'piece');
     if (found === null || found.kind === 'refused') return null;
-    return found.kind === 'written' ? applyToCook(fromCookDocument(found.before), contribution, at) : unchangedWrite(fromCookDocument(found.current));
+    if (found.kind !== 'written') return unchangedWrite(fromCookDocument(found.current));
+    const cook = applyToCook(fromCookDocument(found.before), contribution, at);
+    await releaseIfItEnded('cook', found.before, cook);
+    return cook;
   }
 
   /** A cast document's `piece` intent, finished if its owner is a call of this process that ended. */
@@ -84,20 +89,35 @@ export function createSettlement(context: RollupContext) {
 
   /**
    * The settlement of a finished generation's hold, by the owner of its `settle` intent, before
-   * the intent is cleared: its account (capture, release, overdraft: hold.ts), then its budgets.
-   * What this call wrote, or `null`.
+   * the intent is cleared: its budgets (cast, then cook; the one it drew on decides the
+   * reservation's side, budgets.ts), then its account (capture, release, overdraft: hold.ts)
+   * with that pool. What this call wrote, or `null`.
    */
   async function settleMoney(generation: Generation, hold: Hold, run: Run, at: Date): Promise<HoldSettlement | null> {
     const fence = { run, settings };
     const charge = { pointsSpent: generation.pointsSpent, costUsd: generation.costUsd };
-    const account = await settleAccountHold(accounts, hold, charge, at, fence);
     const budgets: Budget[] = [];
+    let pool: ReservationPool | null = null;
     for (const ref of hold.budgets) {
-      const settled = await settleInBudgetDocument(accounts.budgets, ref, hold, account.captured, fence);
-      if (settled !== null) budgets.push(settled);
+      const settled = await settleInBudgetDocument(accounts.budgets, ref, hold, charge, fence);
+      if (settled === null) continue;
+      if (settled.budget !== null) budgets.push(settled.budget);
+      pool ??= settled.pool;
     }
+    const account = await settleAccountHold(accounts, hold, charge, at, fence, pool);
     if (!account.wrote && budgets.length === 0) return null;
     return { hold: { ...hold, status: 'settled' }, account: account.account, entries: account.wrote ? account.entries : [], captured: account.captured, budgets };
+  }
+
+  /**
+   * Releases the parent hold of a parent this write ended (`before`: the write's before-image,
+   * which says whether it carries one), after the writes of the operation that ended it: a
+   * child's settlement settles against the reservation first, as in one step (parent-hold.ts).
+   */
+  async function releaseIfItEnded(kind: 'cast' | 'cook', before: Document, write: WriteResult<Cast> | WriteResult<Cook>): Promise<void> {
+    if (holdsReservation(before) && write.changed && !isTerminalParentStatus(write.previousStatus) && isTerminalParentStatus(write.record.status)) {
+      await releaseParentHold(context, kind, write.record.id, write.record.updatedAt);
+    }
   }
 
   /** The applies of a finished generation (and its hold's settlement), by the owner of its `settle` intent. */
@@ -107,10 +127,14 @@ export function createSettlement(context: RollupContext) {
     let cook: WriteResult<Cook> | null = null;
     let endedCast: Cast | null = null;
     let castDocument: Document | null = null;
+    /** The parents' before-images of the writes this call made (a parent hold's release reads them). */
+    let castBefore: Document | null = null;
+    let cookBefore: Document | null = null;
     if (generation.castId !== null) {
       const plan = castApplyPlan(generation.castId, contribution, at, pieceIntent(run));
       const found = await fencedParentWrite(casts, generation.castId, generation.id, 'settle', run, plan, settings);
       if (found !== null && found.kind === 'written') {
+        castBefore = found.before;
         cast = applyToCast(fromCastDocument(found.before), contribution, at);
         if (cast.previousStatus === 'running' && isTerminalParentStatus(cast.record.status) && cast.record.cookId !== null) endedCast = cast.record;
       } else if (found !== null) {
@@ -120,8 +144,10 @@ export function createSettlement(context: RollupContext) {
     }
     if (generation.cookId !== null) {
       const found = await fencedParentWrite(cooks, generation.cookId, generation.id, 'settle', run, cookApplyPlan(generation.cookId, contribution, at), settings);
-      if (found !== null && found.kind === 'written') cook = applyToCook(fromCookDocument(found.before), contribution, at);
-      else if (found !== null) cook = unchangedWrite(fromCookDocument(found.current));
+      if (found !== null && found.kind === 'written') {
+        cookBefore = found.before;
+        cook = applyToCook(fromCookDocument(found.before), contribution, at);
+      } else if (found !== null) cook = unchangedWrite(fromCookDocument(found.current));
     }
     const hold = held !== null && held.status === 'held' ? held : null;
     const holdSettled = hold === null ? null : await settleMoney(generation, hold, run, at);
@@ -131,6 +157,9 @@ export function createSettlement(context: RollupContext) {
       if (generation.cookId !== null) await pullEntry(cooks, generation.cookId, generation.id, 'settle');
       if (hold !== null) await pullBudgetEntries(accounts.budgets, hold.budgets, generation.id, 'settle');
     }
+    // A parent this settlement ended releases its reservation after the child settled against it.
+    if (castBefore !== null && cast !== null) await releaseIfItEnded('cast', castBefore, cast);
+    if (cookBefore !== null && cook !== null) await releaseIfItEnded('cook', cookBefore, cook);
     // This call ended the cast: it owns the cast's piece intent (same lease).
     const castPiece = endedCast !== null ? await drivePiece(endedCast, run, at) : await finishOrphanedPiece(castDocument, run, at);
     return { cast, cook, castPiece, ...(holdSettled !== null && { hold: holdSettled }) };
@@ -201,6 +230,7 @@ export function createSettlement(context: RollupContext) {
           const before = await casts.findOneAndUpdate({ ...allOf(plan.filter, VISIBLE), _id }, plan.update, { returnDocument: 'before' });
           if (before !== null) {
             const write = transitionCast(fromCastDocument(before), transition, at);
+            await releaseIfItEnded('cast', before, write);
             const ends = write.changed && isTerminalParentStatus(write.record.status) && write.record.cookId !== null;
             return { cast: write, castPiece: ends ? await drivePiece(write.record, run, at) : null };
           }
@@ -208,7 +238,11 @@ export function createSettlement(context: RollupContext) {
         const current = await casts.findOne({ _id });
         if (current === null || isHidden(current)) return null;
         const result = transitionCast(fromCastDocument(current), transition, at);
-        if (!result.changed) return { cast: result, castPiece: ifChanged(await finishOrphanedPiece(current, run, at)) };
+        if (!result.changed) {
+          // A repeat (the host's retry): finishes a release a crash cut short.
+          if (holdsReservation(current) && isTerminalParentStatus(result.record.status)) await releaseParentHold(context, 'cast', id, at);
+          return { cast: result, castPiece: ifChanged(await finishOrphanedPiece(current, run, at)) };
+        }
         if (plan === null || attempt >= ATTEMPTS) {
           throw new Error(`[genledger] [mongo] the transition "${transition}" of cast "${id}" did not match although the domain rule applies (run the legacy audit)`);
         }

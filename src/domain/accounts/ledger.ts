@@ -245,11 +245,10 @@ export function settleHold(account: Account, units: Units, generationId: string,
   const captured = restrictTo({ points: charge.pointsSpent, costUsd: charge.costUsd }, units);
   const fromOwnHold = minAmount(captured, held);
   const beyondHold = subtractAmounts(captured, fromOwnHold);
-  const fromPool = pool === null ? ZERO_AMOUNT : minAmount(beyondHold, restrictTo(nonNegative(pool.free), pool.units));
+  const { taken: fromPool, returned } = pool === null ? { taken: ZERO_AMOUNT, returned: ZERO_AMOUNT } : reservationShare(units, charge, pool);
   const fromAvailable = subtractAmounts(beyondHold, fromPool);
   const shortfall = nonNegative(subtractAmounts(fromAvailable, nonNegative(account.available)));
   const unspent = subtractAmounts(held, fromOwnHold);
-  const returned = pool === null ? ZERO_AMOUNT : restrictTo(unspent, pool.units);
   const entries: LedgerEntry[] = [];
   let current = account;
   if (!isZeroAmount(captured)) {
@@ -269,4 +268,26 @@ export function settleHold(account: Account, units: Units, generationId: string,
     entries.push(written.entry);
   }
   return { account: current, entries, captured, poolFree: pool === null ? null : addAmounts(subtractAmounts(pool.free, fromPool), returned) };
+}
+
+/** What a drawing hold's settlement does to its reservation's free part, in the pool's units. */
+export interface ReservationShare {
+  /** Taken from `free` for the part of the charge above the hold. */
+  readonly taken: AccountAmount;
+  /** The unspent hold, given back to `free`. */
+  readonly returned: AccountAmount;
+}
+
+/**
+ * The reservation's part of `settleHold` with `pool`: the charge above the hold comes from the
+ * pool's free part first, the unspent hold goes back to it. A store that writes the reservation
+ * apart from the account (MongoDB) decides this first, then settles the account with a pool whose
+ * `free` is exactly `taken`, so the account step takes what the reservation gave.
+ */
+export function reservationShare(units: Units, charge: Charge, pool: ReservationPool): ReservationShare {
+  const held = amountOf(units);
+  const captured = restrictTo({ points: charge.pointsSpent, costUsd: charge.costUsd }, units);
+  const fromOwnHold = minAmount(captured, held);
+  const taken = minAmount(subtractAmounts(captured, fromOwnHold), restrictTo(nonNegative(pool.free), pool.units));
+  return { taken, returned: restrictTo(subtractAmounts(held, fromOwnHold), pool.units) };
 }

@@ -25,9 +25,9 @@
  * budget counts every child's hold and whole charge. So the budget's check is the only one a
  * drawing child needs (the check below is a guard, never the deciding refusal).
  */
-import { amountOf, exceededUnit, isZeroAmount, restrictTo, subtractAmounts, ZERO_AMOUNT, type Units } from './amounts.js';
-import { newBudget } from './budget.js';
-import { appendEntry, emptyAccount, reserve, type Shortfall } from './ledger.js';
+import { addAmounts, amountOf, exceededUnit, isZeroAmount, restrictTo, subtractAmounts, ZERO_AMOUNT, type AccountAmount, type Units } from './amounts.js';
+import { newBudget, settleInBudget } from './budget.js';
+import { appendEntry, emptyAccount, reservationShare, reserve, type Charge, type ReservationPool, type Shortfall } from './ledger.js';
 import type { Account, Budget, EntryCause, LedgerEntry } from './records.js';
 
 /** A parent hold taken: the account after it, its entry, and the parent's budget carrying the reservation. */
@@ -55,8 +55,12 @@ export function parentHoldAtCreation(
 ): ParentHoldDecision {
   const taken = reserve(account ?? emptyAccount(accountId), units, parentCause(parentKind, parentId), at);
   if (taken.outcome !== 'held') return { outcome: 'limited', limit: taken };
-  const budget: Budget = { ...newBudget(parentKind, parentId, units), reservation: { accountId, free: amountOf(units), status: 'held' } };
-  return { outcome: 'held', account: taken.account, entry: taken.entry, budget };
+  return { outcome: 'held', account: taken.account, entry: taken.entry, budget: parentHoldBudget(parentKind, parentId, accountId, units) };
+}
+
+/** A new parent hold's budget: its limit is the hold, its reservation all free. */
+export function parentHoldBudget(parentKind: 'cast' | 'cook', parentId: string, accountId: string, units: Units): Budget {
+  return { ...newBudget(parentKind, parentId, units), reservation: { accountId, free: amountOf(units), status: 'held' } };
 }
 
 /** The budget, among a child's parents' (cast first, then cook), whose open reservation a hold on `accountId` draws from; `null` for none. */
@@ -81,10 +85,14 @@ export function drawFromReservation(budget: Budget, units: Units): Draw | null {
   if (!reservation || reservation.status !== 'held') return null;
   const inside = restrictTo(amountOf(units), budget.limit);
   if (exceededUnit(inside, reservation.free, budget.limit) !== null) return null;
-  const beyondPoints = budget.limit.points === undefined ? units.points : undefined;
-  const beyondUsd = budget.limit.costUsd === undefined ? units.costUsd : undefined;
-  const beyond = beyondPoints === undefined && beyondUsd === undefined ? null : { points: beyondPoints, costUsd: beyondUsd };
-  return { budget: { ...budget, reservation: { ...reservation, free: subtractAmounts(reservation.free, inside) } }, beyond };
+  return { budget: { ...budget, reservation: { ...reservation, free: subtractAmounts(reservation.free, inside) } }, beyond: unitsBeyond(budget.limit, units) };
+}
+
+/** The units of a drawing hold the parent's (`limit`) do not name, reserved from `available` as any hold; `null` when there are none. */
+export function unitsBeyond(limit: Units, units: Units): Units | null {
+  const beyondPoints = limit.points === undefined ? units.points : undefined;
+  const beyondUsd = limit.costUsd === undefined ? units.costUsd : undefined;
+  return beyondPoints === undefined && beyondUsd === undefined ? null : { points: beyondPoints, costUsd: beyondUsd };
 }
 
 /** What releasing a parent's reservation wrote. */
@@ -109,4 +117,41 @@ export function releaseReservation(budget: Budget, account: Account | null, at: 
   if (isZeroAmount(reservation.free)) return { budget: released, account: current, entries: [] };
   const written = appendEntry(current, 'release', reservation.free, parentCause(budget.parentKind, budget.parentId), at);
   return { budget: released, account: written.account, entries: [written.entry] };
+}
+
+/**
+ * A drawn hold given back at its creation's undo (a store that writes the reservation and the
+ * account apart, MongoDB, undoes a child the account refused after its budget drew): while the
+ * reservation is open the drawn part goes back to `free`; once it was released, the drawn part
+ * is still held on the account for nobody, and `release` is what to release there.
+ */
+export function returnDraw(budget: Budget, units: Units): { readonly budget: Budget; readonly release: AccountAmount | null } {
+  const reservation = budget.reservation;
+  const drawn = restrictTo(amountOf(units), budget.limit);
+  if (!reservation || reservation.status !== 'held') return { budget, release: isZeroAmount(drawn) ? null : drawn };
+  return { budget: { ...budget, reservation: { ...reservation, free: addAmounts(reservation.free, drawn) } }, release: null };
+}
+
+/** A drawing child's settlement in its parent's budget, decided before its account's (see `settleInReservation`). */
+export interface ReservationSettlement {
+  /** The budget after it: the hold counted out, the charge counted in, and while the reservation is open its `free` moved. */
+  readonly budget: Budget;
+  /** The pool to settle the account with (`settleHold`): `free` is exactly what the charge takes from the reservation; `null` once the reservation was released (settle as any hold). */
+  readonly pool: ReservationPool | null;
+}
+
+/**
+ * The reservation's side of a drawing child's settlement, for a store that writes the budget
+ * (carrying the reservation) and the account apart: the budget write decides what the charge
+ * takes from `free` and what goes back to it (`reservationShare`, as `settleGenerationHold`
+ * does in one step), then the account settles with `pool` and takes exactly that.
+ */
+export function settleInReservation(budget: Budget, units: Units, charge: Charge): ReservationSettlement {
+  const captured = restrictTo({ points: charge.pointsSpent, costUsd: charge.costUsd }, units);
+  const counted = settleInBudget(budget, units, captured);
+  const reservation = budget.reservation;
+  if (!reservation || reservation.status !== 'held') return { budget: counted, pool: null };
+  const share = reservationShare(units, charge, { units: budget.limit, free: reservation.free });
+  const free = addAmounts(subtractAmounts(reservation.free, share.taken), share.returned);
+  return { budget: { ...counted, reservation: { ...reservation, free } }, pool: { units: budget.limit, free: share.taken } };
 }
