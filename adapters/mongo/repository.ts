@@ -239,8 +239,9 @@ export function mongoRepository(db: Db, options: MongoRepositoryOptions = {}): M
       async transition(id, transition, at) {
         const written = await write(cookTarget, id, cookTransitionPlan(id, transition, at), (cook) => transitionCook(cook, transition, at));
         // A cook this ended (or a repeat of the write that ended it) releases its parent hold, if it has one.
-        if (written !== null && isTerminalParentStatus(written.record.status)) await protocol.releaseIfEnded('cook', id, at);
-        return written;
+        if (written === null || !isTerminalParentStatus(written.record.status)) return written;
+        const release = await protocol.releaseIfEnded('cook', id, at);
+        return release === null ? written : { ...written, releases: [release] };
       },
       summarizeChildren: (id, { maxEmbeddedIds }) => summarizeCookChildren(generations, casts, id, maxEmbeddedIds),
       replaceAggregates: (id, expectedVersion, recomputed, at) => protocol.replaceCookAggregates(id, expectedVersion, recomputed, at),

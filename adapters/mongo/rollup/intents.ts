@@ -22,7 +22,7 @@
  * are taken over by `recover()` once `until + takeoverMarginMs` is behind the server's clock: from
  * then on the old owner's parent writes cannot land (their `$$NOW < until` fails).
  */
-import type { ParentCaps } from 'genledger/adapter';
+import type { ParentCaps, ParentRelease } from 'genledger/adapter';
 import { ObjectId, type Collection, type Document } from 'mongodb';
 import type { InProgressEntry } from '../documents.js';
 import { literal } from '../expressions.js';
@@ -60,6 +60,12 @@ export interface Run {
   readonly until: Date;
   /** An adopted operation leaves its pulls to `recover()` (see the file comment). */
   readonly adopted: boolean;
+  /**
+   * The parent reservations this call released (parent-hold.ts), reported beside the port
+   * operation's result (`releases`) for the tracker's in-process `accountUpdate`. A run adopted or
+   * taken over by a call shares that call's list.
+   */
+  readonly releases: ParentRelease[];
 }
 
 /** Owners of this process: which calls are still running. */
@@ -81,7 +87,7 @@ export function createOwners(): Owners {
       calls += 1;
       const owner = `${token}:${calls}`;
       running.add(owner);
-      return { owner, until: new Date(settings.clock().getTime() + settings.rollupLeaseMs), adopted: false, end: () => void running.delete(owner) };
+      return { owner, until: new Date(settings.clock().getTime() + settings.rollupLeaseMs), adopted: false, releases: [], end: () => void running.delete(owner) };
     },
     orphaned: (owner) => owner.startsWith(`${token}:`) && !running.has(owner),
     ofThisProcess: { $regex: `^${token}:` },
@@ -145,7 +151,7 @@ export async function adoptIntent(collection: Collection<StoredDocument>, childI
     { $set: { 'genledger.owner': run.owner } },
     { returnDocument: 'before' },
   );
-  return taken === null ? null : { owner: run.owner, until: intent.until, adopted: true };
+  return taken === null ? null : { owner: run.owner, until: intent.until, adopted: true, releases: run.releases };
 }
 
 /**
@@ -164,7 +170,7 @@ export async function takeOverIntent(collection: Collection<StoredDocument>, chi
     { $set: { 'genledger.owner': run.owner, 'genledger.until': run.until } },
     { returnDocument: 'before' },
   );
-  return taken === null ? null : { owner: run.owner, until: run.until, adopted: false };
+  return taken === null ? null : { owner: run.owner, until: run.until, adopted: false, releases: run.releases };
 }
 
 /** The in-progress entries stored on a parent. */

@@ -44,6 +44,8 @@ import {
   type LimitedInsertion,
   type ParentHeldCreation,
   type ParentHoldDecision,
+  type ParentRelease,
+  type ReleasedReservations,
 } from 'genledger/adapter';
 import { isDuplicateKeyError } from '../conditional-write.js';
 import { fromCastDocument, fromCookDocument, toCastDocument, toCookDocument } from '../documents.js';
@@ -195,13 +197,15 @@ export async function finishParentHold(context: RollupContext, kind: ParentKind,
 
 /**
  * Releases an ended parent's reservation (steps 1 to 3 of the release above). Safe to run again
- * and by anyone: each step finds what an earlier run landed.
+ * and by anyone: each step finds what an earlier run landed. Returns the release when this call
+ * wrote its entry (`null`: nothing was free, or an earlier run wrote it).
  */
-export async function releaseParentHold(context: RollupContext, kind: ParentKind, id: string, at: Date): Promise<void> {
+export async function releaseParentHold(context: RollupContext, kind: ParentKind, id: string, at: Date): Promise<ParentRelease | null> {
   const { accounts } = context;
   const released = await releaseParentReservation(accounts.budgets, { kind, id });
+  let wrote: ParentRelease | null = null;
   if (released !== null) {
-    await applyToAccount<null>(
+    wrote = await applyToAccount<ParentRelease | null>(
       accounts,
       released.reservation!.accountId,
       [parentKey('release', kind, id)],
@@ -211,12 +215,23 @@ export async function releaseParentHold(context: RollupContext, kind: ParentKind
         // domain's release writes the one entry naming the parent, or none when nothing was free.
         const written = releaseReservation(released, account, at);
         if (written === null || written.entries.length === 0) return { kind: 'answer', result: null };
-        return { kind: 'write', account: written.account, entries: written.entries, result: null };
+        return { kind: 'write', account: written.account, entries: written.entries, result: written };
       },
       null,
     );
   }
   await collectionOf(context, kind).updateOne({ _id: toStoredId(id), genledgerHeld: HELD }, { $set: { genledgerHeld: RELEASED } });
+  return wrote;
+}
+
+/** Keeps a release this call wrote on its run, for the port result's `releases`. */
+export function keepRelease(run: Run, release: ParentRelease | null): void {
+  if (release !== null) run.releases.push(release);
+}
+
+/** `result` with the releases `run` made (`releases`), as the port reports them. */
+export function withReleases<T extends object>(result: T | null, run: Run): (T & ReleasedReservations) | null {
+  return result === null || run.releases.length === 0 ? result : { ...result, releases: [...run.releases] };
 }
 
 /** Whether a parent document (as read or as a write's before-image) carries a parent hold not yet released. */
@@ -229,8 +244,8 @@ export function holdsReservation(document: Document | null): boolean {
  * released: for a write that may have ended it without its before-image (a cook's transition,
  * a piece's detach, reconcile), and for a repeat finishing a release a crash cut short.
  */
-export async function releaseIfEnded(context: RollupContext, kind: ParentKind, id: string, at: Date): Promise<void> {
+export async function releaseIfEnded(context: RollupContext, kind: ParentKind, id: string, at: Date): Promise<ParentRelease | null> {
   const document = await collectionOf(context, kind).findOne({ _id: toStoredId(id), genledgerHeld: HELD });
-  if (document === null || isHidden(document) || !isTerminalParentStatus(readParent(kind, document).status)) return;
-  await releaseParentHold(context, kind, id, at);
+  if (document === null || isHidden(document) || !isTerminalParentStatus(readParent(kind, document).status)) return null;
+  return releaseParentHold(context, kind, id, at);
 }

@@ -12,14 +12,14 @@
  * caller read the parent moves `version`, and the compare-and-set fails.
  */
 import { isTerminalParentStatus, type Cast, type Cook } from 'genledger';
-import { recomputeCast, recomputeCook, type CastEnding, type WriteResult } from 'genledger/adapter';
+import { recomputeCast, recomputeCook, type CastEnding, type ReleasedReservations, type WriteResult } from 'genledger/adapter';
 import type { Document } from 'mongodb';
 import { castAggregateFields, cookAggregateFields, fromCastDocument, fromCookDocument } from '../documents.js';
 import { fromStoredId, toStoredId } from '../ids.js';
 import { scanCastChildren, scanCookChildren } from '../summaries.js';
 import { ifChanged, isHidden, type ParentKind, type RollupContext } from './context.js';
 import { hasEntry, intentDocument, readIntent, type Run } from './intents.js';
-import { holdsReservation, releaseParentHold } from './parent-hold.js';
+import { holdsReservation, keepRelease, releaseParentHold, withReleases } from './parent-hold.js';
 
 /** The 0.1.0 lists a rebuild removes. */
 const LEGACY_LISTS = { cast: { openSteps: '' }, cook: { openPieces: '', openGenerations: '' } } as const;
@@ -75,27 +75,27 @@ export function createReconcile(context: RollupContext, drivePiece: (cast: Cast,
     if (after === null) return null;
     const record = read(after);
     // A rebuild that ends a held parent releases its reservation (parent-hold.ts).
-    if (holdsReservation(after) && !isTerminalParentStatus(stored.status) && isTerminalParentStatus(record.status)) await releaseParentHold(context, kind, id, at);
+    if (holdsReservation(after) && !isTerminalParentStatus(stored.status) && isTerminalParentStatus(record.status)) keepRelease(run, await releaseParentHold(context, kind, id, at));
     return { changed: true, record, previousStatus: stored.status };
   }
 
   /** Rebuilds a cast; a cast this ends is then applied to its cook (the piece). */
-  async function rebuildCast(id: string, expectedVersion: number | null, recomputed: Cast | null, at: Date): Promise<CastEnding | null> {
+  async function rebuildCast(id: string, expectedVersion: number | null, recomputed: Cast | null, at: Date): Promise<(CastEnding & ReleasedReservations) | null> {
     const run = owners.begin(settings);
     try {
       const write = await rebuild<Cast>('cast', id, expectedVersion, recomputed, at, run);
       if (write === null) return null;
       const ends = write.previousStatus === 'running' && isTerminalParentStatus(write.record.status) && write.record.cookId !== null;
-      return { cast: write, castPiece: ends ? ifChanged(await drivePiece(write.record, run, at)) : null };
+      return withReleases({ cast: write, castPiece: ends ? ifChanged(await drivePiece(write.record, run, at)) : null }, run);
     } finally {
       run.end();
     }
   }
 
-  async function rebuildCook(id: string, expectedVersion: number | null, recomputed: Cook | null, at: Date): Promise<WriteResult<Cook> | null> {
+  async function rebuildCook(id: string, expectedVersion: number | null, recomputed: Cook | null, at: Date): Promise<(WriteResult<Cook> & ReleasedReservations) | null> {
     const run = owners.begin(settings);
     try {
-      return await rebuild<Cook>('cook', id, expectedVersion, recomputed, at, run);
+      return withReleases(await rebuild<Cook>('cook', id, expectedVersion, recomputed, at, run), run);
     } finally {
       run.end();
     }

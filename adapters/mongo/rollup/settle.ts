@@ -26,6 +26,7 @@ import {
   type GenerationOutcome,
   type HoldSettlement,
   type ReservationPool,
+  type ReleasedReservations,
   type ParentTransition,
   type Settlement,
   type WriteResult,
@@ -42,7 +43,7 @@ import { fencedParentWrite } from './parent-apply.js';
 import { readStoredHold } from '../accounts/documents.js';
 import { pullBudgetEntries, settleInBudgetDocument } from '../accounts/budgets.js';
 import { settleAccountHold } from '../accounts/hold.js';
-import { holdsReservation, releaseParentHold } from './parent-hold.js';
+import { holdsReservation, keepRelease, releaseParentHold, withReleases } from './parent-hold.js';
 
 const ATTEMPTS = 4;
 
@@ -74,7 +75,7 @@ export function createSettlement(context: RollupContext) {
     if (found === null || found.kind === 'refused') return null;
     if (found.kind !== 'written') return unchangedWrite(fromCookDocument(found.current));
     const cook = applyToCook(fromCookDocument(found.before), contribution, at);
-    await releaseIfItEnded('cook', found.before, cook);
+    await releaseIfItEnded('cook', found.before, cook, run);
     return cook;
   }
 
@@ -114,9 +115,9 @@ export function createSettlement(context: RollupContext) {
    * which says whether it carries one), after the writes of the operation that ended it: a
    * child's settlement settles against the reservation first, as in one step (parent-hold.ts).
    */
-  async function releaseIfItEnded(kind: 'cast' | 'cook', before: Document, write: WriteResult<Cast> | WriteResult<Cook>): Promise<void> {
+  async function releaseIfItEnded(kind: 'cast' | 'cook', before: Document, write: WriteResult<Cast> | WriteResult<Cook>, run: Run): Promise<void> {
     if (holdsReservation(before) && write.changed && !isTerminalParentStatus(write.previousStatus) && isTerminalParentStatus(write.record.status)) {
-      await releaseParentHold(context, kind, write.record.id, write.record.updatedAt);
+      keepRelease(run, await releaseParentHold(context, kind, write.record.id, write.record.updatedAt));
     }
   }
 
@@ -158,8 +159,8 @@ export function createSettlement(context: RollupContext) {
       if (hold !== null) await pullBudgetEntries(accounts.budgets, hold.budgets, generation.id, 'settle');
     }
     // A parent this settlement ended releases its reservation after the child settled against it.
-    if (castBefore !== null && cast !== null) await releaseIfItEnded('cast', castBefore, cast);
-    if (cookBefore !== null && cook !== null) await releaseIfItEnded('cook', cookBefore, cook);
+    if (castBefore !== null && cast !== null) await releaseIfItEnded('cast', castBefore, cast, run);
+    if (cookBefore !== null && cook !== null) await releaseIfItEnded('cook', cookBefore, cook, run);
     // This call ended the cast: it owns the cast's piece intent (same lease).
     const castPiece = endedCast !== null ? await drivePiece(endedCast, run, at) : await finishOrphanedPiece(castDocument, run, at);
     return { cast, cook, castPiece, ...(holdSettled !== null && { hold: holdSettled }) };
@@ -172,7 +173,7 @@ export function createSettlement(context: RollupContext) {
   async function settleGeneration(id: string, outcome: GenerationOutcome, at: Date): Promise<AccountedSettlement | null> {
     const run = owners.begin(settings);
     try {
-      return await settle(id, outcome, at, run);
+      return withReleases(await settle(id, outcome, at, run), run);
     } finally {
       run.end();
     }
@@ -220,35 +221,40 @@ export function createSettlement(context: RollupContext) {
   }
 
   /** A cast's transition (its `piece` intent in the same write when it ends a cook piece), then the piece. */
-  async function transitionCastWithPiece(id: string, transition: ParentTransition, at: Date): Promise<CastEnding | null> {
+  async function transitionCastWithPiece(id: string, transition: ParentTransition, at: Date): Promise<(CastEnding & ReleasedReservations) | null> {
     const run = owners.begin(settings);
     try {
-      const _id = toStoredId(id);
-      const plan = castTransitionPlan(id, transition, at, pieceIntent(run));
-      for (let attempt = 1; ; attempt += 1) {
-        if (plan !== null) {
-          const before = await casts.findOneAndUpdate({ ...allOf(plan.filter, VISIBLE), _id }, plan.update, { returnDocument: 'before' });
-          if (before !== null) {
-            const write = transitionCast(fromCastDocument(before), transition, at);
-            await releaseIfItEnded('cast', before, write);
-            const ends = write.changed && isTerminalParentStatus(write.record.status) && write.record.cookId !== null;
-            return { cast: write, castPiece: ends ? await drivePiece(write.record, run, at) : null };
-          }
-        }
-        const current = await casts.findOne({ _id });
-        if (current === null || isHidden(current)) return null;
-        const result = transitionCast(fromCastDocument(current), transition, at);
-        if (!result.changed) {
-          // A repeat (the host's retry): finishes a release a crash cut short.
-          if (holdsReservation(current) && isTerminalParentStatus(result.record.status)) await releaseParentHold(context, 'cast', id, at);
-          return { cast: result, castPiece: ifChanged(await finishOrphanedPiece(current, run, at)) };
-        }
-        if (plan === null || attempt >= ATTEMPTS) {
-          throw new Error(`[genledger] [mongo] the transition "${transition}" of cast "${id}" did not match although the domain rule applies (run the legacy audit)`);
-        }
-      }
+      return withReleases(await transitionCastOnce(id, transition, at, run), run);
     } finally {
       run.end();
+    }
+  }
+
+  /** {@link transitionCastWithPiece} as `run` (which keeps the release it may make). */
+  async function transitionCastOnce(id: string, transition: ParentTransition, at: Date, run: Run): Promise<CastEnding | null> {
+    const _id = toStoredId(id);
+    const plan = castTransitionPlan(id, transition, at, pieceIntent(run));
+    for (let attempt = 1; ; attempt += 1) {
+      if (plan !== null) {
+        const before = await casts.findOneAndUpdate({ ...allOf(plan.filter, VISIBLE), _id }, plan.update, { returnDocument: 'before' });
+        if (before !== null) {
+          const write = transitionCast(fromCastDocument(before), transition, at);
+          await releaseIfItEnded('cast', before, write, run);
+          const ends = write.changed && isTerminalParentStatus(write.record.status) && write.record.cookId !== null;
+          return { cast: write, castPiece: ends ? await drivePiece(write.record, run, at) : null };
+        }
+      }
+      const current = await casts.findOne({ _id });
+      if (current === null || isHidden(current)) return null;
+      const result = transitionCast(fromCastDocument(current), transition, at);
+      if (!result.changed) {
+        // A repeat (the host's retry): finishes a release a crash cut short.
+        if (holdsReservation(current) && isTerminalParentStatus(result.record.status)) keepRelease(run, await releaseParentHold(context, 'cast', id, at));
+        return { cast: result, castPiece: ifChanged(await finishOrphanedPiece(current, run, at)) };
+      }
+      if (plan === null || attempt >= ATTEMPTS) {
+        throw new Error(`[genledger] [mongo] the transition "${transition}" of cast "${id}" did not match although the domain rule applies (run the legacy audit)`);
+      }
     }
   }
 
