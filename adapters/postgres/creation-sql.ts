@@ -30,9 +30,10 @@
  * the primary key, and the whole statement with it.
  *
  * Locks: cast, then cook, as `settleGeneration` takes them (generation, cast, cook); a new row is
- * locked by nobody else, so creations and settlements cannot deadlock each other. (A batch,
- * insert_generations, locks the account before its keys: with the same key sent to both at once
- * they can deadlock; see docs/postgres.md, "Contention, lock order and deadlocks".)
+ * locked by nobody else, so creations and settlements cannot deadlock each other. With a hold,
+ * the key before the account, as the batch (insert_generations) takes them too, so the two
+ * cannot deadlock on one key sent to both (docs/postgres.md, "Contention, lock order and
+ * deadlocks").
  *
  * The attach expressions restate `attachToCast` / `attachToCook` over the locked rows; the
  * conformance suite checks them against the domain's `createAttached`.
