@@ -30,10 +30,9 @@
  * the primary key, and the whole statement with it.
  *
  * Locks: cast, then cook, as `settleGeneration` takes them (generation, cast, cook); a new row is
- * locked by nobody else, so creations and settlements cannot deadlock each other. With a hold,
- * the key before the account, as the batch (insert_generations) takes them too, so the two
- * cannot deadlock on one key sent to both (docs/postgres.md, "Contention, lock order and
- * deadlocks").
+ * locked by nobody else, so creations and settlements cannot deadlock each other. (A batch,
+ * insert_generations, locks the account before its keys: with the same key sent to both at once
+ * they can deadlock; see docs/postgres.md, "Contention, lock order and deadlocks".)
  *
  * The attach expressions restate `attachToCast` / `attachToCook` over the locked rows; the
  * conformance suite checks them against the domain's `createAttached`.
@@ -355,29 +354,18 @@ export const GENERATION_BATCH_INPUT_COLUMNS: readonly Column[] = [
  * - the idempotency key first: a call whose key is stored gets its record (`existing`) and
  *   nothing else is looked at. The queue never puts one key (or one id) twice in a batch: the
  *   second starts the next batch, and finds the first's record as a repeat does.
- * - the holds, decided as `insert_attached_generation` decides one: on the account as the
- *   statement's snapshot shows it (`account_seen`, not locked). Per account, `hold_chain` decides
- *   its calls' holds in ordinal order, one step per call from that row (step 0; zeros when it
- *   has no row), with the single statement's check (`holdShortfall`): a covered hold adds to
- *   held, a refused one (`insufficient`, with the account as its step found it) changes nothing,
- *   so a later smaller hold may still be covered.
- * - the locks, in the order `insert_attached_generation` takes them, keys first and accounts
- *   last, so that no two statements deadlock: the accepted generations are inserted first (their
- *   keys and ids), in key order (two batches sharing keys meet them in the same order); only then
- *   (`account_locked` reads `inserted` whole before it scans) are the accounts locked, by id
- *   (`FOR UPDATE`, which returns each row's newest version). A key in flight in another
- *   transaction is waited for while no account is held.
- * - the writes: each account once, by the sum of its covered holds, under a check on its newest
- *   version that the sum is still covered (so a hold never takes more than is available: one
- *   covered sum covers each covered prefix, the holds being positive); each hold and entry with
- *   the figures of its step moved onto that newest version (entry numbers follow the account's
- *   newest count). When the newest version no longer covers the sum, or the row is gone, the
- *   result calls `hold_raced()` (GL001): the statement rolls back whole and is sent again, with a
- *   new snapshot, as the single statement is. An account with no row is inserted; a racer's row
- *   fails the statement on the account's primary key: sent again, it finds the row.
- * - no ON CONFLICT: a key or id a racer stored meanwhile fails the statement, which then wrote
- *   nothing, and the queue sends the calls again one by one through `insert_attached_generation`,
- *   which says `conflict` (or the id's ConflictError) for that call.
+ * - the holds: the accounts are locked (`FOR UPDATE`, by id, the order every statement that locks
+ *   several takes them in); per account, `hold_chain` decides its calls' holds in ordinal order,
+ *   one step per call from the locked row (step 0; zeros when it has no row), with the single
+ *   statement's check (`holdShortfall`): a covered hold adds to held and takes the account's next
+ *   entry number, a refused one (`insufficient`, with the account as its step found it) changes
+ *   nothing, so a later smaller hold may still be covered.
+ * - the writes: every accepted call's generation (its links NULL, as the single statement gives a
+ *   generation with no parent), hold and entry; each account once, from its last step (inserted
+ *   when it had no row). No ON CONFLICT: a key or id a racer stored meanwhile fails the statement,
+ *   which then wrote nothing, and the queue sends the calls again one by one through
+ *   `insert_attached_generation`, which says `conflict` (or the id's ConflictError) for that call.
+ *   A new account's row inserted by a racer fails it on the account's primary key: sent again.
  */
 function insertGenerationsStatement(tables: CreationTables): Statement {
   const { generations: G, accounts: A, accountEntries: E, holds: H } = tables;
@@ -385,7 +373,7 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
     const inputTypes = GENERATION_BATCH_INPUT_COLUMNS.map((column) => `${column.name} ${column.type}`).join(', ');
     // A generation with no parent: what the single statement's links give it.
     const links: Readonly<Record<string, string>> = { cast_id: 'NULL', spell_id: 'NULL', cook_id: 'NULL', collection_id: 'NULL' };
-    // A call's accepted hold: a step past the account's row (step 0), covered.
+    // A call's accepted hold: a step past the locked row (step 0), covered.
     const accepted = `coalesce(h.step, 0) > 0 AND h.short_unit IS NULL`;
     return sql`
       WITH RECURSIVE input AS (
@@ -399,15 +387,14 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
         WHERE (x.hold_points IS NOT NULL OR x.hold_usd IS NOT NULL)
           AND NOT EXISTS (SELECT 1 FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key)
       ),
-      -- The accounts as this statement's snapshot shows them (no lock: they are locked last).
-      account_seen AS (
-        SELECT a.* FROM ${A} AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step))
+      account_old AS (
+        SELECT a.* FROM ${A} AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step)) ORDER BY a.account_id FOR UPDATE
       ),
       hold_chain AS (
         SELECT f.*, f.stored AS stored_before, 0 AS step, NULL::integer AS ordinal, NULL::text AS generation_id,
           NULL::bigint AS hold_points, NULL::numeric AS hold_usd, NULL::text AS short_unit
         FROM (SELECT DISTINCT account_id FROM hold_step) AS s
-        CROSS JOIN LATERAL (${accountOrEmpty('s.account_id', 'a')} FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON a.account_id = s.account_id) AS f
+        CROSS JOIN LATERAL (${accountOrEmpty('s.account_id', 'a')} FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON a.account_id = s.account_id) AS f
         UNION ALL
         SELECT p.account_id, p.balance_points, p.balance_usd,
           p.held_points + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_points, 0) ELSE 0 END,
@@ -426,67 +413,38 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
         LEFT JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
         LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
       ),
-      -- The keys first, in key order.
       inserted AS (
         INSERT INTO ${G} (${GENERATION_COLUMNS.map((column) => column.name).join(', ')})
         SELECT ${GENERATION_COLUMNS.map((column) => links[column.name] ?? `x.${column.name}`).join(', ')}
         FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal
         WHERE d.verdict = 'accepted'
-        ORDER BY x.idempotency_key, x.id
+        ORDER BY x.ordinal
         RETURNING *
       ),
-      -- Per account: its covered holds' sum, and its last covered step (what the chain saw).
-      account_last AS (
-        SELECT DISTINCT ON (h.account_id) h.*,
-          sum(coalesce(h.hold_points, 0)) OVER (PARTITION BY h.account_id) AS sum_points,
-          sum(coalesce(h.hold_usd, 0)) OVER (PARTITION BY h.account_id) AS sum_usd,
-          bool_or(h.hold_points IS NOT NULL) OVER (PARTITION BY h.account_id) AS names_points,
-          bool_or(h.hold_usd IS NOT NULL) OVER (PARTITION BY h.account_id) AS names_usd,
-          count(*) OVER (PARTITION BY h.account_id) AS covered
-        FROM hold_chain AS h WHERE ${accepted} ORDER BY h.account_id, h.step DESC
+      holds_written AS (
+        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+        SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE ${accepted}
       ),
-      -- The accounts last, by id, once every generation is inserted (the count reads them all).
-      account_locked AS (
-        SELECT a.* FROM ${A} AS a
-        WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM account_last WHERE stored_before AND (SELECT count(*) FROM inserted) >= 0))
-        ORDER BY a.account_id FOR UPDATE
+      entries_written AS (
+        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+        SELECT h.account_id, h.entry_count, 'hold', coalesce(h.hold_points, 0), coalesce(h.hold_usd, 0), 'generation', h.generation_id,
+          h.balance_points, h.balance_usd, h.held_points, h.held_usd, h.updated_at
+        FROM hold_chain AS h WHERE ${accepted}
+        RETURNING *
+      ),
+      account_last AS (
+        SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE ${accepted} ORDER BY h.account_id, h.step DESC
       ),
       account_written AS (
-        UPDATE ${A} AS t SET held_points = t.held_points + l.sum_points, held_usd = t.held_usd + l.sum_usd,
-          entry_count = t.entry_count + l.covered, version = t.version + l.covered, updated_at = l.updated_at
+        UPDATE ${A} AS t SET held_points = l.held_points, held_usd = l.held_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
         FROM account_last AS l
-        WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_locked))
-          AND (NOT l.names_points OR l.sum_points <= t.balance_points - t.held_points) AND (NOT l.names_usd OR l.sum_usd <= t.balance_usd - t.held_usd)
-        RETURNING t.*
+        WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old))
       ),
       account_created AS (
         INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
         SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
         FROM account_last AS l WHERE NOT l.stored_before
-        RETURNING *
-      ),
-      account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
-      -- Each covered step's account, moved onto the newest version: the newest figures, less what
-      -- the holds after this step added.
-      account_step AS (
-        SELECT h.ordinal, h.step, h.generation_id, h.hold_points, h.hold_usd, n.account_id, n.balance_points, n.balance_usd,
-          n.held_points - (l.held_points - h.held_points) AS held_points, n.held_usd - (l.held_usd - h.held_usd) AS held_usd,
-          n.spent_points, n.spent_usd, n.entry_count - (l.entry_count - h.entry_count) AS entry_count,
-          n.version - (l.version - h.version) AS version, h.updated_at
-        FROM hold_chain AS h JOIN account_last AS l ON l.account_id = h.account_id JOIN account_now AS n ON n.account_id = h.account_id
-        WHERE ${accepted}
-      ),
-      holds_written AS (
-        INSERT INTO ${H} (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
-        SELECT s.generation_id, s.account_id, s.hold_points, s.hold_usd, NULL, NULL, 'held' FROM account_step AS s
-      ),
-      entries_written AS (
-        INSERT INTO ${E} (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
-          balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-        SELECT s.account_id, s.entry_count, 'hold', coalesce(s.hold_points, 0), coalesce(s.hold_usd, 0), 'generation', s.generation_id,
-          s.balance_points, s.balance_usd, s.held_points, s.held_usd, s.updated_at
-        FROM account_step AS s
-        RETURNING *
       ),
       -- Each call's record: the row it inserted (only accepted calls insert, and no id is twice in
       -- a batch), or the one holding its key. Joined by hash on the batch's rows, not looked up
@@ -502,17 +460,14 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
         false AS c_present, false AS k_present,
         CASE WHEN d.verdict = 'insufficient' THEN ${accountJson('h')} END AS a_found, h.short_unit AS a_unit,
         NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
-        -- A covered step with no account written: its newest version no longer covers the sum (or
-        -- the row is gone): hold_raced() rolls the statement back, to be sent again.
-        CASE WHEN ${accepted} AND s.ordinal IS NULL THEN to_json(${tables.holdRaced}(h.account_id)) WHEN ${accepted} THEN ${accountJson('s')} END AS a_now,
+        CASE WHEN ${accepted} THEN ${accountJson('h')} END AS a_now,
         CASE WHEN e.account_id IS NOT NULL THEN ${entryJson('e')} END AS a_entry,
         '[]'::json AS b_now,
         (${accepted})::int::bigint AS h_written
       FROM input AS x
       JOIN decision AS d ON d.ordinal = x.ordinal
       LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
-      LEFT JOIN account_step AS s ON s.ordinal = x.ordinal
-      LEFT JOIN entries_written AS e ON e.account_id = s.account_id AND e.sequence = s.entry_count
+      LEFT JOIN entries_written AS e ON e.account_id = h.account_id AND e.sequence = h.entry_count AND ${accepted}
       LEFT JOIN returned AS r ON r.ordinal = x.ordinal
       ORDER BY x.ordinal`;
   });

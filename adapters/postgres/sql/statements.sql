@@ -398,7 +398,7 @@ LEFT JOIN cook_now AS kn ON true;
 
 -- =================================================================================================
 -- insert_generations
--- prepared as genledger_insert_generations_e70bc5be92d3
+-- prepared as genledger_insert_generations_86c992a96f9b
 --
 --   recordGeneration with no parent, with group commit: the calls that queued while a creation
 --   statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one
@@ -432,9 +432,8 @@ hold_step AS (
   WHERE (x.hold_points IS NOT NULL OR x.hold_usd IS NOT NULL)
     AND NOT EXISTS (SELECT 1 FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key)
 ),
--- The accounts as this statement's snapshot shows them (no lock: they are locked last).
-account_seen AS (
-  SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step))
+account_old AS (
+  SELECT a.* FROM "public".genledger_accounts AS a WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM hold_step)) ORDER BY a.account_id FOR UPDATE
 ),
 hold_chain AS (
   SELECT f.*, f.stored AS stored_before, 0 AS step, NULL::integer AS ordinal, NULL::text AS generation_id,
@@ -444,7 +443,7 @@ hold_chain AS (
     SELECT s.account_id AS account_id, coalesce(a.balance_points, 0) AS balance_points, coalesce(a.balance_usd, 0) AS balance_usd,
     coalesce(a.held_points, 0) AS held_points, coalesce(a.held_usd, 0) AS held_usd,
     coalesce(a.spent_points, 0) AS spent_points, coalesce(a.spent_usd, 0) AS spent_usd,
-    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_seen AS a ON a.account_id = s.account_id) AS f
+    coalesce(a.entry_count, 0) AS entry_count, coalesce(a.version, 0) AS version, a.updated_at, a.account_id IS NOT NULL AS stored FROM (SELECT 1) AS one LEFT JOIN account_old AS a ON a.account_id = s.account_id) AS f
   UNION ALL
   SELECT p.account_id, p.balance_points, p.balance_usd,
     p.held_points + CASE WHEN d.unit IS NULL THEN coalesce(c.hold_points, 0) ELSE 0 END,
@@ -464,67 +463,38 @@ decision AS (
   LEFT JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
   LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
 ),
--- The keys first, in key order.
 inserted AS (
   INSERT INTO "public".genledger_generations (id, master_account_id, tool_id, tool_display_name, service_name, session_id, initiating_event_id, platform_specific_run_id, status, request_timestamp, started_at, response_timestamp, duration_ms, progress, points_spent, protocol_net_points, cost_usd, cost_provenance, notification_platform, delivery_status, delivery_attempts, delivery_timestamp, delivery_error, delivery_strategy, cast_id, cook_id, spell_id, collection_id, request_payload, response_payload, artifact_urls, error_details, metadata, idempotency_key, version, updated_at)
   SELECT x.id, x.master_account_id, x.tool_id, x.tool_display_name, x.service_name, x.session_id, x.initiating_event_id, x.platform_specific_run_id, x.status, x.request_timestamp, x.started_at, x.response_timestamp, x.duration_ms, x.progress, x.points_spent, x.protocol_net_points, x.cost_usd, x.cost_provenance, x.notification_platform, x.delivery_status, x.delivery_attempts, x.delivery_timestamp, x.delivery_error, x.delivery_strategy, NULL, NULL, NULL, NULL, x.request_payload, x.response_payload, x.artifact_urls, x.error_details, x.metadata, x.idempotency_key, x.version, x.updated_at
   FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal
   WHERE d.verdict = 'accepted'
-  ORDER BY x.idempotency_key, x.id
+  ORDER BY x.ordinal
   RETURNING *
 ),
--- Per account: its covered holds' sum, and its last covered step (what the chain saw).
-account_last AS (
-  SELECT DISTINCT ON (h.account_id) h.*,
-    sum(coalesce(h.hold_points, 0)) OVER (PARTITION BY h.account_id) AS sum_points,
-    sum(coalesce(h.hold_usd, 0)) OVER (PARTITION BY h.account_id) AS sum_usd,
-    bool_or(h.hold_points IS NOT NULL) OVER (PARTITION BY h.account_id) AS names_points,
-    bool_or(h.hold_usd IS NOT NULL) OVER (PARTITION BY h.account_id) AS names_usd,
-    count(*) OVER (PARTITION BY h.account_id) AS covered
-  FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL ORDER BY h.account_id, h.step DESC
+holds_written AS (
+  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
+  SELECT h.generation_id, h.account_id, h.hold_points, h.hold_usd, NULL, NULL, 'held' FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
 ),
--- The accounts last, by id, once every generation is inserted (the count reads them all).
-account_locked AS (
-  SELECT a.* FROM "public".genledger_accounts AS a
-  WHERE a.account_id = ANY (ARRAY(SELECT account_id FROM account_last WHERE stored_before AND (SELECT count(*) FROM inserted) >= 0))
-  ORDER BY a.account_id FOR UPDATE
+entries_written AS (
+  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
+    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
+  SELECT h.account_id, h.entry_count, 'hold', coalesce(h.hold_points, 0), coalesce(h.hold_usd, 0), 'generation', h.generation_id,
+    h.balance_points, h.balance_usd, h.held_points, h.held_usd, h.updated_at
+  FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
+  RETURNING *
+),
+account_last AS (
+  SELECT DISTINCT ON (h.account_id) h.* FROM hold_chain AS h WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL ORDER BY h.account_id, h.step DESC
 ),
 account_written AS (
-  UPDATE "public".genledger_accounts AS t SET held_points = t.held_points + l.sum_points, held_usd = t.held_usd + l.sum_usd,
-    entry_count = t.entry_count + l.covered, version = t.version + l.covered, updated_at = l.updated_at
+  UPDATE "public".genledger_accounts AS t SET held_points = l.held_points, held_usd = l.held_usd, entry_count = l.entry_count, version = l.version, updated_at = l.updated_at
   FROM account_last AS l
-  WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_locked))
-    AND (NOT l.names_points OR l.sum_points <= t.balance_points - t.held_points) AND (NOT l.names_usd OR l.sum_usd <= t.balance_usd - t.held_usd)
-  RETURNING t.*
+  WHERE t.account_id = l.account_id AND l.stored_before AND t.account_id = ANY (ARRAY(SELECT account_id FROM account_old))
 ),
 account_created AS (
   INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
   SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
   FROM account_last AS l WHERE NOT l.stored_before
-  RETURNING *
-),
-account_now AS (SELECT * FROM account_written UNION ALL SELECT * FROM account_created),
--- Each covered step's account, moved onto the newest version: the newest figures, less what
--- the holds after this step added.
-account_step AS (
-  SELECT h.ordinal, h.step, h.generation_id, h.hold_points, h.hold_usd, n.account_id, n.balance_points, n.balance_usd,
-    n.held_points - (l.held_points - h.held_points) AS held_points, n.held_usd - (l.held_usd - h.held_usd) AS held_usd,
-    n.spent_points, n.spent_usd, n.entry_count - (l.entry_count - h.entry_count) AS entry_count,
-    n.version - (l.version - h.version) AS version, h.updated_at
-  FROM hold_chain AS h JOIN account_last AS l ON l.account_id = h.account_id JOIN account_now AS n ON n.account_id = h.account_id
-  WHERE coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
-),
-holds_written AS (
-  INSERT INTO "public".genledger_holds (generation_id, account_id, points, cost_usd, budget_cast_id, budget_cook_id, status)
-  SELECT s.generation_id, s.account_id, s.hold_points, s.hold_usd, NULL, NULL, 'held' FROM account_step AS s
-),
-entries_written AS (
-  INSERT INTO "public".genledger_account_entries (account_id, sequence, kind, amount_points, amount_usd, cause_kind, generation_id,
-    balance_after_points, balance_after_usd, held_after_points, held_after_usd, at)
-  SELECT s.account_id, s.entry_count, 'hold', coalesce(s.hold_points, 0), coalesce(s.hold_usd, 0), 'generation', s.generation_id,
-    s.balance_points, s.balance_usd, s.held_points, s.held_usd, s.updated_at
-  FROM account_step AS s
-  RETURNING *
 ),
 -- Each call's record: the row it inserted (only accepted calls insert, and no id is twice in
 -- a batch), or the one holding its key. Joined by hash on the batch's rows, not looked up
@@ -542,11 +512,9 @@ SELECT x.ordinal,
     'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
     'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_found, h.short_unit AS a_unit,
   NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
-  -- A covered step with no account written: its newest version no longer covers the sum (or
-  -- the row is gone): hold_raced() rolls the statement back, to be sent again.
-  CASE WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL AND s.ordinal IS NULL THEN to_json("public".genledger_hold_raced(h.account_id)) WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL THEN json_build_object('account_id', s.account_id, 'balance_points', s.balance_points::text, 'balance_usd', s.balance_usd::text,
-    'held_points', s.held_points::text, 'held_usd', s.held_usd::text, 'spent_points', s.spent_points::text, 'spent_usd', s.spent_usd::text,
-    'entry_count', s.entry_count::text, 'version', s.version::text, 'updated_at', (extract(epoch FROM s.updated_at) * 1000)::bigint::text) END AS a_now,
+  CASE WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
+    'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
+    'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_now,
   CASE WHEN e.account_id IS NOT NULL THEN json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
     'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
     'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
@@ -558,8 +526,7 @@ SELECT x.ordinal,
 FROM input AS x
 JOIN decision AS d ON d.ordinal = x.ordinal
 LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
-LEFT JOIN account_step AS s ON s.ordinal = x.ordinal
-LEFT JOIN entries_written AS e ON e.account_id = s.account_id AND e.sequence = s.entry_count
+LEFT JOIN entries_written AS e ON e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
 LEFT JOIN returned AS r ON r.ordinal = x.ordinal
 ORDER BY x.ordinal;
 
