@@ -485,6 +485,14 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
         INSERT INTO ${A} (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
         SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
         FROM account_last AS l WHERE NOT l.stored_before
+      ),
+      -- Each call's record: the row it inserted (only accepted calls insert, and no id is twice in
+      -- a batch), or the one holding its key. Joined by hash on the batch's rows, not looked up
+      -- per call (a lateral scan of the batch for each call).
+      returned AS (
+        SELECT x.ordinal, i.* FROM input AS x JOIN inserted AS i ON i.id = x.id
+        UNION ALL
+        SELECT x.ordinal, k.* FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal AND d.verdict = 'existing' JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
       )
       SELECT x.ordinal,
         CASE WHEN d.verdict = 'accepted' THEN 'created' ELSE d.verdict END AS outcome,
@@ -493,17 +501,14 @@ function insertGenerationsStatement(tables: CreationTables): Statement {
         CASE WHEN d.verdict = 'insufficient' THEN ${accountJson('h')} END AS a_found, h.short_unit AS a_unit,
         NULL::json AS b_refused, NULL::text AS b_unit, NULL::boolean AS b_held,
         CASE WHEN ${accepted} THEN ${accountJson('h')} END AS a_now,
-        (SELECT ${entryJson('e')} FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND ${accepted}) AS a_entry,
+        CASE WHEN e.account_id IS NOT NULL THEN ${entryJson('e')} END AS a_entry,
         '[]'::json AS b_now,
         (${accepted})::int::bigint AS h_written
       FROM input AS x
       JOIN decision AS d ON d.ordinal = x.ordinal
       LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
-      LEFT JOIN LATERAL (
-        SELECT i.* FROM inserted AS i WHERE i.id = x.id AND d.verdict = 'accepted'
-        UNION ALL
-        SELECT k.* FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key AND d.verdict = 'existing'
-      ) AS r ON true
+      LEFT JOIN entries_written AS e ON e.account_id = h.account_id AND e.sequence = h.entry_count AND ${accepted}
+      LEFT JOIN returned AS r ON r.ordinal = x.ordinal
       ORDER BY x.ordinal`;
   });
 }

@@ -22,7 +22,7 @@ import {
 import { embeddedMigrationsSource, readMigrationFiles } from '../../adapters/postgres/sql/migration-files.js';
 import { EMBEDDED_MIGRATIONS } from '../../adapters/postgres/sql/migrations.js';
 import { buildChangeLogStatements, catchUpSelect } from '../../adapters/postgres/change-feed.js';
-import { runMigrations } from '../../adapters/postgres/migrate.js';
+import { quoteIdentifier, runMigrations } from '../../adapters/postgres/migrate.js';
 import { buildStatements } from '../../adapters/postgres/statements.js';
 import { buildSettleGenerations } from '../../adapters/postgres/settle-generations.js';
 import { buildCreationStatements } from '../../adapters/postgres/creation-sql.js';
@@ -1211,6 +1211,56 @@ describe('postgres: the change feed', () => {
       expect(seen.errors).toEqual([]);
     } finally {
       await subscription.close();
+    }
+  });
+
+  it('a batch of creations (one insert_generations) logs one row and sends one NOTIFY per new generation, from one statement trigger call (migration 0010), in seq order, each payload as the row trigger wrote it', async () => {
+    await truncate();
+    const repository = postgresRepository(pool, options);
+    const writer = createTracker({ repository: postgresRepository(pool2, options) });
+    const channel = repository.changes!.channel;
+    const listener = await pool.connect();
+    const payloads: string[] = [];
+    listener.on('notification', (message) => {
+      if (message.channel === channel) payloads.push(message.payload ?? '');
+    });
+    try {
+      await listener.query(`LISTEN ${quoteIdentifier(channel)}`);
+      const { rows: triggers } = await pool.query<{ name: string; per_row: boolean }>(
+        `SELECT tgname AS name, (tgtype & 1) = 1 AS per_row FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE '%inserted' ORDER BY tgname`,
+        [tables.generations],
+      );
+      expect(triggers).toEqual([{ name: 'gl_generations_inserted', per_row: false }]);
+      await writer.credit('batch-feed', { points: 100, reason: 'top-up', idempotencyKey: 'batch-feed-top-up' });
+      const created = await Promise.all(
+        Array.from({ length: 16 }, (_, index) =>
+          writer.recordGeneration({ masterAccountId: 'batch-feed', toolId: 'sdxl', toolDisplayName: 'SDXL', serviceName: 'comfy', hold: { points: 1 }, idempotencyKey: `batch-feed-${index}` }),
+        ),
+      );
+      const ids = new Set(created.map((generation) => generation.id));
+      const { rows: logged } = await pool.query<{ id: string; version: number; seq: string; tx: string }>(
+        `SELECT c.id, c.version::integer AS version, c.seq::text AS seq, c.tx::text AS tx FROM ${tables.changes} AS c WHERE c.kind = 'generation' AND c.id = ANY ($1) ORDER BY c.seq`,
+        [[...ids]],
+      );
+      // One row per new generation, version 1, all in the batch's one transaction.
+      expect(logged.map((row) => row.id).sort()).toEqual([...ids].sort());
+      expect(new Set(logged.map((row) => row.version))).toEqual(new Set([1]));
+      expect(new Set(logged.map((row) => row.tx)).size).toBe(1);
+      // One notice per log row, in seq order, with the row trigger's payload (k, i, v, s, t, x).
+      const batchNotices = () =>
+        payloads.map((payload) => JSON.parse(payload) as Record<string, unknown>).filter((notice) => notice.k === 'generation' && ids.has(notice.i as string));
+      await until(() => batchNotices().length >= logged.length, "the batch's notices");
+      const notices = batchNotices();
+      expect(notices.map((notice) => ({ i: notice.i, v: notice.v, s: String(notice.s), t: notice.t }))).toEqual(
+        logged.map((row) => ({ i: row.id, v: row.version, s: row.seq, t: row.tx })),
+      );
+      for (const notice of notices) {
+        expect(Object.keys(notice).sort()).toEqual(['i', 'k', 's', 't', 'v', 'x']);
+        expect(BigInt(notice.x as string)).toBeLessThanOrEqual(BigInt(notice.t as string));
+      }
+    } finally {
+      await listener.query('UNLISTEN *').catch(() => {});
+      listener.release();
     }
   });
 

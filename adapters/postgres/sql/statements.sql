@@ -436,7 +436,7 @@ LEFT JOIN cook_now AS kn ON true;
 
 -- =================================================================================================
 -- insert_generations
--- prepared as genledger_insert_generations_a83243c50c17
+-- prepared as genledger_insert_generations_0e997415b392
 --
 --   recordGeneration with no parent, with group commit: the calls that queued while a creation
 --   statement was in flight (calls: a jsonb array of input rows, each with its ordinal; never one
@@ -533,6 +533,14 @@ account_created AS (
   INSERT INTO "public".genledger_accounts (account_id, balance_points, balance_usd, held_points, held_usd, spent_points, spent_usd, entry_count, version, updated_at)
   SELECT l.account_id, 0, 0, l.held_points, l.held_usd, 0, 0, l.entry_count, l.version, l.updated_at
   FROM account_last AS l WHERE NOT l.stored_before
+),
+-- Each call's record: the row it inserted (only accepted calls insert, and no id is twice in
+-- a batch), or the one holding its key. Joined by hash on the batch's rows, not looked up
+-- per call (a lateral scan of the batch for each call).
+returned AS (
+  SELECT x.ordinal, i.* FROM input AS x JOIN inserted AS i ON i.id = x.id
+  UNION ALL
+  SELECT x.ordinal, k.* FROM input AS x JOIN decision AS d ON d.ordinal = x.ordinal AND d.verdict = 'existing' JOIN key_holder AS k ON k.idempotency_key = x.idempotency_key
 )
 SELECT x.ordinal,
   CASE WHEN d.verdict = 'accepted' THEN 'created' ELSE d.verdict END AS outcome,
@@ -545,23 +553,20 @@ SELECT x.ordinal,
   CASE WHEN coalesce(h.step, 0) > 0 AND h.short_unit IS NULL THEN json_build_object('account_id', h.account_id, 'balance_points', h.balance_points::text, 'balance_usd', h.balance_usd::text,
     'held_points', h.held_points::text, 'held_usd', h.held_usd::text, 'spent_points', h.spent_points::text, 'spent_usd', h.spent_usd::text,
     'entry_count', h.entry_count::text, 'version', h.version::text, 'updated_at', (extract(epoch FROM h.updated_at) * 1000)::bigint::text) END AS a_now,
-  (SELECT json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
+  CASE WHEN e.account_id IS NOT NULL THEN json_build_object('account_id', e.account_id, 'sequence', e.sequence::text, 'kind', e.kind,
     'amount_points', e.amount_points::text, 'amount_usd', e.amount_usd::text,
     'from_hold_points', e.from_hold_points::text, 'from_hold_usd', e.from_hold_usd::text,
     'cause_kind', e.cause_kind, 'reason', e.reason, 'idempotency_key', e.idempotency_key, 'generation_id', e.generation_id,
     'parent_kind', e.parent_kind, 'parent_id', e.parent_id,
     'balance_after_points', e.balance_after_points::text, 'balance_after_usd', e.balance_after_usd::text,
-    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) FROM entries_written AS e WHERE e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL) AS a_entry,
+    'held_after_points', e.held_after_points::text, 'held_after_usd', e.held_after_usd::text, 'at', (extract(epoch FROM e.at) * 1000)::bigint::text) END AS a_entry,
   '[]'::json AS b_now,
   (coalesce(h.step, 0) > 0 AND h.short_unit IS NULL)::int::bigint AS h_written
 FROM input AS x
 JOIN decision AS d ON d.ordinal = x.ordinal
 LEFT JOIN hold_chain AS h ON h.ordinal = x.ordinal
-LEFT JOIN LATERAL (
-  SELECT i.* FROM inserted AS i WHERE i.id = x.id AND d.verdict = 'accepted'
-  UNION ALL
-  SELECT k.* FROM key_holder AS k WHERE k.idempotency_key = x.idempotency_key AND d.verdict = 'existing'
-) AS r ON true
+LEFT JOIN entries_written AS e ON e.account_id = h.account_id AND e.sequence = h.entry_count AND coalesce(h.step, 0) > 0 AND h.short_unit IS NULL
+LEFT JOIN returned AS r ON r.ordinal = x.ordinal
 ORDER BY x.ordinal;
 
 -- =================================================================================================
