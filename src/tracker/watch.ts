@@ -11,9 +11,11 @@
  * Stores whose feed reports accounts (`capabilities.accountChanges`) also give `accountUpdate`:
  * for an account notice the watcher reads the account (the figures `getAccount` returns) and the
  * ledger entries written since the version it last saw of it. Changes to one account coalesced in
- * one read make one event, with every entry since and `change` naming the last of them; an account
- * first seen by this watch reports the entries of its latest change only (`reconciled` when it was
- * written at another time than its last entry, as only a reconcile does).
+ * one read make one event, with every entry since and `change` naming the last of them. An account
+ * first seen by this watch reports the entries of the change its notice names and of every change
+ * after it (writes that landed before the read, whose own notices then find that version seen):
+ * the latest change only when the notice is of the version read (`reconciled` when it was written
+ * at another time than its last entry, as only a reconcile does).
  *
  * A record that cannot be read (its store is failing) is read again, with a back-off doubling from
  * 50 ms up to 2 s, until it is read or the watch is closed: for as long as the watch is open, no
