@@ -449,12 +449,23 @@ export function changeFeedTests(target: ConformanceTarget): void {
         expect(figures(after.at(-1)!.account)).toEqual(figures(final));
         expect(after.at(-1)).toMatchObject({ change: 'settled', generationId: generation.id });
         expect(final.spent.points).toBe(4);
-        // First seen by this watch: its entries are those of the latest change, the settlement
-        // (everything after the hold's entry), nothing before.
+        // First seen by this watch: its entries are every one written while no watch ran, the hold
+        // and the settlement, after at most the change at the saved position again (at least
+        // once: the credit the first watch reported), nothing older.
         const entries = (await writer.listLedgerEntries({ accountId, limit: 10 })).items;
         const holdEntry = entries.findIndex((entry) => entry.kind === 'hold');
-        expect(after.at(-1)!.entries).toEqual(entries.slice(holdEntry + 1));
-        expect(after.at(-1)!.entries.map((entry) => entry.kind)).toEqual(['capture', 'release']);
+        const carried = after.at(-1)!.entries;
+        if (target.coalescingAccountFeed) {
+          // The hold and the settlement came as one notice of the settlement's version: only the
+          // settlement's entries are checked.
+          console.log(`[genledger conformance] ${target.name} change feed: the missed hold's entry on resuming not checked: ${target.coalescingAccountFeed}`);
+          expect(carried.slice(-2)).toEqual(entries.slice(holdEntry + 1));
+          expect(carried.slice(-2).map((entry) => entry.kind)).toEqual(['capture', 'release']);
+          return;
+        }
+        expect(carried.slice(-3)).toEqual(entries.slice(holdEntry));
+        expect(carried.slice(-3).map((entry) => entry.kind)).toEqual(['hold', 'capture', 'release']);
+        expect(carried.slice(0, -3), 'before the missed ones, only what the first watch reported').toEqual(before[0]!.entries.slice(before[0]!.entries.length - (carried.length - 3)));
       } finally {
         await resumed.close();
       }
