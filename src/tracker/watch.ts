@@ -198,10 +198,15 @@ function entriesAtVersionAtMost(current: Account, version: number): number {
  * one written after it. Writes that landed between the notice and the read are coalesced into this
  * event, and their own notices then find the version seen: without them here they would be lost.
  */
-function firstSeenEntries(current: Account, entries: readonly LedgerEntry[], noticedThrough: number): readonly LedgerEntry[] {
-  if (noticedThrough >= current.entryCount) return latestChangeEntries(current, entries);
-  const upToNoticed = entries.filter((entry) => entry.sequence <= noticedThrough);
-  return [...changeEndingWith(upToNoticed), ...entries.filter((entry) => entry.sequence > noticedThrough)];
+function firstSeenEntries(current: Account, entries: readonly LedgerEntry[], noticedThrough: number): { readonly written: readonly LedgerEntry[]; readonly owedAfter: number } {
+  if (noticedThrough >= current.entryCount) {
+    const written = latestChangeEntries(current, entries);
+    return { written, owedAfter: (written[0]?.sequence ?? 1) - 1 };
+  }
+  const noticed = changeEndingWith(entries.filter((entry) => entry.sequence <= noticedThrough));
+  const written = [...noticed, ...entries.filter((entry) => entry.sequence > noticedThrough)];
+  // The read was capped short of the noticed change: at least its last entry is owed too.
+  return { written, owedAfter: noticed.length > 0 ? noticed[0]!.sequence - 1 : Math.max(0, noticedThrough - 1) };
 }
 
 /**
@@ -216,7 +221,8 @@ export function accountEventFor(
   entries: readonly LedgerEntry[],
   noticedThrough: number = current.entryCount,
 ): WatchedEvent {
-  const written = previous === undefined ? firstSeenEntries(current, entries, noticedThrough) : entries;
+  const firstSeen = previous === undefined ? firstSeenEntries(current, entries, noticedThrough) : null;
+  const written = firstSeen?.written ?? entries;
   const last = written.at(-1);
   const payload: TrackerEvents['accountUpdate'] =
     last === undefined
@@ -230,9 +236,10 @@ export function accountEventFor(
             // A parent hold's take or release names the parent in its entry's cause, no generation.
             generationId: last.cause.kind === 'generation' ? last.cause.generationId : null,
           };
-  // Entries written since the version seen before that this event does not carry (capped read).
+  // Entries owed (written since the version seen before, or since the noticed change) that this
+  // event does not carry (capped read).
   const first = written[0];
-  const missed = previous === undefined || first === undefined ? 0 : first.sequence - 1 - previous.entryCount;
+  const missed = first === undefined ? 0 : first.sequence - 1 - (firstSeen?.owedAfter ?? previous!.entryCount);
   return { name: 'accountUpdate', payload: missed > 0 ? { ...payload, missedEntries: missed } : payload };
 }
 
