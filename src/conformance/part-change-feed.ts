@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, WatchReadDelayedError } from '../errors.js';
 import type { Account } from '../domain/accounts/records.js';
+import type { LedgerRepository } from '../port.js';
 import type { Tracker } from '../tracker/create-tracker.js';
 import type { AccountUpdateEvent } from '../tracker/events.js';
 import type { Watch, WatchedEvent } from '../tracker/watch.js';
@@ -115,6 +116,31 @@ function collectAccount(watch: Watch): AccountUpdateEvent[] {
 function expectVersionsRise(seen: readonly AccountUpdateEvent[]): void {
   const versions = seen.map((event) => event.account.version);
   expect(versions, 'account versions arrive in order, each once').toEqual([...new Set(versions)].sort((left, right) => left - right));
+}
+
+/**
+ * `repository` with its account reads (`accounts.get`) waiting, when `held`, until `release()`;
+ * everything else, the change feed included, passes through.
+ */
+function heldAccountReads(repository: LedgerRepository, held: boolean): { readonly repository: LedgerRepository; release(): void } {
+  let open = () => {};
+  const gate = held ? new Promise<void>((resolve) => (open = resolve)) : Promise.resolve();
+  // Proxies, as in failing-reads.ts: a store built as a class (private fields) still works.
+  const bound = (target: object, key: PropertyKey) => {
+    const value = Reflect.get(target, key) as unknown;
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  };
+  const accounts = new Proxy(repository.accounts, {
+    get: (target, key) =>
+      key !== 'get'
+        ? bound(target, key)
+        : async (accountId: string) => {
+            await gate;
+            return target.get(accountId);
+          },
+  });
+  const wrapped = new Proxy(repository, { get: (target, key) => (key === 'accounts' ? accounts : bound(target, key)) });
+  return { repository: wrapped, release: () => open() };
 }
 
 export function changeFeedTests(target: ConformanceTarget): void {
@@ -344,6 +370,61 @@ export function changeFeedTests(target: ConformanceTarget): void {
       }
     });
 
+    for (const pace of ['at their own pace', 'held until every write landed'] as const) {
+      const quickTitle = `quick writes right after ready (one account or two; credits, a hold, a settlement), the watcher's account reads ${pace}: every entry reaches the watch, in order`;
+      if (target.coalescingAccountFeed) {
+        it.skip(`${quickTitle} (skipped: ${target.coalescingAccountFeed})`, () => undefined);
+        continue;
+      }
+      withAccountFeed(target, quickTitle, async (harness) => {
+        const timeout = target.timeoutMs ?? 60_000;
+        const writer = await secondTracker(target, harness);
+        const label = freshAccountId('quick');
+        const accounts = { credits: `${label}-credits`, hold: `${label}-hold`, generation: `${label}-generation`, first: `${label}-a`, second: `${label}-b` };
+        // Held: the watcher reads no account until every write landed, so the first notice of each
+        // account is read at a later version than its own (deterministic on every store; at their
+        // own pace that happens when the store is quicker to write than the watcher to read).
+        const reads = heldAccountReads(harness.repository, pace === 'held until every write landed');
+        const watch = harness.newTracker({ repository: reads.repository }).watch();
+        try {
+          const seen = collectAccount(watch);
+          await watch.ready;
+          // No write waits for its notice.
+          await writer.credit(accounts.credits, { points: 100, reason: 'top-up', idempotencyKey: `${label}-c1` });
+          await writer.credit(accounts.credits, { points: 5, reason: 'bonus', idempotencyKey: `${label}-c2` });
+          await writer.credit(accounts.hold, { points: 100, reason: 'top-up', idempotencyKey: `${label}-h1` });
+          await writer.recordGeneration(generationInput({ masterAccountId: accounts.hold, hold: { points: 30 } }));
+          await writer.credit(accounts.generation, { points: 100, reason: 'top-up', idempotencyKey: `${label}-g1` });
+          const generation = await writer.recordGeneration(generationInput({ masterAccountId: accounts.generation, hold: { points: 20 } }));
+          await writer.completeGeneration(generation.id, { status: 'success', pointsSpent: 15 });
+          await writer.credit(accounts.first, { points: 1, reason: 'top-up', idempotencyKey: `${label}-a1` });
+          await writer.credit(accounts.second, { points: 2, reason: 'top-up', idempotencyKey: `${label}-b1` });
+          reads.release();
+          for (const accountId of Object.values(accounts)) {
+            const final = await writer.getAccount(accountId);
+            const mine = () => seen.filter((event) => event.account.accountId === accountId);
+            await until(() => mine().at(-1)?.account.version === final.version, timeout / 4, `${accountId} at version ${final.version}`);
+            const events = mine();
+            expectVersionsRise(events);
+            expect(figures(events.at(-1)!.account)).toEqual(figures(final));
+            // Every entry was written after ready, so each one is delivered (at least once), in
+            // order within its event, and each event's entries end at its account's last.
+            const all = (await writer.listLedgerEntries({ accountId, limit: 100 })).items;
+            const delivered = new Map(events.flatMap((event) => event.entries).map((entry) => [entry.sequence, entry]));
+            expect([...delivered.values()].sort((left, right) => left.sequence - right.sequence), `every entry of ${accountId} delivered`).toEqual(all);
+            for (const event of events) {
+              const sequences = event.entries.map((entry) => entry.sequence);
+              expect(sequences, 'entries in order').toEqual([...sequences].sort((left, right) => left - right));
+              expect(sequences.at(-1), `entries end at the account's last (version ${event.account.version})`).toBe(event.account.entryCount);
+            }
+          }
+        } finally {
+          reads.release();
+          await watch.close();
+        }
+      });
+    }
+
     withAccountFeed(target, 'a watch resumed from a saved position catches up on the account changes it missed', async (harness) => {
       const timeout = target.timeoutMs ?? 60_000;
       const writer = await secondTracker(target, harness);
@@ -368,12 +449,23 @@ export function changeFeedTests(target: ConformanceTarget): void {
         expect(figures(after.at(-1)!.account)).toEqual(figures(final));
         expect(after.at(-1)).toMatchObject({ change: 'settled', generationId: generation.id });
         expect(final.spent.points).toBe(4);
-        // First seen by this watch: its entries are those of the latest change, the settlement
-        // (everything after the hold's entry), nothing before.
+        // First seen by this watch: its entries are every one written while no watch ran, the hold
+        // and the settlement, after at most the change at the saved position again (at least
+        // once: the credit the first watch reported), nothing older.
         const entries = (await writer.listLedgerEntries({ accountId, limit: 10 })).items;
         const holdEntry = entries.findIndex((entry) => entry.kind === 'hold');
-        expect(after.at(-1)!.entries).toEqual(entries.slice(holdEntry + 1));
-        expect(after.at(-1)!.entries.map((entry) => entry.kind)).toEqual(['capture', 'release']);
+        const carried = after.at(-1)!.entries;
+        if (target.coalescingAccountFeed) {
+          // The hold and the settlement came as one notice of the settlement's version: only the
+          // settlement's entries are checked.
+          console.log(`[genledger conformance] ${target.name} change feed: the missed hold's entry on resuming not checked: ${target.coalescingAccountFeed}`);
+          expect(carried.slice(-2)).toEqual(entries.slice(holdEntry + 1));
+          expect(carried.slice(-2).map((entry) => entry.kind)).toEqual(['capture', 'release']);
+          return;
+        }
+        expect(carried.slice(-3)).toEqual(entries.slice(holdEntry));
+        expect(carried.slice(-3).map((entry) => entry.kind)).toEqual(['hold', 'capture', 'release']);
+        expect(carried.slice(0, -3), 'before the missed ones, only what the first watch reported').toEqual(before[0]!.entries.slice(before[0]!.entries.length - (carried.length - 3)));
       } finally {
         await resumed.close();
       }

@@ -86,4 +86,11 @@ export interface ConformanceTarget {
    * `reconcileAccount` reports and repairs drift. @default that check is skipped, said in the output
    */
   tamperAccount?(repository: LedgerRepository, accountId: string, figures: Partial<Account>): void | Promise<void>;
+  /**
+   * Why the store's change feed may report several changes of one account as one notice of its
+   * last version (a feed that polls): then an account first seen by a watch reports its latest
+   * change only, and the change-feed part's check that every entry of quick writes right after
+   * `ready` reaches the watch is skipped, with this reason in the output. @default the check runs
+   */
+  readonly coalescingAccountFeed?: string;
 }

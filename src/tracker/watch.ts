@@ -11,9 +11,11 @@
  * Stores whose feed reports accounts (`capabilities.accountChanges`) also give `accountUpdate`:
  * for an account notice the watcher reads the account (the figures `getAccount` returns) and the
  * ledger entries written since the version it last saw of it. Changes to one account coalesced in
- * one read make one event, with every entry since and `change` naming the last of them; an account
- * first seen by this watch reports the entries of its latest change only (`reconciled` when it was
- * written at another time than its last entry, as only a reconcile does).
+ * one read make one event, with every entry since and `change` naming the last of them. An account
+ * first seen by this watch reports the entries of the change its notice names and of every change
+ * after it (writes that landed before the read, whose own notices then find that version seen):
+ * the latest change only when the notice is of the version read (`reconciled` when it was written
+ * at another time than its last entry, as only a reconcile does).
  *
  * A record that cannot be read (its store is failing) is read again, with a back-off doubling from
  * 50 ms up to 2 s, until it is read or the watch is closed: for as long as the watch is open, no
@@ -97,7 +99,9 @@ export interface Watch extends AsyncIterable<WatchedEvent> {
 
 type AnyRecord = Generation | Cast | Cook;
 /** What a watch reads for one notice: a record, or an account with its entries since. */
-type Read = { readonly kind: EntityKind; readonly record: AnyRecord } | { readonly kind: 'account'; readonly record: Account; readonly entries: readonly LedgerEntry[] };
+type Read =
+  | { readonly kind: EntityKind; readonly record: AnyRecord }
+  | { readonly kind: 'account'; readonly record: Account; readonly entries: readonly LedgerEntry[]; readonly noticedThrough: number };
 
 /**
  * The most entries one account change writes: a settlement's capture, release and overdraft. A
@@ -158,6 +162,13 @@ function latestChangeEntries(account: Account, entries: readonly LedgerEntry[]):
   // its last entry. (Nothing else tells it apart: a reconcile stamped the very millisecond of the
   // last entry reads as that entry's change.)
   if (!last || last.sequence !== account.entryCount || account.updatedAt?.getTime() !== last.at.getTime()) return [];
+  return changeEndingWith(entries);
+}
+
+/** The run of entries at the end of `entries` that one change wrote (see {@link latestChangeEntries}). */
+function changeEndingWith(entries: readonly LedgerEntry[]): readonly LedgerEntry[] {
+  const last = entries.at(-1);
+  if (!last) return [];
   // A movement, a hold, and a parent's hold or release are one entry each.
   if (last.cause.kind !== 'generation' || last.kind === 'hold') return [last];
   const generationId = last.cause.generationId;
@@ -171,11 +182,47 @@ function latestChangeEntries(account: Account, entries: readonly LedgerEntry[]):
 }
 
 /**
- * The `accountUpdate` for an account read at a new version: `entries` are those written since the
- * version the watch saw before (with `previous`), or those of its latest change (without).
+ * The highest entry sequence the account can have had at `version`, read at `current`. Every entry
+ * moves an account's version by one, and a reconcile by one more with no entry (see `appendEntry`
+ * and `reconcileFigures` in src/domain/accounts/ledger.ts), so from `version` to the current one at
+ * most `current.version - version` entries were written. Never above the entries written at
+ * `version`: a reconcile in between makes it lower, and the event carries more, never fewer.
  */
-export function accountEventFor(previous: Account | undefined, current: Account, entries: readonly LedgerEntry[]): WatchedEvent {
-  const written = previous === undefined ? latestChangeEntries(current, entries) : entries;
+function entriesAtVersionAtMost(current: Account, version: number): number {
+  return Math.max(0, Math.min(current.entryCount, current.entryCount - (current.version - version)));
+}
+
+/**
+ * The entries an account first seen by a watch reports, read at `current` for a notice of an
+ * earlier or the same version: those of the noticed change (ending at `noticedThrough`), and every
+ * one written after it. Writes that landed between the notice and the read are coalesced into this
+ * event, and their own notices then find the version seen: without them here they would be lost.
+ */
+function firstSeenEntries(current: Account, entries: readonly LedgerEntry[], noticedThrough: number): { readonly written: readonly LedgerEntry[]; readonly owedAfter: number } {
+  if (noticedThrough >= current.entryCount) {
+    const written = latestChangeEntries(current, entries);
+    return { written, owedAfter: (written[0]?.sequence ?? 1) - 1 };
+  }
+  const noticed = changeEndingWith(entries.filter((entry) => entry.sequence <= noticedThrough));
+  const written = [...noticed, ...entries.filter((entry) => entry.sequence > noticedThrough)];
+  // The read was capped short of the noticed change: at least its last entry is owed too.
+  return { written, owedAfter: noticed.length > 0 ? noticed[0]!.sequence - 1 : Math.max(0, noticedThrough - 1) };
+}
+
+/**
+ * The `accountUpdate` for an account read at a new version: `entries` are those written since the
+ * version the watch saw before (with `previous`), or (without) those of the noticed change and
+ * every one after it, `noticedThrough` being the noticed change's last entry at most
+ * ({@link entriesAtVersionAtMost}; the account's entry count when the notice is of the version read).
+ */
+export function accountEventFor(
+  previous: Account | undefined,
+  current: Account,
+  entries: readonly LedgerEntry[],
+  noticedThrough: number = current.entryCount,
+): WatchedEvent {
+  const firstSeen = previous === undefined ? firstSeenEntries(current, entries, noticedThrough) : null;
+  const written = firstSeen?.written ?? entries;
   const last = written.at(-1);
   const payload: TrackerEvents['accountUpdate'] =
     last === undefined
@@ -189,9 +236,10 @@ export function accountEventFor(previous: Account | undefined, current: Account,
             // A parent hold's take or release names the parent in its entry's cause, no generation.
             generationId: last.cause.kind === 'generation' ? last.cause.generationId : null,
           };
-  // Entries written since the version seen before that this event does not carry (capped read).
+  // Entries owed (written since the version seen before, or since the noticed change) that this
+  // event does not carry (capped read).
   const first = written[0];
-  const missed = previous === undefined || first === undefined ? 0 : first.sequence - 1 - previous.entryCount;
+  const missed = first === undefined ? 0 : first.sequence - 1 - (firstSeen?.owedAfter ?? previous!.entryCount);
   return { name: 'accountUpdate', payload: missed > 0 ? { ...payload, missedEntries: missed } : payload };
 }
 
@@ -336,12 +384,16 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     if (notice.kind === 'account') {
       const account = await context.repository.accounts.get(notice.id);
       if (account === null) return undefined;
-      const since =
-        previous === undefined
-          ? Math.max(0, account.entryCount - ENTRIES_PER_CHANGE_AT_MOST)
-          : Math.max((previous as Account).entryCount, account.entryCount - WATCH_ENTRIES_PER_EVENT_AT_MOST);
+      // First seen: the noticed change may not be the latest (the account was written again before
+      // this read); its entries end at `noticedThrough` at most, and every later one is new too.
+      const noticedThrough = entriesAtVersionAtMost(account, notice.version);
+      const since = Math.max(
+        previous === undefined ? noticedThrough - ENTRIES_PER_CHANGE_AT_MOST : (previous as Account).entryCount,
+        account.entryCount - WATCH_ENTRIES_PER_EVENT_AT_MOST,
+        0,
+      );
       const entries = account.entryCount > since ? await context.repository.accounts.listEntries({ accountId: account.accountId, afterSequence: since, limit: account.entryCount - since }) : [];
-      return { kind: 'account', record: account, entries };
+      return { kind: 'account', record: account, entries, noticedThrough };
     }
     const store = context.repository[storeNameOf(notice.kind)];
     const [record] = await (store.get as (ids: readonly string[]) => Promise<AnyRecord[]>)([notice.id]);
@@ -424,7 +476,7 @@ export function watchChanges(context: TrackerContext, filter: WatchFilter, optio
     seen.set(key, current.record);
     if (seen.size > memory) seen.delete(seen.keys().next().value!);
     if (current.kind === 'account') {
-      deliver(accountEventFor(previous as Account | undefined, current.record, current.entries));
+      deliver(accountEventFor(previous as Account | undefined, current.record, current.entries, current.noticedThrough));
       return true;
     }
     if (!matches(filter, current.kind, current.record)) return true;

@@ -79,6 +79,8 @@ describe('mongo on mingo, standalone server (emulated): the change feed falls ba
         await until(() => !standalone.pollFailurePending, 'a poll to meet the injected failure');
       },
       timeoutMs: 60_000,
+      coalescingAccountFeed:
+        'a poll reports only the version it reads of an account, and does not know the version it had at the start: writes landing between two polls of an account the watch has not seen come as one notice, and the watch reports the latest change of them only (a known gap of the polling feed)',
     }),
   );
   it('the polling runs above were warned of the fallback, and met the injected poll failure once and recovered', () => {

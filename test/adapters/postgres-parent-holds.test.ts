@@ -334,9 +334,9 @@ describe('postgres: parent holds on the change feed and in reconcile', () => {
     await watch.ready;
     try {
       await writer.credit('ph-watch', { points: 100, reason: 'top-up', idempotencyKey: 'k1' });
-      // Each write waits for its notice before the next: two writes of one account right after
-      // `ready` (two credits as well) reached no listener within 10 s here, a feed matter apart
-      // from parent holds (left to its own issue).
+      // Each write waits for its notice before the next, so each event is exactly one write's.
+      // (Written without waiting, they come as one coalesced event carrying both entries; the
+      // change-feed conformance part checks that case.)
       await until(() => seen.length === 1, `the credit (errors ${errors.map(String).join('; ')})`);
       const cook = await writer.startCook({ collectionId: 'c', initiatorAccountId: 'ph-watch', targetSupply: 1, hold: { points: 40 } });
       await until(() => seen.length === 2, `the credit and the hold (seen ${seen.length}, errors ${errors.map(String).join('; ')})`);

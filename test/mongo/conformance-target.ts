@@ -31,6 +31,8 @@ export interface MongoTargetOptions {
   readonly idFormat?: 'readable' | 'objectId';
   readonly skip?: Partial<Record<ConformancePart, string>>;
   readonly teardown?: () => Promise<void>;
+  /** See `ConformanceTarget.coalescingAccountFeed`: why the feed (polling) may coalesce an account's changes. */
+  readonly coalescingAccountFeed?: string;
 }
 
 export function mongoConformanceTarget(options: MongoTargetOptions): ConformanceTarget & { readonly log: StoredImageLog } {
@@ -48,6 +50,7 @@ export function mongoConformanceTarget(options: MongoTargetOptions): Conformance
     timeoutMs: options.timeoutMs,
     idFormat: options.idFormat ?? 'objectId',
     skip: options.skip,
+    coalescingAccountFeed: options.coalescingAccountFeed,
     // Option (a): the adapter's apply-once gate without transactions lives in the parent.
     async create() {
       const repository = mongoRepository(options.db(), options.repository);

@@ -148,6 +148,38 @@ describe('watch(): account notices', () => {
     await watch.close();
   });
 
+  it('an account first seen far behind its notice carries its last 1,000 entries and says how many it skipped (missedEntries)', async () => {
+    const store = memoryRepository();
+    let release: (() => void) | null = null;
+    const repository: LedgerRepository = {
+      ...store,
+      accounts: {
+        ...store.accounts,
+        get: async (accountId) => {
+          await new Promise<void>((resolve) => (release = resolve));
+          return store.accounts.get(accountId);
+        },
+      },
+    };
+    const writer = createTracker({ repository: store, logger: silent });
+    const watch = createTracker({ repository, logger: silent }).watch({ masterAccountId: 'account-1' });
+    const seen: AccountUpdateEvent[] = [];
+    watch.on('accountUpdate', (event) => void seen.push(event));
+    await watch.ready;
+    // The watch's first read of the account (for the notice of version 1) waits while 1,499 more
+    // entries are written.
+    await writer.credit('account-1', { points: 1, reason: 'first', idempotencyKey: 'first' });
+    await until(() => release !== null, 'the watch to read the account');
+    for (let index = 1; index < 1_500; index += 1) await writer.credit('account-1', { points: 1, reason: 'seed', idempotencyKey: `s${index}` });
+    (release as unknown as () => void)();
+    await until(() => seen.length === 1, 'the account at its last version');
+    // All 1,500 were written after ready: 500 are not carried (the first among them), and said so.
+    expect(seen[0]!.entries.map((entry) => entry.sequence)).toEqual(Array.from({ length: 1_000 }, (_, index) => 501 + index));
+    expect(seen[0]!.missedEntries).toBe(500);
+    expect(seen[0]!.account.entryCount).toBe(1_500);
+    await watch.close();
+  });
+
   it('an account first seen after a reconcile reports reconciled, with no entries', async () => {
     const store = memoryRepository();
     // The reconcile is stamped a millisecond after the credit (what tells the two apart, see watch.ts).
