@@ -11,9 +11,11 @@
  * `UPDATE counter SET n = n + 1 WHERE id = 1` (the raw single-row rate, for scale). Rates are calls
  * per second of timed burst, summed over rounds; ratios are taken within the run. Afterwards each
  * side's account must be exact (held = 10 per call, one entry per hold) and each call one
- * statement.
+ * statement. `--cooks=N` spreads each burst over N cooks per side (call i under cook i mod N): with
+ * N = concurrency no cook is shared and the account is the only hot row, the case where how long
+ * its lock is held matters most.
  *
- *   node --import tsx bench/pg-cook-child-holds.ts [rounds=30] [--concurrency=64] [--baseline=/work/main]
+ *   node --import tsx bench/pg-cook-child-holds.ts [rounds=30] [--concurrency=64] [--cooks=1] [--baseline=/work/main]
  */
 import { pathToFileURL } from 'node:url';
 import { createTracker, type Tracker } from '../src/index.js';
@@ -24,6 +26,7 @@ const rounds = Number(process.argv.slice(2).find((argument) => !argument.startsW
 const option = (name: string) => process.argv.find((argument) => argument.startsWith(`--${name}=`))?.slice(name.length + 3);
 const concurrency = Number(option('concurrency') ?? 64);
 const baselineDir = option('baseline');
+const cookCount = Number(option('cooks') ?? 1);
 const log = (line: string) => console.log(line);
 const postgres = await startBenchPostgres();
 log(`${postgres.server.description}; PostgreSQL ${postgres.version}; ${postgres.settings}`);
@@ -53,15 +56,21 @@ try {
   const prepared = await Promise.all(
     sides.map(async (side) => {
       await side.tracker.credit(account, { points: (total + concurrency) * 10, reason: 'bench', idempotencyKey: 'bench-credit' });
-      const warm = await side.tracker.startCook({ collectionId: 'collection-warm', initiatorAccountId: account, targetSupply: concurrency });
-      const cook = await side.tracker.startCook({ collectionId: 'collection-bench', initiatorAccountId: account, targetSupply: total });
-      const burst = (cookId: string) =>
-        Promise.all(Array.from({ length: concurrency }, () => side.tracker.recordGeneration({ ...cookPieceInput(cookId, account), hold: { points: 10 } })));
-      return { ...side, warm, cook, burst, ms: 0, statements: 0 };
+      const cooks = async (collectionId: string) =>
+        Promise.all(Array.from({ length: cookCount }, () => side.tracker.startCook({ collectionId, initiatorAccountId: account, targetSupply: total })));
+      const warm = await cooks('collection-warm');
+      const bench = await cooks('collection-bench');
+      const burst = (of: readonly { id: string }[]) =>
+        Promise.all(
+          Array.from({ length: concurrency }, (_, index) =>
+            side.tracker.recordGeneration({ ...cookPieceInput(of[index % of.length]!.id, account), hold: { points: 10 } }),
+          ),
+        );
+      return { ...side, warm, bench, burst, ms: 0, statements: 0 };
     }),
   );
   // Warm-up: every connection prepares the statements before anything is timed.
-  for (const side of prepared) await side.burst(side.warm.id);
+  for (const side of prepared) await side.burst(side.warm);
   await Promise.all(Array.from({ length: concurrency }, () => pool.query(increment)));
   await pool.query(`UPDATE ${counter} SET n = 0 WHERE id = 1`);
 
@@ -70,7 +79,7 @@ try {
     ...prepared.map((side) => async () => {
       pool.resetCount();
       const start = performance.now();
-      await side.burst(side.cook.id);
+      await side.burst(side.bench);
       side.ms += performance.now() - start;
       side.statements += pool.queries;
     }),
@@ -87,13 +96,14 @@ try {
   const rate = (elapsed: number) => total / (elapsed / 1000);
   const counted = Number((await pool.query(`SELECT n FROM ${counter} WHERE id = 1`)).rows[0].n);
   if (counted !== total) throw new Error(`counter ${counted}, expected ${total}`);
-  log(`${total} holds by children of one cook on one account per side, ${concurrency} at a time, pool of ${pool.options.max}, ${rounds} rounds:`);
+  log(`${total} holds by children of ${cookCount} cook(s) on one account per side, ${concurrency} at a time, pool of ${pool.options.max}, ${rounds} rounds:`);
   for (const side of prepared) {
     const final = await side.tracker.getAccount(account);
     const heldCount = total + concurrency;
-    const cook = (await side.tracker.getCook(side.cook.id))!;
-    if (final.held.points !== heldCount * 10 || final.entryCount !== heldCount + 1 || cook.inFlightCount !== total) {
-      throw new Error(`${side.name} inexact: held ${final.held.points}, entries ${final.entryCount}, cook in flight ${cook.inFlightCount}`);
+    let inFlight = 0;
+    for (const cook of side.bench) inFlight += (await side.tracker.getCook(cook.id))!.inFlightCount;
+    if (final.held.points !== heldCount * 10 || final.entryCount !== heldCount + 1 || inFlight !== total) {
+      throw new Error(`${side.name} inexact: held ${final.held.points}, entries ${final.entryCount}, cooks' pieces in flight ${inFlight}`);
     }
     log(
       `  ${side.name}: ${rate(side.ms).toFixed(0)}/s, ${(side.statements / total).toFixed(2)} statements per call, ${(rate(side.ms) / rate(rawMs)).toFixed(2)}x raw; exact`,
