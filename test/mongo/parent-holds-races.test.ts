@@ -1,0 +1,73 @@
+/**
+ * Parent holds on MongoDB (the mingo fake): interleavings a crash test cannot reach, made by
+ * running another caller's work inside one driver call of the call under test.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Document } from 'mongodb';
+import { InsufficientFundsError } from '../../src/errors.js';
+import { DEFAULT_COLLECTIONS, mongoRepository } from '../../adapters/mongo/index.js';
+import { manualClock } from '../../src/testing/manual-clock.js';
+import { sequentialIds } from '../../src/testing/sequential-ids.js';
+import { createTracker } from '../../src/tracker/create-tracker.js';
+import { MINUTE, silent } from '../../src/conformance/host-steps.js';
+import { FakeDb } from './fake-db.js';
+
+const ACCOUNT = 'account-parent-races';
+
+/** Runs `before` once, ahead of whichever of `calls` (object, method name) comes first (then that call itself). */
+function onceBeforeFirstOf(calls: readonly (readonly [object, string])[], before: () => Promise<void>): void {
+  let fired = false;
+  for (const [target, method] of calls) {
+    const record = target as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = record[method]!.bind(target);
+    record[method] = async (...args: unknown[]) => {
+      if (!fired) {
+        fired = true;
+        await before();
+      }
+      return original(...args);
+    };
+  }
+}
+
+describe('mongo on mingo: parent holds, a creation that outlived its lease', () => {
+  it("startCast({ hold }) refused by its account write after its lease ended, while recover() took the creation over and finished it: the budget (the reservation) is kept, so finishing the cast releases the hold, and the refused call does not report InsufficientFundsError for a cast that exists", async () => {
+    const fake = new FakeDb({ topology: 'standalone' });
+    const clock = manualClock();
+    fake.setServerClock(() => clock.now());
+    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+    await repository.ensureIndexes();
+    const tracker = createTracker({ repository, clock, ids: sequentialIds({ format: 'objectId' }), logger: silent });
+    await tracker.credit(ACCOUNT, { points: 60, reason: 'top-up', idempotencyKey: 'credit-1' });
+
+    const budgets = fake.collection(DEFAULT_COLLECTIONS.budgets);
+    // Once the budget is stored (step 4), another write takes the room: the account write refuses.
+    onceBeforeFirstOf([[budgets, 'insertOne']], async () => {
+      await tracker.debit(ACCOUNT, { points: 30, reason: 'spent elsewhere', idempotencyKey: 'debit-1' });
+    });
+    // The refused call pauses past its lease before its undo's first write (whichever it is);
+    // meanwhile money comes in and another process's sweep takes the creation over and finishes it.
+    onceBeforeFirstOf([[budgets, 'deleteOne'], [fake.collection('casts'), 'deleteOne']], async () => {
+      await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-2' });
+      clock.advance(60 * MINUTE);
+      // Past the lease, but not past the idle cut-off: the sweep finishes the creation and leaves the cast running.
+      await tracker.sweepStale({ olderThanMs: 120 * MINUTE });
+    });
+    const started = await tracker.startCast({ spellId: 'spell-race', initiatorAccountId: ACCOUNT, idempotencyKey: 'cast-1', hold: { points: 50 } }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+
+    const stored = (await fake.asDb().collection<Document>('casts').find({}).toArray()) as Document[];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.version).toBe(1);
+    // The cast exists with its hold: the call must not tell the host it was refused for funds.
+    expect(started).not.toBeInstanceOf(InsufficientFundsError);
+    const cast = await tracker.startCast({ spellId: 'spell-race', initiatorAccountId: ACCOUNT, idempotencyKey: 'cast-1', hold: { points: 50 } });
+    expect((await tracker.getAccount(ACCOUNT)).held.points).toBe(50);
+
+    await tracker.finishCast(cast.id);
+    expect(await tracker.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 130 }, held: { points: 0 }, available: { points: 130 } });
+    expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+});
