@@ -39,8 +39,6 @@ import {
   parentHoldAtCreation,
   parentHoldBudget,
   releaseReservation,
-  reserve,
-  parentCause,
   type Insertion,
   type LimitedInsertion,
   type ParentHeldCreation,
@@ -88,9 +86,10 @@ async function driveParentHold<T extends Parent>(context: RollupContext, kind: P
     (account, found) => {
       const entry = found[0];
       if (entry !== undefined) return { kind: 'answer', result: { outcome: 'held', account, entry, budget } };
-      const reserved = reserve(account, units, parentCause(kind, record.id), at);
-      if (reserved.outcome !== 'held') return { kind: 'answer', result: { outcome: 'limited', limit: reserved } };
-      return { kind: 'write', account: reserved.account, entries: [reserved.entry], result: { outcome: 'held', account: reserved.account, entry: reserved.entry, budget } };
+      // The domain's decision, as at step 2, now on the account this write replaces.
+      const decided = parentHoldAtCreation(kind, record.id, record.initiatorAccountId, account, units, at);
+      if (decided.outcome !== 'held') return { kind: 'answer', result: decided };
+      return { kind: 'write', account: decided.account, entries: [decided.entry], result: decided };
     },
     { run, settings },
   );
