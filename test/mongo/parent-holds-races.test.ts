@@ -71,3 +71,38 @@ describe('mongo on mingo: parent holds, a creation that outlived its lease', () 
     expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
   });
 });
+
+describe('mongo on mingo: parent holds, a settlement and the release interleaved', () => {
+  for (const moment of ['before', 'after'] as const) {
+    it(`finishCast lands ${moment} a drawing step's budget settlement and before its account settlement: the account ends as in either order (charge 30 on a 20 hold, 70 left, nothing held, no overdraft), the release entry explains the rest`, async () => {
+      const fake = new FakeDb({ topology: 'standalone' });
+      const clock = manualClock();
+      fake.setServerClock(() => clock.now());
+      const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+      await repository.ensureIndexes();
+      const tracker = createTracker({ repository, clock, ids: sequentialIds({ format: 'objectId' }), logger: silent });
+      await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-1' });
+      const cast = await tracker.startCast({ spellId: 'spell-race', initiatorAccountId: ACCOUNT, hold: { points: 50 } });
+      const step = await tracker.recordGeneration({ masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool', castId: cast.id, hold: { points: 20 } });
+
+      const budgets = fake.collection(DEFAULT_COLLECTIONS.budgets) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const original = budgets.updateOne!.bind(budgets);
+      let fired = false;
+      budgets.updateOne = async (...args: unknown[]) => {
+        if (fired) return original(...args);
+        fired = true;
+        if (moment === 'before') await tracker.finishCast(cast.id);
+        const result = await original(...args);
+        if (moment === 'after') await tracker.finishCast(cast.id);
+        return result;
+      };
+      await tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 30 });
+
+      expect(await tracker.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 70 }, held: { points: 0 }, available: { points: 70 }, spent: { points: 30 } });
+      const entries = (await tracker.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items;
+      expect(entries.filter((entry) => entry.kind === 'overdraft')).toEqual([]);
+      expect(entries.filter((entry) => entry.cause.kind === 'parent' && entry.kind === 'release').map((entry) => entry.amount.points)).toEqual([moment === 'before' ? 30 : 20]);
+      expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
+    });
+  }
+});
