@@ -106,3 +106,39 @@ describe('mongo on mingo: parent holds, a settlement and the release interleaved
     });
   }
 });
+
+describe('mongo on mingo: parent holds, a creation undone after the release', () => {
+  it("a step drawing 20 points whose account then refuses its dollars, with finishCast landing between its budget's count and its account write: the step is refused, the release and the undo's release leave nothing held", async () => {
+    const fake = new FakeDb({ topology: 'standalone' });
+    const clock = manualClock();
+    fake.setServerClock(() => clock.now());
+    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+    await repository.ensureIndexes();
+    const tracker = createTracker({ repository, clock, ids: sequentialIds({ format: 'objectId' }), logger: silent });
+    await tracker.credit(ACCOUNT, { points: 100, costUsd: '1', reason: 'top-up', idempotencyKey: 'credit-1' });
+    const cast = await tracker.startCast({ spellId: 'spell-race', initiatorAccountId: ACCOUNT, hold: { points: 50 } });
+
+    const budgets = fake.collection(DEFAULT_COLLECTIONS.budgets) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = budgets.updateOne!.bind(budgets);
+    let fired = false;
+    budgets.updateOne = async (...args: unknown[]) => {
+      const result = await original(...args);
+      if (!fired) {
+        fired = true;
+        // After the count drew 20 from the reservation: the cast ends (30 released), and the dollars go.
+        await tracker.finishCast(cast.id);
+        await tracker.debit(ACCOUNT, { costUsd: '1', reason: 'spent elsewhere', idempotencyKey: 'debit-1' });
+      }
+      return result;
+    };
+    await expect(
+      tracker.recordGeneration({ masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool', castId: cast.id, hold: { points: 20, costUsd: '0.5' } }),
+    ).rejects.toBeInstanceOf(InsufficientFundsError);
+
+    expect(await tracker.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 100, costUsd: '0' }, held: { points: 0 }, available: { points: 100 } });
+    const releases = (await tracker.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items.filter((entry) => entry.kind === 'release');
+    // The parent's release (what was free), then the undone step's drawn part (still held for nobody).
+    expect(releases.map((entry) => [entry.cause.kind, entry.amount.points])).toEqual([['parent', 30], ['generation', 20]]);
+    expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+});
