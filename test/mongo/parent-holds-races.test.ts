@@ -142,3 +142,46 @@ describe('mongo on mingo: parent holds, a creation undone after the release', ()
     expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
   });
 });
+
+describe('mongo on mingo: parent holds, duplicate creations', () => {
+  it('eight startCook({ hold }) with one idempotency key at once: one cook, one hold entry, 50 held once', async () => {
+    const fake = new FakeDb({ topology: 'standalone' });
+    const clock = manualClock();
+    fake.setServerClock(() => clock.now());
+    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+    await repository.ensureIndexes();
+    const tracker = createTracker({ repository, clock, ids: sequentialIds({ format: 'objectId' }), logger: silent });
+    await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-1' });
+    const cooks = await Promise.all(
+      Array.from({ length: 8 }, () => tracker.startCook({ collectionId: 'collection-race', initiatorAccountId: ACCOUNT, targetSupply: 2, idempotencyKey: 'cook-1', hold: { points: 50 } })),
+    );
+    expect(new Set(cooks.map((cook) => cook.id)).size).toBe(1);
+    expect(await tracker.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 100 }, held: { points: 50 }, available: { points: 50 } });
+    const holds = (await tracker.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items.filter((entry) => entry.kind === 'hold');
+    expect(holds).toHaveLength(1);
+    expect(await fake.asDb().collection<Document>(DEFAULT_COLLECTIONS.budgets).countDocuments({})).toBe(1);
+  });
+});
+
+describe('mongo on mingo: parent holds, settlements racing the release', () => {
+  it('six drawing steps charged above their holds complete at once with finishCast: every point charged once, nothing left held, no drift', async () => {
+    const fake = new FakeDb({ topology: 'standalone' });
+    const clock = manualClock();
+    fake.setServerClock(() => clock.now());
+    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
+    await repository.ensureIndexes();
+    const tracker = createTracker({ repository, clock, ids: sequentialIds({ format: 'objectId' }), logger: silent });
+    await tracker.credit(ACCOUNT, { points: 200, reason: 'top-up', idempotencyKey: 'credit-1' });
+    const cast = await tracker.startCast({ spellId: 'spell-race', initiatorAccountId: ACCOUNT, hold: { points: 100 } });
+    const steps = [];
+    for (let index = 0; index < 6; index += 1) {
+      steps.push(await tracker.recordGeneration({ masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool', castId: cast.id, hold: { points: 10 } }));
+    }
+    await Promise.all([...steps.map((step) => tracker.completeGeneration(step.id, { status: 'success', pointsSpent: 15 })), tracker.finishCast(cast.id)]);
+    expect(await tracker.getAccount(ACCOUNT)).toMatchObject({ balance: { points: 110 }, held: { points: 0 }, available: { points: 110 }, spent: { points: 90 } });
+    const entries = (await tracker.listLedgerEntries({ accountId: ACCOUNT, limit: 100 })).items;
+    expect(entries.filter((entry) => entry.kind === 'overdraft')).toEqual([]);
+    expect(entries.filter((entry) => entry.cause.kind === 'parent' && entry.kind === 'release')).toHaveLength(1);
+    expect((await tracker.reconcileAccount(ACCOUNT)).drift).toBe(false);
+  });
+});
