@@ -15,7 +15,8 @@
  * 4. Its budget document, with the reservation (`free` = the units), inserted (a repeat keeps it).
  * 5. The account's `hold` entry: an account write (accounts/apply.ts), key
  *    `hold:parent:<kind>:<id>`, fenced by the lease. `insufficient` (a write took the room since
- *    2): the budget and the hidden parent are deleted, the call is `limited`.
+ *    2): the hidden parent is deleted (owner-fenced), then its budget, and the call is `limited`;
+ *    a parent recover() took over meanwhile is left to it, budget included (LeaseExpiredError).
  * 6. The intent cleared and `version: 1` set in one owner-fenced write: the parent is visible,
  *    so no child can join it before its reservation and its account's hold are in place.
  *
@@ -38,8 +39,6 @@ import {
   parentHoldAtCreation,
   parentHoldBudget,
   releaseReservation,
-  reserve,
-  parentCause,
   type Insertion,
   type LimitedInsertion,
   type ParentHeldCreation,
@@ -87,17 +86,22 @@ async function driveParentHold<T extends Parent>(context: RollupContext, kind: P
     (account, found) => {
       const entry = found[0];
       if (entry !== undefined) return { kind: 'answer', result: { outcome: 'held', account, entry, budget } };
-      const reserved = reserve(account, units, parentCause(kind, record.id), at);
-      if (reserved.outcome !== 'held') return { kind: 'answer', result: { outcome: 'limited', limit: reserved } };
-      return { kind: 'write', account: reserved.account, entries: [reserved.entry], result: { outcome: 'held', account: reserved.account, entry: reserved.entry, budget } };
+      // The domain's decision, as at step 2, now on the account this write replaces.
+      const decided = parentHoldAtCreation(kind, record.id, record.initiatorAccountId, account, units, at);
+      if (decided.outcome !== 'held') return { kind: 'answer', result: decided };
+      return { kind: 'write', account: decided.account, entries: [decided.entry], result: decided };
     },
     { run, settings },
   );
   const own = collectionOf(context, kind);
   if (taken.outcome === 'limited') {
-    // Nothing joined the hidden parent, so its budget is its alone: both go.
+    // Nothing joined the hidden parent, so its budget is its alone: both go, the parent first and
+    // fenced by its owner. If recover() took the creation over (this call outlived its lease), the
+    // parent and its budget are its to finish: it may have taken the hold, and a budget deleted
+    // under it would leave that hold with no reservation to release.
+    const deleted = await own.deleteOne({ _id: toStoredId(record.id), version: 0, 'genledger.owner': run.owner });
+    if (deleted.deletedCount !== 1) throw new LeaseExpiredError(`the parent hold of ${kind} "${record.id}"`);
     await accounts.budgets.deleteOne({ _id: budgetId(kind, record.id) });
-    await own.deleteOne({ _id: toStoredId(record.id), version: 0, 'genledger.owner': run.owner });
     return taken;
   }
   if (!(await clearIntent(own, record.id, run, { version: 1 }))) {
