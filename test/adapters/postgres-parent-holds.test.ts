@@ -212,7 +212,7 @@ describe('postgres: every statement that ends a held parent releases its reserva
       const { accountId, parent } = await heldParent('cast', `cast-${transition}`);
       const first = await repository.casts.transition(parent.id, transition, later(1));
       expect(first?.cast.changed, transition).toBe(true);
-      expectReported(first?.releases, accountId, parent.id);
+      await expectReported(first?.releases, accountId, parent.id);
       expect((await repository.casts.transition(parent.id, transition, later(2)))?.releases, transition).toBeUndefined();
       expect((await repository.casts.transition(parent.id, 'cancel', later(3)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cast', accountId, parent.id);
@@ -227,7 +227,7 @@ describe('postgres: every statement that ends a held parent releases its reserva
       expect(parentReleases(await entriesOf(accountId), parent.id)).toEqual([]);
       const first = await repository.cooks.transition(parent.id, transition, later(3));
       expect(first?.changed, transition).toBe(true);
-      expectReported(first?.releases, accountId, parent.id);
+      await expectReported(first?.releases, accountId, parent.id);
       expect((await repository.cooks.transition(parent.id, transition, later(4)))?.releases, transition).toBeUndefined();
       expect((await repository.cooks.transition(parent.id, 'cancel', later(5)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cook', accountId, parent.id);
@@ -239,14 +239,14 @@ describe('postgres: every statement that ends a held parent releases its reserva
     const storedCast = (await repository.casts.get([cast.parent.id]))[0]!;
     const at = later(1);
     const castWrite = await repository.casts.replaceAggregates(storedCast.id, storedCast.version, { ...storedCast, status: 'completed', completedAt: at, durationMs: 1 }, at);
-    expectReported(castWrite?.releases, cast.accountId, cast.parent.id);
+    await expectReported(castWrite?.releases, cast.accountId, cast.parent.id);
     await repository.casts.transition(cast.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cast', cast.accountId, cast.parent.id);
 
     const cook = await heldParent('cook', 'cook-replace');
     const storedCook = (await repository.cooks.get([cook.parent.id]))[0]!;
     const cookWrite = await repository.cooks.replaceAggregates(storedCook.id, storedCook.version, { ...storedCook, status: 'failed', completedAt: at, durationMs: 1 }, at);
-    expectReported(cookWrite?.releases, cook.accountId, cook.parent.id);
+    await expectReported(cookWrite?.releases, cook.accountId, cook.parent.id);
     await repository.cooks.transition(cook.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cook', cook.accountId, cook.parent.id);
   });
