@@ -376,3 +376,20 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('postgres: concurrent repeats of one parent hold', () => {
+  it('same-key startCast({ hold }) calls sent at once all answer with the one parent, whose hold is taken once (none is refused as insufficient by the hold the first took)', async () => {
+    const accountId = 'ph-dup';
+    await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    // One tracker per call, as separate processes would be (a tracker may join its own repeats).
+    const calls = Array.from({ length: 8 }, () => createTracker({ repository, logger: silent }).startCast({ spellId: 's', initiatorAccountId: accountId, hold: { points: 60 }, idempotencyKey: 'dup-cast' }));
+    const answers = await Promise.allSettled(calls);
+    const refused = answers.filter((answer) => answer.status === 'rejected').map((answer) => String((answer as PromiseRejectedResult).reason));
+    expect(refused).toEqual([]);
+    const ids = new Set(answers.map((answer) => (answer as PromiseFulfilledResult<{ id: string }>).value.id));
+    expect(ids.size).toBe(1);
+    const account = await stored(accountId);
+    expect(account.held.points).toBe(60);
+    expect((await entriesOf(accountId)).filter((entry) => entry.kind === 'hold')).toHaveLength(1);
+  });
+});
