@@ -393,3 +393,35 @@ describe('postgres: concurrent repeats of one parent hold', () => {
     expect((await entriesOf(accountId)).filter((entry) => entry.kind === 'hold')).toHaveLength(1);
   });
 });
+
+describe('postgres: a held parent ending while its children are created and settled', () => {
+  it('settlement, a new child and the parent\'s end sent at once: every point accounted for, the reservation released once, the ledger replays to the stored figures', async () => {
+    for (let round = 0; round < 12; round += 1) {
+      const accountId = `ph-race-${round}`;
+      await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+      const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: accountId, hold: { points: 50 } });
+      const first = await tracker.recordGeneration({ ...input(accountId), castId: cast.id, hold: { points: 20 } });
+      const charge = [5, 20, 35, 70][round % 4]!;
+      const others = createTracker({ repository, logger: silent });
+      const [, created] = await Promise.allSettled([
+        others.completeGeneration(first.id, { status: 'success', pointsSpent: charge }),
+        tracker.recordGeneration({ ...input(accountId), castId: cast.id, hold: { points: 10 } }),
+        repository.casts.transition(cast.id, 'finish', later(round)),
+      ]);
+      // Whatever the order, end every child: the second (if the cast took it) charged nothing.
+      let secondCharged = 0;
+      if (created.status === 'fulfilled') {
+        await tracker.completeGeneration(created.value.id, { status: 'success', pointsSpent: 3 });
+        secondCharged = 3;
+      }
+      const entries = await entriesOf(accountId);
+      const account = await stored(accountId);
+      expect(parentReleases(entries, cast.id), `round ${round}`).toHaveLength(1);
+      expect((await budgetOf('cast', cast.id)).reservation, `round ${round}`).toMatchObject({ free: { points: 0 }, status: 'released' });
+      expect(account.held.points, `round ${round}: nothing left held`).toBe(0);
+      expect(account.balance.points, `round ${round}`).toBe(100 - charge - secondCharged);
+      expect(replayEntries(accountId, entries), `round ${round}`).toMatchObject({ balance: account.balance, held: account.held, spent: account.spent });
+      expect((await repository.accounts.reconcile(accountId, later(100))).drift, `round ${round}`).toBe(false);
+    }
+  });
+});
