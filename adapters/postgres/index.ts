@@ -43,7 +43,6 @@ import {
   RepositoryError,
   ValidationError,
   consoleLogger,
-  isTerminalParentStatus,
   type Generation,
 } from 'genledger';
 import { reconcileFigures } from 'genledger/adapter';
@@ -108,7 +107,7 @@ import {
   type Row,
   type SqlValue,
 } from './rows.js';
-import { buildSettleGenerations, settleQueue as createSettleQueue, type SettleInput } from './settle-generations.js';
+import { buildSettleGenerations, endedHeldParent, settleQueue as createSettleQueue, type SettleInput } from './settle-generations.js';
 import { buildStatements, type TableNames } from './statements.js';
 
 export type {
@@ -546,17 +545,11 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     return releases.length === 0 ? result : { ...result, releases };
   }
 
-  /** Whether `write` moved its parent from an open status to a terminal one, and the statement said it held a reservation. */
-  function endedHeld(kind: 'cast' | 'cook', write: { changed: boolean; previousStatus: string; record: { id: string; status: string } } | null, reserved: unknown) {
-    const ended = write !== null && write.changed && !isTerminalParentStatus(write.previousStatus as Cast['status']) && isTerminalParentStatus(write.record.status as Cast['status']);
-    return ended && reserved === true ? [{ kind, id: write.record.id }] : [];
-  }
-
   /** A cast's write (`casts_end`, `casts_replace`) with the releases it made: the cast's, or its cook's when the piece's end completed it. */
   async function castEndingWithReleases(row: Row | undefined): Promise<(CastEnding & ReleasedReservations) | null> {
     if (row === undefined) return null;
     const ending = castEnding(row);
-    return withReleases(ending, [...endedHeld('cast', ending.cast, row.c_reserved), ...endedHeld('cook', ending.castPiece, row.k_reserved)]);
+    return withReleases(ending, [...endedHeldParent('cast', ending.cast, row.c_reserved), ...endedHeldParent('cook', ending.castPiece, row.k_reserved)]);
   }
 
   /** A cook's write (`cooks_transition`, `cooks_replace`) with the release it made. */
@@ -564,7 +557,7 @@ export function postgresRepository(pool: PostgresPool, options: PostgresReposito
     const [row] = rows;
     if (row === undefined) return null;
     const write = writeResultFromRow(row, cookFromRow);
-    return withReleases(write, endedHeld('cook', write, row.reserved));
+    return withReleases(write, endedHeldParent('cook', write, row.reserved));
   }
 
   /** A correction's values as `adjust_generation` binds them (and `adjust_generations` reads them from its input rows). */

@@ -21,6 +21,7 @@
  * {@link MAX_SETTLE_BATCH} calls); a batch that fails is sent again call by call, so a call that
  * cannot be settled fails alone.
  */
+import { isTerminalParentStatus, type CastStatus } from 'genledger';
 import type { AccountedSettlement } from 'genledger/adapter';
 import { BatchQueue, type Ordinal } from './batch-queue.js';
 import { accountJson, accountMissing, budgetJson, entryJson, holdSettlementFromJson } from './account-sql.js';
@@ -500,29 +501,46 @@ export function settlementFromRow(row: Row, cooks: ReadonlyMap<unknown, Row>): A
   };
 }
 
+/** A call's settlement, and the held parents (reservation still held) its own apply ended: their releases are to be read. */
+export interface SettledCall {
+  readonly settlement: AccountedSettlement;
+  readonly endedHeld: readonly EndedParent[];
+}
+
+/** A parent a write ended, whose reservation was still held: its release is to be read back. */
+export interface EndedParent {
+  readonly kind: 'cast' | 'cook';
+  readonly id: string;
+}
+
+/**
+ * `[{ kind, id }]` when `write` moved its parent from an open status to a terminal one and the
+ * statement said that parent's reservation was still held (`reserved`), else `[]`. The one test
+ * every write that can end a parent uses (settle_generations here, the parents' writes in index.ts).
+ */
+export function endedHeldParent(
+  kind: 'cast' | 'cook',
+  write: { readonly changed: boolean; readonly previousStatus: string; readonly record: { readonly id: string; readonly status: string } } | null,
+  reserved: unknown,
+): EndedParent[] {
+  if (write === null || !write.changed || reserved !== true) return [];
+  const ended = !isTerminalParentStatus(write.previousStatus as CastStatus) && isTerminalParentStatus(write.record.status as CastStatus);
+  return ended ? [{ kind, id: write.record.id }] : [];
+}
+
+/** The parents `settlement`'s own apply moved to a terminal status that held a reservation (`c_reserved`, `k1_reserved`, `k2_reserved`). */
+function endedHeldOf(row: Row, settlement: AccountedSettlement): readonly EndedParent[] {
+  return [
+    ...endedHeldParent('cast', settlement.cast, row.c_reserved),
+    ...endedHeldParent('cook', settlement.cook, row.k1_reserved),
+    ...endedHeldParent('cook', settlement.castPiece, row.k2_reserved),
+  ];
+}
+
 /**
  * The group-commit queue of `settleGeneration` (batch-queue.ts forms the batches): each call's
  * settlement, or `null` when its generation does not exist (no row for its ordinal).
  */
-/** A call's settlement, and the held parents (reservation still held) its own apply ended: their releases are to be read. */
-export interface SettledCall {
-  readonly settlement: AccountedSettlement;
-  readonly endedHeld: readonly { readonly kind: 'cast' | 'cook'; readonly id: string }[];
-}
-
-/** The parents `settlement`'s own apply moved to a terminal status that held a reservation (`c_reserved`, `k1_reserved`, `k2_reserved`). */
-function endedHeldOf(row: Row, settlement: AccountedSettlement): SettledCall['endedHeld'] {
-  const ended: { kind: 'cast' | 'cook'; id: string }[] = [];
-  const ends = (write: { changed: boolean; previousStatus: string; record: { id: string; status: string } } | null) =>
-    write !== null && write.changed && !TERMINAL_PARENT.has(write.previousStatus) && TERMINAL_PARENT.has(write.record.status);
-  if (row.c_reserved === true && ends(settlement.cast)) ended.push({ kind: 'cast', id: settlement.cast!.record.id });
-  if (row.k1_reserved === true && ends(settlement.cook)) ended.push({ kind: 'cook', id: settlement.cook!.record.id });
-  if (row.k2_reserved === true && ends(settlement.castPiece)) ended.push({ kind: 'cook', id: settlement.castPiece!.record.id });
-  return ended;
-}
-
-const TERMINAL_PARENT: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
-
 export function settleQueue(send: (calls: readonly Ordinal<SettleInput>[]) => Promise<readonly Row[]>, maxBatch: number = MAX_SETTLE_BATCH) {
   return new BatchQueue<SettleInput, SettledCall | null>({
     send,

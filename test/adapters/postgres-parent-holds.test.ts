@@ -212,7 +212,7 @@ describe('postgres: every statement that ends a held parent releases its reserva
       const { accountId, parent } = await heldParent('cast', `cast-${transition}`);
       const first = await repository.casts.transition(parent.id, transition, later(1));
       expect(first?.cast.changed, transition).toBe(true);
-      expectReported(first?.releases, accountId, parent.id);
+      await expectReported(first?.releases, accountId, parent.id);
       expect((await repository.casts.transition(parent.id, transition, later(2)))?.releases, transition).toBeUndefined();
       expect((await repository.casts.transition(parent.id, 'cancel', later(3)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cast', accountId, parent.id);
@@ -227,7 +227,7 @@ describe('postgres: every statement that ends a held parent releases its reserva
       expect(parentReleases(await entriesOf(accountId), parent.id)).toEqual([]);
       const first = await repository.cooks.transition(parent.id, transition, later(3));
       expect(first?.changed, transition).toBe(true);
-      expectReported(first?.releases, accountId, parent.id);
+      await expectReported(first?.releases, accountId, parent.id);
       expect((await repository.cooks.transition(parent.id, transition, later(4)))?.releases, transition).toBeUndefined();
       expect((await repository.cooks.transition(parent.id, 'cancel', later(5)))?.releases, transition).toBeUndefined();
       await expectReleasedOnce('cook', accountId, parent.id);
@@ -239,14 +239,14 @@ describe('postgres: every statement that ends a held parent releases its reserva
     const storedCast = (await repository.casts.get([cast.parent.id]))[0]!;
     const at = later(1);
     const castWrite = await repository.casts.replaceAggregates(storedCast.id, storedCast.version, { ...storedCast, status: 'completed', completedAt: at, durationMs: 1 }, at);
-    expectReported(castWrite?.releases, cast.accountId, cast.parent.id);
+    await expectReported(castWrite?.releases, cast.accountId, cast.parent.id);
     await repository.casts.transition(cast.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cast', cast.accountId, cast.parent.id);
 
     const cook = await heldParent('cook', 'cook-replace');
     const storedCook = (await repository.cooks.get([cook.parent.id]))[0]!;
     const cookWrite = await repository.cooks.replaceAggregates(storedCook.id, storedCook.version, { ...storedCook, status: 'failed', completedAt: at, durationMs: 1 }, at);
-    expectReported(cookWrite?.releases, cook.accountId, cook.parent.id);
+    await expectReported(cookWrite?.releases, cook.accountId, cook.parent.id);
     await repository.cooks.transition(cook.parent.id, 'cancel', later(2));
     await expectReleasedOnce('cook', cook.accountId, cook.parent.id);
   });
@@ -376,3 +376,55 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('postgres: concurrent repeats of one parent hold', () => {
+  it('same-key startCast({ hold }) calls sent at once all answer with the one parent, whose hold is taken once (none is refused as insufficient by the hold the first took)', async () => {
+    const accountId = 'ph-dup';
+    await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+    // One tracker per call, as separate processes would be (a tracker may join its own repeats).
+    const calls = Array.from({ length: 8 }, () => createTracker({ repository, logger: silent }).startCast({ spellId: 's', initiatorAccountId: accountId, hold: { points: 60 }, idempotencyKey: 'dup-cast' }));
+    const answers = await Promise.allSettled(calls);
+    const refused = answers.filter((answer) => answer.status === 'rejected').map((answer) => String((answer as PromiseRejectedResult).reason));
+    expect(refused).toEqual([]);
+    const ids = new Set(answers.map((answer) => (answer as PromiseFulfilledResult<{ id: string }>).value.id));
+    expect(ids.size).toBe(1);
+    const account = await stored(accountId);
+    expect(account.held.points).toBe(60);
+    expect((await entriesOf(accountId)).filter((entry) => entry.kind === 'hold')).toHaveLength(1);
+  });
+});
+
+describe('postgres: a held parent ending while its children are created and settled', () => {
+  it('settlement, a new child and the parent\'s end sent at once: every point accounted for, the reservation released once, the ledger replays to the stored figures', async () => {
+    for (let round = 0; round < 12; round += 1) {
+      const accountId = `ph-race-${round}`;
+      await tracker.credit(accountId, { points: 100, reason: 'grant', idempotencyKey: 'grant' });
+      const cast = await tracker.startCast({ spellId: 's', initiatorAccountId: accountId, hold: { points: 50 } });
+      const first = await tracker.recordGeneration({ ...input(accountId), castId: cast.id, hold: { points: 20 } });
+      const charge = [5, 20, 35, 70][round % 4]!;
+      const others = createTracker({ repository, logger: silent });
+      const [settled, created, ended] = await Promise.allSettled([
+        others.completeGeneration(first.id, { status: 'success', pointsSpent: charge }),
+        tracker.recordGeneration({ ...input(accountId), castId: cast.id, hold: { points: 10 } }),
+        repository.casts.transition(cast.id, 'finish', later(round)),
+      ]);
+      expect(settled.status, `round ${round}`).toBe('fulfilled');
+      expect(ended.status, `round ${round}`).toBe('fulfilled');
+      // Whatever the order, end every child: the second (if the cast took it) charged 3.
+      let secondCharged = 0;
+      if (created.status === 'fulfilled') {
+        await tracker.completeGeneration(created.value.id, { status: 'success', pointsSpent: 3 });
+        secondCharged = 3;
+      }
+      const entries = await entriesOf(accountId);
+      const account = await stored(accountId);
+      // One release entry, or none when the charge past the first child's hold took all that was free.
+      expect(parentReleases(entries, cast.id).length, `round ${round}`).toBeLessThanOrEqual(1);
+      expect((await budgetOf('cast', cast.id)).reservation, `round ${round}`).toMatchObject({ free: { points: 0 }, status: 'released' });
+      expect(account.held.points, `round ${round}: nothing left held`).toBe(0);
+      expect(account.balance.points, `round ${round}`).toBe(100 - charge - secondCharged);
+      expect(replayEntries(accountId, entries), `round ${round}`).toMatchObject({ balance: account.balance, held: account.held, spent: account.spent });
+      expect((await repository.accounts.reconcile(accountId, later(100))).drift, `round ${round}`).toBe(false);
+    }
+  });
+});
