@@ -88,12 +88,13 @@ function revive(text: string): BenchResults {
   return parsed;
 }
 
-/** The sections measured by their own scripts (see `renderReport`), in file-name order. */
+/** The sections measured by their own scripts (see `renderReport`), in the order of their file names' numbers. */
 function keptSections(): string[] {
   const folder = fileURLToPath(new URL('./sections/', import.meta.url));
   return readdirSync(folder)
     .filter((name) => name.endsWith('.md'))
-    .sort()
+    // By their leading number (10 after 9), not as text.
+    .sort((left, right) => Number.parseInt(left, 10) - Number.parseInt(right, 10) || left.localeCompare(right))
     .map((name) => readFileSync(`${folder}${name}`, 'utf8'));
 }
 
