@@ -11,16 +11,14 @@
  * reconcileAccount must find no drift.
  */
 import { describe, expect, it } from 'vitest';
-import type { Document } from 'mongodb';
-import { BudgetExceededError, ConflictError, InsufficientFundsError } from '../../src/errors.js';
+import { BudgetExceededError, InsufficientFundsError } from '../../src/errors.js';
 import { DEFAULT_COLLECTIONS, mongoRepository } from '../../adapters/mongo/index.js';
 import { fromStoredId, toStoredId } from '../../adapters/mongo/ids.js';
 import { fromAccountDocument } from '../../adapters/mongo/accounts/documents.js';
-import { manualClock } from '../../src/testing/manual-clock.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { id, MINUTE, silent, type HostStep, type Names } from '../../src/conformance/host-steps.js';
-import { FakeDb, InjectedWriteFault, type WriteFaultMoment } from './fake-db.js';
+import type { WriteFaultMoment } from './fake-db.js';
+import { causedByInjectedFault, differences, writeFaultBench, type ScenarioRun } from './write-fault-scenario.js';
 
 const ACCOUNT = 'account-wallet';
 const person = { masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
@@ -109,67 +107,9 @@ const SCENARIO: readonly HostStep[] = [
   { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
 ];
 
-function causedByInjectedFault(error: unknown): boolean {
-  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
-    if (current instanceof InjectedWriteFault) return true;
-  }
-  return false;
-}
-
-const fake = new FakeDb({ topology: 'standalone' });
-const collection = (name: string) => fake.asDb().collection<Document>(name);
-const ALL = ['generationOutputs', 'casts', 'cooks', DEFAULT_COLLECTIONS.accounts, DEFAULT_COLLECTIONS.ledgerEntries, DEFAULT_COLLECTIONS.budgets];
-let indexed = false;
-
-interface ScenarioRun {
-  readonly snapshot: unknown;
-  readonly writes: number;
-  readonly retries: number;
-  readonly fired: InjectedWriteFault | null;
-  readonly drift: boolean;
-}
-
-async function runScenario(nth: number | null, moment: WriteFaultMoment): Promise<ScenarioRun> {
-  for (const name of ALL) await collection(name).deleteMany({});
-  const clock = manualClock();
-  fake.setServerClock(() => clock.now());
-  const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
-  if (!indexed) {
-    await repository.ensureIndexes();
-    indexed = true;
-  }
-  const ids = sequentialIds({ format: 'objectId' });
-  const names: Names = new Map();
-  const newTracker = () => createTracker({ repository, clock, ids, logger: silent });
-  let tracker = newTracker();
-  let retries = 0;
-  fake.failWrite({ nth, moment });
-  for (const step of SCENARIO) {
-    clock.advance(step.label.startsWith('advance') ? 60 * MINUTE : 1000);
-    try {
-      await step.run(tracker, names);
-    } catch (error) {
-      if (!causedByInjectedFault(error)) throw new Error(`step "${step.label}" failed with a fault at write ${nth} ${moment}: ${String(error)}`, { cause: error });
-      // The process dies and restarts: a new tracker on the same store retries the same call.
-      retries += 1;
-      tracker = newTracker();
-      try {
-        await step.run(tracker, names);
-      } catch (again) {
-        // A creation refused before the crash cut its undo short: finished and reported as a
-        // conflict to retry (create.ts); the host retries, as the error says.
-        if (!(again instanceof ConflictError) || !again.message.includes('retry it')) throw again;
-        await step.run(tracker, names);
-      }
-    }
-  }
-  const writes = fake.writeCount;
-  const fired = fake.firedWriteFault;
-  fake.failWrite({ nth: null, moment: 'before' });
-  const auditor = newTracker();
-  const { drift } = await auditor.reconcileAccount(ACCOUNT);
-  return { snapshot: await snapshot(auditor, names), writes, retries, fired, drift };
-}
+const bench = writeFaultBench();
+const { fake, collection, collections: ALL } = bench;
+const runScenario = (nth: number | null, moment: WriteFaultMoment) => bench.runScenario(SCENARIO, ACCOUNT, snapshot, nth, moment);
 
 async function snapshot(auditor: ReturnType<typeof createTracker>, names: Names): Promise<unknown> {
   const nameOf = new Map([...names].map(([name, entry]) => [entry.id, name]));
@@ -212,14 +152,6 @@ async function snapshot(auditor: ReturnType<typeof createTracker>, names: Names)
   ) as { entries: unknown[] };
   named.entries.sort((left, right) => (JSON.stringify(left) < JSON.stringify(right) ? -1 : 1));
   return named;
-}
-
-/** The JSON paths where two snapshots differ (leaves only). */
-function differences(expected: unknown, actual: unknown, path = '$'): string[] {
-  if (JSON.stringify(expected) === JSON.stringify(actual)) return [];
-  if (typeof expected !== 'object' || typeof actual !== 'object' || expected === null || actual === null) return [path];
-  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
-  return [...keys].flatMap((key) => differences((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${path}.${key}`));
 }
 
 describe('mongo on mingo: accounts, crash at every driver write', () => {
@@ -284,14 +216,7 @@ describe('mongo on mingo: accounts, crash at every driver write', () => {
 describe('mongo on mingo: accounts, a creation cut short and never retried', () => {
   it("two holds at once under a budgeted cook that the account covers once, the Nth driver write of the race failed and nobody retrying: another process's sweeps leave exactly one hold, counted once in the account and the budget, and nothing hidden or in progress", async () => {
     const runRace = async (nth: number | null, moment: WriteFaultMoment = 'before') => {
-      for (const name of ALL) await collection(name).deleteMany({});
-      const clock = manualClock();
-      fake.setServerClock(() => clock.now());
-      const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
-      if (!indexed) {
-        await repository.ensureIndexes();
-        indexed = true;
-      }
+      const { clock, repository } = await bench.freshStore();
       const tracker = createTracker({ repository, clock, logger: silent });
       await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-race' });
       // The budget takes both holds (120 of 200); the account takes one: the other's count is undone.

@@ -13,16 +13,14 @@
  * time, and reconcileAccount must find no drift.
  */
 import { describe, expect, it } from 'vitest';
-import type { Document } from 'mongodb';
-import { BudgetExceededError, ConflictError, InsufficientFundsError } from '../../src/errors.js';
+import { BudgetExceededError, InsufficientFundsError } from '../../src/errors.js';
 import { DEFAULT_COLLECTIONS, mongoRepository } from '../../adapters/mongo/index.js';
 import { fromStoredId, toStoredId } from '../../adapters/mongo/ids.js';
 import { fromAccountDocument } from '../../adapters/mongo/accounts/documents.js';
-import { manualClock } from '../../src/testing/manual-clock.js';
-import { sequentialIds } from '../../src/testing/sequential-ids.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
 import { id, MINUTE, silent, type HostStep, type Names } from '../../src/conformance/host-steps.js';
-import { FakeDb, InjectedWriteFault, type WriteFaultMoment } from './fake-db.js';
+import type { WriteFaultMoment } from './fake-db.js';
+import { causedByInjectedFault, differences, writeFaultBench, type ScenarioRun } from './write-fault-scenario.js';
 
 const ACCOUNT = 'account-parent-crash';
 const person = { masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
@@ -97,65 +95,9 @@ const SCENARIO: readonly HostStep[] = [
   { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
 ];
 
-function causedByInjectedFault(error: unknown): boolean {
-  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
-    if (current instanceof InjectedWriteFault) return true;
-  }
-  return false;
-}
-
-const fake = new FakeDb({ topology: 'standalone' });
-const collection = (name: string) => fake.asDb().collection<Document>(name);
-const ALL = ['generationOutputs', 'casts', 'cooks', DEFAULT_COLLECTIONS.accounts, DEFAULT_COLLECTIONS.ledgerEntries, DEFAULT_COLLECTIONS.budgets];
-let indexed = false;
-
-interface ScenarioRun {
-  readonly snapshot: unknown;
-  readonly writes: number;
-  readonly retries: number;
-  readonly fired: InjectedWriteFault | null;
-  readonly drift: boolean;
-}
-
-async function runScenario(nth: number | null, moment: WriteFaultMoment): Promise<ScenarioRun> {
-  for (const name of ALL) await collection(name).deleteMany({});
-  const clock = manualClock();
-  fake.setServerClock(() => clock.now());
-  const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
-  if (!indexed) {
-    await repository.ensureIndexes();
-    indexed = true;
-  }
-  const ids = sequentialIds({ format: 'objectId' });
-  const names: Names = new Map();
-  const newTracker = () => createTracker({ repository, clock, ids, logger: silent });
-  let tracker = newTracker();
-  let retries = 0;
-  fake.failWrite({ nth, moment });
-  for (const step of SCENARIO) {
-    clock.advance(step.label.startsWith('advance') ? 60 * MINUTE : 1000);
-    try {
-      await step.run(tracker, names);
-    } catch (error) {
-      if (!causedByInjectedFault(error)) throw new Error(`step "${step.label}" failed with a fault at write ${nth} ${moment}: ${String(error)}`, { cause: error });
-      retries += 1;
-      tracker = newTracker();
-      try {
-        await step.run(tracker, names);
-      } catch (again) {
-        // A creation refused before the crash cut its undo short is reported as a conflict to retry.
-        if (!(again instanceof ConflictError) || !again.message.includes('retry it')) throw again;
-        await step.run(tracker, names);
-      }
-    }
-  }
-  const writes = fake.writeCount;
-  const fired = fake.firedWriteFault;
-  fake.failWrite({ nth: null, moment: 'before' });
-  const auditor = newTracker();
-  const { drift } = await auditor.reconcileAccount(ACCOUNT);
-  return { snapshot: await snapshot(auditor, names), writes, retries, fired, drift };
-}
+const bench = writeFaultBench();
+const { fake, collection, collections: ALL } = bench;
+const runScenario = (nth: number | null, moment: WriteFaultMoment) => bench.runScenario(SCENARIO, ACCOUNT, snapshot, nth, moment);
 
 async function snapshot(auditor: ReturnType<typeof createTracker>, names: Names): Promise<unknown> {
   const nameOf = new Map([...names].map(([name, entry]) => [entry.id, name]));
@@ -197,14 +139,6 @@ async function snapshot(auditor: ReturnType<typeof createTracker>, names: Names)
   ) as { entries: unknown[] };
   named.entries.sort((left, right) => (JSON.stringify(left) < JSON.stringify(right) ? -1 : 1));
   return named;
-}
-
-/** The JSON paths where two snapshots differ (leaves only). */
-function differences(expected: unknown, actual: unknown, path = '$'): string[] {
-  if (JSON.stringify(expected) === JSON.stringify(actual)) return [];
-  if (typeof expected !== 'object' || typeof actual !== 'object' || expected === null || actual === null) return [path];
-  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
-  return [...keys].flatMap((key) => differences((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${path}.${key}`));
 }
 
 describe('mongo on mingo: parent holds, crash at every driver write', () => {
@@ -260,14 +194,7 @@ describe('mongo on mingo: parent holds, crash at every driver write', () => {
 describe('mongo on mingo: parent holds, a creation cut short and never retried', () => {
   it("startCook({ hold }) with its Nth driver write failed, before or after it lands, and nobody retrying: another process's sweeps past the lease leave either the cook visible with its hold taken once (one entry, the budget's reservation all free) or nothing at all, and nothing hidden", async () => {
     const runCut = async (nth: number | null, moment: WriteFaultMoment = 'before') => {
-      for (const name of ALL) await collection(name).deleteMany({});
-      const clock = manualClock();
-      fake.setServerClock(() => clock.now());
-      const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
-      if (!indexed) {
-        await repository.ensureIndexes();
-        indexed = true;
-      }
+      const { clock, repository } = await bench.freshStore();
       const tracker = createTracker({ repository, clock, logger: silent });
       await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-cut' });
       fake.failWrite({ nth, moment });
@@ -329,14 +256,7 @@ describe('mongo on mingo: parent holds, a creation cut short and never retried',
 
 describe('mongo on mingo: parent holds, a release cut short between its budget and its account', () => {
   it('finishCast failed at the release\'s account write, then a drawing step settles (a budget write after the release) before the sweep: recover() still releases exactly what was free, once', async () => {
-    for (const name of ALL) await collection(name).deleteMany({});
-    const clock = manualClock();
-    fake.setServerClock(() => clock.now());
-    const repository = mongoRepository(fake.asDb(), { logger: silent, clock: () => clock.now() });
-    if (!indexed) {
-      await repository.ensureIndexes();
-      indexed = true;
-    }
+    const { clock, repository } = await bench.freshStore();
     const tracker = createTracker({ repository, clock, logger: silent });
     await tracker.credit(ACCOUNT, { points: 100, reason: 'top-up', idempotencyKey: 'credit-release' });
     const cast = await tracker.startCast({ spellId: 'spell-release', initiatorAccountId: ACCOUNT, hold: { points: 50 } });
