@@ -574,6 +574,9 @@ const PARENT_SCENARIO: readonly HostStep[] = [
   { label: 'reconcileAccount', run: (tracker) => tracker.reconcileAccount(ACCOUNT) },
 ];
 
+/** The crash scenario's account and steps, for a store's own write-level fault tests (test/mongo/parent-holds-crash.test.ts). */
+export { ACCOUNT as PARENT_HOLD_CRASH_ACCOUNT, PARENT_SCENARIO as PARENT_HOLD_CRASH_SCENARIO };
+
 interface ScenarioRun {
   readonly snapshot: unknown;
   readonly final: Account;

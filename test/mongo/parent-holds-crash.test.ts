@@ -13,82 +13,26 @@
  * time, and reconcileAccount must find no drift.
  */
 import { describe, expect, it } from 'vitest';
-import { BudgetExceededError, InsufficientFundsError } from '../../src/errors.js';
 import { DEFAULT_COLLECTIONS, mongoRepository } from '../../adapters/mongo/index.js';
 import { fromStoredId, toStoredId } from '../../adapters/mongo/ids.js';
 import { fromAccountDocument } from '../../adapters/mongo/accounts/documents.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
-import { id, MINUTE, silent, type HostStep, type Names } from '../../src/conformance/host-steps.js';
+import { MINUTE, silent, type HostStep, type Names } from '../../src/conformance/host-steps.js';
+import { PARENT_HOLD_CRASH_ACCOUNT, PARENT_HOLD_CRASH_SCENARIO } from '../../src/conformance/part-parent-holds.js';
 import type { WriteFaultMoment } from './fake-db.js';
 import { causedByInjectedFault, differences, writeFaultBench, type ScenarioRun } from './write-fault-scenario.js';
 
-const ACCOUNT = 'account-parent-crash';
+const ACCOUNT = PARENT_HOLD_CRASH_ACCOUNT;
 const person = { masterAccountId: ACCOUNT, serviceName: 'svc', toolId: 'tool', toolDisplayName: 'Tool' };
 
-function child(name: string, points: number, parent: string, kind: 'cast' | 'cook', refusal?: typeof BudgetExceededError): HostStep {
-  return {
-    label: `recordGeneration ${name} (hold ${points} in ${parent})`,
-    async run(tracker, names) {
-      try {
-        const generation = await tracker.recordGeneration({ ...person, idempotencyKey: `key-${name}`, [kind === 'cast' ? 'castId' : 'cookId']: id(names, parent), hold: { points } });
-        if (refusal) throw new Error(`scenario: ${name} should have been refused`);
-        names.set(name, { id: generation.id, kind: 'generation' });
-      } catch (error) {
-        if (refusal && error instanceof refusal) return;
-        throw error;
-      }
-    },
-  };
-}
-
-function complete(name: string, status: 'success' | 'failed', pointsSpent: number): HostStep {
-  return { label: `completeGeneration ${name} ${status} ${pointsSpent}`, run: (tracker, names) => tracker.completeGeneration(id(names, name), { status, pointsSpent }) };
-}
-
-function parent(name: string, kind: 'cast' | 'cook', points: number, refusal?: typeof InsufficientFundsError): HostStep {
-  return {
-    label: `start${kind === 'cast' ? 'Cast' : 'Cook'} ${name} (hold ${points})`,
-    async run(tracker, names) {
-      try {
-        const record =
-          kind === 'cast'
-            ? await tracker.startCast({ spellId: 'spell-crash', initiatorAccountId: ACCOUNT, idempotencyKey: `key-${name}`, hold: { points } })
-            : await tracker.startCook({ collectionId: 'collection-crash', initiatorAccountId: ACCOUNT, targetSupply: 10, idempotencyKey: `key-${name}`, hold: { points } });
-        if (refusal) throw new Error(`scenario: ${name} should have been refused`);
-        names.set(name, { id: record.id, kind });
-      } catch (error) {
-        if (refusal && error instanceof refusal) return;
-        throw error;
-      }
-    },
-  };
-}
-
 /**
- * 300 credited; a cook holding 100 and a cast holding 50; captured: P1 10, P2 40 (10 above its
- * hold, from the reservation), S1 5 (failed with a cost), P4 40 (after its cook ended: 10 above
- * its hold from available); refusals for the budget (P3) and for funds (greedy); S1's failure
- * ends the cast with S2 open, which the sweep times out after.
+ * The conformance part's parent-hold crash scenario (300 credited; a cook holding 100 and a cast
+ * holding 50; captures above holds from the reservation and from available; refusals for the
+ * budget and for funds; a failed step ending its cast with a step open), then two sweeps past the
+ * roll-up leases, so recover() finishes what a failed write left.
  */
 const SCENARIO: readonly HostStep[] = [
-  { label: 'credit 300', run: (tracker) => tracker.credit(ACCOUNT, { points: 300, reason: 'top-up', idempotencyKey: 'credit-1' }) },
-  parent('cook', 'cook', 100),
-  child('P1', 30, 'cook', 'cook'),
-  child('P2', 30, 'cook', 'cook'),
-  child('P3', 50, 'cook', 'cook', BudgetExceededError),
-  complete('P1', 'success', 10),
-  complete('P1', 'success', 10),
-  complete('P2', 'success', 40),
-  parent('cast', 'cast', 50),
-  child('S1', 20, 'cast', 'cast'),
-  child('S2', 10, 'cast', 'cast'),
-  complete('S1', 'failed', 5),
-  child('P4', 30, 'cook', 'cook'),
-  { label: 'finishCook', run: (tracker, names) => tracker.finishCook(id(names, 'cook')) },
-  complete('P4', 'success', 40),
-  parent('greedy', 'cook', 500, InsufficientFundsError),
-  { label: 'advance the clock past the sweep threshold', run: async () => {} },
-  { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
+  ...PARENT_HOLD_CRASH_SCENARIO,
   { label: 'advance the clock past the leases', run: async () => {} },
   { label: 'sweepStale', run: (tracker) => tracker.sweepStale({ olderThanMs: 30 * MINUTE }) },
   { label: 'advance the clock past the leases', run: async () => {} },
