@@ -372,8 +372,14 @@ export function changeFeedTests(target: ConformanceTarget): void {
 
     for (const pace of ['at their own pace', 'held until every write landed'] as const) {
       const quickTitle = `quick writes right after ready (one account or two; credits, a hold, a settlement), the watcher's account reads ${pace}: every entry reaches the watch, in order`;
-      if (target.coalescingAccountFeed) {
-        it.skip(`${quickTitle} (skipped: ${target.coalescingAccountFeed})`, () => undefined);
+      const coalescing = target.coalescingAccountFeed;
+      if (coalescing) {
+        // A feed that declares it may coalesce an account's changes (MongoDB's polling) cannot
+        // promise every entry to a watch that first sees the account: skipped, saying so loudly.
+        it(quickTitle, (context) => {
+          console.log(`[genledger conformance] ${target.name} change feed: "${quickTitle}" NOT RUN: ${coalescing}`);
+          context.skip(coalescing);
+        });
         continue;
       }
       withAccountFeed(target, quickTitle, async (harness) => {
