@@ -144,9 +144,9 @@ export const MONGO_INDEXES: readonly IndexPlan[] = [
   ...(['casts', 'cooks'] as const).map(
     (collection): IndexPlan => ({
       collection,
-      key: { genledgerHeld: 1 },
+      key: { genledgerHeld: 1, status: 1 },
       options: { partialFilterExpression: { genledgerHeld: 'held' } },
-      why: 'recover(): ended parents whose parent hold a crash left unreleased; partial, so it holds only parents whose reservation is not released yet.',
+      why: "recover(): ended parents whose parent hold a crash left unreleased; partial, so it holds only parents whose reservation is not released yet, and by status, so a sweep's `status: { $nin: <open> }` reads the ended ones only, not every running held parent.",
     }),
   ),
   {
